@@ -1,0 +1,46 @@
+/* main.c - the synapse command: dispatches to a subcommand. Every
+ * subcommand is a thin client of include/synapse.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "synapse.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"demo", cmd_demo, "run a built-in demonstration (demo xor: the seed notebook)"},
+};
+
+static void usage(FILE *to)
+{
+    fprintf(to, "usage: synapse [--help] [--version] <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(to, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(to, "\n'synapse <command> --help' describes a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return SYN_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return SYN_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("synapse %s\n", syn_version());
+        return SYN_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "synapse: unknown command '%s' (see 'synapse --help')\n", argv[1]);
+    return SYN_EXIT_USAGE;
+}

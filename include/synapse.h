@@ -1,0 +1,522 @@
+/*
+ * synapse.h - the public API of synapse, a C library that trains multi-layer
+ * perceptrons on the CPU.
+ *
+ * This header is the manual. Conventions that hold everywhere:
+ *  - Every fallible call returns a syn_status (SYN_OK == 0); syn_strerror()
+ *    turns it into words. Calls that read files also fill an optional
+ *    syn_error with the file, line, column and reason.
+ *  - The library never prints, never exits and keeps no global state.
+ *  - Matrices are float32, batch-major, row-major: a batch of B samples with
+ *    F features is B*F floats, sample after sample.
+ *  - A dense layer with n_in inputs and `units` outputs stores its weights as
+ *    [units x n_in] row-major (PyTorch's nn.Linear layout) followed by its
+ *    bias [units]. All layers live in one flat parameter arena, in layer
+ *    order; gradients and optimizer moments use the very same layout.
+ *  - Objects returned through `out` parameters are owned by the caller and
+ *    released with the matching syn_<thing>_free (which accepts NULL).
+ *  - A call that fails leaves its objects as they were and usable.
+ */
+#ifndef SYNAPSE_H
+#define SYNAPSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SYN_VERSION_MAJOR 0
+#define SYN_VERSION_MINOR 1
+#define SYN_VERSION_PATCH 0
+#define SYN_VERSION_STRING "0.1.0"
+
+/* The library's version string, e.g. "0.1.0". */
+const char *syn_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Status codes                                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef enum syn_status {
+    SYN_OK = 0,
+    SYN_ERR_INVALID_ARGUMENT, /* NULL pointer, zero size, unknown enum value */
+    SYN_ERR_SHAPE,            /* sizes that do not fit together */
+    SYN_ERR_OVERFLOW,         /* a size computation would overflow size_t */
+    SYN_ERR_OUT_OF_MEMORY,    /* malloc failed */
+    SYN_ERR_MEMORY_LIMIT,     /* refused: more memory than the set limit */
+    SYN_ERR_STATE,            /* called out of order (backward before forward) */
+    SYN_ERR_IO,               /* open/read/write/fsync/rename failed */
+    SYN_ERR_PARSE,            /* malformed text input (CSV) */
+    SYN_ERR_FORMAT,           /* not a file of the expected kind (bad magic) */
+    SYN_ERR_VERSION,          /* a format version this library cannot read */
+    SYN_ERR_CORRUPT,          /* checksum mismatch or inconsistent content */
+    SYN_ERR_TRUNCATED,        /* the file ends before its content does */
+    SYN_ERR_UNSUPPORTED,      /* valid input this build cannot handle */
+    SYN_ERR_NOT_FOUND,        /* a named item (column, class) does not exist */
+    SYN_ERR_DIVERGED,         /* NaN or Inf in the loss or the gradients */
+    SYN_STATUS_COUNT_
+} syn_status;
+
+/* A static English sentence for a status; never NULL. */
+const char *syn_strerror(syn_status status);
+
+/* Detail of a failure, filled by calls that read or write files: what went
+ * wrong and where ("data.csv:12:7: expected a number, found \"abc\""). */
+typedef struct syn_error {
+    char message[512];
+} syn_error;
+
+/* ------------------------------------------------------------------------ */
+/* Random numbers: xoshiro256** seeded through splitmix64                    */
+/* ------------------------------------------------------------------------ */
+
+/* The generator's whole state: plain data, so it can be copied, saved and
+ * restored. The same seed gives the same stream on every machine. */
+typedef struct syn_rng {
+    uint64_t s[4];
+} syn_rng;
+
+void syn_rng_seed(syn_rng *rng, uint64_t seed);
+uint64_t syn_rng_next(syn_rng *rng);
+/* Uniform double in [0, 1) with 53 random bits. */
+double syn_rng_uniform(syn_rng *rng);
+/* Standard normal (Box-Muller; uses two uniforms per call). */
+double syn_rng_normal(syn_rng *rng);
+/* Uniform integer in [0, bound), unbiased; bound 0 returns 0. */
+uint64_t syn_rng_below(syn_rng *rng, uint64_t bound);
+
+/* ------------------------------------------------------------------------ */
+/* Networks                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef enum syn_activation {
+    SYN_ACT_LINEAR = 0,
+    SYN_ACT_SIGMOID,
+    SYN_ACT_TANH,
+    SYN_ACT_RELU,
+    SYN_ACT_LEAKY_RELU, /* slope for x < 0 from syn_layer_desc.leaky_slope */
+    SYN_ACT_SOFTMAX,    /* output layer only */
+    SYN_ACT_COUNT_
+} syn_activation;
+
+typedef enum syn_loss {
+    /* Mean squared error, PyTorch's MSELoss: mean over all B*outputs
+     * elements, or their sum. Any output activation. */
+    SYN_LOSS_MSE = 0,
+    /* Binary cross-entropy, PyTorch's BCEWithLogitsLoss: the output layer
+     * must be sigmoid; the loss is computed from its logits, stably.
+     * Targets in [0, 1]. Mean over all elements, or their sum. */
+    SYN_LOSS_BCE,
+    /* Categorical cross-entropy, PyTorch's CrossEntropyLoss: the output
+     * layer must be softmax; fused with it (log-sum-exp), stable for large
+     * logits. Targets are class probabilities per row (one-hot for labels).
+     * Mean over the B samples, or their sum. */
+    SYN_LOSS_CROSS_ENTROPY,
+    SYN_LOSS_COUNT_
+} syn_loss;
+
+typedef enum syn_reduction {
+    SYN_REDUCTION_MEAN = 0,
+    SYN_REDUCTION_SUM,
+    SYN_REDUCTION_COUNT_
+} syn_reduction;
+
+typedef enum syn_init {
+    SYN_INIT_AUTO = 0,       /* He normal before relu/leaky relu, else Xavier */
+    SYN_INIT_UNIFORM,        /* the notebook's 2*U[0,1) - 1, i.e. U[-1, 1) */
+    SYN_INIT_XAVIER_UNIFORM, /* U(-a, a), a = sqrt(6 / (n_in + units)) */
+    SYN_INIT_HE_NORMAL,      /* N(0, 2 / n_in), Kaiming normal, fan-in mode */
+    SYN_INIT_COUNT_
+} syn_init;
+
+/* One dense layer. A zeroed struct plus `units` is a valid linear layer. */
+typedef struct syn_layer_desc {
+    size_t units;            /* output width, >= 1 */
+    syn_activation activation;
+    float leaky_slope;       /* SYN_ACT_LEAKY_RELU only, >= 0; 0 means 0.01 */
+    int no_bias;             /* nonzero: the layer has no bias vector */
+} syn_layer_desc;
+
+typedef struct syn_net_desc {
+    size_t n_inputs;              /* input width, >= 1 */
+    size_t n_layers;              /* >= 1 */
+    const syn_layer_desc *layers; /* n_layers entries, input to output */
+    syn_loss loss;
+    syn_reduction reduction;
+    syn_init init;
+    uint64_t seed;                /* seeds the weight initialisation */
+} syn_net_desc;
+
+typedef struct syn_net syn_net;
+
+/* Creates a network and initialises its weights from desc->seed (biases
+ * start at zero). Errors: INVALID_ARGUMENT (NULL, zero widths, unknown enum,
+ * softmax before the last layer, BCE without a sigmoid output, cross-entropy
+ * without a softmax output), OVERFLOW, OUT_OF_MEMORY. */
+syn_status syn_net_create(const syn_net_desc *desc, syn_net **out);
+/* Deep copy: parameters, scaling, class names and metadata. */
+syn_status syn_net_clone(const syn_net *net, syn_net **out);
+void syn_net_free(syn_net *net);
+/* Copies every parameter of src into dst; both must have the same shape. */
+syn_status syn_net_copy_params(syn_net *dst, const syn_net *src);
+/* Re-draws all weights with `init` from `seed`; biases back to zero. */
+syn_status syn_net_init_weights(syn_net *net, syn_init init, uint64_t seed);
+
+size_t syn_net_n_inputs(const syn_net *net);
+size_t syn_net_n_outputs(const syn_net *net);
+size_t syn_net_n_layers(const syn_net *net);
+/* Total number of float parameters (weights and biases of all layers). */
+size_t syn_net_param_count(const syn_net *net);
+syn_loss syn_net_loss(const syn_net *net);
+syn_reduction syn_net_reduction(const syn_net *net);
+/* Changes the loss; the same output-activation rules as syn_net_create. */
+syn_status syn_net_set_loss(syn_net *net, syn_loss loss, syn_reduction reduction);
+
+/* Describes layer `layer` (0-based); n_in receives its input width. */
+syn_status syn_net_layer(const syn_net *net, size_t layer, syn_layer_desc *desc, size_t *n_in);
+
+/* The flat parameter arena (count floats). Writable: training updates it,
+ * and a program may set any weight by hand. */
+float *syn_net_params(syn_net *net, size_t *count);
+const float *syn_net_params_const(const syn_net *net, size_t *count);
+
+/* Offsets of layer `layer`'s weights and bias inside the arena (and inside
+ * the gradient and moment arenas, which share the layout). A layer without
+ * bias gets b_offset == (size_t)-1. */
+syn_status syn_net_layer_offsets(const syn_net *net, size_t layer, size_t *w_offset,
+                                 size_t *b_offset);
+/* Pointers to the weights [units x n_in] and bias [units] of a layer; *bias
+ * is NULL for a layer without bias. Either out pointer may be NULL. */
+syn_status syn_net_layer_params(syn_net *net, size_t layer, float **weights, float **bias);
+
+/* Input scaling, applied by every forward pass before the first layer:
+ * x'[j] = (x[j] - offset[j]) * scale[j]. Part of the model (saved with it).
+ * Both NULL removes it. The arrays hold n_inputs floats and are copied. */
+syn_status syn_net_set_input_scaling(syn_net *net, const float *offset, const float *scale);
+/* *offset and *scale are NULL when the network has no scaling. */
+syn_status syn_net_input_scaling(const syn_net *net, const float **offset, const float **scale);
+
+/* Class names, one per output of a classifier (copied). NULL/0 clears. */
+syn_status syn_net_set_class_names(syn_net *net, const char *const *names, size_t count);
+size_t syn_net_n_class_names(const syn_net *net);
+/* NULL if i is out of range. */
+const char *syn_net_class_name(const syn_net *net, size_t i);
+
+/* What the model file records about how a network was trained. */
+typedef struct syn_train_meta {
+    uint64_t epochs;
+    uint64_t seed;
+    uint64_t samples_seen;
+    double train_loss, train_accuracy; /* NaN when unknown */
+    double val_loss, val_accuracy;     /* NaN when unknown */
+    char library_version[16];
+    char optimizer[16];
+} syn_train_meta;
+
+syn_status syn_net_set_meta(syn_net *net, const syn_train_meta *meta);
+syn_status syn_net_meta(const syn_net *net, syn_train_meta *meta);
+
+/* ------------------------------------------------------------------------ */
+/* Workspaces: activations, gradients and scratch for one thread             */
+/* ------------------------------------------------------------------------ */
+
+typedef struct syn_workspace syn_workspace;
+
+/* Allocates everything a forward and backward pass of up to max_batch
+ * samples needs, once. A network is never written by a forward pass, so
+ * many threads may run inference on one network, each with its own
+ * workspace. The workspace fits any network of the same shape. */
+syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_workspace **out);
+void syn_workspace_free(syn_workspace *ws);
+size_t syn_workspace_max_batch(const syn_workspace *ws);
+/* Threads used by the kernels of passes run with this workspace; 0 means
+ * all available (OpenMP's default), 1 means none. Results are bit-identical
+ * for any thread count. */
+syn_status syn_workspace_set_threads(syn_workspace *ws, int n_threads);
+
+/* Runs x [batch x n_inputs] through the network. *out (may be NULL) points
+ * at the outputs [batch x n_outputs] inside the workspace, valid until the
+ * next pass. */
+syn_status syn_forward(const syn_net *net, syn_workspace *ws, const float *x, size_t batch,
+                       const float **out);
+/* The loss of the last forward pass against targets [batch x n_outputs]. */
+syn_status syn_loss_value(const syn_net *net, syn_workspace *ws, const float *targets,
+                          size_t batch, double *loss);
+/* Gradients of the loss of the last forward pass (same batch) with respect
+ * to every parameter, written (not added) into the workspace's gradient
+ * arena. Errors: STATE without a matching forward pass. */
+syn_status syn_backward(const syn_net *net, syn_workspace *ws, const float *targets, size_t batch);
+/* Like syn_backward, but starts from d_out = dL/d(output) [batch x
+ * n_outputs], the gradient of any loss of the user's own with respect to the
+ * network's outputs (after the output activation). */
+syn_status syn_backward_from_output(const syn_net *net, syn_workspace *ws, const float *d_out,
+                                    size_t batch);
+
+/* The gradient arena (same layout as the parameters), and per layer. */
+float *syn_workspace_grads(syn_workspace *ws, size_t *count);
+syn_status syn_workspace_layer_grads(syn_workspace *ws, const syn_net *net, size_t layer,
+                                     float **d_weights, float **d_bias);
+/* Outputs (after activation) of layer `layer` in the last forward pass,
+ * [batch x units]. NULL if out of range or no pass ran yet. */
+const float *syn_workspace_activations(const syn_workspace *ws, size_t layer);
+
+/* ------------------------------------------------------------------------ */
+/* Optimizers (PyTorch's update rules and defaults)                          */
+/* ------------------------------------------------------------------------ */
+
+typedef enum syn_optim_kind {
+    SYN_OPTIM_SGD = 0,
+    SYN_OPTIM_MOMENTUM, /* heavy-ball momentum, torch.optim.SGD(momentum=) */
+    SYN_OPTIM_NESTEROV, /* torch.optim.SGD(momentum=, nesterov=True) */
+    SYN_OPTIM_ADAM,     /* Kingma & Ba 2015 with bias correction; weight_decay is L2 */
+    SYN_OPTIM_ADAMW,    /* Loshchilov & Hutter 2019: decoupled weight decay */
+    SYN_OPTIM_COUNT_
+} syn_optim_kind;
+
+typedef struct syn_optim_desc {
+    syn_optim_kind kind;
+    float lr;
+    float momentum;     /* MOMENTUM, NESTEROV */
+    float dampening;    /* MOMENTUM only (PyTorch forbids it with Nesterov) */
+    float beta1, beta2; /* ADAM, ADAMW */
+    float eps;          /* ADAM, ADAMW */
+    float weight_decay; /* L2 for SGD family and ADAM; decoupled for ADAMW */
+} syn_optim_desc;
+
+/* PyTorch's defaults: SGD lr 0.01; momentum 0.9, dampening 0; Adam lr 1e-3,
+ * betas (0.9, 0.999), eps 1e-8, weight decay 0; AdamW the same with weight
+ * decay 0.01. */
+syn_optim_desc syn_optim_defaults(syn_optim_kind kind);
+/* Short name ("sgd", "momentum", "nesterov", "adam", "adamw"). */
+const char *syn_optim_name(syn_optim_kind kind);
+
+typedef struct syn_optimizer syn_optimizer;
+
+/* Creates an optimizer with zeroed moments for net's parameter layout. */
+syn_status syn_optimizer_create(const syn_net *net, const syn_optim_desc *desc,
+                                syn_optimizer **out);
+void syn_optimizer_free(syn_optimizer *opt);
+/* One update of net's parameters from grads (count must equal the
+ * parameter count). */
+syn_status syn_optimizer_step(syn_optimizer *opt, syn_net *net, const float *grads,
+                              size_t count);
+syn_status syn_optimizer_set_lr(syn_optimizer *opt, float lr);
+/* Threads for the update loop; 0 means all available. Element-wise, so the
+ * result does not depend on it. */
+syn_status syn_optimizer_set_threads(syn_optimizer *opt, int n_threads);
+syn_optim_desc syn_optimizer_desc(const syn_optimizer *opt);
+/* Steps taken so far (Adam's t). */
+uint64_t syn_optimizer_steps(const syn_optimizer *opt);
+/* The moment arenas: first = momentum buffer or Adam's m, second = Adam's
+ * v (NULL for the SGD family, both NULL for plain SGD). Writable so a saved
+ * state can be restored, together with syn_optimizer_set_steps. */
+syn_status syn_optimizer_moments(syn_optimizer *opt, float **first, float **second,
+                                 size_t *count);
+syn_status syn_optimizer_set_steps(syn_optimizer *opt, uint64_t steps);
+
+/* torch.nn.utils.clip_grad_norm_: if the global L2 norm of grads exceeds
+ * max_norm, scales them by max_norm / (norm + 1e-6). *norm (may be NULL)
+ * receives the norm before clipping. */
+syn_status syn_clip_grad_norm(float *grads, size_t count, float max_norm, double *norm);
+
+/* ------------------------------------------------------------------------ */
+/* Learning-rate schedules, evaluated per epoch                              */
+/* ------------------------------------------------------------------------ */
+
+typedef enum syn_schedule_kind {
+    SYN_SCHEDULE_CONSTANT = 0,
+    SYN_SCHEDULE_STEP,   /* lr * gamma^floor(epoch / step_size) (StepLR) */
+    /* min_lr + (lr - min_lr) * (1 + cos(pi * epoch / t_max)) / 2, then min_lr
+     * from epoch t_max on (CosineAnnealingLR's first half period). */
+    SYN_SCHEDULE_COSINE,
+    SYN_SCHEDULE_COUNT_
+} syn_schedule_kind;
+
+typedef struct syn_schedule {
+    syn_schedule_kind kind;
+    size_t step_size; /* STEP; 0 means 10 */
+    float gamma;      /* STEP; 0 means 0.1 */
+    size_t t_max;     /* COSINE: epochs of the half period; 0 means 1 */
+    float min_lr;     /* COSINE */
+} syn_schedule;
+
+/* The learning rate for 0-based `epoch` given the base rate. */
+float syn_schedule_lr(const syn_schedule *schedule, float base_lr, size_t epoch);
+
+/* ------------------------------------------------------------------------ */
+/* Datasets                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* A dataset holds n samples of n_features features, stored as float32 or as
+ * uint8 (images stay uint8 in memory and are converted one batch at a time),
+ * and either class labels (n_classes classes, optional names) or float
+ * regression targets (n_targets columns). */
+typedef struct syn_dataset syn_dataset;
+
+/* In-memory datasets; the arrays are copied. */
+syn_status syn_dataset_from_floats(const float *x, size_t n_samples, size_t n_features,
+                                   const float *targets, size_t n_targets, syn_dataset **out);
+syn_status syn_dataset_from_labels(const float *x, size_t n_samples, size_t n_features,
+                                   const uint32_t *labels, size_t n_classes, syn_dataset **out);
+syn_status syn_dataset_from_u8_labels(const uint8_t *x, size_t n_samples, size_t n_features,
+                                      const uint32_t *labels, size_t n_classes,
+                                      syn_dataset **out);
+void syn_dataset_free(syn_dataset *ds);
+
+size_t syn_dataset_n_samples(const syn_dataset *ds);
+size_t syn_dataset_n_features(const syn_dataset *ds);
+/* Width of the target rows that syn_dataset_gather writes: n_classes for a
+ * labelled dataset (one-hot), n_targets for regression. */
+size_t syn_dataset_target_width(const syn_dataset *ds);
+/* n_classes, or 0 for a regression dataset. */
+size_t syn_dataset_n_classes(const syn_dataset *ds);
+/* Label of sample i (labelled datasets only). */
+syn_status syn_dataset_label(const syn_dataset *ds, size_t i, uint32_t *label);
+/* Class names from the file (CSV string labels); NULL when none. */
+const char *syn_dataset_class_name(const syn_dataset *ds, size_t i);
+size_t syn_dataset_n_class_names(const syn_dataset *ds);
+/* Names of the feature columns (CSV header); NULL when none. */
+const char *syn_dataset_feature_name(const syn_dataset *ds, size_t i);
+
+/* Copies samples rows[0..count) into x [count x n_features] as float and,
+ * if y is not NULL, their targets into y [count x target_width]. */
+syn_status syn_dataset_gather(const syn_dataset *ds, const size_t *rows, size_t count, float *x,
+                              float *y);
+
+typedef enum syn_scale_kind {
+    SYN_SCALE_NONE = 0,
+    SYN_SCALE_MINMAX,   /* to [0, 1]; a constant feature maps to 0 */
+    SYN_SCALE_STANDARD, /* zero mean, unit variance (population); constant -> 0 */
+    SYN_SCALE_COUNT_
+} syn_scale_kind;
+
+/* Fits a scaling on samples rows[0..count) (all samples if rows is NULL)
+ * and writes offset and scale [n_features] for syn_net_set_input_scaling.
+ * SYN_SCALE_NONE writes offset 0 and scale 1. */
+syn_status syn_dataset_fit_scaling(const syn_dataset *ds, const size_t *rows, size_t count,
+                                   syn_scale_kind kind, float *offset, float *scale);
+
+/* Splits 0..n-1 into a shuffled training part and a validation part of
+ * round(n * val_fraction) rows, from seed. train and val hold n and
+ * n_val rows (either may be NULL to skip writing it). */
+syn_status syn_split_rows(size_t n, double val_fraction, uint64_t seed, size_t *train,
+                          size_t *n_train, size_t *val, size_t *n_val);
+
+typedef struct syn_csv_options {
+    char delimiter;      /* 0 means ',' */
+    int header;          /* -1 detect, 0 none, 1 present */
+    /* The target columns: by name (needs a header) or by 0-based index.
+     * A negative index counts from the end (-1: the last column).
+     * n_target_columns 0 means one column, the last. */
+    const char *const *target_names;
+    const long *target_indices;
+    size_t n_target_columns;
+    int regression;      /* 0: the single target column holds class labels
+                          * (integers or strings); 1: float targets */
+    /* With classification: class names to map labels onto (a saved model's
+     * classes); NULL builds them from the file in order of first use, with
+     * integer labels sorted numerically. */
+    const char *const *class_names;
+    size_t n_class_names;
+    int no_target;       /* nonzero: every column is a feature (predict) */
+} syn_csv_options;
+
+/* Reads a CSV file (RFC 4180 quoting; path "-" is not special here). Every
+ * row must have the header's field count; every feature must be a number.
+ * On failure err says file:line:column and what was expected. */
+syn_status syn_dataset_load_csv(const char *path, const syn_csv_options *options,
+                                syn_dataset **out, syn_error *err);
+
+/* Reads IDX images (uint8, any dimensions after the first, which counts
+ * samples) and IDX labels (uint8, one dimension), plain or gzip. labels_path
+ * may be NULL for unlabelled images. Errors: FORMAT (bad magic or type),
+ * SHAPE (label count differs), TRUNCATED, UNSUPPORTED (gzip without zlib). */
+syn_status syn_dataset_load_idx(const char *images_path, const char *labels_path,
+                                syn_dataset **out, syn_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Training                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct syn_train_desc {
+    size_t batch_size;     /* 0: full batch; 1: per sample */
+    int no_shuffle;        /* nonzero: visit rows in the given order */
+    float clip_norm;       /* > 0: clip the global gradient norm to it */
+    syn_schedule schedule;
+    int n_threads;         /* 0: all available */
+    uint64_t seed;         /* drives the shuffling */
+} syn_train_desc;
+
+typedef struct syn_trainer syn_trainer;
+
+/* Per-batch report; return nonzero to stop the epoch early (the trainer
+ * then returns SYN_OK and the stats cover the batches done). */
+typedef int (*syn_batch_fn)(void *user, size_t epoch, size_t batch, size_t n_batches,
+                            size_t batch_samples, double batch_loss);
+
+typedef struct syn_epoch_stats {
+    size_t epoch;     /* 0-based epoch just finished */
+    size_t batches;   /* batches completed (on DIVERGED, batch `batches` failed) */
+    size_t samples;
+    double loss;      /* mean of per-sample losses over the epoch, as trained */
+    double accuracy;  /* fraction correct (classifiers), NaN for regression */
+    float lr;         /* learning rate used */
+} syn_epoch_stats;
+
+/* A trainer owns the optimizer, a workspace, batch buffers and the shuffle
+ * generator; it trains `net`, which must outlive it. */
+syn_status syn_trainer_create(syn_net *net, const syn_optim_desc *optim,
+                              const syn_train_desc *train, syn_trainer **out);
+void syn_trainer_free(syn_trainer *tr);
+syn_optimizer *syn_trainer_optimizer(syn_trainer *tr);
+syn_workspace *syn_trainer_workspace(syn_trainer *tr);
+/* Forward, backward, optional clipping and one optimizer step on a batch
+ * of at most batch_size rows (or the whole data for full batch). */
+syn_status syn_trainer_step(syn_trainer *tr, const float *x, const float *y, size_t batch,
+                            double *loss);
+/* One pass over dataset rows rows[0..n_rows) (all rows if NULL), shuffled
+ * unless no_shuffle, in mini-batches; sets the scheduled learning rate
+ * first. Returns DIVERGED (parameters as they were before the failing
+ * step) when a loss or gradient is not finite. */
+syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_t *rows,
+                             size_t n_rows, syn_batch_fn on_batch, void *user,
+                             syn_epoch_stats *stats);
+/* Epochs finished so far. */
+size_t syn_trainer_epochs_done(const syn_trainer *tr);
+
+/* Evaluation of net on dataset rows (all if rows is NULL). */
+typedef struct syn_eval {
+    size_t samples;
+    double loss;      /* reduced as the net's loss would: per-sample mean */
+    double accuracy;  /* NaN for regression */
+    double mse, mae, r2; /* regression metrics, NaN for classifiers */
+} syn_eval;
+
+/* confusion (may be NULL) receives n_classes*n_classes counts, row = true
+ * class, column = predicted. ws must hold at least one sample. */
+syn_status syn_evaluate(const syn_net *net, syn_workspace *ws, const syn_dataset *ds,
+                        const size_t *rows, size_t n_rows, syn_eval *result,
+                        uint64_t *confusion);
+
+/* ------------------------------------------------------------------------ */
+/* Model files (.syn): see docs/FORMAT.md                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Writes the network (and, if opt is not NULL, its optimizer state) to
+ * path atomically: a temporary file in the same directory, fsync, rename.
+ * On any failure the previous file at path is untouched. */
+syn_status syn_net_save(const syn_net *net, const syn_optimizer *opt, const char *path,
+                        syn_error *err);
+/* Reads a model file. If opt_out is not NULL and the file holds optimizer
+ * state, *opt_out receives a restored optimizer (else NULL). Errors: IO,
+ * FORMAT (not a synapse file), VERSION, TRUNCATED, CORRUPT. */
+syn_status syn_net_load(const char *path, syn_net **out, syn_optimizer **opt_out,
+                        syn_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SYNAPSE_H */

@@ -1,0 +1,67 @@
+/* internal.h - the private layout of networks and workspaces, shared by the
+ * modules that run them (net, pass, train, model file). Not public. */
+#ifndef SYN_INTERNAL_H
+#define SYN_INTERNAL_H
+
+#include "synapse.h"
+#include "util.h"
+
+/* One dense layer: out = act(in * W^T + b). W is [units x n_in] row-major
+ * at params + w_off, b is [units] at params + b_off. */
+typedef struct syn_layer {
+    size_t n_in, units;
+    syn_activation activation;
+    float leaky_slope; /* effective slope (0.01 when the desc said 0) */
+    int has_bias;
+    size_t w_off, b_off; /* b_off is (size_t)-1 without bias */
+} syn_layer;
+
+struct syn_net {
+    size_t n_inputs, n_layers;
+    syn_layer *layers;
+    syn_loss loss;
+    syn_reduction reduction;
+    float *params; /* n_params floats, 64-byte aligned */
+    size_t n_params;
+    size_t max_width; /* widest of inputs and layer outputs */
+    float *scale_offset, *scale_mul; /* [n_inputs] each, or both NULL */
+    char **class_names;
+    size_t n_class_names;
+    syn_train_meta meta;
+};
+
+/* Everything one thread needs to run passes of up to max_batch samples.
+ * Buffers are allocated once by syn_workspace_create. */
+struct syn_workspace {
+    size_t n_layers, n_params, max_batch;
+    size_t *widths;    /* [n_layers + 1]: inputs, then each layer's units */
+    float *input;      /* [max_batch x widths[0]]: scaled copy of x */
+    float **act;       /* act[l]: [max_batch x widths[l+1]] layer outputs */
+    float *logits;     /* [max_batch x n_outputs]: output pre-activation */
+    float *delta[2];   /* ping-pong dL/dz buffers [max_batch x max_width] */
+    float *grads;      /* [n_params], the parameter layout */
+    size_t last_batch; /* batch of the last forward pass, 0 = none */
+    int n_threads;
+};
+
+/* Is (units, activation, loss) a valid output-layer combination? */
+int syn_loss_output_ok(syn_loss loss, syn_activation act);
+
+/* Do net and ws have the same shape? */
+int syn_workspace_fits(const syn_workspace *ws, const syn_net *net);
+
+/* Losses (loss.c). Both work on the output layer of the last pass. */
+double syn_loss_compute(const syn_net *net, const syn_workspace *ws, const float *targets,
+                        size_t batch);
+/* Writes dL/dz of the output layer (pre-activation) into dz [batch x n_out]. */
+void syn_loss_grad(const syn_net *net, const syn_workspace *ws, const float *targets,
+                   size_t batch, float *dz);
+
+/* Activations (activation.c), on a [rows x cols] row-major block. */
+void syn_activation_forward(syn_activation act, float slope, float *z_to_a, size_t rows,
+                            size_t cols);
+/* Turns dL/da in `d` into dL/dz in place, from the outputs a. */
+void syn_activation_backward(syn_activation act, float slope, const float *a, float *d,
+                             size_t rows, size_t cols);
+
+#endif

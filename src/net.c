@@ -1,0 +1,426 @@
+/* net.c - creating, copying and describing networks: the layer table, the
+ * flat parameter arena and its initialisation, input scaling, class names
+ * and training metadata. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+int syn_loss_output_ok(syn_loss loss, syn_activation act)
+{
+    switch (loss) {
+    case SYN_LOSS_MSE: return 1;
+    case SYN_LOSS_BCE: return act == SYN_ACT_SIGMOID;
+    case SYN_LOSS_CROSS_ENTROPY: return act == SYN_ACT_SOFTMAX;
+    case SYN_LOSS_COUNT_: break;
+    }
+    return 0;
+}
+
+static syn_status check_desc(const syn_net_desc *desc)
+{
+    if (!desc || !desc->layers || desc->n_inputs == 0 || desc->n_layers == 0)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if ((unsigned)desc->loss >= SYN_LOSS_COUNT_ ||
+        (unsigned)desc->reduction >= SYN_REDUCTION_COUNT_ ||
+        (unsigned)desc->init >= SYN_INIT_COUNT_)
+        return SYN_ERR_INVALID_ARGUMENT;
+    for (size_t l = 0; l < desc->n_layers; l++) {
+        const syn_layer_desc *ld = &desc->layers[l];
+        if (ld->units == 0 || (unsigned)ld->activation >= SYN_ACT_COUNT_)
+            return SYN_ERR_INVALID_ARGUMENT;
+        if (!isfinite(ld->leaky_slope) || ld->leaky_slope < 0.0f)
+            return SYN_ERR_INVALID_ARGUMENT;
+        if (ld->activation == SYN_ACT_SOFTMAX && l + 1 != desc->n_layers)
+            return SYN_ERR_INVALID_ARGUMENT;
+    }
+    if (!syn_loss_output_ok(desc->loss, desc->layers[desc->n_layers - 1].activation))
+        return SYN_ERR_INVALID_ARGUMENT;
+    return SYN_OK;
+}
+
+/* Lays out the arena: per layer W then b. Fails on overflow. */
+static syn_status build_layers(syn_net *net, const syn_net_desc *desc)
+{
+    size_t offset = 0, n_in = desc->n_inputs, max_width = desc->n_inputs;
+    for (size_t l = 0; l < desc->n_layers; l++) {
+        const syn_layer_desc *ld = &desc->layers[l];
+        syn_layer *layer = &net->layers[l];
+        size_t w_size;
+        layer->n_in = n_in;
+        layer->units = ld->units;
+        layer->activation = ld->activation;
+        layer->leaky_slope = ld->leaky_slope != 0.0f ? ld->leaky_slope : 0.01f;
+        layer->has_bias = !ld->no_bias;
+        if (!syn_mul_size(n_in, ld->units, &w_size))
+            return SYN_ERR_OVERFLOW;
+        layer->w_off = offset;
+        if (!syn_add_size(offset, w_size, &offset))
+            return SYN_ERR_OVERFLOW;
+        layer->b_off = (size_t)-1;
+        if (layer->has_bias) {
+            layer->b_off = offset;
+            if (!syn_add_size(offset, ld->units, &offset))
+                return SYN_ERR_OVERFLOW;
+        }
+        if (ld->units > max_width)
+            max_width = ld->units;
+        n_in = ld->units;
+    }
+    net->n_params = offset;
+    net->max_width = max_width;
+    return SYN_OK;
+}
+
+static void init_meta(syn_train_meta *meta)
+{
+    memset(meta, 0, sizeof *meta);
+    meta->train_loss = meta->train_accuracy = NAN;
+    meta->val_loss = meta->val_accuracy = NAN;
+}
+
+syn_status syn_net_create(const syn_net_desc *desc, syn_net **out)
+{
+    if (!out)
+        return SYN_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    syn_status st = check_desc(desc);
+    if (st != SYN_OK)
+        return st;
+    size_t table_bytes;
+    if (!syn_mul_size(desc->n_layers, sizeof(syn_layer), &table_bytes))
+        return SYN_ERR_OVERFLOW;
+    syn_net *net = calloc(1, sizeof *net);
+    if (!net)
+        return SYN_ERR_OUT_OF_MEMORY;
+    net->layers = calloc(1, table_bytes);
+    if (!net->layers) {
+        free(net);
+        return SYN_ERR_OUT_OF_MEMORY;
+    }
+    net->n_inputs = desc->n_inputs;
+    net->n_layers = desc->n_layers;
+    net->loss = desc->loss;
+    net->reduction = desc->reduction;
+    init_meta(&net->meta);
+    st = build_layers(net, desc);
+    if (st == SYN_OK) {
+        net->params = syn_alloc_floats(net->n_params);
+        if (!net->params)
+            st = SYN_ERR_OUT_OF_MEMORY;
+    }
+    if (st == SYN_OK)
+        st = syn_net_init_weights(net, desc->init, desc->seed);
+    if (st != SYN_OK) {
+        syn_net_free(net);
+        return st;
+    }
+    *out = net;
+    return SYN_OK;
+}
+
+static void free_class_names(char **names, size_t count)
+{
+    if (!names)
+        return;
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+}
+
+void syn_net_free(syn_net *net)
+{
+    if (!net)
+        return;
+    free(net->layers);
+    syn_free_aligned(net->params);
+    syn_free_aligned(net->scale_offset);
+    syn_free_aligned(net->scale_mul);
+    free_class_names(net->class_names, net->n_class_names);
+    free(net);
+}
+
+syn_status syn_net_clone(const syn_net *net, syn_net **out)
+{
+    if (!net || !out)
+        return SYN_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    syn_net *copy = calloc(1, sizeof *copy);
+    if (!copy)
+        return SYN_ERR_OUT_OF_MEMORY;
+    *copy = *net;
+    copy->layers = NULL;
+    copy->params = NULL;
+    copy->scale_offset = copy->scale_mul = NULL;
+    copy->class_names = NULL;
+    copy->n_class_names = 0;
+    syn_status st = SYN_OK;
+    copy->layers = malloc(net->n_layers * sizeof(syn_layer));
+    copy->params = syn_alloc_floats(net->n_params);
+    if (!copy->layers || !copy->params) {
+        st = SYN_ERR_OUT_OF_MEMORY;
+    } else {
+        memcpy(copy->layers, net->layers, net->n_layers * sizeof(syn_layer));
+        memcpy(copy->params, net->params, net->n_params * sizeof(float));
+        st = syn_net_set_input_scaling(copy, net->scale_offset, net->scale_mul);
+    }
+    if (st == SYN_OK)
+        st = syn_net_set_class_names(copy, (const char *const *)net->class_names,
+                                     net->n_class_names);
+    if (st != SYN_OK) {
+        syn_net_free(copy);
+        return st;
+    }
+    *out = copy;
+    return SYN_OK;
+}
+
+static int same_shape(const syn_net *a, const syn_net *b)
+{
+    if (a->n_inputs != b->n_inputs || a->n_layers != b->n_layers || a->n_params != b->n_params)
+        return 0;
+    for (size_t l = 0; l < a->n_layers; l++)
+        if (a->layers[l].units != b->layers[l].units ||
+            a->layers[l].has_bias != b->layers[l].has_bias)
+            return 0;
+    return 1;
+}
+
+syn_status syn_net_copy_params(syn_net *dst, const syn_net *src)
+{
+    if (!dst || !src)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (!same_shape(dst, src))
+        return SYN_ERR_SHAPE;
+    memcpy(dst->params, src->params, src->n_params * sizeof(float));
+    return SYN_OK;
+}
+
+static syn_init resolve_init(syn_init init, syn_activation act)
+{
+    if (init != SYN_INIT_AUTO)
+        return init;
+    return act == SYN_ACT_RELU || act == SYN_ACT_LEAKY_RELU ? SYN_INIT_HE_NORMAL
+                                                             : SYN_INIT_XAVIER_UNIFORM;
+}
+
+syn_status syn_net_init_weights(syn_net *net, syn_init init, uint64_t seed)
+{
+    if (!net || (unsigned)init >= SYN_INIT_COUNT_)
+        return SYN_ERR_INVALID_ARGUMENT;
+    syn_rng rng;
+    syn_rng_seed(&rng, seed);
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const syn_layer *layer = &net->layers[l];
+        float *w = net->params + layer->w_off;
+        size_t n = layer->n_in * layer->units;
+        syn_init kind = resolve_init(init, layer->activation);
+        /* Glorot & Bengio 2010, eq. 16; He et al. 2015, sec. 2.2. */
+        double xavier = sqrt(6.0 / (double)(layer->n_in + layer->units));
+        double he_std = sqrt(2.0 / (double)layer->n_in);
+        for (size_t i = 0; i < n; i++) {
+            double u;
+            switch (kind) {
+            case SYN_INIT_UNIFORM: u = 2.0 * syn_rng_uniform(&rng) - 1.0; break;
+            case SYN_INIT_XAVIER_UNIFORM:
+                u = xavier * (2.0 * syn_rng_uniform(&rng) - 1.0);
+                break;
+            default: u = he_std * syn_rng_normal(&rng); break;
+            }
+            w[i] = (float)u;
+        }
+        if (layer->has_bias)
+            memset(net->params + layer->b_off, 0, layer->units * sizeof(float));
+    }
+    return SYN_OK;
+}
+
+size_t syn_net_n_inputs(const syn_net *net)
+{
+    return net ? net->n_inputs : 0;
+}
+
+size_t syn_net_n_outputs(const syn_net *net)
+{
+    return net ? net->layers[net->n_layers - 1].units : 0;
+}
+
+size_t syn_net_n_layers(const syn_net *net)
+{
+    return net ? net->n_layers : 0;
+}
+
+size_t syn_net_param_count(const syn_net *net)
+{
+    return net ? net->n_params : 0;
+}
+
+syn_loss syn_net_loss(const syn_net *net)
+{
+    return net ? net->loss : SYN_LOSS_MSE;
+}
+
+syn_reduction syn_net_reduction(const syn_net *net)
+{
+    return net ? net->reduction : SYN_REDUCTION_MEAN;
+}
+
+syn_status syn_net_set_loss(syn_net *net, syn_loss loss, syn_reduction reduction)
+{
+    if (!net || (unsigned)loss >= SYN_LOSS_COUNT_ || (unsigned)reduction >= SYN_REDUCTION_COUNT_)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (!syn_loss_output_ok(loss, net->layers[net->n_layers - 1].activation))
+        return SYN_ERR_INVALID_ARGUMENT;
+    net->loss = loss;
+    net->reduction = reduction;
+    return SYN_OK;
+}
+
+syn_status syn_net_layer(const syn_net *net, size_t layer, syn_layer_desc *desc, size_t *n_in)
+{
+    if (!net || layer >= net->n_layers)
+        return SYN_ERR_INVALID_ARGUMENT;
+    const syn_layer *l = &net->layers[layer];
+    if (desc) {
+        desc->units = l->units;
+        desc->activation = l->activation;
+        desc->leaky_slope = l->activation == SYN_ACT_LEAKY_RELU ? l->leaky_slope : 0.0f;
+        desc->no_bias = !l->has_bias;
+    }
+    if (n_in)
+        *n_in = l->n_in;
+    return SYN_OK;
+}
+
+float *syn_net_params(syn_net *net, size_t *count)
+{
+    if (count)
+        *count = net ? net->n_params : 0;
+    return net ? net->params : NULL;
+}
+
+const float *syn_net_params_const(const syn_net *net, size_t *count)
+{
+    if (count)
+        *count = net ? net->n_params : 0;
+    return net ? net->params : NULL;
+}
+
+syn_status syn_net_layer_offsets(const syn_net *net, size_t layer, size_t *w_offset,
+                                 size_t *b_offset)
+{
+    if (!net || layer >= net->n_layers)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (w_offset)
+        *w_offset = net->layers[layer].w_off;
+    if (b_offset)
+        *b_offset = net->layers[layer].b_off;
+    return SYN_OK;
+}
+
+syn_status syn_net_layer_params(syn_net *net, size_t layer, float **weights, float **bias)
+{
+    if (!net || layer >= net->n_layers)
+        return SYN_ERR_INVALID_ARGUMENT;
+    const syn_layer *l = &net->layers[layer];
+    if (weights)
+        *weights = net->params + l->w_off;
+    if (bias)
+        *bias = l->has_bias ? net->params + l->b_off : NULL;
+    return SYN_OK;
+}
+
+syn_status syn_net_set_input_scaling(syn_net *net, const float *offset, const float *scale)
+{
+    if (!net || (!offset) != (!scale))
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (!offset) {
+        syn_free_aligned(net->scale_offset);
+        syn_free_aligned(net->scale_mul);
+        net->scale_offset = net->scale_mul = NULL;
+        return SYN_OK;
+    }
+    for (size_t j = 0; j < net->n_inputs; j++)
+        if (!isfinite(offset[j]) || !isfinite(scale[j]))
+            return SYN_ERR_INVALID_ARGUMENT;
+    float *new_offset = syn_alloc_floats(net->n_inputs);
+    float *new_scale = syn_alloc_floats(net->n_inputs);
+    if (!new_offset || !new_scale) {
+        syn_free_aligned(new_offset);
+        syn_free_aligned(new_scale);
+        return SYN_ERR_OUT_OF_MEMORY;
+    }
+    memcpy(new_offset, offset, net->n_inputs * sizeof(float));
+    memcpy(new_scale, scale, net->n_inputs * sizeof(float));
+    syn_free_aligned(net->scale_offset);
+    syn_free_aligned(net->scale_mul);
+    net->scale_offset = new_offset;
+    net->scale_mul = new_scale;
+    return SYN_OK;
+}
+
+syn_status syn_net_input_scaling(const syn_net *net, const float **offset, const float **scale)
+{
+    if (!net)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (offset)
+        *offset = net->scale_offset;
+    if (scale)
+        *scale = net->scale_mul;
+    return SYN_OK;
+}
+
+syn_status syn_net_set_class_names(syn_net *net, const char *const *names, size_t count)
+{
+    if (!net || (count > 0 && !names))
+        return SYN_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < count; i++)
+        if (!names[i])
+            return SYN_ERR_INVALID_ARGUMENT;
+    char **copy = NULL;
+    if (count > 0) {
+        copy = calloc(count, sizeof *copy);
+        if (!copy)
+            return SYN_ERR_OUT_OF_MEMORY;
+        for (size_t i = 0; i < count; i++) {
+            copy[i] = syn_strdup(names[i]);
+            if (!copy[i]) {
+                free_class_names(copy, count);
+                return SYN_ERR_OUT_OF_MEMORY;
+            }
+        }
+    }
+    free_class_names(net->class_names, net->n_class_names);
+    net->class_names = copy;
+    net->n_class_names = count;
+    return SYN_OK;
+}
+
+size_t syn_net_n_class_names(const syn_net *net)
+{
+    return net ? net->n_class_names : 0;
+}
+
+const char *syn_net_class_name(const syn_net *net, size_t i)
+{
+    return net && i < net->n_class_names ? net->class_names[i] : NULL;
+}
+
+syn_status syn_net_set_meta(syn_net *net, const syn_train_meta *meta)
+{
+    if (!net || !meta)
+        return SYN_ERR_INVALID_ARGUMENT;
+    net->meta = *meta;
+    net->meta.library_version[sizeof net->meta.library_version - 1] = '\0';
+    net->meta.optimizer[sizeof net->meta.optimizer - 1] = '\0';
+    return SYN_OK;
+}
+
+syn_status syn_net_meta(const syn_net *net, syn_train_meta *meta)
+{
+    if (!net || !meta)
+        return SYN_ERR_INVALID_ARGUMENT;
+    *meta = net->meta;
+    return SYN_OK;
+}

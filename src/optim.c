@@ -1,0 +1,283 @@
+/* optim.c - optimizers, one loop over the flat (params, grads, moments)
+ * arenas, with PyTorch 1.13's exact update rules (torch.optim.SGD, Adam,
+ * AdamW, single-tensor path), global-norm gradient clipping
+ * (torch.nn.utils.clip_grad_norm_) and learning-rate schedules. Scalars
+ * that PyTorch computes in Python floats (bias corrections, step sizes) are
+ * computed in double here too, then used as float. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define SYN_OPTIM_PARALLEL_MIN 65536
+
+struct syn_optimizer {
+    syn_optim_desc desc;
+    size_t n;
+    uint64_t steps;
+    float *m; /* momentum buffer or Adam's first moment; NULL for plain SGD */
+    float *v; /* Adam's second moment; NULL for the SGD family */
+    int n_threads; /* 0: all available */
+};
+
+syn_optim_desc syn_optim_defaults(syn_optim_kind kind)
+{
+    syn_optim_desc d;
+    memset(&d, 0, sizeof d);
+    d.kind = kind;
+    d.lr = 0.01f;
+    d.beta1 = 0.9f;
+    d.beta2 = 0.999f;
+    d.eps = 1e-8f;
+    if (kind == SYN_OPTIM_MOMENTUM || kind == SYN_OPTIM_NESTEROV)
+        d.momentum = 0.9f;
+    if (kind == SYN_OPTIM_ADAM || kind == SYN_OPTIM_ADAMW)
+        d.lr = 1e-3f;
+    if (kind == SYN_OPTIM_ADAMW)
+        d.weight_decay = 0.01f;
+    return d;
+}
+
+const char *syn_optim_name(syn_optim_kind kind)
+{
+    static const char *const names[] = {"sgd", "momentum", "nesterov", "adam", "adamw"};
+    return (unsigned)kind < SYN_OPTIM_COUNT_ ? names[kind] : "unknown";
+}
+
+static int desc_ok(const syn_optim_desc *d)
+{
+    if ((unsigned)d->kind >= SYN_OPTIM_COUNT_)
+        return 0;
+    if (!(d->lr >= 0.0f) || !isfinite(d->lr) || !(d->weight_decay >= 0.0f) ||
+        !isfinite(d->weight_decay))
+        return 0;
+    if (d->kind == SYN_OPTIM_MOMENTUM || d->kind == SYN_OPTIM_NESTEROV) {
+        if (!(d->momentum > 0.0f && d->momentum < 1.0f) || !(d->dampening >= 0.0f) ||
+            !(d->dampening <= 1.0f))
+            return 0;
+        if (d->kind == SYN_OPTIM_NESTEROV && d->dampening != 0.0f)
+            return 0; /* PyTorch: Nesterov needs zero dampening */
+    }
+    if (d->kind == SYN_OPTIM_ADAM || d->kind == SYN_OPTIM_ADAMW) {
+        if (!(d->beta1 >= 0.0f && d->beta1 < 1.0f) || !(d->beta2 >= 0.0f && d->beta2 < 1.0f) ||
+            !(d->eps > 0.0f) || !isfinite(d->eps))
+            return 0;
+    }
+    return 1;
+}
+
+syn_status syn_optimizer_create(const syn_net *net, const syn_optim_desc *desc,
+                                syn_optimizer **out)
+{
+    if (!out)
+        return SYN_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!net || !desc || !desc_ok(desc))
+        return SYN_ERR_INVALID_ARGUMENT;
+    syn_optimizer *opt = calloc(1, sizeof *opt);
+    if (!opt)
+        return SYN_ERR_OUT_OF_MEMORY;
+    opt->desc = *desc;
+    opt->n = net->n_params;
+    int adam = desc->kind == SYN_OPTIM_ADAM || desc->kind == SYN_OPTIM_ADAMW;
+    if (desc->kind != SYN_OPTIM_SGD)
+        opt->m = syn_alloc_floats(opt->n);
+    if (adam)
+        opt->v = syn_alloc_floats(opt->n);
+    if ((desc->kind != SYN_OPTIM_SGD && !opt->m) || (adam && !opt->v)) {
+        syn_optimizer_free(opt);
+        return SYN_ERR_OUT_OF_MEMORY;
+    }
+    *out = opt;
+    return SYN_OK;
+}
+
+void syn_optimizer_free(syn_optimizer *opt)
+{
+    if (!opt)
+        return;
+    syn_free_aligned(opt->m);
+    syn_free_aligned(opt->v);
+    free(opt);
+}
+
+/* torch.optim.SGD: d = g + wd p; buf = d (first step) or
+ * momentum buf + (1 - dampening) d; d = buf, or d + momentum buf for
+ * Nesterov; p -= lr d. */
+static void sgd_step(syn_optimizer *opt, float *p, const float *g, int threads)
+{
+    const syn_optim_desc *d = &opt->desc;
+    float lr = d->lr, wd = d->weight_decay, mu = d->momentum, keep = 1.0f - d->dampening;
+    int first = opt->steps == 0, nesterov = d->kind == SYN_OPTIM_NESTEROV;
+    float *buf = opt->m;
+    long n = (long)opt->n;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) if (opt->n > SYN_OPTIM_PARALLEL_MIN)
+#else
+    (void)threads;
+#endif
+    for (long i = 0; i < n; i++) {
+        float step = g[i];
+        if (wd != 0.0f)
+            step += wd * p[i];
+        if (buf) {
+            buf[i] = first ? step : buf[i] * mu + keep * step;
+            step = nesterov ? step + mu * buf[i] : buf[i];
+        }
+        p[i] -= lr * step;
+    }
+}
+
+/* torch.optim.Adam / AdamW (Kingma & Ba 2015, Alg. 1; Loshchilov & Hutter
+ * 2019, Alg. 2): m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+ * p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps). AdamW first
+ * decays p *= 1 - lr wd; Adam adds wd p to g instead (L2). */
+static void adam_step(syn_optimizer *opt, float *p, const float *g, int threads)
+{
+    const syn_optim_desc *d = &opt->desc;
+    double t = (double)opt->steps + 1.0;
+    double bias1 = 1.0 - pow((double)d->beta1, t);
+    double bias2 = 1.0 - pow((double)d->beta2, t);
+    float step_size = (float)((double)d->lr / bias1);
+    float bias2_sqrt = (float)sqrt(bias2);
+    float b1 = d->beta1, b2 = d->beta2, eps = d->eps;
+    float one_b1 = (float)(1.0 - (double)d->beta1), one_b2 = (float)(1.0 - (double)d->beta2);
+    float l2 = d->kind == SYN_OPTIM_ADAM ? d->weight_decay : 0.0f;
+    float decay = d->kind == SYN_OPTIM_ADAMW
+                      ? (float)(1.0 - (double)d->lr * (double)d->weight_decay)
+                      : 1.0f;
+    float *m = opt->m, *v = opt->v;
+    long n = (long)opt->n;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) if (opt->n > SYN_OPTIM_PARALLEL_MIN)
+#else
+    (void)threads;
+#endif
+    for (long i = 0; i < n; i++) {
+        float gi = g[i];
+        if (decay != 1.0f)
+            p[i] *= decay;
+        if (l2 != 0.0f)
+            gi += l2 * p[i];
+        m[i] = m[i] * b1 + one_b1 * gi;
+        v[i] = v[i] * b2 + one_b2 * gi * gi;
+        float denom = sqrtf(v[i]) / bias2_sqrt + eps;
+        p[i] -= step_size * (m[i] / denom);
+    }
+}
+
+syn_status syn_optimizer_step(syn_optimizer *opt, syn_net *net, const float *grads,
+                              size_t count)
+{
+    if (!opt || !net || !grads)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (count != opt->n || net->n_params != opt->n)
+        return SYN_ERR_SHAPE;
+#ifdef _OPENMP
+    int threads = opt->n_threads > 0 ? opt->n_threads : omp_get_max_threads();
+#else
+    int threads = 1;
+#endif
+    if (opt->desc.kind == SYN_OPTIM_ADAM || opt->desc.kind == SYN_OPTIM_ADAMW)
+        adam_step(opt, net->params, grads, threads);
+    else
+        sgd_step(opt, net->params, grads, threads);
+    opt->steps++;
+    return SYN_OK;
+}
+
+syn_status syn_optimizer_set_lr(syn_optimizer *opt, float lr)
+{
+    if (!opt || !(lr >= 0.0f) || !isfinite(lr))
+        return SYN_ERR_INVALID_ARGUMENT;
+    opt->desc.lr = lr;
+    return SYN_OK;
+}
+
+syn_status syn_optimizer_set_threads(syn_optimizer *opt, int n_threads)
+{
+    if (!opt || n_threads < 0)
+        return SYN_ERR_INVALID_ARGUMENT;
+    opt->n_threads = n_threads;
+    return SYN_OK;
+}
+
+syn_optim_desc syn_optimizer_desc(const syn_optimizer *opt)
+{
+    if (!opt)
+        return syn_optim_defaults(SYN_OPTIM_SGD);
+    return opt->desc;
+}
+
+uint64_t syn_optimizer_steps(const syn_optimizer *opt)
+{
+    return opt ? opt->steps : 0;
+}
+
+syn_status syn_optimizer_moments(syn_optimizer *opt, float **first, float **second,
+                                 size_t *count)
+{
+    if (!opt)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (first)
+        *first = opt->m;
+    if (second)
+        *second = opt->v;
+    if (count)
+        *count = opt->n;
+    return SYN_OK;
+}
+
+syn_status syn_optimizer_set_steps(syn_optimizer *opt, uint64_t steps)
+{
+    if (!opt)
+        return SYN_ERR_INVALID_ARGUMENT;
+    opt->steps = steps;
+    return SYN_OK;
+}
+
+syn_status syn_clip_grad_norm(float *grads, size_t count, float max_norm, double *norm)
+{
+    if (!grads || count == 0 || !(max_norm > 0.0f) || !isfinite(max_norm))
+        return SYN_ERR_INVALID_ARGUMENT;
+    double sum = 0.0;
+    for (size_t i = 0; i < count; i++)
+        sum += (double)grads[i] * (double)grads[i];
+    double total = sqrt(sum);
+    if (norm)
+        *norm = total;
+    double coef = (double)max_norm / (total + 1e-6);
+    if (coef < 1.0) {
+        float c = (float)coef;
+        for (size_t i = 0; i < count; i++)
+            grads[i] *= c;
+    }
+    return SYN_OK;
+}
+
+float syn_schedule_lr(const syn_schedule *schedule, float base_lr, size_t epoch)
+{
+    if (!schedule)
+        return base_lr;
+    switch (schedule->kind) {
+    case SYN_SCHEDULE_STEP: {
+        size_t step = schedule->step_size ? schedule->step_size : 10;
+        double gamma = schedule->gamma != 0.0f ? schedule->gamma : 0.1;
+        return (float)((double)base_lr * pow(gamma, (double)(epoch / step)));
+    }
+    case SYN_SCHEDULE_COSINE: {
+        /* Loshchilov & Hutter 2017 (SGDR), eq. 5, one half period. */
+        double t_max = (double)(schedule->t_max ? schedule->t_max : 1);
+        double t = (double)epoch < t_max ? (double)epoch : t_max;
+        double min = schedule->min_lr;
+        return (float)(min + ((double)base_lr - min) * (1.0 + cos(3.141592653589793 * t / t_max)) /
+                                 2.0);
+    }
+    default: return base_lr;
+    }
+}

@@ -1,0 +1,325 @@
+/* pass.c - workspaces and the forward and backward passes. A dense layer is
+ * three matrix products through syn_gemm (batch-major, W is [units x n_in]):
+ *   forward        Z[B x u]   = X[B x n] * W^T          (NT)
+ *   input grad     dX[B x n]  = dZ[B x u] * W           (NN)
+ *   weight grad    dW[u x n]  = dZ^T * X                (TN)
+ * plus the bias (added in the forward pass, column sums of dZ backward) and
+ * the activation. Work is split by output rows or columns only, so results
+ * do not depend on the thread count. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "kernels/gemm.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Element-wise loops below this size are not worth waking threads for. */
+#define SYN_PARALLEL_MIN 16384
+
+static int thread_count(const syn_workspace *ws)
+{
+#ifdef _OPENMP
+    return ws->n_threads > 0 ? ws->n_threads : omp_get_max_threads();
+#else
+    (void)ws;
+    return 1;
+#endif
+}
+
+static void workspace_release(syn_workspace *ws)
+{
+    if (!ws)
+        return;
+    if (ws->act)
+        for (size_t l = 0; l < ws->n_layers; l++)
+            syn_free_aligned(ws->act[l]);
+    free(ws->act);
+    free(ws->widths);
+    syn_free_aligned(ws->input);
+    syn_free_aligned(ws->logits);
+    syn_free_aligned(ws->delta[0]);
+    syn_free_aligned(ws->delta[1]);
+    syn_free_aligned(ws->grads);
+    free(ws);
+}
+
+void syn_workspace_free(syn_workspace *ws)
+{
+    workspace_release(ws);
+}
+
+/* [batch x width] floats, with the size checked. */
+static float *alloc_block(size_t batch, size_t width)
+{
+    size_t n;
+    if (!syn_mul_size(batch, width, &n))
+        return NULL;
+    return syn_alloc_floats(n);
+}
+
+syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_workspace **out)
+{
+    if (!out)
+        return SYN_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!net || max_batch == 0)
+        return SYN_ERR_INVALID_ARGUMENT;
+    size_t probe;
+    if (!syn_mul_size(max_batch, net->max_width, &probe) ||
+        !syn_mul_size(probe, sizeof(float), &probe))
+        return SYN_ERR_OVERFLOW;
+    syn_workspace *ws = calloc(1, sizeof *ws);
+    if (!ws)
+        return SYN_ERR_OUT_OF_MEMORY;
+    ws->n_layers = net->n_layers;
+    ws->n_params = net->n_params;
+    ws->max_batch = max_batch;
+    ws->widths = calloc(net->n_layers + 1, sizeof *ws->widths);
+    ws->act = calloc(net->n_layers, sizeof *ws->act);
+    syn_status st = SYN_OK;
+    if (!ws->widths || !ws->act) {
+        workspace_release(ws);
+        return SYN_ERR_OUT_OF_MEMORY;
+    }
+    ws->widths[0] = net->n_inputs;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        ws->widths[l + 1] = net->layers[l].units;
+        ws->act[l] = alloc_block(max_batch, net->layers[l].units);
+        if (!ws->act[l])
+            st = SYN_ERR_OUT_OF_MEMORY;
+    }
+    ws->input = alloc_block(max_batch, net->n_inputs);
+    ws->logits = alloc_block(max_batch, net->layers[net->n_layers - 1].units);
+    ws->delta[0] = alloc_block(max_batch, net->max_width);
+    ws->delta[1] = alloc_block(max_batch, net->max_width);
+    ws->grads = syn_alloc_floats(net->n_params);
+    if (!ws->input || !ws->logits || !ws->delta[0] || !ws->delta[1] || !ws->grads)
+        st = SYN_ERR_OUT_OF_MEMORY;
+    if (st != SYN_OK) {
+        workspace_release(ws);
+        return st;
+    }
+    *out = ws;
+    return SYN_OK;
+}
+
+size_t syn_workspace_max_batch(const syn_workspace *ws)
+{
+    return ws ? ws->max_batch : 0;
+}
+
+syn_status syn_workspace_set_threads(syn_workspace *ws, int n_threads)
+{
+    if (!ws || n_threads < 0)
+        return SYN_ERR_INVALID_ARGUMENT;
+    ws->n_threads = n_threads;
+    return SYN_OK;
+}
+
+int syn_workspace_fits(const syn_workspace *ws, const syn_net *net)
+{
+    if (ws->n_layers != net->n_layers || ws->n_params != net->n_params ||
+        ws->widths[0] != net->n_inputs)
+        return 0;
+    for (size_t l = 0; l < net->n_layers; l++)
+        if (ws->widths[l + 1] != net->layers[l].units)
+            return 0;
+    return 1;
+}
+
+static syn_status check_pass(const syn_net *net, const syn_workspace *ws, const void *data,
+                             size_t batch)
+{
+    if (!net || !ws || !data || batch == 0)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (batch > ws->max_batch || !syn_workspace_fits(ws, net))
+        return SYN_ERR_SHAPE;
+    return SYN_OK;
+}
+
+/* Copies x into the workspace, applying the network's input scaling. */
+static void load_input(const syn_net *net, syn_workspace *ws, const float *x, size_t batch)
+{
+    size_t n = net->n_inputs;
+    if (!net->scale_offset) {
+        memcpy(ws->input, x, batch * n * sizeof(float));
+        return;
+    }
+    long rows = (long)batch;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(thread_count(ws)) if (batch * n > SYN_PARALLEL_MIN)
+#endif
+    for (long r = 0; r < rows; r++) {
+        const float *src = x + (size_t)r * n;
+        float *dst = ws->input + (size_t)r * n;
+        for (size_t j = 0; j < n; j++)
+            dst[j] = (src[j] - net->scale_offset[j]) * net->scale_mul[j];
+    }
+}
+
+/* z += bias per row, keep the output logits when the loss needs them, then
+ * the activation: one pass over the block while it is in cache. */
+static void bias_activation(const syn_layer *layer, const float *bias, float *z, float *logits,
+                            size_t batch, int n_threads)
+{
+    size_t u = layer->units;
+    long rows = (long)batch;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(n_threads) if (batch * u > SYN_PARALLEL_MIN)
+#else
+    (void)n_threads;
+#endif
+    for (long r = 0; r < rows; r++) {
+        float *zr = z + (size_t)r * u;
+        if (bias)
+            for (size_t j = 0; j < u; j++)
+                zr[j] += bias[j];
+        if (logits)
+            memcpy(logits + (size_t)r * u, zr, u * sizeof(float));
+        syn_activation_forward(layer->activation, layer->leaky_slope, zr, 1, u);
+    }
+}
+
+syn_status syn_forward(const syn_net *net, syn_workspace *ws, const float *x, size_t batch,
+                       const float **out)
+{
+    syn_status st = check_pass(net, ws, x, batch);
+    if (st != SYN_OK)
+        return st;
+    int threads = thread_count(ws);
+    load_input(net, ws, x, batch);
+    const float *in = ws->input;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const syn_layer *layer = &net->layers[l];
+        const float *w = net->params + layer->w_off;
+        const float *b = layer->has_bias ? net->params + layer->b_off : NULL;
+        float *z = ws->act[l];
+        int last = l + 1 == net->n_layers;
+        syn_gemm(0, 1, batch, layer->units, layer->n_in, in, layer->n_in, w, layer->n_in, 0.0f,
+                 z, layer->units, threads);
+        bias_activation(layer, b, z, last ? ws->logits : NULL, batch, threads);
+        in = z;
+    }
+    ws->last_batch = batch;
+    if (out)
+        *out = ws->act[net->n_layers - 1];
+    return SYN_OK;
+}
+
+syn_status syn_loss_value(const syn_net *net, syn_workspace *ws, const float *targets,
+                          size_t batch, double *loss)
+{
+    syn_status st = check_pass(net, ws, targets, batch);
+    if (st != SYN_OK)
+        return st;
+    if (!loss)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (ws->last_batch != batch)
+        return SYN_ERR_STATE;
+    *loss = syn_loss_compute(net, ws, targets, batch);
+    return SYN_OK;
+}
+
+/* db[j] = sum over rows of dz[r][j], in row order for every thread count. */
+static void bias_grad(float *db, const float *dz, size_t batch, size_t units, int n_threads)
+{
+    long cols = (long)units;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(n_threads) if (batch * units > SYN_PARALLEL_MIN)
+#else
+    (void)n_threads;
+#endif
+    for (long j = 0; j < cols; j++) {
+        float acc = 0.0f;
+        for (size_t r = 0; r < batch; r++)
+            acc += dz[r * units + (size_t)j];
+        db[j] = acc;
+    }
+}
+
+/* Backpropagates dL/dz of the output layer, held in ws->delta[0]. */
+static void backpropagate(const syn_net *net, syn_workspace *ws, size_t batch)
+{
+    int threads = thread_count(ws);
+    int cur = 0;
+    for (size_t l = net->n_layers; l-- > 0;) {
+        const syn_layer *layer = &net->layers[l];
+        const float *in = l == 0 ? ws->input : ws->act[l - 1];
+        const float *dz = ws->delta[cur];
+        float *dw = ws->grads + layer->w_off;
+        syn_gemm(1, 0, layer->units, layer->n_in, batch, dz, layer->units, in, layer->n_in,
+                 0.0f, dw, layer->n_in, threads);
+        if (layer->has_bias)
+            bias_grad(ws->grads + layer->b_off, dz, batch, layer->units, threads);
+        if (l == 0)
+            break;
+        float *d_prev = ws->delta[1 - cur];
+        syn_gemm(0, 0, batch, layer->n_in, layer->units, dz, layer->units,
+                 net->params + layer->w_off, layer->n_in, 0.0f, d_prev, layer->n_in, threads);
+        const syn_layer *prev = &net->layers[l - 1];
+        syn_activation_backward(prev->activation, prev->leaky_slope, ws->act[l - 1], d_prev,
+                                batch, layer->n_in);
+        cur = 1 - cur;
+    }
+}
+
+syn_status syn_backward(const syn_net *net, syn_workspace *ws, const float *targets,
+                        size_t batch)
+{
+    syn_status st = check_pass(net, ws, targets, batch);
+    if (st != SYN_OK)
+        return st;
+    if (ws->last_batch != batch)
+        return SYN_ERR_STATE;
+    syn_loss_grad(net, ws, targets, batch, ws->delta[0]);
+    backpropagate(net, ws, batch);
+    return SYN_OK;
+}
+
+syn_status syn_backward_from_output(const syn_net *net, syn_workspace *ws, const float *d_out,
+                                    size_t batch)
+{
+    syn_status st = check_pass(net, ws, d_out, batch);
+    if (st != SYN_OK)
+        return st;
+    if (ws->last_batch != batch)
+        return SYN_ERR_STATE;
+    const syn_layer *out = &net->layers[net->n_layers - 1];
+    memcpy(ws->delta[0], d_out, batch * out->units * sizeof(float));
+    syn_activation_backward(out->activation, out->leaky_slope, ws->act[net->n_layers - 1],
+                            ws->delta[0], batch, out->units);
+    backpropagate(net, ws, batch);
+    return SYN_OK;
+}
+
+float *syn_workspace_grads(syn_workspace *ws, size_t *count)
+{
+    if (count)
+        *count = ws ? ws->n_params : 0;
+    return ws ? ws->grads : NULL;
+}
+
+syn_status syn_workspace_layer_grads(syn_workspace *ws, const syn_net *net, size_t layer,
+                                     float **d_weights, float **d_bias)
+{
+    if (!ws || !net || layer >= net->n_layers)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (!syn_workspace_fits(ws, net))
+        return SYN_ERR_SHAPE;
+    const syn_layer *l = &net->layers[layer];
+    if (d_weights)
+        *d_weights = ws->grads + l->w_off;
+    if (d_bias)
+        *d_bias = l->has_bias ? ws->grads + l->b_off : NULL;
+    return SYN_OK;
+}
+
+const float *syn_workspace_activations(const syn_workspace *ws, size_t layer)
+{
+    if (!ws || layer >= ws->n_layers || ws->last_batch == 0)
+        return NULL;
+    return ws->act[layer];
+}

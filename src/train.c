@@ -1,0 +1,386 @@
+/* train.c - the training loop (shuffle, gather a batch, forward, loss,
+ * backward, divergence check, clipping, optimizer step) and evaluation.
+ * Buffers are sized once for the largest batch seen; nothing is allocated
+ * per step. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct syn_trainer {
+    syn_net *net;
+    syn_optimizer *opt;
+    syn_workspace *ws;
+    syn_train_desc desc;
+    float base_lr;
+    syn_rng rng;
+    size_t capacity;     /* batch rows the buffers hold */
+    float *x_buf, *y_buf;
+    size_t *order;       /* this epoch's visiting order */
+    size_t order_cap;
+    size_t epochs_done;
+};
+
+syn_status syn_trainer_create(syn_net *net, const syn_optim_desc *optim,
+                              const syn_train_desc *train, syn_trainer **out)
+{
+    if (!out)
+        return SYN_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!net || !optim || !train || train->n_threads < 0 ||
+        (unsigned)train->schedule.kind >= SYN_SCHEDULE_COUNT_ || !(train->clip_norm >= 0.0f) ||
+        !isfinite(train->clip_norm))
+        return SYN_ERR_INVALID_ARGUMENT;
+    syn_trainer *tr = calloc(1, sizeof *tr);
+    if (!tr)
+        return SYN_ERR_OUT_OF_MEMORY;
+    tr->net = net;
+    tr->desc = *train;
+    tr->base_lr = optim->lr;
+    syn_rng_seed(&tr->rng, train->seed);
+    syn_status st = syn_optimizer_create(net, optim, &tr->opt);
+    if (st == SYN_OK)
+        st = syn_optimizer_set_threads(tr->opt, train->n_threads);
+    if (st != SYN_OK) {
+        syn_trainer_free(tr);
+        return st;
+    }
+    *out = tr;
+    return SYN_OK;
+}
+
+void syn_trainer_free(syn_trainer *tr)
+{
+    if (!tr)
+        return;
+    syn_optimizer_free(tr->opt);
+    syn_workspace_free(tr->ws);
+    syn_free_aligned(tr->x_buf);
+    syn_free_aligned(tr->y_buf);
+    free(tr->order);
+    free(tr);
+}
+
+syn_optimizer *syn_trainer_optimizer(syn_trainer *tr)
+{
+    return tr ? tr->opt : NULL;
+}
+
+syn_workspace *syn_trainer_workspace(syn_trainer *tr)
+{
+    return tr ? tr->ws : NULL;
+}
+
+size_t syn_trainer_epochs_done(const syn_trainer *tr)
+{
+    return tr ? tr->epochs_done : 0;
+}
+
+/* Makes the workspace and batch buffers hold `batch` rows. Only grows, so
+ * after the first batch of an epoch nothing is allocated. */
+static syn_status ensure_capacity(syn_trainer *tr, size_t batch)
+{
+    if (tr->ws && batch <= tr->capacity)
+        return SYN_OK;
+    syn_workspace *ws = NULL;
+    size_t nx, ny;
+    if (!syn_mul_size(batch, syn_net_n_inputs(tr->net), &nx) ||
+        !syn_mul_size(batch, syn_net_n_outputs(tr->net), &ny))
+        return SYN_ERR_OVERFLOW;
+    syn_status st = syn_workspace_create(tr->net, batch, &ws);
+    if (st != SYN_OK)
+        return st;
+    float *x = syn_alloc_floats(nx), *y = syn_alloc_floats(ny);
+    if (!x || !y) {
+        syn_workspace_free(ws);
+        syn_free_aligned(x);
+        syn_free_aligned(y);
+        return SYN_ERR_OUT_OF_MEMORY;
+    }
+    syn_workspace_set_threads(ws, tr->desc.n_threads);
+    syn_workspace_free(tr->ws);
+    syn_free_aligned(tr->x_buf);
+    syn_free_aligned(tr->y_buf);
+    tr->ws = ws;
+    tr->x_buf = x;
+    tr->y_buf = y;
+    tr->capacity = batch;
+    return SYN_OK;
+}
+
+/* Sum of squared gradients in double: NaN or Inf when any gradient is. */
+static double grad_square_sum(const float *g, size_t n)
+{
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++)
+        sum += (double)g[i] * (double)g[i];
+    return sum;
+}
+
+/* One step on x/y of `batch` rows already sized for; parameters are left
+ * untouched when the loss or a gradient is not finite. */
+static syn_status train_batch(syn_trainer *tr, const float *x, const float *y, size_t batch,
+                              double *loss)
+{
+    syn_status st = syn_forward(tr->net, tr->ws, x, batch, NULL);
+    if (st == SYN_OK)
+        st = syn_loss_value(tr->net, tr->ws, y, batch, loss);
+    if (st != SYN_OK)
+        return st;
+    if (!isfinite(*loss))
+        return SYN_ERR_DIVERGED;
+    st = syn_backward(tr->net, tr->ws, y, batch);
+    if (st != SYN_OK)
+        return st;
+    size_t n;
+    float *g = syn_workspace_grads(tr->ws, &n);
+    double sq = grad_square_sum(g, n);
+    if (!isfinite(sq))
+        return SYN_ERR_DIVERGED;
+    if (tr->desc.clip_norm > 0.0f) {
+        /* clip_grad_norm_'s rule, reusing the norm computed above. */
+        double coef = (double)tr->desc.clip_norm / (sqrt(sq) + 1e-6);
+        if (coef < 1.0)
+            for (size_t i = 0; i < n; i++)
+                g[i] *= (float)coef;
+    }
+    return syn_optimizer_step(tr->opt, tr->net, g, n);
+}
+
+syn_status syn_trainer_step(syn_trainer *tr, const float *x, const float *y, size_t batch,
+                            double *loss)
+{
+    if (!tr || !x || !y || batch == 0)
+        return SYN_ERR_INVALID_ARGUMENT;
+    syn_status st = ensure_capacity(tr, batch);
+    if (st != SYN_OK)
+        return st;
+    double value = 0.0;
+    st = train_batch(tr, x, y, batch, &value);
+    if (loss)
+        *loss = value;
+    return st;
+}
+
+/* Predicted class of one output row: argmax, or the 0.5 threshold of a
+ * single sigmoid/linear output. */
+static size_t predicted_class(const float *row, size_t n_out)
+{
+    if (n_out == 1)
+        return row[0] >= 0.5f ? 1 : 0;
+    size_t best = 0;
+    for (size_t j = 1; j < n_out; j++)
+        if (row[j] > row[best])
+            best = j;
+    return best;
+}
+
+/* The class a target row encodes (one-hot or a single 0/1 column). */
+static size_t target_class(const float *row, size_t n_out)
+{
+    return predicted_class(row, n_out);
+}
+
+static size_t count_correct(const float *out, const float *y, size_t batch, size_t n_out)
+{
+    size_t correct = 0;
+    for (size_t r = 0; r < batch; r++)
+        correct += predicted_class(out + r * n_out, n_out) == target_class(y + r * n_out, n_out);
+    return correct;
+}
+
+/* A batch's share of an epoch total: weighted by its samples under the mean
+ * reduction, so total / samples is the loss of the whole pass as the net's
+ * reduction defines it (mean), or the mean per-sample sum (sum). */
+static double loss_as_sum(const syn_net *net, double loss, size_t batch)
+{
+    return net->reduction == SYN_REDUCTION_SUM ? loss : loss * (double)batch;
+}
+
+static syn_status prepare_order(syn_trainer *tr, const size_t *rows, size_t n_rows)
+{
+    if (n_rows > tr->order_cap) {
+        size_t bytes;
+        if (!syn_mul_size(n_rows, sizeof(size_t), &bytes))
+            return SYN_ERR_OVERFLOW;
+        size_t *order = malloc(bytes);
+        if (!order)
+            return SYN_ERR_OUT_OF_MEMORY;
+        free(tr->order);
+        tr->order = order;
+        tr->order_cap = n_rows;
+    }
+    for (size_t i = 0; i < n_rows; i++)
+        tr->order[i] = rows ? rows[i] : i;
+    if (!tr->desc.no_shuffle)
+        for (size_t i = n_rows; i > 1; i--) { /* Fisher-Yates */
+            size_t j = (size_t)syn_rng_below(&tr->rng, i);
+            size_t t = tr->order[i - 1];
+            tr->order[i - 1] = tr->order[j];
+            tr->order[j] = t;
+        }
+    return SYN_OK;
+}
+
+syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_t *rows,
+                             size_t n_rows, syn_batch_fn on_batch, void *user,
+                             syn_epoch_stats *stats)
+{
+    if (!tr || !ds)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (!rows)
+        n_rows = syn_dataset_n_samples(ds);
+    if (n_rows == 0)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (syn_dataset_n_features(ds) != syn_net_n_inputs(tr->net) ||
+        syn_dataset_target_width(ds) != syn_net_n_outputs(tr->net))
+        return SYN_ERR_SHAPE;
+    size_t batch = tr->desc.batch_size == 0 || tr->desc.batch_size > n_rows ? n_rows
+                                                                            : tr->desc.batch_size;
+    syn_status st = ensure_capacity(tr, batch);
+    if (st == SYN_OK)
+        st = prepare_order(tr, rows, n_rows);
+    if (st != SYN_OK)
+        return st;
+    size_t n_out = syn_net_n_outputs(tr->net);
+    int classify = syn_dataset_n_classes(ds) > 0;
+    float lr = syn_schedule_lr(&tr->desc.schedule, tr->base_lr, tr->epochs_done);
+    syn_optimizer_set_lr(tr->opt, lr);
+    size_t n_batches = (n_rows + batch - 1) / batch, done = 0, correct = 0, b = 0;
+    double loss_sum = 0.0;
+    for (; b < n_batches && st == SYN_OK; b++) {
+        size_t count = n_rows - b * batch < batch ? n_rows - b * batch : batch;
+        double loss = 0.0;
+        st = syn_dataset_gather(ds, tr->order + b * batch, count, tr->x_buf, tr->y_buf);
+        if (st == SYN_OK)
+            st = train_batch(tr, tr->x_buf, tr->y_buf, count, &loss);
+        if (st != SYN_OK)
+            break;
+        /* The outputs are those of the forward pass before the update. */
+        if (classify)
+            correct += count_correct(syn_workspace_activations(tr->ws, tr->net->n_layers - 1),
+                                     tr->y_buf, count, n_out);
+        loss_sum += loss_as_sum(tr->net, loss, count);
+        done += count;
+        if (on_batch && on_batch(user, tr->epochs_done, b, n_batches, count, loss)) {
+            b++;
+            break;
+        }
+    }
+    if (stats) {
+        stats->epoch = tr->epochs_done;
+        stats->batches = b;
+        stats->samples = done;
+        stats->loss = done ? loss_sum / (double)done : NAN;
+        stats->accuracy = classify && done ? (double)correct / (double)done : NAN;
+        stats->lr = lr;
+    }
+    if (st == SYN_OK)
+        tr->epochs_done++;
+    return st;
+}
+
+/* Accumulators of syn_evaluate. */
+typedef struct eval_sums {
+    double loss, abs_err, sq_err;
+    size_t correct;
+    double *y_sum, *y_sq; /* per output column, regression */
+} eval_sums;
+
+static void add_batch(const syn_net *net, const float *out, const float *y, size_t count,
+                      int classify, eval_sums *s, uint64_t *confusion)
+{
+    size_t n_out = syn_net_n_outputs(net);
+    for (size_t r = 0; r < count; r++) {
+        const float *o = out + r * n_out, *t = y + r * n_out;
+        if (classify) {
+            size_t p = predicted_class(o, n_out), c = target_class(t, n_out);
+            s->correct += p == c;
+            if (confusion) {
+                size_t n_classes = n_out == 1 ? 2 : n_out;
+                confusion[c * n_classes + p]++;
+            }
+            continue;
+        }
+        for (size_t j = 0; j < n_out; j++) {
+            double diff = (double)o[j] - (double)t[j];
+            s->abs_err += fabs(diff);
+            s->sq_err += diff * diff;
+            s->y_sum[j] += t[j];
+            s->y_sq[j] += (double)t[j] * (double)t[j];
+        }
+    }
+}
+
+static void finish_eval(const syn_net *net, const eval_sums *s, size_t n, int classify,
+                        syn_eval *result)
+{
+    size_t n_out = syn_net_n_outputs(net);
+    result->samples = n;
+    result->loss = s->loss / (double)n;
+    result->accuracy = classify ? (double)s->correct / (double)n : NAN;
+    result->mse = result->mae = result->r2 = NAN;
+    if (classify)
+        return;
+    double elems = (double)n * (double)n_out, ss_tot = 0.0;
+    for (size_t j = 0; j < n_out; j++)
+        ss_tot += s->y_sq[j] - s->y_sum[j] * s->y_sum[j] / (double)n;
+    result->mse = s->sq_err / elems;
+    result->mae = s->abs_err / elems;
+    result->r2 = ss_tot > 0.0 ? 1.0 - s->sq_err / ss_tot : NAN;
+}
+
+syn_status syn_evaluate(const syn_net *net, syn_workspace *ws, const syn_dataset *ds,
+                        const size_t *rows, size_t n_rows, syn_eval *result,
+                        uint64_t *confusion)
+{
+    if (!net || !ws || !ds || !result)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (!rows)
+        n_rows = syn_dataset_n_samples(ds);
+    if (n_rows == 0)
+        return SYN_ERR_INVALID_ARGUMENT;
+    size_t n_out = syn_net_n_outputs(net), n_classes = syn_dataset_n_classes(ds);
+    if (syn_dataset_n_features(ds) != net->n_inputs || syn_dataset_target_width(ds) != n_out ||
+        !syn_workspace_fits(ws, net))
+        return SYN_ERR_SHAPE;
+    int classify = n_classes > 0;
+    size_t cap = ws->max_batch, nx, ny;
+    if (!syn_mul_size(cap, net->n_inputs, &nx) || !syn_mul_size(cap, n_out, &ny))
+        return SYN_ERR_OVERFLOW;
+    float *x = syn_alloc_floats(nx), *y = syn_alloc_floats(ny);
+    size_t *idx = malloc(cap * sizeof *idx);
+    eval_sums s = {0};
+    s.y_sum = calloc(n_out, sizeof(double));
+    s.y_sq = calloc(n_out, sizeof(double));
+    syn_status st = x && y && idx && s.y_sum && s.y_sq ? SYN_OK : SYN_ERR_OUT_OF_MEMORY;
+    if (st == SYN_OK && confusion) {
+        size_t k = n_out == 1 ? 2 : n_out;
+        memset(confusion, 0, k * k * sizeof *confusion);
+    }
+    for (size_t start = 0; st == SYN_OK && start < n_rows; start += cap) {
+        size_t count = n_rows - start < cap ? n_rows - start : cap;
+        for (size_t i = 0; i < count; i++)
+            idx[i] = rows ? rows[start + i] : start + i;
+        const float *out = NULL;
+        double loss = 0.0;
+        st = syn_dataset_gather(ds, idx, count, x, y);
+        if (st == SYN_OK)
+            st = syn_forward(net, ws, x, count, &out);
+        if (st == SYN_OK)
+            st = syn_loss_value(net, ws, y, count, &loss);
+        if (st != SYN_OK)
+            break;
+        s.loss += loss_as_sum(net, loss, count);
+        add_batch(net, out, y, count, classify, &s, confusion);
+    }
+    if (st == SYN_OK)
+        finish_eval(net, &s, n_rows, classify, result);
+    syn_free_aligned(x);
+    syn_free_aligned(y);
+    free(idx);
+    free(s.y_sum);
+    free(s.y_sq);
+    return st;
+}

@@ -1,0 +1,47 @@
+/* util.h - internal helpers shared by every module: checked size arithmetic,
+ * 64-byte aligned allocation and error-detail formatting. Not public. */
+#ifndef SYN_UTIL_H
+#define SYN_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "synapse.h"
+
+#define SYN_ALIGN 64
+
+/* *out = a * b; returns 0 on overflow. */
+static inline int syn_mul_size(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a)
+        return 0;
+    *out = a * b;
+    return 1;
+}
+
+/* *out = a + b; returns 0 on overflow. */
+static inline int syn_add_size(size_t a, size_t b, size_t *out)
+{
+    if (b > SIZE_MAX - a)
+        return 0;
+    *out = a + b;
+    return 1;
+}
+
+/* n floats, 64-byte aligned, zeroed; NULL on overflow or failure (n == 0
+ * still returns a valid, freeable block). Free with syn_free_aligned. */
+float *syn_alloc_floats(size_t n);
+void *syn_alloc_aligned(size_t bytes);
+void syn_free_aligned(void *p);
+
+/* printf-style into err->message when err is not NULL. */
+void syn_set_error(syn_error *err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* strdup that returns NULL on failure (strdup is not C11). */
+char *syn_strdup(const char *s);
+
+#endif

@@ -1,0 +1,21 @@
+# tests.cmake - every tests/test_*.c is one CTest executable. A test exits 77
+# to say "skipped" (e.g. a data set that is not installed). Tests whose name
+# ends in _long are labelled "long".
+file(GLOB SYN_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/test_*.c)
+foreach(src ${SYN_TEST_SOURCES})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_compile_options(${name} PRIVATE ${SYN_WARNINGS})
+  target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_LIST_DIR}
+                             ${CMAKE_CURRENT_LIST_DIR}/../src)
+  target_compile_definitions(${name} PRIVATE
+    SYN_TEST_DIR="${CMAKE_CURRENT_LIST_DIR}"
+    SYN_CLI_PATH="$<TARGET_FILE:synapse_cli>"
+    _POSIX_C_SOURCE=200809L)
+  target_link_libraries(${name} PRIVATE synapse_static)
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 1200)
+  if(name MATCHES "_long$")
+    set_tests_properties(${name} PROPERTIES LABELS long)
+  endif()
+endforeach()
