@@ -299,7 +299,8 @@ syn_status syn_optimizer_create(const syn_net *net, const syn_optim_desc *desc,
                                 syn_optimizer **out);
 void syn_optimizer_free(syn_optimizer *opt);
 /* One update of net's parameters from grads (count must equal the
- * parameter count). */
+ * parameter count). Returns DIVERGED when an updated parameter is not
+ * finite (the step overflowed); the parameters then hold those values. */
 syn_status syn_optimizer_step(syn_optimizer *opt, syn_net *net, const float *grads,
                               size_t count);
 syn_status syn_optimizer_set_lr(syn_optimizer *opt, float lr);
@@ -473,13 +474,17 @@ void syn_trainer_free(syn_trainer *tr);
 syn_optimizer *syn_trainer_optimizer(syn_trainer *tr);
 syn_workspace *syn_trainer_workspace(syn_trainer *tr);
 /* Forward, backward, optional clipping and one optimizer step on a batch
- * of at most batch_size rows (or the whole data for full batch). */
+ * (any size; buffers grow to fit). Returns DIVERGED without changing the
+ * parameters when the loss or a gradient is not finite, and DIVERGED after
+ * the step when it made a parameter non-finite. */
 syn_status syn_trainer_step(syn_trainer *tr, const float *x, const float *y, size_t batch,
                             double *loss);
 /* One pass over dataset rows rows[0..n_rows) (all rows if NULL), shuffled
  * unless no_shuffle, in mini-batches; sets the scheduled learning rate
- * first. Returns DIVERGED (parameters as they were before the failing
- * step) when a loss or gradient is not finite. */
+ * first. Returns DIVERGED when a loss, a gradient or an updated parameter
+ * is not finite: the parameters are then restored to those at the start of
+ * the epoch (the last good model) and stats->batches names the batch that
+ * failed. */
 syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_t *rows,
                              size_t n_rows, syn_batch_fn on_batch, void *user,
                              syn_epoch_stats *stats);

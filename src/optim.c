@@ -109,15 +109,17 @@ void syn_optimizer_free(syn_optimizer *opt)
 /* torch.optim.SGD: d = g + wd p; buf = d (first step) or
  * momentum buf + (1 - dampening) d; d = buf, or d + momentum buf for
  * Nesterov; p -= lr d. */
-static void sgd_step(syn_optimizer *opt, float *p, const float *g, int threads)
+static int sgd_step(syn_optimizer *opt, float *p, const float *g, int threads)
 {
     const syn_optim_desc *d = &opt->desc;
     float lr = d->lr, wd = d->weight_decay, mu = d->momentum, keep = 1.0f - d->dampening;
     int first = opt->steps == 0, nesterov = d->kind == SYN_OPTIM_NESTEROV;
     float *buf = opt->m;
     long n = (long)opt->n;
+    int bad = 0;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(threads) if (opt->n > SYN_OPTIM_PARALLEL_MIN)
+#pragma omp parallel for num_threads(threads) if (opt->n > SYN_OPTIM_PARALLEL_MIN) \
+    reduction(| : bad)
 #else
     (void)threads;
 #endif
@@ -130,14 +132,16 @@ static void sgd_step(syn_optimizer *opt, float *p, const float *g, int threads)
             step = nesterov ? step + mu * buf[i] : buf[i];
         }
         p[i] -= lr * step;
+        bad |= !isfinite(p[i]);
     }
+    return bad;
 }
 
 /* torch.optim.Adam / AdamW (Kingma & Ba 2015, Alg. 1; Loshchilov & Hutter
  * 2019, Alg. 2): m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
  * p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps). AdamW first
  * decays p *= 1 - lr wd; Adam adds wd p to g instead (L2). */
-static void adam_step(syn_optimizer *opt, float *p, const float *g, int threads)
+static int adam_step(syn_optimizer *opt, float *p, const float *g, int threads)
 {
     const syn_optim_desc *d = &opt->desc;
     double t = (double)opt->steps + 1.0;
@@ -153,8 +157,10 @@ static void adam_step(syn_optimizer *opt, float *p, const float *g, int threads)
                       : 1.0f;
     float *m = opt->m, *v = opt->v;
     long n = (long)opt->n;
+    int bad = 0;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(threads) if (opt->n > SYN_OPTIM_PARALLEL_MIN)
+#pragma omp parallel for num_threads(threads) if (opt->n > SYN_OPTIM_PARALLEL_MIN) \
+    reduction(| : bad)
 #else
     (void)threads;
 #endif
@@ -168,7 +174,9 @@ static void adam_step(syn_optimizer *opt, float *p, const float *g, int threads)
         v[i] = v[i] * b2 + one_b2 * gi * gi;
         float denom = sqrtf(v[i]) / bias2_sqrt + eps;
         p[i] -= step_size * (m[i] / denom);
+        bad |= !isfinite(p[i]);
     }
+    return bad;
 }
 
 syn_status syn_optimizer_step(syn_optimizer *opt, syn_net *net, const float *grads,
@@ -183,12 +191,13 @@ syn_status syn_optimizer_step(syn_optimizer *opt, syn_net *net, const float *gra
 #else
     int threads = 1;
 #endif
+    int bad;
     if (opt->desc.kind == SYN_OPTIM_ADAM || opt->desc.kind == SYN_OPTIM_ADAMW)
-        adam_step(opt, net->params, grads, threads);
+        bad = adam_step(opt, net->params, grads, threads);
     else
-        sgd_step(opt, net->params, grads, threads);
+        bad = sgd_step(opt, net->params, grads, threads);
     opt->steps++;
-    return SYN_OK;
+    return bad ? SYN_ERR_DIVERGED : SYN_OK;
 }
 
 syn_status syn_optimizer_set_lr(syn_optimizer *opt, float lr)

@@ -17,6 +17,7 @@ struct syn_trainer {
     syn_rng rng;
     size_t capacity;     /* batch rows the buffers hold */
     float *x_buf, *y_buf;
+    float *snapshot;     /* parameters at the start of the epoch */
     size_t *order;       /* this epoch's visiting order */
     size_t order_cap;
     size_t epochs_done;
@@ -40,6 +41,8 @@ syn_status syn_trainer_create(syn_net *net, const syn_optim_desc *optim,
     tr->base_lr = optim->lr;
     syn_rng_seed(&tr->rng, train->seed);
     syn_status st = syn_optimizer_create(net, optim, &tr->opt);
+    if (st == SYN_OK && !(tr->snapshot = syn_alloc_floats(net->n_params)))
+        st = SYN_ERR_OUT_OF_MEMORY;
     if (st == SYN_OK)
         st = syn_optimizer_set_threads(tr->opt, train->n_threads);
     if (st != SYN_OK) {
@@ -58,6 +61,7 @@ void syn_trainer_free(syn_trainer *tr)
     syn_workspace_free(tr->ws);
     syn_free_aligned(tr->x_buf);
     syn_free_aligned(tr->y_buf);
+    syn_free_aligned(tr->snapshot);
     free(tr->order);
     free(tr);
 }
@@ -249,6 +253,7 @@ syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_
     syn_optimizer_set_lr(tr->opt, lr);
     size_t n_batches = (n_rows + batch - 1) / batch, done = 0, correct = 0, b = 0;
     double loss_sum = 0.0;
+    memcpy(tr->snapshot, tr->net->params, tr->net->n_params * sizeof(float));
     for (; b < n_batches && st == SYN_OK; b++) {
         size_t count = n_rows - b * batch < batch ? n_rows - b * batch : batch;
         double loss = 0.0;
@@ -278,6 +283,8 @@ syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_
     }
     if (st == SYN_OK)
         tr->epochs_done++;
+    else if (st == SYN_ERR_DIVERGED)
+        memcpy(tr->net->params, tr->snapshot, tr->net->n_params * sizeof(float));
     return st;
 }
 

@@ -1,6 +1,7 @@
 # tests.cmake - every tests/test_*.c is one CTest executable. A test exits 77
 # to say "skipped" (e.g. a data set that is not installed). Tests whose name
 # ends in _long are labelled "long".
+find_package(Threads REQUIRED)
 file(GLOB SYN_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/test_*.c)
 foreach(src ${SYN_TEST_SOURCES})
   get_filename_component(name ${src} NAME_WE)
@@ -12,7 +13,7 @@ foreach(src ${SYN_TEST_SOURCES})
     SYN_TEST_DIR="${CMAKE_CURRENT_LIST_DIR}"
     SYN_CLI_PATH="$<TARGET_FILE:synapse_cli>"
     _POSIX_C_SOURCE=200809L)
-  target_link_libraries(${name} PRIVATE synapse_static)
+  target_link_libraries(${name} PRIVATE synapse_static Threads::Threads)
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 1200)
   if(name MATCHES "_long$")
