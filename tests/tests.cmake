@@ -20,3 +20,9 @@ foreach(src ${SYN_TEST_SOURCES})
     set_tests_properties(${name} PROPERTIES LABELS long)
   endif()
 endforeach()
+
+# The installed tree works from anywhere, through pkg-config and CMake.
+add_test(NAME install_check
+         COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/install_check.sh ${CMAKE_SOURCE_DIR}
+                 ${CMAKE_BINARY_DIR})
+set_tests_properties(install_check PROPERTIES TIMEOUT 300)

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# bench/run.sh - the one benchmark command: builds synapse in Release mode,
+# then runs synapse, PyTorch (tuned: 1 intra-op thread, OpenBLAS on 2
+# threads, flush-denormal) and the seed's numpy loop side by side, and prints
+# one table of ratios. Needs python3-torch, python3-numpy and
+# dataset-fashion-mnist (Debian packages).
+#
+#   bench/run.sh [--seconds S]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=3
+[ "${1:-}" = "--seconds" ] && seconds=$2
+py=/usr/bin/python3
+build=build-bench
+
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j2 --target bench_train bench_peak >/dev/null
+
+json() { $py -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
+
+peak=$("$build/bench_peak")
+peak_all=$(json "$peak" gflops_all)
+echo "machine fp32 FMA peak: $(json "$peak" gflops_1_thread) GFLOP/s on 1 thread," \
+     "$peak_all on $(json "$peak" threads) threads"
+echo
+
+# PyTorch in its best configuration. OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE,
+# set on some machines for old OpenBLAS builds, slow it down: unset them for
+# the peer alone.
+torch_run() {
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=2 \
+        $py bench/torch_mlp.py "$@" --seconds "$seconds"
+}
+
+printf '%-18s %6s %12s %12s %7s %8s %9s %9s\n' model batch synapse/s torch/s ratio \
+    "%peak" "RSS syn" "RSS torch"
+configs=("256,128 32" "256,128 128" "256,128 512" "1024,1024 128" "32 128")
+eval_line=""
+for cfg in "${configs[@]}"; do
+    read -r hidden batch <<<"$cfg"
+    s=$("$build/bench_train" --hidden "$hidden" --batch "$batch" --seconds "$seconds" --threads 2)
+    t=$(torch_run --hidden "$hidden" --batch "$batch")
+    $py - "$hidden" "$batch" "$s" "$t" "$peak_all" <<'PY'
+import json, sys
+hidden, batch, s, t, peak = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4]), float(sys.argv[5])
+model = "784-" + hidden.replace(",", "-") + "-10"
+print(f"{model:<18} {batch:>6} {s['train_samples_per_s']:>12.0f} {t['train_samples_per_s']:>12.0f} "
+      f"{s['train_samples_per_s'] / t['train_samples_per_s']:>6.2f}x "
+      f"{100 * s['train_gflops'] / peak:>7.1f}% {s['peak_rss_mib']:>7.0f}MB {t['peak_rss_mib']:>7.0f}MB")
+PY
+    if [ "$hidden $batch" = "256,128 128" ]; then eval_line="$s|$t"; fi
+done
+echo
+$py - "${eval_line%%|*}" "${eval_line##*|}" <<'PY'
+import json, sys
+s, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+print(f"evaluation 784-256-128-10, batch 1000: synapse {s['eval_samples_per_s']:.0f}/s, "
+      f"torch {t['eval_samples_per_s']:.0f}/s, ratio {s['eval_samples_per_s'] / t['eval_samples_per_s']:.2f}x")
+print(f"peak RSS of a Fashion-MNIST training run (784-256-128-10, batch 128): synapse "
+      f"{s['peak_rss_mib']:.0f} MiB, torch {t['peak_rss_mib']:.0f} MiB, "
+      f"ratio {s['peak_rss_mib'] / t['peak_rss_mib']:.3f}")
+PY
+x=$("$build/bench_train" --xor)
+n=$($py bench/numpy_xor.py)
+$py - "$x" "$n" <<'PY'
+import json, sys
+s, n = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+print(f"seed XOR, 60000 full-batch steps: synapse {s['seconds'] * 1e3:.2f} ms, "
+      f"numpy {n['seconds'] * 1e3:.0f} ms, ratio {n['seconds'] / s['seconds']:.0f}x")
+PY

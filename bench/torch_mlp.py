@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+"""PyTorch peer for bench/run.sh: trains an MLP on preloaded Fashion-MNIST
+tensors (ReLU hidden layers, softmax cross-entropy, Adam 1e-3) and prints
+one JSON line: training samples/s, evaluation samples/s (batch 1000) and
+peak RSS.
+
+PyTorch's best configuration on this machine (see issue "Faster than
+PyTorch"): torch.set_num_threads(1) with OpenBLAS on 2 threads
+(OPENBLAS_NUM_THREADS=2, set by run.sh) and flush-denormal on.
+
+    OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/torch_mlp.py --hidden 256,128 --batch 128
+"""
+import argparse
+import gzip
+import json
+import resource
+import time
+
+import numpy as np
+import torch
+
+DATA = "/usr/share/datasets/fashion-mnist"
+
+
+def load_idx(path, offset):
+    with gzip.open(path, "rb") as f:
+        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--hidden", default="256,128")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--eval-batch", type=int, default=1000)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)
+    torch.manual_seed(0)
+
+    x = torch.from_numpy(load_idx(f"{DATA}/train-images-idx3-ubyte.gz", 16)
+                         .reshape(-1, 784).astype(np.float32) / 255.0)
+    y = torch.from_numpy(load_idx(f"{DATA}/train-labels-idx1-ubyte.gz", 8).astype(np.int64))
+    widths = [784] + [int(h) for h in args.hidden.split(",") if h] + [10]
+    layers = []
+    for i in range(len(widths) - 1):
+        layers.append(torch.nn.Linear(widths[i], widths[i + 1]))
+        if i + 2 < len(widths):
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    n = x.shape[0]
+
+    def train_for(seconds):
+        done, start = 0, time.perf_counter()
+        perm = torch.randperm(n)
+        pos = 0
+        while time.perf_counter() - start < seconds:
+            if pos + args.batch > n:
+                perm, pos = torch.randperm(n), 0
+            idx = perm[pos:pos + args.batch]
+            pos += args.batch
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            done += args.batch
+        return done / (time.perf_counter() - start)
+
+    train_for(min(0.5, args.seconds / 4))  # warm-up
+    train_rate = train_for(args.seconds)
+    with torch.no_grad():
+        start, done = time.perf_counter(), 0
+        while time.perf_counter() - start < args.seconds / 2:
+            for s in range(0, n, args.eval_batch):
+                model(x[s:s + args.eval_batch])
+                done += min(args.eval_batch, n - s)
+        eval_rate = done / (time.perf_counter() - start)
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(json.dumps({"train_samples_per_s": train_rate, "eval_samples_per_s": eval_rate,
+                      "peak_rss_mib": rss_mib, "torch": torch.__version__}))
+
+
+if __name__ == "__main__":
+    main()
