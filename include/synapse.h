@@ -356,7 +356,10 @@ float syn_schedule_lr(const syn_schedule *schedule, float base_lr, size_t epoch)
  * regression targets (n_targets columns). */
 typedef struct syn_dataset syn_dataset;
 
-/* In-memory datasets; the arrays are copied. */
+/* In-memory datasets; the arrays are copied. n_samples and n_features must
+ * be >= 1. targets may be NULL with n_targets 0: an unlabelled dataset
+ * (target width 0), e.g. for prediction. Every label must be < n_classes.
+ * Errors: INVALID_ARGUMENT, OVERFLOW, OUT_OF_MEMORY. */
 syn_status syn_dataset_from_floats(const float *x, size_t n_samples, size_t n_features,
                                    const float *targets, size_t n_targets, syn_dataset **out);
 syn_status syn_dataset_from_labels(const float *x, size_t n_samples, size_t n_features,
@@ -373,7 +376,7 @@ size_t syn_dataset_n_features(const syn_dataset *ds);
 size_t syn_dataset_target_width(const syn_dataset *ds);
 /* n_classes, or 0 for a regression dataset. */
 size_t syn_dataset_n_classes(const syn_dataset *ds);
-/* Label of sample i (labelled datasets only). */
+/* Label of sample i (labelled datasets only, else INVALID_ARGUMENT). */
 syn_status syn_dataset_label(const syn_dataset *ds, size_t i, uint32_t *label);
 /* Class names from the file (CSV string labels); NULL when none. */
 const char *syn_dataset_class_name(const syn_dataset *ds, size_t i);
@@ -382,7 +385,9 @@ size_t syn_dataset_n_class_names(const syn_dataset *ds);
 const char *syn_dataset_feature_name(const syn_dataset *ds, size_t i);
 
 /* Copies samples rows[0..count) into x [count x n_features] as float and,
- * if y is not NULL, their targets into y [count x target_width]. */
+ * if y is not NULL, their targets into y [count x target_width]. uint8
+ * features come out unscaled (0..255). count must be >= 1 and every row
+ * < n_samples; rows are checked before anything is written. */
 syn_status syn_dataset_gather(const syn_dataset *ds, const size_t *rows, size_t count, float *x,
                               float *y);
 
@@ -401,13 +406,15 @@ syn_status syn_dataset_fit_scaling(const syn_dataset *ds, const size_t *rows, si
 
 /* Splits 0..n-1 into a shuffled training part and a validation part of
  * round(n * val_fraction) rows, from seed. train and val hold n and
- * n_val rows (either may be NULL to skip writing it). */
+ * n_val rows (either may be NULL to skip writing it). Errors:
+ * INVALID_ARGUMENT for n == 0, val_fraction outside [0, 1), or a split that
+ * leaves no training row. */
 syn_status syn_split_rows(size_t n, double val_fraction, uint64_t seed, size_t *train,
                           size_t *n_train, size_t *val, size_t *n_val);
 
 typedef struct syn_csv_options {
     char delimiter;      /* 0 means ',' */
-    int header;          /* -1 detect, 0 none, 1 present */
+    int header;          /* 0 detect, 1 present, -1 absent */
     /* The target columns: by name (needs a header) or by 0-based index.
      * A negative index counts from the end (-1: the last column).
      * n_target_columns 0 means one column, the last. */
@@ -426,14 +433,20 @@ typedef struct syn_csv_options {
 
 /* Reads a CSV file (RFC 4180 quoting; path "-" is not special here). Every
  * row must have the header's field count; every feature must be a number.
- * On failure err says file:line:column and what was expected. */
+ * On failure err says file:line:column and what was expected. options may
+ * be NULL: ',' delimiter, header detected, last column as class labels,
+ * which is also what a zeroed struct means. Rules
+ * in docs/DATA.md. Errors: IO, PARSE, NOT_FOUND (target column or class),
+ * SHAPE (no feature column), INVALID_ARGUMENT (contradictory options). */
 syn_status syn_dataset_load_csv(const char *path, const syn_csv_options *options,
                                 syn_dataset **out, syn_error *err);
 
 /* Reads IDX images (uint8, any dimensions after the first, which counts
  * samples) and IDX labels (uint8, one dimension), plain or gzip. labels_path
- * may be NULL for unlabelled images. Errors: FORMAT (bad magic or type),
- * SHAPE (label count differs), TRUNCATED, UNSUPPORTED (gzip without zlib). */
+ * may be NULL for unlabelled images. n_classes is the largest label + 1; no
+ * class names. Errors: IO, FORMAT (bad magic, type or dimension count,
+ * trailing bytes), UNSUPPORTED (a non-uint8 type; gzip without zlib), SHAPE
+ * (label count differs), TRUNCATED, CORRUPT (bad gzip), OVERFLOW. */
 syn_status syn_dataset_load_idx(const char *images_path, const char *labels_path,
                                 syn_dataset **out, syn_error *err);
 
@@ -511,7 +524,10 @@ syn_status syn_evaluate(const syn_net *net, syn_workspace *ws, const syn_dataset
 
 /* Writes the network (and, if opt is not NULL, its optimizer state) to
  * path atomically: a temporary file in the same directory, fsync, rename.
- * On any failure the previous file at path is untouched. */
+ * On any failure the previous file at path is untouched. Errors:
+ * INVALID_ARGUMENT (NULL net or path), SHAPE (opt is for another layout),
+ * IO (err names the failed step; a path that exists but is not a regular
+ * file, e.g. a directory, a device or a symbolic link, is refused). */
 syn_status syn_net_save(const syn_net *net, const syn_optimizer *opt, const char *path,
                         syn_error *err);
 /* Reads a model file. If opt_out is not NULL and the file holds optimizer

@@ -1,0 +1,1096 @@
+/* csv.c - owns syn_dataset_load_csv: a streaming RFC 4180 reader (quoted
+ * fields, doubled quotes, embedded newlines, CRLF), header detection,
+ * target column selection, strict number parsing and the mapping of class
+ * labels to class ids. Every error names path:line:column. The rules are
+ * written up for users in docs/DATA.md. */
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataset_internal.h"
+#include "util.h"
+
+#define CSV_CHUNK ((size_t)1 << 16)
+#define CSV_FIRST_ROWS ((size_t)256)
+#define CSV_QUOTE_MAX 40
+
+/* ------------------------------------------------------------------ reader */
+
+/* One field of a record: text[start .. start + len) of the record, followed
+ * by a NUL. line and col (1-based, in bytes) are where the field starts. */
+typedef struct csv_field {
+    size_t start, len;
+    size_t line, col;
+    int quoted;
+} csv_field;
+
+typedef struct csv_record {
+    char *text;
+    size_t text_len, text_cap;
+    csv_field *fields;
+    size_t n_fields, fields_cap;
+    size_t end_line, end_col; /* just past the last field */
+} csv_record;
+
+/* Bytes come through a fixed buffer, so files of any size stream through
+ * in constant memory apart from the parsed values. */
+typedef struct csv_reader {
+    FILE *fp;
+    unsigned char *buf;
+    size_t len, pos;
+    int at_eof;
+    int read_errno; /* nonzero once fread failed */
+    size_t line, col; /* position of the next byte */
+} csv_reader;
+
+/* A class label string to class id table (open addressing, FNV-1a). */
+typedef struct class_map {
+    char **names; /* [count], by class id */
+    size_t count, cap;
+    size_t *slots; /* class id + 1; 0 is an empty slot */
+    size_t n_slots;
+} class_map;
+
+typedef struct csv_load {
+    const char *path;
+    syn_error *err;
+    syn_csv_options opt;
+    char decimal_point; /* of the current C locale, for strtof */
+    csv_reader rd;
+    csv_record rec[2];
+    size_t n_cols;
+    unsigned char *is_target; /* [n_cols] */
+    size_t *slot;             /* [n_cols]: index among features or targets */
+    size_t n_features, n_targets;
+    size_t n_rows, cap_rows;
+    float *x;         /* [cap_rows x n_features] */
+    float *targets;   /* [cap_rows x n_targets], regression */
+    uint32_t *labels; /* [cap_rows], classification */
+    class_map classes;
+    int fixed_classes; /* the classes came from options.class_names */
+    char **feature_names;
+} csv_load;
+
+static int rd_fill(csv_reader *r)
+{
+    if (r->at_eof)
+        return 0;
+    r->len = fread(r->buf, 1, CSV_CHUNK, r->fp);
+    r->pos = 0;
+    if (r->len == 0) {
+        r->at_eof = 1;
+        if (ferror(r->fp))
+            r->read_errno = errno ? errno : EIO;
+        return 0;
+    }
+    return 1;
+}
+
+/* The next byte without consuming it, or -1 at the end of the file. */
+static inline int rd_peek(csv_reader *r)
+{
+    if (r->pos == r->len && !rd_fill(r))
+        return -1;
+    return r->buf[r->pos];
+}
+
+/* Consumes one byte, keeping line and column right. */
+static inline int rd_get(csv_reader *r)
+{
+    int c = rd_peek(r);
+    if (c < 0)
+        return c;
+    r->pos++;
+    if (c == '\n') {
+        r->line++;
+        r->col = 1;
+    } else {
+        r->col++;
+    }
+    return c;
+}
+
+/* ------------------------------------------------------------- messages */
+
+/* Copies a field into out as printable text, cut after CSV_QUOTE_MAX bytes,
+ * for quoting in a message. */
+static const char *shown(char out[CSV_QUOTE_MAX + 4], const char *s, size_t len)
+{
+    size_t n = len < CSV_QUOTE_MAX ? len : CSV_QUOTE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        out[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    if (n < len) {
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+static const char *char_shown(char out[8], int c)
+{
+    if (c < 0)
+        return "end of file";
+    if (c == '\n' || c == '\r')
+        return "end of line";
+    if (c < 0x20 || c == 0x7f)
+        snprintf(out, 8, "0x%02x", (unsigned)c);
+    else
+        snprintf(out, 8, "'%c'", c);
+    return out;
+}
+
+/* ------------------------------------------------------------- records */
+
+static syn_status grow_bytes(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return SYN_OK;
+    size_t new_cap = *cap ? *cap : 64;
+    while (new_cap < need)
+        if (!syn_mul_size(new_cap, 2, &new_cap))
+            return SYN_ERR_OVERFLOW;
+    size_t bytes;
+    if (!syn_mul_size(new_cap, elem, &bytes))
+        return SYN_ERR_OVERFLOW;
+    void *q = realloc(*p, bytes);
+    if (!q)
+        return SYN_ERR_OUT_OF_MEMORY;
+    *p = q;
+    *cap = new_cap;
+    return SYN_OK;
+}
+
+static syn_status rec_push(csv_record *rec, char c)
+{
+    size_t need;
+    if (!syn_add_size(rec->text_len, 2, &need)) /* the byte and a NUL */
+        return SYN_ERR_OVERFLOW;
+    syn_status s = grow_bytes((void **)&rec->text, &rec->text_cap, need, 1);
+    if (s == SYN_OK)
+        rec->text[rec->text_len++] = c;
+    return s;
+}
+
+static syn_status rec_begin_field(csv_record *rec, const csv_reader *r, int quoted)
+{
+    syn_status s = grow_bytes((void **)&rec->fields, &rec->fields_cap, rec->n_fields + 1,
+                              sizeof(csv_field));
+    if (s != SYN_OK)
+        return s;
+    rec->fields[rec->n_fields++] = (csv_field){.start = rec->text_len, .line = r->line,
+                                               .col = r->col, .quoted = quoted};
+    return SYN_OK;
+}
+
+static syn_status rec_end_field(csv_record *rec)
+{
+    csv_field *f = &rec->fields[rec->n_fields - 1];
+    f->len = rec->text_len - f->start;
+    return rec_push(rec, '\0');
+}
+
+static syn_status nul_error(csv_load *L)
+{
+    syn_set_error(L->err, "%s:%zu:%zu: expected text, found a NUL byte (is this a binary file?)",
+                  L->path, L->rd.line, L->rd.col);
+    return SYN_ERR_PARSE;
+}
+
+/* Reads a quoted field; the opening quote is the next byte. */
+static syn_status read_quoted(csv_load *L, csv_record *rec, char delim)
+{
+    csv_reader *r = &L->rd;
+    const csv_field *f = &rec->fields[rec->n_fields - 1];
+    rd_get(r);
+    for (;;) {
+        if (rd_peek(r) == 0)
+            return nul_error(L);
+        int c = rd_get(r);
+        if (c < 0) {
+            syn_set_error(L->err, "%s:%zu:%zu: expected a closing quote for the field opened "
+                          "here, found end of file", L->path, f->line, f->col);
+            return SYN_ERR_PARSE;
+        }
+        if (c == '"') {
+            if (rd_peek(r) != '"')
+                break;
+            rd_get(r);
+        }
+        syn_status s = rec_push(rec, (char)c);
+        if (s != SYN_OK)
+            return s;
+    }
+    /* Spaces after the closing quote are tolerated; anything else is not. */
+    while ((rd_peek(r) == ' ' || rd_peek(r) == '\t') && rd_peek(r) != delim)
+        rd_get(r);
+    int c = rd_peek(r);
+    if (c != delim && c != '\n' && c != '\r' && c >= 0) {
+        char buf[8];
+        syn_set_error(L->err, "%s:%zu:%zu: expected a delimiter or end of line after the "
+                      "closing quote, found %s", L->path, r->line, r->col, char_shown(buf, c));
+        return SYN_ERR_PARSE;
+    }
+    return SYN_OK;
+}
+
+static syn_status read_unquoted(csv_load *L, csv_record *rec, char delim)
+{
+    csv_reader *r = &L->rd;
+    for (;;) {
+        int c = rd_peek(r);
+        if (c < 0 || c == delim || c == '\n' || c == '\r')
+            return SYN_OK;
+        if (c == 0)
+            return nul_error(L);
+        rd_get(r);
+        syn_status s = rec_push(rec, (char)c);
+        if (s != SYN_OK)
+            return s;
+    }
+}
+
+/* Consumes "\n", "\r\n" or a lone "\r" (old Mac files) after a record. */
+static void skip_line_end(csv_reader *r)
+{
+    if (rd_peek(r) == '\r') {
+        rd_get(r);
+        if (rd_peek(r) == '\n') {
+            rd_get(r);
+        } else {
+            r->line++;
+            r->col = 1;
+        }
+    } else if (rd_peek(r) == '\n') {
+        rd_get(r);
+    }
+}
+
+/* Reads one record into rec; *got is 0 at the end of the file. */
+static syn_status read_record(csv_load *L, csv_record *rec, int *got)
+{
+    csv_reader *r = &L->rd;
+    char delim = L->opt.delimiter;
+    rec->n_fields = 0;
+    rec->text_len = 0;
+    *got = rd_peek(r) >= 0;
+    if (!*got)
+        return r->read_errno ? SYN_ERR_IO : SYN_OK;
+    for (;;) {
+        int quoted = rd_peek(r) == '"';
+        syn_status s = rec_begin_field(rec, r, quoted);
+        if (s == SYN_OK)
+            s = quoted ? read_quoted(L, rec, delim) : read_unquoted(L, rec, delim);
+        if (s == SYN_OK)
+            s = rec_end_field(rec);
+        if (s != SYN_OK)
+            return s;
+        if (rd_peek(r) != delim)
+            break;
+        rd_get(r);
+    }
+    rec->end_line = r->line;
+    rec->end_col = r->col;
+    skip_line_end(r);
+    return r->read_errno ? SYN_ERR_IO : SYN_OK;
+}
+
+static int rec_is_blank(const csv_record *rec)
+{
+    return rec->n_fields == 1 && rec->fields[0].len == 0 && !rec->fields[0].quoted;
+}
+
+static const char *field_text(const csv_record *rec, size_t j)
+{
+    return rec->text + rec->fields[j].start;
+}
+
+/* The next non-blank record. Blank lines may only end the file: a blank
+ * line followed by data would drop a row silently, so it is an error. */
+static syn_status next_row(csv_load *L, csv_record *rec, int *got)
+{
+    size_t blank_line = 0;
+    for (;;) {
+        syn_status s = read_record(L, rec, got);
+        if (s != SYN_OK || !*got)
+            return s;
+        if (!rec_is_blank(rec)) {
+            if (blank_line == 0)
+                return SYN_OK;
+            if (L->n_cols)
+                syn_set_error(L->err, "%s:%zu:1: expected a row of %zu fields, found a blank "
+                              "line (blank lines are allowed only at the end)", L->path,
+                              blank_line, L->n_cols);
+            else
+                syn_set_error(L->err, "%s:%zu:1: expected a header or a data row, found a "
+                              "blank line", L->path, blank_line);
+            return SYN_ERR_PARSE;
+        }
+        if (blank_line == 0)
+            blank_line = rec->fields[0].line;
+    }
+}
+
+/* -------------------------------------------------------------- numbers */
+
+static void trim(const char **s, size_t *len)
+{
+    while (*len > 0 && (**s == ' ' || **s == '\t'))
+        (*s)++, (*len)--;
+    while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
+        (*len)--;
+}
+
+static size_t count_digits(const char *s, size_t len)
+{
+    size_t n = 0;
+    while (n < len && s[n] >= '0' && s[n] <= '9')
+        n++;
+    return n;
+}
+
+/* Plain decimal notation only: [+-] digits [. digits] [e [+-] digits].
+ * strtof alone would also take "nan", "inf", hex floats and trailing
+ * garbage, which are never meant as data here. */
+static int is_decimal(const char *s, size_t len)
+{
+    size_t i = (len > 0 && (s[0] == '+' || s[0] == '-')) ? 1 : 0;
+    size_t int_digits = count_digits(s + i, len - i);
+    i += int_digits;
+    size_t frac_digits = 0;
+    if (i < len && s[i] == '.') {
+        i++;
+        frac_digits = count_digits(s + i, len - i);
+        i += frac_digits;
+    }
+    if (int_digits + frac_digits == 0)
+        return 0;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-'))
+            i++;
+        size_t exp_digits = count_digits(s + i, len - i);
+        if (exp_digits == 0)
+            return 0;
+        i += exp_digits;
+    }
+    return i == len;
+}
+
+static int is_integer(const char *s, size_t len)
+{
+    size_t i = (len > 0 && (s[0] == '+' || s[0] == '-')) ? 1 : 0;
+    return len > i && count_digits(s + i, len - i) == len - i;
+}
+
+/* "nan", "inf", "infinity" in any case and with a sign: numbers that
+ * strtof would accept but a feature must not be. */
+static int is_non_finite_word(const char *s, size_t len)
+{
+    static const char *const words[] = {"nan", "inf", "infinity"};
+    if (len > 0 && (s[0] == '+' || s[0] == '-'))
+        s++, len--;
+    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+        size_t n = strlen(words[w]);
+        size_t i = 0;
+        while (i < n && i < len && (s[i] | 0x20) == words[w][i])
+            i++;
+        if (i == n && n == len)
+            return 1;
+    }
+    return 0;
+}
+
+typedef enum num_result { NUM_OK, NUM_EMPTY, NUM_SYNTAX, NUM_NOT_FINITE, NUM_RANGE } num_result;
+
+/* strtof reads the locale's decimal point; a program may have changed
+ * LC_NUMERIC, so '.' is swapped for it on a copy when they differ. */
+static num_result convert(const char *s, size_t len, char decimal_point, float *out)
+{
+    char local[64];
+    char *copy = NULL;
+    const char *text = s;
+    if (decimal_point != '.') {
+        copy = len < sizeof local ? local : malloc(len + 1);
+        if (!copy)
+            return NUM_RANGE;
+        for (size_t i = 0; i < len; i++)
+            copy[i] = s[i] == '.' ? decimal_point : s[i];
+        copy[len] = '\0';
+        text = copy;
+    }
+    /* The field is followed by a space, tab or NUL, where strtof stops. */
+    float v = strtof(text, NULL);
+    if (copy && copy != local)
+        free(copy);
+    if (!isfinite(v))
+        return NUM_RANGE;
+    *out = v;
+    return NUM_OK;
+}
+
+static num_result parse_float(const char *s, size_t len, char decimal_point, float *out)
+{
+    trim(&s, &len);
+    if (len == 0)
+        return NUM_EMPTY;
+    if (is_non_finite_word(s, len))
+        return NUM_NOT_FINITE;
+    if (!is_decimal(s, len))
+        return NUM_SYNTAX;
+    return convert(s, len, decimal_point, out);
+}
+
+static int field_is_number(const csv_record *rec, size_t j)
+{
+    float ignored;
+    return parse_float(field_text(rec, j), rec->fields[j].len, '.', &ignored) == NUM_OK;
+}
+
+/* Parses field j of rec as a float; `what` names the column's role. */
+static syn_status field_float(csv_load *L, const csv_record *rec, size_t j, const char *what,
+                              float *out)
+{
+    const csv_field *f = &rec->fields[j];
+    num_result res = parse_float(field_text(rec, j), f->len, L->decimal_point, out);
+    if (res == NUM_OK)
+        return SYN_OK;
+    char buf[CSV_QUOTE_MAX + 4];
+    const char *value = shown(buf, field_text(rec, j), f->len);
+    const char *fmt = "%s:%zu:%zu: expected a number (%s), found \"%s\"";
+    if (res == NUM_EMPTY)
+        fmt = "%s:%zu:%zu: expected a number (%s), found an empty field%s";
+    else if (res == NUM_NOT_FINITE)
+        fmt = "%s:%zu:%zu: expected a finite number (%s), found \"%s\"";
+    else if (res == NUM_RANGE)
+        fmt = "%s:%zu:%zu: expected a number in float range (%s), found \"%s\"";
+    if (res == NUM_EMPTY)
+        value = "";
+    syn_set_error(L->err, fmt, L->path, f->line, f->col, what, value);
+    return SYN_ERR_PARSE;
+}
+
+/* ------------------------------------------------------------ class map */
+
+static uint64_t hash_text(const char *s, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a, 64-bit */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static int name_equals(const char *name, const char *s, size_t len)
+{
+    return strncmp(name, s, len) == 0 && name[len] == '\0';
+}
+
+/* The slot holding s, or the empty slot where it would go. */
+static size_t map_slot(const class_map *m, const char *s, size_t len)
+{
+    size_t mask = m->n_slots - 1;
+    size_t i = (size_t)hash_text(s, len) & mask;
+    while (m->slots[i] && !name_equals(m->names[m->slots[i] - 1], s, len))
+        i = (i + 1) & mask;
+    return i;
+}
+
+static int map_find(const class_map *m, const char *s, size_t len, size_t *id)
+{
+    if (m->n_slots == 0)
+        return 0;
+    size_t i = map_slot(m, s, len);
+    if (!m->slots[i])
+        return 0;
+    *id = m->slots[i] - 1;
+    return 1;
+}
+
+/* Doubles the slot table, keeping it at most half full. */
+static syn_status map_rehash(class_map *m)
+{
+    size_t n_slots = m->n_slots ? m->n_slots : 32;
+    if (m->n_slots && !syn_mul_size(n_slots, 2, &n_slots))
+        return SYN_ERR_OVERFLOW;
+    size_t *slots = calloc(n_slots, sizeof *slots);
+    if (!slots)
+        return SYN_ERR_OUT_OF_MEMORY;
+    free(m->slots);
+    m->slots = slots;
+    m->n_slots = n_slots;
+    for (size_t id = 0; id < m->count; id++) {
+        size_t i = map_slot(m, m->names[id], strlen(m->names[id]));
+        m->slots[i] = id + 1;
+    }
+    return SYN_OK;
+}
+
+/* Adds s (not yet present) as class id m->count. */
+static syn_status map_add(class_map *m, const char *s, size_t len)
+{
+    if (m->count >= UINT32_MAX)
+        return SYN_ERR_OVERFLOW; /* labels are uint32 */
+    syn_status st = SYN_OK;
+    if ((m->count + 1) * 2 > m->n_slots)
+        st = map_rehash(m);
+    if (st == SYN_OK)
+        st = grow_bytes((void **)&m->names, &m->cap, m->count + 1, sizeof(char *));
+    if (st != SYN_OK)
+        return st;
+    char *name = malloc(len + 1);
+    if (!name)
+        return SYN_ERR_OUT_OF_MEMORY;
+    memcpy(name, s, len);
+    name[len] = '\0';
+    m->names[m->count] = name;
+    m->slots[map_slot(m, s, len)] = ++m->count;
+    return SYN_OK;
+}
+
+static void map_free(class_map *m)
+{
+    syn_free_strings(m->names, m->count);
+    free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+/* An integer written without '+', leading zeros or "-0", so that "07",
+ * "+7" and "7" are one class. out holds len + 1 bytes. */
+static void canonical_int(const char *s, size_t len, char *out)
+{
+    int negative = s[0] == '-';
+    size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+    while (i + 1 < len && s[i] == '0')
+        i++;
+    size_t n = 0;
+    if (negative && !(len - i == 1 && s[i] == '0'))
+        out[n++] = '-';
+    memcpy(out + n, s + i, len - i);
+    out[n + len - i] = '\0';
+}
+
+/* Numeric order of two canonical integers of any length. */
+static int compare_canonical(const char *a, const char *b)
+{
+    int neg_a = a[0] == '-', neg_b = b[0] == '-';
+    if (neg_a != neg_b)
+        return neg_a ? -1 : 1;
+    size_t la = strlen(a), lb = strlen(b);
+    int mag = la != lb ? (la < lb ? -1 : 1) : strcmp(a, b);
+    return neg_a ? -mag : mag;
+}
+
+typedef struct ranked_class {
+    char *canonical;
+    size_t id;
+} ranked_class;
+
+static int compare_ranked(const void *pa, const void *pb)
+{
+    const ranked_class *a = pa, *b = pb;
+    int c = compare_canonical(a->canonical, b->canonical);
+    if (c == 0)
+        c = a->id < b->id ? -1 : (a->id > b->id);
+    return c;
+}
+
+/* ---------------------------------------------------------------- setup */
+
+static syn_status check_options(csv_load *L)
+{
+    const syn_csv_options *o = &L->opt;
+    const char *why = NULL;
+    if (o->delimiter == '"' || o->delimiter == '\n' || o->delimiter == '\r')
+        why = "the delimiter cannot be a quote or a line break";
+    else if (o->header < -1 || o->header > 1)
+        why = "header must be 0 (detect), 1 (present) or -1 (absent)";
+    else if (o->n_target_columns && o->target_names && o->target_indices)
+        why = "give target columns by name or by index, not both";
+    else if (o->n_target_columns && !o->target_names && !o->target_indices)
+        why = "n_target_columns is set but no names or indices are given";
+    else if (o->no_target && o->n_target_columns)
+        why = "no_target excludes target columns";
+    else if (!o->regression && o->n_target_columns > 1)
+        why = "classification takes one target column";
+    else if (o->n_class_names && !o->class_names)
+        why = "n_class_names is set but class_names is NULL";
+    else if (o->n_class_names && (o->regression || o->no_target))
+        why = "class names need a classification target";
+    else if (o->target_names && o->n_target_columns && o->header < 0)
+        why = "target columns by name need a header row";
+    if (!why)
+        return SYN_OK;
+    syn_set_error(L->err, "%s: invalid CSV options: %s", L->path, why);
+    return SYN_ERR_INVALID_ARGUMENT;
+}
+
+/* Seeds the class map with the caller's class names (a saved model's). */
+static syn_status load_fixed_classes(csv_load *L)
+{
+    for (size_t k = 0; k < L->opt.n_class_names; k++) {
+        const char *name = L->opt.class_names[k];
+        size_t id;
+        syn_status s = SYN_OK;
+        if (!name)
+            s = SYN_ERR_INVALID_ARGUMENT;
+        else if (map_find(&L->classes, name, strlen(name), &id))
+            s = SYN_ERR_INVALID_ARGUMENT;
+        if (s != SYN_OK) {
+            syn_set_error(L->err, "%s: invalid CSV options: class name %zu is %s", L->path, k,
+                          name ? "given twice" : "NULL");
+            return s;
+        }
+        s = map_add(&L->classes, name, strlen(name));
+        if (s != SYN_OK)
+            return s;
+    }
+    L->fixed_classes = L->opt.n_class_names > 0;
+    return SYN_OK;
+}
+
+static syn_status mark_target(csv_load *L, size_t col, const csv_record *first)
+{
+    if (L->is_target[col]) {
+        syn_set_error(L->err, "%s:%zu:%zu: target column %zu is given twice", L->path,
+                      first->fields[0].line, first->fields[0].col, col);
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    L->is_target[col] = 1;
+    L->slot[col] = L->n_targets++;
+    return SYN_OK;
+}
+
+static syn_status target_by_name(csv_load *L, const char *name, const csv_record *header)
+{
+    for (size_t j = 0; j < header->n_fields; j++) {
+        const char *s = field_text(header, j);
+        size_t len = header->fields[j].len;
+        if (!header->fields[j].quoted)
+            trim(&s, &len);
+        if (name_equals(name, s, len))
+            return mark_target(L, j, header);
+    }
+    syn_set_error(L->err, "%s:%zu:%zu: expected a column named \"%s\" in the header, found none",
+                  L->path, header->fields[0].line, header->fields[0].col, name);
+    return SYN_ERR_NOT_FOUND;
+}
+
+static syn_status target_by_index(csv_load *L, long index, const csv_record *first)
+{
+    size_t col;
+    int ok;
+    if (index >= 0) {
+        col = (size_t)index;
+        ok = col < L->n_cols;
+    } else {
+        /* -(index + 1) cannot overflow, even for LONG_MIN. */
+        size_t from_end = (size_t)(-(index + 1));
+        ok = from_end < L->n_cols;
+        col = ok ? L->n_cols - 1 - from_end : 0;
+    }
+    if (!ok) {
+        syn_set_error(L->err, "%s:%zu:%zu: expected a target column index in [-%zu, %zu), "
+                      "found %ld", L->path, first->fields[0].line, first->fields[0].col,
+                      L->n_cols, L->n_cols, index);
+        return SYN_ERR_NOT_FOUND;
+    }
+    return mark_target(L, col, first);
+}
+
+/* Decides which columns are targets and numbers the rest as features. */
+static syn_status resolve_columns(csv_load *L, const csv_record *first)
+{
+    L->n_cols = first->n_fields;
+    L->is_target = calloc(L->n_cols, 1);
+    L->slot = calloc(L->n_cols, sizeof(size_t));
+    if (!L->is_target || !L->slot)
+        return SYN_ERR_OUT_OF_MEMORY;
+    const syn_csv_options *o = &L->opt;
+    syn_status s = SYN_OK;
+    if (!o->no_target && o->n_target_columns == 0)
+        s = mark_target(L, L->n_cols - 1, first);
+    for (size_t k = 0; s == SYN_OK && k < o->n_target_columns; k++) {
+        if (o->target_names && !o->target_names[k]) {
+            syn_set_error(L->err, "%s: invalid CSV options: target name %zu is NULL", L->path, k);
+            return SYN_ERR_INVALID_ARGUMENT;
+        }
+        s = o->target_names ? target_by_name(L, o->target_names[k], first)
+                            : target_by_index(L, o->target_indices[k], first);
+    }
+    if (s != SYN_OK)
+        return s;
+    for (size_t j = 0; j < L->n_cols; j++)
+        if (!L->is_target[j])
+            L->slot[j] = L->n_features++;
+    if (L->n_features == 0) {
+        syn_set_error(L->err, "%s:%zu:%zu: expected at least one feature column, found none "
+                      "(all %zu columns are targets)", L->path, first->fields[0].line,
+                      first->fields[0].col, L->n_cols);
+        return SYN_ERR_SHAPE;
+    }
+    return SYN_OK;
+}
+
+/* Header detection: the first row is a header if one of its feature
+ * fields is not a number while the same field of the second row is (or
+ * there is no second row). Target columns are left out because labels
+ * may be words in every row. A header whose names all look like numbers
+ * is not detected; options.header = 1 forces it. */
+static int looks_like_header(const csv_load *L, const csv_record *first,
+                             const csv_record *second)
+{
+    for (size_t j = 0; j < L->n_cols; j++) {
+        if (L->is_target[j] || field_is_number(first, j))
+            continue;
+        if (!second || (j < second->n_fields && field_is_number(second, j)))
+            return 1;
+    }
+    return 0;
+}
+
+static syn_status store_feature_names(csv_load *L, const csv_record *header)
+{
+    L->feature_names = calloc(L->n_features, sizeof(char *));
+    if (!L->feature_names)
+        return SYN_ERR_OUT_OF_MEMORY;
+    for (size_t j = 0; j < L->n_cols; j++) {
+        if (L->is_target[j])
+            continue;
+        const char *s = field_text(header, j);
+        size_t len = header->fields[j].len;
+        if (!header->fields[j].quoted)
+            trim(&s, &len);
+        char *name = malloc(len + 1);
+        if (!name)
+            return SYN_ERR_OUT_OF_MEMORY;
+        memcpy(name, s, len);
+        name[len] = '\0';
+        L->feature_names[L->slot[j]] = name;
+    }
+    return SYN_OK;
+}
+
+/* ----------------------------------------------------------------- rows */
+
+/* Room for one more row: the arrays double, so n rows cost O(n) copies. */
+static syn_status reserve_row(csv_load *L)
+{
+    if (L->n_rows < L->cap_rows)
+        return SYN_OK;
+    size_t cap = L->cap_rows ? 0 : CSV_FIRST_ROWS;
+    if (L->cap_rows && !syn_mul_size(L->cap_rows, 2, &cap))
+        return SYN_ERR_OVERFLOW;
+    size_t x_bytes, t_bytes, l_bytes;
+    if (!syn_mul_size(cap, L->n_features, &x_bytes) ||
+        !syn_mul_size(x_bytes, sizeof(float), &x_bytes) ||
+        !syn_mul_size(cap, L->n_targets, &t_bytes) ||
+        !syn_mul_size(t_bytes, sizeof(float), &t_bytes) ||
+        !syn_mul_size(cap, sizeof(uint32_t), &l_bytes))
+        return SYN_ERR_OVERFLOW;
+    float *x = realloc(L->x, x_bytes);
+    if (!x)
+        return SYN_ERR_OUT_OF_MEMORY;
+    L->x = x;
+    if (L->opt.regression) {
+        float *t = realloc(L->targets, t_bytes);
+        if (!t)
+            return SYN_ERR_OUT_OF_MEMORY;
+        L->targets = t;
+    } else if (!L->opt.no_target) {
+        uint32_t *labels = realloc(L->labels, l_bytes);
+        if (!labels)
+            return SYN_ERR_OUT_OF_MEMORY;
+        L->labels = labels;
+    }
+    L->cap_rows = cap;
+    return SYN_OK;
+}
+
+static syn_status check_field_count(csv_load *L, const csv_record *rec)
+{
+    if (rec->n_fields == L->n_cols)
+        return SYN_OK;
+    size_t line = rec->end_line, col = rec->end_col;
+    if (rec->n_fields > L->n_cols) {
+        line = rec->fields[L->n_cols].line;
+        col = rec->fields[L->n_cols].col;
+    }
+    syn_set_error(L->err, "%s:%zu:%zu: expected %zu fields, found %zu", L->path, line, col,
+                  L->n_cols, rec->n_fields);
+    return SYN_ERR_PARSE;
+}
+
+/* Maps a label to its class id, adding a class unless they are fixed. */
+static syn_status label_of(csv_load *L, const csv_record *rec, size_t j, uint32_t *label)
+{
+    const csv_field *f = &rec->fields[j];
+    const char *s = field_text(rec, j);
+    size_t len = f->len;
+    if (!f->quoted)
+        trim(&s, &len);
+    if (len == 0) {
+        syn_set_error(L->err, "%s:%zu:%zu: expected a class label, found an empty field",
+                      L->path, f->line, f->col);
+        return SYN_ERR_PARSE;
+    }
+    size_t id;
+    int found = map_find(&L->classes, s, len, &id);
+    if (!found && L->fixed_classes && is_integer(s, len)) {
+        char canon[64];
+        if (len < sizeof canon) {
+            canonical_int(s, len, canon);
+            found = map_find(&L->classes, canon, strlen(canon), &id);
+        }
+    }
+    if (!found && L->fixed_classes) {
+        char buf[CSV_QUOTE_MAX + 4];
+        syn_set_error(L->err, "%s:%zu:%zu: expected one of the %zu known classes, found "
+                      "\"%s\"", L->path, f->line, f->col, L->classes.count, shown(buf, s, len));
+        return SYN_ERR_NOT_FOUND;
+    }
+    if (!found) {
+        syn_status st = map_add(&L->classes, s, len);
+        if (st != SYN_OK)
+            return st;
+        id = L->classes.count - 1;
+    }
+    *label = (uint32_t)id;
+    return SYN_OK;
+}
+
+static syn_status add_row(csv_load *L, const csv_record *rec)
+{
+    syn_status s = check_field_count(L, rec);
+    if (s == SYN_OK)
+        s = reserve_row(L);
+    if (s != SYN_OK)
+        return s;
+    float *x = L->x + L->n_rows * L->n_features;
+    for (size_t j = 0; s == SYN_OK && j < L->n_cols; j++) {
+        if (!L->is_target[j])
+            s = field_float(L, rec, j, "feature", &x[L->slot[j]]);
+        else if (L->opt.regression)
+            s = field_float(L, rec, j, "regression target",
+                            &L->targets[L->n_rows * L->n_targets + L->slot[j]]);
+        else
+            s = label_of(L, rec, j, &L->labels[L->n_rows]);
+    }
+    if (s == SYN_OK)
+        L->n_rows++;
+    return s;
+}
+
+
+/* Integer labels are numbered in numeric order (so "10" follows "9"), and
+ * "07" and "7" become one class named "7"; any other label set keeps the
+ * order of first appearance. */
+static syn_status order_integer_classes(csv_load *L)
+{
+    class_map *m = &L->classes;
+    size_t n = m->count;
+    for (size_t id = 0; id < n; id++)
+        if (!is_integer(m->names[id], strlen(m->names[id])))
+            return SYN_OK;
+    ranked_class *rank = calloc(n, sizeof *rank);
+    size_t *new_id = calloc(n, sizeof *new_id);
+    char **names = calloc(n, sizeof *names);
+    syn_status s = rank && new_id && names ? SYN_OK : SYN_ERR_OUT_OF_MEMORY;
+    for (size_t id = 0; s == SYN_OK && id < n; id++) {
+        rank[id].id = id;
+        rank[id].canonical = malloc(strlen(m->names[id]) + 1);
+        if (!rank[id].canonical)
+            s = SYN_ERR_OUT_OF_MEMORY;
+        else
+            canonical_int(m->names[id], strlen(m->names[id]), rank[id].canonical);
+    }
+    if (s == SYN_OK) {
+        qsort(rank, n, sizeof *rank, compare_ranked);
+        size_t n_classes = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (n_classes == 0 || strcmp(rank[k].canonical, names[n_classes - 1]) != 0) {
+                names[n_classes++] = rank[k].canonical;
+                rank[k].canonical = NULL;
+            }
+            new_id[rank[k].id] = n_classes - 1;
+        }
+        for (size_t i = 0; i < L->n_rows; i++)
+            L->labels[i] = (uint32_t)new_id[L->labels[i]];
+        /* The slot table indexes the old names; it is not needed again. */
+        map_free(m);
+        m->names = names;
+        m->count = n_classes;
+        m->cap = n_classes;
+        names = NULL;
+    }
+    /* Canonical texts that were not moved into names: merged duplicates,
+     * or all of them after a failure. */
+    if (rank)
+        for (size_t k = 0; k < n; k++)
+            free(rank[k].canonical);
+    free(rank);
+    free(new_id);
+    free(names);
+    return s;
+}
+
+/* Hands the arrays to a dataset; L keeps nothing that the dataset owns. */
+static syn_status build_dataset(csv_load *L, syn_dataset **out)
+{
+    syn_dataset_parts parts = {.n_samples = L->n_rows, .n_features = L->n_features};
+    if (!L->opt.regression && !L->opt.no_target && !L->fixed_classes) {
+        syn_status s = order_integer_classes(L);
+        if (s != SYN_OK)
+            return s;
+    }
+    /* Give back the slack of the last doubling. */
+    float *x = realloc(L->x, L->n_rows * L->n_features * sizeof(float));
+    if (x)
+        L->x = x;
+    parts.x_f32 = L->x;
+    parts.feature_names = L->feature_names;
+    L->x = NULL;
+    L->feature_names = NULL;
+    if (L->opt.regression) {
+        parts.targets = L->targets;
+        parts.n_targets = L->n_targets;
+        L->targets = NULL;
+    } else if (!L->opt.no_target) {
+        parts.labels = L->labels;
+        parts.n_classes = L->classes.count;
+        parts.class_names = L->classes.names;
+        parts.n_class_names = L->classes.count;
+        L->labels = NULL;
+        L->classes.names = NULL;
+        L->classes.count = 0;
+    }
+    return syn_dataset_adopt(&parts, out);
+}
+
+static syn_status empty_file_error(csv_load *L)
+{
+    int nothing = L->rd.line == 1 && L->rd.col == 1;
+    syn_set_error(L->err, "%s:1:1: expected a header or a data row, found %s", L->path,
+                  nothing ? "an empty file" : "only blank lines");
+    return SYN_ERR_PARSE;
+}
+
+static int header_wanted(const csv_load *L, const csv_record *first, const csv_record *second)
+{
+    if (L->opt.header != 0)
+        return L->opt.header > 0;
+    /* Names can only be looked up in a header, so asking for one says there is one. */
+    if (L->opt.target_names && L->opt.n_target_columns)
+        return 1;
+    return looks_like_header(L, first, second);
+}
+
+static syn_status parse_rows(csv_load *L)
+{
+    csv_record *first = &L->rec[0], *second = &L->rec[1];
+    int got;
+    syn_status s = next_row(L, first, &got);
+    if (s != SYN_OK)
+        return s;
+    if (!got)
+        return empty_file_error(L);
+    s = resolve_columns(L, first);
+    if (s == SYN_OK)
+        s = next_row(L, second, &got);
+    if (s != SYN_OK)
+        return s;
+    if (header_wanted(L, first, got ? second : NULL)) {
+        s = store_feature_names(L, first);
+        if (s == SYN_OK && !got) {
+            syn_set_error(L->err, "%s:%zu:1: expected data rows after the header, found end "
+                          "of file", L->path, L->rd.line);
+            s = SYN_ERR_PARSE;
+        }
+    } else {
+        s = add_row(L, first);
+    }
+    while (s == SYN_OK && got) {
+        s = add_row(L, second);
+        if (s == SYN_OK)
+            s = next_row(L, second, &got);
+    }
+    return s;
+}
+
+static syn_status open_reader(csv_load *L)
+{
+    csv_reader *r = &L->rd;
+    r->line = 1;
+    r->col = 1;
+    r->buf = malloc(CSV_CHUNK);
+    if (!r->buf)
+        return SYN_ERR_OUT_OF_MEMORY;
+    r->fp = fopen(L->path, "rb");
+    if (!r->fp) {
+        syn_set_error(L->err, "%s: cannot open: %s", L->path, strerror(errno));
+        return SYN_ERR_IO;
+    }
+    /* A UTF-8 byte order mark (spreadsheet exports) is not part of the data. */
+    if (rd_fill(r) && r->len >= 3 && memcmp(r->buf, "\xef\xbb\xbf", 3) == 0)
+        r->pos = 3;
+    return SYN_OK;
+}
+
+static void close_load(csv_load *L)
+{
+    if (L->rd.fp)
+        fclose(L->rd.fp);
+    free(L->rd.buf);
+    for (int i = 0; i < 2; i++) {
+        free(L->rec[i].text);
+        free(L->rec[i].fields);
+    }
+    free(L->is_target);
+    free(L->slot);
+    free(L->x);
+    free(L->targets);
+    free(L->labels);
+    map_free(&L->classes);
+    syn_free_strings(L->feature_names, L->n_features);
+}
+
+static char locale_decimal_point(void)
+{
+    const struct lconv *lc = localeconv();
+    return lc && lc->decimal_point && lc->decimal_point[0] ? lc->decimal_point[0] : '.';
+}
+
+syn_status syn_dataset_load_csv(const char *path, const syn_csv_options *options,
+                                syn_dataset **out, syn_error *err)
+{
+    if (!path || !out) {
+        syn_set_error(err, "invalid argument: %s is NULL", path ? "out" : "path");
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    csv_load L = {.path = path, .err = err};
+    /* No options: comma-separated, header detected, last column a label. */
+    if (options)
+        L.opt = *options;
+    if (L.opt.delimiter == 0)
+        L.opt.delimiter = ',';
+    L.decimal_point = locale_decimal_point();
+    syn_status s = check_options(&L);
+    if (s == SYN_OK)
+        s = load_fixed_classes(&L);
+    if (s == SYN_OK)
+        s = open_reader(&L);
+    if (s == SYN_OK)
+        s = parse_rows(&L);
+    if (s == SYN_OK)
+        s = build_dataset(&L, out);
+    if (s == SYN_ERR_IO && L.rd.read_errno)
+        syn_set_error(err, "%s: read error: %s", path, strerror(L.rd.read_errno));
+    else if (s == SYN_ERR_OUT_OF_MEMORY || s == SYN_ERR_OVERFLOW)
+        syn_set_error(err, "%s: %s while reading line %zu", path, syn_strerror(s), L.rd.line);
+    close_load(&L);
+    return s;
+}

@@ -1,0 +1,446 @@
+/* dataset.c - owns struct syn_dataset: the in-memory constructors, the
+ * accessors, batch gathering (uint8 to float, labels to one-hot), fitting
+ * the input scaling and the train/validation split. The file loaders live
+ * in csv.c and idx.c and build datasets through dataset_internal.h. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataset_internal.h"
+#include "util.h"
+
+struct syn_dataset {
+    syn_dataset_parts p;
+};
+
+/* ------------------------------------------------------------------ parts */
+
+void syn_free_strings(char **strings, size_t count)
+{
+    if (!strings)
+        return;
+    for (size_t i = 0; i < count; i++)
+        free(strings[i]);
+    free(strings);
+}
+
+void syn_dataset_parts_release(syn_dataset_parts *parts)
+{
+    if (!parts)
+        return;
+    free(parts->x_f32);
+    free(parts->x_u8);
+    free(parts->labels);
+    free(parts->targets);
+    syn_free_strings(parts->class_names, parts->n_class_names);
+    syn_free_strings(parts->feature_names, parts->feature_names ? parts->n_features : 0);
+    memset(parts, 0, sizeof *parts);
+}
+
+static int parts_consistent(const syn_dataset_parts *p)
+{
+    if (p->n_samples == 0 || p->n_features == 0)
+        return 0;
+    if ((p->x_f32 == NULL) == (p->x_u8 == NULL))
+        return 0;
+    if (p->labels && p->targets)
+        return 0;
+    if (p->labels && p->n_classes == 0)
+        return 0;
+    if (!p->labels && p->n_classes != 0)
+        return 0;
+    if ((p->targets == NULL) != (p->n_targets == 0))
+        return 0;
+    if ((p->class_names == NULL) != (p->n_class_names == 0))
+        return 0;
+    if (p->labels) {
+        for (size_t i = 0; i < p->n_samples; i++)
+            if (p->labels[i] >= p->n_classes)
+                return 0;
+    }
+    return 1;
+}
+
+syn_status syn_dataset_adopt(syn_dataset_parts *parts, syn_dataset **out)
+{
+    if (!parts)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (!out || !parts_consistent(parts)) {
+        syn_dataset_parts_release(parts);
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    syn_dataset *ds = malloc(sizeof *ds);
+    if (!ds) {
+        syn_dataset_parts_release(parts);
+        return SYN_ERR_OUT_OF_MEMORY;
+    }
+    ds->p = *parts;
+    memset(parts, 0, sizeof *parts);
+    *out = ds;
+    return SYN_OK;
+}
+
+void syn_dataset_free(syn_dataset *ds)
+{
+    if (!ds)
+        return;
+    syn_dataset_parts_release(&ds->p);
+    free(ds);
+}
+
+/* ------------------------------------------------------------ constructors */
+
+/* malloc'd copy of count elements of `size` bytes; *status tells why NULL. */
+static void *copy_array(const void *src, size_t count, size_t size, syn_status *status)
+{
+    size_t bytes;
+    if (!syn_mul_size(count, size, &bytes)) {
+        *status = SYN_ERR_OVERFLOW;
+        return NULL;
+    }
+    void *copy = malloc(bytes ? bytes : 1);
+    if (!copy) {
+        *status = SYN_ERR_OUT_OF_MEMORY;
+        return NULL;
+    }
+    memcpy(copy, src, bytes);
+    return copy;
+}
+
+/* Checks the shared arguments of the constructors and the size of x. */
+static syn_status check_shape(const void *x, size_t n_samples, size_t n_features,
+                              syn_dataset **out, size_t *n_values)
+{
+    if (!x || !out || n_samples == 0 || n_features == 0)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (!syn_mul_size(n_samples, n_features, n_values))
+        return SYN_ERR_OVERFLOW;
+    return SYN_OK;
+}
+
+/* Labels must be valid before anything is copied: a failing call leaves
+ * *out alone. */
+static syn_status check_labels(const uint32_t *labels, size_t n_samples, size_t n_classes)
+{
+    if (!labels || n_classes == 0 || n_classes > (size_t)UINT32_MAX + 1u)
+        return SYN_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < n_samples; i++)
+        if (labels[i] >= n_classes)
+            return SYN_ERR_INVALID_ARGUMENT;
+    return SYN_OK;
+}
+
+syn_status syn_dataset_from_floats(const float *x, size_t n_samples, size_t n_features,
+                                   const float *targets, size_t n_targets, syn_dataset **out)
+{
+    size_t n_values, n_target_values;
+    syn_status status = check_shape(x, n_samples, n_features, out, &n_values);
+    if (status != SYN_OK)
+        return status;
+    if ((targets == NULL) != (n_targets == 0))
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (!syn_mul_size(n_samples, n_targets, &n_target_values))
+        return SYN_ERR_OVERFLOW;
+
+    syn_dataset_parts parts = {.n_samples = n_samples, .n_features = n_features,
+                               .n_targets = n_targets};
+    parts.x_f32 = copy_array(x, n_values, sizeof(float), &status);
+    if (parts.x_f32 && targets)
+        parts.targets = copy_array(targets, n_target_values, sizeof(float), &status);
+    if (!parts.x_f32 || (targets && !parts.targets)) {
+        syn_dataset_parts_release(&parts);
+        return status;
+    }
+    return syn_dataset_adopt(&parts, out);
+}
+
+/* Shared by the float and uint8 labelled constructors: x is already copied
+ * into parts. */
+static syn_status finish_labelled(syn_dataset_parts *parts, const uint32_t *labels,
+                                  syn_dataset **out)
+{
+    syn_status status = SYN_OK;
+    parts->labels = copy_array(labels, parts->n_samples, sizeof(uint32_t), &status);
+    if (!parts->labels) {
+        syn_dataset_parts_release(parts);
+        return status;
+    }
+    return syn_dataset_adopt(parts, out);
+}
+
+syn_status syn_dataset_from_labels(const float *x, size_t n_samples, size_t n_features,
+                                   const uint32_t *labels, size_t n_classes, syn_dataset **out)
+{
+    size_t n_values;
+    syn_status status = check_shape(x, n_samples, n_features, out, &n_values);
+    if (status == SYN_OK)
+        status = check_labels(labels, n_samples, n_classes);
+    if (status != SYN_OK)
+        return status;
+    syn_dataset_parts parts = {.n_samples = n_samples, .n_features = n_features,
+                               .n_classes = n_classes};
+    parts.x_f32 = copy_array(x, n_values, sizeof(float), &status);
+    if (!parts.x_f32)
+        return status;
+    return finish_labelled(&parts, labels, out);
+}
+
+syn_status syn_dataset_from_u8_labels(const uint8_t *x, size_t n_samples, size_t n_features,
+                                      const uint32_t *labels, size_t n_classes,
+                                      syn_dataset **out)
+{
+    size_t n_values;
+    syn_status status = check_shape(x, n_samples, n_features, out, &n_values);
+    if (status == SYN_OK)
+        status = check_labels(labels, n_samples, n_classes);
+    if (status != SYN_OK)
+        return status;
+    syn_dataset_parts parts = {.n_samples = n_samples, .n_features = n_features,
+                               .n_classes = n_classes};
+    parts.x_u8 = copy_array(x, n_values, sizeof(uint8_t), &status);
+    if (!parts.x_u8)
+        return status;
+    return finish_labelled(&parts, labels, out);
+}
+
+/* --------------------------------------------------------------- accessors */
+
+size_t syn_dataset_n_samples(const syn_dataset *ds)
+{
+    return ds ? ds->p.n_samples : 0;
+}
+
+size_t syn_dataset_n_features(const syn_dataset *ds)
+{
+    return ds ? ds->p.n_features : 0;
+}
+
+size_t syn_dataset_target_width(const syn_dataset *ds)
+{
+    if (!ds)
+        return 0;
+    return ds->p.labels ? ds->p.n_classes : ds->p.n_targets;
+}
+
+size_t syn_dataset_n_classes(const syn_dataset *ds)
+{
+    return ds ? ds->p.n_classes : 0;
+}
+
+syn_status syn_dataset_label(const syn_dataset *ds, size_t i, uint32_t *label)
+{
+    if (!ds || !label || !ds->p.labels || i >= ds->p.n_samples)
+        return SYN_ERR_INVALID_ARGUMENT;
+    *label = ds->p.labels[i];
+    return SYN_OK;
+}
+
+const char *syn_dataset_class_name(const syn_dataset *ds, size_t i)
+{
+    if (!ds || !ds->p.class_names || i >= ds->p.n_class_names)
+        return NULL;
+    return ds->p.class_names[i];
+}
+
+size_t syn_dataset_n_class_names(const syn_dataset *ds)
+{
+    return ds ? ds->p.n_class_names : 0;
+}
+
+const char *syn_dataset_feature_name(const syn_dataset *ds, size_t i)
+{
+    if (!ds || !ds->p.feature_names || i >= ds->p.n_features)
+        return NULL;
+    return ds->p.feature_names[i];
+}
+
+/* ------------------------------------------------------------------ gather */
+
+static int rows_in_range(const size_t *rows, size_t count, size_t n_samples)
+{
+    for (size_t i = 0; i < count; i++)
+        if (rows[i] >= n_samples)
+            return 0;
+    return 1;
+}
+
+static void gather_features(const syn_dataset *ds, const size_t *rows, size_t count, float *x)
+{
+    size_t f = ds->p.n_features;
+    for (size_t i = 0; i < count; i++) {
+        float *dst = x + i * f;
+        if (ds->p.x_f32) {
+            memcpy(dst, ds->p.x_f32 + rows[i] * f, f * sizeof(float));
+        } else {
+            const uint8_t *src = ds->p.x_u8 + rows[i] * f;
+            for (size_t j = 0; j < f; j++)
+                dst[j] = (float)src[j];
+        }
+    }
+}
+
+static void gather_targets(const syn_dataset *ds, const size_t *rows, size_t count, float *y)
+{
+    size_t width = syn_dataset_target_width(ds);
+    for (size_t i = 0; i < count; i++) {
+        float *dst = y + i * width;
+        if (ds->p.labels) {
+            memset(dst, 0, width * sizeof(float));
+            dst[ds->p.labels[rows[i]]] = 1.0f;
+        } else if (width > 0) {
+            memcpy(dst, ds->p.targets + rows[i] * width, width * sizeof(float));
+        }
+    }
+}
+
+syn_status syn_dataset_gather(const syn_dataset *ds, const size_t *rows, size_t count, float *x,
+                              float *y)
+{
+    if (!ds || !rows || !x || count == 0)
+        return SYN_ERR_INVALID_ARGUMENT;
+    /* All rows are checked before anything is written, so a failing call
+     * leaves x and y untouched. Sizes of x and y fit because the caller
+     * allocated them; count * width cannot overflow for a real buffer. */
+    if (!rows_in_range(rows, count, ds->p.n_samples))
+        return SYN_ERR_INVALID_ARGUMENT;
+    gather_features(ds, rows, count, x);
+    if (y)
+        gather_targets(ds, rows, count, y);
+    return SYN_OK;
+}
+
+/* ----------------------------------------------------------------- scaling */
+
+static double feature_value(const syn_dataset *ds, size_t row, size_t j)
+{
+    size_t at = row * ds->p.n_features + j;
+    return ds->p.x_f32 ? (double)ds->p.x_f32[at] : (double)ds->p.x_u8[at];
+}
+
+/* The dataset row behind the i-th fitted row (rows NULL: all rows). */
+static size_t fit_row(const size_t *rows, size_t i)
+{
+    return rows ? rows[i] : i;
+}
+
+/* Min-max: x' = (x - min) / (max - min). A constant feature keeps scale 1,
+ * so it maps to 0 instead of dividing by zero. */
+static void fit_minmax(const syn_dataset *ds, const size_t *rows, size_t count, float *offset,
+                       float *scale)
+{
+    for (size_t j = 0; j < ds->p.n_features; j++) {
+        double lo = feature_value(ds, fit_row(rows, 0), j);
+        double hi = lo;
+        for (size_t i = 1; i < count; i++) {
+            double v = feature_value(ds, fit_row(rows, i), j);
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+        offset[j] = (float)lo;
+        scale[j] = hi > lo ? (float)(1.0 / (hi - lo)) : 1.0f;
+    }
+}
+
+/* Standardisation with the population standard deviation (numpy's std,
+ * sklearn's StandardScaler), in double and in two passes (mean first, then
+ * squared deviations) so large offsets do not cancel. A constant feature
+ * keeps scale 1 and maps to 0. */
+static syn_status fit_standard(const syn_dataset *ds, const size_t *rows, size_t count,
+                               float *offset, float *scale)
+{
+    size_t f = ds->p.n_features;
+    size_t bytes;
+    if (!syn_mul_size(f, 2 * sizeof(double), &bytes))
+        return SYN_ERR_OVERFLOW;
+    double *mean = calloc(f, 2 * sizeof(double));
+    if (!mean)
+        return SYN_ERR_OUT_OF_MEMORY;
+    double *sq = mean + f;
+    /* Row-major walks keep the reads sequential for wide datasets. */
+    for (size_t i = 0; i < count; i++)
+        for (size_t j = 0; j < f; j++)
+            mean[j] += feature_value(ds, fit_row(rows, i), j);
+    for (size_t j = 0; j < f; j++)
+        mean[j] /= (double)count;
+    for (size_t i = 0; i < count; i++) {
+        for (size_t j = 0; j < f; j++) {
+            double d = feature_value(ds, fit_row(rows, i), j) - mean[j];
+            sq[j] += d * d;
+        }
+    }
+    for (size_t j = 0; j < f; j++) {
+        double std = sqrt(sq[j] / (double)count);
+        offset[j] = (float)mean[j];
+        scale[j] = std > 0.0 ? (float)(1.0 / std) : 1.0f;
+    }
+    free(mean);
+    return SYN_OK;
+}
+
+syn_status syn_dataset_fit_scaling(const syn_dataset *ds, const size_t *rows, size_t count,
+                                   syn_scale_kind kind, float *offset, float *scale)
+{
+    if (!ds || !offset || !scale || (unsigned)kind >= SYN_SCALE_COUNT_)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (!rows)
+        count = ds->p.n_samples;
+    else if (count == 0 || !rows_in_range(rows, count, ds->p.n_samples))
+        return SYN_ERR_INVALID_ARGUMENT;
+
+    switch (kind) {
+    case SYN_SCALE_MINMAX:
+        fit_minmax(ds, rows, count, offset, scale);
+        return SYN_OK;
+    case SYN_SCALE_STANDARD:
+        return fit_standard(ds, rows, count, offset, scale);
+    default:
+        for (size_t j = 0; j < ds->p.n_features; j++) {
+            offset[j] = 0.0f;
+            scale[j] = 1.0f;
+        }
+        return SYN_OK;
+    }
+}
+
+/* ------------------------------------------------------------------- split */
+
+syn_status syn_split_rows(size_t n, double val_fraction, uint64_t seed, size_t *train,
+                          size_t *n_train, size_t *val, size_t *n_val)
+{
+    /* The negated comparison also refuses NaN. */
+    if (n == 0 || !(val_fraction >= 0.0 && val_fraction < 1.0))
+        return SYN_ERR_INVALID_ARGUMENT;
+    size_t val_count = (size_t)floor((double)n * val_fraction + 0.5);
+    if (val_count >= n)
+        return SYN_ERR_INVALID_ARGUMENT; /* no training rows would be left */
+    size_t bytes;
+    if (!syn_mul_size(n, sizeof(size_t), &bytes))
+        return SYN_ERR_OVERFLOW;
+    size_t *perm = malloc(bytes);
+    if (!perm)
+        return SYN_ERR_OUT_OF_MEMORY;
+
+    /* Fisher-Yates (Knuth's Algorithm P), from the top down; syn_rng_below
+     * is unbiased, so every permutation is equally likely. */
+    syn_rng rng;
+    syn_rng_seed(&rng, seed);
+    for (size_t i = 0; i < n; i++)
+        perm[i] = i;
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = (size_t)syn_rng_below(&rng, (uint64_t)i + 1);
+        size_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+
+    if (val)
+        memcpy(val, perm, val_count * sizeof(size_t));
+    if (train)
+        memcpy(train, perm + val_count, (n - val_count) * sizeof(size_t));
+    if (n_val)
+        *n_val = val_count;
+    if (n_train)
+        *n_train = n - val_count;
+    free(perm);
+    return SYN_OK;
+}

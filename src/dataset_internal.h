@@ -1,0 +1,37 @@
+/* dataset_internal.h - how the file loaders (csv.c, idx.c) hand the arrays
+ * they built to dataset.c without a second copy. Not public. */
+#ifndef SYN_DATASET_INTERNAL_H
+#define SYN_DATASET_INTERNAL_H
+
+#include "synapse.h"
+
+/* The pieces of a dataset, every pointer from malloc (or NULL). Exactly one
+ * of x_f32 and x_u8 is set. At most one of labels and targets is set;
+ * neither means an unlabelled dataset (target width 0). */
+typedef struct syn_dataset_parts {
+    size_t n_samples;
+    size_t n_features;
+    float *x_f32;         /* [n_samples x n_features] */
+    uint8_t *x_u8;        /* [n_samples x n_features] */
+    uint32_t *labels;     /* [n_samples] class ids, each < n_classes */
+    size_t n_classes;
+    float *targets;       /* [n_samples x n_targets] regression targets */
+    size_t n_targets;
+    char **class_names;   /* n_class_names strings, or NULL */
+    size_t n_class_names;
+    char **feature_names; /* n_features strings, or NULL */
+} syn_dataset_parts;
+
+/* Builds a dataset that takes over every array of parts. parts is always
+ * consumed: on failure its arrays are freed too, and it is zeroed either
+ * way. Errors: INVALID_ARGUMENT (inconsistent parts, a label >= n_classes),
+ * OUT_OF_MEMORY. */
+syn_status syn_dataset_adopt(syn_dataset_parts *parts, syn_dataset **out);
+
+/* Frees every array of parts and zeroes it. */
+void syn_dataset_parts_release(syn_dataset_parts *parts);
+
+/* Frees `count` strings and the array holding them (either may be NULL). */
+void syn_free_strings(char **strings, size_t count);
+
+#endif
