@@ -139,7 +139,7 @@ static const char *char_shown(char out[8], int c)
     if (c == '\n' || c == '\r')
         return "end of line";
     if (c < 0x20 || c == 0x7f)
-        snprintf(out, 8, "0x%02x", (unsigned)c);
+        snprintf(out, 8, "0x%02x", (unsigned)c & 0xffu);
     else
         snprintf(out, 8, "'%c'", c);
     return out;

@@ -1,0 +1,1253 @@
+/* model_file.c - the .syn model file (layout in docs/FORMAT.md): encoding a
+ * network and its optimizer state as little-endian tagged sections, parsing
+ * untrusted images back, reading files whole and replacing them atomically.
+ * Every multi-byte value is written byte by byte and every float travels as
+ * its IEEE-754 bit pattern, so a file is the same on every machine and
+ * parameters round-trip bit for bit. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crc32.h"
+#include "internal.h"
+#include "model_file.h"
+
+_Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "floats travel as IEEE-754 bits");
+
+/* Section tags of format version 1. Upper case: required to understand. */
+#define TAG_ARCH "ARCH"
+#define TAG_PARM "PARM"
+#define TAG_SCAL "SCAL"
+#define TAG_CLAS "CLAS"
+#define TAG_META "meta"
+#define TAG_OPTM "optm"
+
+enum { SEC_ARCH, SEC_PARM, SEC_SCAL, SEC_CLAS, SEC_META, SEC_OPTM, SEC_COUNT };
+static const char *const core_tags[SEC_COUNT] = {TAG_ARCH, TAG_PARM, TAG_SCAL,
+                                                 TAG_CLAS, TAG_META, TAG_OPTM};
+
+#define ARCH_HEAD_SIZE 20u    /* n_inputs u64, loss, reduction, n_layers u32 */
+#define LAYER_RECORD_SIZE 20u /* units u64, activation u32, slope f32, flags u32 */
+#define LAYER_FLAG_BIAS 1u
+/* Header flag bits 0-15 announce features a reader must understand; v1
+ * defines none. Bits 16-31 are hints a reader may ignore. */
+#define HEADER_REQUIRED_FLAGS 0x0000ffffu
+
+/* ------------------------------------------------------------------------ */
+/* Little-endian bytes                                                       */
+/* ------------------------------------------------------------------------ */
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+static uint32_t f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static float f32_from_bits(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static uint64_t f64_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+static double f64_from_bits(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writing: a growable buffer whose first failure sticks                     */
+/* ------------------------------------------------------------------------ */
+
+typedef struct out_buf {
+    uint8_t *data;
+    size_t len, cap;
+    syn_status status; /* OVERFLOW or OUT_OF_MEMORY once anything failed */
+} out_buf;
+
+/* Makes room for `more` bytes; returns the place to write them or NULL. */
+static uint8_t *ob_grow(out_buf *b, size_t more)
+{
+    size_t need;
+    if (b->status != SYN_OK)
+        return NULL;
+    if (!syn_add_size(b->len, more, &need)) {
+        b->status = SYN_ERR_OVERFLOW;
+        return NULL;
+    }
+    if (need > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < need)
+            cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+        uint8_t *grown = realloc(b->data, cap);
+        if (!grown) {
+            b->status = SYN_ERR_OUT_OF_MEMORY;
+            return NULL;
+        }
+        b->data = grown;
+        b->cap = cap;
+    }
+    uint8_t *at = b->data + b->len;
+    b->len = need;
+    return at;
+}
+
+static void ob_u32(out_buf *b, uint32_t v)
+{
+    uint8_t *p = ob_grow(b, 4);
+    if (p)
+        put_u32(p, v);
+}
+
+static void ob_u64(out_buf *b, uint64_t v)
+{
+    uint8_t *p = ob_grow(b, 8);
+    if (p)
+        put_u64(p, v);
+}
+
+static void ob_f32(out_buf *b, float v)
+{
+    ob_u32(b, f32_bits(v));
+}
+
+static void ob_f64(out_buf *b, double v)
+{
+    ob_u64(b, f64_bits(v));
+}
+
+static void ob_bytes(out_buf *b, const void *src, size_t n)
+{
+    uint8_t *p = ob_grow(b, n);
+    if (p && n > 0)
+        memcpy(p, src, n);
+}
+
+static void ob_floats(out_buf *b, const float *v, size_t n)
+{
+    size_t bytes;
+    if (!syn_mul_size(n, 4, &bytes)) {
+        if (b->status == SYN_OK)
+            b->status = SYN_ERR_OVERFLOW;
+        return;
+    }
+    uint8_t *p = ob_grow(b, bytes);
+    if (!p)
+        return;
+    for (size_t i = 0; i < n; i++)
+        put_u32(p + 4 * i, f32_bits(v[i]));
+}
+
+/* A string as u32 byte length and bytes, without terminator. */
+static void ob_string(out_buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > UINT32_MAX) {
+        if (b->status == SYN_OK)
+            b->status = SYN_ERR_OVERFLOW;
+        return;
+    }
+    ob_u32(b, (uint32_t)n);
+    ob_bytes(b, s, n);
+}
+
+/* Starts a section; returns the offset of its length field for ob_end. */
+static size_t ob_begin(out_buf *b, const char *tag)
+{
+    ob_bytes(b, tag, 4);
+    size_t at = b->len;
+    ob_u64(b, 0);
+    return at;
+}
+
+static void ob_end(out_buf *b, size_t length_at)
+{
+    if (b->status == SYN_OK)
+        put_u64(b->data + length_at, (uint64_t)(b->len - length_at - 8));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Encoding a network                                                        */
+/* ------------------------------------------------------------------------ */
+
+static void write_arch(out_buf *b, const syn_net *net)
+{
+    size_t at = ob_begin(b, TAG_ARCH);
+    ob_u64(b, net->n_inputs);
+    ob_u32(b, (uint32_t)net->loss);
+    ob_u32(b, (uint32_t)net->reduction);
+    ob_u32(b, (uint32_t)net->n_layers);
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const syn_layer *layer = &net->layers[l];
+        ob_u64(b, layer->units);
+        ob_u32(b, (uint32_t)layer->activation);
+        /* The effective slope, so a reader never depends on the "0 means
+         * 0.01" default; other activations have no slope and store 0. */
+        ob_f32(b, layer->activation == SYN_ACT_LEAKY_RELU ? layer->leaky_slope : 0.0f);
+        ob_u32(b, layer->has_bias ? LAYER_FLAG_BIAS : 0u);
+    }
+    ob_end(b, at);
+}
+
+static void write_params(out_buf *b, const syn_net *net)
+{
+    size_t at = ob_begin(b, TAG_PARM);
+    ob_u64(b, net->n_params);
+    ob_floats(b, net->params, net->n_params);
+    ob_end(b, at);
+}
+
+static void write_scaling(out_buf *b, const syn_net *net)
+{
+    if (!net->scale_offset)
+        return;
+    size_t at = ob_begin(b, TAG_SCAL);
+    ob_u64(b, net->n_inputs);
+    ob_floats(b, net->scale_offset, net->n_inputs);
+    ob_floats(b, net->scale_mul, net->n_inputs);
+    ob_end(b, at);
+}
+
+static void write_class_names(out_buf *b, const syn_net *net)
+{
+    if (net->n_class_names == 0)
+        return;
+    size_t at = ob_begin(b, TAG_CLAS);
+    ob_u32(b, (uint32_t)net->n_class_names);
+    for (size_t i = 0; i < net->n_class_names; i++)
+        ob_string(b, net->class_names[i]);
+    ob_end(b, at);
+}
+
+static void write_meta(out_buf *b, const syn_net *net)
+{
+    const syn_train_meta *m = &net->meta;
+    size_t at = ob_begin(b, TAG_META);
+    ob_u64(b, m->epochs);
+    ob_u64(b, m->seed);
+    ob_u64(b, m->samples_seen);
+    ob_f64(b, m->train_loss);
+    ob_f64(b, m->train_accuracy);
+    ob_f64(b, m->val_loss);
+    ob_f64(b, m->val_accuracy);
+    /* The struct fields may lack a terminator if set by hand. */
+    char text[sizeof m->library_version + sizeof m->optimizer];
+    memcpy(text, m->library_version, sizeof m->library_version);
+    text[sizeof m->library_version - 1] = '\0';
+    ob_string(b, text);
+    memcpy(text, m->optimizer, sizeof m->optimizer);
+    text[sizeof m->optimizer - 1] = '\0';
+    ob_string(b, text);
+    ob_end(b, at);
+}
+
+static uint32_t moments_of(syn_optim_kind kind)
+{
+    switch (kind) {
+    case SYN_OPTIM_SGD: return 0;
+    case SYN_OPTIM_MOMENTUM:
+    case SYN_OPTIM_NESTEROV: return 1;
+    default: return 2;
+    }
+}
+
+static void write_optimizer(out_buf *b, const syn_optimizer *opt)
+{
+    /* syn_optimizer_moments hands out writable pointers for restoring; we
+     * only read through them. */
+    syn_optimizer *o = (syn_optimizer *)opt;
+    float *first = NULL, *second = NULL;
+    size_t count = 0;
+    syn_optimizer_moments(o, &first, &second, &count);
+    syn_optim_desc d = syn_optimizer_desc(opt);
+    uint32_t n_moments = moments_of(d.kind);
+    size_t at = ob_begin(b, TAG_OPTM);
+    ob_u32(b, (uint32_t)d.kind);
+    ob_u32(b, n_moments);
+    ob_f32(b, d.lr);
+    ob_f32(b, d.momentum);
+    ob_f32(b, d.dampening);
+    ob_f32(b, d.beta1);
+    ob_f32(b, d.beta2);
+    ob_f32(b, d.eps);
+    ob_f32(b, d.weight_decay);
+    ob_u64(b, syn_optimizer_steps(opt));
+    ob_u64(b, count);
+    if (n_moments >= 1)
+        ob_floats(b, first, count);
+    if (n_moments >= 2)
+        ob_floats(b, second, count);
+    ob_end(b, at);
+}
+
+static int tag_char_ok(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '_';
+}
+
+static int tag_ok(const char *tag)
+{
+    if (!((tag[0] >= 'A' && tag[0] <= 'Z') || (tag[0] >= 'a' && tag[0] <= 'z')))
+        return 0;
+    return tag_char_ok(tag[1]) && tag_char_ok(tag[2]) && tag_char_ok(tag[3]);
+}
+
+static int tag_required(const char *tag)
+{
+    return tag[0] >= 'A' && tag[0] <= 'Z';
+}
+
+static int core_index(const char *tag)
+{
+    for (int i = 0; i < SEC_COUNT; i++)
+        if (memcmp(tag, core_tags[i], 4) == 0)
+            return i;
+    return -1;
+}
+
+static syn_status check_extras(const syn_model_section *extras, size_t n_extras,
+                               syn_error *err)
+{
+    if (n_extras > 0 && !extras) {
+        syn_set_error(err, "extra sections: NULL array");
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    for (size_t i = 0; i < n_extras; i++) {
+        const char *tag = extras[i].tag;
+        if (!tag_ok(tag) || core_index(tag) >= 0 || (extras[i].size > 0 && !extras[i].data)) {
+            syn_set_error(err, "extra section %zu: invalid or reserved tag, or NULL data", i);
+            return SYN_ERR_INVALID_ARGUMENT;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (memcmp(extras[j].tag, tag, 4) == 0) {
+                syn_set_error(err, "extra section %.4s given twice", tag);
+                return SYN_ERR_INVALID_ARGUMENT;
+            }
+    }
+    return SYN_OK;
+}
+
+syn_status syn_model_serialize(const syn_net *net, const syn_optimizer *opt,
+                               const syn_model_section *extras, size_t n_extras,
+                               uint8_t **out, size_t *out_size, syn_error *err)
+{
+    if (!out || !out_size || !net) {
+        syn_set_error(err, "model file: NULL network or output");
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    *out = NULL;
+    *out_size = 0;
+    syn_status st = check_extras(extras, n_extras, err);
+    if (st != SYN_OK)
+        return st;
+    if (net->n_layers > UINT32_MAX || net->n_class_names > UINT32_MAX) {
+        syn_set_error(err, "model file: too many layers or class names for the format");
+        return SYN_ERR_OVERFLOW;
+    }
+    if (opt) {
+        size_t count = 0;
+        syn_optimizer_moments((syn_optimizer *)opt, NULL, NULL, &count);
+        if (count != net->n_params) {
+            syn_set_error(err, "model file: optimizer is for %zu parameters, network has %zu",
+                          count, net->n_params);
+            return SYN_ERR_SHAPE;
+        }
+    }
+    out_buf b = {NULL, 0, 0, SYN_OK};
+    ob_bytes(&b, SYN_MODEL_MAGIC, SYN_MODEL_MAGIC_SIZE);
+    ob_u32(&b, SYN_MODEL_VERSION);
+    ob_u32(&b, 0); /* flags: v1 sets none */
+    ob_u64(&b, 0); /* total size, patched below */
+    ob_u32(&b, 0); /* header CRC, patched below */
+    write_arch(&b, net);
+    write_params(&b, net);
+    write_scaling(&b, net);
+    write_class_names(&b, net);
+    write_meta(&b, net);
+    if (opt)
+        write_optimizer(&b, opt);
+    for (size_t i = 0; i < n_extras; i++) {
+        size_t at = ob_begin(&b, extras[i].tag);
+        ob_bytes(&b, extras[i].data, extras[i].size);
+        ob_end(&b, at);
+    }
+    ob_u32(&b, 0); /* trailer CRC, patched below */
+    if (b.status != SYN_OK) {
+        free(b.data);
+        syn_set_error(err, "model file: %s while encoding", syn_strerror(b.status));
+        return b.status;
+    }
+    put_u64(b.data + 16, (uint64_t)b.len);
+    put_u32(b.data + 24, syn_crc32(0, b.data, 24));
+    put_u32(b.data + b.len - 4, syn_crc32(0, b.data, b.len - 4));
+    *out = b.data;
+    *out_size = b.len;
+    return SYN_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading: framing                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* Sets err to "name: detail" and returns st. */
+static syn_status fail(syn_error *err, syn_status st, const char *name, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static syn_status fail(syn_error *err, syn_status st, const char *name, const char *fmt, ...)
+{
+    if (err) {
+        char detail[400];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(detail, sizeof detail, fmt, ap);
+        va_end(ap);
+        syn_set_error(err, "%s: %s", name, detail);
+    }
+    return st;
+}
+
+/* Checks everything that does not depend on the sections: magic, header
+ * CRC, version, flags, total size and the whole-file CRC. Truncation is
+ * told apart from corruption by the total size the header records, which
+ * the header CRC vouches for. */
+static syn_status check_frame(const uint8_t *data, size_t size, const char *name,
+                              syn_error *err)
+{
+    if (size == 0)
+        return fail(err, SYN_ERR_TRUNCATED, name, "truncated: the file is empty");
+    size_t magic_seen = size < SYN_MODEL_MAGIC_SIZE ? size : SYN_MODEL_MAGIC_SIZE;
+    if (memcmp(data, SYN_MODEL_MAGIC, magic_seen) != 0)
+        return fail(err, SYN_ERR_FORMAT, name, "not a synapse model file (bad magic number)");
+    if (size < SYN_MODEL_HEADER_SIZE)
+        return fail(err, SYN_ERR_TRUNCATED, name,
+                    "truncated: %zu bytes, shorter than the %u-byte header", size,
+                    SYN_MODEL_HEADER_SIZE);
+    uint32_t stored = get_u32(data + 24), computed = syn_crc32(0, data, 24);
+    if (stored != computed)
+        return fail(err, SYN_ERR_CORRUPT, name,
+                    "header CRC-32 mismatch (stored 0x%08x, computed 0x%08x)", (unsigned)stored,
+                    (unsigned)computed);
+    uint32_t version = get_u32(data + 8), flags = get_u32(data + 12);
+    if (version == 0)
+        return fail(err, SYN_ERR_VERSION, name, "format version 0 does not exist");
+    if (version > SYN_MODEL_VERSION)
+        return fail(err, SYN_ERR_VERSION, name,
+                    "format version %u is newer than this library reads (%u)",
+                    (unsigned)version, SYN_MODEL_VERSION);
+    if (flags & HEADER_REQUIRED_FLAGS)
+        return fail(err, SYN_ERR_VERSION, name,
+                    "header flags 0x%08x need features this library does not know",
+                    (unsigned)(flags & HEADER_REQUIRED_FLAGS));
+    uint64_t total = get_u64(data + 16);
+    if (total < SYN_MODEL_HEADER_SIZE + SYN_MODEL_TRAILER_SIZE)
+        return fail(err, SYN_ERR_CORRUPT, name, "header records an impossible size of %llu",
+                    (unsigned long long)total);
+    if ((uint64_t)size < total)
+        return fail(err, SYN_ERR_TRUNCATED, name, "truncated: %zu bytes of %llu", size,
+                    (unsigned long long)total);
+    if ((uint64_t)size > total)
+        return fail(err, SYN_ERR_CORRUPT, name, "%llu bytes of trailing data after the model",
+                    (unsigned long long)((uint64_t)size - total));
+    stored = get_u32(data + size - SYN_MODEL_TRAILER_SIZE);
+    computed = syn_crc32(0, data, size - SYN_MODEL_TRAILER_SIZE);
+    if (stored != computed)
+        return fail(err, SYN_ERR_CORRUPT, name, "CRC-32 mismatch (stored 0x%08x, computed 0x%08x)",
+                    (unsigned)stored, (unsigned)computed);
+    return SYN_OK;
+}
+
+typedef struct section {
+    const char *tag; /* 4 bytes inside the image */
+    const uint8_t *payload;
+    size_t size;
+} section;
+
+/* Reads the section header at *pos (between the header and the trailer)
+ * and advances past its payload. */
+static syn_status next_section(const uint8_t *data, size_t end, size_t *pos, section *s,
+                               const char *name, syn_error *err)
+{
+    size_t left = end - *pos;
+    if (left < SYN_MODEL_SECTION_HEAD)
+        return fail(err, SYN_ERR_CORRUPT, name, "%zu stray bytes at offset %zu", left, *pos);
+    const uint8_t *head = data + *pos;
+    s->tag = (const char *)head;
+    if (!tag_ok(s->tag))
+        return fail(err, SYN_ERR_CORRUPT, name, "invalid section tag at offset %zu", *pos);
+    uint64_t length = get_u64(head + 4);
+    left -= SYN_MODEL_SECTION_HEAD;
+    if (length > (uint64_t)left)
+        return fail(err, SYN_ERR_CORRUPT, name,
+                    "section %.4s claims %llu bytes, only %zu remain", s->tag,
+                    (unsigned long long)length, left);
+    s->payload = head + SYN_MODEL_SECTION_HEAD;
+    s->size = (size_t)length;
+    *pos += SYN_MODEL_SECTION_HEAD + s->size;
+    return SYN_OK;
+}
+
+/* Frames the image and indexes the sections format v1 knows. */
+static syn_status index_sections(const uint8_t *data, size_t size, const char *name,
+                                 section found[SEC_COUNT], syn_error *err)
+{
+    syn_status st = check_frame(data, size, name, err);
+    if (st != SYN_OK)
+        return st;
+    memset(found, 0, SEC_COUNT * sizeof *found);
+    size_t pos = SYN_MODEL_HEADER_SIZE, end = size - SYN_MODEL_TRAILER_SIZE;
+    while (pos < end) {
+        section s = {NULL, NULL, 0};
+        st = next_section(data, end, &pos, &s, name, err);
+        if (st != SYN_OK)
+            return st;
+        int known = core_index(s.tag);
+        if (known < 0) {
+            /* Optional sections belong to later versions or other features:
+             * skipping them is how old readers stay compatible. */
+            if (tag_required(s.tag))
+                return fail(err, SYN_ERR_VERSION, name,
+                            "section %.4s is required but unknown to this library", s.tag);
+            continue;
+        }
+        if (found[known].tag)
+            return fail(err, SYN_ERR_CORRUPT, name, "section %.4s appears twice", s.tag);
+        found[known] = s;
+    }
+    for (int i = SEC_ARCH; i <= SEC_PARM; i++)
+        if (!found[i].tag)
+            return fail(err, SYN_ERR_CORRUPT, name, "section %s is missing", core_tags[i]);
+    return SYN_OK;
+}
+
+syn_status syn_model_find_section(const uint8_t *data, size_t size, const char *name,
+                                  const char tag[4], const uint8_t **payload,
+                                  size_t *payload_size, syn_error *err)
+{
+    if ((!data && size > 0) || !tag || !payload || !payload_size)
+        return SYN_ERR_INVALID_ARGUMENT;
+    *payload = NULL;
+    *payload_size = 0;
+    name = name ? name : "<memory>";
+    syn_status st = check_frame(data, size, name, err);
+    size_t pos = SYN_MODEL_HEADER_SIZE, end = size - SYN_MODEL_TRAILER_SIZE;
+    while (st == SYN_OK && pos < end) {
+        section s = {NULL, NULL, 0};
+        st = next_section(data, end, &pos, &s, name, err);
+        if (st == SYN_OK && memcmp(s.tag, tag, 4) == 0) {
+            *payload = s.payload;
+            *payload_size = s.size;
+            return SYN_OK;
+        }
+    }
+    if (st != SYN_OK)
+        return st;
+    return fail(err, SYN_ERR_NOT_FOUND, name, "no section %.4s", tag);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading: section payloads                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* A cursor over one payload; reading past its end sets `short_read`
+ * instead of touching memory outside it. */
+typedef struct reader {
+    const uint8_t *p;
+    size_t left;
+    int short_read;
+} reader;
+
+static const uint8_t *rd_take(reader *r, size_t n)
+{
+    if (r->short_read || r->left < n) {
+        r->short_read = 1;
+        return NULL;
+    }
+    const uint8_t *at = r->p;
+    r->p += n;
+    r->left -= n;
+    return at;
+}
+
+static uint32_t rd_u32(reader *r)
+{
+    const uint8_t *p = rd_take(r, 4);
+    return p ? get_u32(p) : 0;
+}
+
+static uint64_t rd_u64(reader *r)
+{
+    const uint8_t *p = rd_take(r, 8);
+    return p ? get_u64(p) : 0;
+}
+
+static float rd_f32(reader *r)
+{
+    return f32_from_bits(rd_u32(r));
+}
+
+static double rd_f64(reader *r)
+{
+    return f64_from_bits(rd_u64(r));
+}
+
+/* Takes n floats' worth of bytes, refusing counts that could not fit. */
+static const uint8_t *rd_floats(reader *r, uint64_t n)
+{
+    if (n > r->left / 4) {
+        r->short_read = 1;
+        return NULL;
+    }
+    return rd_take(r, (size_t)n * 4);
+}
+
+static void decode_floats(float *dst, const uint8_t *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = f32_from_bits(get_u32(src + 4 * i));
+}
+
+static int all_finite(const uint8_t *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(f32_from_bits(get_u32(src + 4 * i))))
+            return 0;
+    return 1;
+}
+
+/* A section must be consumed exactly: a short or long payload means its
+ * length field and its content disagree. */
+static syn_status payload_end(const reader *r, const section *s, const char *name,
+                              syn_error *err)
+{
+    if (r->short_read)
+        return fail(err, SYN_ERR_CORRUPT, name, "section %.4s: content runs past its %zu bytes",
+                    s->tag, s->size);
+    if (r->left != 0)
+        return fail(err, SYN_ERR_CORRUPT, name, "section %.4s: %zu unexpected bytes at its end",
+                    s->tag, r->left);
+    return SYN_OK;
+}
+
+typedef struct arch {
+    size_t n_inputs, n_layers, n_params;
+    syn_layer_desc *layers; /* malloc'd */
+    syn_loss loss;
+    syn_reduction reduction;
+} arch;
+
+static syn_status check_layer(const syn_layer_desc *ld, uint32_t flags, size_t l,
+                              size_t n_layers, const char *name, syn_error *err)
+{
+    if (ld->units == 0)
+        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu has no units", l);
+    int leaky = ld->activation == SYN_ACT_LEAKY_RELU;
+    if (!isfinite(ld->leaky_slope) || ld->leaky_slope < 0.0f ||
+        (!leaky && ld->leaky_slope != 0.0f))
+        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: invalid leaky slope", l);
+    if (flags & ~LAYER_FLAG_BIAS)
+        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: unknown flags 0x%x", l,
+                    (unsigned)flags);
+    if (ld->activation == SYN_ACT_SOFTMAX && l + 1 != n_layers)
+        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: softmax before the output layer",
+                    l);
+    return SYN_OK;
+}
+
+static syn_status parse_arch(const section *s, const char *name, arch *a, syn_error *err)
+{
+    reader r = {s->payload, s->size, 0};
+    uint64_t n_inputs = rd_u64(&r);
+    uint32_t loss = rd_u32(&r), reduction = rd_u32(&r), n_layers = rd_u32(&r);
+    if (r.short_read)
+        return fail(err, SYN_ERR_CORRUPT, name, "section ARCH: %zu bytes is too short",
+                    s->size);
+    if (n_inputs == 0 || n_inputs > SIZE_MAX || n_layers == 0)
+        return fail(err, SYN_ERR_CORRUPT, name, "section ARCH: %llu inputs, %u layers",
+                    (unsigned long long)n_inputs, (unsigned)n_layers);
+    if (loss >= SYN_LOSS_COUNT_ || reduction >= SYN_REDUCTION_COUNT_)
+        return fail(err, SYN_ERR_CORRUPT, name, "section ARCH: unknown loss %u or reduction %u",
+                    (unsigned)loss, (unsigned)reduction);
+    /* The layer count is checked against the bytes present before the
+     * table is allocated, so a hostile count cannot make us over-allocate. */
+    if ((uint64_t)n_layers * LAYER_RECORD_SIZE != (uint64_t)r.left)
+        return fail(err, SYN_ERR_CORRUPT, name, "section ARCH: %u layers do not fit %zu bytes",
+                    (unsigned)n_layers, r.left);
+    a->layers = calloc(n_layers, sizeof *a->layers);
+    if (!a->layers)
+        return fail(err, SYN_ERR_OUT_OF_MEMORY, name, "out of memory");
+    a->n_inputs = (size_t)n_inputs;
+    a->n_layers = n_layers;
+    a->loss = (syn_loss)loss;
+    a->reduction = (syn_reduction)reduction;
+    size_t n_in = a->n_inputs, n_params = 0;
+    for (size_t l = 0; l < n_layers; l++) {
+        syn_layer_desc *ld = &a->layers[l];
+        uint64_t units = rd_u64(&r);
+        uint32_t activation = rd_u32(&r);
+        ld->leaky_slope = rd_f32(&r);
+        uint32_t flags = rd_u32(&r);
+        if (units > SIZE_MAX || activation >= SYN_ACT_COUNT_)
+            return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: %llu units, activation %u", l,
+                        (unsigned long long)units, (unsigned)activation);
+        ld->units = (size_t)units;
+        ld->activation = (syn_activation)activation;
+        ld->no_bias = !(flags & LAYER_FLAG_BIAS);
+        syn_status st = check_layer(ld, flags, l, n_layers, name, err);
+        if (st != SYN_OK)
+            return st;
+        size_t w_size;
+        if (!syn_mul_size(n_in, ld->units, &w_size) ||
+            !syn_add_size(n_params, w_size, &n_params) ||
+            (!ld->no_bias && !syn_add_size(n_params, ld->units, &n_params)))
+            return fail(err, SYN_ERR_CORRUPT, name, "section ARCH: parameter count overflows");
+        n_in = ld->units;
+    }
+    if (!syn_loss_output_ok(a->loss, a->layers[n_layers - 1].activation))
+        return fail(err, SYN_ERR_CORRUPT, name,
+                    "section ARCH: loss %u does not fit the output activation %u",
+                    (unsigned)loss, (unsigned)a->layers[n_layers - 1].activation);
+    a->n_params = n_params;
+    return payload_end(&r, s, name, err);
+}
+
+/* Checks PARM against the architecture; *values points at the floats. */
+static syn_status parse_params(const section *s, const arch *a, const char *name,
+                               const uint8_t **values, syn_error *err)
+{
+    reader r = {s->payload, s->size, 0};
+    uint64_t count = rd_u64(&r);
+    if (!r.short_read && count != (uint64_t)a->n_params)
+        return fail(err, SYN_ERR_CORRUPT, name,
+                    "section PARM holds %llu parameters, the architecture needs %zu",
+                    (unsigned long long)count, a->n_params);
+    *values = rd_floats(&r, count);
+    return payload_end(&r, s, name, err);
+}
+
+static syn_status load_scaling(const section *s, syn_net *net, const char *name,
+                               syn_error *err)
+{
+    reader r = {s->payload, s->size, 0};
+    uint64_t n = rd_u64(&r);
+    if (!r.short_read && n != (uint64_t)net->n_inputs)
+        return fail(err, SYN_ERR_CORRUPT, name, "section SCAL: %llu features for %zu inputs",
+                    (unsigned long long)n, net->n_inputs);
+    const uint8_t *offset = rd_floats(&r, n), *scale = rd_floats(&r, n);
+    syn_status st = payload_end(&r, s, name, err);
+    if (st != SYN_OK)
+        return st;
+    if (!all_finite(offset, net->n_inputs) || !all_finite(scale, net->n_inputs))
+        return fail(err, SYN_ERR_CORRUPT, name, "section SCAL: values that are not finite");
+    float *values = syn_alloc_floats(2 * net->n_inputs);
+    if (!values)
+        return fail(err, SYN_ERR_OUT_OF_MEMORY, name, "out of memory");
+    decode_floats(values, offset, net->n_inputs);
+    decode_floats(values + net->n_inputs, scale, net->n_inputs);
+    st = syn_net_set_input_scaling(net, values, values + net->n_inputs);
+    syn_free_aligned(values);
+    if (st != SYN_OK)
+        return fail(err, st, name, "section SCAL: %s", syn_strerror(st));
+    return SYN_OK;
+}
+
+/* Reads a u32-length string into a fresh NUL-terminated copy (NULL after
+ * a short read, a NUL inside, or no memory, told apart by *st). */
+static char *rd_string(reader *r, syn_status *st)
+{
+    uint32_t n = rd_u32(r);
+    const uint8_t *bytes = rd_take(r, n);
+    if (!bytes || memchr(bytes, '\0', n)) {
+        *st = SYN_ERR_CORRUPT;
+        return NULL;
+    }
+    char *s = malloc((size_t)n + 1);
+    if (!s) {
+        *st = SYN_ERR_OUT_OF_MEMORY;
+        return NULL;
+    }
+    memcpy(s, bytes, n);
+    s[n] = '\0';
+    return s;
+}
+
+static syn_status load_class_names(const section *s, syn_net *net, const char *name,
+                                   syn_error *err)
+{
+    reader r = {s->payload, s->size, 0};
+    uint32_t count = rd_u32(&r);
+    /* Each name takes at least its 4-byte length: bounds the table. */
+    if (r.short_read || count == 0 || count > r.left / 4)
+        return fail(err, SYN_ERR_CORRUPT, name, "section CLAS: bad class count %u",
+                    (unsigned)count);
+    char **names = calloc(count, sizeof *names);
+    if (!names)
+        return fail(err, SYN_ERR_OUT_OF_MEMORY, name, "out of memory");
+    syn_status st = SYN_OK;
+    for (uint32_t i = 0; i < count && st == SYN_OK; i++)
+        names[i] = rd_string(&r, &st);
+    if (st == SYN_ERR_CORRUPT)
+        fail(err, st, name, "section CLAS: a name runs past the section or holds a NUL");
+    else if (st != SYN_OK)
+        fail(err, st, name, "out of memory");
+    if (st == SYN_OK)
+        st = payload_end(&r, s, name, err);
+    if (st == SYN_OK) {
+        st = syn_net_set_class_names(net, (const char *const *)names, count);
+        if (st != SYN_OK)
+            fail(err, st, name, "section CLAS: %s", syn_strerror(st));
+    }
+    for (uint32_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+    return st;
+}
+
+/* Copies a string into a fixed struct field, cut to fit its terminator. */
+static void copy_field(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n > cap - 1)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    memset(dst + n, 0, cap - n);
+}
+
+static syn_status load_meta(const section *s, syn_net *net, const char *name, syn_error *err)
+{
+    reader r = {s->payload, s->size, 0};
+    syn_train_meta m;
+    memset(&m, 0, sizeof m);
+    m.epochs = rd_u64(&r);
+    m.seed = rd_u64(&r);
+    m.samples_seen = rd_u64(&r);
+    m.train_loss = rd_f64(&r);
+    m.train_accuracy = rd_f64(&r);
+    m.val_loss = rd_f64(&r);
+    m.val_accuracy = rd_f64(&r);
+    syn_status st = SYN_OK;
+    char *version = rd_string(&r, &st);
+    char *optimizer = st == SYN_OK ? rd_string(&r, &st) : NULL;
+    if (st == SYN_OK) {
+        copy_field(m.library_version, sizeof m.library_version, version);
+        copy_field(m.optimizer, sizeof m.optimizer, optimizer);
+        st = payload_end(&r, s, name, err);
+    } else if (st == SYN_ERR_CORRUPT) {
+        fail(err, st, name, "section meta: a string runs past the section or holds a NUL");
+    } else {
+        fail(err, st, name, "out of memory");
+    }
+    free(version);
+    free(optimizer);
+    if (st == SYN_OK)
+        st = syn_net_set_meta(net, &m);
+    return st;
+}
+
+/* Checks the optimizer section; builds the optimizer only if `out` wants
+ * it (a loader for inference need not pay for the moment arenas). */
+static syn_status load_optimizer(const section *s, const syn_net *net, const char *name,
+                                 syn_optimizer **out, syn_error *err)
+{
+    reader r = {s->payload, s->size, 0};
+    syn_optim_desc d;
+    memset(&d, 0, sizeof d);
+    uint32_t kind = rd_u32(&r), n_moments = rd_u32(&r);
+    d.lr = rd_f32(&r);
+    d.momentum = rd_f32(&r);
+    d.dampening = rd_f32(&r);
+    d.beta1 = rd_f32(&r);
+    d.beta2 = rd_f32(&r);
+    d.eps = rd_f32(&r);
+    d.weight_decay = rd_f32(&r);
+    uint64_t steps = rd_u64(&r), count = rd_u64(&r);
+    if (r.short_read)
+        return payload_end(&r, s, name, err);
+    if (kind >= SYN_OPTIM_COUNT_)
+        return fail(err, SYN_ERR_CORRUPT, name, "section optm: unknown optimizer %u",
+                    (unsigned)kind);
+    d.kind = (syn_optim_kind)kind;
+    if (n_moments != moments_of(d.kind))
+        return fail(err, SYN_ERR_CORRUPT, name, "section optm: %s keeps %u moments, not %u",
+                    syn_optim_name(d.kind), (unsigned)moments_of(d.kind),
+                    (unsigned)n_moments);
+    if (count != (uint64_t)net->n_params)
+        return fail(err, SYN_ERR_CORRUPT, name,
+                    "section optm: %llu moments per arena for %zu parameters",
+                    (unsigned long long)count, net->n_params);
+    const uint8_t *first = n_moments >= 1 ? rd_floats(&r, count) : NULL;
+    const uint8_t *second = n_moments >= 2 ? rd_floats(&r, count) : NULL;
+    syn_status st = payload_end(&r, s, name, err);
+    if (st != SYN_OK || !out)
+        return st;
+    syn_optimizer *opt = NULL;
+    st = syn_optimizer_create(net, &d, &opt);
+    if (st == SYN_ERR_INVALID_ARGUMENT)
+        return fail(err, SYN_ERR_CORRUPT, name, "section optm: invalid %s settings",
+                    syn_optim_name(d.kind));
+    if (st != SYN_OK)
+        return fail(err, st, name, "section optm: %s", syn_strerror(st));
+    float *m = NULL, *v = NULL;
+    syn_optimizer_moments(opt, &m, &v, NULL);
+    if (first && m)
+        decode_floats(m, first, net->n_params);
+    if (second && v)
+        decode_floats(v, second, net->n_params);
+    syn_optimizer_set_steps(opt, steps);
+    *out = opt;
+    return SYN_OK;
+}
+
+static syn_status build_net(const arch *a, const uint8_t *values, const char *name,
+                            syn_net **out, syn_error *err)
+{
+    syn_net_desc desc;
+    memset(&desc, 0, sizeof desc);
+    desc.n_inputs = a->n_inputs;
+    desc.n_layers = a->n_layers;
+    desc.layers = a->layers;
+    desc.loss = a->loss;
+    desc.reduction = a->reduction;
+    /* The cheapest initialisation: every weight is overwritten next. */
+    desc.init = SYN_INIT_UNIFORM;
+    syn_status st = syn_net_create(&desc, out);
+    if (st == SYN_ERR_INVALID_ARGUMENT)
+        return fail(err, SYN_ERR_CORRUPT, name, "section ARCH: not a valid network");
+    if (st != SYN_OK)
+        return fail(err, st, name, "cannot build the network: %s", syn_strerror(st));
+    decode_floats((*out)->params, values, a->n_params);
+    return SYN_OK;
+}
+
+syn_status syn_model_parse(const uint8_t *data, size_t size, const char *name, syn_net **net,
+                           syn_optimizer **opt, syn_error *err)
+{
+    if (opt)
+        *opt = NULL;
+    if (!net || (!data && size > 0)) {
+        syn_set_error(err, "model file: NULL data or output");
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    *net = NULL;
+    name = name ? name : "<memory>";
+    section found[SEC_COUNT];
+    syn_status st = index_sections(data, size, name, found, err);
+    if (st != SYN_OK)
+        return st;
+    arch a;
+    memset(&a, 0, sizeof a);
+    const uint8_t *values = NULL;
+    syn_net *built = NULL;
+    syn_optimizer *built_opt = NULL;
+    st = parse_arch(&found[SEC_ARCH], name, &a, err);
+    if (st == SYN_OK)
+        st = parse_params(&found[SEC_PARM], &a, name, &values, err);
+    if (st == SYN_OK)
+        st = build_net(&a, values, name, &built, err);
+    if (st == SYN_OK && found[SEC_SCAL].tag)
+        st = load_scaling(&found[SEC_SCAL], built, name, err);
+    if (st == SYN_OK && found[SEC_CLAS].tag)
+        st = load_class_names(&found[SEC_CLAS], built, name, err);
+    if (st == SYN_OK && found[SEC_META].tag)
+        st = load_meta(&found[SEC_META], built, name, err);
+    if (st == SYN_OK && found[SEC_OPTM].tag)
+        st = load_optimizer(&found[SEC_OPTM], built, name, opt ? &built_opt : NULL, err);
+    free(a.layers);
+    if (st != SYN_OK) {
+        syn_net_free(built);
+        syn_optimizer_free(built_opt);
+        return st;
+    }
+    *net = built;
+    if (opt)
+        *opt = built_opt;
+    return SYN_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Files                                                                     */
+/* ------------------------------------------------------------------------ */
+
+syn_status syn_model_read_file(const char *path, uint8_t **out, size_t *out_size,
+                               syn_error *err)
+{
+    if (!path || !out || !out_size) {
+        syn_set_error(err, "model file: NULL path or output");
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    *out = NULL;
+    *out_size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(err, SYN_ERR_IO, path, "cannot open: %s", strerror(errno));
+    struct stat st;
+    int stat_ok = fstat(fd, &st) == 0;
+    if (!stat_ok || S_ISDIR(st.st_mode)) {
+        int e = stat_ok ? EISDIR : errno;
+        close(fd);
+        return fail(err, SYN_ERR_IO, path, "cannot read: %s", strerror(e));
+    }
+    /* The size is a hint (pipes have none, files may change): read to the
+     * end, one byte of slack so a file of the expected size needs no
+     * second buffer to see its end. */
+    size_t cap = 4096;
+    if (S_ISREG(st.st_mode) && st.st_size > 0 && (uintmax_t)st.st_size < SIZE_MAX)
+        cap = (size_t)st.st_size + 1;
+    uint8_t *buf = malloc(cap);
+    size_t len = 0;
+    syn_status status = buf ? SYN_OK : SYN_ERR_OUT_OF_MEMORY;
+    while (status == SYN_OK) {
+        if (len == cap) {
+            size_t grown = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
+            uint8_t *bigger = grown > cap ? realloc(buf, grown) : NULL;
+            if (!bigger) {
+                status = SYN_ERR_OUT_OF_MEMORY;
+                break;
+            }
+            buf = bigger;
+            cap = grown;
+        }
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            fail(err, SYN_ERR_IO, path, "read failed: %s", strerror(errno));
+            status = SYN_ERR_IO;
+        } else if (n == 0) {
+            break;
+        } else {
+            len += (size_t)n;
+        }
+    }
+    close(fd);
+    if (status != SYN_OK) {
+        free(buf);
+        if (status == SYN_ERR_OUT_OF_MEMORY)
+            fail(err, status, path, "out of memory reading the file");
+        return status;
+    }
+    *out = buf;
+    *out_size = len;
+    return SYN_OK;
+}
+
+syn_status syn_model_write_fd(int fd, const uint8_t *data, size_t size, const char *name,
+                              syn_error *err)
+{
+    if (fd < 0 || (!data && size > 0) || !name)
+        return SYN_ERR_INVALID_ARGUMENT;
+    size_t done = 0;
+    while (done < size) {
+        size_t chunk = size - done;
+        if (chunk > ((size_t)1 << 30))
+            chunk = (size_t)1 << 30;
+        ssize_t n = write(fd, data + done, chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return fail(err, SYN_ERR_IO, name, "write failed: %s",
+                        n < 0 ? strerror(errno) : "no progress");
+        done += (size_t)n;
+    }
+    if (fsync(fd) != 0)
+        return fail(err, SYN_ERR_IO, name, "fsync failed: %s", strerror(errno));
+    return SYN_OK;
+}
+
+/* Opens a new file path.tmp.XXXXXX with O_EXCL, as mkstemp does, but with
+ * mode 0666 so the umask applies as to any new file (mkstemp's 0600 would
+ * make every saved model private). tmp has room for path + 12 bytes. */
+static int create_temp(const char *path, char *tmp)
+{
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+    size_t len = strlen(path);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    syn_rng rng;
+    syn_rng_seed(&rng, (uint64_t)now.tv_sec * 1000000007u ^ (uint64_t)now.tv_nsec ^
+                           (uint64_t)getpid() << 40 ^ (uint64_t)(uintptr_t)tmp);
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".tmp.", 5);
+    tmp[len + 11] = '\0';
+    for (int attempt = 0; attempt < 100; attempt++) {
+        uint64_t bits = syn_rng_next(&rng);
+        for (int i = 0; i < 6; i++)
+            tmp[len + 5 + i] = alphabet[(bits >> (5 * i)) & 31];
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    return -1; /* errno is EEXIST */
+}
+
+/* fsyncs the directory holding path, so the rename itself survives a
+ * crash (rename is atomic, but durable only once its directory is). */
+static syn_status sync_directory(const char *path, syn_error *err)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 1;
+    if (slash && n == 0)
+        n = 1; /* the root directory */
+    char *dir = malloc(n + 1);
+    if (!dir)
+        return fail(err, SYN_ERR_OUT_OF_MEMORY, path, "out of memory");
+    memcpy(dir, slash ? path : ".", n);
+    dir[n] = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int ok = fd >= 0 && fsync(fd) == 0;
+    /* Some file systems cannot sync a directory and say EINVAL: nothing
+     * more can be done there, and the file itself is already synced. */
+    if (!ok && fd >= 0 && errno == EINVAL)
+        ok = 1;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    syn_status st = SYN_OK;
+    if (!ok)
+        st = fail(err, SYN_ERR_IO, path, "saved, but syncing directory %s failed: %s", dir,
+                  strerror(e));
+    free(dir);
+    return st;
+}
+
+syn_status syn_model_save_bytes(const uint8_t *data, size_t size, const char *path,
+                                syn_error *err)
+{
+    if (!path || !*path || (!data && size > 0)) {
+        syn_set_error(err, "model file: NULL or empty path");
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    /* Only a regular file is ever replaced: renaming over a device such as
+     * /dev/full, a symbolic link or anything else would destroy it rather
+     * than write through it. */
+    struct stat st;
+    int exists = 0;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISREG(st.st_mode))
+            return fail(err, SYN_ERR_IO, path, "not a regular file; refusing to replace it");
+        exists = 1;
+    } else if (errno != ENOENT) {
+        return fail(err, SYN_ERR_IO, path, "cannot stat: %s", strerror(errno));
+    }
+    size_t len = strlen(path), tmp_size;
+    if (!syn_add_size(len, 12, &tmp_size))
+        return fail(err, SYN_ERR_OVERFLOW, path, "path too long");
+    char *tmp = malloc(tmp_size);
+    if (!tmp)
+        return fail(err, SYN_ERR_OUT_OF_MEMORY, path, "out of memory");
+    int fd = create_temp(path, tmp);
+    if (fd < 0) {
+        syn_status s = fail(err, SYN_ERR_IO, path, "cannot create temporary file %s: %s", tmp,
+                            strerror(errno));
+        free(tmp);
+        return s;
+    }
+    syn_status status = SYN_OK;
+    /* A replaced file keeps its permissions (a private model stays so). */
+    if (exists && fchmod(fd, st.st_mode & 0777) != 0)
+        status = fail(err, SYN_ERR_IO, tmp, "chmod failed: %s", strerror(errno));
+    if (status == SYN_OK)
+        status = syn_model_write_fd(fd, data, size, tmp, err);
+    if (close(fd) != 0 && status == SYN_OK)
+        status = fail(err, SYN_ERR_IO, tmp, "close failed: %s", strerror(errno));
+    if (status == SYN_OK && rename(tmp, path) != 0)
+        status = fail(err, SYN_ERR_IO, path, "cannot rename %s over it: %s", tmp,
+                      strerror(errno));
+    if (status != SYN_OK) {
+        unlink(tmp);
+        free(tmp);
+        return status;
+    }
+    free(tmp);
+    return sync_directory(path, err);
+}
+
+syn_status syn_model_write(const syn_net *net, const syn_optimizer *opt,
+                           const syn_model_section *extras, size_t n_extras, const char *path,
+                           syn_error *err)
+{
+    if (!net || !path || !*path) {
+        syn_set_error(err, "model file: NULL network or path");
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    uint8_t *data = NULL;
+    size_t size = 0;
+    syn_status st = syn_model_serialize(net, opt, extras, n_extras, &data, &size, err);
+    if (st == SYN_OK)
+        st = syn_model_save_bytes(data, size, path, err);
+    free(data);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Public API                                                                */
+/* ------------------------------------------------------------------------ */
+
+syn_status syn_net_save(const syn_net *net, const syn_optimizer *opt, const char *path,
+                        syn_error *err)
+{
+    return syn_model_write(net, opt, NULL, 0, path, err);
+}
+
+syn_status syn_net_load(const char *path, syn_net **out, syn_optimizer **opt_out,
+                        syn_error *err)
+{
+    if (opt_out)
+        *opt_out = NULL;
+    if (out)
+        *out = NULL;
+    if (!path || !out) {
+        syn_set_error(err, "model file: NULL path or output");
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    uint8_t *data = NULL;
+    size_t size = 0;
+    syn_status st = syn_model_read_file(path, &data, &size, err);
+    if (st == SYN_OK)
+        st = syn_model_parse(data, size, path, out, opt_out, err);
+    free(data);
+    return st;
+}
