@@ -1,12 +1,158 @@
-/* cli.h - what the subcommands of the synapse command share. Exit codes: 0
- * success, 1 runtime error (one line on stderr), 2 usage error. */
+/* cli.h - what the subcommands of the synapse command share: exit codes,
+ * the option-table parser (args.c), error reporting, data loading (data.c),
+ * output files (files.c) and the SVG plot (plot.c). Exit codes: 0 success,
+ * 1 runtime error (one line on stderr), 2 usage error. */
 #ifndef SYN_CLI_H
 #define SYN_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "synapse.h"
 
 #define SYN_EXIT_OK 0
 #define SYN_EXIT_RUNTIME 1
 #define SYN_EXIT_USAGE 2
 
 int cmd_demo(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+/* ------------------------------------------------------------ args.c */
+
+typedef enum cli_arg_kind {
+    CLI_FLAG,   /* int: set to `flag_value` */
+    CLI_STRING, /* const char *: the argument itself */
+    CLI_LONG,   /* long in [min, max] */
+    CLI_DOUBLE, /* finite double in [min, max] */
+    CLI_CHOICE  /* int: index of the argument in `choices` */
+} cli_arg_kind;
+
+typedef struct cli_option {
+    const char *name; /* "--data" */
+    cli_arg_kind kind;
+    void *dest;
+    double min, max;            /* CLI_LONG, CLI_DOUBLE */
+    const char *const *choices; /* CLI_CHOICE: NULL-terminated */
+    int flag_value;             /* CLI_FLAG */
+} cli_option;
+
+typedef enum cli_parse_result {
+    CLI_PARSED = 0, /* options stored; go on */
+    CLI_HELP,       /* --help was given: usage printed, exit 0 */
+    CLI_BAD_USAGE   /* message printed, exit 2 */
+} cli_parse_result;
+
+/* Parses argv[first..argc) against the table. "--name value" and
+ * "--name=value" both work. Arguments that do not start with "--" (and
+ * "-" alone) are positional: up to max_positional of them go to
+ * positional[], counted in *n_positional. `cmd` is "train" etc., for
+ * messages; usage() prints the help text. */
+cli_parse_result cli_parse(const char *cmd, int argc, char **argv, int first,
+                           const cli_option *options, size_t n_options, void (*usage)(FILE *),
+                           const char **positional, size_t max_positional,
+                           size_t *n_positional);
+
+/* Prints "synapse CMD: MESSAGE (see 'synapse CMD --help')" on one line and
+ * returns SYN_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Prints "synapse CMD: MESSAGE" on one line; returns SYN_EXIT_RUNTIME. */
+int cli_runtime_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Reports a failed library call: the syn_error detail when the library
+ * filled one, else "WHAT: <syn_strerror>". Returns SYN_EXIT_RUNTIME. */
+int cli_library_error(const char *cmd, syn_status st, const syn_error *err, const char *what);
+/* The same, with a leading `path` in the detail shown as `shown_as`. */
+int cli_library_error_as(const char *cmd, syn_status st, const syn_error *err, const char *path,
+                         const char *shown_as);
+
+/* Splits "256,128" into positive sizes; "" and "none" give zero sizes.
+ * Returns 0 on a malformed list. *out is malloc'd (free it). */
+int cli_parse_size_list(const char *text, size_t **out, size_t *count);
+
+/* ------------------------------------------------------------ data.c */
+
+typedef enum cli_task { CLI_TASK_AUTO = 0, CLI_TASK_CLASSIFY, CLI_TASK_REGRESS } cli_task;
+
+/* How to read a data file: the CSV options of the command line. */
+typedef struct cli_data_spec {
+    const char *data;   /* path, or "-" for stdin where the command allows it */
+    const char *labels; /* IDX labels, or NULL */
+    const char *target; /* --target: names or indices, comma separated, or NULL */
+    const char *delimiter;
+    int header;         /* 0 detect, 1 present, -1 absent (syn_csv_options) */
+    cli_task task;
+    /* Classification: map labels onto these (a saved model's classes). */
+    const char *const *class_names;
+    size_t n_class_names;
+    int no_target;      /* predict: every column is a feature */
+    size_t default_targets; /* regression without --target: the last N columns */
+    const char *shown_as;   /* name for `data` in messages (stdin's temporary file) */
+} cli_data_spec;
+
+/* Loads a data set as the spec says: IDX or CSV (sniffed), the auto task
+ * rule, class names. On failure prints one line for `cmd` and returns
+ * SYN_EXIT_RUNTIME (or SYN_EXIT_USAGE for a bad --target/--delimiter). */
+int cli_load_data(const char *cmd, const cli_data_spec *spec, syn_dataset **out,
+                  int *is_idx);
+
+/* Validates --delimiter: one character, or "\t"/"tab". */
+int cli_parse_delimiter(const char *text, char *out);
+
+/* Copies stdin to a new temporary file; *path (malloc'd) names it. The
+ * caller removes it and frees the name. */
+int cli_stdin_to_temp(const char *cmd, char **path);
+
+/* ------------------------------------------------------------ files.c */
+
+/* Checks before a long run that `path` can be written: not a directory,
+ * in a writable directory. Prints the error and returns SYN_EXIT_RUNTIME
+ * when it cannot. */
+int cli_check_writable(const char *cmd, const char *path);
+
+/* Nonzero when both paths name the same existing file. */
+int cli_same_file(const char *a, const char *b);
+
+/* An output written beside its final name and renamed over it when
+ * complete, so a failed run never leaves half a file behind. */
+typedef struct cli_out_file {
+    FILE *fp;
+    char *final_path; /* NULL for stdout */
+    char *temp_path;
+} cli_out_file;
+
+/* path NULL or "-" means stdout. */
+int cli_out_open(const char *cmd, const char *path, cli_out_file *f);
+/* Flushes, checks for write errors and renames; returns an exit code. */
+int cli_out_commit(const char *cmd, cli_out_file *f);
+/* Drops a partial output (after an error). */
+void cli_out_abort(cli_out_file *f);
+
+/* Writes a CSV field, quoting it when it holds the delimiter, a quote or
+ * a line break (RFC 4180). */
+void cli_csv_field(FILE *fp, const char *text);
+
+/* Formats a count with a k/M suffix ("12.3k"). */
+void cli_human_count(char *buf, size_t size, double value);
+
+/* ------------------------------------------------------------ plot.c */
+
+typedef struct cli_history {
+    size_t n;               /* epochs recorded */
+    size_t cap;
+    double *train_loss, *train_acc, *val_loss, *val_acc; /* NaN when absent */
+} cli_history;
+
+int cli_history_push(cli_history *h, double train_loss, double train_acc, double val_loss,
+                     double val_acc);
+void cli_history_free(cli_history *h);
+
+/* Writes a self-contained SVG: loss per epoch and, when `accuracy` is
+ * nonzero, accuracy per epoch. Returns 0 on a write error. */
+int cli_plot_svg(FILE *fp, const cli_history *h, const char *title, int accuracy);
 
 #endif

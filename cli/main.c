@@ -13,6 +13,10 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"train", cmd_train, "train a network on a CSV or IDX data set and save it"},
+    {"eval", cmd_eval, "evaluate a saved model on labelled data"},
+    {"predict", cmd_predict, "write a saved model's predictions as CSV"},
+    {"info", cmd_info, "describe a saved model"},
     {"demo", cmd_demo, "run a built-in demonstration (demo xor: the seed notebook)"},
 };
 

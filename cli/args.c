@@ -1,0 +1,216 @@
+/* args.c - the option parser every subcommand shares: one table per
+ * command, strict number parsing (whole argument, range checked), and the
+ * one-line error messages with their exit codes. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "synapse %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see 'synapse %s --help')\n", cmd);
+    return SYN_EXIT_USAGE;
+}
+
+int cli_runtime_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "synapse %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return SYN_EXIT_RUNTIME;
+}
+
+int cli_library_error(const char *cmd, syn_status st, const syn_error *err, const char *what)
+{
+    if (err && err->message[0]) {
+        /* The detail is one line by contract; cut at a stray newline anyway. */
+        size_t len = strcspn(err->message, "\r\n");
+        return cli_runtime_error(cmd, "%.*s", (int)len, err->message);
+    }
+    return cli_runtime_error(cmd, "%s: %s", what, syn_strerror(st));
+}
+
+int cli_library_error_as(const char *cmd, syn_status st, const syn_error *err, const char *path,
+                         const char *shown_as)
+{
+    size_t n = strlen(path);
+    if (!shown_as || !err || strncmp(err->message, path, n) != 0)
+        return cli_library_error(cmd, st, err, shown_as ? shown_as : path);
+    size_t len = strcspn(err->message + n, "\r\n");
+    return cli_runtime_error(cmd, "%s%.*s", shown_as, (int)len, err->message + n);
+}
+
+static int parse_long_strict(const char *text, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static int parse_double_strict(const char *text, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end || !isfinite(v))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static int choice_index(const char *const *choices, const char *text)
+{
+    for (int i = 0; choices[i]; i++)
+        if (!strcmp(choices[i], text))
+            return i;
+    return -1;
+}
+
+static void list_choices(const char *const *choices, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; choices[i] && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? "|" : "", choices[i]);
+}
+
+/* Stores `value` for option o; returns 0 after printing a usage error. */
+static int store_value(const char *cmd, const cli_option *o, const char *value)
+{
+    long l;
+    double d;
+    char buf[256];
+    switch (o->kind) {
+    case CLI_STRING:
+        *(const char **)o->dest = value;
+        return 1;
+    case CLI_LONG:
+        if (!parse_long_strict(value, &l) || (double)l < o->min || (double)l > o->max) {
+            cli_usage_error(cmd, "%s expects an integer in [%.0f, %.0f], got '%s'", o->name,
+                            o->min, o->max, value);
+            return 0;
+        }
+        *(long *)o->dest = l;
+        return 1;
+    case CLI_DOUBLE:
+        if (!parse_double_strict(value, &d) || d < o->min || d > o->max) {
+            cli_usage_error(cmd, "%s expects a number in [%g, %g], got '%s'", o->name, o->min,
+                            o->max, value);
+            return 0;
+        }
+        *(double *)o->dest = d;
+        return 1;
+    case CLI_CHOICE:
+        if ((l = choice_index(o->choices, value)) < 0) {
+            list_choices(o->choices, buf, sizeof buf);
+            cli_usage_error(cmd, "%s expects one of %s, got '%s'", o->name, buf, value);
+            return 0;
+        }
+        *(int *)o->dest = (int)l;
+        return 1;
+    case CLI_FLAG:
+        break;
+    }
+    return 0;
+}
+
+static const cli_option *find_option(const cli_option *options, size_t n, const char *name,
+                                     size_t name_len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(options[i].name) == name_len && !strncmp(options[i].name, name, name_len))
+            return &options[i];
+    return NULL;
+}
+
+cli_parse_result cli_parse(const char *cmd, int argc, char **argv, int first,
+                           const cli_option *options, size_t n_options, void (*usage)(FILE *),
+                           const char **positional, size_t max_positional,
+                           size_t *n_positional)
+{
+    size_t n_pos = 0;
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return CLI_HELP;
+        }
+        if (strncmp(a, "--", 2) != 0 || !strcmp(a, "--")) {
+            if (a[0] == '-' && a[1] != '\0' && strcmp(a, "--") != 0)
+                return cli_usage_error(cmd, "unknown option '%s'", a), CLI_BAD_USAGE;
+            if (n_pos >= max_positional)
+                return cli_usage_error(cmd, "unexpected argument '%s'", a), CLI_BAD_USAGE;
+            positional[n_pos++] = a;
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        size_t name_len = eq ? (size_t)(eq - a) : strlen(a);
+        const cli_option *o = find_option(options, n_options, a, name_len);
+        if (!o)
+            return cli_usage_error(cmd, "unknown option '%.*s'", (int)name_len, a),
+                   CLI_BAD_USAGE;
+        if (o->kind == CLI_FLAG) {
+            if (eq)
+                return cli_usage_error(cmd, "%s takes no value", o->name), CLI_BAD_USAGE;
+            *(int *)o->dest = o->flag_value;
+            continue;
+        }
+        const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!value)
+            return cli_usage_error(cmd, "%s needs a value", o->name), CLI_BAD_USAGE;
+        if (!store_value(cmd, o, value))
+            return CLI_BAD_USAGE;
+    }
+    if (n_positional)
+        *n_positional = n_pos;
+    return CLI_PARSED;
+}
+
+int cli_parse_size_list(const char *text, size_t **out, size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    if (!strcmp(text, "") || !strcmp(text, "none"))
+        return 1;
+    size_t n = 1;
+    for (const char *p = text; *p; p++)
+        n += *p == ',';
+    size_t *sizes = malloc(n * sizeof *sizes);
+    if (!sizes)
+        return 0;
+    const char *p = text;
+    for (size_t k = 0; k < n; k++) {
+        char *end;
+        errno = 0;
+        /* strtoul accepts a sign; a width must be written as plain digits. */
+        if (*p < '0' || *p > '9') {
+            free(sizes);
+            return 0;
+        }
+        unsigned long long v = strtoull(p, &end, 10);
+        if (errno || v == 0 || v > (1ull << 24) || (*end != ',' && *end != '\0')) {
+            free(sizes);
+            return 0;
+        }
+        sizes[k] = (size_t)v;
+        p = end + (*end == ',');
+    }
+    *out = sizes;
+    *count = n;
+    return 1;
+}

@@ -1,0 +1,316 @@
+/* data.c - how the synapse command turns file names and CSV options into a
+ * syn_dataset: IDX or CSV sniffed from the first bytes, --target parsed
+ * into names or indices, the auto task rule (classification unless the
+ * single target holds a non-integer number, or there are several targets),
+ * labels mapped onto a saved model's classes, and stdin through a
+ * temporary file (the loaders read paths). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+enum { SNIFF_CSV, SNIFF_IDX, SNIFF_GZIP };
+
+/* An IDX file starts with two zero bytes, a type code 0x08..0x0E and a
+ * dimension count; gzip with 1f 8b. Returns -1 (errno set) if unreadable. */
+static int sniff(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return -1;
+    unsigned char m[4] = {0};
+    size_t got = fread(m, 1, sizeof m, fp);
+    fclose(fp);
+    if (got >= 2 && m[0] == 0x1f && m[1] == 0x8b)
+        return SNIFF_GZIP;
+    if (got == 4 && m[0] == 0 && m[1] == 0 && m[2] >= 0x08 && m[2] <= 0x0e && m[3] >= 1)
+        return SNIFF_IDX;
+    return SNIFF_CSV;
+}
+
+int cli_parse_delimiter(const char *text, char *out)
+{
+    if (!strcmp(text, "\\t") || !strcmp(text, "tab")) {
+        *out = '\t';
+        return 1;
+    }
+    if (strlen(text) != 1 || text[0] == '"' || text[0] == '\n' || text[0] == '\r')
+        return 0;
+    *out = text[0];
+    return 1;
+}
+
+/* --target as the library wants it: all names or all indices. */
+typedef struct target_list {
+    char *buf;            /* the comma list, split in place */
+    const char **names;
+    long *indices;
+    size_t count;
+} target_list;
+
+static void target_list_free(target_list *t)
+{
+    free(t->buf);
+    free(t->names);
+    free(t->indices);
+    memset(t, 0, sizeof *t);
+}
+
+static int is_index(const char *s, long *value)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end)
+        return 0;
+    *value = v;
+    return 1;
+}
+
+/* Returns 0 after printing a usage error. */
+static int parse_targets(const char *cmd, const char *text, target_list *t)
+{
+    memset(t, 0, sizeof *t);
+    size_t n = 1, len = strlen(text);
+    for (size_t i = 0; i < len; i++)
+        n += text[i] == ',';
+    t->buf = malloc(len + 1);
+    t->names = calloc(n, sizeof *t->names);
+    t->indices = calloc(n, sizeof *t->indices);
+    if (!t->buf || !t->names || !t->indices) {
+        target_list_free(t);
+        cli_runtime_error(cmd, "out of memory");
+        return 0;
+    }
+    memcpy(t->buf, text, len + 1);
+    size_t n_index = 0;
+    char *p = t->buf;
+    for (size_t k = 0; k < n; k++) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = '\0';
+        if (!*p) {
+            target_list_free(t);
+            cli_usage_error(cmd, "--target has an empty column in '%s'", text);
+            return 0;
+        }
+        t->names[k] = p;
+        n_index += (size_t)is_index(p, &t->indices[k]);
+        p = comma ? comma + 1 : p + strlen(p);
+    }
+    t->count = n;
+    if (n_index != 0 && n_index != n) {
+        target_list_free(t);
+        cli_usage_error(cmd, "--target takes column names or indices, not both: '%s'", text);
+        return 0;
+    }
+    if (n_index) {
+        free(t->names);
+        t->names = NULL;
+    } else {
+        free(t->indices);
+        t->indices = NULL;
+    }
+    return 1;
+}
+
+/* A label that is a number but not written as an integer ("0.5", "1e3",
+ * "2.0") makes the auto task a regression. */
+static int is_non_integer_number(const char *s)
+{
+    char *end;
+    errno = 0;
+    strtod(s, &end);
+    if (end == s || *end)
+        return 0;
+    const char *p = s + (*s == '+' || *s == '-');
+    if (!*p)
+        return 0;
+    for (; *p; p++)
+        if (*p < '0' || *p > '9')
+            return 1;
+    return 0;
+}
+
+static int labels_look_continuous(const syn_dataset *ds)
+{
+    size_t n = syn_dataset_n_class_names(ds);
+    for (size_t i = 0; i < n; i++) {
+        const char *name = syn_dataset_class_name(ds, i);
+        if (name && is_non_integer_number(name))
+            return 1;
+    }
+    return 0;
+}
+
+/* The model knows more classes than this file's labels reach (IDX labels
+ * give max + 1 classes): rebuild the dataset with the model's width. */
+static syn_status widen_classes(syn_dataset **ds, size_t n_classes)
+{
+    size_t n = syn_dataset_n_samples(*ds), f = syn_dataset_n_features(*ds);
+    float *x = malloc(n * f * sizeof *x);
+    uint32_t *labels = malloc(n * sizeof *labels);
+    size_t *rows = malloc(n * sizeof *rows);
+    syn_status st = x && labels && rows ? SYN_OK : SYN_ERR_OUT_OF_MEMORY;
+    for (size_t i = 0; st == SYN_OK && i < n; i++) {
+        rows[i] = i;
+        st = syn_dataset_label(*ds, i, &labels[i]);
+    }
+    if (st == SYN_OK)
+        st = syn_dataset_gather(*ds, rows, n, x, NULL);
+    syn_dataset *wide = NULL;
+    if (st == SYN_OK)
+        st = syn_dataset_from_labels(x, n, f, labels, n_classes, &wide);
+    if (st == SYN_OK) {
+        syn_dataset_free(*ds);
+        *ds = wide;
+    }
+    free(x);
+    free(labels);
+    free(rows);
+    return st;
+}
+
+static int load_idx(const char *cmd, const cli_data_spec *spec, syn_dataset **out)
+{
+    syn_error err = {{0}};
+    const char *labels = spec->no_target ? NULL : spec->labels;
+    if (!labels && !spec->no_target)
+        return cli_usage_error(cmd, "%s holds IDX images: give their labels with --labels",
+                               spec->data);
+    syn_status st = syn_dataset_load_idx(spec->data, labels, out, &err);
+    if (st != SYN_OK)
+        return cli_library_error_as(cmd, st, &err, spec->data, spec->shown_as);
+    size_t have = syn_dataset_n_classes(*out);
+    if (!labels || !spec->n_class_names || have == spec->n_class_names)
+        return SYN_EXIT_OK;
+    if (have > spec->n_class_names) {
+        syn_dataset_free(*out);
+        *out = NULL;
+        return cli_runtime_error(cmd, "%s: labels go up to %zu but the model has %zu classes",
+                                 labels, have - 1, spec->n_class_names);
+    }
+    st = widen_classes(out, spec->n_class_names);
+    if (st != SYN_OK) {
+        syn_dataset_free(*out);
+        *out = NULL;
+        return cli_library_error(cmd, st, NULL, spec->data);
+    }
+    return SYN_EXIT_OK;
+}
+
+/* Fills the target part of the CSV options; returns an exit code. */
+static int csv_targets(const char *cmd, const cli_data_spec *spec, target_list *t,
+                       syn_csv_options *o, long *default_indices)
+{
+    memset(t, 0, sizeof *t);
+    if (spec->no_target)
+        return SYN_EXIT_OK;
+    if (spec->target) {
+        if (!parse_targets(cmd, spec->target, t))
+            return SYN_EXIT_USAGE;
+        o->target_names = t->names;
+        o->target_indices = t->indices;
+        o->n_target_columns = t->count;
+    } else if (spec->default_targets > 1) {
+        /* A model with several outputs was trained on the last columns. */
+        size_t k = spec->default_targets;
+        for (size_t i = 0; i < k; i++)
+            default_indices[i] = -(long)(k - i);
+        o->target_indices = default_indices;
+        o->n_target_columns = k;
+    }
+    if (spec->task == CLI_TASK_CLASSIFY && o->n_target_columns > 1) {
+        target_list_free(t);
+        return cli_usage_error(cmd, "classification takes one --target column");
+    }
+    o->regression = spec->task == CLI_TASK_REGRESS || o->n_target_columns > 1;
+    return SYN_EXIT_OK;
+}
+
+static int load_csv(const char *cmd, const cli_data_spec *spec, syn_dataset **out)
+{
+    syn_csv_options o = {.header = spec->header};
+    if (spec->delimiter && !cli_parse_delimiter(spec->delimiter, &o.delimiter))
+        return cli_usage_error(cmd, "--delimiter expects one character, got '%s'",
+                               spec->delimiter);
+    target_list t;
+    long *defaults = calloc(spec->default_targets + 1, sizeof *defaults);
+    if (!defaults)
+        return cli_runtime_error(cmd, "out of memory");
+    int rc = csv_targets(cmd, spec, &t, &o, defaults);
+    if (rc != SYN_EXIT_OK) {
+        free(defaults);
+        return rc;
+    }
+    o.no_target = spec->no_target;
+    if (!o.regression && !o.no_target) {
+        o.class_names = spec->class_names;
+        o.n_class_names = spec->n_class_names;
+    }
+    syn_error err = {{0}};
+    syn_status st = syn_dataset_load_csv(spec->data, &o, out, &err);
+    if (st == SYN_OK && spec->task == CLI_TASK_AUTO && !o.regression && !o.no_target &&
+        !o.n_class_names && labels_look_continuous(*out)) {
+        syn_dataset_free(*out);
+        *out = NULL;
+        o.regression = 1;
+        st = syn_dataset_load_csv(spec->data, &o, out, &err);
+    }
+    target_list_free(&t);
+    free(defaults);
+    if (st != SYN_OK)
+        return cli_library_error_as(cmd, st, &err, spec->data, spec->shown_as);
+    return SYN_EXIT_OK;
+}
+
+int cli_load_data(const char *cmd, const cli_data_spec *spec, syn_dataset **out, int *is_idx)
+{
+    *out = NULL;
+    int kind = sniff(spec->data);
+    if (kind < 0)
+        return cli_runtime_error(cmd, "%s: cannot open: %s", spec->data, strerror(errno));
+    /* The CSV reader does not read gzip, so a gzip file can only be IDX. */
+    int idx = kind != SNIFF_CSV || (spec->labels && !spec->no_target);
+    if (is_idx)
+        *is_idx = idx;
+    return idx ? load_idx(cmd, spec, out) : load_csv(cmd, spec, out);
+}
+
+int cli_stdin_to_temp(const char *cmd, char **path)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    size_t n = strlen(dir) + sizeof "/synapse-stdin-XXXXXX";
+    *path = malloc(n);
+    if (!*path)
+        return cli_runtime_error(cmd, "out of memory");
+    snprintf(*path, n, "%s/synapse-stdin-XXXXXX", dir);
+    int fd = mkstemp(*path);
+    if (fd < 0) {
+        int e = errno;
+        free(*path);
+        *path = NULL;
+        return cli_runtime_error(cmd, "cannot create a temporary file in %s: %s", dir,
+                                 strerror(e));
+    }
+    FILE *fp = fdopen(fd, "wb");
+    char buf[1 << 16];
+    size_t got;
+    int bad = !fp;
+    while (!bad && (got = fread(buf, 1, sizeof buf, stdin)) > 0)
+        bad = fwrite(buf, 1, got, fp) != got;
+    bad = bad || ferror(stdin);
+    if (fp ? fclose(fp) != 0 : close(fd) != 0)
+        bad = 1;
+    if (bad) {
+        remove(*path);
+        free(*path);
+        *path = NULL;
+        return cli_runtime_error(cmd, "cannot copy stdin to a temporary file");
+    }
+    return SYN_EXIT_OK;
+}

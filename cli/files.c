@@ -1,0 +1,148 @@
+/* files.c - output files of the synapse command. Outputs are written to a
+ * temporary file beside their final name and renamed over it only when
+ * complete, and no output may name an input, so nothing the user had is
+ * lost to a failed or mistaken run. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cli_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (!a || !b || !strcmp(a, "-") || !strcmp(b, "-"))
+        return 0;
+    if (stat(a, &sa) != 0 || stat(b, &sb) != 0)
+        return 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int cli_check_writable(const char *cmd, const char *path)
+{
+    struct stat st;
+    if (!path || !strcmp(path, "-"))
+        return SYN_EXIT_OK;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return cli_runtime_error(cmd, "%s: is a directory", path);
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (access(dir, W_OK) != 0)
+        return cli_runtime_error(cmd, "%s: cannot write in %s: %s", path, dir, strerror(errno));
+    return SYN_EXIT_OK;
+}
+
+static char *dup_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *copy = malloc(n);
+    if (copy)
+        memcpy(copy, s, n);
+    return copy;
+}
+
+int cli_out_open(const char *cmd, const char *path, cli_out_file *f)
+{
+    memset(f, 0, sizeof *f);
+    if (!path || !strcmp(path, "-")) {
+        f->fp = stdout;
+        return SYN_EXIT_OK;
+    }
+    size_t n = strlen(path) + sizeof ".tmp.XXXXXX";
+    f->final_path = dup_string(path);
+    f->temp_path = malloc(n);
+    if (!f->final_path || !f->temp_path) {
+        cli_out_abort(f);
+        return cli_runtime_error(cmd, "%s: out of memory", path);
+    }
+    snprintf(f->temp_path, n, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(f->temp_path);
+    if (fd < 0) {
+        int e = errno;
+        free(f->temp_path); /* nothing was created: nothing to remove */
+        f->temp_path = NULL;
+        cli_out_abort(f);
+        return cli_runtime_error(cmd, "%s: cannot create: %s", path, strerror(e));
+    }
+    /* mkstemp makes the file 0600; an output should get the usual mode. */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    f->fp = fdopen(fd, "w");
+    if (!f->fp) {
+        close(fd);
+        cli_out_abort(f);
+        return cli_runtime_error(cmd, "%s: cannot open: %s", path, strerror(errno));
+    }
+    return SYN_EXIT_OK;
+}
+
+int cli_out_commit(const char *cmd, cli_out_file *f)
+{
+    if (!f->final_path) {
+        int bad = fflush(stdout) != 0 || ferror(stdout);
+        return bad ? cli_runtime_error(cmd, "cannot write to stdout") : SYN_EXIT_OK;
+    }
+    int bad = fflush(f->fp) != 0 || ferror(f->fp);
+    int e = errno;
+    if (fclose(f->fp) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    f->fp = NULL;
+    if (!bad && rename(f->temp_path, f->final_path) != 0) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad) {
+        int rc = cli_runtime_error(cmd, "%s: cannot write: %s", f->final_path, strerror(e));
+        cli_out_abort(f);
+        return rc;
+    }
+    free(f->final_path);
+    free(f->temp_path);
+    f->final_path = f->temp_path = NULL;
+    return SYN_EXIT_OK;
+}
+
+void cli_out_abort(cli_out_file *f)
+{
+    if (f->fp && f->fp != stdout)
+        fclose(f->fp);
+    if (f->temp_path && f->final_path)
+        remove(f->temp_path);
+    free(f->final_path);
+    free(f->temp_path);
+    memset(f, 0, sizeof *f);
+}
+
+void cli_csv_field(FILE *fp, const char *text)
+{
+    if (!strpbrk(text, ",\"\r\n")) {
+        fputs(text, fp);
+        return;
+    }
+    fputc('"', fp);
+    for (const char *p = text; *p; p++) {
+        if (*p == '"')
+            fputc('"', fp);
+        fputc(*p, fp);
+    }
+    fputc('"', fp);
+}
+
+void cli_human_count(char *buf, size_t size, double value)
+{
+    if (value >= 1e6)
+        snprintf(buf, size, "%.1fM", value / 1e6);
+    else if (value >= 1e3)
+        snprintf(buf, size, "%.1fk", value / 1e3);
+    else
+        snprintf(buf, size, "%.0f", value);
+}

@@ -1,0 +1,149 @@
+/* info.c - `synapse info MODEL`: what a model file holds, for people:
+ * architecture, parameter count, input scaling, classes and how it was
+ * trained. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define MAX_LISTED_CLASSES 50
+
+static void info_usage(FILE *to)
+{
+    fprintf(to,
+"usage: synapse info MODEL\n"
+"\n"
+"Describes a model file: layers (widths, activations), loss, parameter count,\n"
+"input scaling (x' = (x - offset) * scale, summarised over the features),\n"
+"class names and the training metadata (epochs, seed, samples seen, final\n"
+"losses and accuracies, optimizer, library version).\n");
+}
+
+static const char *activation_name(syn_activation a)
+{
+    static const char *const names[] = {"linear", "sigmoid", "tanh", "relu", "leaky_relu",
+                                        "softmax"};
+    return (unsigned)a < SYN_ACT_COUNT_ ? names[a] : "?";
+}
+
+static const char *loss_name(syn_loss l)
+{
+    static const char *const names[] = {"mse (mean squared error)",
+                                        "bce (binary cross-entropy on sigmoid outputs)",
+                                        "ce (cross-entropy on softmax outputs)"};
+    return (unsigned)l < SYN_LOSS_COUNT_ ? names[l] : "?";
+}
+
+static void print_layers(const syn_net *net)
+{
+    printf("layers:\n");
+    for (size_t i = 0; i < syn_net_n_layers(net); i++) {
+        syn_layer_desc d;
+        size_t n_in = 0;
+        if (syn_net_layer(net, i, &d, &n_in) != SYN_OK)
+            continue;
+        size_t params = d.units * n_in + (d.no_bias ? 0 : d.units);
+        printf("  %zu  dense %6zu -> %-6zu %-10s %10zu parameters%s\n", i + 1, n_in, d.units,
+               activation_name(d.activation), params, d.no_bias ? " (no bias)" : "");
+    }
+}
+
+static void range_of(const float *v, size_t n, double *lo, double *hi)
+{
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        *lo = v[i] < *lo ? v[i] : *lo;
+        *hi = v[i] > *hi ? v[i] : *hi;
+    }
+}
+
+static void print_scaling(const syn_net *net)
+{
+    const float *offset = NULL, *scale = NULL;
+    size_t n = syn_net_n_inputs(net);
+    if (syn_net_input_scaling(net, &offset, &scale) != SYN_OK || !offset || !scale) {
+        printf("input scaling: none\n");
+        return;
+    }
+    double olo, ohi, slo, shi;
+    range_of(offset, n, &olo, &ohi);
+    range_of(scale, n, &slo, &shi);
+    printf("input scaling: x' = (x - offset) * scale, per feature\n");
+    printf("  offset in [%.6g, %.6g], scale in [%.6g, %.6g]\n", olo, ohi, slo, shi);
+    size_t shown = n < 4 ? n : 4;
+    printf("  first features:");
+    for (size_t j = 0; j < shown; j++)
+        printf(" (%.6g, %.6g)", offset[j], scale[j]);
+    printf("%s\n", shown < n ? " ..." : "");
+}
+
+static void print_classes(const syn_net *net)
+{
+    size_t n = syn_net_n_class_names(net);
+    if (n == 0) {
+        printf("classes: none (regression or unnamed outputs)\n");
+        return;
+    }
+    printf("classes (%zu):", n);
+    for (size_t i = 0; i < n && i < MAX_LISTED_CLASSES; i++)
+        printf("%s %s", i ? "," : "", syn_net_class_name(net, i));
+    printf("%s\n", n > MAX_LISTED_CLASSES ? ", ..." : "");
+}
+
+static void print_optional(const char *name, double v)
+{
+    if (!isnan(v))
+        printf("  %-16s %.6g\n", name, v);
+}
+
+static void print_meta(const syn_net *net)
+{
+    syn_train_meta m;
+    if (syn_net_meta(net, &m) != SYN_OK)
+        return;
+    printf("training:\n");
+    printf("  %-16s %llu\n", "epochs", (unsigned long long)m.epochs);
+    printf("  %-16s %llu\n", "seed", (unsigned long long)m.seed);
+    printf("  %-16s %llu\n", "samples seen", (unsigned long long)m.samples_seen);
+    printf("  %-16s %s\n", "optimizer", m.optimizer[0] ? m.optimizer : "unknown");
+    print_optional("train loss", m.train_loss);
+    print_optional("train accuracy", m.train_accuracy);
+    print_optional("val loss", m.val_loss);
+    print_optional("val accuracy", m.val_accuracy);
+    printf("  %-16s %s\n", "library", m.library_version[0] ? m.library_version : "unknown");
+}
+
+int cmd_info(int argc, char **argv)
+{
+    const char *path = NULL;
+    const cli_option table[] = {{"--model", CLI_STRING, &path, 0, 0, NULL, 0}};
+    const char *positional[1] = {NULL};
+    size_t n_pos = 0;
+    cli_parse_result parsed = cli_parse("info", argc, argv, 1, table, 1, info_usage,
+                                        positional, 1, &n_pos);
+    if (parsed != CLI_PARSED)
+        return parsed == CLI_HELP ? SYN_EXIT_OK : SYN_EXIT_USAGE;
+    if (n_pos && path)
+        return cli_usage_error("info", "give the model once");
+    path = n_pos ? positional[0] : path;
+    if (!path)
+        return cli_usage_error("info", "missing MODEL");
+    syn_net *net = NULL;
+    syn_error err = {{0}};
+    syn_status st = syn_net_load(path, &net, NULL, &err);
+    if (st != SYN_OK)
+        return cli_library_error("info", st, &err, path);
+    printf("model: %s\n", path);
+    printf("inputs: %zu, outputs: %zu\n", syn_net_n_inputs(net), syn_net_n_outputs(net));
+    print_layers(net);
+    printf("loss: %s, %s reduction\n", loss_name(syn_net_loss(net)),
+           syn_net_reduction(net) == SYN_REDUCTION_SUM ? "sum" : "mean");
+    printf("parameters: %zu\n", syn_net_param_count(net));
+    print_scaling(net);
+    print_classes(net);
+    print_meta(net);
+    syn_net_free(net);
+    return SYN_EXIT_OK;
+}

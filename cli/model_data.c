@@ -1,0 +1,90 @@
+/* model_data.c - what eval and predict share: loading a saved model and
+ * the facts the command line derives from it (is it a classifier, what
+ * are its classes), and reading data with "-" meaning stdin. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_data.h"
+
+void model_info_free(model_info *m)
+{
+    syn_net_free(m->net);
+    for (size_t i = 0; m->owned_names && i < m->n_classes; i++)
+        free(m->owned_names[i]);
+    free(m->owned_names);
+    free(m->classes);
+    memset(m, 0, sizeof *m);
+}
+
+/* A cross-entropy model saved without class names (by a program of the
+ * user's) still has classes: its output indices. */
+static int number_classes(model_info *m)
+{
+    size_t n = syn_net_n_outputs(m->net);
+    m->owned_names = calloc(n, sizeof(char *));
+    if (!m->owned_names)
+        return 0;
+    m->n_classes = n;
+    for (size_t i = 0; i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "%zu", i);
+        if (!(m->owned_names[i] = malloc(strlen(id) + 1)))
+            return 0;
+        strcpy(m->owned_names[i], id);
+    }
+    return 1;
+}
+
+int model_load(const char *cmd, const char *path, model_info *m)
+{
+    memset(m, 0, sizeof *m);
+    syn_error err = {{0}};
+    syn_status st = syn_net_load(path, &m->net, NULL, &err);
+    if (st != SYN_OK)
+        return cli_library_error(cmd, st, &err, path);
+    size_t n = syn_net_n_class_names(m->net);
+    int ok = 1;
+    if (n == 0 && syn_net_loss(m->net) == SYN_LOSS_CROSS_ENTROPY)
+        ok = number_classes(m);
+    else
+        m->n_classes = n;
+    m->classify = m->n_classes > 0;
+    m->classes = calloc(m->n_classes + 1, sizeof(char *));
+    ok = ok && m->classes;
+    for (size_t i = 0; ok && i < m->n_classes; i++)
+        m->classes[i] = m->owned_names ? m->owned_names[i] : syn_net_class_name(m->net, i);
+    if (!ok) {
+        model_info_free(m);
+        return cli_runtime_error(cmd, "out of memory");
+    }
+    return SYN_EXIT_OK;
+}
+
+int model_load_data(const char *cmd, const model_info *m, cli_data_spec *spec,
+                    syn_dataset **out, char **temp_path)
+{
+    *temp_path = NULL;
+    const char *given = spec->data;
+    if (!strcmp(spec->data, "-")) {
+        int rc = cli_stdin_to_temp(cmd, temp_path);
+        if (rc != SYN_EXIT_OK)
+            return rc;
+        spec->data = *temp_path;
+        spec->shown_as = "stdin";
+    }
+    int rc = cli_load_data(cmd, spec, out, NULL);
+    spec->data = given;
+    spec->shown_as = NULL;
+    if (rc != SYN_EXIT_OK)
+        return rc;
+    size_t have = syn_dataset_n_features(*out), want = syn_net_n_inputs(m->net);
+    if (have != want) {
+        syn_dataset_free(*out);
+        *out = NULL;
+        return cli_runtime_error(cmd, "%s has %zu feature columns but the model takes %zu "
+                                 "inputs%s", strcmp(given, "-") ? given : "stdin", have, want,
+                                 have > want && spec->no_target
+                                     ? " (drop the target column with --target COL)" : "");
+    }
+    return SYN_EXIT_OK;
+}

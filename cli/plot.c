@@ -1,0 +1,263 @@
+/* plot.c - the training history of `synapse train` (per-epoch losses and
+ * accuracies) and its drawing as a self-contained SVG: no fonts, styles or
+ * scripts from outside, only generic font families, so any viewer shows
+ * the same picture. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define PANEL_W 440.0
+#define PANEL_H 300.0
+#define MARGIN_L 64.0
+#define MARGIN_R 20.0
+#define MARGIN_T 56.0
+#define MARGIN_B 52.0
+#define COLOR_TRAIN "#1f77b4"
+#define COLOR_VAL "#e8710a"
+
+int cli_history_push(cli_history *h, double train_loss, double train_acc, double val_loss,
+                     double val_acc)
+{
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? 2 * h->cap : 16;
+        double *arrays[4] = {h->train_loss, h->train_acc, h->val_loss, h->val_acc};
+        for (int k = 0; k < 4; k++) {
+            double *grown = realloc(arrays[k], cap * sizeof(double));
+            if (!grown)
+                return 0;
+            arrays[k] = grown;
+            /* Keep each grown array at once, so a later failure leaks nothing. */
+            h->train_loss = k == 0 ? grown : h->train_loss;
+            h->train_acc = k == 1 ? grown : h->train_acc;
+            h->val_loss = k == 2 ? grown : h->val_loss;
+            h->val_acc = k == 3 ? grown : h->val_acc;
+        }
+        h->cap = cap;
+    }
+    h->train_loss[h->n] = train_loss;
+    h->train_acc[h->n] = train_acc;
+    h->val_loss[h->n] = val_loss;
+    h->val_acc[h->n] = val_acc;
+    h->n++;
+    return 1;
+}
+
+void cli_history_free(cli_history *h)
+{
+    free(h->train_loss);
+    free(h->train_acc);
+    free(h->val_loss);
+    free(h->val_acc);
+    memset(h, 0, sizeof *h);
+}
+
+/* A 1, 2 or 5 times a power of ten near range / target (Heckbert's "nice
+ * numbers for graph labels", Graphics Gems, 1990). */
+static double nice_step(double range, int target)
+{
+    double raw = range / target;
+    double mag = pow(10.0, floor(log10(raw)));
+    double f = raw / mag;
+    return (f < 1.5 ? 1.0 : f < 3.0 ? 2.0 : f < 7.0 ? 5.0 : 10.0) * mag;
+}
+
+typedef struct axis {
+    double lo, hi, step;
+} axis;
+
+static axis value_axis(const double *a, const double *b, size_t n, int unit_interval)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        double v[2] = {a[i], b[i]};
+        for (int k = 0; k < 2; k++)
+            if (isfinite(v[k])) {
+                lo = v[k] < lo ? v[k] : lo;
+                hi = v[k] > hi ? v[k] : hi;
+            }
+    }
+    if (!isfinite(lo)) {
+        lo = 0.0;
+        hi = 1.0;
+    }
+    if (hi - lo < 1e-12 * (fabs(hi) + 1.0)) {
+        lo -= 0.5 * (fabs(lo) + 1e-3);
+        hi += 0.5 * (fabs(hi) + 1e-3);
+    }
+    axis ax;
+    ax.step = nice_step(hi - lo, 5);
+    ax.lo = floor(lo / ax.step) * ax.step;
+    ax.hi = ceil(hi / ax.step) * ax.step;
+    if (unit_interval) {
+        ax.lo = ax.lo < 0.0 ? 0.0 : ax.lo;
+        ax.hi = ax.hi > 1.0 ? 1.0 : ax.hi;
+    }
+    return ax;
+}
+
+static void xml_text(FILE *fp, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", fp); break;
+        case '>': fputs("&gt;", fp); break;
+        case '&': fputs("&amp;", fp); break;
+        case '"': fputs("&quot;", fp); break;
+        default:
+            /* Control characters are not allowed in XML 1.0. */
+            if ((unsigned char)*s >= 0x20 || *s == '\t')
+                fputc(*s, fp);
+        }
+    }
+}
+
+typedef struct panel {
+    double x0, y0; /* top-left corner of the plotting area */
+    double w, h;
+    size_t n_epochs;
+    axis y;
+} panel;
+
+static double px(const panel *p, double epoch)
+{
+    double span = p->n_epochs > 1 ? (double)(p->n_epochs - 1) : 1.0;
+    return p->x0 + (p->n_epochs > 1 ? (epoch - 1.0) / span : 0.5) * p->w;
+}
+
+static double py(const panel *p, double v)
+{
+    return p->y0 + p->h - (v - p->y.lo) / (p->y.hi - p->y.lo) * p->h;
+}
+
+/* Tick labels with only the decimals the step needs. */
+static int tick_decimals(double step)
+{
+    int d = (int)ceil(-log10(step) - 1e-9);
+    return d < 0 ? 0 : d > 6 ? 6 : d;
+}
+
+static void draw_axes(FILE *fp, const panel *p, const char *title, const char *y_label)
+{
+    fprintf(fp, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fff\" "
+            "stroke=\"#888\"/>\n", p->x0, p->y0, p->w, p->h);
+    int dec = tick_decimals(p->y.step);
+    for (double v = p->y.lo; v <= p->y.hi + 0.5 * p->y.step; v += p->y.step) {
+        double y = py(p, v);
+        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>"
+                "\n", p->x0, y, p->x0 + p->w, y);
+        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"12\">%.*f"
+                "</text>\n", p->x0 - 6, y + 4, dec, fabs(v) < 1e-12 ? 0.0 : v);
+    }
+    /* Epoch 1, then round multiples of the step (1, 5, 10, 15, ...). */
+    double step = p->n_epochs > 1 ? ceil(nice_step((double)(p->n_epochs - 1), 6)) : 1.0;
+    for (double e = 1.0; e <= (double)p->n_epochs + 1e-9;
+         e = e == 1.0 && step > 1.0 ? step : e + step) {
+        double x = px(p, e);
+        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\"/>\n",
+                x, p->y0 + p->h, x, p->y0 + p->h + 5);
+        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\">%.0f"
+                "</text>\n", x, p->y0 + p->h + 19, e);
+    }
+    fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"13\">epoch"
+            "</text>\n", p->x0 + p->w / 2, p->y0 + p->h + 40);
+    fprintf(fp, "<text transform=\"translate(%.1f %.1f) rotate(-90)\" text-anchor=\"middle\" "
+            "font-size=\"13\">%s</text>\n", p->x0 - 48, p->y0 + p->h / 2, y_label);
+    fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"15\" "
+            "font-weight=\"bold\">%s</text>\n", p->x0 + p->w / 2, p->y0 - 10, title);
+}
+
+/* A polyline per run of finite values, with dots when there are few. */
+static void draw_series(FILE *fp, const panel *p, const double *v, const char *color,
+                        const char *dash)
+{
+    int open = 0;
+    for (size_t i = 0; i < p->n_epochs; i++) {
+        if (!isfinite(v[i])) {
+            if (open)
+                fputs("\"/>\n", fp);
+            open = 0;
+            continue;
+        }
+        if (!open)
+            fprintf(fp, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s "
+                    "stroke-linejoin=\"round\" points=\"", color, dash);
+        fprintf(fp, "%s%.1f,%.1f", open ? " " : "", px(p, (double)(i + 1)), py(p, v[i]));
+        open = 1;
+    }
+    if (open)
+        fputs("\"/>\n", fp);
+    if (p->n_epochs > 40)
+        return;
+    for (size_t i = 0; i < p->n_epochs; i++)
+        if (isfinite(v[i]))
+            fprintf(fp, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
+                    px(p, (double)(i + 1)), py(p, v[i]), color);
+}
+
+static int any_finite(const double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(v[i]))
+            return 1;
+    return 0;
+}
+
+/* Losses fall and accuracies rise, so the legend goes in the corner the
+ * curves leave free: top right for loss, bottom right for accuracy. */
+static void draw_legend(FILE *fp, const panel *p, int has_val, int bottom)
+{
+    double w = 118, h = has_val ? 46 : 26;
+    double x = p->x0 + p->w - w - 8, y = bottom ? p->y0 + p->h - h - 8 : p->y0 + 8;
+    fprintf(fp, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.0f\" height=\"%.0f\" fill=\"#fff\" "
+            "fill-opacity=\"0.9\" stroke=\"#bbb\" rx=\"3\"/>\n", x, y, w, h);
+    const char *names[2] = {"training", "validation"};
+    const char *colors[2] = {COLOR_TRAIN, COLOR_VAL};
+    const char *dashes[2] = {"", " stroke-dasharray=\"6 3\""};
+    for (int k = 0; k < 1 + has_val; k++) {
+        double ly = y + 14 + 20 * k;
+        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                "stroke-width=\"2\"%s/>\n", x + 8, ly, x + 32, ly, colors[k], dashes[k]);
+        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">%s</text>\n", x + 40, ly + 4,
+                names[k]);
+    }
+}
+
+static void draw_panel(FILE *fp, const panel *p, const double *train, const double *val,
+                       const char *title, const char *y_label, int legend_bottom)
+{
+    int has_val = any_finite(val, p->n_epochs);
+    draw_axes(fp, p, title, y_label);
+    draw_series(fp, p, train, COLOR_TRAIN, "");
+    if (has_val)
+        draw_series(fp, p, val, COLOR_VAL, " stroke-dasharray=\"6 3\"");
+    draw_legend(fp, p, has_val, legend_bottom);
+}
+
+int cli_plot_svg(FILE *fp, const cli_history *h, const char *title, int accuracy)
+{
+    int n_panels = accuracy ? 2 : 1;
+    double cell_w = MARGIN_L + PANEL_W + MARGIN_R;
+    double width = cell_w * n_panels + 10, height = MARGIN_T + PANEL_H + MARGIN_B + 30;
+    fprintf(fp, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+            "viewBox=\"0 0 %.0f %.0f\" font-family=\"DejaVu Sans, Helvetica, Arial, "
+            "sans-serif\">\n", width, height, width, height);
+    fprintf(fp, "<rect width=\"100%%\" height=\"100%%\" fill=\"#fafafa\"/>\n");
+    fprintf(fp, "<text x=\"%.1f\" y=\"28\" text-anchor=\"middle\" font-size=\"17\">",
+            width / 2);
+    xml_text(fp, title);
+    fputs("</text>\n", fp);
+    panel p = {.x0 = MARGIN_L + 10, .y0 = MARGIN_T + 20, .w = PANEL_W, .h = PANEL_H,
+               .n_epochs = h->n};
+    p.y = value_axis(h->train_loss, h->val_loss, h->n, 0);
+    draw_panel(fp, &p, h->train_loss, h->val_loss, "Loss", "loss", 0);
+    if (accuracy) {
+        p.x0 += cell_w;
+        p.y = value_axis(h->train_acc, h->val_acc, h->n, 1);
+        draw_panel(fp, &p, h->train_acc, h->val_acc, "Accuracy", "accuracy", 1);
+    }
+    fputs("</svg>\n", fp);
+    return !ferror(fp);
+}

@@ -1,0 +1,333 @@
+/* train_loop.c - the epoch loop of `synapse train`: progress on stderr (a
+ * bar redrawn in place on a terminal, a line per epoch otherwise), the
+ * validation pass, early stopping with the best weights restored, the
+ * per-epoch CSV log, divergence reporting, saving the model with its
+ * metadata, the test evaluation and the plot. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "train.h"
+
+#define REDRAW_SECONDS 0.1
+#define BAR_WIDTH 24
+
+static const char log_header[] =
+    "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,samples_per_second";
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct progress {
+    int tty;           /* stderr is a terminal and not --quiet: draw the bar */
+    size_t n_epochs;
+    double start, last_draw;
+    double loss_sum;
+    size_t samples;
+    int drawn;         /* a bar is on the current line */
+} progress;
+
+static void clear_bar(progress *p)
+{
+    if (p->drawn)
+        fputs("\r\033[K", stderr);
+    p->drawn = 0;
+}
+
+/* The per-batch callback: keeps the running loss and redraws the bar at
+ * most every REDRAW_SECONDS (a terminal is slow next to a small batch). */
+static int on_batch(void *user, size_t epoch, size_t batch, size_t n_batches,
+                    size_t batch_samples, double batch_loss)
+{
+    progress *p = user;
+    p->loss_sum += batch_loss * (double)batch_samples;
+    p->samples += batch_samples;
+    if (!p->tty)
+        return 0;
+    double t = now_seconds();
+    if (t - p->last_draw < REDRAW_SECONDS && batch + 1 < n_batches)
+        return 0;
+    p->last_draw = t;
+    double elapsed = t - p->start;
+    double eta = elapsed / (double)(batch + 1) * (double)(n_batches - batch - 1);
+    char bar[BAR_WIDTH + 1], rate[32];
+    size_t filled = (batch + 1) * BAR_WIDTH / n_batches;
+    for (size_t i = 0; i < BAR_WIDTH; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[BAR_WIDTH] = '\0';
+    cli_human_count(rate, sizeof rate, elapsed > 0 ? (double)p->samples / elapsed : 0.0);
+    fprintf(stderr, "\r\033[Kepoch %zu/%zu [%s] %zu/%zu loss %.4f %s samples/s ETA %.1fs",
+            epoch + 1, p->n_epochs, bar, batch + 1, n_batches,
+            p->loss_sum / (double)p->samples, rate, eta);
+    fflush(stderr);
+    p->drawn = 1;
+    return 0;
+}
+
+typedef struct epoch_result {
+    syn_epoch_stats stats;
+    double seconds;            /* the training pass only */
+    double val_loss, val_acc;  /* NaN without validation */
+} epoch_result;
+
+static void print_value(FILE *fp, const char *name, double v)
+{
+    if (!isnan(v))
+        fprintf(fp, " %s %.4f", name, v);
+}
+
+static void print_epoch(progress *p, const epoch_result *r)
+{
+    char rate[32];
+    double sps = r->seconds > 0 ? (double)r->stats.samples / r->seconds : 0.0;
+    cli_human_count(rate, sizeof rate, sps);
+    clear_bar(p);
+    fprintf(stderr, "epoch %zu/%zu", r->stats.epoch + 1, p->n_epochs);
+    print_value(stderr, "loss", r->stats.loss);
+    print_value(stderr, "acc", r->stats.accuracy);
+    print_value(stderr, "val_loss", r->val_loss);
+    print_value(stderr, "val_acc", r->val_acc);
+    fprintf(stderr, " %s samples/s %.1fs\n", rate, r->seconds);
+}
+
+/* A CSV number, or an empty field for a value that does not exist. */
+static void log_value(FILE *fp, double v)
+{
+    fputc(',', fp);
+    if (!isnan(v))
+        fprintf(fp, "%.9g", v);
+}
+
+static void log_epoch(FILE *fp, const epoch_result *r)
+{
+    double sps = r->seconds > 0 ? (double)r->stats.samples / r->seconds : NAN;
+    fprintf(fp, "%zu", r->stats.epoch + 1);
+    log_value(fp, r->stats.loss);
+    log_value(fp, r->stats.accuracy);
+    log_value(fp, r->val_loss);
+    log_value(fp, r->val_acc);
+    log_value(fp, r->seconds);
+    log_value(fp, sps);
+    fputc('\n', fp);
+    fflush(fp);
+}
+
+static syn_status validate(train_run *run, epoch_result *r)
+{
+    r->val_loss = r->val_acc = NAN;
+    if (run->n_val == 0)
+        return SYN_OK;
+    syn_eval ev;
+    syn_status st = syn_evaluate(run->net, run->eval_ws, run->data, run->val_rows, run->n_val,
+                                 &ev, NULL);
+    if (st == SYN_OK) {
+        r->val_loss = ev.loss;
+        r->val_acc = ev.accuracy;
+    }
+    return st;
+}
+
+/* Early-stopping state: the best validation loss and when it was seen. */
+typedef struct best_state {
+    int have;
+    epoch_result result;
+    size_t epoch;
+} best_state;
+
+/* Keeps the best weights; returns nonzero when patience has run out. */
+static int early_stop_check(const train_options *o, train_run *run, best_state *b,
+                            const epoch_result *r, syn_status *st)
+{
+    if (!o->early_stop)
+        return 0;
+    if (!b->have || r->val_loss < b->result.val_loss) {
+        *st = run->best ? syn_net_copy_params(run->best, run->net)
+                        : syn_net_clone(run->net, &run->best);
+        b->have = 1;
+        b->result = *r;
+        b->epoch = r->stats.epoch;
+        return 0;
+    }
+    return r->stats.epoch - b->epoch >= (size_t)o->early_stop;
+}
+
+static syn_status set_meta(const train_options *o, train_run *run, const epoch_result *last,
+                           uint64_t samples_seen)
+{
+    syn_train_meta m;
+    memset(&m, 0, sizeof m);
+    m.epochs = syn_trainer_epochs_done(run->trainer);
+    m.seed = (uint64_t)o->seed;
+    m.samples_seen = samples_seen;
+    m.train_loss = last ? last->stats.loss : NAN;
+    m.train_accuracy = last ? last->stats.accuracy : NAN;
+    m.val_loss = last ? last->val_loss : NAN;
+    m.val_accuracy = last ? last->val_acc : NAN;
+    snprintf(m.library_version, sizeof m.library_version, "%s", syn_version());
+    snprintf(m.optimizer, sizeof m.optimizer, "%s", syn_optim_name(o->optimizer));
+    return syn_net_set_meta(run->net, &m);
+}
+
+static int report_test(const train_options *o, train_run *run)
+{
+    syn_eval ev;
+    syn_status st = syn_evaluate(run->net, run->eval_ws, run->test, NULL, 0, &ev, NULL);
+    if (st != SYN_OK)
+        return cli_library_error("train", st, NULL, o->test_data);
+    if (o->quiet)
+        return SYN_EXIT_OK;
+    if (run->classify)
+        printf("test: loss %.4f accuracy %.4f (%zu samples)\n", ev.loss, ev.accuracy,
+               ev.samples);
+    else
+        printf("test: loss %.4f mse %.6g mae %.6g r2 %.4f (%zu samples)\n", ev.loss, ev.mse,
+               ev.mae, ev.r2, ev.samples);
+    return SYN_EXIT_OK;
+}
+
+static int write_plot(const train_options *o, const train_run *run)
+{
+    cli_out_file f;
+    int rc = cli_out_open("train", o->plot, &f);
+    if (rc != SYN_EXIT_OK)
+        return rc;
+    char title[512];
+    snprintf(title, sizeof title, "synapse train: %s", o->data);
+    cli_plot_svg(f.fp, &run->history, title, run->classify);
+    return cli_out_commit("train", &f);
+}
+
+/* The loop's running state. */
+typedef struct loop_state {
+    progress prog;
+    best_state best;
+    epoch_result last;
+    int have_last;
+    uint64_t samples_seen;
+    cli_out_file log;
+} loop_state;
+
+/* One epoch: train (timed), validate, record; returns the library status. */
+static syn_status run_epoch(const train_options *o, train_run *run, loop_state *s,
+                            epoch_result *r)
+{
+    memset(r, 0, sizeof *r);
+    s->prog.loss_sum = 0.0;
+    s->prog.samples = 0;
+    s->prog.start = s->prog.last_draw = now_seconds();
+    syn_status st = syn_trainer_epoch(run->trainer, run->data, run->train_rows, run->n_train,
+                                      on_batch, &s->prog, &r->stats);
+    r->seconds = now_seconds() - s->prog.start;
+    if (st != SYN_OK)
+        return st;
+    s->samples_seen += r->stats.samples;
+    st = validate(run, r);
+    if (st != SYN_OK)
+        return st;
+    if (!cli_history_push(&run->history, r->stats.loss, r->stats.accuracy, r->val_loss,
+                          r->val_acc))
+        return SYN_ERR_OUT_OF_MEMORY;
+    if (s->log.fp)
+        log_epoch(s->log.fp, r);
+    if (!o->quiet)
+        print_epoch(&s->prog, r);
+    return SYN_OK;
+}
+
+static void report_divergence(const train_options *o, train_run *run, loop_state *s,
+                              const epoch_result *r)
+{
+    clear_bar(&s->prog);
+    size_t n_batches = o->batch > 0 ? (run->n_train + (size_t)o->batch - 1) / (size_t)o->batch
+                                    : 1;
+    fprintf(stderr, "synapse train: training diverged at epoch %zu, batch %zu/%zu (loss or "
+            "gradient is NaN/Inf); try a lower learning rate (--lr, now %g)\n",
+            r->stats.epoch + 1, r->stats.batches + 1, n_batches, (double)r->stats.lr);
+}
+
+/* After the loop: best weights back, metadata, save. Returns an exit code. */
+static int finish_model(const train_options *o, train_run *run, loop_state *s)
+{
+    const epoch_result *meta_from = s->have_last ? &s->last : NULL;
+    syn_status st = SYN_OK;
+    if (s->best.have) {
+        st = syn_net_copy_params(run->net, run->best);
+        meta_from = &s->best.result;
+        if (!o->quiet && s->best.epoch != s->last.stats.epoch)
+            fprintf(stderr, "restored the weights of epoch %zu (val_loss %.4f)\n",
+                    s->best.epoch + 1, s->best.result.val_loss);
+    }
+    if (st == SYN_OK)
+        st = set_meta(o, run, meta_from, s->samples_seen);
+    if (st != SYN_OK)
+        return cli_library_error("train", st, NULL, "finishing the model");
+    syn_error err = {{0}};
+    st = syn_net_save(run->net, NULL, o->out, &err);
+    if (st != SYN_OK)
+        return cli_library_error("train", st, &err, o->out);
+    return SYN_EXIT_OK;
+}
+
+static int run_epochs(const train_options *o, train_run *run, loop_state *s, int *diverged)
+{
+    for (long e = 0; e < o->epochs; e++) {
+        epoch_result r;
+        syn_status st = run_epoch(o, run, s, &r);
+        if (st == SYN_ERR_DIVERGED) {
+            report_divergence(o, run, s, &r);
+            *diverged = 1;
+            return SYN_EXIT_OK;
+        }
+        if (st == SYN_OK) {
+            s->last = r;
+            s->have_last = 1;
+            if (early_stop_check(o, run, &s->best, &r, &st) && st == SYN_OK) {
+                if (!o->quiet)
+                    fprintf(stderr, "early stop: no val_loss improvement for %ld epochs\n",
+                            o->early_stop);
+                return SYN_EXIT_OK;
+            }
+        }
+        if (st != SYN_OK) {
+            clear_bar(&s->prog);
+            return cli_library_error("train", st, NULL, "training");
+        }
+    }
+    return SYN_EXIT_OK;
+}
+
+int train_loop(const train_options *o, train_run *run)
+{
+    loop_state s;
+    memset(&s, 0, sizeof s);
+    s.prog.tty = !o->quiet && isatty(STDERR_FILENO);
+    s.prog.n_epochs = (size_t)o->epochs;
+    int rc = o->log ? cli_out_open("train", o->log, &s.log) : SYN_EXIT_OK;
+    if (rc != SYN_EXIT_OK)
+        return rc;
+    if (s.log.fp)
+        fprintf(s.log.fp, "%s\n", log_header);
+    int diverged = 0;
+    rc = run_epochs(o, run, &s, &diverged);
+    if (rc == SYN_EXIT_OK)
+        rc = finish_model(o, run, &s);
+    if (s.log.fp)
+        rc = rc == SYN_EXIT_OK ? cli_out_commit("train", &s.log)
+                               : (cli_out_commit("train", &s.log), rc);
+    if (rc == SYN_EXIT_OK && o->plot)
+        rc = write_plot(o, run);
+    if (rc == SYN_EXIT_OK && diverged)
+        return SYN_EXIT_RUNTIME;
+    if (rc == SYN_EXIT_OK && run->test)
+        rc = report_test(o, run);
+    if (rc == SYN_EXIT_OK && !o->quiet)
+        printf("saved %s (%zu parameters, %zu epochs)\n", o->out,
+               syn_net_param_count(run->net), syn_trainer_epochs_done(run->trainer));
+    return rc;
+}
