@@ -145,34 +145,6 @@ static int labels_look_continuous(const syn_dataset *ds)
     return 0;
 }
 
-/* The model knows more classes than this file's labels reach (IDX labels
- * give max + 1 classes): rebuild the dataset with the model's width. */
-static syn_status widen_classes(syn_dataset **ds, size_t n_classes)
-{
-    size_t n = syn_dataset_n_samples(*ds), f = syn_dataset_n_features(*ds);
-    float *x = malloc(n * f * sizeof *x);
-    uint32_t *labels = malloc(n * sizeof *labels);
-    size_t *rows = malloc(n * sizeof *rows);
-    syn_status st = x && labels && rows ? SYN_OK : SYN_ERR_OUT_OF_MEMORY;
-    for (size_t i = 0; st == SYN_OK && i < n; i++) {
-        rows[i] = i;
-        st = syn_dataset_label(*ds, i, &labels[i]);
-    }
-    if (st == SYN_OK)
-        st = syn_dataset_gather(*ds, rows, n, x, NULL);
-    syn_dataset *wide = NULL;
-    if (st == SYN_OK)
-        st = syn_dataset_from_labels(x, n, f, labels, n_classes, &wide);
-    if (st == SYN_OK) {
-        syn_dataset_free(*ds);
-        *ds = wide;
-    }
-    free(x);
-    free(labels);
-    free(rows);
-    return st;
-}
-
 static int load_idx(const char *cmd, const cli_data_spec *spec, syn_dataset **out)
 {
     syn_error err = {{0}};
@@ -192,7 +164,8 @@ static int load_idx(const char *cmd, const cli_data_spec *spec, syn_dataset **ou
         return cli_runtime_error(cmd, "%s: labels go up to %zu but the model has %zu classes",
                                  labels, have - 1, spec->n_class_names);
     }
-    st = widen_classes(out, spec->n_class_names);
+    /* The model knows more classes than this file's labels reach. */
+    st = syn_dataset_set_n_classes(*out, spec->n_class_names);
     if (st != SYN_OK) {
         syn_dataset_free(*out);
         *out = NULL;

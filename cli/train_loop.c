@@ -29,7 +29,8 @@ typedef struct progress {
     size_t n_epochs;
     double start, last_draw;
     double loss_sum;
-    size_t samples;
+    size_t samples, correct;
+    int classify;      /* labelled data: show the running accuracy */
     int drawn;         /* a bar is on the current line */
 } progress;
 
@@ -42,12 +43,13 @@ static void clear_bar(progress *p)
 
 /* The per-batch callback: keeps the running loss and redraws the bar at
  * most every REDRAW_SECONDS (a terminal is slow next to a small batch). */
-static int on_batch(void *user, size_t epoch, size_t batch, size_t n_batches,
-                    size_t batch_samples, double batch_loss)
+static int on_batch(void *user, const syn_batch_report *r)
 {
     progress *p = user;
-    p->loss_sum += batch_loss * (double)batch_samples;
-    p->samples += batch_samples;
+    size_t epoch = r->epoch, batch = r->batch, n_batches = r->n_batches;
+    p->loss_sum += r->loss * (double)r->samples;
+    p->samples += r->samples;
+    p->correct += r->correct;
     if (!p->tty)
         return 0;
     double t = now_seconds();
@@ -62,9 +64,12 @@ static int on_batch(void *user, size_t epoch, size_t batch, size_t n_batches,
         bar[i] = i < filled ? '#' : '.';
     bar[BAR_WIDTH] = '\0';
     cli_human_count(rate, sizeof rate, elapsed > 0 ? (double)p->samples / elapsed : 0.0);
-    fprintf(stderr, "\r\033[Kepoch %zu/%zu [%s] %zu/%zu loss %.4f %s samples/s ETA %.1fs",
+    char acc[32] = "";
+    if (p->classify)
+        snprintf(acc, sizeof acc, " acc %.4f", (double)p->correct / (double)p->samples);
+    fprintf(stderr, "\r\033[Kepoch %zu/%zu [%s] %zu/%zu loss %.4f%s %s samples/s ETA %.1fs",
             epoch + 1, p->n_epochs, bar, batch + 1, n_batches,
-            p->loss_sum / (double)p->samples, rate, eta);
+            p->loss_sum / (double)p->samples, acc, rate, eta);
     fflush(stderr);
     p->drawn = 1;
     return 0;
@@ -219,7 +224,7 @@ static syn_status run_epoch(const train_options *o, train_run *run, loop_state *
 {
     memset(r, 0, sizeof *r);
     s->prog.loss_sum = 0.0;
-    s->prog.samples = 0;
+    s->prog.samples = s->prog.correct = 0;
     s->prog.start = s->prog.last_draw = now_seconds();
     syn_status st = syn_trainer_epoch(run->trainer, run->data, run->train_rows, run->n_train,
                                       on_batch, &s->prog, &r->stats);
@@ -308,6 +313,7 @@ int train_loop(const train_options *o, train_run *run)
     memset(&s, 0, sizeof s);
     s.prog.tty = !o->quiet && isatty(STDERR_FILENO);
     s.prog.n_epochs = (size_t)o->epochs;
+    s.prog.classify = syn_dataset_n_classes(run->data) > 0;
     int rc = o->log ? cli_out_open("train", o->log, &s.log) : SYN_EXIT_OK;
     if (rc != SYN_EXIT_OK)
         return rc;

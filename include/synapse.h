@@ -376,6 +376,11 @@ size_t syn_dataset_n_features(const syn_dataset *ds);
 size_t syn_dataset_target_width(const syn_dataset *ds);
 /* n_classes, or 0 for a regression dataset. */
 size_t syn_dataset_n_classes(const syn_dataset *ds);
+/* Raises the class count of a labelled dataset, e.g. to a model's when the
+ * file's labels do not reach its last class (IDX gives max label + 1).
+ * Errors: INVALID_ARGUMENT (unlabelled, or fewer classes than the labels
+ * need), SHAPE (the dataset has class names of another count). */
+syn_status syn_dataset_set_n_classes(syn_dataset *ds, size_t n_classes);
 /* Label of sample i (labelled datasets only, else INVALID_ARGUMENT). */
 syn_status syn_dataset_label(const syn_dataset *ds, size_t i, uint32_t *label);
 /* Class names from the file (CSV string labels); NULL when none. */
@@ -465,10 +470,19 @@ typedef struct syn_train_desc {
 
 typedef struct syn_trainer syn_trainer;
 
-/* Per-batch report; return nonzero to stop the epoch early (the trainer
+/* What the trainer reports after each batch. */
+typedef struct syn_batch_report {
+    size_t epoch;     /* 0-based */
+    size_t batch;     /* 0-based index within the epoch */
+    size_t n_batches; /* batches in this epoch */
+    size_t samples;   /* rows in this batch */
+    double loss;      /* this batch's loss, reduced as the net's loss is */
+    size_t correct;   /* rows classified right (labelled data), else 0 */
+} syn_batch_report;
+
+/* Per-batch callback; return nonzero to stop the epoch early (the trainer
  * then returns SYN_OK and the stats cover the batches done). */
-typedef int (*syn_batch_fn)(void *user, size_t epoch, size_t batch, size_t n_batches,
-                            size_t batch_samples, double batch_loss);
+typedef int (*syn_batch_fn)(void *user, const syn_batch_report *report);
 
 typedef struct syn_epoch_stats {
     size_t epoch;     /* 0-based epoch just finished */

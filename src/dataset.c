@@ -227,6 +227,17 @@ size_t syn_dataset_n_classes(const syn_dataset *ds)
     return ds ? ds->p.n_classes : 0;
 }
 
+syn_status syn_dataset_set_n_classes(syn_dataset *ds, size_t n_classes)
+{
+    if (!ds || !ds->p.labels || n_classes < ds->p.n_classes || n_classes > UINT32_MAX)
+        return SYN_ERR_INVALID_ARGUMENT;
+    /* Names, when the file gave them, must cover every class. */
+    if (ds->p.class_names && n_classes != ds->p.n_class_names)
+        return SYN_ERR_SHAPE;
+    ds->p.n_classes = n_classes;
+    return SYN_OK;
+}
+
 syn_status syn_dataset_label(const syn_dataset *ds, size_t i, uint32_t *label)
 {
     if (!ds || !label || !ds->p.labels || i >= ds->p.n_samples)

@@ -263,12 +263,17 @@ syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_
         if (st != SYN_OK)
             break;
         /* The outputs are those of the forward pass before the update. */
-        if (classify)
-            correct += count_correct(syn_workspace_activations(tr->ws, tr->net->n_layers - 1),
-                                     tr->y_buf, count, n_out);
+        size_t right = classify ? count_correct(syn_workspace_activations(
+                                                    tr->ws, tr->net->n_layers - 1),
+                                                tr->y_buf, count, n_out)
+                                : 0;
+        correct += right;
         loss_sum += loss_as_sum(tr->net, loss, count);
         done += count;
-        if (on_batch && on_batch(user, tr->epochs_done, b, n_batches, count, loss)) {
+        syn_batch_report report = {.epoch = tr->epochs_done, .batch = b,
+                                   .n_batches = n_batches, .samples = count, .loss = loss,
+                                   .correct = right};
+        if (on_batch && on_batch(user, &report)) {
             b++;
             break;
         }

@@ -271,8 +271,31 @@ static void test_split(void)
           "n * sizeof(size_t) overflows");
 }
 
+/* A dataset whose labels stop short of a model's last class is widened. */
+static void test_set_n_classes(void)
+{
+    const float x[3] = {1, 2, 3};
+    const uint32_t labels[3] = {0, 2, 1};
+    syn_dataset *ds = NULL, *reg = NULL;
+    CHECK(syn_dataset_from_labels(x, 3, 1, labels, 3, &ds) == SYN_OK, "labels");
+    CHECK(syn_dataset_set_n_classes(ds, 2) == SYN_ERR_INVALID_ARGUMENT, "fewer than needed");
+    CHECK(syn_dataset_n_classes(ds) == 3, "unchanged after a failure");
+    CHECK(syn_dataset_set_n_classes(ds, 5) == SYN_OK, "widened");
+    CHECK(syn_dataset_n_classes(ds) == 5 && syn_dataset_target_width(ds) == 5, "width 5");
+    float y[5], feature;
+    size_t row = 1;
+    CHECK(syn_dataset_gather(ds, &row, 1, &feature, y) == SYN_OK, "gather");
+    CHECK(y[2] == 1 && y[4] == 0 && y[0] == 0, "one-hot over 5 classes");
+    CHECK(syn_dataset_from_floats(x, 3, 1, x, 1, &reg) == SYN_OK, "regression");
+    CHECK(syn_dataset_set_n_classes(reg, 4) == SYN_ERR_INVALID_ARGUMENT, "regression refused");
+    CHECK(syn_dataset_set_n_classes(NULL, 4) == SYN_ERR_INVALID_ARGUMENT, "NULL");
+    syn_dataset_free(ds);
+    syn_dataset_free(reg);
+}
+
 int main(void)
 {
+    test_set_n_classes();
     test_floats();
     test_labels();
     test_u8();

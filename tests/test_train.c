@@ -114,12 +114,10 @@ static void test_epoch_equals_steps(void)
     syn_dataset_free(ds);
 }
 
-static int stop_after_two(void *user, size_t epoch, size_t batch, size_t n_batches,
-                          size_t samples, double loss)
+static int stop_after_two(void *user, const syn_batch_report *r)
 {
-    (void)epoch, (void)n_batches, (void)samples, (void)loss;
     *(size_t *)user += 1;
-    return batch == 1;
+    return r->batch == 1;
 }
 
 static void test_schedule_callback_divergence(void)
@@ -168,6 +166,40 @@ static void test_schedule_callback_divergence(void)
     syn_net_free(net);
     syn_dataset_free(ds);
     syn_dataset_free(rds);
+}
+
+static int sum_correct(void *user, const syn_batch_report *r)
+{
+    ((size_t *)user)[0] += r->correct;
+    ((size_t *)user)[1] += r->samples;
+    return 0;
+}
+
+/* The per-batch reports add up to the epoch's statistics. */
+static void test_batch_reports(void)
+{
+    const float x[6] = {-2, -1, 0.5f, 1, 2, 3};
+    const uint32_t labels[6] = {0, 0, 1, 1, 1, 0};
+    syn_layer_desc sm = {.units = 2, .activation = SYN_ACT_SOFTMAX};
+    syn_net_desc cd = {.n_inputs = 1, .n_layers = 1, .layers = &sm,
+                       .loss = SYN_LOSS_CROSS_ENTROPY, .seed = 3};
+    syn_net *net = NULL;
+    syn_dataset *ds = NULL;
+    syn_trainer *tr = NULL;
+    syn_net_create(&cd, &net);
+    CHECK_OK(syn_dataset_from_labels(x, 6, 1, labels, 2, &ds));
+    syn_optim_desc sgd = syn_optim_defaults(SYN_OPTIM_SGD);
+    syn_train_desc td = {.batch_size = 4, .seed = 2};
+    CHECK_OK(syn_trainer_create(net, &sgd, &td, &tr));
+    size_t sums[2] = {0, 0};
+    syn_epoch_stats st;
+    CHECK_OK(syn_trainer_epoch(tr, ds, NULL, 0, sum_correct, sums, &st));
+    CHECK(sums[1] == 6 && st.samples == 6, "samples reported %zu", sums[1]);
+    CHECK(fabs(st.accuracy * 6 - (double)sums[0]) < 1e-9, "correct %zu vs accuracy %g", sums[0],
+          st.accuracy);
+    syn_trainer_free(tr);
+    syn_dataset_free(ds);
+    syn_net_free(net);
 }
 
 static void test_evaluate(void)
@@ -229,6 +261,7 @@ int main(void)
     test_batching_and_shuffle();
     test_epoch_equals_steps();
     test_schedule_callback_divergence();
+    test_batch_reports();
     test_evaluate();
     return check_finish();
 }
