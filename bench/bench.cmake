@@ -1,0 +1,18 @@
+# bench.cmake - the benchmark executables. They print numbers and are not
+# tests (CTest does not run them). Add one with syn_add_bench(name sources...).
+function(syn_add_bench name)
+  add_executable(${name} ${ARGN})
+  target_compile_options(${name} PRIVATE ${SYN_WARNINGS})
+  # Kernel benches call internal entry points (src/kernels/gemm.h).
+  target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+  target_compile_definitions(${name} PRIVATE _POSIX_C_SOURCE=200809L)
+  target_link_libraries(${name} PRIVATE synapse_static)
+endfunction()
+
+# GEMM backends on the dense-layer shapes: bench_gemm [seconds per point]
+syn_add_bench(bench_gemm ${CMAKE_CURRENT_LIST_DIR}/bench_gemm.c)
+
+# Used by bench/run.sh: training throughput (one JSON line) and the
+# machine's fp32 FMA peak.
+syn_add_bench(bench_train ${CMAKE_CURRENT_LIST_DIR}/bench_train.c)
+syn_add_bench(bench_peak ${CMAKE_CURRENT_LIST_DIR}/peak.c)
