@@ -434,6 +434,10 @@ typedef struct syn_csv_options {
     const char *const *class_names;
     size_t n_class_names;
     int no_target;       /* nonzero: every column is a feature (predict) */
+    /* > 0: refuse (MEMORY_LIMIT) a file whose features and targets would
+     * take more than this many bytes in memory, before allocating them;
+     * 0: no limit. */
+    size_t max_bytes;
 } syn_csv_options;
 
 /* Reads a CSV file (RFC 4180 quoting; path "-" is not special here). Every
@@ -442,7 +446,8 @@ typedef struct syn_csv_options {
  * be NULL: ',' delimiter, header detected, last column as class labels,
  * which is also what a zeroed struct means. Rules
  * in docs/DATA.md. Errors: IO, PARSE, NOT_FOUND (target column or class),
- * SHAPE (no feature column), INVALID_ARGUMENT (contradictory options). */
+ * SHAPE (no feature column), INVALID_ARGUMENT (contradictory options),
+ * MEMORY_LIMIT (options->max_bytes). */
 syn_status syn_dataset_load_csv(const char *path, const syn_csv_options *options,
                                 syn_dataset **out, syn_error *err);
 
@@ -454,6 +459,11 @@ syn_status syn_dataset_load_csv(const char *path, const syn_csv_options *options
  * (label count differs), TRUNCATED, CORRUPT (bad gzip), OVERFLOW. */
 syn_status syn_dataset_load_idx(const char *images_path, const char *labels_path,
                                 syn_dataset **out, syn_error *err);
+/* syn_dataset_load_idx that refuses (MEMORY_LIMIT), from the headers and
+ * before allocating, images and labels that would take more than max_bytes
+ * in memory (one byte per pixel, four per label); 0 means no limit. */
+syn_status syn_dataset_load_idx_limited(const char *images_path, const char *labels_path,
+                                        size_t max_bytes, syn_dataset **out, syn_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Training                                                                  */
@@ -508,15 +518,72 @@ syn_status syn_trainer_step(syn_trainer *tr, const float *x, const float *y, siz
                             double *loss);
 /* One pass over dataset rows rows[0..n_rows) (all rows if NULL), shuffled
  * unless no_shuffle, in mini-batches; sets the scheduled learning rate
- * first. Returns DIVERGED when a loss, a gradient or an updated parameter
- * is not finite: the parameters are then restored to those at the start of
- * the epoch (the last good model) and stats->batches names the batch that
- * failed. */
+ * first. After syn_trainer_restore of a mid-epoch state it continues that
+ * epoch at its next batch, with the same permutation, and the stats cover
+ * the whole epoch. Returns DIVERGED when a loss, a gradient or an updated
+ * parameter is not finite: the parameters and the position are then put
+ * back to the start of the epoch (for an epoch resumed mid-way: to the
+ * point it was resumed from, the last good state this trainer has seen),
+ * and stats->batches names the batch that failed. The optimizer moments
+ * are not rolled back. */
 syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_t *rows,
                              size_t n_rows, syn_batch_fn on_batch, void *user,
                              syn_epoch_stats *stats);
 /* Epochs finished so far. */
 size_t syn_trainer_epochs_done(const syn_trainer *tr);
+
+/* Where a trainer stands, as plain data: enough, with the network's
+ * parameters and the optimizer's moments, to continue training bit for bit
+ * as if it had never stopped. syn_trainer_epoch advances the position
+ * before it calls the batch callback, so a callback sees the state just
+ * after its batch's update and can checkpoint it. */
+typedef struct syn_trainer_state {
+    uint64_t epochs_done;   /* epochs finished */
+    uint64_t batches_done;  /* batches finished in the epoch in progress; 0 at
+                             * an epoch boundary */
+    uint64_t n_rows;        /* rows of the epoch in progress (0 at a boundary) */
+    /* The generator before the shuffle of the epoch in progress (at a
+     * boundary: before the next epoch's), so a resumed epoch redraws the
+     * very same permutation. */
+    syn_rng rng;
+    /* Partial sums of the epoch in progress, as syn_epoch_stats uses them:
+     * the loss summed per sample, rows classified right, rows trained. */
+    double loss_sum;
+    uint64_t correct;
+    uint64_t samples;
+    float base_lr;          /* the learning rate the schedule starts from */
+    syn_train_desc train;   /* the trainer's settings */
+} syn_trainer_state;
+
+/* Fills *state with the trainer's position. Errors: INVALID_ARGUMENT. */
+syn_status syn_trainer_get_state(const syn_trainer *tr, syn_trainer_state *state);
+/* Puts a trainer (fresh from syn_trainer_create, on the network holding the
+ * saved parameters) at a saved position; opt (may be NULL: keep the
+ * trainer's own moments) gives the optimizer moments and step count, as
+ * syn_checkpoint_load returns them. The trainer keeps its own settings; to
+ * continue bit for bit, create it with state->train and state->base_lr (and
+ * the same optimizer settings). The next syn_trainer_epoch then continues
+ * the epoch in progress at batch state->batches_done, with the same rows
+ * (it returns STATE for another row count). Errors: INVALID_ARGUMENT
+ * (inconsistent state), STATE (a mid-epoch state from a trainer with
+ * another batch size or shuffle setting), SHAPE (opt is of another kind or
+ * layout). */
+syn_status syn_trainer_restore(syn_trainer *tr, const syn_trainer_state *state,
+                               const syn_optimizer *opt);
+
+/* Bytes that a network of this description, an optimizer of this kind and
+ * a trainer running batches of `batch` rows allocate together: parameters,
+ * the trainer's snapshot of them, the optimizer moments (none for SGD, one
+ * arena for momentum/Nesterov, two for Adam/AdamW), and for batch > 0 the
+ * workspace (gradients, activations, scratch) and the batch buffers
+ * (batch 0 counts the network and optimizer only). Not counted: the
+ * trainer's row order (one size_t per training row) and the dataset.
+ * Computed from the description alone, so a program can refuse a network
+ * before allocating anything. Errors: INVALID_ARGUMENT (NULL, zero widths
+ * or layers, unknown optimizer), OVERFLOW (the total does not fit size_t:
+ * no such network can be allocated). */
+syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind optim, size_t batch,
+                                   size_t *bytes);
 
 /* Evaluation of net on dataset rows (all if rows is NULL). */
 typedef struct syn_eval {
@@ -549,6 +616,66 @@ syn_status syn_net_save(const syn_net *net, const syn_optimizer *opt, const char
  * FORMAT (not a synapse file), VERSION, TRUNCATED, CORRUPT. */
 syn_status syn_net_load(const char *path, syn_net **out, syn_optimizer **opt_out,
                         syn_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Export and import: ONNX and C headers (docs/FORMAT.md)                    */
+/* ------------------------------------------------------------------------ */
+
+/* Writes net as an ONNX model (IR version 8, opset 13) to path atomically,
+ * as syn_net_save does: input "input" [batch x n_inputs], output "output"
+ * [batch x n_outputs] (probabilities for a softmax output), the input
+ * scaling as Sub and Mul, each layer as Gemm plus its activation; class
+ * names in metadata_props "class_names" (a JSON array). Errors:
+ * INVALID_ARGUMENT, OVERFLOW, OUT_OF_MEMORY, IO. */
+syn_status syn_net_export_onnx(const syn_net *net, const char *path, syn_error *err);
+
+/* Reads an ONNX model that is one chain from its input to its output:
+ * optional Sub/Mul input scaling, then per layer Gemm (transA 0, transB 0
+ * or 1, alpha and beta 1) or MatMul [+ Add], then at most one of Relu,
+ * LeakyRelu, Sigmoid, Tanh, Softmax (last only); Identity, Flatten (axis 1)
+ * and Constant are allowed. Weights are float or double initializers or
+ * Constants. This covers torch.onnx.export of Linear layers and synapse's
+ * own export. The loss is cross-entropy after a Softmax, else MSE. Errors:
+ * IO, FORMAT (not ONNX), TRUNCATED, CORRUPT, SHAPE, UNSUPPORTED (err names
+ * the first node that does not fit, e.g. "node 3 "Conv_3" (Conv): operator
+ * Conv is not supported (supported: ...)"), OUT_OF_MEMORY. */
+syn_status syn_net_import_onnx(const char *path, syn_net **out, syn_error *err);
+
+/* Writes one self-contained C99 header to path (atomically) that computes
+ * net's forward pass: weights as static const float arrays, input scaling,
+ * activations inline, no allocation, only <math.h>. With prefix "iris" it
+ * defines IRIS_N_INPUTS, IRIS_N_OUTPUTS, static inline functions
+ * iris_predict(const float *input, float *output) for one sample,
+ * iris_predict_batch(input, n, output), iris_argmax(const float *output),
+ * and iris_class_names[] when net has class names. prefix must be a C
+ * identifier; NULL means "model". Errors: INVALID_ARGUMENT, OUT_OF_MEMORY,
+ * IO. */
+syn_status syn_net_export_c(const syn_net *net, const char *path, const char *prefix,
+                            syn_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Checkpoints: a model file that can also continue training                 */
+/* ------------------------------------------------------------------------ */
+
+/* Writes the trainer's network, optimizer state and position (see
+ * syn_trainer_state) and an opaque block of the caller's own data (may be
+ * NULL with user_size 0) to path, atomically as syn_net_save does, so a
+ * crash at any moment leaves either the previous checkpoint or the new one.
+ * The file is a model file with two extra optional sections (docs/FORMAT.md),
+ * so syn_net_load reads it as a model too. Call it between epochs or from
+ * the batch callback. Errors: INVALID_ARGUMENT, OVERFLOW, OUT_OF_MEMORY, IO
+ * (err names the failed step). */
+syn_status syn_checkpoint_save(const syn_trainer *tr, const void *user_data, size_t user_size,
+                               const char *path, syn_error *err);
+/* Reads a checkpoint: *net receives the network, *opt the optimizer (with
+ * its moments and step count), *state the position, *user_data a malloc'd
+ * copy of the caller's block (release it with free(); NULL when the block
+ * was empty) and *user_size its size. user_data and user_size may be NULL
+ * together. Errors: those of syn_net_load, and FORMAT (a model file that is
+ * not a checkpoint), CORRUPT (a damaged checkpoint section). */
+syn_status syn_checkpoint_load(const char *path, syn_net **net, syn_optimizer **opt,
+                               syn_trainer_state *state, void **user_data, size_t *user_size,
+                               syn_error *err);
 
 #ifdef __cplusplus
 }
