@@ -44,6 +44,32 @@ struct syn_workspace {
     int n_threads;
 };
 
+/* `for (long VAR = 0; VAR < N; VAR++) BODY` split over `threads` OpenMP
+ * threads (a variable of that name must be in scope) when BIG is true, else
+ * a plain loop with no OpenMP call at all: even an if(0) parallel region
+ * sets up a team, which costs more than a small network's whole step. Each
+ * iteration must own its outputs, so the split never changes a result. */
+#ifdef _OPENMP
+#define SYN_PARALLEL_FOR(VAR, N, BIG, BODY)                                                     \
+    do {                                                                                       \
+        if (threads > 1 && (BIG)) {                                                            \
+            _Pragma("omp parallel for num_threads(threads) schedule(static)")                 \
+            for (long VAR = 0; VAR < (long)(N); VAR++)                                         \
+                BODY                                                                           \
+        } else {                                                                               \
+            for (long VAR = 0; VAR < (long)(N); VAR++)                                         \
+                BODY                                                                           \
+        }                                                                                      \
+    } while (0)
+#else
+#define SYN_PARALLEL_FOR(VAR, N, BIG, BODY)                                                     \
+    do {                                                                                       \
+        (void)threads;                                                                         \
+        for (long VAR = 0; VAR < (long)(N); VAR++)                                             \
+            BODY                                                                               \
+    } while (0)
+#endif
+
 /* Is (units, activation, loss) a valid output-layer combination? */
 int syn_loss_output_ok(syn_loss loss, syn_activation act);
 
@@ -63,5 +89,10 @@ void syn_activation_forward(syn_activation act, float slope, float *z_to_a, size
 /* Turns dL/da in `d` into dL/dz in place, from the outputs a. */
 void syn_activation_backward(syn_activation act, float slope, const float *a, float *d,
                              size_t rows, size_t cols);
+
+/* The network and optimizer a trainer works on (train.c), for writing
+ * checkpoints (checkpoint.c). */
+const syn_net *syn_trainer_net_internal(const syn_trainer *tr);
+const syn_optimizer *syn_trainer_optimizer_internal(const syn_trainer *tr);
 
 #endif

@@ -16,6 +16,30 @@
 
 #define SYN_OPTIM_PARALLEL_MIN 65536
 
+/* The element loop of an update: OpenMP threads for large arenas (BAD is
+ * OR-reduced, which does not depend on the split), a plain loop otherwise
+ * (see SYN_PARALLEL_FOR for why). */
+#ifdef _OPENMP
+#define SYN_OPTIM_LOOP(I, N, BAD, BODY)                                                       \
+    do {                                                                                     \
+        if (threads > 1 && (N) > SYN_OPTIM_PARALLEL_MIN) {                                   \
+            _Pragma("omp parallel for num_threads(threads) schedule(static) reduction(|:bad)") \
+            for (long I = 0; I < (long)(N); I++)                                             \
+                BODY                                                                         \
+        } else {                                                                             \
+            for (long I = 0; I < (long)(N); I++)                                             \
+                BODY                                                                         \
+        }                                                                                    \
+    } while (0)
+#else
+#define SYN_OPTIM_LOOP(I, N, BAD, BODY)                                                       \
+    do {                                                                                     \
+        (void)threads;                                                                       \
+        for (long I = 0; I < (long)(N); I++)                                                 \
+            BODY                                                                             \
+    } while (0)
+#endif
+
 struct syn_optimizer {
     syn_optim_desc desc;
     size_t n;
@@ -115,15 +139,8 @@ static int sgd_step(syn_optimizer *opt, float *p, const float *g, int threads)
     float lr = d->lr, wd = d->weight_decay, mu = d->momentum, keep = 1.0f - d->dampening;
     int first = opt->steps == 0, nesterov = d->kind == SYN_OPTIM_NESTEROV;
     float *buf = opt->m;
-    long n = (long)opt->n;
     int bad = 0;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(threads) if (opt->n > SYN_OPTIM_PARALLEL_MIN) \
-    reduction(| : bad)
-#else
-    (void)threads;
-#endif
-    for (long i = 0; i < n; i++) {
+    SYN_OPTIM_LOOP(i, opt->n, bad, {
         float step = g[i];
         if (wd != 0.0f)
             step += wd * p[i];
@@ -133,7 +150,7 @@ static int sgd_step(syn_optimizer *opt, float *p, const float *g, int threads)
         }
         p[i] -= lr * step;
         bad |= !isfinite(p[i]);
-    }
+    });
     return bad;
 }
 
@@ -156,15 +173,8 @@ static int adam_step(syn_optimizer *opt, float *p, const float *g, int threads)
                       ? (float)(1.0 - (double)d->lr * (double)d->weight_decay)
                       : 1.0f;
     float *m = opt->m, *v = opt->v;
-    long n = (long)opt->n;
     int bad = 0;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(threads) if (opt->n > SYN_OPTIM_PARALLEL_MIN) \
-    reduction(| : bad)
-#else
-    (void)threads;
-#endif
-    for (long i = 0; i < n; i++) {
+    SYN_OPTIM_LOOP(i, opt->n, bad, {
         float gi = g[i];
         if (decay != 1.0f)
             p[i] *= decay;
@@ -175,7 +185,7 @@ static int adam_step(syn_optimizer *opt, float *p, const float *g, int threads)
         float denom = sqrtf(v[i]) / bias2_sqrt + eps;
         p[i] -= step_size * (m[i] / denom);
         bad |= !isfinite(p[i]);
-    }
+    });
     return bad;
 }
 

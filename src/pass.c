@@ -148,31 +148,35 @@ static void load_input(const syn_net *net, syn_workspace *ws, const float *x, si
         memcpy(ws->input, x, batch * n * sizeof(float));
         return;
     }
-    long rows = (long)batch;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(thread_count(ws)) if (batch * n > SYN_PARALLEL_MIN)
-#endif
-    for (long r = 0; r < rows; r++) {
+    const float *offset = net->scale_offset, *mul = net->scale_mul;
+    float *input = ws->input;
+    int threads = thread_count(ws);
+    SYN_PARALLEL_FOR(r, batch, batch * n > SYN_PARALLEL_MIN, {
         const float *src = x + (size_t)r * n;
-        float *dst = ws->input + (size_t)r * n;
+        float *dst = input + (size_t)r * n;
         for (size_t j = 0; j < n; j++)
-            dst[j] = (src[j] - net->scale_offset[j]) * net->scale_mul[j];
-    }
+            dst[j] = (src[j] - offset[j]) * mul[j];
+    });
 }
 
 /* z += bias per row, keep the output logits when the loss needs them, then
  * the activation: one pass over the block while it is in cache. */
 static void bias_activation(const syn_layer *layer, const float *bias, float *z, float *logits,
-                            size_t batch, int n_threads)
+                            size_t batch, int threads)
 {
     size_t u = layer->units;
-    long rows = (long)batch;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(n_threads) if (batch * u > SYN_PARALLEL_MIN)
-#else
-    (void)n_threads;
-#endif
-    for (long r = 0; r < rows; r++) {
+    if (batch * u <= SYN_PARALLEL_MIN) {
+        /* Small blocks: whole-block loops, no per-row calls. */
+        if (bias)
+            for (size_t r = 0; r < batch; r++)
+                for (size_t j = 0; j < u; j++)
+                    z[r * u + j] += bias[j];
+        if (logits)
+            memcpy(logits, z, batch * u * sizeof(float));
+        syn_activation_forward(layer->activation, layer->leaky_slope, z, batch, u);
+        return;
+    }
+    SYN_PARALLEL_FOR(r, batch, 1, {
         float *zr = z + (size_t)r * u;
         if (bias)
             for (size_t j = 0; j < u; j++)
@@ -180,7 +184,7 @@ static void bias_activation(const syn_layer *layer, const float *bias, float *z,
         if (logits)
             memcpy(logits + (size_t)r * u, zr, u * sizeof(float));
         syn_activation_forward(layer->activation, layer->leaky_slope, zr, 1, u);
-    }
+    });
 }
 
 syn_status syn_forward(const syn_net *net, syn_workspace *ws, const float *x, size_t batch,
@@ -223,21 +227,38 @@ syn_status syn_loss_value(const syn_net *net, syn_workspace *ws, const float *ta
     return SYN_OK;
 }
 
+/* Bias gradients are summed over rows in column blocks of this width: each
+ * block streams dz row by row (vectorizable) into its own accumulators. */
+#define SYN_BIAS_BLOCK 64
+
 /* db[j] = sum over rows of dz[r][j], in row order for every thread count. */
-static void bias_grad(float *db, const float *dz, size_t batch, size_t units, int n_threads)
+static void bias_grad(float *db, const float *dz, size_t batch, size_t units, int threads)
 {
-    long cols = (long)units;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(n_threads) if (batch * units > SYN_PARALLEL_MIN)
-#else
-    (void)n_threads;
-#endif
-    for (long j = 0; j < cols; j++) {
-        float acc = 0.0f;
+    size_t n_blocks = (units + SYN_BIAS_BLOCK - 1) / SYN_BIAS_BLOCK;
+    SYN_PARALLEL_FOR(blk, n_blocks, batch * units > SYN_PARALLEL_MIN, {
+        size_t lo = (size_t)blk * SYN_BIAS_BLOCK;
+        size_t hi = lo + SYN_BIAS_BLOCK < units ? lo + SYN_BIAS_BLOCK : units;
+        for (size_t j = lo; j < hi; j++)
+            db[j] = 0.0f;
         for (size_t r = 0; r < batch; r++)
-            acc += dz[r * units + (size_t)j];
-        db[j] = acc;
+            for (size_t j = lo; j < hi; j++)
+                db[j] += dz[r * units + j];
+    });
+}
+
+/* The previous layer's activation derivative, rows split over threads. */
+static void activation_grad(const syn_layer *layer, const float *a, float *d, size_t batch,
+                            int threads)
+{
+    size_t u = layer->units;
+    if (batch * u <= SYN_PARALLEL_MIN) {
+        syn_activation_backward(layer->activation, layer->leaky_slope, a, d, batch, u);
+        return;
     }
+    SYN_PARALLEL_FOR(r, batch, 1, {
+        syn_activation_backward(layer->activation, layer->leaky_slope, a + (size_t)r * u,
+                                d + (size_t)r * u, 1, u);
+    });
 }
 
 /* Backpropagates dL/dz of the output layer, held in ws->delta[0]. */
@@ -259,9 +280,7 @@ static void backpropagate(const syn_net *net, syn_workspace *ws, size_t batch)
         float *d_prev = ws->delta[1 - cur];
         syn_gemm(0, 0, batch, layer->n_in, layer->units, dz, layer->units,
                  net->params + layer->w_off, layer->n_in, 0.0f, d_prev, layer->n_in, threads);
-        const syn_layer *prev = &net->layers[l - 1];
-        syn_activation_backward(prev->activation, prev->leaky_slope, ws->act[l - 1], d_prev,
-                                batch, layer->n_in);
+        activation_grad(&net->layers[l - 1], ws->act[l - 1], d_prev, batch, threads);
         cur = 1 - cur;
     }
 }

@@ -89,6 +89,58 @@ syn_gemm_kind syn_gemm_best_builtin(void)
     return SYN_GEMM_SCALAR;
 }
 
+/* Products this small (multiply-adds) skip packing and tiling: a direct
+ * loop finishes before a tiled kernel has packed its panels. The choice
+ * depends on the shape alone, so it never changes with the thread count. */
+#define SYN_GEMM_SMALL_MACS 4096
+
+/* Element (i, j) of op(A) op(B) for the small path, summed in p order. */
+static inline float small_dot(int trans_a, int trans_b, size_t i, size_t j, size_t k,
+                              const float *a, size_t lda, const float *b, size_t ldb)
+{
+    size_t a_at = trans_a ? i : i * lda, a_step = trans_a ? lda : 1;
+    size_t b_at = trans_b ? j * ldb : j, b_step = trans_b ? 1 : ldb;
+    float acc = 0.0f;
+    for (size_t p = 0; p < k; p++)
+        acc += a[a_at + p * a_step] * b[b_at + p * b_step];
+    return acc;
+}
+
+/* C = beta C + op(A) op(B) for tiny shapes: four outputs of a row at a
+ * time share each loaded a value and the loop control, which is most of
+ * the cost at these sizes; each element is still one accumulator summed
+ * in p order, like every other path. */
+static void gemm_small(int trans_a, int trans_b, size_t m, size_t n, size_t k, const float *a,
+                       size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc)
+{
+    size_t a_step = trans_a ? lda : 1, b_step = trans_b ? 1 : ldb;
+    size_t b_next = trans_b ? ldb : 1; /* from column j to column j + 1 */
+    for (size_t i = 0; i < m; i++) {
+        float *ci = c + i * ldc;
+        const float *ai = trans_a ? a + i : a + i * lda;
+        size_t j = 0;
+        for (; j + 4 <= n; j += 4) {
+            const float *bj = trans_b ? b + j * ldb : b + j;
+            float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+            for (size_t p = 0; p < k; p++) {
+                float av = ai[p * a_step];
+                const float *bp = bj + p * b_step;
+                s0 += av * bp[0];
+                s1 += av * bp[b_next];
+                s2 += av * bp[2 * b_next];
+                s3 += av * bp[3 * b_next];
+            }
+            if (beta != 0.0f)
+                s0 += ci[j], s1 += ci[j + 1], s2 += ci[j + 2], s3 += ci[j + 3];
+            ci[j] = s0, ci[j + 1] = s1, ci[j + 2] = s2, ci[j + 3] = s3;
+        }
+        for (; j < n; j++) {
+            float acc = small_dot(trans_a, trans_b, i, j, k, a, lda, b, ldb);
+            ci[j] = beta != 0.0f ? ci[j] + acc : acc;
+        }
+    }
+}
+
 static syn_gemm_kind auto_kind(void)
 {
 #ifdef SYN_GEMM_PREFER_BLAS
@@ -115,8 +167,13 @@ void syn_gemm_with(syn_gemm_kind kind, int trans_a, int trans_b, size_t m, size_
                     c[i * ldc + j] = 0.0f;
         return;
     }
-    if (kind == SYN_GEMM_AUTO)
+    if (kind == SYN_GEMM_AUTO) {
+        if ((double)m * (double)n * (double)k <= SYN_GEMM_SMALL_MACS) {
+            gemm_small(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
         kind = auto_kind();
+    }
     if (!syn_gemm_available(kind))
         kind = syn_gemm_best_builtin();
     switch (kind) {
