@@ -17,6 +17,8 @@ static const command commands[] = {
     {"eval", cmd_eval, "evaluate a saved model on labelled data"},
     {"predict", cmd_predict, "write a saved model's predictions as CSV"},
     {"info", cmd_info, "describe a saved model"},
+    {"export", cmd_export, "write a model as ONNX or as a dependency-free C header"},
+    {"import", cmd_import, "read an ONNX MLP (e.g. from PyTorch) into a model file"},
     {"demo", cmd_demo, "run a built-in demonstration (demo xor: the seed notebook)"},
 };
 

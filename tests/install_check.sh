@@ -25,14 +25,21 @@ ls "$work/moved"/lib*/libsynapse.so >/dev/null 2>&1 && ok || bad "shared library
 
 if command -v pkg-config >/dev/null 2>&1 && [ -n "$pc" ]; then
     export PKG_CONFIG_PATH=$(dirname "$pc")
-    if cc "$src/examples/xor.c" $(pkg-config --cflags synapse) \
-          $(pkg-config --libs --static synapse) -o "$work/xor_pc" -static-libgcc \
-          -Wl,-Bstatic -lsynapse -Wl,-Bdynamic $(pkg-config --libs --static synapse) \
-          2>"$work/pc.log" && "$work/xor_pc" | grep -q '^Error:'; then ok
+    libdir=$(pkg-config --variable=libdir synapse)
+    if cc "$src/examples/xor.c" $(pkg-config --cflags --libs synapse) -lm \
+          -Wl,-rpath,"$libdir" -o "$work/xor_pc" 2>"$work/pc.log" &&
+          "$work/xor_pc" | grep -q '^Error:'; then ok
     else bad "build and run against pkg-config (moved prefix)"; cat "$work/pc.log" >&2; fi
 else
     echo "pkg-config not installed: pkg-config check skipped" >&2
 fi
+
+# The shared library: its public symbols are exported and it runs.
+so=$(ls "$work/moved"/lib*/libsynapse.so 2>/dev/null | head -n 1)
+if [ -n "$so" ] && cc "$src/examples/xor.c" -I"$work/moved/include" -L"$(dirname "$so")" \
+        -lsynapse -lm -Wl,-rpath,"$(dirname "$so")" -o "$work/xor_so" 2>"$work/so.log" &&
+        "$work/xor_so" | grep -q '^Error:'; then ok
+else bad "build and run against the shared library"; cat "$work/so.log" >&2; fi
 
 mkdir -p "$work/consumer"
 cat >"$work/consumer/CMakeLists.txt" <<CMAKE

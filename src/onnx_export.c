@@ -1,0 +1,321 @@
+/* onnx_export.c - writes a network as an ONNX model (IR version 8, opset 13,
+ * layout in docs/FORMAT.md, "ONNX export"): the input scaling as Sub and Mul,
+ * each dense layer as Gemm (transB = 1, since synapse's W is [units x n_in]),
+ * its activation as the matching operator, class names in metadata_props.
+ * Field numbers are onnx.proto's, named in onnx.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "model_file.h"
+#include "onnx.h"
+#include "protobuf.h"
+
+#define NAME_SIZE 64
+
+typedef struct onnx_attr {
+    const char *name;
+    int type; /* ONNX_ATTR_TYPE_FLOAT or ONNX_ATTR_TYPE_INT */
+    float f;
+    int64_t i;
+} onnx_attr;
+
+/* A FLOAT TensorProto with raw_data: little-endian float32 written byte by
+ * byte, so the file is the same on every host. */
+static void put_tensor(syn_pb_writer *w, const char *name, const int64_t *dims, size_t n_dims,
+                       const float *values, size_t count)
+{
+    size_t tensor = syn_pb_begin(w, ONNX_GRAPH_INITIALIZER);
+    for (size_t d = 0; d < n_dims; d++)
+        syn_pb_put_int64(w, ONNX_TENSOR_DIMS, dims[d]);
+    syn_pb_put_varint(w, ONNX_TENSOR_DATA_TYPE, ONNX_DTYPE_FLOAT);
+    syn_pb_put_string(w, ONNX_TENSOR_NAME, name);
+    size_t raw = syn_pb_begin(w, ONNX_TENSOR_RAW_DATA);
+    uint8_t chunk[1024];
+    size_t used = 0;
+    for (size_t k = 0; k < count; k++) {
+        uint32_t bits;
+        memcpy(&bits, &values[k], sizeof bits);
+        for (int b = 0; b < 4; b++)
+            chunk[used++] = (uint8_t)(bits >> (8 * b));
+        if (used == sizeof chunk) {
+            syn_pb_append(w, chunk, used);
+            used = 0;
+        }
+    }
+    syn_pb_append(w, chunk, used);
+    syn_pb_end(w, raw);
+    syn_pb_end(w, tensor);
+}
+
+static void put_node(syn_pb_writer *w, const char *op_type, const char *name,
+                     const char *const *inputs, size_t n_inputs, const char *output,
+                     const onnx_attr *attrs, size_t n_attrs)
+{
+    size_t node = syn_pb_begin(w, ONNX_GRAPH_NODE);
+    for (size_t k = 0; k < n_inputs; k++)
+        syn_pb_put_string(w, ONNX_NODE_INPUT, inputs[k]);
+    syn_pb_put_string(w, ONNX_NODE_OUTPUT, output);
+    syn_pb_put_string(w, ONNX_NODE_NAME, name);
+    syn_pb_put_string(w, ONNX_NODE_OP_TYPE, op_type);
+    for (size_t k = 0; k < n_attrs; k++) {
+        size_t attr = syn_pb_begin(w, ONNX_NODE_ATTRIBUTE);
+        syn_pb_put_string(w, ONNX_ATTR_NAME, attrs[k].name);
+        if (attrs[k].type == ONNX_ATTR_TYPE_FLOAT)
+            syn_pb_put_float(w, ONNX_ATTR_F, attrs[k].f);
+        else
+            syn_pb_put_int64(w, ONNX_ATTR_I, attrs[k].i);
+        syn_pb_put_varint(w, ONNX_ATTR_TYPE, (uint64_t)attrs[k].type);
+        syn_pb_end(w, attr);
+    }
+    syn_pb_end(w, node);
+}
+
+/* ValueInfoProto of a float tensor [batch, width] with a symbolic batch. */
+static void put_value_info(syn_pb_writer *w, uint32_t field, const char *name, size_t width)
+{
+    size_t info = syn_pb_begin(w, field);
+    syn_pb_put_string(w, ONNX_VALUE_NAME, name);
+    size_t type = syn_pb_begin(w, ONNX_VALUE_TYPE);
+    size_t tensor = syn_pb_begin(w, ONNX_TYPE_TENSOR_TYPE);
+    syn_pb_put_varint(w, ONNX_TENSOR_TYPE_ELEM_TYPE, ONNX_DTYPE_FLOAT);
+    size_t shape = syn_pb_begin(w, ONNX_TENSOR_TYPE_SHAPE);
+    size_t dim = syn_pb_begin(w, ONNX_SHAPE_DIM);
+    syn_pb_put_string(w, ONNX_DIM_PARAM, "batch");
+    syn_pb_end(w, dim);
+    dim = syn_pb_begin(w, ONNX_SHAPE_DIM);
+    syn_pb_put_int64(w, ONNX_DIM_VALUE, (int64_t)width);
+    syn_pb_end(w, dim);
+    syn_pb_end(w, shape);
+    syn_pb_end(w, tensor);
+    syn_pb_end(w, type);
+    syn_pb_end(w, info);
+}
+
+static const char *activation_op(syn_activation act)
+{
+    switch (act) {
+    case SYN_ACT_SIGMOID: return "Sigmoid";
+    case SYN_ACT_TANH: return "Tanh";
+    case SYN_ACT_RELU: return "Relu";
+    case SYN_ACT_LEAKY_RELU: return "LeakyRelu";
+    case SYN_ACT_SOFTMAX: return "Softmax";
+    default: return NULL;
+    }
+}
+
+static const char *activation_word(syn_activation act)
+{
+    switch (act) {
+    case SYN_ACT_SIGMOID: return "sigmoid";
+    case SYN_ACT_TANH: return "tanh";
+    case SYN_ACT_RELU: return "relu";
+    case SYN_ACT_LEAKY_RELU: return "leaky_relu";
+    case SYN_ACT_SOFTMAX: return "softmax";
+    default: return "linear";
+    }
+}
+
+/* Sub(input, offset) then Mul(., scale): exactly the float operations of
+ * syn_forward's (x - offset) * scale, so results match bit for bit. */
+static void put_scaling(syn_pb_writer *w, char *current)
+{
+    const char *sub_in[2] = {current, "input_offset"};
+    put_node(w, "Sub", "scale_sub", sub_in, 2, "input_centered", NULL, 0);
+    const char *mul_in[2] = {"input_centered", "input_scale"};
+    put_node(w, "Mul", "scale_mul", mul_in, 2, "input_scaled", NULL, 0);
+    snprintf(current, NAME_SIZE, "input_scaled");
+}
+
+static void put_layer_nodes(syn_pb_writer *w, const syn_net *net, size_t l, char *current)
+{
+    const syn_layer *layer = &net->layers[l];
+    int last = l + 1 == net->n_layers;
+    const char *act_op = activation_op(layer->activation);
+    char weight[NAME_SIZE], bias[NAME_SIZE], node[NAME_SIZE], out[NAME_SIZE];
+    snprintf(weight, sizeof weight, "dense%zu.weight", l);
+    snprintf(bias, sizeof bias, "dense%zu.bias", l);
+    snprintf(node, sizeof node, "dense%zu_gemm", l);
+    if (last && !act_op)
+        snprintf(out, sizeof out, "output");
+    else
+        snprintf(out, sizeof out, "dense%zu_linear", l);
+    /* Gemm: Y = X * B^T + C with transB = 1 reads W [units x n_in] as it
+     * is stored; C is optional since opset 11, so a bias-free layer is a
+     * Gemm with two inputs. */
+    const char *inputs[3] = {current, weight, bias};
+    onnx_attr trans_b = {"transB", ONNX_ATTR_TYPE_INT, 0.0f, 1};
+    put_node(w, "Gemm", node, inputs, layer->has_bias ? 3 : 2, out, &trans_b, 1);
+    snprintf(current, NAME_SIZE, "%s", out);
+    if (!act_op)
+        return;
+    snprintf(node, sizeof node, "dense%zu_%s", l, activation_word(layer->activation));
+    if (last)
+        snprintf(out, sizeof out, "output");
+    else
+        snprintf(out, sizeof out, "dense%zu_%s", l, activation_word(layer->activation));
+    const char *act_in[1] = {current};
+    onnx_attr attr = {NULL, 0, 0.0f, 0};
+    size_t n_attrs = 0;
+    if (layer->activation == SYN_ACT_LEAKY_RELU) {
+        attr = (onnx_attr){"alpha", ONNX_ATTR_TYPE_FLOAT, layer->leaky_slope, 0};
+        n_attrs = 1;
+    } else if (layer->activation == SYN_ACT_SOFTMAX) {
+        /* axis 1 of a [batch, units] tensor: the same under the opset < 13
+         * (flatten to 2-D at axis) and the opset >= 13 (one axis) rules. */
+        attr = (onnx_attr){"axis", ONNX_ATTR_TYPE_INT, 0.0f, 1};
+        n_attrs = 1;
+    }
+    put_node(w, act_op, node, act_in, 1, out, &attr, n_attrs);
+    snprintf(current, NAME_SIZE, "%s", out);
+}
+
+static void put_initializers(syn_pb_writer *w, const syn_net *net)
+{
+    if (net->scale_offset) {
+        int64_t dims[1] = {(int64_t)net->n_inputs};
+        put_tensor(w, "input_offset", dims, 1, net->scale_offset, net->n_inputs);
+        put_tensor(w, "input_scale", dims, 1, net->scale_mul, net->n_inputs);
+    }
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const syn_layer *layer = &net->layers[l];
+        char name[NAME_SIZE];
+        int64_t dims[2] = {(int64_t)layer->units, (int64_t)layer->n_in};
+        snprintf(name, sizeof name, "dense%zu.weight", l);
+        put_tensor(w, name, dims, 2, net->params + layer->w_off, layer->units * layer->n_in);
+        if (layer->has_bias) {
+            snprintf(name, sizeof name, "dense%zu.bias", l);
+            put_tensor(w, name, dims, 1, net->params + layer->b_off, layer->units);
+        }
+    }
+}
+
+static void put_graph(syn_pb_writer *w, const syn_net *net)
+{
+    size_t graph = syn_pb_begin(w, ONNX_MODEL_GRAPH);
+    char current[NAME_SIZE] = "input";
+    if (net->scale_offset)
+        put_scaling(w, current);
+    for (size_t l = 0; l < net->n_layers; l++)
+        put_layer_nodes(w, net, l, current);
+    syn_pb_put_string(w, ONNX_GRAPH_NAME, "synapse_mlp");
+    put_initializers(w, net);
+    put_value_info(w, ONNX_GRAPH_INPUT, "input", net->n_inputs);
+    put_value_info(w, ONNX_GRAPH_OUTPUT, "output", net->layers[net->n_layers - 1].units);
+    syn_pb_end(w, graph);
+}
+
+/* A JSON string literal: quote, backslash and control characters escaped,
+ * other bytes (UTF-8) as they are. */
+static void put_json_string(syn_pb_writer *w, const char *s)
+{
+    syn_pb_append(w, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        if (*p == '"' || *p == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)*p;
+            syn_pb_append(w, esc, 2);
+        } else if (*p < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", (unsigned)*p);
+            syn_pb_append(w, esc, 6);
+        } else {
+            syn_pb_append(w, p, 1);
+        }
+    }
+    syn_pb_append(w, "\"", 1);
+}
+
+/* metadata_props {key: "class_names", value: JSON array of strings}. */
+static void put_class_names(syn_pb_writer *w, const syn_net *net)
+{
+    if (net->n_class_names == 0)
+        return;
+    size_t entry = syn_pb_begin(w, ONNX_MODEL_METADATA_PROPS);
+    syn_pb_put_string(w, ONNX_ENTRY_KEY, "class_names");
+    size_t value = syn_pb_begin(w, ONNX_ENTRY_VALUE);
+    syn_pb_append(w, "[", 1);
+    for (size_t i = 0; i < net->n_class_names; i++) {
+        if (i > 0)
+            syn_pb_append(w, ", ", 2);
+        put_json_string(w, net->class_names[i]);
+    }
+    syn_pb_append(w, "]", 1);
+    syn_pb_end(w, value);
+    syn_pb_end(w, entry);
+}
+
+/* "synapse 0.1.0 multi-layer perceptron: 4 inputs -> 8 relu -> 3 softmax,
+ * input scaling (Sub, Mul)". */
+static void put_doc_string(syn_pb_writer *w, const syn_net *net)
+{
+    size_t doc = syn_pb_begin(w, ONNX_MODEL_DOC_STRING);
+    char part[96];
+    int n = snprintf(part, sizeof part, "synapse %s multi-layer perceptron: %zu inputs",
+                     SYN_VERSION_STRING, net->n_inputs);
+    syn_pb_append(w, part, (size_t)n);
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const syn_layer *layer = &net->layers[l];
+        n = snprintf(part, sizeof part, " -> %zu %s%s", layer->units,
+                     activation_word(layer->activation), layer->has_bias ? "" : " (no bias)");
+        syn_pb_append(w, part, (size_t)n);
+    }
+    if (net->scale_offset) {
+        static const char scaling[] = "; input scaling (x - offset) * scale";
+        syn_pb_append(w, scaling, sizeof scaling - 1);
+    }
+    syn_pb_end(w, doc);
+}
+
+syn_status syn_onnx_serialize(const syn_net *net, uint8_t **out, size_t *out_size,
+                              syn_error *err)
+{
+    if (!net || !out || !out_size) {
+        syn_set_error(err, "export_onnx: NULL argument");
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    *out = NULL;
+    *out_size = 0;
+    if (net->n_inputs > (size_t)INT64_MAX || net->max_width > (size_t)INT64_MAX) {
+        syn_set_error(err, "export_onnx: a width does not fit ONNX's int64 dims");
+        return SYN_ERR_OVERFLOW;
+    }
+    syn_pb_writer w = {0};
+    syn_pb_put_int64(&w, ONNX_MODEL_IR_VERSION, SYN_ONNX_IR_VERSION);
+    syn_pb_put_string(&w, ONNX_MODEL_PRODUCER_NAME, "synapse");
+    syn_pb_put_string(&w, ONNX_MODEL_PRODUCER_VERSION, SYN_VERSION_STRING);
+    put_doc_string(&w, net);
+    size_t opset = syn_pb_begin(&w, ONNX_MODEL_OPSET_IMPORT);
+    syn_pb_put_string(&w, ONNX_OPSET_DOMAIN, "");
+    syn_pb_put_int64(&w, ONNX_OPSET_VERSION, SYN_ONNX_OPSET);
+    syn_pb_end(&w, opset);
+    put_class_names(&w, net);
+    /* The graph goes last: a file cut anywhere then lacks a graph or ends
+     * inside it, so every truncation is detected. */
+    put_graph(&w, net);
+    if (w.status != SYN_OK) {
+        syn_set_error(err, "export_onnx: %s", syn_strerror(w.status));
+        syn_pb_writer_free(&w);
+        return w.status;
+    }
+    *out = w.data;
+    *out_size = w.size;
+    return SYN_OK;
+}
+
+syn_status syn_net_export_onnx(const syn_net *net, const char *path, syn_error *err)
+{
+    if (!net || !path) {
+        syn_set_error(err, "export_onnx: NULL argument");
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    uint8_t *data;
+    size_t size;
+    syn_status st = syn_onnx_serialize(net, &data, &size, err);
+    if (st != SYN_OK)
+        return st;
+    st = syn_model_save_bytes(data, size, path, err);
+    free(data);
+    return st;
+}
