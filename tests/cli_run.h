@@ -1,0 +1,68 @@
+/* cli_run.h - runs the built synapse command (SYN_CLI_PATH) through the
+ * shell inside a scratch directory and captures its exit code, stdout and
+ * stderr, for the tests of the command line. */
+#ifndef SYN_CLI_RUN_H
+#define SYN_CLI_RUN_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+typedef struct cli_result {
+    int code;
+    char *out, *err;
+} cli_result;
+
+/* The whole file as a string (NULL if it cannot be read). */
+static char *cli_read_all(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    size_t cap = 4096, len = 0, got;
+    char *buf = malloc(cap);
+    while (buf && (got = fread(buf + len, 1, cap - len - 1, fp)) > 0) {
+        len += got;
+        if (cap - len < 2) {
+            char *grown = realloc(buf, cap * 2);
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+    }
+    fclose(fp);
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+static void cli_result_free(cli_result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+/* Runs "synapse ARGS" in dir with stdin from /dev/null. */
+static cli_result cli_run_in(const char *dir, const char *args)
+{
+    char cmd[8192], out_path[512], err_path[512];
+    snprintf(out_path, sizeof out_path, "%s/stdout.txt", dir);
+    snprintf(err_path, sizeof err_path, "%s/stderr.txt", dir);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s < /dev/null > '%s' 2> '%s'", dir,
+             SYN_CLI_PATH, args, out_path, err_path);
+    int status = system(cmd);
+    cli_result r = {WIFEXITED(status) ? WEXITSTATUS(status) : -1, cli_read_all(out_path),
+                    cli_read_all(err_path)};
+    if (!r.out)
+        r.out = calloc(1, 1);
+    if (!r.err)
+        r.err = calloc(1, 1);
+    return r;
+}
+
+#endif

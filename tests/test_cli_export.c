@@ -1,0 +1,90 @@
+/* test_cli_export.c - `synapse export` and `synapse import` end to end: a
+ * model trained by the command is exported to ONNX and imported back, and
+ * both models predict the same; the C header export compiles; usage and
+ * runtime errors give exit codes 2 and 1 with a message. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "cli_run.h"
+#include "synapse.h"
+
+static char dir[] = "/tmp/syn_test_export_XXXXXX";
+
+static void write_data(void)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/train.csv", dir);
+    FILE *fp = fopen(path, "w");
+    syn_rng rng;
+    syn_rng_seed(&rng, 4);
+    fprintf(fp, "a,b,c,kind\n");
+    for (int i = 0; i < 300; i++) {
+        double a = syn_rng_uniform(&rng), b = syn_rng_uniform(&rng), c = syn_rng_uniform(&rng);
+        fprintf(fp, "%.4f,%.4f,%.4f,%s\n", a * 10, b, c - 5,
+                a + b > 1 ? (c > 0.5 ? "up" : "side") : "down");
+    }
+    fclose(fp);
+    snprintf(path, sizeof path, "%s/features.csv", dir);
+    fp = fopen(path, "w");
+    fprintf(fp, "a,b,c\n1.5,0.2,-4.9\n9.1,0.9,-4.1\n4,0.5,-4.5\n");
+    fclose(fp);
+}
+
+/* Expects exit code `code` and `needle` in stderr. */
+static void expect(const char *args, int code, const char *needle)
+{
+    cli_result r = cli_run_in(dir, args);
+    CHECK(r.code == code, "synapse %s: exit %d, want %d (%s)", args, r.code, code, r.err);
+    if (needle)
+        CHECK(strstr(r.err, needle) != NULL, "synapse %s: stderr lacks \"%s\": %s", args,
+              needle, r.err);
+    cli_result_free(&r);
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir))
+        return 1;
+    write_data();
+    expect("train --data train.csv --hidden 16 --epochs 5 --quiet --out m.syn", 0, NULL);
+    expect("export --format onnx m.syn -o m.onnx", 0, NULL);
+    expect("import --format onnx m.onnx -o back.syn", 0, NULL);
+    cli_result a = cli_run_in(dir, "predict --model m.syn --data features.csv");
+    cli_result b = cli_run_in(dir, "predict --model back.syn --data features.csv");
+    CHECK(a.code == 0 && b.code == 0, "predict: %d %d", a.code, b.code);
+    CHECK(strstr(a.out, "prediction,p_") != NULL, "predict header: %s", a.out);
+    CHECK(strcmp(a.out, b.out) == 0, "imported model predicts the same:\n%s\nvs\n%s", a.out,
+          b.out);
+    cli_result_free(&a);
+    cli_result_free(&b);
+    cli_result info = cli_run_in(dir, "info back.syn");
+    CHECK(info.code == 0 && strstr(info.out, "side") != NULL, "class names survive: %s",
+          info.out);
+    cli_result_free(&info);
+
+    expect("export --format c m.syn -o m.h --prefix kinds", 0, NULL);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && printf '#include \"m.h\"\\nint main(void){float o[KINDS_N_OUTPUTS];"
+             "const float x[KINDS_N_INPUTS]={1.5f,0.2f,-4.9f};kinds_predict(x,o);"
+             "return kinds_argmax(o)<0;}\\n' > use.c && cc -std=c99 -Wall -Wextra -Werror "
+             "-pedantic use.c -o use -lm && ./use",
+             dir);
+    CHECK(system(cmd) == 0, "the C header compiles and runs");
+
+    expect("export m.syn -o x.onnx", 2, "--format");
+    expect("export --format onnx m.syn", 2, "-o");
+    expect("export --format svg m.syn -o x", 2, "svg");
+    expect("export --format c m.syn -o x.h --prefix 9bad", 2, "identifier");
+    expect("export --format onnx missing.syn -o x.onnx", 1, "missing.syn");
+    expect("import --format onnx train.csv -o x.syn", 1, "train.csv");
+    expect("import --format onnx m.onnx -o m.onnx", 1, "overwrite");
+    expect("export --help", 0, NULL);
+    expect("import --help", 0, NULL);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    return check_finish();
+}
