@@ -1,6 +1,7 @@
 /* args.c - the option parser every subcommand shares: one table per
- * command, strict number parsing (whole argument, range checked), and the
- * one-line error messages with their exit codes. */
+ * command, strict number parsing (whole argument, range checked), byte
+ * sizes (--max-memory), and the one-line error messages with their exit
+ * codes. */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -213,4 +214,65 @@ int cli_parse_size_list(const char *text, size_t **out, size_t *count)
     *out = sizes;
     *count = n;
     return 1;
+}
+
+/* Binary multiples: K is 1024 bytes, M 1024 K, ... */
+static int unit_shift(const char *unit, unsigned *shift)
+{
+    static const char letters[] = "KMGTPE";
+    *shift = 0;
+    if (!strcmp(unit, "") || !strcmp(unit, "B"))
+        return 1;
+    char c = unit[0] >= 'a' && unit[0] <= 'z' ? (char)(unit[0] - 'a' + 'A') : unit[0];
+    const char *at = c ? strchr(letters, c) : NULL;
+    if (!at || (strcmp(unit + 1, "") && strcmp(unit + 1, "B") && strcmp(unit + 1, "iB")))
+        return 0;
+    *shift = 10u * (unsigned)(at - letters + 1);
+    return 1;
+}
+
+int cli_parse_bytes(const char *text, size_t *out)
+{
+    /* Digits with at most one '.', then the unit: no sign, no exponent,
+     * no spaces, so "1e9" or "-5G" are not sizes. */
+    const char *p = text;
+    size_t digits = 0, dots = 0;
+    for (; (*p >= '0' && *p <= '9') || *p == '.'; p++) {
+        digits += *p != '.';
+        dots += *p == '.';
+    }
+    unsigned shift;
+    if (digits == 0 || dots > 1 || !unit_shift(p, &shift))
+        return 0;
+    char number[64];
+    size_t len = (size_t)(p - text);
+    if (len >= sizeof number)
+        return 0;
+    memcpy(number, text, len);
+    number[len] = '\0';
+    errno = 0;
+    double value = strtod(number, NULL);
+    if (errno || !isfinite(value))
+        return 0;
+    value = ldexp(value, (int)shift);
+    /* 2^64 is exactly representable; anything at or past SIZE_MAX + 1 is out. */
+    if (value < 1.0 || value >= ldexp(1.0, (int)(sizeof(size_t) * 8)))
+        return 0;
+    *out = (size_t)value;
+    return 1;
+}
+
+void cli_format_bytes(char *buf, size_t size, size_t bytes)
+{
+    static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double v = (double)bytes;
+    size_t u = 0;
+    while (v >= 1024.0 && u + 1 < sizeof units / sizeof units[0]) {
+        v /= 1024.0;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, size, "%zu bytes", bytes);
+    else
+        snprintf(buf, size, "%.*f %s", v < 100.0 && v != floor(v) ? 1 : 0, v, units[u]);
 }

@@ -20,6 +20,8 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 /* ------------------------------------------------------------ args.c */
 
@@ -74,6 +76,13 @@ int cli_library_error_as(const char *cmd, syn_status st, const syn_error *err, c
  * Returns 0 on a malformed list. *out is malloc'd (free it). */
 int cli_parse_size_list(const char *text, size_t **out, size_t *count);
 
+/* Parses a byte size: digits (one '.' allowed) and an optional binary unit
+ * K, M, G, T, P, E (also KB/KiB, ...; 1K = 1024 bytes) or B. Returns 0 for
+ * anything else, for less than one byte and for more than size_t holds. */
+int cli_parse_bytes(const char *text, size_t *out);
+/* "3.2 GiB", "512 MiB", "100 bytes". */
+void cli_format_bytes(char *buf, size_t size, size_t bytes);
+
 /* ------------------------------------------------------------ data.c */
 
 typedef enum cli_task { CLI_TASK_AUTO = 0, CLI_TASK_CLASSIFY, CLI_TASK_REGRESS } cli_task;
@@ -92,6 +101,7 @@ typedef struct cli_data_spec {
     int no_target;      /* predict: every column is a feature */
     size_t default_targets; /* regression without --target: the last N columns */
     const char *shown_as;   /* name for `data` in messages (stdin's temporary file) */
+    size_t max_bytes;       /* refuse data that needs more memory (0: no limit) */
 } cli_data_spec;
 
 /* Loads a data set as the spec says: IDX or CSV (sniffed), the auto task
@@ -99,6 +109,15 @@ typedef struct cli_data_spec {
  * SYN_EXIT_RUNTIME (or SYN_EXIT_USAGE for a bad --target/--delimiter). */
 int cli_load_data(const char *cmd, const cli_data_spec *spec, syn_dataset **out,
                   int *is_idx);
+
+/* The default --max-memory: MemAvailable from /proc/meminfo, or 0 (no
+ * limit) where that cannot be read. */
+size_t cli_available_memory(void);
+
+/* The memory limit from --max-memory (NULL: the available memory; "none":
+ * no limit, 0). Prints a usage error and returns SYN_EXIT_USAGE for a
+ * malformed size. */
+int cli_memory_limit(const char *cmd, const char *text, size_t *limit);
 
 /* Validates --delimiter: one character, or "\t"/"tab". */
 int cli_parse_delimiter(const char *text, char *out);

@@ -145,6 +145,57 @@ static int labels_look_continuous(const syn_dataset *ds)
     return 0;
 }
 
+/* A loader's failure; a memory-limit refusal also names the limit and how
+ * to change it. */
+static int data_error(const char *cmd, const cli_data_spec *spec, syn_status st,
+                      const syn_error *err)
+{
+    if (st != SYN_ERR_MEMORY_LIMIT)
+        return cli_library_error_as(cmd, st, err, spec->data, spec->shown_as);
+    char limit[32];
+    cli_format_bytes(limit, sizeof limit, spec->max_bytes);
+    const char *msg = err->message, *prefix = "";
+    size_t n = strlen(spec->data);
+    if (spec->shown_as && !strncmp(msg, spec->data, n)) {
+        prefix = spec->shown_as;
+        msg += n;
+    }
+    return cli_runtime_error(cmd, "%s%.*s (--max-memory %s)", prefix, (int)strcspn(msg, "\r\n"),
+                             msg, limit);
+}
+
+size_t cli_available_memory(void)
+{
+    FILE *fp = fopen("/proc/meminfo", "r");
+    if (!fp)
+        return 0;
+    char line[256];
+    unsigned long long kib = 0;
+    int found = 0;
+    while (!found && fgets(line, sizeof line, fp))
+        found = sscanf(line, "MemAvailable: %llu kB", &kib) == 1;
+    fclose(fp);
+    if (!found || kib == 0 || kib > SIZE_MAX / 1024)
+        return 0;
+    return (size_t)kib * 1024;
+}
+
+int cli_memory_limit(const char *cmd, const char *text, size_t *limit)
+{
+    if (!text) {
+        *limit = cli_available_memory();
+        return SYN_EXIT_OK;
+    }
+    if (!strcmp(text, "none")) {
+        *limit = 0;
+        return SYN_EXIT_OK;
+    }
+    if (!cli_parse_bytes(text, limit))
+        return cli_usage_error(cmd, "--max-memory expects a size like 512M, 4G or 1000000 "
+                               "(bytes), or none; got '%s'", text);
+    return SYN_EXIT_OK;
+}
+
 static int load_idx(const char *cmd, const cli_data_spec *spec, syn_dataset **out)
 {
     syn_error err = {{0}};
@@ -152,9 +203,10 @@ static int load_idx(const char *cmd, const cli_data_spec *spec, syn_dataset **ou
     if (!labels && !spec->no_target)
         return cli_usage_error(cmd, "%s holds IDX images: give their labels with --labels",
                                spec->data);
-    syn_status st = syn_dataset_load_idx(spec->data, labels, out, &err);
+    syn_status st = syn_dataset_load_idx_limited(spec->data, labels, spec->max_bytes, out,
+                                                 &err);
     if (st != SYN_OK)
-        return cli_library_error_as(cmd, st, &err, spec->data, spec->shown_as);
+        return data_error(cmd, spec, st, &err);
     size_t have = syn_dataset_n_classes(*out);
     if (!labels || !spec->n_class_names || have == spec->n_class_names)
         return SYN_EXIT_OK;
@@ -223,6 +275,7 @@ static int load_csv(const char *cmd, const cli_data_spec *spec, syn_dataset **ou
         o.class_names = spec->class_names;
         o.n_class_names = spec->n_class_names;
     }
+    o.max_bytes = spec->max_bytes;
     syn_error err = {{0}};
     syn_status st = syn_dataset_load_csv(spec->data, &o, out, &err);
     if (st == SYN_OK && spec->task == CLI_TASK_AUTO && !o.regression && !o.no_target &&
@@ -235,7 +288,7 @@ static int load_csv(const char *cmd, const cli_data_spec *spec, syn_dataset **ou
     target_list_free(&t);
     free(defaults);
     if (st != SYN_OK)
-        return cli_library_error_as(cmd, st, &err, spec->data, spec->shown_as);
+        return data_error(cmd, spec, st, &err);
     return SYN_EXIT_OK;
 }
 

@@ -13,9 +13,10 @@
 #define MAX_PRINTED_CLASSES 30
 
 typedef struct eval_options {
-    const char *model, *data, *labels, *target, *delimiter;
+    const char *model, *data, *labels, *target, *delimiter, *max_memory;
     int header, json;
     long threads;
+    size_t memory_limit;
 } eval_options;
 
 static void eval_usage(FILE *to)
@@ -37,6 +38,8 @@ static void eval_usage(FILE *to)
 "  --delimiter C         CSV delimiter (default ',')\n"
 "  --header, --no-header the CSV has / has no header row (default: detected)\n"
 "  --threads N           threads (default 0: all available)\n"
+"  --max-memory SIZE     refuse data that needs more memory (512M, 4G, bytes,\n"
+"                        none; default: the memory available now)\n"
 "  --json                print one JSON object: samples, loss, accuracy (null for\n"
 "                        regression), per_class [{name, precision, recall, f1,\n"
 "                        support}], confusion; mse, mae, r2 for regression.\n"
@@ -54,6 +57,7 @@ static cli_parse_result parse_eval(int argc, char **argv, eval_options *o)
         {"--header", CLI_FLAG, &o->header, 0, 0, NULL, 1},
         {"--no-header", CLI_FLAG, &o->header, 0, 0, NULL, -1},
         {"--threads", CLI_LONG, &o->threads, 0, 4096, NULL, 0},
+        {"--max-memory", CLI_STRING, &o->max_memory, 0, 0, NULL, 0},
         {"--json", CLI_FLAG, &o->json, 0, 0, NULL, 1},
     };
     return cli_parse("eval", argc, argv, 1, table, sizeof table / sizeof table[0], eval_usage,
@@ -251,8 +255,11 @@ int cmd_eval(int argc, char **argv)
         return cli_usage_error("eval", "missing --data FILE");
     if (o.labels && o.target)
         return cli_usage_error("eval", "--labels (IDX) and --target (CSV) exclude each other");
+    int rc = cli_memory_limit("eval", o.max_memory, &o.memory_limit);
+    if (rc != SYN_EXIT_OK)
+        return rc;
     model_info m;
-    int rc = model_load("eval", o.model, &m);
+    rc = model_load("eval", o.model, &m);
     if (rc != SYN_EXIT_OK)
         return rc;
     cli_data_spec spec = {.data = o.data, .labels = o.labels, .target = o.target,
@@ -260,7 +267,8 @@ int cmd_eval(int argc, char **argv)
                           .task = m.classify ? CLI_TASK_CLASSIFY : CLI_TASK_REGRESS,
                           .class_names = m.classify ? m.classes : NULL,
                           .n_class_names = m.classify ? m.n_classes : 0,
-                          .default_targets = m.classify ? 1 : syn_net_n_outputs(m.net)};
+                          .default_targets = m.classify ? 1 : syn_net_n_outputs(m.net),
+                          .max_bytes = o.memory_limit};
     syn_dataset *ds = NULL;
     char *temp = NULL;
     rc = model_load_data("eval", &m, &spec, &ds, &temp);

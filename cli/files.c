@@ -27,6 +27,8 @@ int cli_check_writable(const char *cmd, const char *path)
         return SYN_EXIT_OK;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return cli_runtime_error(cmd, "%s: is a directory", path);
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return cli_runtime_error(cmd, "%s: not a regular file; refusing to replace it", path);
     const char *slash = strrchr(path, '/');
     char dir[4096];
     if (!slash)
@@ -54,6 +56,12 @@ int cli_out_open(const char *cmd, const char *path, cli_out_file *f)
         f->fp = stdout;
         return SYN_EXIT_OK;
     }
+    /* The rename below would replace a device or a symbolic link (as root,
+     * --out /dev/full once turned the device into a regular file). */
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return cli_runtime_error(cmd, "%s: %s; refusing to replace it", path,
+                                 S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
     size_t n = strlen(path) + sizeof ".tmp.XXXXXX";
     f->final_path = dup_string(path);
     f->temp_path = malloc(n);

@@ -12,9 +12,10 @@
 #define PREDICT_BATCH 1024
 
 typedef struct predict_options {
-    const char *model, *data, *labels, *target, *delimiter, *out;
+    const char *model, *data, *labels, *target, *delimiter, *out, *max_memory;
     int header;
     long threads;
+    size_t memory_limit;
 } predict_options;
 
 static void predict_usage(FILE *to)
@@ -38,7 +39,9 @@ static void predict_usage(FILE *to)
 "                        atomically and may not be an input)\n"
 "  --delimiter C         CSV delimiter of --data (default ','); output uses ','\n"
 "  --header, --no-header --data has / has no header row (default: detected)\n"
-"  --threads N           threads (default 0: all available)\n");
+"  --threads N           threads (default 0: all available)\n"
+"  --max-memory SIZE     refuse data that needs more memory (512M, 4G, bytes,\n"
+"                        none; default: the memory available now)\n");
 }
 
 static cli_parse_result parse_predict(int argc, char **argv, predict_options *o)
@@ -53,6 +56,7 @@ static cli_parse_result parse_predict(int argc, char **argv, predict_options *o)
         {"--header", CLI_FLAG, &o->header, 0, 0, NULL, 1},
         {"--no-header", CLI_FLAG, &o->header, 0, 0, NULL, -1},
         {"--threads", CLI_LONG, &o->threads, 0, 4096, NULL, 0},
+        {"--max-memory", CLI_STRING, &o->max_memory, 0, 0, NULL, 0},
     };
     return cli_parse("predict", argc, argv, 1, table, sizeof table / sizeof table[0],
                      predict_usage, NULL, 0, NULL);
@@ -161,7 +165,7 @@ static int load_rows(const predict_options *o, const model_info *m, syn_dataset 
 {
     cli_data_spec spec = {.data = o->data, .labels = o->labels, .target = o->target,
                           .delimiter = o->delimiter, .header = o->header,
-                          .no_target = !o->target};
+                          .no_target = !o->target, .max_bytes = o->memory_limit};
     /* Labels of a dropped column are read as classes (any text is one);
      * several columns must be numbers, as regression targets. */
     spec.task = o->target && strchr(o->target, ',') ? CLI_TASK_REGRESS : CLI_TASK_CLASSIFY;
@@ -181,6 +185,8 @@ int cmd_predict(int argc, char **argv)
     if (parsed != CLI_PARSED)
         return parsed == CLI_HELP ? SYN_EXIT_OK : SYN_EXIT_USAGE;
     int rc = check_predict_options(&o);
+    if (rc == SYN_EXIT_OK)
+        rc = cli_memory_limit("predict", o.max_memory, &o.memory_limit);
     if (rc != SYN_EXIT_OK)
         return rc;
     model_info m;

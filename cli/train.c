@@ -1,7 +1,13 @@
 /* train.c - `synapse train`: reads a data set, builds a multi-layer
  * perceptron, trains it epoch by epoch with syn_trainer_epoch, reports
  * progress (progress.c), writes the optional log and plot, and saves the
- * model with its scaling, class names and training metadata. */
+ * model with its scaling, class names and training metadata. Owns the
+ * options: parsing, the memory limit (refused before allocating), and
+ * --resume, which takes the run's options from a checkpoint, checks the
+ * data against it and puts the trainer back where it stopped. */
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +76,18 @@ static void train_usage(FILE *to)
 "  --early-stop P        stop when the validation loss has not improved for P\n"
 "                        epochs and keep the best weights (needs --val-split)\n"
 "  --threads N           threads (default 0: all available)\n"
+"  --max-memory SIZE     refuse data and networks that need more memory than\n"
+"                        SIZE (512M, 4G, bytes; none for no limit; default: the\n"
+"                        memory available now)\n"
+"\n"
+"checkpoints:\n"
+"  --checkpoint FILE     write a checkpoint (model, optimizer, position, options)\n"
+"                        atomically after each epoch\n"
+"  --checkpoint-every N  also every N batches (counted over the whole run)\n"
+"  --resume FILE         continue the run a checkpoint holds, bit for bit: its\n"
+"                        options are used (any given must agree), the data must be\n"
+"                        the same; checkpoints go on to FILE unless --checkpoint\n"
+"                        names another\n"
 "\n"
 "output:\n"
 "  --out MODEL           the model file to write (required; written atomically)\n"
@@ -128,6 +146,10 @@ static cli_parse_result parse_train(int argc, char **argv, train_options *o)
         {"--seed", CLI_LONG, &o->seed, 0, 9.2e18, NULL, 0},
         {"--early-stop", CLI_LONG, &o->early_stop, 1, 1e7, NULL, 0},
         {"--threads", CLI_LONG, &o->threads, 0, 4096, NULL, 0},
+        {"--max-memory", CLI_STRING, &o->max_memory, 0, 0, NULL, 0},
+        {"--checkpoint", CLI_STRING, &o->checkpoint, 0, 0, NULL, 0},
+        {"--checkpoint-every", CLI_LONG, &o->checkpoint_every, 1, 1e12, NULL, 0},
+        {"--resume", CLI_STRING, &o->resume, 0, 0, NULL, 0},
         {"--out", CLI_STRING, &o->out, 0, 0, NULL, 0},
         {"--log", CLI_STRING, &o->log, 0, 0, NULL, 0},
         {"--plot", CLI_STRING, &o->plot, 0, 0, NULL, 0},
@@ -153,17 +175,26 @@ static int check_train_options(const train_options *o)
         return cli_usage_error(cmd, "--early-stop needs a validation set: add --val-split F");
     if (!strcmp(o->data, "-"))
         return cli_usage_error(cmd, "--data cannot be stdin for training");
-    const char *inputs[] = {o->data, o->labels, o->test_data, o->test_labels};
-    const char *outputs[] = {o->out, o->log, o->plot};
-    const char *out_names[] = {"--out", "--log", "--plot"};
-    for (int i = 0; i < 3; i++)
-        for (int j = 0; j < 4; j++)
-            if (outputs[i] && inputs[j] &&
+    if (o->checkpoint_every && !o->checkpoint)
+        return cli_usage_error(cmd, "--checkpoint-every needs --checkpoint FILE");
+    const char *inputs[] = {o->data, o->labels, o->test_data, o->test_labels, o->resume};
+    const char *outputs[] = {o->out, o->log, o->plot, o->checkpoint};
+    const char *out_names[] = {"--out", "--log", "--plot", "--checkpoint"};
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 5; j++)
+            /* The checkpoint a run resumes from is the one it goes on writing. */
+            if (outputs[i] && inputs[j] && !(i == 3 && j == 4) &&
                 (!strcmp(outputs[i], inputs[j]) || cli_same_file(outputs[i], inputs[j])))
                 return cli_usage_error(cmd, "%s %s would overwrite the input %s", out_names[i],
                                        outputs[i], inputs[j]);
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++)
+            if (outputs[i] && outputs[j] && strcmp(outputs[i], "-") &&
+                (!strcmp(outputs[i], outputs[j]) || cli_same_file(outputs[i], outputs[j])))
+                return cli_usage_error(cmd, "%s and %s name the same file %s", out_names[i],
+                                       out_names[j], outputs[i]);
     /* Fail before a long training run, not after it. */
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (cli_check_writable(cmd, outputs[i]) != SYN_EXIT_OK)
             return SYN_EXIT_RUNTIME;
     return SYN_EXIT_OK;
@@ -173,7 +204,7 @@ static int load_training_data(const train_options *o, train_run *run)
 {
     cli_data_spec spec = {.data = o->data, .labels = o->labels, .target = o->target,
                           .delimiter = o->delimiter, .header = o->header,
-                          .task = (cli_task)o->task};
+                          .task = (cli_task)o->task, .max_bytes = o->memory_limit};
     return cli_load_data("train", &spec, &run->data, &run->is_idx);
 }
 
@@ -185,7 +216,8 @@ static int load_test_data(const train_options *o, train_run *run)
                           .delimiter = o->delimiter, .header = o->header,
                           .task = CLI_TASK_CLASSIFY, .default_targets = 1,
                           .class_names = (const char *const *)run->class_names,
-                          .n_class_names = run->n_class_names};
+                          .n_class_names = run->n_class_names,
+                          .max_bytes = o->memory_limit};
     if (!run->classify) {
         spec.task = CLI_TASK_REGRESS;
         spec.default_targets = syn_dataset_target_width(run->data);
@@ -243,12 +275,75 @@ static int output_layer(const train_options *o, const train_run *run, syn_layer_
     return SYN_EXIT_OK;
 }
 
+/* Bytes the loaded data set and the command's row arrays (training and
+ * validation rows, the trainer's order) take. */
+static size_t data_memory(const train_run *run)
+{
+    size_t n = syn_dataset_n_samples(run->data), f = syn_dataset_n_features(run->data);
+    size_t t = syn_dataset_target_width(run->data);
+    double bytes = (double)n * ((double)f * (run->is_idx ? 1.0 : 4.0) +
+                                (run->classify ? 4.0 : 4.0 * (double)t) + 3.0 * sizeof(size_t));
+    return bytes >= (double)SIZE_MAX ? SIZE_MAX : (size_t)bytes;
+}
+
+/* *sum += more; returns 0 on overflow. */
+static int add_bytes(size_t *sum, size_t more)
+{
+    if (more > SIZE_MAX - *sum)
+        return 0;
+    *sum += more;
+    return 1;
+}
+
+/* Refuses, before anything is allocated, a network that cannot exist or
+ * that does not fit in the memory limit next to the data. */
+static int check_network_memory(const train_options *o, const train_run *run,
+                                const syn_net_desc *desc)
+{
+    size_t n = syn_dataset_n_samples(run->data);
+    size_t batch = o->batch == 0 || (size_t)o->batch > n ? n : (size_t)o->batch;
+    size_t eval_batch = n < 1024 ? n : 1024;
+    size_t need = 0, eval_ws = 0, bare = 0;
+    syn_optim_kind kind = (syn_optim_kind)o->optimizer;
+    syn_status st = syn_net_memory_estimate(desc, kind, batch, &need);
+    if (st == SYN_OK)
+        st = syn_net_memory_estimate(desc, SYN_OPTIM_SGD, eval_batch, &eval_ws);
+    if (st == SYN_OK)
+        st = syn_net_memory_estimate(desc, SYN_OPTIM_SGD, 0, &bare);
+    /* The validation workspace, and early stopping's copy of the network. */
+    if (st == SYN_OK &&
+        (!add_bytes(&need, eval_ws - bare) || (o->early_stop && !add_bytes(&need, bare))))
+        st = SYN_ERR_OVERFLOW;
+    if (st == SYN_ERR_OVERFLOW)
+        return cli_runtime_error("train", "the network is too large: its size overflows this "
+                                 "machine's address space (--hidden %s)", o->hidden);
+    if (st != SYN_OK)
+        return cli_library_error("train", st, NULL, "sizing the network");
+    size_t limit = o->memory_limit, data = data_memory(run);
+    if (limit == 0 || (need <= limit && data <= limit - need))
+        return SYN_EXIT_OK;
+    static const char *const state[] = {"no optimizer state", "momentum buffer",
+                                        "momentum buffer", "Adam moments", "AdamW moments"};
+    char need_text[32], limit_text[32], data_text[32];
+    cli_format_bytes(need_text, sizeof need_text, need);
+    cli_format_bytes(limit_text, sizeof limit_text, limit);
+    cli_format_bytes(data_text, sizeof data_text, data);
+    if (need > limit)
+        return cli_runtime_error("train", "the network needs %s (parameters, gradients, %s, "
+                                 "workspace for batch %zu), more than --max-memory %s",
+                                 need_text, state[kind], batch, limit_text);
+    return cli_runtime_error("train", "the network needs %s (parameters, gradients, %s, "
+                             "workspace for batch %zu) and the data %s: more than "
+                             "--max-memory %s", need_text, state[kind], batch, data_text,
+                             limit_text);
+}
+
 static int build_net(const train_options *o, train_run *run)
 {
     size_t *widths, n_hidden;
     if (!cli_parse_size_list(o->hidden, &widths, &n_hidden))
-        return cli_usage_error("train", "--hidden expects widths like 256,128 (or none), "
-                               "got '%s'", o->hidden);
+        return cli_usage_error("train", "--hidden expects widths from 1 to 16777216 like "
+                               "256,128 (or none), got '%s'", o->hidden);
     syn_layer_desc *layers = calloc(n_hidden + 1, sizeof *layers);
     if (!layers) {
         free(widths);
@@ -265,6 +360,8 @@ static int build_net(const train_options *o, train_run *run)
                          .n_layers = n_hidden + 1, .layers = layers, .loss = loss,
                          .reduction = SYN_REDUCTION_MEAN, .init = SYN_INIT_AUTO,
                          .seed = (uint64_t)o->seed};
+    if (rc == SYN_EXIT_OK)
+        rc = check_network_memory(o, run, &desc);
     syn_status st = rc == SYN_EXIT_OK ? syn_net_create(&desc, &run->net) : SYN_OK;
     free(layers);
     if (rc == SYN_EXIT_OK && st != SYN_OK)
@@ -341,6 +438,7 @@ static void free_run(train_run *run)
     free(run->train_rows);
     free(run->val_rows);
     cli_history_free(&run->history);
+    train_progress_free(&run->progress);
 }
 
 static int setup(const train_options *o, train_run *run)
@@ -351,6 +449,9 @@ static int setup(const train_options *o, train_run *run)
         if (!make_class_names(run))
             rc = cli_runtime_error("train", "out of memory");
     }
+    if (rc == SYN_EXIT_OK && (o->checkpoint || o->resume) &&
+        !data_fingerprint_of(run->data, &run->fingerprint))
+        rc = cli_runtime_error("train", "out of memory");
     if (rc == SYN_EXIT_OK && o->test_data)
         rc = load_test_data(o, run);
     if (rc == SYN_EXIT_OK)
@@ -362,6 +463,227 @@ static int setup(const train_options *o, train_run *run)
     return rc;
 }
 
+/* ---------------------------------------------------------------- resume */
+
+/* A checkpoint's contents while the run is set up from it. */
+typedef struct resume_ctx {
+    syn_net *net;
+    syn_optimizer *opt;
+    syn_trainer_state state;
+    train_ckpt_data data;
+} resume_ctx;
+
+/* How an option of the command line meets the checkpoint's: paths may
+ * differ (the data is checked by content); everything that shapes the
+ * training must agree. */
+enum { TAKE_STRING, MATCH_STRING, MATCH_INT, MATCH_DOUBLE, MATCH_LONG, TAKE_LONG };
+
+typedef struct resume_field {
+    const char *name;
+    int kind;
+    size_t offset;
+    const char *const *choices;
+} resume_field;
+
+#define FIELD(name, kind, member, choices) {name, kind, offsetof(train_options, member), choices}
+
+static const resume_field resume_fields[] = {
+    FIELD("--data", TAKE_STRING, data, NULL),
+    FIELD("--labels", TAKE_STRING, labels, NULL),
+    FIELD("--test-data", TAKE_STRING, test_data, NULL),
+    FIELD("--test-labels", TAKE_STRING, test_labels, NULL),
+    FIELD("--out", TAKE_STRING, out, NULL),
+    FIELD("--log", TAKE_STRING, log, NULL),
+    FIELD("--plot", TAKE_STRING, plot, NULL),
+    FIELD("--target", MATCH_STRING, target, NULL),
+    FIELD("--delimiter", MATCH_STRING, delimiter, NULL),
+    FIELD("--hidden", MATCH_STRING, hidden, NULL),
+    FIELD("--task", MATCH_INT, task, task_names),
+    FIELD("--header/--no-header", MATCH_INT, header, NULL),
+    FIELD("--scale", MATCH_INT, scale, scale_names),
+    FIELD("--activation", MATCH_INT, activation, activation_names),
+    FIELD("--loss", MATCH_INT, loss, loss_names),
+    FIELD("--optimizer", MATCH_INT, optimizer, optimizer_names),
+    FIELD("--schedule", MATCH_INT, schedule, schedule_names),
+    FIELD("--val-split", MATCH_DOUBLE, val_split, NULL),
+    FIELD("--lr", MATCH_DOUBLE, lr, NULL),
+    FIELD("--weight-decay", MATCH_DOUBLE, weight_decay, NULL),
+    FIELD("--batch", MATCH_LONG, batch, NULL),
+    FIELD("--epochs", MATCH_LONG, epochs, NULL),
+    FIELD("--seed", MATCH_LONG, seed, NULL),
+    FIELD("--early-stop", MATCH_LONG, early_stop, NULL),
+    FIELD("--checkpoint-every", TAKE_LONG, checkpoint_every, NULL),
+};
+
+/* Values no parse can produce, to tell which options were given. */
+static void set_sentinels(train_options *o)
+{
+    memset(o, 0, sizeof *o);
+    for (size_t i = 0; i < sizeof resume_fields / sizeof resume_fields[0]; i++) {
+        char *at = (char *)o + resume_fields[i].offset;
+        switch (resume_fields[i].kind) {
+        case MATCH_INT: *(int *)(void *)at = INT_MIN; break;
+        case MATCH_DOUBLE: *(double *)(void *)at = -INFINITY; break;
+        case MATCH_LONG:
+        case TAKE_LONG: *(long *)(void *)at = LONG_MIN; break;
+        default: break;
+        }
+    }
+}
+
+static int field_given(const resume_field *f, const train_options *given)
+{
+    const char *at = (const char *)given + f->offset;
+    switch (f->kind) {
+    case MATCH_INT: return *(const int *)(const void *)at != INT_MIN;
+    case MATCH_DOUBLE: return *(const double *)(const void *)at != -INFINITY;
+    case MATCH_LONG:
+    case TAKE_LONG: return *(const long *)(const void *)at != LONG_MIN;
+    default: return *(const char *const *)(const void *)at != NULL;
+    }
+}
+
+static int field_equal(const resume_field *f, const train_options *a, const train_options *b)
+{
+    const void *x = (const char *)a + f->offset, *y = (const char *)b + f->offset;
+    switch (f->kind) {
+    case MATCH_INT: return *(const int *)x == *(const int *)y;
+    case MATCH_DOUBLE: return *(const double *)x == *(const double *)y;
+    case MATCH_LONG:
+    case TAKE_LONG: return *(const long *)x == *(const long *)y;
+    default: {
+        const char *p = *(const char *const *)x, *q = *(const char *const *)y;
+        return p == q || (p && q && !strcmp(p, q));
+    }
+    }
+}
+
+static void field_text(const resume_field *f, const train_options *o, char *buf, size_t size)
+{
+    const void *at = (const char *)o + f->offset;
+    int v;
+    switch (f->kind) {
+    case MATCH_INT:
+        v = *(const int *)at;
+        if (f->choices && v >= 0)
+            snprintf(buf, size, "%s", f->choices[v]);
+        else
+            snprintf(buf, size, "%s", v < 0 ? (f->choices ? "the default" : "--no-header")
+                                    : v > 0 ? "--header" : "detection");
+        return;
+    case MATCH_DOUBLE:
+        /* --lr and --weight-decay hold -1 for "the optimizer's default". */
+        if (*(const double *)at < 0)
+            snprintf(buf, size, "the default");
+        else
+            snprintf(buf, size, "%g", *(const double *)at);
+        return;
+    case MATCH_LONG:
+    case TAKE_LONG: snprintf(buf, size, "%ld", *(const long *)at); return;
+    default: {
+        const char *p = *(const char *const *)at;
+        snprintf(buf, size, "%s%s%s", p ? "'" : "", p ? p : "none", p ? "'" : "");
+    }
+    }
+}
+
+/* Takes the run's options from the checkpoint; an option given on the
+ * command line must agree with it, except paths. */
+static int merge_options(train_options *o, const train_options *given,
+                         const train_options *stored)
+{
+    for (size_t i = 0; i < sizeof resume_fields / sizeof resume_fields[0]; i++) {
+        const resume_field *f = &resume_fields[i];
+        int is_given = field_given(f, given);
+        if (is_given && f->kind != TAKE_STRING && f->kind != TAKE_LONG &&
+            !field_equal(f, o, stored)) {
+            char now[256], then[256];
+            field_text(f, o, now, sizeof now);
+            field_text(f, stored, then, sizeof then);
+            return cli_usage_error("train", "%s is %s but the checkpoint %s was trained with "
+                                   "%s; a resumed run keeps its options", f->name, now,
+                                   o->resume, then);
+        }
+        if (is_given)
+            continue;
+        size_t n = f->kind == MATCH_INT ? sizeof(int)
+                   : f->kind == MATCH_DOUBLE ? sizeof(double)
+                   : f->kind == MATCH_LONG || f->kind == TAKE_LONG ? sizeof(long)
+                                                                    : sizeof(const char *);
+        memcpy((char *)o + f->offset, (const char *)stored + f->offset, n);
+    }
+    if (!o->checkpoint)
+        o->checkpoint = o->resume;
+    return SYN_EXIT_OK;
+}
+
+static int load_resume(int argc, char **argv, train_options *o, resume_ctx *ctx)
+{
+    train_options given;
+    set_sentinels(&given);
+    /* The same arguments parsed again can only succeed, silently. */
+    parse_train(argc, argv, &given);
+    void *block = NULL;
+    size_t size = 0;
+    syn_error err = {{0}};
+    syn_status st = syn_checkpoint_load(o->resume, &ctx->net, &ctx->opt, &ctx->state, &block,
+                                        &size, &err);
+    if (st != SYN_OK)
+        return cli_library_error("train", st, &err, o->resume);
+    int ok = block && train_ckpt_decode(block, size, &ctx->data);
+    free(block);
+    if (!ok)
+        return cli_runtime_error("train", "%s: a checkpoint, but not one of synapse train (its "
+                                 "run options are missing or unreadable)", o->resume);
+    return merge_options(o, &given, &ctx->data.options);
+}
+
+/* Checks the data against the checkpoint and puts network, trainer and
+ * progress back where the checkpoint left them. */
+static int apply_resume(const train_options *o, train_run *run, resume_ctx *ctx)
+{
+    const data_fingerprint *a = &run->fingerprint, *b = &ctx->data.fingerprint;
+    if (a->n_samples != b->n_samples || a->n_features != b->n_features ||
+        a->target_width != b->target_width || a->n_classes != b->n_classes)
+        return cli_runtime_error("train", "--resume %s: %s has %llu rows, %llu features and "
+                                 "%llu targets, but the checkpoint was trained on %llu rows, "
+                                 "%llu features and %llu targets", o->resume, o->data,
+                                 (unsigned long long)a->n_samples,
+                                 (unsigned long long)a->n_features,
+                                 (unsigned long long)a->target_width,
+                                 (unsigned long long)b->n_samples,
+                                 (unsigned long long)b->n_features,
+                                 (unsigned long long)b->target_width);
+    if (a->hash != b->hash)
+        return cli_runtime_error("train", "--resume %s: %s has the shape of the checkpoint's "
+                                 "data but other values", o->resume, o->data);
+    syn_status st = syn_net_copy_params(run->net, ctx->net);
+    if (st == SYN_OK)
+        st = syn_trainer_restore(run->trainer, &ctx->state, ctx->opt);
+    if (st != SYN_OK)
+        return cli_runtime_error("train", "--resume %s: the checkpoint does not fit this run's "
+                                 "network or trainer (%s)", o->resume, syn_strerror(st));
+    train_progress *p = &ctx->data.progress;
+    if (p->have_best) {
+        if (ctx->data.n_best != syn_net_param_count(run->net))
+            return cli_runtime_error("train", "--resume %s: its best weights do not fit the "
+                                     "network", o->resume);
+        if (syn_net_clone(run->net, &run->best) != SYN_OK)
+            return cli_runtime_error("train", "out of memory");
+        memcpy(syn_net_params(run->best, NULL), ctx->data.best,
+               ctx->data.n_best * sizeof(float));
+    }
+    run->progress = *p;
+    memset(p, 0, sizeof *p);
+    if (!o->quiet && ctx->state.epochs_done >= (uint64_t)o->epochs)
+        fprintf(stderr, "resuming %s: all %ld epochs are done\n", o->resume, o->epochs);
+    else if (!o->quiet)
+        fprintf(stderr, "resuming %s at epoch %llu/%ld, batch %llu\n", o->resume,
+                (unsigned long long)ctx->state.epochs_done + 1, o->epochs,
+                (unsigned long long)ctx->state.batches_done + 1);
+    return SYN_EXIT_OK;
+}
+
 int cmd_train(int argc, char **argv)
 {
     train_options o;
@@ -369,14 +691,27 @@ int cmd_train(int argc, char **argv)
     cli_parse_result parsed = parse_train(argc, argv, &o);
     if (parsed != CLI_PARSED)
         return parsed == CLI_HELP ? SYN_EXIT_OK : SYN_EXIT_USAGE;
-    int rc = check_train_options(&o);
-    if (rc != SYN_EXIT_OK)
-        return rc;
+    resume_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    int rc = o.resume ? load_resume(argc, argv, &o, &ctx) : SYN_EXIT_OK;
+    if (rc == SYN_EXIT_OK)
+        rc = cli_memory_limit("train", o.max_memory, &o.memory_limit);
+    if (rc == SYN_EXIT_OK)
+        rc = check_train_options(&o);
     train_run run;
     memset(&run, 0, sizeof run);
-    rc = setup(&o, &run);
+    if (rc == SYN_EXIT_OK)
+        rc = setup(&o, &run);
+    if (rc == SYN_EXIT_OK && o.resume)
+        rc = apply_resume(&o, &run, &ctx);
+    syn_net_free(ctx.net);
+    syn_optimizer_free(ctx.opt);
+    ctx.net = NULL;
+    ctx.opt = NULL;
     if (rc == SYN_EXIT_OK)
         rc = train_loop(&o, &run);
     free_run(&run);
+    /* Last: o's strings may point into the decoded checkpoint. */
+    train_ckpt_data_free(&ctx.data);
     return rc;
 }

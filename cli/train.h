@@ -10,10 +10,37 @@ typedef struct train_options {
     const char *data, *labels, *target, *test_data, *test_labels;
     const char *delimiter, *hidden;
     const char *out, *log, *plot;
+    const char *checkpoint, *resume, *max_memory;
     int task, header, scale, activation, loss, optimizer, schedule, quiet;
     double val_split, lr, weight_decay;
-    long batch, epochs, seed, early_stop, threads;
+    long batch, epochs, seed, early_stop, threads, checkpoint_every;
+    size_t memory_limit; /* bytes, from --max-memory or the available memory; 0: none */
 } train_options;
+
+/* What one finished epoch measured. */
+typedef struct epoch_result {
+    syn_epoch_stats stats;
+    double seconds;            /* the training pass only */
+    double val_loss, val_acc;  /* NaN without validation */
+} epoch_result;
+
+/* The command's own training state besides the trainer's: what a
+ * checkpoint must carry so that a resumed run ends as an uninterrupted one,
+ * log and plot included. */
+typedef struct train_progress {
+    epoch_result *results;     /* every finished epoch, in order */
+    size_t n_results, cap_results;
+    uint64_t samples_seen;
+    int have_best;             /* early stopping: run->best holds the weights */
+    epoch_result best;
+    size_t best_epoch;
+} train_progress;
+
+/* A data set's identity: its shape and a hash of every feature and target,
+ * so a resume can refuse data other than the checkpoint's. */
+typedef struct data_fingerprint {
+    uint64_t n_samples, n_features, target_width, n_classes, hash;
+} data_fingerprint;
 
 typedef struct train_run {
     syn_dataset *data, *test;
@@ -27,9 +54,45 @@ typedef struct train_run {
     syn_trainer *trainer;
     syn_workspace *eval_ws;
     cli_history history;
+    train_progress progress;  /* restored from --resume, then kept by the loop */
+    data_fingerprint fingerprint;
 } train_run;
 
 /* Trains, saves the model and reports; returns the exit code. */
 int train_loop(const train_options *o, train_run *run);
+
+/* ------------------------------------------------------ train_ckpt.c */
+
+/* Appends an epoch to progress; returns 0 when out of memory. */
+int train_progress_push(train_progress *p, const epoch_result *r);
+void train_progress_free(train_progress *p);
+
+/* Hashes every row of ds (features and targets as float bits). */
+int data_fingerprint_of(const syn_dataset *ds, data_fingerprint *fp);
+
+/* Serialises the options, the data fingerprint, the progress and the best
+ * weights (run->best, if any) into a malloc'd block for syn_checkpoint_save. */
+int train_ckpt_encode(const train_options *o, const train_run *run, uint8_t **out,
+                      size_t *size);
+
+/* Strings decoded from a checkpoint; they back the train_options fields. */
+typedef struct train_ckpt_strings {
+    char *s[10];
+} train_ckpt_strings;
+
+/* A decoded block: the options stored, the fingerprint, the progress and
+ * the best weights (n_best floats, or NULL). */
+typedef struct train_ckpt_data {
+    train_options options;
+    train_ckpt_strings strings;
+    data_fingerprint fingerprint;
+    train_progress progress;
+    float *best;
+    size_t n_best;
+} train_ckpt_data;
+
+/* Returns 0 for a block that is not one this version wrote. */
+int train_ckpt_decode(const uint8_t *data, size_t size, train_ckpt_data *out);
+void train_ckpt_data_free(train_ckpt_data *d);
 
 #endif

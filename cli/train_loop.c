@@ -1,8 +1,10 @@
 /* train_loop.c - the epoch loop of `synapse train`: progress on stderr (a
  * bar redrawn in place on a terminal, a line per epoch otherwise), the
  * validation pass, early stopping with the best weights restored, the
- * per-epoch CSV log, divergence reporting, saving the model with its
- * metadata, the test evaluation and the plot. */
+ * per-epoch CSV log, checkpoints (every N batches and after each epoch),
+ * divergence reporting, saving the model with its metadata, the test
+ * evaluation and the plot. A resumed run starts from the epochs already
+ * recorded in run->progress. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,20 +43,19 @@ static void clear_bar(progress *p)
     p->drawn = 0;
 }
 
-/* The per-batch callback: keeps the running loss and redraws the bar at
- * most every REDRAW_SECONDS (a terminal is slow next to a small batch). */
-static int on_batch(void *user, const syn_batch_report *r)
+/* Keeps the running loss and redraws the bar at most every REDRAW_SECONDS
+ * (a terminal is slow next to a small batch). */
+static void show_batch(progress *p, const syn_batch_report *r)
 {
-    progress *p = user;
     size_t epoch = r->epoch, batch = r->batch, n_batches = r->n_batches;
     p->loss_sum += r->loss * (double)r->samples;
     p->samples += r->samples;
     p->correct += r->correct;
     if (!p->tty)
-        return 0;
+        return;
     double t = now_seconds();
     if (t - p->last_draw < REDRAW_SECONDS && batch + 1 < n_batches)
-        return 0;
+        return;
     p->last_draw = t;
     double elapsed = t - p->start;
     double eta = elapsed / (double)(batch + 1) * (double)(n_batches - batch - 1);
@@ -72,14 +73,7 @@ static int on_batch(void *user, const syn_batch_report *r)
             p->loss_sum / (double)p->samples, acc, rate, eta);
     fflush(stderr);
     p->drawn = 1;
-    return 0;
 }
-
-typedef struct epoch_result {
-    syn_epoch_stats stats;
-    double seconds;            /* the training pass only */
-    double val_loss, val_acc;  /* NaN without validation */
-} epoch_result;
 
 static void print_value(FILE *fp, const char *name, double v)
 {
@@ -138,28 +132,22 @@ static syn_status validate(train_run *run, epoch_result *r)
     return st;
 }
 
-/* Early-stopping state: the best validation loss and when it was seen. */
-typedef struct best_state {
-    int have;
-    epoch_result result;
-    size_t epoch;
-} best_state;
-
 /* Keeps the best weights; returns nonzero when patience has run out. */
-static int early_stop_check(const train_options *o, train_run *run, best_state *b,
-                            const epoch_result *r, syn_status *st)
+static int early_stop_check(const train_options *o, train_run *run, const epoch_result *r,
+                            syn_status *st)
 {
+    train_progress *p = &run->progress;
     if (!o->early_stop)
         return 0;
-    if (!b->have || r->val_loss < b->result.val_loss) {
+    if (!p->have_best || r->val_loss < p->best.val_loss) {
         *st = run->best ? syn_net_copy_params(run->best, run->net)
                         : syn_net_clone(run->net, &run->best);
-        b->have = 1;
-        b->result = *r;
-        b->epoch = r->stats.epoch;
+        p->have_best = 1;
+        p->best = *r;
+        p->best_epoch = r->stats.epoch;
         return 0;
     }
-    return r->stats.epoch - b->epoch >= (size_t)o->early_stop;
+    return r->stats.epoch - p->best_epoch >= (size_t)o->early_stop;
 }
 
 static syn_status set_meta(const train_options *o, train_run *run, const epoch_result *last,
@@ -210,33 +198,78 @@ static int write_plot(const train_options *o, const train_run *run)
 
 /* The loop's running state. */
 typedef struct loop_state {
+    const train_options *o;
+    train_run *run;
     progress prog;
-    best_state best;
-    epoch_result last;
-    int have_last;
-    uint64_t samples_seen;
     cli_out_file log;
+    syn_status ckpt_status; /* the first failed checkpoint write */
+    syn_error ckpt_err;
 } loop_state;
+
+/* Writes the checkpoint: the trainer's state with the command's own
+ * (options, data fingerprint, results so far, best weights). */
+static syn_status save_checkpoint(loop_state *s)
+{
+    uint8_t *block = NULL;
+    size_t size = 0;
+    memset(&s->ckpt_err, 0, sizeof s->ckpt_err);
+    /* The metadata of the epochs so far, for `synapse info` on the file. */
+    const train_progress *p = &s->run->progress;
+    syn_status st = set_meta(s->o, s->run, p->n_results ? &p->results[p->n_results - 1] : NULL,
+                             p->samples_seen);
+    if (st != SYN_OK)
+        return st;
+    if (!train_ckpt_encode(s->o, s->run, &block, &size))
+        return SYN_ERR_OUT_OF_MEMORY;
+    st = syn_checkpoint_save(s->run->trainer, block, size, s->o->checkpoint, &s->ckpt_err);
+    free(block);
+    return st;
+}
+
+/* The per-batch callback: progress, and a checkpoint every
+ * --checkpoint-every batches counted over the whole run. The trainer has
+ * already moved its position past this batch, so the checkpoint holds the
+ * batch's update. A failed write stops the epoch (the previous checkpoint
+ * is intact: writes are atomic). */
+static int on_batch(void *user, const syn_batch_report *r)
+{
+    loop_state *s = user;
+    show_batch(&s->prog, r);
+    if (!s->o->checkpoint || s->o->checkpoint_every <= 0)
+        return 0;
+    uint64_t global = (uint64_t)r->epoch * r->n_batches + r->batch + 1;
+    if (global % (uint64_t)s->o->checkpoint_every != 0)
+        return 0;
+    s->ckpt_status = save_checkpoint(s);
+    return s->ckpt_status != SYN_OK;
+}
 
 /* One epoch: train (timed), validate, record; returns the library status. */
 static syn_status run_epoch(const train_options *o, train_run *run, loop_state *s,
                             epoch_result *r)
 {
     memset(r, 0, sizeof *r);
-    s->prog.loss_sum = 0.0;
-    s->prog.samples = s->prog.correct = 0;
+    /* A resumed epoch's running figures start from the sums saved with it. */
+    syn_trainer_state state;
+    syn_trainer_get_state(run->trainer, &state);
+    s->prog.loss_sum = state.loss_sum;
+    s->prog.samples = (size_t)state.samples;
+    s->prog.correct = (size_t)state.correct;
     s->prog.start = s->prog.last_draw = now_seconds();
     syn_status st = syn_trainer_epoch(run->trainer, run->data, run->train_rows, run->n_train,
-                                      on_batch, &s->prog, &r->stats);
+                                      on_batch, s, &r->stats);
     r->seconds = now_seconds() - s->prog.start;
+    if (st == SYN_OK && s->ckpt_status != SYN_OK)
+        return s->ckpt_status;
     if (st != SYN_OK)
         return st;
-    s->samples_seen += r->stats.samples;
+    run->progress.samples_seen += r->stats.samples;
     st = validate(run, r);
     if (st != SYN_OK)
         return st;
     if (!cli_history_push(&run->history, r->stats.loss, r->stats.accuracy, r->val_loss,
-                          r->val_acc))
+                          r->val_acc) ||
+        !train_progress_push(&run->progress, r))
         return SYN_ERR_OUT_OF_MEMORY;
     if (s->log.fp)
         log_epoch(s->log.fp, r);
@@ -257,19 +290,21 @@ static void report_divergence(const train_options *o, train_run *run, loop_state
 }
 
 /* After the loop: best weights back, metadata, save. Returns an exit code. */
-static int finish_model(const train_options *o, train_run *run, loop_state *s)
+static int finish_model(const train_options *o, train_run *run)
 {
-    const epoch_result *meta_from = s->have_last ? &s->last : NULL;
+    const train_progress *p = &run->progress;
+    const epoch_result *last = p->n_results ? &p->results[p->n_results - 1] : NULL;
+    const epoch_result *meta_from = last;
     syn_status st = SYN_OK;
-    if (s->best.have) {
+    if (p->have_best && run->best) {
         st = syn_net_copy_params(run->net, run->best);
-        meta_from = &s->best.result;
-        if (!o->quiet && s->best.epoch != s->last.stats.epoch)
+        meta_from = &p->best;
+        if (!o->quiet && last && p->best_epoch != last->stats.epoch)
             fprintf(stderr, "restored the weights of epoch %zu (val_loss %.4f)\n",
-                    s->best.epoch + 1, s->best.result.val_loss);
+                    p->best_epoch + 1, p->best.val_loss);
     }
     if (st == SYN_OK)
-        st = set_meta(o, run, meta_from, s->samples_seen);
+        st = set_meta(o, run, meta_from, p->samples_seen);
     if (st != SYN_OK)
         return cli_library_error("train", st, NULL, "finishing the model");
     syn_error err = {{0}};
@@ -279,26 +314,40 @@ static int finish_model(const train_options *o, train_run *run, loop_state *s)
     return SYN_EXIT_OK;
 }
 
+static int checkpoint_error(loop_state *s)
+{
+    clear_bar(&s->prog);
+    if (s->ckpt_err.message[0])
+        return cli_runtime_error("train", "checkpoint %.*s; stopping (the previous checkpoint "
+                                 "is intact)", (int)strcspn(s->ckpt_err.message, "\r\n"),
+                                 s->ckpt_err.message);
+    return cli_runtime_error("train", "checkpoint %s: %s; stopping", s->o->checkpoint,
+                             syn_strerror(s->ckpt_status));
+}
+
 static int run_epochs(const train_options *o, train_run *run, loop_state *s, int *diverged)
 {
-    for (long e = 0; e < o->epochs; e++) {
+    while (syn_trainer_epochs_done(run->trainer) < (size_t)o->epochs) {
         epoch_result r;
         syn_status st = run_epoch(o, run, s, &r);
         if (st == SYN_ERR_DIVERGED) {
+            /* No checkpoint is written after this: the last one holds the
+             * last good state. */
             report_divergence(o, run, s, &r);
             *diverged = 1;
             return SYN_EXIT_OK;
         }
-        if (st == SYN_OK) {
-            s->last = r;
-            s->have_last = 1;
-            if (early_stop_check(o, run, &s->best, &r, &st) && st == SYN_OK) {
-                if (!o->quiet)
-                    fprintf(stderr, "early stop: no val_loss improvement for %ld epochs\n",
-                            o->early_stop);
-                return SYN_EXIT_OK;
-            }
+        if (s->ckpt_status != SYN_OK)
+            return checkpoint_error(s);
+        if (st == SYN_OK && early_stop_check(o, run, &r, &st) && st == SYN_OK) {
+            if (!o->quiet)
+                fprintf(stderr, "early stop: no val_loss improvement for %ld epochs\n",
+                        o->early_stop);
+            return SYN_EXIT_OK;
         }
+        /* After each epoch, with its results and early-stopping update. */
+        if (st == SYN_OK && o->checkpoint && (s->ckpt_status = save_checkpoint(s)) != SYN_OK)
+            return checkpoint_error(s);
         if (st != SYN_OK) {
             clear_bar(&s->prog);
             return cli_library_error("train", st, NULL, "training");
@@ -307,10 +356,27 @@ static int run_epochs(const train_options *o, train_run *run, loop_state *s, int
     return SYN_EXIT_OK;
 }
 
+/* A resumed run's log and plot start with the epochs it already ran. */
+static int replay_progress(train_run *run, loop_state *s)
+{
+    const train_progress *p = &run->progress;
+    for (size_t i = 0; i < p->n_results; i++) {
+        const epoch_result *r = &p->results[i];
+        if (!cli_history_push(&run->history, r->stats.loss, r->stats.accuracy, r->val_loss,
+                              r->val_acc))
+            return 0;
+        if (s->log.fp)
+            log_epoch(s->log.fp, r);
+    }
+    return 1;
+}
+
 int train_loop(const train_options *o, train_run *run)
 {
     loop_state s;
     memset(&s, 0, sizeof s);
+    s.o = o;
+    s.run = run;
     s.prog.tty = !o->quiet && isatty(STDERR_FILENO);
     s.prog.n_epochs = (size_t)o->epochs;
     s.prog.classify = syn_dataset_n_classes(run->data) > 0;
@@ -319,10 +385,13 @@ int train_loop(const train_options *o, train_run *run)
         return rc;
     if (s.log.fp)
         fprintf(s.log.fp, "%s\n", log_header);
+    if (!replay_progress(run, &s))
+        rc = cli_runtime_error("train", "out of memory");
     int diverged = 0;
-    rc = run_epochs(o, run, &s, &diverged);
     if (rc == SYN_EXIT_OK)
-        rc = finish_model(o, run, &s);
+        rc = run_epochs(o, run, &s, &diverged);
+    if (rc == SYN_EXIT_OK)
+        rc = finish_model(o, run);
     if (s.log.fp)
         rc = rc == SYN_EXIT_OK ? cli_out_commit("train", &s.log)
                                : (cli_out_commit("train", &s.log), rc);

@@ -433,7 +433,8 @@ typedef struct syn_csv_options {
      * integer labels sorted numerically. */
     const char *const *class_names;
     size_t n_class_names;
-    int no_target;       /* nonzero: every column is a feature (predict) */
+    int no_target;       /* nonzero: every column is a feature (predict);
+                          * regression is then ignored */
     /* > 0: refuse (MEMORY_LIMIT) a file whose features and targets would
      * take more than this many bytes in memory, before allocating them;
      * 0: no limit. */
@@ -525,7 +526,8 @@ syn_status syn_trainer_step(syn_trainer *tr, const float *x, const float *y, siz
  * back to the start of the epoch (for an epoch resumed mid-way: to the
  * point it was resumed from, the last good state this trainer has seen),
  * and stats->batches names the batch that failed. The optimizer moments
- * are not rolled back. */
+ * are not rolled back. Training runs with denormals flushed to zero
+ * (FTZ/DAZ, restored on return), which on_batch also sees. */
 syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_t *rows,
                              size_t n_rows, syn_batch_fn on_batch, void *user,
                              syn_epoch_stats *stats);

@@ -777,6 +777,40 @@ static syn_status store_feature_names(csv_load *L, const csv_record *header)
 
 /* ----------------------------------------------------------------- rows */
 
+/* Bytes one row takes in the arrays: features, then targets or a label. */
+static int row_bytes(const csv_load *L, size_t *out)
+{
+    size_t floats = L->n_features, bytes;
+    if (L->opt.regression && !syn_add_size(floats, L->n_targets, &floats))
+        return 0;
+    if (!syn_mul_size(floats, sizeof(float), &bytes))
+        return 0;
+    if (!L->opt.regression && !L->opt.no_target && !syn_add_size(bytes, sizeof(uint32_t), &bytes))
+        return 0;
+    *out = bytes;
+    return 1;
+}
+
+/* With options.max_bytes: caps the new capacity at the rows the limit
+ * holds, and refuses when not even one more row fits. */
+static syn_status limit_rows(csv_load *L, size_t *cap)
+{
+    size_t per_row;
+    if (L->opt.max_bytes == 0)
+        return SYN_OK;
+    if (!row_bytes(L, &per_row))
+        return SYN_ERR_OVERFLOW;
+    size_t max_rows = per_row ? L->opt.max_bytes / per_row : SIZE_MAX;
+    if (*cap > max_rows)
+        *cap = max_rows;
+    if (*cap > L->n_rows)
+        return SYN_OK;
+    syn_set_error(L->err, "%s:%zu: row %zu would take the data past the limit of %zu bytes "
+                  "(%zu bytes per row)", L->path, L->rd.line, L->n_rows + 1, L->opt.max_bytes,
+                  per_row);
+    return SYN_ERR_MEMORY_LIMIT;
+}
+
 /* Room for one more row: the arrays double, so n rows cost O(n) copies. */
 static syn_status reserve_row(csv_load *L)
 {
@@ -785,6 +819,9 @@ static syn_status reserve_row(csv_load *L)
     size_t cap = L->cap_rows ? 0 : CSV_FIRST_ROWS;
     if (L->cap_rows && !syn_mul_size(L->cap_rows, 2, &cap))
         return SYN_ERR_OVERFLOW;
+    syn_status limited = limit_rows(L, &cap);
+    if (limited != SYN_OK)
+        return limited;
     size_t x_bytes, t_bytes, l_bytes;
     if (!syn_mul_size(cap, L->n_features, &x_bytes) ||
         !syn_mul_size(x_bytes, sizeof(float), &x_bytes) ||
@@ -1021,7 +1058,9 @@ static syn_status parse_rows(csv_load *L)
     return s;
 }
 
-static syn_status open_reader(csv_load *L)
+/* Opens L->path, or reads the buffer `mem` when it is not NULL (through
+ * fmemopen, so both take the very same path through the reader). */
+static syn_status open_reader(csv_load *L, const void *mem, size_t mem_size)
 {
     csv_reader *r = &L->rd;
     r->line = 1;
@@ -1029,7 +1068,7 @@ static syn_status open_reader(csv_load *L)
     r->buf = malloc(CSV_CHUNK);
     if (!r->buf)
         return SYN_ERR_OUT_OF_MEMORY;
-    r->fp = fopen(L->path, "rb");
+    r->fp = mem ? fmemopen((void *)mem, mem_size, "rb") : fopen(L->path, "rb");
     if (!r->fp) {
         syn_set_error(L->err, "%s: cannot open: %s", L->path, strerror(errno));
         return SYN_ERR_IO;
@@ -1064,13 +1103,11 @@ static char locale_decimal_point(void)
     return lc && lc->decimal_point && lc->decimal_point[0] ? lc->decimal_point[0] : '.';
 }
 
-syn_status syn_dataset_load_csv(const char *path, const syn_csv_options *options,
-                                syn_dataset **out, syn_error *err)
+/* The loader behind both entry points: the file at path, or the buffer
+ * mem (not NULL) with path naming it in messages. */
+static syn_status load_csv(const char *path, const void *mem, size_t mem_size,
+                           const syn_csv_options *options, syn_dataset **out, syn_error *err)
 {
-    if (!path || !out) {
-        syn_set_error(err, "invalid argument: %s is NULL", path ? "out" : "path");
-        return SYN_ERR_INVALID_ARGUMENT;
-    }
     csv_load L = {.path = path, .err = err};
     /* No options: comma-separated, header detected, last column a label. */
     if (options)
@@ -1079,10 +1116,15 @@ syn_status syn_dataset_load_csv(const char *path, const syn_csv_options *options
         L.opt.delimiter = ',';
     L.decimal_point = locale_decimal_point();
     syn_status s = check_options(&L);
+    /* With no target column, regression has nothing to apply to: no_target
+     * wins (it used to leave an empty target array that the dataset
+     * refused, with no message). */
+    if (L.opt.no_target)
+        L.opt.regression = 0;
     if (s == SYN_OK)
         s = load_fixed_classes(&L);
     if (s == SYN_OK)
-        s = open_reader(&L);
+        s = open_reader(&L, mem, mem_size);
     if (s == SYN_OK)
         s = parse_rows(&L);
     if (s == SYN_OK)
@@ -1093,4 +1135,25 @@ syn_status syn_dataset_load_csv(const char *path, const syn_csv_options *options
         syn_set_error(err, "%s: %s while reading line %zu", path, syn_strerror(s), L.rd.line);
     close_load(&L);
     return s;
+}
+
+syn_status syn_dataset_load_csv(const char *path, const syn_csv_options *options,
+                                syn_dataset **out, syn_error *err)
+{
+    if (!path || !out) {
+        syn_set_error(err, "invalid argument: %s is NULL", path ? "out" : "path");
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    return load_csv(path, NULL, 0, options, out, err);
+}
+
+syn_status syn_csv_parse_buffer(const void *data, size_t size, const char *name,
+                                const syn_csv_options *options, syn_dataset **out,
+                                syn_error *err)
+{
+    if (!data || !out) {
+        syn_set_error(err, "invalid argument: %s is NULL", data ? "out" : "data");
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    return load_csv(name ? name : "<memory>", data, size, options, out, err);
 }

@@ -1,5 +1,6 @@
 /* dataset_internal.h - how the file loaders (csv.c, idx.c) hand the arrays
- * they built to dataset.c without a second copy. Not public. */
+ * they built to dataset.c without a second copy, and their from-memory entry
+ * points. Not public. */
 #ifndef SYN_DATASET_INTERNAL_H
 #define SYN_DATASET_INTERNAL_H
 
@@ -33,5 +34,17 @@ void syn_dataset_parts_release(syn_dataset_parts *parts);
 
 /* Frees `count` strings and the array holding them (either may be NULL). */
 void syn_free_strings(char **strings, size_t count);
+
+/* The file loaders on a buffer instead of a path, for tests and fuzzing:
+ * the same parser, limits and errors as syn_dataset_load_csv and
+ * syn_dataset_load_idx; name (may be NULL) stands for the path in messages.
+ * data and images must not be NULL (size may be 0); labels NULL means
+ * unlabelled images, as a NULL labels_path does. */
+syn_status syn_csv_parse_buffer(const void *data, size_t size, const char *name,
+                                const syn_csv_options *options, syn_dataset **out,
+                                syn_error *err);
+syn_status syn_idx_parse_buffer(const void *images, size_t images_size, const void *labels,
+                                size_t labels_size, const char *name, syn_dataset **out,
+                                syn_error *err);
 
 #endif

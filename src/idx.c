@@ -4,7 +4,9 @@
  * Only unsigned bytes (type 0x08) are read. Images keep their uint8 pixels;
  * labels become class ids. Sizes from a header are never trusted: data is
  * read in growing pieces, so a header claiming 2^32 images in a 100-byte
- * file fails as truncated without a large allocation. */
+ * file fails as truncated without a large allocation. A memory limit
+ * (syn_dataset_load_idx_limited) is checked against the header's sizes
+ * before any data is read. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,7 @@ typedef struct idx_stream {
     unsigned char head[2]; /* bytes read to sniff the gzip magic */
     size_t head_len, head_pos;
     size_t offset; /* content bytes delivered so far */
+    size_t max_bytes; /* from idx_source */
     int gzip;
 #ifdef SYN_HAVE_ZLIB
     z_stream z;
@@ -138,11 +141,23 @@ static syn_status read_gzip(idx_stream *st, unsigned char *dst, size_t want, siz
 
 /* --------------------------------------------------------------- stream */
 
-static syn_status stream_open(idx_stream *st, const char *path, syn_error *err)
+/* Where a stream's bytes come from: the file at path, or the buffer data
+ * when it is not NULL (read through fmemopen, so both take the same path
+ * through the reader; path then only names it in messages). */
+typedef struct idx_source {
+    const char *path;
+    const void *data;
+    size_t size;
+    size_t max_bytes; /* images only: the memory limit, 0 for none */
+} idx_source;
+
+static syn_status stream_open(idx_stream *st, const idx_source *src, syn_error *err)
 {
+    const char *path = src->path;
     st->path = path;
     st->err = err;
-    st->fp = fopen(path, "rb");
+    st->max_bytes = src->max_bytes;
+    st->fp = src->data ? fmemopen((void *)src->data, src->size, "rb") : fopen(path, "rb");
     if (!st->fp) {
         syn_set_error(err, "%s: cannot open: %s", path, strerror(errno));
         return SYN_ERR_IO;
@@ -379,10 +394,11 @@ static syn_status read_labels(idx_stream *st, const idx_header *h, syn_dataset_p
 
 /* Opens the label file and checks its header against the images before
  * any data is read, so a mismatched pair fails fast. */
-static syn_status open_labels(idx_stream *st, const char *path, syn_error *err,
+static syn_status open_labels(idx_stream *st, const idx_source *src, syn_error *err,
                               size_t n_images, idx_header *h)
 {
-    syn_status s = stream_open(st, path, err);
+    const char *path = src->path;
+    syn_status s = stream_open(st, src, err);
     if (s == SYN_OK)
         s = read_header(st, 1, 1, "1 dimension for labels", h);
     if (s == SYN_OK && h->dims[0] != n_images) {
@@ -393,7 +409,24 @@ static syn_status open_labels(idx_stream *st, const char *path, syn_error *err,
     return s;
 }
 
-static syn_status load_pair(idx_stream *images, idx_stream *labels, const char *labels_path,
+/* Refuses, from the header alone, a data set whose pixels (one byte each)
+ * and labels (four bytes each) would need more than the memory limit. */
+static syn_status check_limit(idx_stream *images, const syn_dataset_parts *parts,
+                              size_t pixels, int labelled)
+{
+    size_t need = pixels, label_bytes = 0;
+    int fits = !labelled || (syn_mul_size(parts->n_samples, sizeof(uint32_t), &label_bytes) &&
+                             syn_add_size(need, label_bytes, &need));
+    if (images->max_bytes == 0 || (fits && need <= images->max_bytes))
+        return SYN_OK;
+    syn_set_error(images->err, "%s: offset 4: %zu images of %zu bytes%s need %s%zu bytes, "
+                  "more than the limit of %zu bytes", images->path, parts->n_samples,
+                  parts->n_features, labelled ? " and their labels" : "",
+                  fits ? "" : "more than ", fits ? need : SIZE_MAX, images->max_bytes);
+    return SYN_ERR_MEMORY_LIMIT;
+}
+
+static syn_status load_pair(idx_stream *images, idx_stream *labels, const idx_source *labels_src,
                             syn_error *err, syn_dataset_parts *parts)
 {
     idx_header ih, lh;
@@ -410,27 +443,27 @@ static syn_status load_pair(idx_stream *images, idx_stream *labels, const char *
             s = SYN_ERR_OVERFLOW;
         }
     }
-    if (s == SYN_OK && labels_path)
-        s = open_labels(labels, labels_path, err, parts->n_samples, &lh);
+    if (s == SYN_OK)
+        s = check_limit(images, parts, total, labels_src != NULL);
+    if (s == SYN_OK && labels_src)
+        s = open_labels(labels, labels_src, err, parts->n_samples, &lh);
     if (s == SYN_OK)
         s = read_payload(images, total, ih.bytes, &parts->x_u8);
-    if (s == SYN_OK && labels_path)
+    if (s == SYN_OK && labels_src)
         s = read_labels(labels, &lh, parts);
     return s;
 }
 
-syn_status syn_dataset_load_idx(const char *images_path, const char *labels_path,
-                                syn_dataset **out, syn_error *err)
+/* The loader behind both entry points; labels_src may be NULL. */
+static syn_status load_idx(const idx_source *images_src, const idx_source *labels_src,
+                           syn_dataset **out, syn_error *err)
 {
-    if (!images_path || !out) {
-        syn_set_error(err, "invalid argument: %s is NULL", images_path ? "out" : "images_path");
-        return SYN_ERR_INVALID_ARGUMENT;
-    }
+    const char *images_path = images_src->path;
     idx_stream images = {0}, labels = {0};
     syn_dataset_parts parts = {0};
-    syn_status s = stream_open(&images, images_path, err);
+    syn_status s = stream_open(&images, images_src, err);
     if (s == SYN_OK)
-        s = load_pair(&images, &labels, labels_path, err, &parts);
+        s = load_pair(&images, &labels, labels_src, err, &parts);
     stream_close(&images);
     stream_close(&labels);
     if (s == SYN_OK)
@@ -439,4 +472,38 @@ syn_status syn_dataset_load_idx(const char *images_path, const char *labels_path
         syn_set_error(err, "%s: out of memory", images_path);
     syn_dataset_parts_release(&parts);
     return s;
+}
+
+syn_status syn_dataset_load_idx(const char *images_path, const char *labels_path,
+                                syn_dataset **out, syn_error *err)
+{
+    return syn_dataset_load_idx_limited(images_path, labels_path, 0, out, err);
+}
+
+syn_status syn_dataset_load_idx_limited(const char *images_path, const char *labels_path,
+                                        size_t max_bytes, syn_dataset **out, syn_error *err)
+{
+    if (!images_path || !out) {
+        syn_set_error(err, "invalid argument: %s is NULL", images_path ? "out" : "images_path");
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    idx_source images = {.path = images_path, .max_bytes = max_bytes};
+    idx_source labels = {.path = labels_path};
+    return load_idx(&images, labels_path ? &labels : NULL, out, err);
+}
+
+syn_status syn_idx_parse_buffer(const void *images, size_t images_size, const void *labels,
+                                size_t labels_size, const char *name, syn_dataset **out,
+                                syn_error *err)
+{
+    if (!images || !out) {
+        syn_set_error(err, "invalid argument: %s is NULL", images ? "out" : "images");
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    char labels_name[256];
+    name = name ? name : "<memory>";
+    snprintf(labels_name, sizeof labels_name, "%s (labels)", name);
+    idx_source images_src = {.path = name, .data = images, .size = images_size};
+    idx_source labels_src = {.path = labels_name, .data = labels, .size = labels_size};
+    return load_idx(&images_src, labels ? &labels_src : NULL, out, err);
 }

@@ -16,19 +16,30 @@
 #include <omp.h>
 #endif
 
+/* How far an epoch has come, and its partial sums. */
+typedef struct epoch_pos {
+    size_t batches_done;
+    double loss_sum;
+    size_t correct, samples;
+} epoch_pos;
+
 struct syn_trainer {
     syn_net *net;
     syn_optimizer *opt;
     syn_workspace *ws;
     syn_train_desc desc;
     float base_lr;
-    syn_rng rng;
+    syn_rng rng;         /* the shuffle generator, as it is now */
     size_t capacity;     /* batch rows the buffers hold */
     float *x_buf, *y_buf;
-    float *snapshot;     /* parameters at the start of the epoch */
+    float *snapshot;     /* parameters at the last good point (epoch start) */
     size_t *order;       /* this epoch's visiting order */
     size_t order_cap;
     size_t epochs_done;
+    /* Position in the epoch in progress (batches_done 0: at a boundary). */
+    epoch_pos pos;
+    syn_rng epoch_rng;   /* rng before this epoch's shuffle */
+    size_t epoch_rows;   /* rows of the epoch in progress */
 };
 
 syn_status syn_trainer_create(syn_net *net, const syn_optim_desc *optim,
@@ -87,6 +98,89 @@ syn_workspace *syn_trainer_workspace(syn_trainer *tr)
 size_t syn_trainer_epochs_done(const syn_trainer *tr)
 {
     return tr ? tr->epochs_done : 0;
+}
+
+const syn_net *syn_trainer_net_internal(const syn_trainer *tr)
+{
+    return tr->net;
+}
+
+const syn_optimizer *syn_trainer_optimizer_internal(const syn_trainer *tr)
+{
+    return tr->opt;
+}
+
+/* The batch size an epoch of n_rows rows runs with. */
+static size_t epoch_batch(const syn_train_desc *desc, size_t n_rows)
+{
+    return desc->batch_size == 0 || desc->batch_size > n_rows ? n_rows : desc->batch_size;
+}
+
+syn_status syn_trainer_get_state(const syn_trainer *tr, syn_trainer_state *state)
+{
+    if (!tr || !state)
+        return SYN_ERR_INVALID_ARGUMENT;
+    memset(state, 0, sizeof *state);
+    int mid = tr->pos.batches_done > 0;
+    state->epochs_done = tr->epochs_done;
+    state->batches_done = tr->pos.batches_done;
+    state->n_rows = mid ? tr->epoch_rows : 0;
+    /* Mid-epoch the generator has already drawn this epoch's permutation;
+     * the state keeps it from before, so a resume redraws the same one. */
+    state->rng = mid ? tr->epoch_rng : tr->rng;
+    state->loss_sum = tr->pos.loss_sum;
+    state->correct = tr->pos.correct;
+    state->samples = tr->pos.samples;
+    state->base_lr = tr->base_lr;
+    state->train = tr->desc;
+    return SYN_OK;
+}
+
+/* A mid-epoch state must describe a position some epoch can reach. */
+static int state_consistent(const syn_trainer_state *s)
+{
+    if (s->batches_done == 0)
+        return s->n_rows == 0 && s->samples == 0 && s->correct == 0 && s->loss_sum == 0.0;
+    if (s->n_rows == 0 || s->n_rows > SIZE_MAX || s->epochs_done > SIZE_MAX)
+        return 0;
+    size_t batch = epoch_batch(&s->train, (size_t)s->n_rows);
+    size_t n_batches = ((size_t)s->n_rows + batch - 1) / batch;
+    return s->batches_done <= n_batches && s->samples <= s->n_rows &&
+           s->correct <= s->samples && isfinite(s->loss_sum);
+}
+
+syn_status syn_trainer_restore(syn_trainer *tr, const syn_trainer_state *state,
+                               const syn_optimizer *opt)
+{
+    if (!tr || !state || !state_consistent(state))
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (state->batches_done > 0 && (state->train.batch_size != tr->desc.batch_size ||
+                                    !state->train.no_shuffle != !tr->desc.no_shuffle))
+        return SYN_ERR_STATE;
+    if (opt) {
+        syn_optimizer *src = (syn_optimizer *)opt; /* read only, see model_file.c */
+        float *m = NULL, *v = NULL, *dm = NULL, *dv = NULL;
+        size_t count = 0, dcount = 0;
+        syn_optimizer_moments(src, &m, &v, &count);
+        syn_optimizer_moments(tr->opt, &dm, &dv, &dcount);
+        if (syn_optimizer_desc(opt).kind != syn_optimizer_desc(tr->opt).kind ||
+            count != dcount)
+            return SYN_ERR_SHAPE;
+        if (m && dm)
+            memcpy(dm, m, count * sizeof(float));
+        if (v && dv)
+            memcpy(dv, v, count * sizeof(float));
+        syn_optimizer_set_steps(tr->opt, syn_optimizer_steps(opt));
+    }
+    tr->epochs_done = (size_t)state->epochs_done;
+    tr->pos.batches_done = (size_t)state->batches_done;
+    tr->pos.loss_sum = state->loss_sum;
+    tr->pos.correct = (size_t)state->correct;
+    tr->pos.samples = (size_t)state->samples;
+    tr->epoch_rows = (size_t)state->n_rows;
+    tr->epoch_rng = state->rng;
+    tr->rng = state->rng;
+    return SYN_OK;
 }
 
 /* Makes the workspace and batch buffers hold `batch` rows. Only grows, so
@@ -292,6 +386,31 @@ static syn_status prepare_order(syn_trainer *tr, const size_t *rows, size_t n_ro
     return SYN_OK;
 }
 
+/* Gets the visiting order of the epoch about to run (or, mid-epoch, of the
+ * epoch in progress, redrawn from the generator it started with) and sets
+ * the point a divergence rolls back to. */
+static syn_status begin_epoch(syn_trainer *tr, const size_t *rows, size_t n_rows,
+                              epoch_pos *good)
+{
+    if (tr->pos.batches_done == 0) {
+        tr->epoch_rng = tr->rng;
+        tr->epoch_rows = n_rows;
+        memset(&tr->pos, 0, sizeof tr->pos);
+    } else if (n_rows != tr->epoch_rows) {
+        return SYN_ERR_STATE;
+    } else {
+        tr->rng = tr->epoch_rng;
+    }
+    syn_status st = prepare_order(tr, rows, n_rows);
+    if (st != SYN_OK) {
+        tr->rng = tr->epoch_rng;
+        return st;
+    }
+    *good = tr->pos;
+    memcpy(tr->snapshot, tr->net->params, tr->net->n_params * sizeof(float));
+    return SYN_OK;
+}
+
 syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_t *rows,
                              size_t n_rows, syn_batch_fn on_batch, void *user,
                              syn_epoch_stats *stats)
@@ -305,22 +424,19 @@ syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_
     if (syn_dataset_n_features(ds) != syn_net_n_inputs(tr->net) ||
         syn_dataset_target_width(ds) != syn_net_n_outputs(tr->net))
         return SYN_ERR_SHAPE;
-    size_t batch = tr->desc.batch_size == 0 || tr->desc.batch_size > n_rows ? n_rows
-                                                                            : tr->desc.batch_size;
+    size_t batch = epoch_batch(&tr->desc, n_rows);
+    epoch_pos good;
     syn_status st = ensure_capacity(tr, batch);
     if (st == SYN_OK)
-        st = prepare_order(tr, rows, n_rows);
+        st = begin_epoch(tr, rows, n_rows, &good);
     if (st != SYN_OK)
         return st;
     size_t n_out = syn_net_n_outputs(tr->net);
     int classify = syn_dataset_n_classes(ds) > 0;
     float lr = syn_schedule_lr(&tr->desc.schedule, tr->base_lr, tr->epochs_done);
     syn_optimizer_set_lr(tr->opt, lr);
-    size_t n_batches = (n_rows + batch - 1) / batch, done = 0, correct = 0, b = 0;
-    double loss_sum = 0.0;
-    memcpy(tr->snapshot, tr->net->params, tr->net->n_params * sizeof(float));
-    fp_mode mode = fp_enter(tr);
-    for (; b < n_batches && st == SYN_OK; b++) {
+    size_t n_batches = (n_rows + batch - 1) / batch, b = tr->pos.batches_done;
+    for (; b < n_batches; b++) {
         size_t count = n_rows - b * batch < batch ? n_rows - b * batch : batch;
         double loss = 0.0;
         st = syn_dataset_gather(ds, tr->order + b * batch, count, tr->x_buf, tr->y_buf);
@@ -333,9 +449,12 @@ syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_
                                                     tr->ws, tr->net->n_layers - 1),
                                                 tr->y_buf, count, n_out)
                                 : 0;
-        correct += right;
-        loss_sum += loss_as_sum(tr->net, loss, count);
-        done += count;
+        /* The position moves before the callback sees it, so a checkpoint
+         * taken there holds this batch's update and its sums. */
+        tr->pos.correct += right;
+        tr->pos.loss_sum += loss_as_sum(tr->net, loss, count);
+        tr->pos.samples += count;
+        tr->pos.batches_done = b + 1;
         syn_batch_report report = {.epoch = tr->epochs_done, .batch = b,
                                    .n_batches = n_batches, .samples = count, .loss = loss,
                                    .correct = right};
@@ -344,19 +463,26 @@ syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_
             break;
         }
     }
-    fp_leave(tr, mode);
     if (stats) {
+        size_t done = tr->pos.samples;
         stats->epoch = tr->epochs_done;
         stats->batches = b;
         stats->samples = done;
-        stats->loss = done ? loss_sum / (double)done : NAN;
-        stats->accuracy = classify && done ? (double)correct / (double)done : NAN;
+        stats->loss = done ? tr->pos.loss_sum / (double)done : NAN;
+        stats->accuracy = classify && done ? (double)tr->pos.correct / (double)done : NAN;
         stats->lr = lr;
     }
-    if (st == SYN_OK)
+    if (st == SYN_OK) {
         tr->epochs_done++;
-    else if (st == SYN_ERR_DIVERGED)
-        memcpy(tr->net->params, tr->snapshot, tr->net->n_params * sizeof(float));
+        memset(&tr->pos, 0, sizeof tr->pos);
+    } else {
+        if (st == SYN_ERR_DIVERGED) {
+            memcpy(tr->net->params, tr->snapshot, tr->net->n_params * sizeof(float));
+            tr->pos = good;
+        }
+        /* Whatever the position, the next call redraws this epoch's order. */
+        tr->rng = tr->epoch_rng;
+    }
     return st;
 }
 

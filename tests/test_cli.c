@@ -481,7 +481,10 @@ static void test_divergence(void)
     result r = run("train --data reg.csv --hidden 16 --optimizer sgd --lr 1e9 --epochs 5 "
                    "--out diverged.syn");
     CHECK(r.code == 1, "divergence exits 1, got %d", r.code);
-    CHECK(strstr(r.err, "diverged") && strstr(r.err, "--lr"), "message: %s", r.err);
+    CHECK(strstr(r.err, "diverged at epoch ") && strstr(r.err, ", batch ") &&
+              strstr(r.err, "learning rate") &&
+              strstr(r.err, "--lr"),
+          "message: %s", r.err);
     result_free(&r);
     r = run("info diverged.syn");
     CHECK(r.code == 0, "the last good model was saved and loads: %s", r.err);

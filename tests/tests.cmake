@@ -26,6 +26,6 @@ endforeach()
 if(NOT SYN_SANITIZE)
   add_test(NAME install_check
            COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/install_check.sh ${CMAKE_SOURCE_DIR}
-                   ${CMAKE_BINARY_DIR})
+                   ${CMAKE_BINARY_DIR} ${CMAKE_C_COMPILER})
   set_tests_properties(install_check PROPERTIES TIMEOUT 300)
 endif()

@@ -1,0 +1,265 @@
+/* test_cli_resume.c - the synapse command's checkpoints, resume checks,
+ * divergence with checkpoints and memory limits, end to end: --checkpoint
+ * does not change the model; --resume of a finished checkpoint gives the
+ * same model and log; a resume with other options or other data is
+ * refused; a diverging run names the epoch and batch, suggests the learning
+ * rate and leaves a finite model and checkpoint; --max-memory refuses data
+ * and networks before allocating them; huge and garbage sizes give a clear
+ * message and exit 1 or 2. Runs the built binary (SYN_CLI_PATH) through
+ * the shell in a temporary directory. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "synapse.h"
+
+static char tmp_dir[] = "/tmp/syn_test_cli_resume_XXXXXX";
+
+typedef struct result {
+    int code;
+    char *out, *err;
+} result;
+
+static char *read_all(const char *path, size_t *size)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(fp);
+    if (buf) {
+        buf[n] = '\0';
+        if (size)
+            *size = (size_t)n;
+    }
+    return buf;
+}
+
+static char *path_in_tmp(const char *name)
+{
+    static char buf[8][512];
+    static int next;
+    char *p = buf[next++ % 8];
+    snprintf(p, 512, "%s/%s", tmp_dir, name);
+    return p;
+}
+
+static result run(const char *args)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s < /dev/null > out.txt 2> err.txt", tmp_dir,
+             SYN_CLI_PATH, args);
+    int status = system(cmd);
+    result r = {WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                read_all(path_in_tmp("out.txt"), NULL), read_all(path_in_tmp("err.txt"), NULL)};
+    if (!r.out)
+        r.out = calloc(1, 1);
+    if (!r.err)
+        r.err = calloc(1, 1);
+    return r;
+}
+
+/* Runs and checks the exit code and a fragment of stderr. */
+static void expect(const char *args, int code, const char *fragment)
+{
+    result r = run(args);
+    CHECK(r.code == code && strstr(r.err, fragment),
+          "synapse %s: want exit %d and \"%s\", got %d: %s", args, code, fragment, r.code,
+          r.err);
+    CHECK(!strchr(r.err, '\n') || strchr(r.err, '\n')[1] == '\0' || code == 0,
+          "one line: %s", r.err);
+    free(r.out);
+    free(r.err);
+}
+
+static int same_file(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    char *x = read_all(path_in_tmp(a), &na), *y = read_all(path_in_tmp(b), &nb);
+    int same = x && y && na == nb && !memcmp(x, y, na);
+    free(x);
+    free(y);
+    return same;
+}
+
+static int all_finite(const syn_net *net)
+{
+    size_t n = 0;
+    const float *p = syn_net_params_const(net, &n);
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(p[i]))
+            return 0;
+    return n > 0;
+}
+
+static void write_data(void)
+{
+    FILE *fp = fopen(path_in_tmp("d.csv"), "w");
+    FILE *rp = fopen(path_in_tmp("reg.csv"), "w");
+    FILE *op = fopen(path_in_tmp("other.csv"), "w");
+    if (!fp || !rp || !op)
+        return;
+    syn_rng rng;
+    syn_rng_seed(&rng, 7);
+    fprintf(fp, "a,b,c,d,label\n");
+    fprintf(op, "a,b,c,d,label\n");
+    fprintf(rp, "x1,x2,y\n");
+    for (int i = 0; i < 400; i++) {
+        double v[4], s = 0.0;
+        for (int j = 0; j < 4; j++) {
+            v[j] = syn_rng_normal(&rng);
+            s += v[j];
+        }
+        const char *label = s > 0.5 ? "hi" : s < -0.5 ? "lo" : "mid";
+        fprintf(fp, "%.4f,%.4f,%.4f,%.4f,%s\n", v[0], v[1], v[2], v[3], label);
+        fprintf(op, "%.4f,%.4f,%.4f,%.4f,%s\n", v[0] + (i == 7), v[1], v[2], v[3], label);
+        fprintf(rp, "%.4f,%.4f,%.4f\n", v[0], v[1], 3.0 * v[0] - v[1]);
+    }
+    fclose(fp);
+    fclose(rp);
+    fclose(op);
+}
+
+#define TRAIN "train --data d.csv --hidden 16 --epochs 3 --batch 16 --val-split 0.2 --quiet "
+
+static void test_checkpoint_and_resume(void)
+{
+    result r = run(TRAIN "--out ref.syn --log ref.csv");
+    CHECK(r.code == 0, "reference run: %s", r.err);
+    free(r.out);
+    free(r.err);
+    r = run(TRAIN "--out a.syn --log a.csv --checkpoint a.ckpt --checkpoint-every 5");
+    CHECK(r.code == 0, "run with checkpoints: %s", r.err);
+    free(r.out);
+    free(r.err);
+    CHECK(same_file("ref.syn", "a.syn"), "checkpoints do not change the model");
+    /* The checkpoint is a model file too. */
+    r = run("info a.ckpt");
+    CHECK(r.code == 0 && strstr(r.out, "epochs           3"), "info on a checkpoint: %s%s",
+          r.out, r.err);
+    free(r.out);
+    free(r.err);
+    r = run("eval --model a.ckpt --data d.csv");
+    CHECK(r.code == 0, "eval with a checkpoint: %s", r.err);
+    free(r.out);
+    free(r.err);
+    /* --resume alone (with --out): the run is done, the model the same. */
+    r = run("train --resume a.ckpt --out b.syn --log b.csv --quiet");
+    CHECK(r.code == 0, "resume of a finished run: %s", r.err);
+    free(r.out);
+    free(r.err);
+    CHECK(same_file("ref.syn", "b.syn"), "resumed model equals the uninterrupted one");
+    /* The log rows come back from the checkpoint: timing included. */
+    CHECK(same_file("a.csv", "b.csv"), "the log is replayed from the checkpoint");
+
+    expect("train --resume a.ckpt --out c.syn --lr 0.5", 2, "--lr is 0.5 but the checkpoint");
+    expect("train --resume a.ckpt --out c.syn --hidden 8", 2, "--hidden is '8'");
+    expect("train --resume a.ckpt --out c.syn --optimizer sgd", 2, "trained with adam");
+    expect("train --resume a.ckpt --out c.syn --data other.csv", 1, "other values");
+    expect("train --resume a.ckpt --out c.syn --data reg.csv", 1, "rows");
+    expect("train --resume ref.syn --out c.syn", 1, "not a checkpoint");
+    expect("train --resume nope.ckpt --out c.syn", 1, "nope.ckpt");
+    expect("train --resume d.csv --out c.syn", 1, "d.csv");
+    expect(TRAIN "--out c.syn --checkpoint-every 3", 2, "needs --checkpoint");
+    expect(TRAIN "--out c.syn --checkpoint c.syn", 2, "same file");
+    expect(TRAIN "--out c.syn --checkpoint d.csv", 2, "overwrite the input");
+    expect(TRAIN "--out c.syn --checkpoint c.ckpt --checkpoint-every 0", 2, "checkpoint-every");
+    expect(TRAIN "--out c.syn --checkpoint no_dir/c.ckpt", 1, "no_dir");
+}
+
+static void test_divergence(void)
+{
+    result r = run("train --data reg.csv --hidden 16 --optimizer sgd --lr 1e9 --epochs 3 "
+                   "--batch 20 --out div.syn --checkpoint div.ckpt --checkpoint-every 1");
+    CHECK(r.code == 1, "divergence exits 1, got %d", r.code);
+    CHECK(strstr(r.err, "diverged at epoch 1, batch ") && strstr(r.err, "learning rate") &&
+              strstr(r.err, "--lr"),
+          "the message names epoch, batch and the learning rate: %s", r.err);
+    free(r.out);
+    free(r.err);
+    syn_net *net = NULL;
+    CHECK_OK(syn_net_load(path_in_tmp("div.syn"), &net, NULL, NULL));
+    CHECK(net && all_finite(net), "the saved model is the last good one (finite)");
+    syn_net_free(net);
+    net = NULL;
+    /* Checkpoints are written only after good steps: whatever is on disk
+     * is finite and resumable. */
+    if (access(path_in_tmp("div.ckpt"), F_OK) == 0) {
+        syn_optimizer *opt = NULL;
+        syn_trainer_state st;
+        CHECK_OK(syn_checkpoint_load(path_in_tmp("div.ckpt"), &net, &opt, &st, NULL, NULL,
+                                     NULL));
+        CHECK(net && all_finite(net), "the checkpoint holds a finite state");
+        syn_net_free(net);
+        syn_optimizer_free(opt);
+    }
+}
+
+static void test_memory_limits(void)
+{
+    const char *base = "train --data d.csv --out m.syn --quiet ";
+    char args[512];
+    snprintf(args, sizeof args, "%s--max-memory 1K", base);
+    expect(args, 1, "(--max-memory 1 KiB)");
+    snprintf(args, sizeof args, "%s--max-memory 100K --hidden 4000", base);
+    expect(args, 1, "the network needs ");
+    snprintf(args, sizeof args, "%s--max-memory 100K --hidden 4000", base);
+    expect(args, 1, "more than --max-memory 100 KiB");
+    snprintf(args, sizeof args, "%s--hidden 16000000,16000000 --max-memory 1T", base);
+    expect(args, 1, "PiB (parameters, gradients, Adam moments, workspace for batch 128)");
+    /* The default limit is the available memory. */
+    snprintf(args, sizeof args, "%s--hidden 16777216,16777216,16777216", base);
+    expect(args, 1, "PiB (parameters");
+    snprintf(args, sizeof args, "%s--hidden 4000000000,4000000000", base);
+    expect(args, 2, "--hidden expects widths from 1 to 16777216");
+    snprintf(args, sizeof args, "%s--batch 999999999999", base);
+    expect(args, 2, "--batch expects an integer");
+    const char *bad[] = {"99999999999999999999999G", "12Q", "-5G", "0", "1e9", "G", "",
+                         "1..5G", "5 G", "0.1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(args, sizeof args, "%s--max-memory '%s'", base, bad[i]);
+        expect(args, 2, "--max-memory expects a size");
+    }
+    const char *good[] = {"1G", "1.5G", "512MiB", "4096m", "none", "100000000", "2GB"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        snprintf(args, sizeof args, "%s--epochs 1 --hidden 8 --max-memory %s", base, good[i]);
+        expect(args, 0, "");
+    }
+    expect("eval --model m.syn --data d.csv --max-memory 1K", 1, "--max-memory 1 KiB");
+    expect("predict --model m.syn --data d.csv --target label --max-memory 1K", 1,
+           "--max-memory 1 KiB");
+    expect("eval --model m.syn --data d.csv --max-memory 1X", 2, "--max-memory expects");
+    expect("predict --model m.syn --data d.csv --target label --max-memory x", 2,
+           "--max-memory expects");
+}
+
+int main(void)
+{
+    if (!mkdtemp(tmp_dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    write_data();
+    test_checkpoint_and_resume();
+    test_divergence();
+    test_memory_limits();
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
+    if (check_failed_ == 0 && system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmp_dir);
+    else if (check_failed_)
+        fprintf(stderr, "files kept in %s\n", tmp_dir);
+    return check_finish();
+}
