@@ -55,6 +55,10 @@ static void train_usage(FILE *to)
 "                        the model (default standard)\n"
 "\n"
 "network:\n"
+"  --init MODEL          fine-tune MODEL (e.g. one made by 'synapse import' from\n"
+"                        PyTorch): its layers, loss, input scaling and classes are\n"
+"                        kept, so --hidden, --activation, --loss and --scale do\n"
+"                        not apply; not with --checkpoint or --resume\n"
 "  --hidden N,N,...      hidden layer widths (default 128; \"none\" or \"\" for none)\n"
 "  --activation A        hidden activation: sigmoid|tanh|relu|leaky_relu|linear\n"
 "                        (default relu)\n"
@@ -150,6 +154,7 @@ static cli_parse_result parse_train(int argc, char **argv, train_options *o)
         {"--checkpoint", CLI_STRING, &o->checkpoint, 0, 0, NULL, 0},
         {"--checkpoint-every", CLI_LONG, &o->checkpoint_every, 1, 1e12, NULL, 0},
         {"--resume", CLI_STRING, &o->resume, 0, 0, NULL, 0},
+        {"--init", CLI_STRING, &o->init, 0, 0, NULL, 0},
         {"--out", CLI_STRING, &o->out, 0, 0, NULL, 0},
         {"--log", CLI_STRING, &o->log, 0, 0, NULL, 0},
         {"--plot", CLI_STRING, &o->plot, 0, 0, NULL, 0},
@@ -177,11 +182,14 @@ static int check_train_options(const train_options *o)
         return cli_usage_error(cmd, "--data cannot be stdin for training");
     if (o->checkpoint_every && !o->checkpoint)
         return cli_usage_error(cmd, "--checkpoint-every needs --checkpoint FILE");
-    const char *inputs[] = {o->data, o->labels, o->test_data, o->test_labels, o->resume};
+    if (o->init && (o->checkpoint || o->resume))
+        return cli_usage_error(cmd, "--init does not combine with --checkpoint or --resume");
+    const char *inputs[] = {o->data, o->labels, o->test_data, o->test_labels, o->resume,
+                            o->init};
     const char *outputs[] = {o->out, o->log, o->plot, o->checkpoint};
     const char *out_names[] = {"--out", "--log", "--plot", "--checkpoint"};
     for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 5; j++)
+        for (int j = 0; j < 6; j++)
             /* The checkpoint a run resumes from is the one it goes on writing. */
             if (outputs[i] && inputs[j] && !(i == 3 && j == 4) &&
                 (!strcmp(outputs[i], inputs[j]) || cli_same_file(outputs[i], inputs[j])))
@@ -200,12 +208,79 @@ static int check_train_options(const train_options *o)
     return SYN_EXIT_OK;
 }
 
+/* With --init the model decides the task: a softmax or sigmoid output with
+ * cross-entropy / BCE is a classifier whose classes the labels map onto
+ * (by name when the model has names), anything else a regression on as
+ * many targets as it has outputs. */
+static int init_data_spec(const syn_net *net, cli_data_spec *spec, const char ***names)
+{
+    syn_loss loss = syn_net_loss(net);
+    if (loss == SYN_LOSS_MSE) {
+        spec->task = CLI_TASK_REGRESS;
+        spec->default_targets = syn_net_n_outputs(net);
+        return 1;
+    }
+    spec->task = CLI_TASK_CLASSIFY;
+    size_t n = syn_net_n_class_names(net);
+    if (n == 0)
+        return 1;
+    *names = malloc(n * sizeof **names);
+    if (!*names)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        (*names)[i] = syn_net_class_name(net, i);
+    spec->class_names = *names;
+    spec->n_class_names = n;
+    return 1;
+}
+
 static int load_training_data(const train_options *o, train_run *run)
 {
     cli_data_spec spec = {.data = o->data, .labels = o->labels, .target = o->target,
                           .delimiter = o->delimiter, .header = o->header,
                           .task = (cli_task)o->task, .max_bytes = o->memory_limit};
-    return cli_load_data("train", &spec, &run->data, &run->is_idx);
+    const char **names = NULL;
+    if (run->net && !init_data_spec(run->net, &spec, &names))
+        return cli_runtime_error("train", "out of memory");
+    int rc = cli_load_data("train", &spec, &run->data, &run->is_idx);
+    free(names);
+    size_t n_out = run->net ? syn_net_n_outputs(run->net) : 0;
+    /* Labels of a model without class names: ids 0 .. outputs - 1. */
+    if (rc == SYN_EXIT_OK && n_out && syn_dataset_n_classes(run->data) > 0 &&
+        syn_dataset_n_classes(run->data) < n_out &&
+        syn_dataset_set_n_classes(run->data, n_out) != SYN_OK)
+        rc = cli_runtime_error("train", "%s: its labels do not fit the %zu classes of %s",
+                               o->data, n_out, o->init);
+    return rc;
+}
+
+/* --init: the model to fine-tune, and a refusal of the options it makes
+ * meaningless (the architecture, loss and scaling are the model's). */
+static int load_init_model(int argc, char **argv, const train_options *o, train_run *run)
+{
+    train_options given;
+    memset(&given, 0, sizeof given);
+    given.activation = given.loss = given.scale = INT_MIN;
+    parse_train(argc, argv, &given);
+    if (given.hidden || given.activation != INT_MIN || given.loss != INT_MIN ||
+        given.scale != INT_MIN)
+        return cli_usage_error("train", "--init takes the layers, loss and scaling from %s: "
+                               "drop --hidden, --activation, --loss and --scale", o->init);
+    syn_error err = {{0}};
+    syn_status st = syn_net_load(o->init, &run->net, NULL, &err);
+    return st == SYN_OK ? SYN_EXIT_OK : cli_library_error("train", st, &err, o->init);
+}
+
+/* The loaded model must take the data's features and give its targets. */
+static int check_init_fits(const train_options *o, const train_run *run)
+{
+    size_t f = syn_dataset_n_features(run->data), t = syn_dataset_target_width(run->data);
+    if (syn_net_n_inputs(run->net) != f || syn_net_n_outputs(run->net) != t)
+        return cli_runtime_error("train", "%s takes %zu inputs and gives %zu outputs, but %s "
+                                 "has %zu features and %zu targets", o->init,
+                                 syn_net_n_inputs(run->net), syn_net_n_outputs(run->net),
+                                 o->data, f, t);
+    return SYN_EXIT_OK;
 }
 
 /* The test set is read like the training set, its labels mapped onto the
@@ -388,14 +463,16 @@ static int prepare_rows_and_scaling(const train_options *o, train_run *run)
         return cli_runtime_error("train", "--val-split %g leaves no training rows out of %zu",
                                  o->val_split, n);
     }
-    if (st == SYN_OK && o->scale != SYN_SCALE_NONE)
+    /* A fine-tuned model keeps the scaling it was trained with. */
+    int fit = o->scale != SYN_SCALE_NONE && !o->init;
+    if (st == SYN_OK && fit)
         st = syn_dataset_fit_scaling(run->data, run->train_rows, run->n_train,
                                      (syn_scale_kind)o->scale, offset, scale);
-    if (st == SYN_OK && o->scale != SYN_SCALE_NONE)
+    if (st == SYN_OK && fit)
         st = syn_net_set_input_scaling(run->net, offset, scale);
     free(offset);
     free(scale);
-    if (st == SYN_OK && run->classify)
+    if (st == SYN_OK && run->classify && !syn_net_n_class_names(run->net))
         st = syn_net_set_class_names(run->net, (const char *const *)run->class_names,
                                      run->n_class_names);
     return st == SYN_OK ? SYN_EXIT_OK : cli_library_error("train", st, NULL, "preparing data");
@@ -441,9 +518,11 @@ static void free_run(train_run *run)
     train_progress_free(&run->progress);
 }
 
-static int setup(const train_options *o, train_run *run)
+static int setup(int argc, char **argv, const train_options *o, train_run *run)
 {
-    int rc = load_training_data(o, run);
+    int rc = o->init ? load_init_model(argc, argv, o, run) : SYN_EXIT_OK;
+    if (rc == SYN_EXIT_OK)
+        rc = load_training_data(o, run);
     if (rc == SYN_EXIT_OK) {
         run->classify = syn_dataset_n_classes(run->data) > 0;
         if (!make_class_names(run))
@@ -455,7 +534,7 @@ static int setup(const train_options *o, train_run *run)
     if (rc == SYN_EXIT_OK && o->test_data)
         rc = load_test_data(o, run);
     if (rc == SYN_EXIT_OK)
-        rc = build_net(o, run);
+        rc = o->init ? check_init_fits(o, run) : build_net(o, run);
     if (rc == SYN_EXIT_OK)
         rc = prepare_rows_and_scaling(o, run);
     if (rc == SYN_EXIT_OK)
@@ -701,7 +780,7 @@ int cmd_train(int argc, char **argv)
     train_run run;
     memset(&run, 0, sizeof run);
     if (rc == SYN_EXIT_OK)
-        rc = setup(&o, &run);
+        rc = setup(argc, argv, &o, &run);
     if (rc == SYN_EXIT_OK && o.resume)
         rc = apply_resume(&o, &run, &ctx);
     syn_net_free(ctx.net);

@@ -11,6 +11,7 @@ typedef struct train_options {
     const char *delimiter, *hidden;
     const char *out, *log, *plot;
     const char *checkpoint, *resume, *max_memory;
+    const char *init;  /* --init MODEL: fine-tune a saved (or imported) model */
     int task, header, scale, activation, loss, optimizer, schedule, quiet;
     double val_split, lr, weight_decay;
     long batch, epochs, seed, early_stop, threads, checkpoint_every;

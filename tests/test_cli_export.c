@@ -74,6 +74,27 @@ int main(void)
              dir);
     CHECK(system(cmd) == 0, "the C header compiles and runs");
 
+    /* Fine-tuning a model imported from PyTorch (6 inputs, 4 softmax
+     * outputs, no class names): labels 0..3 map onto its outputs. */
+    char cmd2[1024];
+    snprintf(cmd2, sizeof cmd2, "cp '%s/fixtures/onnx/relu_softmax.onnx' '%s/torch.onnx'",
+             SYN_TEST_DIR, dir);
+    CHECK(system(cmd2) == 0, "copy the PyTorch fixture");
+    char path[256];
+    snprintf(path, sizeof path, "%s/six.csv", dir);
+    FILE *fp = fopen(path, "w");
+    for (int i = 0; i < 64; i++)
+        fprintf(fp, "%d,%d,%d,%d,%d,%d,%d\n", i % 3, i % 5, i % 7, i % 2, i % 4, i % 6, i % 4);
+    fclose(fp);
+    expect("import --format onnx torch.onnx -o torch.syn", 0, NULL);
+    expect("train --data six.csv --init torch.syn --epochs 1 --quiet --out tuned.syn", 0, NULL);
+    cli_result tuned = cli_run_in(dir, "info tuned.syn");
+    CHECK(tuned.code == 0 && strstr(tuned.out, "16") && strstr(tuned.out, "epochs           1"),
+          "the fine-tuned model keeps the imported layers: %s", tuned.out);
+    cli_result_free(&tuned);
+    expect("train --data six.csv --init torch.syn --hidden 8 --out x.syn", 2, "--init");
+    expect("train --data train.csv --init torch.syn --out x.syn", 1, "torch.syn");
+
     expect("export m.syn -o x.onnx", 2, "--format");
     expect("export --format onnx m.syn", 2, "-o");
     expect("export --format svg m.syn -o x", 2, "svg");
