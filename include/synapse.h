@@ -513,8 +513,10 @@ syn_optimizer *syn_trainer_optimizer(syn_trainer *tr);
 syn_workspace *syn_trainer_workspace(syn_trainer *tr);
 /* Forward, backward, optional clipping and one optimizer step on a batch
  * (any size; buffers grow to fit). Returns DIVERGED without changing the
- * parameters when the loss or a gradient is not finite, and DIVERGED after
- * the step when it made a parameter non-finite. */
+ * parameters when the loss is not finite (or, with clipping, a gradient),
+ * and DIVERGED after the step when a non-finite gradient or the step itself
+ * made a parameter non-finite: keep a copy to go back to
+ * (syn_trainer_epoch does). */
 syn_status syn_trainer_step(syn_trainer *tr, const float *x, const float *y, size_t batch,
                             double *loss);
 /* One pass over dataset rows rows[0..n_rows) (all rows if NULL), shuffled

@@ -15,14 +15,25 @@
 #endif
 
 #define SYN_OPTIM_PARALLEL_MIN 65536
+/* Adam's arena is updated in chunks of this many elements, split over the
+ * threads: the chunking, and so every result, does not depend on them. */
+#define SYN_OPTIM_CHUNK 16384
 
-/* The element loop of an update: OpenMP threads for large arenas (BAD is
+/* GCC's function multi-versioning for the element loops: an AVX-512 and an
+ * AVX2 build beside the baseline one, chosen once by the loader. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
+#define SYN_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SYN_VECTOR_CLONES
+#endif
+
+/* The loop of an update: OpenMP threads when BIG (the variable `bad` is
  * OR-reduced, which does not depend on the split), a plain loop otherwise
  * (see SYN_PARALLEL_FOR for why). */
 #ifdef _OPENMP
-#define SYN_OPTIM_LOOP(I, N, BAD, BODY)                                                       \
+#define SYN_OPTIM_LOOP(I, N, BIG, BODY)                                                       \
     do {                                                                                     \
-        if (threads > 1 && (N) > SYN_OPTIM_PARALLEL_MIN) {                                   \
+        if (threads > 1 && (BIG)) {                                   \
             _Pragma("omp parallel for num_threads(threads) schedule(static) reduction(|:bad)") \
             for (long I = 0; I < (long)(N); I++)                                             \
                 BODY                                                                         \
@@ -32,7 +43,7 @@
         }                                                                                    \
     } while (0)
 #else
-#define SYN_OPTIM_LOOP(I, N, BAD, BODY)                                                       \
+#define SYN_OPTIM_LOOP(I, N, BIG, BODY)                                                       \
     do {                                                                                     \
         (void)threads;                                                                       \
         for (long I = 0; I < (long)(N); I++)                                                 \
@@ -140,7 +151,7 @@ static int sgd_step(syn_optimizer *opt, float *p, const float *g, int threads)
     int first = opt->steps == 0, nesterov = d->kind == SYN_OPTIM_NESTEROV;
     float *buf = opt->m;
     int bad = 0;
-    SYN_OPTIM_LOOP(i, opt->n, bad, {
+    SYN_OPTIM_LOOP(i, opt->n, opt->n > SYN_OPTIM_PARALLEL_MIN, {
         float step = g[i];
         if (wd != 0.0f)
             step += wd * p[i];
@@ -151,6 +162,38 @@ static int sgd_step(syn_optimizer *opt, float *p, const float *g, int threads)
         p[i] -= lr * step;
         bad |= !isfinite(p[i]);
     });
+    return bad;
+}
+
+/* The per-step constants of an Adam update. */
+typedef struct adam_args {
+    float *p, *m, *v;
+    const float *g;
+    float b1, b2, one_b1, one_b2, eps, step_size, bias2_sqrt, l2, decay;
+} adam_args;
+
+/* Elements [lo, hi) of an Adam update; nonzero if a parameter became
+ * non-finite. Built for several instruction sets, picked at load time:
+ * every element is computed by the same IEEE operations in each (no
+ * contraction in ISO C mode), so the clones give identical results. */
+SYN_VECTOR_CLONES
+static int adam_range(const adam_args *a, size_t lo, size_t hi)
+{
+    float *p = a->p, *m = a->m, *v = a->v;
+    const float *g = a->g;
+    int bad = 0;
+    for (size_t i = lo; i < hi; i++) {
+        float gi = g[i];
+        if (a->decay != 1.0f)
+            p[i] *= a->decay;
+        if (a->l2 != 0.0f)
+            gi += a->l2 * p[i];
+        m[i] = m[i] * a->b1 + a->one_b1 * gi;
+        v[i] = v[i] * a->b2 + a->one_b2 * gi * gi;
+        float denom = sqrtf(v[i]) / a->bias2_sqrt + a->eps;
+        p[i] -= a->step_size * (m[i] / denom);
+        bad |= !isfinite(p[i]);
+    }
     return bad;
 }
 
@@ -172,19 +215,14 @@ static int adam_step(syn_optimizer *opt, float *p, const float *g, int threads)
     float decay = d->kind == SYN_OPTIM_ADAMW
                       ? (float)(1.0 - (double)d->lr * (double)d->weight_decay)
                       : 1.0f;
-    float *m = opt->m, *v = opt->v;
+    adam_args a = {p, opt->m, opt->v, g, b1, b2, one_b1, one_b2, eps, step_size, bias2_sqrt,
+                   l2, decay};
+    size_t n_chunks = (opt->n + SYN_OPTIM_CHUNK - 1) / SYN_OPTIM_CHUNK;
     int bad = 0;
-    SYN_OPTIM_LOOP(i, opt->n, bad, {
-        float gi = g[i];
-        if (decay != 1.0f)
-            p[i] *= decay;
-        if (l2 != 0.0f)
-            gi += l2 * p[i];
-        m[i] = m[i] * b1 + one_b1 * gi;
-        v[i] = v[i] * b2 + one_b2 * gi * gi;
-        float denom = sqrtf(v[i]) / bias2_sqrt + eps;
-        p[i] -= step_size * (m[i] / denom);
-        bad |= !isfinite(p[i]);
+    SYN_OPTIM_LOOP(c, n_chunks, opt->n > SYN_OPTIM_PARALLEL_MIN, {
+        size_t lo = (size_t)c * SYN_OPTIM_CHUNK;
+        size_t hi = lo + SYN_OPTIM_CHUNK < opt->n ? lo + SYN_OPTIM_CHUNK : opt->n;
+        bad |= adam_range(&a, lo, hi);
     });
     return bad;
 }
