@@ -1,6 +1,7 @@
-/* cli_run.h - runs the built synapse command (SYN_CLI_PATH) through the
- * shell inside a scratch directory and captures its exit code, stdout and
- * stderr, for the tests of the command line. */
+/* cli_run.h - what the tests of the command line share: reading a whole
+ * file, and running the built synapse command (SYN_CLI_PATH) through the
+ * shell inside a scratch directory, capturing its exit code, stdout and
+ * stderr. */
 #ifndef SYN_CLI_RUN_H
 #define SYN_CLI_RUN_H
 
@@ -14,8 +15,9 @@ typedef struct cli_result {
     char *out, *err;
 } cli_result;
 
-/* The whole file as a string (NULL if it cannot be read). */
-static char *cli_read_all(const char *path)
+/* The whole file, NUL-terminated (NULL if it cannot be read); *size (may
+ * be NULL) receives its length. */
+static inline char *cli_read_file(const char *path, size_t *size)
 {
     FILE *fp = fopen(path, "rb");
     if (!fp)
@@ -36,33 +38,42 @@ static char *cli_read_all(const char *path)
         }
     }
     fclose(fp);
-    if (buf)
+    if (buf) {
         buf[len] = '\0';
+        if (size)
+            *size = len;
+    }
     return buf;
 }
 
-static void cli_result_free(cli_result *r)
+static inline void cli_result_free(cli_result *r)
 {
     free(r->out);
     free(r->err);
 }
 
-/* Runs "synapse ARGS" in dir with stdin from /dev/null. */
-static cli_result cli_run_in(const char *dir, const char *args)
+/* Runs "synapse ARGS" in dir with stdin from `input` (a path relative to
+ * dir, or NULL for /dev/null). */
+static inline cli_result cli_run_input(const char *dir, const char *input, const char *args)
 {
     char cmd[8192], out_path[512], err_path[512];
     snprintf(out_path, sizeof out_path, "%s/stdout.txt", dir);
     snprintf(err_path, sizeof err_path, "%s/stderr.txt", dir);
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s < /dev/null > '%s' 2> '%s'", dir,
-             SYN_CLI_PATH, args, out_path, err_path);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s < %s > '%s' 2> '%s'", dir, SYN_CLI_PATH,
+             args, input ? input : "/dev/null", out_path, err_path);
     int status = system(cmd);
-    cli_result r = {WIFEXITED(status) ? WEXITSTATUS(status) : -1, cli_read_all(out_path),
-                    cli_read_all(err_path)};
+    cli_result r = {WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                    cli_read_file(out_path, NULL), cli_read_file(err_path, NULL)};
     if (!r.out)
         r.out = calloc(1, 1);
     if (!r.err)
         r.err = calloc(1, 1);
     return r;
+}
+
+static inline cli_result cli_run_in(const char *dir, const char *args)
+{
+    return cli_run_input(dir, NULL, args);
 }
 
 #endif

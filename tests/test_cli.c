@@ -13,69 +13,32 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "cli_run.h"
 #include "synapse.h"
 
 static char tmp_dir[] = "/tmp/syn_test_cli_XXXXXX";
 
-typedef struct result {
-    int code;
-    char *out, *err;
-} result;
+typedef cli_result result;
 
 static char *read_all(const char *path)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    size_t cap = 4096, len = 0, got;
-    char *buf = malloc(cap);
-    while (buf && (got = fread(buf + len, 1, cap - len - 1, fp)) > 0) {
-        len += got;
-        if (cap - len < 2) {
-            char *grown = realloc(buf, cap * 2);
-            if (!grown) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = grown;
-            cap *= 2;
-        }
-    }
-    fclose(fp);
-    if (buf)
-        buf[len] = '\0';
-    return buf;
+    return cli_read_file(path, NULL);
 }
 
 static void result_free(result *r)
 {
-    free(r->out);
-    free(r->err);
+    cli_result_free(r);
 }
 
-/* Runs "synapse ARGS" with stdin from `input` (or /dev/null) and captures
- * both streams. */
+/* Runs "synapse ARGS" in the scratch directory, stdin from `input`. */
 static result run_with_input(const char *input, const char *args)
 {
-    char cmd[4096], out_path[512], err_path[512];
-    snprintf(out_path, sizeof out_path, "%s/stdout.txt", tmp_dir);
-    snprintf(err_path, sizeof err_path, "%s/stderr.txt", tmp_dir);
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s < %s > '%s' 2> '%s'", tmp_dir, SYN_CLI_PATH,
-             args, input ? input : "/dev/null", out_path, err_path);
-    int status = system(cmd);
-    result r = {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_all(out_path),
-                read_all(err_path)};
-    if (!r.out)
-        r.out = calloc(1, 1);
-    if (!r.err)
-        r.err = calloc(1, 1);
-    return r;
+    return cli_run_input(tmp_dir, input, args);
 }
 
 static result run(const char *args)
 {
-    return run_with_input(NULL, args);
+    return cli_run_input(tmp_dir, NULL, args);
 }
 
 static size_t count_lines(const char *s)

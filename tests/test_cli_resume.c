@@ -16,35 +16,16 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "cli_run.h"
 #include "synapse.h"
 
 static char tmp_dir[] = "/tmp/syn_test_cli_resume_XXXXXX";
 
-typedef struct result {
-    int code;
-    char *out, *err;
-} result;
+typedef cli_result result;
 
 static char *read_all(const char *path, size_t *size)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(fp);
-    if (buf) {
-        buf[n] = '\0';
-        if (size)
-            *size = (size_t)n;
-    }
-    return buf;
+    return cli_read_file(path, size);
 }
 
 static char *path_in_tmp(const char *name)
@@ -58,17 +39,7 @@ static char *path_in_tmp(const char *name)
 
 static result run(const char *args)
 {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s < /dev/null > out.txt 2> err.txt", tmp_dir,
-             SYN_CLI_PATH, args);
-    int status = system(cmd);
-    result r = {WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                read_all(path_in_tmp("out.txt"), NULL), read_all(path_in_tmp("err.txt"), NULL)};
-    if (!r.out)
-        r.out = calloc(1, 1);
-    if (!r.err)
-        r.err = calloc(1, 1);
-    return r;
+    return cli_run_in(tmp_dir, args);
 }
 
 /* Runs and checks the exit code and a fragment of stderr. */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "cli_run.h"
 #include "synapse.h"
 
 #define MIN_KILLS 8
@@ -127,23 +128,7 @@ static int count_leftovers(const char *ckpt)
 
 static char *read_file(const char *path, size_t *size)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(fp);
-    if (buf) {
-        buf[n] = '\0';
-        *size = (size_t)n;
-    }
-    return buf;
+    return cli_read_file(path, size);
 }
 
 /* The log without its last two columns (seconds, samples per second). */
