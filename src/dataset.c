@@ -168,8 +168,11 @@ static syn_status finish_labelled(syn_dataset_parts *parts, const uint32_t *labe
     return syn_dataset_adopt(parts, out);
 }
 
-syn_status syn_dataset_from_labels(const float *x, size_t n_samples, size_t n_features,
-                                   const uint32_t *labels, size_t n_classes, syn_dataset **out)
+/* A labelled dataset whose features are `elem` bytes each (float or uint8),
+ * copied into the matching array of the parts. */
+static syn_status from_labels_as(const void *x, size_t elem, size_t n_samples,
+                                 size_t n_features, const uint32_t *labels, size_t n_classes,
+                                 syn_dataset **out)
 {
     size_t n_values;
     syn_status status = check_shape(x, n_samples, n_features, out, &n_values);
@@ -179,28 +182,27 @@ syn_status syn_dataset_from_labels(const float *x, size_t n_samples, size_t n_fe
         return status;
     syn_dataset_parts parts = {.n_samples = n_samples, .n_features = n_features,
                                .n_classes = n_classes};
-    parts.x_f32 = copy_array(x, n_values, sizeof(float), &status);
-    if (!parts.x_f32)
+    void *copy = copy_array(x, n_values, elem, &status);
+    if (!copy)
         return status;
+    if (elem == sizeof(float))
+        parts.x_f32 = copy;
+    else
+        parts.x_u8 = copy;
     return finish_labelled(&parts, labels, out);
+}
+
+syn_status syn_dataset_from_labels(const float *x, size_t n_samples, size_t n_features,
+                                   const uint32_t *labels, size_t n_classes, syn_dataset **out)
+{
+    return from_labels_as(x, sizeof(float), n_samples, n_features, labels, n_classes, out);
 }
 
 syn_status syn_dataset_from_u8_labels(const uint8_t *x, size_t n_samples, size_t n_features,
                                       const uint32_t *labels, size_t n_classes,
                                       syn_dataset **out)
 {
-    size_t n_values;
-    syn_status status = check_shape(x, n_samples, n_features, out, &n_values);
-    if (status == SYN_OK)
-        status = check_labels(labels, n_samples, n_classes);
-    if (status != SYN_OK)
-        return status;
-    syn_dataset_parts parts = {.n_samples = n_samples, .n_features = n_features,
-                               .n_classes = n_classes};
-    parts.x_u8 = copy_array(x, n_values, sizeof(uint8_t), &status);
-    if (!parts.x_u8)
-        return status;
-    return finish_labelled(&parts, labels, out);
+    return from_labels_as(x, sizeof(uint8_t), n_samples, n_features, labels, n_classes, out);
 }
 
 /* --------------------------------------------------------------- accessors */
