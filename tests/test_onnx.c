@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "f32_io.h"
 #include "onnx.h"
 #include "protobuf.h"
 #include "synapse.h"
@@ -29,43 +30,6 @@ static void tmp_path(char *buf, size_t cap, const char *name)
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                             */
 /* ------------------------------------------------------------------------ */
-
-static int write_f32(const char *path, const float *v, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return 0;
-    /* The files are little-endian float32 on every host: byte by byte. */
-    for (size_t i = 0; i < n; i++) {
-        uint32_t bits;
-        memcpy(&bits, &v[i], 4);
-        for (int b = 0; b < 4; b++)
-            fputc((int)((bits >> (8 * b)) & 0xff), f);
-    }
-    return fclose(f) == 0;
-}
-
-/* Reads exactly n floats; returns 0 if the file holds another count. */
-static int read_f32(const char *path, float *v, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    size_t i = 0;
-    int ok = 1;
-    for (; i < n && ok; i++) {
-        uint32_t bits = 0;
-        for (int b = 0; b < 4 && ok; b++) {
-            int c = fgetc(f);
-            ok = c != EOF;
-            bits |= (uint32_t)(c & 0xff) << (8 * b);
-        }
-        memcpy(&v[i], &bits, 4);
-    }
-    ok = ok && fgetc(f) == EOF;
-    fclose(f);
-    return ok;
-}
 
 static int file_exists(const char *path)
 {

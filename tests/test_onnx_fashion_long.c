@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "f32_io.h"
 #include "synapse.h"
 
 #define DATA_DIR "/usr/share/datasets/fashion-mnist"
@@ -28,40 +29,6 @@ static int file_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
-}
-
-static int write_f32(const char *path, const float *v, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t bits;
-        memcpy(&bits, &v[i], 4);
-        for (int b = 0; b < 4; b++)
-            fputc((int)((bits >> (8 * b)) & 0xff), f);
-    }
-    return fclose(f) == 0;
-}
-
-static int read_f32(const char *path, float *v, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    int ok = 1;
-    for (size_t i = 0; i < n && ok; i++) {
-        uint32_t bits = 0;
-        for (int b = 0; b < 4 && ok; b++) {
-            int c = fgetc(f);
-            ok = c != EOF;
-            bits |= (uint32_t)(c & 0xff) << (8 * b);
-        }
-        memcpy(&v[i], &bits, 4);
-    }
-    ok = ok && fgetc(f) == EOF;
-    fclose(f);
-    return ok;
 }
 
 static size_t argmax(const float *row)
