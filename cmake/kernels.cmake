@@ -10,13 +10,15 @@ set(_syn_kernels ${CMAKE_CURRENT_SOURCE_DIR}/src/kernels)
 # ---------------------------------------------------------------- built-in ISAs
 # Only the kernel files get the wide-vector flags; gemm.c picks one at run time
 # with __builtin_cpu_supports, so the library still runs on any x86-64.
-function(syn_kernel_isa name flags source test_code)
+function(syn_kernel_isa name flags source test_code) # source: a list of files
   set(CMAKE_REQUIRED_FLAGS "${flags}")
   set(CMAKE_REQUIRED_QUIET ON)
   check_c_source_compiles("${test_code}" SYN_CC_HAS_${name})
   if(SYN_CC_HAS_${name})
     string(REPLACE " " ";" _opts "${flags}")
-    set_source_files_properties(${_syn_kernels}/${source} PROPERTIES COMPILE_OPTIONS "${_opts}")
+    foreach(_src IN LISTS source)
+      set_source_files_properties(${_syn_kernels}/${_src} PROPERTIES COMPILE_OPTIONS "${_opts}")
+    endforeach()
     target_compile_definitions(synapse_objects PRIVATE SYN_HAVE_${name}=1)
   endif()
 endfunction()
@@ -26,7 +28,7 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
     "#include <immintrin.h>
      int main(void) { __m256 x = _mm256_set1_ps(1.0f);
        x = _mm256_fmadd_ps(x, x, x); return (int)_mm256_cvtss_f32(x); }")
-  syn_kernel_isa(AVX512 "-mavx512f -mavx2 -mfma" gemm_builtin_avx512.c
+  syn_kernel_isa(AVX512 "-mavx512f -mavx2 -mfma" "gemm_builtin_avx512.c;small_avx512.c"
     "#include <immintrin.h>
      int main(void) { __m512 x = _mm512_set1_ps(1.0f);
        x = _mm512_fmadd_ps(x, x, x); return (int)_mm512_reduce_add_ps(x); }")

@@ -58,6 +58,7 @@ static void softmax_row(float *row, size_t cols)
         row[j] *= inv;
 }
 
+SYN_VECTOR_CLONES
 void syn_activation_forward(syn_activation act, float slope, float *z, size_t rows,
                             size_t cols)
 {
@@ -88,6 +89,7 @@ void syn_activation_forward(syn_activation act, float slope, float *z, size_t ro
     }
 }
 
+SYN_VECTOR_CLONES
 void syn_activation_backward(syn_activation act, float slope, const float *a, float *d,
                              size_t rows, size_t cols)
 {

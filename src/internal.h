@@ -70,6 +70,14 @@ struct syn_workspace {
     } while (0)
 #endif
 
+/* GCC's function multi-versioning for element loops: an AVX-512 and an
+ * AVX2 build beside the baseline one, chosen once by the loader. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
+#define SYN_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SYN_VECTOR_CLONES
+#endif
+
 /* Is (units, activation, loss) a valid output-layer combination? */
 int syn_loss_output_ok(syn_loss loss, syn_activation act);
 

@@ -19,14 +19,6 @@
  * threads: the chunking, and so every result, does not depend on them. */
 #define SYN_OPTIM_CHUNK 16384
 
-/* GCC's function multi-versioning for the element loops: an AVX-512 and an
- * AVX2 build beside the baseline one, chosen once by the loader. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
-#define SYN_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define SYN_VECTOR_CLONES
-#endif
-
 /* The loop of an update: OpenMP threads when BIG (the variable `bad` is
  * OR-reduced, which does not depend on the split), a plain loop otherwise
  * (see SYN_PARALLEL_FOR for why). */

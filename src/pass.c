@@ -11,6 +11,7 @@
 
 #include "internal.h"
 #include "kernels/gemm.h"
+#include "kernels/small.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -187,6 +188,41 @@ static void bias_activation(const syn_layer *layer, const float *bias, float *z,
     });
 }
 
+/* Whether a pass of `batch` rows takes the small-network path
+ * (kernels/small.h): a function of the shape and the CPU only. */
+static int small_path(const syn_net *net, size_t batch)
+{
+#ifdef SYN_HAVE_AVX512
+    return net->max_width <= SYN_SMALL_WIDTH && batch <= SYN_SMALL_ROWS &&
+           syn_small_available();
+#else
+    (void)net, (void)batch;
+    return 0;
+#endif
+}
+
+/* One layer forward: z = act(in W^T + b), keeping the pre-activation in
+ * `logits` when given. */
+static void layer_forward(const syn_layer *layer, int small, const float *in, const float *w,
+                          const float *b, float *z, float *logits, size_t batch, int threads)
+{
+#ifdef SYN_HAVE_AVX512
+    if (small) {
+        syn_small_forward(in, batch, layer->n_in, w, b, layer->units, layer->activation,
+                          layer->leaky_slope, z, logits);
+        if (!syn_small_fuses(layer->activation))
+            syn_activation_forward(layer->activation, layer->leaky_slope, z, batch,
+                                   layer->units);
+        return;
+    }
+#else
+    (void)small;
+#endif
+    syn_gemm(0, 1, batch, layer->units, layer->n_in, in, layer->n_in, w, layer->n_in, 0.0f, z,
+             layer->units, threads);
+    bias_activation(layer, b, z, logits, batch, threads);
+}
+
 syn_status syn_forward(const syn_net *net, syn_workspace *ws, const float *x, size_t batch,
                        const float **out)
 {
@@ -194,17 +230,25 @@ syn_status syn_forward(const syn_net *net, syn_workspace *ws, const float *x, si
     if (st != SYN_OK)
         return st;
     int threads = thread_count(ws);
+    int small = small_path(net, batch);
     load_input(net, ws, x, batch);
     const float *in = ws->input;
+#ifdef SYN_HAVE_AVX512
+    /* Unscaled input is read where it is, not from the copy just made. */
+    if (small && syn_small_forward_net(net, ws, net->scale_offset ? in : x, batch)) {
+        ws->last_batch = batch;
+        if (out)
+            *out = ws->act[net->n_layers - 1];
+        return SYN_OK;
+    }
+#endif
     for (size_t l = 0; l < net->n_layers; l++) {
         const syn_layer *layer = &net->layers[l];
         const float *w = net->params + layer->w_off;
         const float *b = layer->has_bias ? net->params + layer->b_off : NULL;
         float *z = ws->act[l];
         int last = l + 1 == net->n_layers;
-        syn_gemm(0, 1, batch, layer->units, layer->n_in, in, layer->n_in, w, layer->n_in, 0.0f,
-                 z, layer->units, threads);
-        bias_activation(layer, b, z, last ? ws->logits : NULL, batch, threads);
+        layer_forward(layer, small, in, w, b, z, last ? ws->logits : NULL, batch, threads);
         in = z;
     }
     ws->last_batch = batch;
@@ -265,22 +309,38 @@ static void activation_grad(const syn_layer *layer, const float *a, float *d, si
 static void backpropagate(const syn_net *net, syn_workspace *ws, size_t batch)
 {
     int threads = thread_count(ws);
+    int small = small_path(net, batch);
     int cur = 0;
     for (size_t l = net->n_layers; l-- > 0;) {
         const syn_layer *layer = &net->layers[l];
         const float *in = l == 0 ? ws->input : ws->act[l - 1];
         const float *dz = ws->delta[cur];
+        const float *w = net->params + layer->w_off;
         float *dw = ws->grads + layer->w_off;
-        syn_gemm(1, 0, layer->units, layer->n_in, batch, dz, layer->units, in, layer->n_in,
-                 0.0f, dw, layer->n_in, threads);
-        if (layer->has_bias)
-            bias_grad(ws->grads + layer->b_off, dz, batch, layer->units, threads);
-        if (l == 0)
+        float *db = layer->has_bias ? ws->grads + layer->b_off : NULL;
+        float *d_prev = l > 0 ? ws->delta[1 - cur] : NULL;
+#ifdef SYN_HAVE_AVX512
+        if (small) {
+            syn_small_weight_grad(dz, batch, layer->units, in, layer->n_in, dw, db);
+            if (d_prev)
+                syn_small_input_grad(dz, batch, layer->units, w, layer->n_in, in,
+                                     net->layers[l - 1].activation,
+                                     net->layers[l - 1].leaky_slope, d_prev);
+        }
+#endif
+        if (!small) {
+            syn_gemm(1, 0, layer->units, layer->n_in, batch, dz, layer->units, in, layer->n_in,
+                     0.0f, dw, layer->n_in, threads);
+            if (db)
+                bias_grad(db, dz, batch, layer->units, threads);
+            if (d_prev) {
+                syn_gemm(0, 0, batch, layer->n_in, layer->units, dz, layer->units, w,
+                         layer->n_in, 0.0f, d_prev, layer->n_in, threads);
+                activation_grad(&net->layers[l - 1], in, d_prev, batch, threads);
+            }
+        }
+        if (!d_prev)
             break;
-        float *d_prev = ws->delta[1 - cur];
-        syn_gemm(0, 0, batch, layer->n_in, layer->units, dz, layer->units,
-                 net->params + layer->w_off, layer->n_in, 0.0f, d_prev, layer->n_in, threads);
-        activation_grad(&net->layers[l - 1], ws->act[l - 1], d_prev, batch, threads);
         cur = 1 - cur;
     }
 }

@@ -1,0 +1,258 @@
+/* small_avx512.c - the small-network path (see small.h), in AVX-512F
+ * intrinsics. Built with -mavx512f when the compiler has it; otherwise
+ * syn_small_available() is 0 and pass.c uses syn_gemm for every product. */
+#include "small.h"
+
+#ifdef SYN_HAVE_AVX512
+#include <immintrin.h>
+#include <string.h>
+
+#include "../internal.h"
+
+int syn_small_available(void)
+{
+    return __builtin_cpu_supports("avx512f");
+}
+
+/* The first n lanes. */
+static inline __mmask16 lanes(size_t n)
+{
+    return (__mmask16)((1u << n) - 1u); /* n <= 16 */
+}
+
+int syn_small_fuses(syn_activation act)
+{
+    return act == SYN_ACT_SIGMOID || act == SYN_ACT_RELU || act == SYN_ACT_LEAKY_RELU ||
+           act == SYN_ACT_LINEAR;
+}
+
+/* fast_expf of activation.c, lane by lane, with the same constants and
+ * steps: clamp, n = round(x / ln2), Cody & Waite reduction, Cephes'
+ * polynomial, 2^n from the exponent bits. */
+static inline __m512 exp16(__m512 x)
+{
+    x = _mm512_min_ps(x, _mm512_set1_ps(88.3762626647949f));
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.3365478515625f));
+    const __m512 magic = _mm512_set1_ps(12582912.0f);
+    __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), magic),
+                             magic);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+    __m512i bits = _mm512_slli_epi32(
+        _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
+}
+
+/* The activations syn_small_fuses names, as activation.c defines them. */
+static inline __m512 activate16(syn_activation act, float slope, __m512 z)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    switch (act) {
+    case SYN_ACT_SIGMOID: {
+        /* e^-|z|, then 1 / (1 + e) for z >= 0 and e / (1 + e) below. */
+        __m512 e = exp16(_mm512_castsi512_ps(_mm512_or_si512(
+            _mm512_castps_si512(z), _mm512_set1_epi32((int)0x80000000u))));
+        /* 1 / d by the 14-bit reciprocal and one Newton step (within an
+         * ulp of the quotient, and shorter than a division on the chain). */
+        __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), e), s = _mm512_rcp14_ps(d);
+        s = _mm512_fmadd_ps(_mm512_fnmadd_ps(d, s, _mm512_set1_ps(1.0f)), s, s);
+        return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(z, zero, _CMP_GE_OQ),
+                                    _mm512_mul_ps(e, s), s);
+    }
+    case SYN_ACT_RELU:
+        return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(z, zero, _CMP_GT_OQ), z);
+    case SYN_ACT_LEAKY_RELU:
+        return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(z, zero, _CMP_GT_OQ),
+                                    _mm512_mul_ps(z, _mm512_set1_ps(slope)), z);
+    default:
+        return z;
+    }
+}
+
+/* d * act'(from the outputs a), as activation.c's syn_activation_backward. */
+static inline __m512 derive16(syn_activation act, float slope, __m512 a, __m512 d)
+{
+    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+    switch (act) {
+    case SYN_ACT_SIGMOID:
+        return _mm512_mul_ps(d, _mm512_mul_ps(a, _mm512_sub_ps(one, a)));
+    case SYN_ACT_TANH:
+        return _mm512_mul_ps(d, _mm512_fnmadd_ps(a, a, one));
+    case SYN_ACT_RELU:
+        return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, zero, _CMP_GT_OQ), d);
+    case SYN_ACT_LEAKY_RELU:
+        return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, zero, _CMP_GT_OQ),
+                                    _mm512_mul_ps(d, _mm512_set1_ps(slope)), d);
+    default:
+        return d;
+    }
+}
+
+/* W^T of a [units x n_in] W, one column per vector, zero past `units`.
+ * Up to 32 weights are permuted out of two registers; bigger W are
+ * gathered. (Scalar stores into a buffer read back as vectors would stall
+ * on store forwarding.) */
+static void transpose_weights(const float *w, size_t n_in, size_t units,
+                              __m512 wt[SYN_SMALL_WIDTH])
+{
+    __mmask16 mask = lanes(units);
+    __m512i rows = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32((int)n_in));
+    size_t n = n_in * units;
+    if (n <= 2 * SYN_SMALL_WIDTH) {
+        __m512 lo = _mm512_maskz_loadu_ps(lanes(n < SYN_SMALL_WIDTH ? n : SYN_SMALL_WIDTH), w);
+        __m512 hi = n > SYN_SMALL_WIDTH
+                        ? _mm512_maskz_loadu_ps(lanes(n - SYN_SMALL_WIDTH), w + SYN_SMALL_WIDTH)
+                        : _mm512_setzero_ps();
+        for (size_t i = 0; i < n_in; i++)
+            wt[i] = _mm512_maskz_permutex2var_ps(
+                mask, lo, _mm512_add_epi32(rows, _mm512_set1_epi32((int)i)), hi);
+        return;
+    }
+    for (size_t i = 0; i < n_in; i++)
+        wt[i] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask,
+                                         _mm512_add_epi32(rows, _mm512_set1_epi32((int)i)), w,
+                                         4);
+}
+
+void syn_small_forward(const float *x, size_t batch, size_t n_in, const float *w,
+                       const float *bias, size_t units, syn_activation act, float slope,
+                       float *z, float *logits)
+{
+    __m512 wt[SYN_SMALL_WIDTH];
+    __mmask16 mask = lanes(units);
+    transpose_weights(w, n_in, units, wt);
+    __m512 b = bias ? _mm512_maskz_loadu_ps(mask, bias) : _mm512_setzero_ps();
+    for (size_t r = 0; r < batch; r++) {
+        const float *xr = x + r * n_in;
+        __m512 acc = _mm512_mul_ps(_mm512_set1_ps(xr[0]), wt[0]);
+        for (size_t i = 1; i < n_in; i++)
+            acc = _mm512_fmadd_ps(_mm512_set1_ps(xr[i]), wt[i], acc);
+        if (bias)
+            acc = _mm512_add_ps(acc, b);
+        _mm512_mask_storeu_ps(z + r * units, mask, acc);
+    }
+    size_t n = batch * units;
+    if (logits)
+        memcpy(logits, z, n * sizeof(float));
+    if (!syn_small_fuses(act) || act == SYN_ACT_LINEAR)
+        return;
+    /* The activation over the whole block, 16 values at a time: a row of a
+     * narrow layer fills only a few lanes. */
+    for (size_t at = 0; at < n; at += SYN_SMALL_WIDTH) {
+        __mmask16 part = lanes(n - at < SYN_SMALL_WIDTH ? n - at : SYN_SMALL_WIDTH);
+        __m512 v = activate16(act, slope, _mm512_maskz_loadu_ps(part, z + at));
+        _mm512_mask_storeu_ps(z + at, part, v);
+    }
+}
+
+int syn_small_forward_net(const syn_net *net, syn_workspace *ws, const float *x, size_t batch)
+{
+    size_t n_layers = net->n_layers;
+    for (size_t l = 0; l + 1 < n_layers; l++)
+        if (!syn_small_fuses(net->layers[l].activation))
+            return 0;
+    const syn_layer *out_layer = &net->layers[n_layers - 1];
+    /* Blocks of up to 16 rows: each row is one vector that goes through
+     * every layer without leaving the registers; the stores keep each
+     * layer's outputs for the backward pass and the caller. (Packing
+     * several narrow rows into one vector for the activation was tried:
+     * the shuffles cost more than the activations they save.) */
+    for (size_t r0 = 0; r0 < batch; r0 += SYN_SMALL_WIDTH) {
+        size_t rows = batch - r0 < SYN_SMALL_WIDTH ? batch - r0 : SYN_SMALL_WIDTH;
+        __m512 v[SYN_SMALL_WIDTH], wt[SYN_SMALL_WIDTH];
+        for (size_t l = 0; l < n_layers; l++) {
+            const syn_layer *layer = &net->layers[l];
+            size_t n_in = layer->n_in, units = layer->units;
+            __mmask16 mask = lanes(units);
+            transpose_weights(net->params + layer->w_off, n_in, units, wt);
+            __m512 b = layer->has_bias
+                           ? _mm512_maskz_loadu_ps(mask, net->params + layer->b_off)
+                           : _mm512_setzero_ps();
+            int last = l + 1 == n_layers, fused = syn_small_fuses(layer->activation);
+            float *act = ws->act[l] + r0 * units;
+            for (size_t r = 0; r < rows; r++) {
+                __m512 acc;
+                if (l == 0) {
+                    const float *xr = x + (r0 + r) * n_in;
+                    acc = _mm512_mul_ps(_mm512_set1_ps(xr[0]), wt[0]);
+                    for (size_t i = 1; i < n_in; i++)
+                        acc = _mm512_fmadd_ps(_mm512_set1_ps(xr[i]), wt[i], acc);
+                } else {
+                    /* Input i of this row: lane i of the row's vector. */
+                    acc = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_setzero_si512(), v[r]),
+                                        wt[0]);
+                    for (size_t i = 1; i < n_in; i++)
+                        acc = _mm512_fmadd_ps(
+                            _mm512_permutexvar_ps(_mm512_set1_epi32((int)i), v[r]), wt[i],
+                            acc);
+                }
+                if (layer->has_bias)
+                    acc = _mm512_add_ps(acc, b);
+                if (last)
+                    _mm512_mask_storeu_ps(ws->logits + (r0 + r) * units, mask, acc);
+                if (fused)
+                    acc = activate16(layer->activation, layer->leaky_slope, acc);
+                _mm512_mask_storeu_ps(act + r * units, mask, acc);
+                v[r] = acc;
+            }
+        }
+        if (!syn_small_fuses(out_layer->activation))
+            syn_activation_forward(out_layer->activation, out_layer->leaky_slope,
+                                   ws->act[n_layers - 1] + r0 * out_layer->units, rows,
+                                   out_layer->units);
+    }
+    return 1;
+}
+
+void syn_small_input_grad(const float *dz, size_t batch, size_t units, const float *w,
+                          size_t n_in, const float *a, syn_activation act, float slope,
+                          float *dx)
+{
+    __m512 wr[SYN_SMALL_WIDTH];
+    __mmask16 mask = lanes(n_in);
+    for (size_t o = 0; o < units; o++)
+        wr[o] = _mm512_maskz_loadu_ps(mask, w + o * n_in);
+    for (size_t r = 0; r < batch; r++) {
+        const float *dr = dz + r * units;
+        __m512 acc = _mm512_mul_ps(_mm512_set1_ps(dr[0]), wr[0]);
+        for (size_t o = 1; o < units; o++)
+            acc = _mm512_fmadd_ps(_mm512_set1_ps(dr[o]), wr[o], acc);
+        acc = derive16(act, slope, _mm512_maskz_loadu_ps(mask, a + r * n_in), acc);
+        _mm512_mask_storeu_ps(dx + r * n_in, mask, acc);
+    }
+}
+
+void syn_small_weight_grad(const float *dz, size_t batch, size_t units, const float *x,
+                           size_t n_in, float *dw, float *db)
+{
+    __mmask16 in_mask = lanes(n_in);
+    for (size_t o = 0; o < units; o++) {
+        __m512 acc = _mm512_setzero_ps();
+        for (size_t r = 0; r < batch; r++)
+            acc = _mm512_fmadd_ps(_mm512_set1_ps(dz[r * units + o]),
+                                  _mm512_maskz_loadu_ps(in_mask, x + r * n_in), acc);
+        _mm512_mask_storeu_ps(dw + o * n_in, in_mask, acc);
+    }
+    if (db) {
+        __mmask16 out_mask = lanes(units);
+        __m512 acc = _mm512_setzero_ps();
+        for (size_t r = 0; r < batch; r++)
+            acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(out_mask, dz + r * units));
+        _mm512_mask_storeu_ps(db, out_mask, acc);
+    }
+}
+
+#else
+/* Without AVX-512 in the compiler pass.c never calls this path (it checks
+ * SYN_HAVE_AVX512 too); ISO C wants a declaration in every file. */
+typedef int syn_small_unused;
+#endif

@@ -1,0 +1,130 @@
+/* test_small_path.c - the small-network path (src/kernels/small.h) computes
+ * what the general path computes. Nets whose widths are all <= 16 take the
+ * small path for passes of at most 256 rows (on CPUs with AVX-512); the same
+ * rows inside a pass of 300 rows take the general one. So each case runs
+ * one batch both ways:
+ *   - forward: every layer's outputs must agree row for row;
+ *   - backward from the same output gradient, zero on the 300-row pass's
+ *     extra rows (they add exact zeros to every sum): all gradients agree.
+ * The two paths sum in the same order; only the rounding of multiply-adds
+ * (fused or not) and the reciprocal in the sigmoid may differ, so outputs
+ * must agree to 1e-6 of each array's largest entry (16 ulps). A gradient
+ * is a sum over the rows whose terms may cancel down to a small fraction
+ * of their size, with each term's ulp-level difference intact: 1e-4 (the
+ * largest seen over these 400 cases is 1.8e-5). A wrong index or lane
+ * shows up as a difference of order 1. Cases cover every
+ * activation (tanh hidden layers take the per-layer small path, the others
+ * the fused whole-net one), softmax outputs, layers without bias, input
+ * scaling, widths 1..16 and batches that cross the 16-row blocks. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "synapse.h"
+
+#define BIG 300 /* rows: above the small path's limit of 256 */
+#define MAX_LAYERS 4
+
+static const syn_activation hidden_acts[] = {SYN_ACT_SIGMOID, SYN_ACT_TANH, SYN_ACT_RELU,
+                                             SYN_ACT_LEAKY_RELU, SYN_ACT_LINEAR};
+
+static double scale_of(const float *a, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fabs(a[i]) > m ? fabs(a[i]) : m;
+    return m > 0 ? m : 1;
+}
+
+/* Largest |a - b| over n, relative to b's largest entry. */
+static double rel_diff(const float *a, const float *b, size_t n)
+{
+    double worst = 0, scale = scale_of(b, n);
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]) / scale;
+        worst = d > worst || isnan(d) ? d : worst;
+    }
+    return worst;
+}
+
+static int run_case(int id, syn_rng *rng, double *worst)
+{
+    syn_layer_desc layers[MAX_LAYERS];
+    size_t n_layers = 1 + syn_rng_below(rng, MAX_LAYERS);
+    size_t n_in = 1 + syn_rng_below(rng, 16);
+    for (size_t l = 0; l < n_layers; l++) {
+        memset(&layers[l], 0, sizeof layers[l]);
+        layers[l].units = 1 + syn_rng_below(rng, 16);
+        layers[l].activation = hidden_acts[syn_rng_below(rng, 5)];
+        layers[l].no_bias = syn_rng_below(rng, 3) == 0;
+        layers[l].leaky_slope = 0.05f;
+    }
+    syn_loss loss = SYN_LOSS_MSE;
+    if (syn_rng_below(rng, 3) == 0 && layers[n_layers - 1].units > 1) {
+        layers[n_layers - 1].activation = SYN_ACT_SOFTMAX;
+        loss = SYN_LOSS_CROSS_ENTROPY;
+    }
+    static const size_t batches[] = {1, 3, 4, 15, 16, 17, 33, 64, 200, 256};
+    size_t batch = batches[syn_rng_below(rng, sizeof batches / sizeof batches[0])];
+    syn_net_desc desc = {.n_inputs = n_in, .n_layers = n_layers, .layers = layers,
+                         .loss = loss, .init = SYN_INIT_XAVIER_UNIFORM,
+                         .seed = 100 + (uint64_t)id};
+    syn_net *net = NULL;
+    syn_workspace *small = NULL, *big = NULL;
+    CHECK_OK(syn_net_create(&desc, &net));
+    if (!net)
+        return 0;
+    if (syn_rng_below(rng, 2)) {
+        float off[16], mul[16];
+        for (size_t j = 0; j < n_in; j++)
+            off[j] = (float)syn_rng_uniform(rng), mul[j] = 0.5f + (float)syn_rng_uniform(rng);
+        CHECK_OK(syn_net_set_input_scaling(net, off, mul));
+    }
+    CHECK_OK(syn_workspace_create(net, batch, &small));
+    CHECK_OK(syn_workspace_create(net, BIG, &big));
+    size_t n_out = layers[n_layers - 1].units;
+    float *x = calloc(BIG * n_in, sizeof *x), *d_out = calloc(BIG * n_out, sizeof *d_out);
+    for (size_t i = 0; i < batch * n_in; i++)
+        x[i] = (float)(4 * syn_rng_uniform(rng) - 2);
+    for (size_t i = 0; i < batch * n_out; i++)
+        d_out[i] = (float)(syn_rng_uniform(rng) - 0.5);
+    CHECK_OK(syn_forward(net, small, x, batch, NULL));
+    CHECK_OK(syn_forward(net, big, x, BIG, NULL));
+    for (size_t l = 0; l < n_layers; l++) {
+        double d = rel_diff(syn_workspace_activations(small, l),
+                            syn_workspace_activations(big, l), batch * layers[l].units);
+        *worst = d > *worst ? d : *worst;
+        CHECK(d <= 1e-6, "case %d layer %zu: outputs differ by %.3g of scale", id, l, d);
+    }
+    CHECK_OK(syn_backward_from_output(net, small, d_out, batch));
+    CHECK_OK(syn_backward_from_output(net, big, d_out, BIG));
+    for (size_t l = 0; l < n_layers; l++) {
+        float *dw_s, *db_s, *dw_b, *db_b;
+        size_t in = l == 0 ? n_in : layers[l - 1].units;
+        syn_workspace_layer_grads(small, net, l, &dw_s, &db_s);
+        syn_workspace_layer_grads(big, net, l, &dw_b, &db_b);
+        double d = rel_diff(dw_s, dw_b, layers[l].units * in);
+        if (db_s)
+            d = fmax(d, rel_diff(db_s, db_b, layers[l].units));
+        *worst = d > *worst ? d : *worst;
+        CHECK(d <= 1e-4, "case %d layer %zu: gradients differ by %.3g of scale", id, l, d);
+    }
+    free(x);
+    free(d_out);
+    syn_workspace_free(small);
+    syn_workspace_free(big);
+    syn_net_free(net);
+    return 1;
+}
+
+int main(void)
+{
+    syn_rng rng;
+    syn_rng_seed(&rng, 2026);
+    double worst = 0;
+    for (int id = 0; id < 400; id++)
+        run_case(id, &rng, &worst);
+    printf("largest difference between the paths: %.3g of scale\n", worst);
+    return check_finish();
+}
