@@ -15,7 +15,7 @@
 #endif
 
 #define SYN_OPTIM_PARALLEL_MIN 65536
-/* Adam's arena is updated in chunks of this many elements, split over the
+/* The arena is updated in chunks of this many elements, split over the
  * threads: the chunking, and so every result, does not depend on them. */
 #define SYN_OPTIM_CHUNK 16384
 
@@ -136,23 +136,44 @@ void syn_optimizer_free(syn_optimizer *opt)
 /* torch.optim.SGD: d = g + wd p; buf = d (first step) or
  * momentum buf + (1 - dampening) d; d = buf, or d + momentum buf for
  * Nesterov; p -= lr d. */
+typedef struct sgd_args {
+    float *p, *buf;
+    const float *g;
+    float lr, wd, mu, keep;
+    int first, nesterov;
+} sgd_args;
+
+SYN_VECTOR_CLONES
+static int sgd_range(const sgd_args *a, size_t lo, size_t hi)
+{
+    float *p = a->p, *buf = a->buf;
+    const float *g = a->g;
+    int bad = 0;
+    for (size_t i = lo; i < hi; i++) {
+        float step = g[i];
+        if (a->wd != 0.0f)
+            step += a->wd * p[i];
+        if (buf) {
+            buf[i] = a->first ? step : buf[i] * a->mu + a->keep * step;
+            step = a->nesterov ? step + a->mu * buf[i] : buf[i];
+        }
+        p[i] -= a->lr * step;
+        bad |= !isfinite(p[i]);
+    }
+    return bad;
+}
+
 static int sgd_step(syn_optimizer *opt, float *p, const float *g, int threads)
 {
     const syn_optim_desc *d = &opt->desc;
-    float lr = d->lr, wd = d->weight_decay, mu = d->momentum, keep = 1.0f - d->dampening;
-    int first = opt->steps == 0, nesterov = d->kind == SYN_OPTIM_NESTEROV;
-    float *buf = opt->m;
+    sgd_args a = {p, opt->m, g, d->lr, d->weight_decay, d->momentum, 1.0f - d->dampening,
+                  opt->steps == 0, d->kind == SYN_OPTIM_NESTEROV};
+    size_t n_chunks = (opt->n + SYN_OPTIM_CHUNK - 1) / SYN_OPTIM_CHUNK;
     int bad = 0;
-    SYN_OPTIM_LOOP(i, opt->n, opt->n > SYN_OPTIM_PARALLEL_MIN, {
-        float step = g[i];
-        if (wd != 0.0f)
-            step += wd * p[i];
-        if (buf) {
-            buf[i] = first ? step : buf[i] * mu + keep * step;
-            step = nesterov ? step + mu * buf[i] : buf[i];
-        }
-        p[i] -= lr * step;
-        bad |= !isfinite(p[i]);
+    SYN_OPTIM_LOOP(c, n_chunks, opt->n > SYN_OPTIM_PARALLEL_MIN, {
+        size_t lo = (size_t)c * SYN_OPTIM_CHUNK;
+        size_t hi = lo + SYN_OPTIM_CHUNK < opt->n ? lo + SYN_OPTIM_CHUNK : opt->n;
+        bad |= sgd_range(&a, lo, hi);
     });
     return bad;
 }

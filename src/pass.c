@@ -52,11 +52,13 @@ void syn_workspace_free(syn_workspace *ws)
     workspace_release(ws);
 }
 
-/* [batch x width] floats, with the size checked. */
+/* [batch x width] floats, with the size checked, and 16 floats of slack
+ * after the last row: the small-network path writes each row as a whole
+ * 16-float vector, in row order (kernels/small.h). */
 static float *alloc_block(size_t batch, size_t width)
 {
     size_t n;
-    if (!syn_mul_size(batch, width, &n))
+    if (!syn_mul_size(batch, width, &n) || !syn_add_size(n, SYN_SMALL_WIDTH, &n))
         return NULL;
     return syn_alloc_floats(n);
 }

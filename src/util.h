@@ -29,7 +29,10 @@ static inline int syn_add_size(size_t a, size_t b, size_t *out)
 }
 
 /* n floats, 64-byte aligned, zeroed; NULL on overflow or failure (n == 0
- * still returns a valid, freeable block). Free with syn_free_aligned. */
+ * still returns a valid, freeable block). The block extends, zeroed, to a
+ * multiple of 64 bytes, so whole aligned 16-float vectors covering any of
+ * its floats may be read (the small-network path does). Free with
+ * syn_free_aligned. */
 float *syn_alloc_floats(size_t n);
 void *syn_alloc_aligned(size_t bytes);
 void syn_free_aligned(void *p);

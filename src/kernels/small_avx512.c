@@ -5,6 +5,7 @@
 
 #ifdef SYN_HAVE_AVX512
 #include <immintrin.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "../internal.h"
@@ -26,25 +27,28 @@ int syn_small_fuses(syn_activation act)
            act == SYN_ACT_LINEAR;
 }
 
-/* fast_expf of activation.c, lane by lane, with the same constants and
- * steps: clamp, n = round(x / ln2), Cody & Waite reduction, Cephes'
- * polynomial, 2^n from the exponent bits. */
-static inline __m512 exp16(__m512 x)
+/* e^x for x <= 0 (the sigmoid's e^-|z|), with fast_expf's constants and
+ * steps (activation.c): clamp, n = round(x / ln2), Cody & Waite reduction,
+ * Cephes' polynomial, 2^n from the exponent bits. The polynomial is
+ * evaluated in Estrin's order rather than Horner's: a tiny net's pass is
+ * one chain of dependent instructions, and this cuts the chain through
+ * e^r from 8 steps to 5. Within an ulp or two of fast_expf. */
+static inline __m512 exp16_nonpositive(__m512 x)
 {
-    x = _mm512_min_ps(x, _mm512_set1_ps(88.3762626647949f));
     x = _mm512_max_ps(x, _mm512_set1_ps(-87.3365478515625f));
     const __m512 magic = _mm512_set1_ps(12582912.0f);
     __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), magic),
                              magic);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
     r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+    /* P(r) = c5 + c4 r + ... + c0 r^5 = (c5 + c4 r) + r^2 (c3 + c2 r)
+     * + r^4 (c1 + c0 r), then e^r = 1 + r + r^2 P(r). */
+    __m512 r2 = _mm512_mul_ps(r, r), r4 = _mm512_mul_ps(r2, r2);
+    __m512 a = _mm512_fmadd_ps(_mm512_set1_ps(1.6666665459e-1f), r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 b = _mm512_fmadd_ps(_mm512_set1_ps(8.3334519073e-3f), r, _mm512_set1_ps(4.1665795894e-2f));
+    __m512 c = _mm512_fmadd_ps(_mm512_set1_ps(1.9875691500e-4f), r, _mm512_set1_ps(1.3981999507e-3f));
+    __m512 p = _mm512_fmadd_ps(r4, c, _mm512_fmadd_ps(r2, b, a));
+    p = _mm512_add_ps(_mm512_fmadd_ps(r2, p, r), _mm512_set1_ps(1.0f));
     __m512i bits = _mm512_slli_epi32(
         _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
     return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
@@ -57,7 +61,7 @@ static inline __m512 activate16(syn_activation act, float slope, __m512 z)
     switch (act) {
     case SYN_ACT_SIGMOID: {
         /* e^-|z|, then 1 / (1 + e) for z >= 0 and e / (1 + e) below. */
-        __m512 e = exp16(_mm512_castsi512_ps(_mm512_or_si512(
+        __m512 e = exp16_nonpositive(_mm512_castsi512_ps(_mm512_or_si512(
             _mm512_castps_si512(z), _mm512_set1_epi32((int)0x80000000u))));
         /* 1 / d by the 14-bit reciprocal and one Newton step (within an
          * ulp of the quotient, and shorter than a division on the chain). */
@@ -95,23 +99,28 @@ static inline __m512 derive16(syn_activation act, float slope, __m512 a, __m512 
     }
 }
 
-/* W^T of a [units x n_in] W, one column per vector, zero past `units`.
- * Up to 32 weights are permuted out of two registers; bigger W are
- * gathered. (Scalar stores into a buffer read back as vectors would stall
- * on store forwarding.) */
-static void transpose_weights(const float *w, size_t n_in, size_t units,
-                              __m512 wt[SYN_SMALL_WIDTH])
+/* W^T of a [units x n_in] W into wt[0..n_in-1], one column per vector,
+ * zero past `units`.
+ * W lies in the parameter arena, which is 64-byte aligned and whole
+ * 16-float vectors long (util.h): when W fits in two aligned vectors of
+ * it, those are loaded whole and the columns permuted out of them. Whole
+ * aligned loads matter on this path: the optimizer has just written the
+ * arena with whole vector stores, and a load that matches a store is
+ * forwarded from it, where a masked or straddling one waits ~17 cycles for
+ * the store to reach the cache. Bigger W are gathered. */
+static void transpose_weights(const float *w, size_t n_in, size_t units, __m512 *wt)
 {
     __mmask16 mask = lanes(units);
+    size_t skip = ((uintptr_t)w % 64) / sizeof(float), n = n_in * units;
     __m512i rows = _mm512_mullo_epi32(
         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
         _mm512_set1_epi32((int)n_in));
-    size_t n = n_in * units;
-    if (n <= 2 * SYN_SMALL_WIDTH) {
-        __m512 lo = _mm512_maskz_loadu_ps(lanes(n < SYN_SMALL_WIDTH ? n : SYN_SMALL_WIDTH), w);
-        __m512 hi = n > SYN_SMALL_WIDTH
-                        ? _mm512_maskz_loadu_ps(lanes(n - SYN_SMALL_WIDTH), w + SYN_SMALL_WIDTH)
-                        : _mm512_setzero_ps();
+    if (skip + n <= 2 * SYN_SMALL_WIDTH) {
+        const float *base = w - skip;
+        __m512 lo = _mm512_load_ps(base);
+        __m512 hi = skip + n > SYN_SMALL_WIDTH ? _mm512_load_ps(base + SYN_SMALL_WIDTH)
+                                               : _mm512_setzero_ps();
+        rows = _mm512_add_epi32(rows, _mm512_set1_epi32((int)skip));
         for (size_t i = 0; i < n_in; i++)
             wt[i] = _mm512_maskz_permutex2var_ps(
                 mask, lo, _mm512_add_epi32(rows, _mm512_set1_epi32((int)i)), hi);
@@ -172,11 +181,10 @@ int syn_small_forward_net(const syn_net *net, syn_workspace *ws, const float *x,
         for (size_t l = 0; l < n_layers; l++) {
             const syn_layer *layer = &net->layers[l];
             size_t n_in = layer->n_in, units = layer->units;
-            __mmask16 mask = lanes(units);
             transpose_weights(net->params + layer->w_off, n_in, units, wt);
-            __m512 b = layer->has_bias
-                           ? _mm512_maskz_loadu_ps(mask, net->params + layer->b_off)
-                           : _mm512_setzero_ps();
+            __m512 b = _mm512_setzero_ps();
+            if (layer->has_bias) /* b as a [units x 1] matrix's one column */
+                transpose_weights(net->params + layer->b_off, 1, units, &b);
             int last = l + 1 == n_layers, fused = syn_small_fuses(layer->activation);
             float *act = ws->act[l] + r0 * units;
             for (size_t r = 0; r < rows; r++) {
@@ -197,11 +205,14 @@ int syn_small_forward_net(const syn_net *net, syn_workspace *ws, const float *x,
                 }
                 if (layer->has_bias)
                     acc = _mm512_add_ps(acc, b);
+                /* Whole-vector stores, in row order, into the blocks'
+                 * slack (see transpose_weights for why whole): each spills
+                 * into the next row, which is written next. */
                 if (last)
-                    _mm512_mask_storeu_ps(ws->logits + (r0 + r) * units, mask, acc);
+                    _mm512_storeu_ps(ws->logits + (r0 + r) * units, acc);
                 if (fused)
                     acc = activate16(layer->activation, layer->leaky_slope, acc);
-                _mm512_mask_storeu_ps(act + r * units, mask, acc);
+                _mm512_storeu_ps(act + r * units, acc);
                 v[r] = acc;
             }
         }
@@ -226,8 +237,10 @@ void syn_small_input_grad(const float *dz, size_t batch, size_t units, const flo
         __m512 acc = _mm512_mul_ps(_mm512_set1_ps(dr[0]), wr[0]);
         for (size_t o = 1; o < units; o++)
             acc = _mm512_fmadd_ps(_mm512_set1_ps(dr[o]), wr[o], acc);
-        acc = derive16(act, slope, _mm512_maskz_loadu_ps(mask, a + r * n_in), acc);
-        _mm512_mask_storeu_ps(dx + r * n_in, mask, acc);
+        /* Whole-vector load and store (the workspace blocks' slack): the
+         * store is forwarded to the weight gradient's scalar loads. */
+        acc = derive16(act, slope, _mm512_loadu_ps(a + r * n_in), acc);
+        _mm512_storeu_ps(dx + r * n_in, acc);
     }
 }
 
@@ -239,7 +252,7 @@ void syn_small_weight_grad(const float *dz, size_t batch, size_t units, const fl
         __m512 acc = _mm512_setzero_ps();
         for (size_t r = 0; r < batch; r++)
             acc = _mm512_fmadd_ps(_mm512_set1_ps(dz[r * units + o]),
-                                  _mm512_maskz_loadu_ps(in_mask, x + r * n_in), acc);
+                                  _mm512_loadu_ps(x + r * n_in), acc);
         _mm512_mask_storeu_ps(dw + o * n_in, in_mask, acc);
     }
     if (db) {
