@@ -269,30 +269,42 @@ const char *syn_dataset_feature_name(const syn_dataset *ds, size_t i)
 
 /* ------------------------------------------------------------------ gather */
 
-static int rows_in_range(const size_t *rows, size_t count, size_t n_samples)
+int syn_dataset_rows_ok(const syn_dataset *ds, const size_t *rows, size_t count)
 {
     for (size_t i = 0; i < count; i++)
-        if (rows[i] >= n_samples)
+        if (rows[i] >= ds->p.n_samples)
             return 0;
     return 1;
 }
 
-static void gather_features(const syn_dataset *ds, const size_t *rows, size_t count, float *x)
+SYN_VECTOR_CLONES
+void syn_dataset_gather_scaled(const syn_dataset *ds, const size_t *rows, size_t count,
+                               const float *offset, const float *mul, float *x)
 {
     size_t f = ds->p.n_features;
     for (size_t i = 0; i < count; i++) {
         float *dst = x + i * f;
         if (ds->p.x_f32) {
-            memcpy(dst, ds->p.x_f32 + rows[i] * f, f * sizeof(float));
+            const float *src = ds->p.x_f32 + rows[i] * f;
+            if (offset)
+                for (size_t j = 0; j < f; j++)
+                    dst[j] = (src[j] - offset[j]) * mul[j];
+            else
+                memcpy(dst, src, f * sizeof(float));
         } else {
             const uint8_t *src = ds->p.x_u8 + rows[i] * f;
-            for (size_t j = 0; j < f; j++)
-                dst[j] = (float)src[j];
+            if (offset)
+                for (size_t j = 0; j < f; j++)
+                    dst[j] = ((float)src[j] - offset[j]) * mul[j];
+            else
+                for (size_t j = 0; j < f; j++)
+                    dst[j] = (float)src[j];
         }
     }
 }
 
-static void gather_targets(const syn_dataset *ds, const size_t *rows, size_t count, float *y)
+void syn_dataset_gather_targets(const syn_dataset *ds, const size_t *rows, size_t count,
+                                float *y)
 {
     size_t width = syn_dataset_target_width(ds);
     for (size_t i = 0; i < count; i++) {
@@ -314,11 +326,11 @@ syn_status syn_dataset_gather(const syn_dataset *ds, const size_t *rows, size_t 
     /* All rows are checked before anything is written, so a failing call
      * leaves x and y untouched. Sizes of x and y fit because the caller
      * allocated them; count * width cannot overflow for a real buffer. */
-    if (!rows_in_range(rows, count, ds->p.n_samples))
+    if (!syn_dataset_rows_ok(ds, rows, count))
         return SYN_ERR_INVALID_ARGUMENT;
-    gather_features(ds, rows, count, x);
+    syn_dataset_gather_scaled(ds, rows, count, NULL, NULL, x);
     if (y)
-        gather_targets(ds, rows, count, y);
+        syn_dataset_gather_targets(ds, rows, count, y);
     return SYN_OK;
 }
 
@@ -397,7 +409,7 @@ syn_status syn_dataset_fit_scaling(const syn_dataset *ds, const size_t *rows, si
         return SYN_ERR_INVALID_ARGUMENT;
     if (!rows)
         count = ds->p.n_samples;
-    else if (count == 0 || !rows_in_range(rows, count, ds->p.n_samples))
+    else if (count == 0 || !syn_dataset_rows_ok(ds, rows, count))
         return SYN_ERR_INVALID_ARGUMENT;
 
     switch (kind) {

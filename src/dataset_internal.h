@@ -35,6 +35,21 @@ void syn_dataset_parts_release(syn_dataset_parts *parts);
 /* Frees `count` strings and the array holding them (either may be NULL). */
 void syn_free_strings(char **strings, size_t count);
 
+/* Whether every row index is below the dataset's sample count. */
+int syn_dataset_rows_ok(const syn_dataset *ds, const size_t *rows, size_t count);
+
+/* The features of the given rows as floats into x [count x n_features],
+ * through the input scaling (x - offset) * mul when offset is not NULL:
+ * the training and evaluation loops gather a batch straight into a
+ * workspace's input this way, in one pass (pass.c). Rows must be valid. */
+void syn_dataset_gather_scaled(const syn_dataset *ds, const size_t *rows, size_t count,
+                               const float *offset, const float *mul, float *x);
+
+/* The targets of the given rows into y [count x target width] (one-hot for
+ * class labels), as syn_dataset_gather writes them. Rows must be valid. */
+void syn_dataset_gather_targets(const syn_dataset *ds, const size_t *rows, size_t count,
+                                float *y);
+
 /* The file loaders on a buffer instead of a path, for tests and fuzzing:
  * the same parser, limits and errors as syn_dataset_load_csv and
  * syn_dataset_load_idx; name (may be NULL) stands for the path in messages.

@@ -70,16 +70,16 @@ struct syn_workspace {
     } while (0)
 #endif
 
-/* GCC's function multi-versioning for element loops: an AVX-512 and an
- * AVX2 build beside the baseline one, chosen once by the loader. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
-#define SYN_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define SYN_VECTOR_CLONES
-#endif
-
 /* Is (units, activation, loss) a valid output-layer combination? */
 int syn_loss_output_ok(syn_loss loss, syn_activation act);
+
+/* syn_forward on the given rows of a dataset, gathered and scaled straight
+ * into the workspace's input in one pass split over its threads (what the
+ * trainer and syn_evaluate run). Errors as syn_forward's, plus SHAPE when
+ * the dataset's feature count is not the net's and INVALID_ARGUMENT for a
+ * row out of range. */
+syn_status syn_forward_rows(const syn_net *net, syn_workspace *ws, const syn_dataset *ds,
+                            const size_t *rows, size_t batch, const float **out);
 
 /* Do net and ws have the same shape? */
 int syn_workspace_fits(const syn_workspace *ws, const syn_net *net);

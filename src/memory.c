@@ -68,14 +68,14 @@ syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind opti
     add_block(&t, n_params, sizeof(float)); /* the trainer's snapshot */
     if (batch > 0) {
         /* Workspace: gradients, scaled input, activations, logits, two
-         * delta buffers; then the trainer's x and y batch buffers. */
+         * delta buffers; then the trainer's batch targets (its features
+         * are gathered straight into the workspace's input). */
         size_t per_row = 0;
         int ok = syn_add_size(per_row, desc->n_inputs, &per_row) &&
                  syn_add_size(per_row, units_sum, &per_row) &&
                  syn_add_size(per_row, n_out, &per_row) &&
                  syn_add_size(per_row, max_width, &per_row) &&
                  syn_add_size(per_row, max_width, &per_row) &&
-                 syn_add_size(per_row, desc->n_inputs, &per_row) &&
                  syn_add_size(per_row, n_out, &per_row);
         size_t rows;
         if (!ok || !syn_mul_size(batch, per_row, &rows))

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataset_internal.h"
 #include "internal.h"
 #include "kernels/gemm.h"
 #include "kernels/small.h"
@@ -225,24 +226,23 @@ static void layer_forward(const syn_layer *layer, int small, const float *in, co
     bias_activation(layer, b, z, logits, batch, threads);
 }
 
-syn_status syn_forward(const syn_net *net, syn_workspace *ws, const float *x, size_t batch,
-                       const float **out)
+/* The layers of a forward pass whose input is in ws->input (x: the same
+ * input where the caller has it unscaled, for the small path to read in
+ * place). */
+static void forward_layers(const syn_net *net, syn_workspace *ws, const float *x, size_t batch,
+                           const float **out)
 {
-    syn_status st = check_pass(net, ws, x, batch);
-    if (st != SYN_OK)
-        return st;
     int threads = thread_count(ws);
     int small = small_path(net, batch);
-    load_input(net, ws, x, batch);
     const float *in = ws->input;
+    ws->last_batch = batch;
+    if (out)
+        *out = ws->act[net->n_layers - 1];
 #ifdef SYN_HAVE_AVX512
-    /* Unscaled input is read where it is, not from the copy just made. */
-    if (small && syn_small_forward_net(net, ws, net->scale_offset ? in : x, batch)) {
-        ws->last_batch = batch;
-        if (out)
-            *out = ws->act[net->n_layers - 1];
-        return SYN_OK;
-    }
+    if (small && syn_small_forward_net(net, ws, x, batch))
+        return;
+#else
+    (void)x;
 #endif
     for (size_t l = 0; l < net->n_layers; l++) {
         const syn_layer *layer = &net->layers[l];
@@ -253,9 +253,47 @@ syn_status syn_forward(const syn_net *net, syn_workspace *ws, const float *x, si
         layer_forward(layer, small, in, w, b, z, last ? ws->logits : NULL, batch, threads);
         in = z;
     }
-    ws->last_batch = batch;
-    if (out)
-        *out = ws->act[net->n_layers - 1];
+}
+
+syn_status syn_forward(const syn_net *net, syn_workspace *ws, const float *x, size_t batch,
+                       const float **out)
+{
+    syn_status st = check_pass(net, ws, x, batch);
+    if (st != SYN_OK)
+        return st;
+    load_input(net, ws, x, batch);
+    /* Unscaled input is read where it is, not from the copy just made. */
+    forward_layers(net, ws, net->scale_offset ? ws->input : x, batch, out);
+    return SYN_OK;
+}
+
+/* Rows of a batch gathered per thread: enough to be worth a thread. */
+#define SYN_GATHER_ROWS 16
+
+syn_status syn_forward_rows(const syn_net *net, syn_workspace *ws, const syn_dataset *ds,
+                            const size_t *rows, size_t batch, const float **out)
+{
+    syn_status st = check_pass(net, ws, rows, batch);
+    if (st != SYN_OK)
+        return st;
+    if (!ds)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (syn_dataset_n_features(ds) != net->n_inputs)
+        return SYN_ERR_SHAPE;
+    if (!syn_dataset_rows_ok(ds, rows, batch))
+        return SYN_ERR_INVALID_ARGUMENT;
+    /* One pass from the dataset's rows (uint8 or float) to the scaled
+     * input, in fixed blocks of rows split over the threads. */
+    size_t n = net->n_inputs, n_blocks = (batch + SYN_GATHER_ROWS - 1) / SYN_GATHER_ROWS;
+    const float *offset = net->scale_offset, *mul = net->scale_mul;
+    float *input = ws->input;
+    int threads = thread_count(ws);
+    SYN_PARALLEL_FOR(blk, n_blocks, batch * n > SYN_PARALLEL_MIN, {
+        size_t lo = (size_t)blk * SYN_GATHER_ROWS;
+        size_t count = batch - lo < SYN_GATHER_ROWS ? batch - lo : SYN_GATHER_ROWS;
+        syn_dataset_gather_scaled(ds, rows + lo, count, offset, mul, input + lo * n);
+    });
+    forward_layers(net, ws, ws->input, batch, out);
     return SYN_OK;
 }
 

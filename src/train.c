@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataset_internal.h"
 #include "internal.h"
 
 #if defined(__SSE__) || defined(__x86_64__)
@@ -31,7 +32,7 @@ struct syn_trainer {
     float base_lr;
     syn_rng rng;         /* the shuffle generator, as it is now */
     size_t capacity;     /* batch rows the buffers hold */
-    float *x_buf, *y_buf;
+    float *y_buf;        /* a batch's targets (features go to the workspace) */
     float *snapshot;     /* parameters at the last good point (epoch start) */
     size_t *order;       /* this epoch's visiting order */
     size_t order_cap;
@@ -78,7 +79,6 @@ void syn_trainer_free(syn_trainer *tr)
         return;
     syn_optimizer_free(tr->opt);
     syn_workspace_free(tr->ws);
-    syn_free_aligned(tr->x_buf);
     syn_free_aligned(tr->y_buf);
     syn_free_aligned(tr->snapshot);
     free(tr->order);
@@ -190,26 +190,21 @@ static syn_status ensure_capacity(syn_trainer *tr, size_t batch)
     if (tr->ws && batch <= tr->capacity)
         return SYN_OK;
     syn_workspace *ws = NULL;
-    size_t nx, ny;
-    if (!syn_mul_size(batch, syn_net_n_inputs(tr->net), &nx) ||
-        !syn_mul_size(batch, syn_net_n_outputs(tr->net), &ny))
+    size_t ny;
+    if (!syn_mul_size(batch, syn_net_n_outputs(tr->net), &ny))
         return SYN_ERR_OVERFLOW;
     syn_status st = syn_workspace_create(tr->net, batch, &ws);
     if (st != SYN_OK)
         return st;
-    float *x = syn_alloc_floats(nx), *y = syn_alloc_floats(ny);
-    if (!x || !y) {
+    float *y = syn_alloc_floats(ny);
+    if (!y) {
         syn_workspace_free(ws);
-        syn_free_aligned(x);
-        syn_free_aligned(y);
         return SYN_ERR_OUT_OF_MEMORY;
     }
     syn_workspace_set_threads(ws, tr->desc.n_threads);
     syn_workspace_free(tr->ws);
-    syn_free_aligned(tr->x_buf);
     syn_free_aligned(tr->y_buf);
     tr->ws = ws;
-    tr->x_buf = x;
     tr->y_buf = y;
     tr->capacity = batch;
     return SYN_OK;
@@ -289,10 +284,12 @@ static double grad_square_sum(const float *g, size_t n)
  * stops before the step; a non-finite gradient makes the step's parameters
  * non-finite, which the optimizer reports, so no separate pass over the
  * gradients is needed unless clipping wants their norm. */
-static syn_status train_batch(syn_trainer *tr, const float *x, const float *y, size_t batch,
-                              double *loss)
+/* One step on x, or (x NULL) on the given rows of ds. */
+static syn_status train_batch(syn_trainer *tr, const float *x, const syn_dataset *ds,
+                              const size_t *rows, const float *y, size_t batch, double *loss)
 {
-    syn_status st = syn_forward(tr->net, tr->ws, x, batch, NULL);
+    syn_status st = x ? syn_forward(tr->net, tr->ws, x, batch, NULL)
+                      : syn_forward_rows(tr->net, tr->ws, ds, rows, batch, NULL);
     if (st == SYN_OK)
         st = syn_loss_value(tr->net, tr->ws, y, batch, loss);
     if (st != SYN_OK)
@@ -327,7 +324,7 @@ syn_status syn_trainer_step(syn_trainer *tr, const float *x, const float *y, siz
         return st;
     double value = 0.0;
     fp_mode mode = fp_enter(tr);
-    st = train_batch(tr, x, y, batch, &value);
+    st = train_batch(tr, x, NULL, NULL, y, batch, &value);
     fp_leave(tr, mode);
     if (loss)
         *loss = value;
@@ -447,9 +444,14 @@ syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_
     for (; b < n_batches; b++) {
         size_t count = n_rows - b * batch < batch ? n_rows - b * batch : batch;
         double loss = 0.0;
-        st = syn_dataset_gather(ds, tr->order + b * batch, count, tr->x_buf, tr->y_buf);
-        if (st == SYN_OK)
-            st = train_batch(tr, tr->x_buf, tr->y_buf, count, &loss);
+        /* The features go straight from the dataset into the workspace
+         * (syn_forward_rows); the targets into y_buf. */
+        const size_t *batch_rows = tr->order + b * batch;
+        st = syn_dataset_rows_ok(ds, batch_rows, count) ? SYN_OK : SYN_ERR_INVALID_ARGUMENT;
+        if (st == SYN_OK) {
+            syn_dataset_gather_targets(ds, batch_rows, count, tr->y_buf);
+            st = train_batch(tr, NULL, ds, batch_rows, tr->y_buf, count, &loss);
+        }
         if (st != SYN_OK)
             break;
         /* The outputs are those of the forward pass before the update. */
@@ -559,15 +561,15 @@ syn_status syn_evaluate(const syn_net *net, syn_workspace *ws, const syn_dataset
         !syn_workspace_fits(ws, net))
         return SYN_ERR_SHAPE;
     int classify = n_classes > 0;
-    size_t cap = ws->max_batch, nx, ny;
-    if (!syn_mul_size(cap, net->n_inputs, &nx) || !syn_mul_size(cap, n_out, &ny))
+    size_t cap = ws->max_batch, ny;
+    if (!syn_mul_size(cap, n_out, &ny))
         return SYN_ERR_OVERFLOW;
-    float *x = syn_alloc_floats(nx), *y = syn_alloc_floats(ny);
+    float *y = syn_alloc_floats(ny);
     size_t *idx = malloc(cap * sizeof *idx);
     eval_sums s = {0};
     s.y_sum = calloc(n_out, sizeof(double));
     s.y_sq = calloc(n_out, sizeof(double));
-    syn_status st = x && y && idx && s.y_sum && s.y_sq ? SYN_OK : SYN_ERR_OUT_OF_MEMORY;
+    syn_status st = y && idx && s.y_sum && s.y_sq ? SYN_OK : SYN_ERR_OUT_OF_MEMORY;
     if (st == SYN_OK && confusion) {
         size_t k = n_out == 1 ? 2 : n_out;
         memset(confusion, 0, k * k * sizeof *confusion);
@@ -578,11 +580,11 @@ syn_status syn_evaluate(const syn_net *net, syn_workspace *ws, const syn_dataset
             idx[i] = rows ? rows[start + i] : start + i;
         const float *out = NULL;
         double loss = 0.0;
-        st = syn_dataset_gather(ds, idx, count, x, y);
-        if (st == SYN_OK)
-            st = syn_forward(net, ws, x, count, &out);
-        if (st == SYN_OK)
+        st = syn_forward_rows(net, ws, ds, idx, count, &out);
+        if (st == SYN_OK) {
+            syn_dataset_gather_targets(ds, idx, count, y);
             st = syn_loss_value(net, ws, y, count, &loss);
+        }
         if (st != SYN_OK)
             break;
         s.loss += loss_as_sum(net, loss, count);
@@ -590,7 +592,6 @@ syn_status syn_evaluate(const syn_net *net, syn_workspace *ws, const syn_dataset
     }
     if (st == SYN_OK)
         finish_eval(net, &s, n_rows, classify, result);
-    syn_free_aligned(x);
     syn_free_aligned(y);
     free(idx);
     free(s.y_sum);

@@ -28,6 +28,14 @@ static inline int syn_add_size(size_t a, size_t b, size_t *out)
     return 1;
 }
 
+/* GCC's function multi-versioning for element loops: an AVX-512 and an
+ * AVX2 build beside the baseline one, chosen once by the loader. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
+#define SYN_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SYN_VECTOR_CLONES
+#endif
+
 /* n floats, 64-byte aligned, zeroed; NULL on overflow or failure (n == 0
  * still returns a valid, freeable block). The block extends, zeroed, to a
  * multiple of 64 bytes, so whole aligned 16-float vectors covering any of

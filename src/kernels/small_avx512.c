@@ -44,9 +44,11 @@ static inline __m512 exp16_nonpositive(__m512 x)
     /* P(r) = c5 + c4 r + ... + c0 r^5 = (c5 + c4 r) + r^2 (c3 + c2 r)
      * + r^4 (c1 + c0 r), then e^r = 1 + r + r^2 P(r). */
     __m512 r2 = _mm512_mul_ps(r, r), r4 = _mm512_mul_ps(r2, r2);
-    __m512 a = _mm512_fmadd_ps(_mm512_set1_ps(1.6666665459e-1f), r, _mm512_set1_ps(5.0000001201e-1f));
-    __m512 b = _mm512_fmadd_ps(_mm512_set1_ps(8.3334519073e-3f), r, _mm512_set1_ps(4.1665795894e-2f));
-    __m512 c = _mm512_fmadd_ps(_mm512_set1_ps(1.9875691500e-4f), r, _mm512_set1_ps(1.3981999507e-3f));
+#define SYN_PAIR(hi, lo) _mm512_fmadd_ps(_mm512_set1_ps(hi), r, _mm512_set1_ps(lo))
+    __m512 a = SYN_PAIR(1.6666665459e-1f, 5.0000001201e-1f);
+    __m512 b = SYN_PAIR(8.3334519073e-3f, 4.1665795894e-2f);
+    __m512 c = SYN_PAIR(1.9875691500e-4f, 1.3981999507e-3f);
+#undef SYN_PAIR
     __m512 p = _mm512_fmadd_ps(r4, c, _mm512_fmadd_ps(r2, b, a));
     p = _mm512_add_ps(_mm512_fmadd_ps(r2, p, r), _mm512_set1_ps(1.0f));
     __m512i bits = _mm512_slli_epi32(
