@@ -205,6 +205,32 @@ static void test_trainer(syn_net *net)
     EXPECT(syn_trainer_step(tr, x, y, 0, NULL), SYN_ERR_INVALID_ARGUMENT);
     EXPECT(syn_trainer_epoch(tr, NULL, NULL, 0, NULL, NULL, NULL), SYN_ERR_INVALID_ARGUMENT);
     CHECK_OK(syn_trainer_step(tr, x, y, 2, NULL));
+
+    /* Rows out of range, for the trainer and the evaluator (both gather
+     * straight into the workspace): an error, and the parameters and the
+     * dataset are untouched. */
+    const uint8_t pixels[6] = {0, 10, 20, 30, 40, 50};
+    const uint32_t labels[3] = {0, 1, 1};
+    syn_dataset *ds = NULL;
+    CHECK_OK(syn_dataset_from_u8_labels(pixels, 3, 2, labels, 2, &ds));
+    size_t n_params;
+    float *params = syn_net_params(net, &n_params), before[64];
+    CHECK(n_params <= 64, "net size %zu", n_params);
+    memcpy(before, params, n_params * sizeof(float));
+    const size_t bad_rows[3] = {0, 3, 1}, good_rows[3] = {2, 0, 1};
+    syn_epoch_stats stats;
+    EXPECT(syn_trainer_epoch(tr, ds, bad_rows, 3, NULL, NULL, &stats), SYN_ERR_INVALID_ARGUMENT);
+    CHECK(memcmp(before, params, n_params * sizeof(float)) == 0, "parameters changed");
+    syn_workspace *ws = NULL;
+    CHECK_OK(syn_workspace_create(net, 2, &ws));
+    syn_eval ev;
+    EXPECT(syn_evaluate(net, ws, ds, bad_rows, 3, &ev, NULL), SYN_ERR_INVALID_ARGUMENT);
+    CHECK_OK(syn_evaluate(net, ws, ds, good_rows, 3, &ev, NULL));
+    CHECK(ev.samples == 3, "evaluated %zu samples", (size_t)ev.samples);
+    CHECK_OK(syn_trainer_epoch(tr, ds, good_rows, 3, NULL, NULL, &stats));
+    CHECK(stats.samples == 3, "trained on %zu samples", (size_t)stats.samples);
+    syn_workspace_free(ws);
+    syn_dataset_free(ds);
     syn_trainer_free(tr);
     syn_trainer_free(NULL);
 }
