@@ -7,17 +7,18 @@
 
 #include "internal.h"
 
-/* exp(x) for float, within 2 ulp of expf over its range, written so that
- * compilers vectorize loops that call it (no libm call, no branch): Cody &
+/* exp(x) for float, within 2 ulp of expf over its range (NaN stays NaN),
+ * written so that compilers vectorize loops that call it (no libm call, no
+ * branch): Cody &
  * Waite range reduction x = n ln2 + r with |r| <= ln2 / 2, then Cephes'
  * degree-6 minimax polynomial for e^r (cephes/single/expf.c), then 2^n
  * built in the exponent bits. Inputs are clamped to where expf is normal;
  * below that the result is the smallest normal instead of a denormal,
  * which flush-to-zero training would drop anyway. */
-static inline float fast_expf(float x)
+static inline float fast_expf(float x_in)
 {
-    x = x < 88.3762626647949f ? x : 88.3762626647949f;
-    x = x > -87.3365478515625f ? x : -87.3365478515625f;
+    float x = x_in < 88.3762626647949f ? x_in : 88.3762626647949f;
+    x = x > -87.3365478515625f ? x : -87.3365478515625f; /* NaN ends here too */
     /* Round x / ln2 to nearest with the 1.5 * 2^23 trick (no floorf call). */
     float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = x - n * 0.693359375f + n * 2.12194440e-4f;
@@ -31,7 +32,8 @@ static inline float fast_expf(float x)
     int32_t bits = ((int32_t)n + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    /* NaN in, NaN out, as expf (a select: the loop stays vectorized). */
+    return x_in == x_in ? p * scale : x_in;
 }
 
 static inline float sigmoidf(float z)
@@ -74,8 +76,9 @@ void syn_activation_forward(syn_activation act, float slope, float *z, size_t ro
             z[i] = tanhf(z[i]);
         break;
     case SYN_ACT_RELU:
+        /* Written so that NaN stays NaN, as in PyTorch. */
         for (size_t i = 0; i < n; i++)
-            z[i] = z[i] > 0.0f ? z[i] : 0.0f;
+            z[i] = z[i] < 0.0f ? 0.0f : z[i];
         break;
     case SYN_ACT_LEAKY_RELU:
         for (size_t i = 0; i < n; i++)

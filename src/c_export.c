@@ -274,7 +274,7 @@ static void put_activation(text *t, const char *p, const syn_layer *layer, const
         put(t, "    for (j = 0; j < %zu; j++)\n        %s[j] = tanhf(%s[j]);\n", n, v, v);
         break;
     case SYN_ACT_RELU:
-        put(t, "    for (j = 0; j < %zu; j++)\n        %s[j] = %s[j] > 0.0f ? %s[j] : 0.0f;\n",
+        put(t, "    for (j = 0; j < %zu; j++)\n        %s[j] = %s[j] < 0.0f ? 0.0f : %s[j];\n",
             n, v, v, v);
         break;
     case SYN_ACT_LEAKY_RELU:

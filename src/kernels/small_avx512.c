@@ -69,11 +69,13 @@ static inline __m512 activate16(syn_activation act, float slope, __m512 z)
          * ulp of the quotient, and shorter than a division on the chain). */
         __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), e), s = _mm512_rcp14_ps(d);
         s = _mm512_fmadd_ps(_mm512_fnmadd_ps(d, s, _mm512_set1_ps(1.0f)), s, s);
-        return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(z, zero, _CMP_GE_OQ),
-                                    _mm512_mul_ps(e, s), s);
+        s = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(z, zero, _CMP_GE_OQ), _mm512_mul_ps(e, s),
+                                 s);
+        /* NaN stays NaN (the clamp in exp16_nonpositive dropped it). */
+        return _mm512_mask_mov_ps(s, _mm512_cmp_ps_mask(z, z, _CMP_UNORD_Q), z);
     }
-    case SYN_ACT_RELU:
-        return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(z, zero, _CMP_GT_OQ), z);
+    case SYN_ACT_RELU: /* 0 below zero; NaN stays NaN */
+        return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(z, zero, _CMP_NLT_UQ), z);
     case SYN_ACT_LEAKY_RELU:
         return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(z, zero, _CMP_GT_OQ),
                                     _mm512_mul_ps(z, _mm512_set1_ps(slope)), z);
