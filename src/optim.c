@@ -133,6 +133,22 @@ void syn_optimizer_free(syn_optimizer *opt)
     free(opt);
 }
 
+/* range(args, lo, hi) over [0, n) in chunks of SYN_OPTIM_CHUNK, split over
+ * the threads when n is large; nonzero if any call reported a non-finite
+ * parameter. */
+static int run_chunks(size_t n, int threads, int (*range)(const void *, size_t, size_t),
+                      const void *args)
+{
+    size_t n_chunks = (n + SYN_OPTIM_CHUNK - 1) / SYN_OPTIM_CHUNK;
+    int bad = 0;
+    SYN_OPTIM_LOOP(c, n_chunks, n > SYN_OPTIM_PARALLEL_MIN, {
+        size_t lo = (size_t)c * SYN_OPTIM_CHUNK;
+        size_t hi = lo + SYN_OPTIM_CHUNK < n ? lo + SYN_OPTIM_CHUNK : n;
+        bad |= range(args, lo, hi);
+    });
+    return bad;
+}
+
 /* torch.optim.SGD: d = g + wd p; buf = d (first step) or
  * momentum buf + (1 - dampening) d; d = buf, or d + momentum buf for
  * Nesterov; p -= lr d. */
@@ -144,8 +160,9 @@ typedef struct sgd_args {
 } sgd_args;
 
 SYN_VECTOR_CLONES
-static int sgd_range(const sgd_args *a, size_t lo, size_t hi)
+static int sgd_range(const void *args, size_t lo, size_t hi)
 {
+    const sgd_args *a = args;
     float *p = a->p, *buf = a->buf;
     const float *g = a->g;
     int bad = 0;
@@ -168,14 +185,7 @@ static int sgd_step(syn_optimizer *opt, float *p, const float *g, int threads)
     const syn_optim_desc *d = &opt->desc;
     sgd_args a = {p, opt->m, g, d->lr, d->weight_decay, d->momentum, 1.0f - d->dampening,
                   opt->steps == 0, d->kind == SYN_OPTIM_NESTEROV};
-    size_t n_chunks = (opt->n + SYN_OPTIM_CHUNK - 1) / SYN_OPTIM_CHUNK;
-    int bad = 0;
-    SYN_OPTIM_LOOP(c, n_chunks, opt->n > SYN_OPTIM_PARALLEL_MIN, {
-        size_t lo = (size_t)c * SYN_OPTIM_CHUNK;
-        size_t hi = lo + SYN_OPTIM_CHUNK < opt->n ? lo + SYN_OPTIM_CHUNK : opt->n;
-        bad |= sgd_range(&a, lo, hi);
-    });
-    return bad;
+    return run_chunks(opt->n, threads, sgd_range, &a);
 }
 
 /* The per-step constants of an Adam update. */
@@ -190,8 +200,9 @@ typedef struct adam_args {
  * every element is computed by the same IEEE operations in each (no
  * contraction in ISO C mode), so the clones give identical results. */
 SYN_VECTOR_CLONES
-static int adam_range(const adam_args *a, size_t lo, size_t hi)
+static int adam_range(const void *args, size_t lo, size_t hi)
 {
+    const adam_args *a = args;
     float *p = a->p, *m = a->m, *v = a->v;
     const float *g = a->g;
     int bad = 0;
@@ -230,14 +241,7 @@ static int adam_step(syn_optimizer *opt, float *p, const float *g, int threads)
                       : 1.0f;
     adam_args a = {p, opt->m, opt->v, g, b1, b2, one_b1, one_b2, eps, step_size, bias2_sqrt,
                    l2, decay};
-    size_t n_chunks = (opt->n + SYN_OPTIM_CHUNK - 1) / SYN_OPTIM_CHUNK;
-    int bad = 0;
-    SYN_OPTIM_LOOP(c, n_chunks, opt->n > SYN_OPTIM_PARALLEL_MIN, {
-        size_t lo = (size_t)c * SYN_OPTIM_CHUNK;
-        size_t hi = lo + SYN_OPTIM_CHUNK < opt->n ? lo + SYN_OPTIM_CHUNK : opt->n;
-        bad |= adam_range(&a, lo, hi);
-    });
-    return bad;
+    return run_chunks(opt->n, threads, adam_range, &a);
 }
 
 syn_status syn_optimizer_step(syn_optimizer *opt, syn_net *net, const float *grads,
