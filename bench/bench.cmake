@@ -16,3 +16,7 @@ syn_add_bench(bench_gemm ${CMAKE_CURRENT_LIST_DIR}/bench_gemm.c)
 # machine's fp32 FMA peak.
 syn_add_bench(bench_train ${CMAKE_CURRENT_LIST_DIR}/bench_train.c)
 syn_add_bench(bench_peak ${CMAKE_CURRENT_LIST_DIR}/peak.c)
+
+# Store-to-load forwarding by the shape of the store and the load, in
+# cycles: why the small-network path loads and stores whole vectors.
+syn_add_bench(bench_forwarding ${CMAKE_CURRENT_LIST_DIR}/forwarding.c)

@@ -204,53 +204,34 @@ static int small_path(const syn_net *net, size_t batch)
 #endif
 }
 
-/* One layer forward: z = act(in W^T + b), keeping the pre-activation in
- * `logits` when given. */
-static void layer_forward(const syn_layer *layer, int small, const float *in, const float *w,
-                          const float *b, float *z, float *logits, size_t batch, int threads)
-{
-#ifdef SYN_HAVE_AVX512
-    if (small) {
-        syn_small_forward(in, batch, layer->n_in, w, b, layer->units, layer->activation,
-                          layer->leaky_slope, z, logits);
-        if (!syn_small_fuses(layer->activation))
-            syn_activation_forward(layer->activation, layer->leaky_slope, z, batch,
-                                   layer->units);
-        return;
-    }
-#else
-    (void)small;
-#endif
-    syn_gemm(0, 1, batch, layer->units, layer->n_in, in, layer->n_in, w, layer->n_in, 0.0f, z,
-             layer->units, threads);
-    bias_activation(layer, b, z, logits, batch, threads);
-}
-
 /* The layers of a forward pass whose input is in ws->input (x: the same
  * input where the caller has it unscaled, for the small path to read in
  * place). */
 static void forward_layers(const syn_net *net, syn_workspace *ws, const float *x, size_t batch,
                            const float **out)
 {
-    int threads = thread_count(ws);
-    int small = small_path(net, batch);
-    const float *in = ws->input;
     ws->last_batch = batch;
     if (out)
         *out = ws->act[net->n_layers - 1];
 #ifdef SYN_HAVE_AVX512
-    if (small && syn_small_forward_net(net, ws, x, batch))
+    if (small_path(net, batch)) {
+        syn_small_forward_net(net, ws, x, batch);
         return;
+    }
 #else
     (void)x;
 #endif
+    int threads = thread_count(ws);
+    const float *in = ws->input;
     for (size_t l = 0; l < net->n_layers; l++) {
         const syn_layer *layer = &net->layers[l];
         const float *w = net->params + layer->w_off;
         const float *b = layer->has_bias ? net->params + layer->b_off : NULL;
         float *z = ws->act[l];
-        int last = l + 1 == net->n_layers;
-        layer_forward(layer, small, in, w, b, z, last ? ws->logits : NULL, batch, threads);
+        syn_gemm(0, 1, batch, layer->units, layer->n_in, in, layer->n_in, w, layer->n_in, 0.0f,
+                 z, layer->units, threads);
+        bias_activation(layer, b, z, l + 1 == net->n_layers ? ws->logits : NULL, batch,
+                        threads);
         in = z;
     }
 }

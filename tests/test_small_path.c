@@ -13,9 +13,9 @@
  * of their size, with each term's ulp-level difference intact: 1e-4 (the
  * largest seen over these 400 cases is 1.8e-5). A wrong index or lane
  * shows up as a difference of order 1. Cases cover every
- * activation (tanh hidden layers take the per-layer small path, the others
- * the fused whole-net one), softmax outputs, layers without bias, input
- * scaling, widths 1..16 and batches that cross the 16-row blocks. */
+ * activation (applied in the register, or by activation.c for tanh and
+ * softmax), layers without bias, input scaling, widths 1..16 and batches
+ * that cross the 16-row blocks. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

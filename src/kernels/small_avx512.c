@@ -21,7 +21,8 @@ static inline __mmask16 lanes(size_t n)
     return (__mmask16)((1u << n) - 1u); /* n <= 16 */
 }
 
-int syn_small_fuses(syn_activation act)
+/* The activations applied in the register (the others: activation.c's). */
+static int fuses(syn_activation act)
 {
     return act == SYN_ACT_SIGMOID || act == SYN_ACT_RELU || act == SYN_ACT_LEAKY_RELU ||
            act == SYN_ACT_LINEAR;
@@ -56,7 +57,7 @@ static inline __m512 exp16_nonpositive(__m512 x)
     return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
 }
 
-/* The activations syn_small_fuses names, as activation.c defines them. */
+/* The activations fuses() names, as activation.c defines them. */
 static inline __m512 activate16(syn_activation act, float slope, __m512 z)
 {
     const __m512 zero = _mm512_setzero_ps();
@@ -110,8 +111,8 @@ static inline __m512 derive16(syn_activation act, float slope, __m512 a, __m512 
  * it, those are loaded whole and the columns permuted out of them. Whole
  * aligned loads matter on this path: the optimizer has just written the
  * arena with whole vector stores, and a load that matches a store is
- * forwarded from it, where a masked or straddling one waits ~17 cycles for
- * the store to reach the cache. Bigger W are gathered. */
+ * forwarded from it fastest; a masked or straddling one adds 2 to 8 cycles
+ * to the round trip (bench/forwarding.c). Bigger W are gathered. */
 static void transpose_weights(const float *w, size_t n_in, size_t units, __m512 *wt)
 {
     __mmask16 mask = lanes(units);
@@ -136,49 +137,14 @@ static void transpose_weights(const float *w, size_t n_in, size_t units, __m512 
                                          4);
 }
 
-void syn_small_forward(const float *x, size_t batch, size_t n_in, const float *w,
-                       const float *bias, size_t units, syn_activation act, float slope,
-                       float *z, float *logits)
-{
-    __m512 wt[SYN_SMALL_WIDTH];
-    __mmask16 mask = lanes(units);
-    transpose_weights(w, n_in, units, wt);
-    __m512 b = bias ? _mm512_maskz_loadu_ps(mask, bias) : _mm512_setzero_ps();
-    for (size_t r = 0; r < batch; r++) {
-        const float *xr = x + r * n_in;
-        __m512 acc = _mm512_mul_ps(_mm512_set1_ps(xr[0]), wt[0]);
-        for (size_t i = 1; i < n_in; i++)
-            acc = _mm512_fmadd_ps(_mm512_set1_ps(xr[i]), wt[i], acc);
-        if (bias)
-            acc = _mm512_add_ps(acc, b);
-        _mm512_mask_storeu_ps(z + r * units, mask, acc);
-    }
-    size_t n = batch * units;
-    if (logits)
-        memcpy(logits, z, n * sizeof(float));
-    if (!syn_small_fuses(act) || act == SYN_ACT_LINEAR)
-        return;
-    /* The activation over the whole block, 16 values at a time: a row of a
-     * narrow layer fills only a few lanes. */
-    for (size_t at = 0; at < n; at += SYN_SMALL_WIDTH) {
-        __mmask16 part = lanes(n - at < SYN_SMALL_WIDTH ? n - at : SYN_SMALL_WIDTH);
-        __m512 v = activate16(act, slope, _mm512_maskz_loadu_ps(part, z + at));
-        _mm512_mask_storeu_ps(z + at, part, v);
-    }
-}
-
-int syn_small_forward_net(const syn_net *net, syn_workspace *ws, const float *x, size_t batch)
+void syn_small_forward_net(const syn_net *net, syn_workspace *ws, const float *x, size_t batch)
 {
     size_t n_layers = net->n_layers;
-    for (size_t l = 0; l + 1 < n_layers; l++)
-        if (!syn_small_fuses(net->layers[l].activation))
-            return 0;
-    const syn_layer *out_layer = &net->layers[n_layers - 1];
     /* Blocks of up to 16 rows: each row is one vector that goes through
-     * every layer without leaving the registers; the stores keep each
-     * layer's outputs for the backward pass and the caller. (Packing
-     * several narrow rows into one vector for the activation was tried:
-     * the shuffles cost more than the activations they save.) */
+     * every layer in registers; the stores keep each layer's outputs for
+     * the backward pass and the caller. (Packing several narrow rows into
+     * one vector for the activation was tried: the shuffles cost more than
+     * the activations they save.) */
     for (size_t r0 = 0; r0 < batch; r0 += SYN_SMALL_WIDTH) {
         size_t rows = batch - r0 < SYN_SMALL_WIDTH ? batch - r0 : SYN_SMALL_WIDTH;
         __m512 v[SYN_SMALL_WIDTH], wt[SYN_SMALL_WIDTH];
@@ -189,7 +155,7 @@ int syn_small_forward_net(const syn_net *net, syn_workspace *ws, const float *x,
             __m512 b = _mm512_setzero_ps();
             if (layer->has_bias) /* b as a [units x 1] matrix's one column */
                 transpose_weights(net->params + layer->b_off, 1, units, &b);
-            int last = l + 1 == n_layers, fused = syn_small_fuses(layer->activation);
+            int last = l + 1 == n_layers, fused = fuses(layer->activation);
             float *act = ws->act[l] + r0 * units;
             for (size_t r = 0; r < rows; r++) {
                 __m512 acc;
@@ -219,13 +185,16 @@ int syn_small_forward_net(const syn_net *net, syn_workspace *ws, const float *x,
                 _mm512_storeu_ps(act + r * units, acc);
                 v[r] = acc;
             }
+            if (fused)
+                continue;
+            /* tanh and softmax: activation.c's, over the block's rows, which
+             * the next layer then reads back. */
+            syn_activation_forward(layer->activation, layer->leaky_slope, act, rows, units);
+            if (!last)
+                for (size_t r = 0; r < rows; r++)
+                    v[r] = _mm512_loadu_ps(act + r * units);
         }
-        if (!syn_small_fuses(out_layer->activation))
-            syn_activation_forward(out_layer->activation, out_layer->leaky_slope,
-                                   ws->act[n_layers - 1] + r0 * out_layer->units, rows,
-                                   out_layer->units);
     }
-    return 1;
 }
 
 void syn_small_input_grad(const float *dz, size_t batch, size_t units, const float *w,
