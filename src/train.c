@@ -284,12 +284,22 @@ static double grad_square_sum(const float *g, size_t n)
  * stops before the step; a non-finite gradient makes the step's parameters
  * non-finite, which the optimizer reports, so no separate pass over the
  * gradients is needed unless clipping wants their norm. */
-/* One step on x, or (x NULL) on the given rows of ds. */
-static syn_status train_batch(syn_trainer *tr, const float *x, const syn_dataset *ds,
-                              const size_t *rows, const float *y, size_t batch, double *loss)
+/* One step on (x, y), or, with x NULL, on the given rows of ds: their
+ * features go straight into the workspace (syn_forward_rows, which checks
+ * the rows) and their targets into tr->y_buf. */
+static syn_status train_batch(syn_trainer *tr, const float *x, const float *y,
+                              const syn_dataset *ds, const size_t *rows, size_t batch,
+                              double *loss)
 {
-    syn_status st = x ? syn_forward(tr->net, tr->ws, x, batch, NULL)
-                      : syn_forward_rows(tr->net, tr->ws, ds, rows, batch, NULL);
+    syn_status st;
+    if (x) {
+        st = syn_forward(tr->net, tr->ws, x, batch, NULL);
+    } else {
+        st = syn_forward_rows(tr->net, tr->ws, ds, rows, batch, NULL);
+        if (st == SYN_OK)
+            syn_dataset_gather_targets(ds, rows, batch, tr->y_buf);
+        y = tr->y_buf;
+    }
     if (st == SYN_OK)
         st = syn_loss_value(tr->net, tr->ws, y, batch, loss);
     if (st != SYN_OK)
@@ -324,7 +334,7 @@ syn_status syn_trainer_step(syn_trainer *tr, const float *x, const float *y, siz
         return st;
     double value = 0.0;
     fp_mode mode = fp_enter(tr);
-    st = train_batch(tr, x, NULL, NULL, y, batch, &value);
+    st = train_batch(tr, x, y, NULL, NULL, batch, &value);
     fp_leave(tr, mode);
     if (loss)
         *loss = value;
@@ -444,14 +454,7 @@ syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_
     for (; b < n_batches; b++) {
         size_t count = n_rows - b * batch < batch ? n_rows - b * batch : batch;
         double loss = 0.0;
-        /* The features go straight from the dataset into the workspace
-         * (syn_forward_rows); the targets into y_buf. */
-        const size_t *batch_rows = tr->order + b * batch;
-        st = syn_dataset_rows_ok(ds, batch_rows, count) ? SYN_OK : SYN_ERR_INVALID_ARGUMENT;
-        if (st == SYN_OK) {
-            syn_dataset_gather_targets(ds, batch_rows, count, tr->y_buf);
-            st = train_batch(tr, NULL, ds, batch_rows, tr->y_buf, count, &loss);
-        }
+        st = train_batch(tr, NULL, NULL, ds, tr->order + b * batch, count, &loss);
         if (st != SYN_OK)
             break;
         /* The outputs are those of the forward pass before the update. */
