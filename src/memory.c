@@ -84,9 +84,10 @@ syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind opti
         add_block(&t, rows, sizeof(float));
         add_block(&t, desc->n_layers, 2 * sizeof(size_t)); /* widths, pointers */
         /* Each of the n_layers + 6 blocks may be rounded up to SYN_ALIGN,
-         * and the n_layers + 4 row blocks have 16 floats of slack (pass.c). */
+         * and the n_layers + 4 row blocks have 16 floats (SYN_ALIGN bytes)
+         * of slack (pass.c). */
         add_block(&t, desc->n_layers, 2 * SYN_ALIGN);
-        add_block(&t, 11, SYN_ALIGN);
+        add_block(&t, 6 + 4, SYN_ALIGN);
     }
     if (t.overflow)
         return SYN_ERR_OVERFLOW;
