@@ -19,30 +19,6 @@
  * threads: the chunking, and so every result, does not depend on them. */
 #define SYN_OPTIM_CHUNK 16384
 
-/* The loop of an update: OpenMP threads when BIG (the variable `bad` is
- * OR-reduced, which does not depend on the split), a plain loop otherwise
- * (see SYN_PARALLEL_FOR for why). */
-#ifdef _OPENMP
-#define SYN_OPTIM_LOOP(I, N, BIG, BODY)                                                       \
-    do {                                                                                     \
-        if (threads > 1 && (BIG)) {                                   \
-            _Pragma("omp parallel for num_threads(threads) schedule(static) reduction(|:bad)") \
-            for (long I = 0; I < (long)(N); I++)                                             \
-                BODY                                                                         \
-        } else {                                                                             \
-            for (long I = 0; I < (long)(N); I++)                                             \
-                BODY                                                                         \
-        }                                                                                    \
-    } while (0)
-#else
-#define SYN_OPTIM_LOOP(I, N, BIG, BODY)                                                       \
-    do {                                                                                     \
-        (void)threads;                                                                       \
-        for (long I = 0; I < (long)(N); I++)                                                 \
-            BODY                                                                             \
-    } while (0)
-#endif
-
 struct syn_optimizer {
     syn_optim_desc desc;
     size_t n;
@@ -133,19 +109,35 @@ void syn_optimizer_free(syn_optimizer *opt)
     free(opt);
 }
 
-/* range(args, lo, hi) over [0, n) in chunks of SYN_OPTIM_CHUNK, split over
- * the threads when n is large; nonzero if any call reported a non-finite
- * parameter. */
-static int run_chunks(size_t n, int threads, int (*range)(const void *, size_t, size_t),
-                      const void *args)
+/* An update of elements [lo, hi); nonzero if it made one non-finite. */
+typedef int (*range_fn)(const void *args, size_t lo, size_t hi);
+
+static inline int run_chunk(size_t n, long c, range_fn range, const void *args)
 {
-    size_t n_chunks = (n + SYN_OPTIM_CHUNK - 1) / SYN_OPTIM_CHUNK;
+    size_t lo = (size_t)c * SYN_OPTIM_CHUNK;
+    return range(args, lo, lo + SYN_OPTIM_CHUNK < n ? lo + SYN_OPTIM_CHUNK : n);
+}
+
+/* range over [0, n) in chunks of SYN_OPTIM_CHUNK, split over the threads
+ * when n is large; nonzero if any chunk reported a non-finite parameter. */
+static int run_chunks(size_t n, int threads, range_fn range, const void *args)
+{
+    long n_chunks = (long)((n + SYN_OPTIM_CHUNK - 1) / SYN_OPTIM_CHUNK);
     int bad = 0;
-    SYN_OPTIM_LOOP(c, n_chunks, n > SYN_OPTIM_PARALLEL_MIN, {
-        size_t lo = (size_t)c * SYN_OPTIM_CHUNK;
-        size_t hi = lo + SYN_OPTIM_CHUNK < n ? lo + SYN_OPTIM_CHUNK : n;
-        bad |= range(args, lo, hi);
-    });
+#ifdef _OPENMP
+    /* OpenMP only for big arenas (see SYN_PARALLEL_FOR for why); `bad` is
+     * OR-reduced, which does not depend on the split. */
+    if (threads > 1 && n > SYN_OPTIM_PARALLEL_MIN) {
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(| : bad)
+        for (long c = 0; c < n_chunks; c++)
+            bad |= run_chunk(n, c, range, args);
+        return bad;
+    }
+#else
+    (void)threads;
+#endif
+    for (long c = 0; c < n_chunks; c++)
+        bad |= run_chunk(n, c, range, args);
     return bad;
 }
 
