@@ -17,42 +17,15 @@
 #define MAX_PREFIX 64
 #define VALUES_PER_LINE 5
 
-/* A growing text buffer; the first failure sticks, checked once at the end. */
-typedef struct text {
-    char *data;
-    size_t size, cap;
-    syn_status status;
-} text;
+/* A growing text buffer (util.h's syn_buf, NUL-terminated as it grows);
+ * the first failure sticks, checked once at the end. */
+typedef syn_buf text;
 
 static void put(text *t, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-
-static int grow(text *t, size_t extra)
-{
-    if (t->status != SYN_OK)
-        return 0;
-    size_t need;
-    if (!syn_add_size(t->size, extra, &need) || !syn_add_size(need, 1, &need)) {
-        t->status = SYN_ERR_OVERFLOW;
-        return 0;
-    }
-    if (need <= t->cap)
-        return 1;
-    size_t cap = t->cap ? t->cap : 4096;
-    while (cap < need)
-        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    char *bigger = realloc(t->data, cap);
-    if (!bigger) {
-        t->status = SYN_ERR_OUT_OF_MEMORY;
-        return 0;
-    }
-    t->data = bigger;
-    t->cap = cap;
-    return 1;
-}
 
 static void put(text *t, const char *fmt, ...)
 {
@@ -65,13 +38,13 @@ static void put(text *t, const char *fmt, ...)
         t->status = SYN_ERR_INVALID_ARGUMENT;
         return;
     }
-    if (!grow(t, (size_t)n))
+    if (!syn_buf_reserve(t, (size_t)n + 1)) /* and the NUL */
         return;
     if ((size_t)n < sizeof small) {
-        memcpy(t->data + t->size, small, (size_t)n + 1);
+        memcpy((char *)t->data + t->size, small, (size_t)n + 1);
     } else {
         va_start(ap, fmt);
-        vsnprintf(t->data + t->size, (size_t)n + 1, fmt, ap);
+        vsnprintf((char *)t->data + t->size, (size_t)n + 1, fmt, ap);
         va_end(ap);
     }
     t->size += (size_t)n;
@@ -345,7 +318,7 @@ static void put_predict(text *t, const syn_net *net, const char *p, const char *
     if (body.status != SYN_OK)
         t->status = body.status;
     else if (body.size > 0)
-        put(t, "%s", body.data);
+        put(t, "%s", (const char *)body.data);
     free(body.data);
     put(t, "}\n");
 }
@@ -405,7 +378,7 @@ syn_status syn_net_export_c(const syn_net *net, const char *path, const char *pr
     if (st != SYN_OK)
         syn_set_error(err, "export_c: %s", syn_strerror(st));
     else
-        st = syn_model_save_bytes((const uint8_t *)t.data, t.size, path, err);
+        st = syn_model_save_bytes(t.data, t.size, path, err);
     free(t.data);
     return st;
 }

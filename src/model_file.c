@@ -99,36 +99,15 @@ static double f64_from_bits(uint64_t u)
 /* Writing: a growable buffer whose first failure sticks                     */
 /* ------------------------------------------------------------------------ */
 
-typedef struct out_buf {
-    uint8_t *data;
-    size_t len, cap;
-    syn_status status; /* OVERFLOW or OUT_OF_MEMORY once anything failed */
-} out_buf;
+typedef syn_buf out_buf; /* util.h */
 
 /* Makes room for `more` bytes; returns the place to write them or NULL. */
 static uint8_t *ob_grow(out_buf *b, size_t more)
 {
-    size_t need;
-    if (b->status != SYN_OK)
+    if (!syn_buf_reserve(b, more))
         return NULL;
-    if (!syn_add_size(b->len, more, &need)) {
-        b->status = SYN_ERR_OVERFLOW;
-        return NULL;
-    }
-    if (need > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < need)
-            cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-        uint8_t *grown = realloc(b->data, cap);
-        if (!grown) {
-            b->status = SYN_ERR_OUT_OF_MEMORY;
-            return NULL;
-        }
-        b->data = grown;
-        b->cap = cap;
-    }
-    uint8_t *at = b->data + b->len;
-    b->len = need;
+    uint8_t *at = b->data + b->size;
+    b->size += more;
     return at;
 }
 
@@ -195,7 +174,7 @@ static void ob_string(out_buf *b, const char *s)
 static size_t ob_begin(out_buf *b, const char *tag)
 {
     ob_bytes(b, tag, 4);
-    size_t at = b->len;
+    size_t at = b->size;
     ob_u64(b, 0);
     return at;
 }
@@ -203,7 +182,7 @@ static size_t ob_begin(out_buf *b, const char *tag)
 static void ob_end(out_buf *b, size_t length_at)
 {
     if (b->status == SYN_OK)
-        put_u64(b->data + length_at, (uint64_t)(b->len - length_at - 8));
+        put_u64(b->data + length_at, (uint64_t)(b->size - length_at - 8));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -394,7 +373,7 @@ syn_status syn_model_serialize(const syn_net *net, const syn_optimizer *opt,
             return SYN_ERR_SHAPE;
         }
     }
-    out_buf b = {NULL, 0, 0, SYN_OK};
+    out_buf b = {0};
     ob_bytes(&b, SYN_MODEL_MAGIC, SYN_MODEL_MAGIC_SIZE);
     ob_u32(&b, SYN_MODEL_VERSION);
     ob_u32(&b, 0); /* flags: v1 sets none */
@@ -418,11 +397,11 @@ syn_status syn_model_serialize(const syn_net *net, const syn_optimizer *opt,
         syn_set_error(err, "model file: %s while encoding", syn_strerror(b.status));
         return b.status;
     }
-    put_u64(b.data + 16, (uint64_t)b.len);
+    put_u64(b.data + 16, (uint64_t)b.size);
     put_u32(b.data + 24, syn_crc32(0, b.data, 24));
-    put_u32(b.data + b.len - 4, syn_crc32(0, b.data, b.len - 4));
+    put_u32(b.data + b.size - 4, syn_crc32(0, b.data, b.size - 4));
     *out = b.data;
-    *out_size = b.len;
+    *out_size = b.size;
     return SYN_OK;
 }
 

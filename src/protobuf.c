@@ -26,36 +26,6 @@ void syn_pb_writer_free(syn_pb_writer *w)
     w->size = w->cap = 0;
 }
 
-/* Makes room for `extra` more bytes; records the first failure. */
-static int reserve(syn_pb_writer *w, size_t extra)
-{
-    if (w->status != SYN_OK)
-        return 0;
-    size_t need;
-    if (!syn_add_size(w->size, extra, &need)) {
-        w->status = SYN_ERR_OVERFLOW;
-        return 0;
-    }
-    if (need <= w->cap)
-        return 1;
-    size_t cap = w->cap ? w->cap : 256;
-    while (cap < need) {
-        if (cap > SIZE_MAX / 2) {
-            cap = need;
-            break;
-        }
-        cap *= 2;
-    }
-    uint8_t *grown = realloc(w->data, cap);
-    if (!grown) {
-        w->status = SYN_ERR_OUT_OF_MEMORY;
-        return 0;
-    }
-    w->data = grown;
-    w->cap = cap;
-    return 1;
-}
-
 static size_t encode_varint(uint8_t *out, uint64_t v)
 {
     size_t n = 0;
@@ -81,7 +51,7 @@ static void key(syn_pb_writer *w, uint32_t field, unsigned wire_type)
 
 void syn_pb_append(syn_pb_writer *w, const void *data, size_t size)
 {
-    if (size == 0 || !reserve(w, size))
+    if (size == 0 || !syn_buf_reserve(w, size))
         return;
     memcpy(w->data + w->size, data, size);
     w->size += size;
@@ -139,7 +109,7 @@ void syn_pb_end(syn_pb_writer *w, size_t mark)
     size_t len = w->size - mark;
     uint8_t prefix[VARINT_MAX_BYTES];
     size_t n = encode_varint(prefix, len);
-    if (!reserve(w, n))
+    if (!syn_buf_reserve(w, n))
         return;
     /* The content moves right to make room for its length; nesting is
      * shallow (model > graph > tensor), so each byte moves a few times. */

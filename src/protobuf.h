@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "synapse.h"
+#include "util.h"
 
 /* Wire types (the low three bits of a field's key). 3 and 4 are the
  * deprecated groups, which the decoder refuses. */
@@ -27,14 +28,11 @@ enum {
 /* Encoder                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* A growable output buffer. The first failure (OUT_OF_MEMORY, OVERFLOW) is
- * kept in `status` and every later call does nothing, so a writer can emit
- * a whole message and check once at the end. Zero-initialise to start. */
-typedef struct syn_pb_writer {
-    uint8_t *data;
-    size_t size, cap;
-    syn_status status;
-} syn_pb_writer;
+/* The output: util.h's growing buffer. The first failure (OUT_OF_MEMORY,
+ * OVERFLOW) is kept in `status` and every later call does nothing, so a
+ * writer can emit a whole message and check once at the end.
+ * Zero-initialise to start. */
+typedef syn_buf syn_pb_writer;
 
 void syn_pb_writer_free(syn_pb_writer *w);
 

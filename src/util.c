@@ -28,6 +28,30 @@ float *syn_alloc_floats(size_t n)
     return syn_alloc_aligned(bytes);
 }
 
+int syn_buf_reserve(syn_buf *b, size_t extra)
+{
+    if (b->status != SYN_OK)
+        return 0;
+    size_t need;
+    if (!syn_add_size(b->size, extra, &need)) {
+        b->status = SYN_ERR_OVERFLOW;
+        return 0;
+    }
+    if (need <= b->cap)
+        return 1;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    uint8_t *grown = realloc(b->data, cap);
+    if (!grown) {
+        b->status = SYN_ERR_OUT_OF_MEMORY;
+        return 0;
+    }
+    b->data = grown;
+    b->cap = cap;
+    return 1;
+}
+
 void syn_free_aligned(void *p)
 {
     free(p);

@@ -36,6 +36,19 @@ static inline int syn_add_size(size_t a, size_t b, size_t *out)
 #define SYN_VECTOR_CLONES
 #endif
 
+/* A growing byte buffer (zero-initialise to start). The first failure,
+ * OVERFLOW or OUT_OF_MEMORY, is kept in status and every later reserve
+ * fails, so a writer can emit everything and check once at the end. */
+typedef struct syn_buf {
+    uint8_t *data;
+    size_t size, cap;
+    syn_status status;
+} syn_buf;
+
+/* Room for `extra` more bytes after b->size (capacity doubles); returns 0
+ * when there is none, with the failure recorded. */
+int syn_buf_reserve(syn_buf *b, size_t extra);
+
 /* n floats, 64-byte aligned, zeroed; NULL on overflow or failure (n == 0
  * still returns a valid, freeable block). The block extends, zeroed, to a
  * multiple of 64 bytes, so whole aligned 16-float vectors covering any of
