@@ -15,6 +15,17 @@ typedef struct cli_result {
     char *out, *err;
 } cli_result;
 
+/* dir/name in one of 8 rotating buffers: a call's result stays valid for
+ * the next 7 calls, enough for one command line's paths. */
+static inline const char *cli_path(const char *dir, const char *name)
+{
+    static char buf[8][512];
+    static int next;
+    char *p = buf[next++ % 8];
+    snprintf(p, sizeof buf[0], "%s/%s", dir, name);
+    return p;
+}
+
 /* The whole file, NUL-terminated (NULL if it cannot be read); *size (may
  * be NULL) receives its length. */
 static inline char *cli_read_file(const char *path, size_t *size)

@@ -49,14 +49,7 @@ static size_t count_lines(const char *s)
     return n;
 }
 
-static char *path_in_tmp(const char *name)
-{
-    static char buf[8][512];
-    static int next;
-    char *p = buf[next++ % 8];
-    snprintf(p, 512, "%s/%s", tmp_dir, name);
-    return p;
-}
+#define path_in_tmp(name) cli_path(tmp_dir, name)
 
 /* ------------------------------------------------------------- data sets */
 

@@ -28,14 +28,7 @@ static char *read_all(const char *path, size_t *size)
     return cli_read_file(path, size);
 }
 
-static char *path_in_tmp(const char *name)
-{
-    static char buf[8][512];
-    static int next;
-    char *p = buf[next++ % 8];
-    snprintf(p, 512, "%s/%s", tmp_dir, name);
-    return p;
-}
+#define path_in_tmp(name) cli_path(tmp_dir, name)
 
 static result run(const char *args)
 {

@@ -37,14 +37,7 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static char *path_in_tmp(const char *name)
-{
-    static char buf[8][512];
-    static int next;
-    char *p = buf[next++ % 8];
-    snprintf(p, 512, "%s/%s", tmp_dir, name);
-    return p;
-}
+#define path_in_tmp(name) cli_path(tmp_dir, name)
 
 /* 3000 rows of 100 features, three classes from a noisy linear rule. */
 static void write_data(void)

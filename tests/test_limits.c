@@ -12,18 +12,12 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "cli_run.h"
 #include "synapse.h"
 
 static char tmp_dir[] = "/tmp/syn_test_limits_XXXXXX";
 
-static char *path_in_tmp(const char *name)
-{
-    static char buf[4][512];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, 512, "%s/%s", tmp_dir, name);
-    return p;
-}
+#define path_in_tmp(name) cli_path(tmp_dir, name)
 
 static syn_status create(size_t n_inputs, const size_t *widths, size_t n, syn_net **out)
 {
