@@ -329,8 +329,13 @@ static void activation_grad(const syn_layer *layer, const float *a, float *d, si
 /* Backpropagates dL/dz of the output layer, held in ws->delta[0]. */
 static void backpropagate(const syn_net *net, syn_workspace *ws, size_t batch)
 {
+#ifdef SYN_HAVE_AVX512
+    if (small_path(net, batch)) {
+        syn_small_backward_net(net, ws, ws->delta[0], 0, batch);
+        return;
+    }
+#endif
     int threads = thread_count(ws);
-    int small = small_path(net, batch);
     int cur = 0;
     for (size_t l = net->n_layers; l-- > 0;) {
         const syn_layer *layer = &net->layers[l];
@@ -340,28 +345,15 @@ static void backpropagate(const syn_net *net, syn_workspace *ws, size_t batch)
         float *dw = ws->grads + layer->w_off;
         float *db = layer->has_bias ? ws->grads + layer->b_off : NULL;
         float *d_prev = l > 0 ? ws->delta[1 - cur] : NULL;
-#ifdef SYN_HAVE_AVX512
-        if (small) {
-            syn_small_weight_grad(dz, batch, layer->units, in, layer->n_in, dw, db);
-            if (d_prev)
-                syn_small_input_grad(dz, batch, layer->units, w, layer->n_in, in,
-                                     net->layers[l - 1].activation,
-                                     net->layers[l - 1].leaky_slope, d_prev);
-        }
-#endif
-        if (!small) {
-            syn_gemm(1, 0, layer->units, layer->n_in, batch, dz, layer->units, in, layer->n_in,
-                     0.0f, dw, layer->n_in, threads);
-            if (db)
-                bias_grad(db, dz, batch, layer->units, threads);
-            if (d_prev) {
-                syn_gemm(0, 0, batch, layer->n_in, layer->units, dz, layer->units, w,
-                         layer->n_in, 0.0f, d_prev, layer->n_in, threads);
-                activation_grad(&net->layers[l - 1], in, d_prev, batch, threads);
-            }
-        }
+        syn_gemm(1, 0, layer->units, layer->n_in, batch, dz, layer->units, in, layer->n_in,
+                 0.0f, dw, layer->n_in, threads);
+        if (db)
+            bias_grad(db, dz, batch, layer->units, threads);
         if (!d_prev)
             break;
+        syn_gemm(0, 0, batch, layer->n_in, layer->units, dz, layer->units, w, layer->n_in,
+                 0.0f, d_prev, layer->n_in, threads);
+        activation_grad(&net->layers[l - 1], in, d_prev, batch, threads);
         cur = 1 - cur;
     }
 }
@@ -388,6 +380,13 @@ syn_status syn_backward_from_output(const syn_net *net, syn_workspace *ws, const
     if (ws->last_batch != batch)
         return SYN_ERR_STATE;
     const syn_layer *out = &net->layers[net->n_layers - 1];
+#ifdef SYN_HAVE_AVX512
+    /* The small path applies an element-wise output derivative itself. */
+    if (small_path(net, batch) && out->activation != SYN_ACT_SOFTMAX) {
+        syn_small_backward_net(net, ws, d_out, 1, batch);
+        return SYN_OK;
+    }
+#endif
     memcpy(ws->delta[0], d_out, batch * out->units * sizeof(float));
     syn_activation_backward(out->activation, out->leaky_slope, ws->act[net->n_layers - 1],
                             ws->delta[0], batch, out->units);

@@ -44,15 +44,12 @@ int syn_small_available(void);
  * ReLU, leaky ReLU and linear are applied in the register; tanh and
  * softmax by activation.c over the stored rows, which are read back. */
 void syn_small_forward_net(const syn_net *net, syn_workspace *ws, const float *x, size_t batch);
-/* dx[batch x n_in] = (dz[batch x units] W) * act'(a), where a [batch x n_in]
- * holds the previous layer's outputs and act is any hidden activation (not
- * softmax). a and dx are workspace blocks (with slack). */
-void syn_small_input_grad(const float *dz, size_t batch, size_t units, const float *w,
-                          size_t n_in, const float *a, syn_activation act, float slope,
-                          float *dx);
-/* dw[units x n_in] = dz^T x, and db[units] = the column sums of dz (db may
- * be NULL). x is a workspace block (with slack). */
-void syn_small_weight_grad(const float *dz, size_t batch, size_t units, const float *x,
-                           size_t n_in, float *dw, float *db);
+/* The whole backward pass of such a net, into ws->grads: from d, the rows
+ * [batch x outputs] of dL/dz of the output layer, or of dL/d(outputs)
+ * when output_derivative is set (the output activation is then applied
+ * here, and must not be softmax). Reads the layers' outputs and the input
+ * that the forward pass of the same rows left in ws. */
+void syn_small_backward_net(const syn_net *net, syn_workspace *ws, const float *d,
+                            int output_derivative, size_t batch);
 
 #endif

@@ -28,60 +28,99 @@ static int fuses(syn_activation act)
            act == SYN_ACT_LINEAR;
 }
 
-/* e^x for x <= 0 (the sigmoid's e^-|z|), with fast_expf's constants and
- * steps (activation.c): clamp, n = round(x / ln2), Cody & Waite reduction,
- * Cephes' polynomial, 2^n from the exponent bits. The polynomial is
- * evaluated in Estrin's order rather than Horner's: a tiny net's pass is
- * one chain of dependent instructions, and this cuts the chain through
- * e^r from 8 steps to 5. Within an ulp or two of fast_expf. */
-static inline __m512 exp16_nonpositive(__m512 x)
+/* Rows carried through a layer together. A tiny net's pass is a chain of
+ * dependent instructions per row; written one operation at a time across
+ * SYN_LOCK independent rows (the loops below unroll fully, so every
+ * array here lives in registers), the core overlaps the rows' chains
+ * instead of waiting on one row at a time. 4 rows in lockstep cut the
+ * seed's XOR step by a third against one row at a time. */
+#define SYN_LOCK 4
+#define SYN_INLINE static inline __attribute__((always_inline))
+#define EACH_ROW(q) _Pragma("GCC unroll 4") for (int q = 0; q < SYN_LOCK; q++)
+#define EACH_INPUT(i) _Pragma("GCC unroll 16") for (int i = 0; i < SYN_SMALL_WIDTH; i++)
+
+/* e^x for x <= 0 (the sigmoid's e^-|z|), row by row in lockstep, with
+ * fast_expf's constants and steps (activation.c): clamp, n = round(x /
+ * ln2), Cody & Waite reduction, Cephes' polynomial, 2^n from the exponent
+ * bits. Shortened for the chain of dependent instructions that a tiny
+ * net's step is: the polynomial in Estrin's order rather than Horner's,
+ * and 1 + r added beside it rather than after it (e^r = (1 + r) + r^2 P(r)),
+ * which cuts the chain from r to e^r from 7 dependent steps to 4. Within an ulp or
+ * two of fast_expf. NaN stays NaN: the clamp keeps its second operand,
+ * x, when either is NaN. */
+SYN_INLINE void exp_rows_nonpositive(__m512 x[SYN_LOCK])
 {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-87.3365478515625f));
     const __m512 magic = _mm512_set1_ps(12582912.0f);
-    __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), magic),
+    __m512 n[SYN_LOCK], r[SYN_LOCK], r2[SYN_LOCK], r4[SYN_LOCK], p[SYN_LOCK];
+    EACH_ROW(q) x[q] = _mm512_max_ps(_mm512_set1_ps(-87.3365478515625f), x[q]);
+    EACH_ROW(q) {
+        n[q] = _mm512_sub_ps(_mm512_fmadd_ps(x[q], _mm512_set1_ps(1.44269504088896341f), magic),
                              magic);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+    }
+    EACH_ROW(q) r[q] = _mm512_fnmadd_ps(n[q], _mm512_set1_ps(0.693359375f), x[q]);
+    EACH_ROW(q) r[q] = _mm512_fmadd_ps(n[q], _mm512_set1_ps(2.12194440e-4f), r[q]);
+    EACH_ROW(q) r2[q] = _mm512_mul_ps(r[q], r[q]);
+    EACH_ROW(q) r4[q] = _mm512_mul_ps(r2[q], r2[q]);
     /* P(r) = c5 + c4 r + ... + c0 r^5 = (c5 + c4 r) + r^2 (c3 + c2 r)
-     * + r^4 (c1 + c0 r), then e^r = 1 + r + r^2 P(r). */
-    __m512 r2 = _mm512_mul_ps(r, r), r4 = _mm512_mul_ps(r2, r2);
-#define SYN_PAIR(hi, lo) _mm512_fmadd_ps(_mm512_set1_ps(hi), r, _mm512_set1_ps(lo))
-    __m512 a = SYN_PAIR(1.6666665459e-1f, 5.0000001201e-1f);
-    __m512 b = SYN_PAIR(8.3334519073e-3f, 4.1665795894e-2f);
-    __m512 c = SYN_PAIR(1.9875691500e-4f, 1.3981999507e-3f);
+     * + r^4 (c1 + c0 r). */
+#define SYN_PAIR(hi, lo) _mm512_fmadd_ps(_mm512_set1_ps(hi), r[q], _mm512_set1_ps(lo))
+    EACH_ROW(q) {
+        p[q] = _mm512_fmadd_ps(
+            r4[q], SYN_PAIR(1.9875691500e-4f, 1.3981999507e-3f),
+            _mm512_fmadd_ps(r2[q], SYN_PAIR(8.3334519073e-3f, 4.1665795894e-2f),
+                            SYN_PAIR(1.6666665459e-1f, 5.0000001201e-1f)));
+    }
 #undef SYN_PAIR
-    __m512 p = _mm512_fmadd_ps(r4, c, _mm512_fmadd_ps(r2, b, a));
-    p = _mm512_add_ps(_mm512_fmadd_ps(r2, p, r), _mm512_set1_ps(1.0f));
-    __m512i bits = _mm512_slli_epi32(
-        _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
+    EACH_ROW(q) {
+        p[q] = _mm512_fmadd_ps(r2[q], p[q], _mm512_add_ps(r[q], _mm512_set1_ps(1.0f)));
+    }
+    EACH_ROW(q) {
+        x[q] = _mm512_mul_ps(p[q], _mm512_castsi512_ps(_mm512_slli_epi32(
+                                       _mm512_add_epi32(_mm512_cvtps_epi32(n[q]),
+                                                        _mm512_set1_epi32(127)),
+                                       23)));
+    }
 }
 
-/* The activations fuses() names, as activation.c defines them. */
-static inline __m512 activate16(syn_activation act, float slope, __m512 z)
+/* The activations fuses() names, as activation.c defines them, on rows
+ * in lockstep. */
+SYN_INLINE void activate_rows(syn_activation act, float slope, __m512 z[SYN_LOCK])
 {
-    const __m512 zero = _mm512_setzero_ps();
+    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
     switch (act) {
     case SYN_ACT_SIGMOID: {
-        /* e^-|z|, then 1 / (1 + e) for z >= 0 and e / (1 + e) below. */
-        __m512 e = exp16_nonpositive(_mm512_castsi512_ps(_mm512_or_si512(
-            _mm512_castps_si512(z), _mm512_set1_epi32((int)0x80000000u))));
-        /* 1 / d by the 14-bit reciprocal and one Newton step (within an
-         * ulp of the quotient, and shorter than a division on the chain). */
-        __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), e), s = _mm512_rcp14_ps(d);
-        s = _mm512_fmadd_ps(_mm512_fnmadd_ps(d, s, _mm512_set1_ps(1.0f)), s, s);
-        s = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(z, zero, _CMP_GE_OQ), _mm512_mul_ps(e, s),
-                                 s);
-        /* NaN stays NaN (the clamp in exp16_nonpositive dropped it). */
-        return _mm512_mask_mov_ps(s, _mm512_cmp_ps_mask(z, z, _CMP_UNORD_Q), z);
+        /* e^-|z|, then 1 / (1 + e) for z >= 0 and e / (1 + e) below. 1 / d
+         * by the 14-bit reciprocal and one Newton step: within an ulp of
+         * the quotient, shorter on the chain than a division, and without
+         * its throughput limit (two divisions here per row would double the
+         * XOR step's time). NaN stays NaN (exp_rows_nonpositive keeps it;
+         * z >= 0 is false for it). */
+        __m512 e[SYN_LOCK], d[SYN_LOCK], s[SYN_LOCK];
+        EACH_ROW(q) {
+            e[q] = _mm512_castsi512_ps(
+                _mm512_or_si512(_mm512_castps_si512(z[q]), _mm512_set1_epi32((int)0x80000000u)));
+        }
+        exp_rows_nonpositive(e);
+        EACH_ROW(q) d[q] = _mm512_add_ps(one, e[q]);
+        EACH_ROW(q) s[q] = _mm512_rcp14_ps(d[q]);
+        EACH_ROW(q) s[q] = _mm512_fmadd_ps(_mm512_fnmadd_ps(d[q], s[q], one), s[q], s[q]);
+        EACH_ROW(q) {
+            z[q] = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(z[q], zero, _CMP_GE_OQ),
+                                        _mm512_mul_ps(e[q], s[q]), s[q]);
+        }
+        return;
     }
     case SYN_ACT_RELU: /* 0 below zero; NaN stays NaN */
-        return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(z, zero, _CMP_NLT_UQ), z);
+        EACH_ROW(q) z[q] = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(z[q], zero, _CMP_NLT_UQ), z[q]);
+        return;
     case SYN_ACT_LEAKY_RELU:
-        return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(z, zero, _CMP_GT_OQ),
-                                    _mm512_mul_ps(z, _mm512_set1_ps(slope)), z);
+        EACH_ROW(q) {
+            z[q] = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(z[q], zero, _CMP_GT_OQ),
+                                        _mm512_mul_ps(z[q], _mm512_set1_ps(slope)), z[q]);
+        }
+        return;
     default:
-        return z;
+        return;
     }
 }
 
@@ -105,15 +144,17 @@ static inline __m512 derive16(syn_activation act, float slope, __m512 a, __m512 
 }
 
 /* W^T of a [units x n_in] W into wt[0..n_in-1], one column per vector,
- * zero past `units`.
+ * zero past `units`; wt[n_in..15] are left alone.
  * W lies in the parameter arena, which is 64-byte aligned and whole
  * 16-float vectors long (util.h): when W fits in two aligned vectors of
  * it, those are loaded whole and the columns permuted out of them. Whole
  * aligned loads matter on this path: the optimizer has just written the
  * arena with whole vector stores, and a load that matches a store is
  * forwarded from it fastest; a masked or straddling one adds 2 to 8 cycles
- * to the round trip (bench/forwarding.c). Bigger W are gathered. */
-static void transpose_weights(const float *w, size_t n_in, size_t units, __m512 *wt)
+ * to the round trip (bench/forwarding.c). Bigger W are gathered. Inlined
+ * and unrolled, so that wt stays in registers. */
+SYN_INLINE void transpose_weights(const float *w, size_t n_in, size_t units,
+                                  __m512 wt[SYN_SMALL_WIDTH])
 {
     __mmask16 mask = lanes(units);
     size_t skip = ((uintptr_t)w % 64) / sizeof(float), n = n_in * units;
@@ -126,64 +167,87 @@ static void transpose_weights(const float *w, size_t n_in, size_t units, __m512 
         __m512 hi = skip + n > SYN_SMALL_WIDTH ? _mm512_load_ps(base + SYN_SMALL_WIDTH)
                                                : _mm512_setzero_ps();
         rows = _mm512_add_epi32(rows, _mm512_set1_epi32((int)skip));
-        for (size_t i = 0; i < n_in; i++)
-            wt[i] = _mm512_maskz_permutex2var_ps(
-                mask, lo, _mm512_add_epi32(rows, _mm512_set1_epi32((int)i)), hi);
+        EACH_INPUT(i) {
+            if ((size_t)i < n_in)
+                wt[i] = _mm512_maskz_permutex2var_ps(
+                    mask, lo, _mm512_add_epi32(rows, _mm512_set1_epi32(i)), hi);
+        }
         return;
     }
-    for (size_t i = 0; i < n_in; i++)
-        wt[i] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask,
-                                         _mm512_add_epi32(rows, _mm512_set1_epi32((int)i)), w,
-                                         4);
+    EACH_INPUT(i) {
+        if ((size_t)i < n_in)
+            wt[i] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask,
+                                             _mm512_add_epi32(rows, _mm512_set1_epi32(i)), w,
+                                             4);
+    }
 }
 
 void syn_small_forward_net(const syn_net *net, syn_workspace *ws, const float *x, size_t batch)
 {
     size_t n_layers = net->n_layers;
-    /* Blocks of up to 16 rows: each row is one vector that goes through
+    /* Blocks of SYN_LOCK rows: each row is one vector that goes through
      * every layer in registers; the stores keep each layer's outputs for
-     * the backward pass and the caller. (Packing several narrow rows into
-     * one vector for the activation was tried: the shuffles cost more than
-     * the activations they save.) */
-    for (size_t r0 = 0; r0 < batch; r0 += SYN_SMALL_WIDTH) {
-        size_t rows = batch - r0 < SYN_SMALL_WIDTH ? batch - r0 : SYN_SMALL_WIDTH;
-        __m512 v[SYN_SMALL_WIDTH], wt[SYN_SMALL_WIDTH];
+     * the backward pass and the caller. A block past the batch's end
+     * computes its missing rows from the block's first row and stores
+     * nothing for them. (Packing several narrow rows into one vector for
+     * the activation was tried: the shuffles cost more than the
+     * activations they save.) */
+    for (size_t r0 = 0; r0 < batch; r0 += SYN_LOCK) {
+        size_t rows = batch - r0 < SYN_LOCK ? batch - r0 : SYN_LOCK;
+        __m512 v[SYN_LOCK];
+        EACH_ROW(q) v[q] = _mm512_setzero_ps();
         for (size_t l = 0; l < n_layers; l++) {
             const syn_layer *layer = &net->layers[l];
             size_t n_in = layer->n_in, units = layer->units;
+            __m512 wt[SYN_SMALL_WIDTH], acc[SYN_LOCK];
             transpose_weights(net->params + layer->w_off, n_in, units, wt);
-            __m512 b = _mm512_setzero_ps();
-            if (layer->has_bias) /* b as a [units x 1] matrix's one column */
-                transpose_weights(net->params + layer->b_off, 1, units, &b);
-            int last = l + 1 == n_layers, fused = fuses(layer->activation);
-            float *act = ws->act[l] + r0 * units;
-            for (size_t r = 0; r < rows; r++) {
-                __m512 acc;
-                if (l == 0) {
-                    const float *xr = x + (r0 + r) * n_in;
-                    acc = _mm512_mul_ps(_mm512_set1_ps(xr[0]), wt[0]);
-                    for (size_t i = 1; i < n_in; i++)
-                        acc = _mm512_fmadd_ps(_mm512_set1_ps(xr[i]), wt[i], acc);
-                } else {
-                    /* Input i of this row: lane i of the row's vector. */
-                    acc = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_setzero_si512(), v[r]),
-                                        wt[0]);
-                    for (size_t i = 1; i < n_in; i++)
-                        acc = _mm512_fmadd_ps(
-                            _mm512_permutexvar_ps(_mm512_set1_epi32((int)i), v[r]), wt[i],
-                            acc);
+            /* Each output summed over i in order, like syn_gemm. */
+            if (l == 0) {
+                const float *xr[SYN_LOCK];
+                EACH_ROW(q) xr[q] = x + (r0 + ((size_t)q < rows ? (size_t)q : 0)) * n_in;
+                EACH_ROW(q) acc[q] = _mm512_mul_ps(_mm512_set1_ps(xr[q][0]), wt[0]);
+                EACH_INPUT(i) {
+                    if (i > 0 && (size_t)i < n_in)
+                        EACH_ROW(q) {
+                            acc[q] = _mm512_fmadd_ps(_mm512_set1_ps(xr[q][i]), wt[i], acc[q]);
+                        }
                 }
-                if (layer->has_bias)
-                    acc = _mm512_add_ps(acc, b);
-                /* Whole-vector stores, in row order, into the blocks'
-                 * slack (see transpose_weights for why whole): each spills
-                 * into the next row, which is written next. */
-                if (last)
-                    _mm512_storeu_ps(ws->logits + (r0 + r) * units, acc);
-                if (fused)
-                    acc = activate16(layer->activation, layer->leaky_slope, acc);
-                _mm512_storeu_ps(act + r * units, acc);
-                v[r] = acc;
+            } else {
+                /* Input i of a row: lane i of the row's vector. */
+                EACH_ROW(q) {
+                    acc[q] = _mm512_mul_ps(
+                        _mm512_permutexvar_ps(_mm512_setzero_si512(), v[q]), wt[0]);
+                }
+                EACH_INPUT(i) {
+                    if (i > 0 && (size_t)i < n_in)
+                        EACH_ROW(q) {
+                            acc[q] = _mm512_fmadd_ps(
+                                _mm512_permutexvar_ps(_mm512_set1_epi32(i), v[q]), wt[i],
+                                acc[q]);
+                        }
+                }
+            }
+            if (layer->has_bias) {
+                __m512 b[SYN_SMALL_WIDTH]; /* b as a [units x 1] matrix's column */
+                transpose_weights(net->params + layer->b_off, 1, units, b);
+                EACH_ROW(q) acc[q] = _mm512_add_ps(acc[q], b[0]);
+            }
+            int last = l + 1 == n_layers, fused = fuses(layer->activation);
+            /* Whole-vector stores, in row order, into the blocks' slack
+             * (see transpose_weights for why whole): each spills into the
+             * next row, which is written next. */
+            if (last)
+                EACH_ROW(q) {
+                    if ((size_t)q < rows)
+                        _mm512_storeu_ps(ws->logits + (r0 + q) * units, acc[q]);
+                }
+            if (fused)
+                activate_rows(layer->activation, layer->leaky_slope, acc);
+            float *act = ws->act[l] + r0 * units;
+            EACH_ROW(q) {
+                if ((size_t)q < rows)
+                    _mm512_storeu_ps(act + q * units, acc[q]);
+                v[q] = acc[q];
             }
             if (fused)
                 continue;
@@ -191,49 +255,93 @@ void syn_small_forward_net(const syn_net *net, syn_workspace *ws, const float *x
              * the next layer then reads back. */
             syn_activation_forward(layer->activation, layer->leaky_slope, act, rows, units);
             if (!last)
-                for (size_t r = 0; r < rows; r++)
-                    v[r] = _mm512_loadu_ps(act + r * units);
+                EACH_ROW(q) {
+                    if ((size_t)q < rows)
+                        v[q] = _mm512_loadu_ps(act + q * units);
+                }
         }
     }
 }
 
-void syn_small_input_grad(const float *dz, size_t batch, size_t units, const float *w,
-                          size_t n_in, const float *a, syn_activation act, float slope,
-                          float *dx)
+void syn_small_backward_net(const syn_net *net, syn_workspace *ws, const float *d,
+                            int output_derivative, size_t batch)
 {
-    __m512 wr[SYN_SMALL_WIDTH];
-    __mmask16 mask = lanes(n_in);
-    for (size_t o = 0; o < units; o++)
-        wr[o] = _mm512_maskz_loadu_ps(mask, w + o * n_in);
-    for (size_t r = 0; r < batch; r++) {
-        const float *dr = dz + r * units;
-        __m512 acc = _mm512_mul_ps(_mm512_set1_ps(dr[0]), wr[0]);
-        for (size_t o = 1; o < units; o++)
-            acc = _mm512_fmadd_ps(_mm512_set1_ps(dr[o]), wr[o], acc);
-        /* Whole-vector load and store (the workspace blocks' slack): the
-         * store is forwarded to the weight gradient's scalar loads. */
-        acc = derive16(act, slope, _mm512_loadu_ps(a + r * n_in), acc);
-        _mm512_storeu_ps(dx + r * n_in, acc);
-    }
-}
-
-void syn_small_weight_grad(const float *dz, size_t batch, size_t units, const float *x,
-                           size_t n_in, float *dw, float *db)
-{
-    __mmask16 in_mask = lanes(n_in);
-    for (size_t o = 0; o < units; o++) {
-        __m512 acc = _mm512_setzero_ps();
-        for (size_t r = 0; r < batch; r++)
-            acc = _mm512_fmadd_ps(_mm512_set1_ps(dz[r * units + o]),
-                                  _mm512_loadu_ps(x + r * n_in), acc);
-        _mm512_mask_storeu_ps(dw + o * n_in, in_mask, acc);
-    }
-    if (db) {
-        __mmask16 out_mask = lanes(units);
-        __m512 acc = _mm512_setzero_ps();
-        for (size_t r = 0; r < batch; r++)
-            acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(out_mask, dz + r * units));
-        _mm512_mask_storeu_ps(db, out_mask, acc);
+    size_t top = net->n_layers - 1, out_units = net->layers[top].units;
+    /* Blocks of SYN_LOCK rows, each carried down through every layer in
+     * registers: its dL/dz rows go into the weight and bias gradients and
+     * through W and the activation derivative into the layer below. The
+     * gradients sum over all rows in row order, one accumulator per
+     * element, as syn_gemm does: the first block starts them, later blocks
+     * continue from what the blocks before stored. */
+    for (size_t r0 = 0; r0 < batch; r0 += SYN_LOCK) {
+        size_t rows = batch - r0 < SYN_LOCK ? batch - r0 : SYN_LOCK;
+        __m512 dz[SYN_LOCK];
+        EACH_ROW(q) {
+            dz[q] = (size_t)q < rows
+                        ? _mm512_maskz_loadu_ps(lanes(out_units), d + (r0 + q) * out_units)
+                        : _mm512_setzero_ps();
+        }
+        if (output_derivative) {
+            const syn_layer *layer = &net->layers[top];
+            const float *a = ws->act[top] + r0 * out_units;
+            EACH_ROW(q) {
+                dz[q] = derive16(layer->activation, layer->leaky_slope,
+                                 _mm512_loadu_ps(a + q * out_units), dz[q]);
+            }
+        }
+        for (size_t l = top;; l--) {
+            const syn_layer *layer = &net->layers[l];
+            size_t n_in = layer->n_in, units = layer->units;
+            const float *in = (l == 0 ? ws->input : ws->act[l - 1]) + r0 * n_in;
+            __m512 x[SYN_LOCK];
+            /* Whole-vector loads (the blocks' slack); rows past the batch
+             * are never used. */
+            EACH_ROW(q) x[q] = _mm512_loadu_ps(in + ((size_t)q < rows ? q : 0) * n_in);
+            /* dW[o][:] += dz[r][o] * x[r][:] and db += dz[r], over the rows. */
+            __mmask16 in_mask = lanes(n_in), out_mask = lanes(units);
+            float *dw = ws->grads + layer->w_off;
+            EACH_INPUT(o) {
+                if ((size_t)o < units) {
+                    __m512 acc = r0 ? _mm512_maskz_loadu_ps(in_mask, dw + o * n_in)
+                                    : _mm512_setzero_ps();
+                    __m512i at = _mm512_set1_epi32(o);
+                    EACH_ROW(q) {
+                        if ((size_t)q < rows)
+                            acc = _mm512_fmadd_ps(_mm512_permutexvar_ps(at, dz[q]), x[q], acc);
+                    }
+                    _mm512_mask_storeu_ps(dw + o * n_in, in_mask, acc);
+                }
+            }
+            if (layer->has_bias) {
+                float *db = ws->grads + layer->b_off;
+                __m512 acc = r0 ? _mm512_maskz_loadu_ps(out_mask, db) : _mm512_setzero_ps();
+                EACH_ROW(q) {
+                    if ((size_t)q < rows)
+                        acc = _mm512_add_ps(acc, dz[q]);
+                }
+                _mm512_mask_storeu_ps(db, out_mask, acc);
+            }
+            if (l == 0)
+                break;
+            /* dL/dz below: (sum_o dz[r][o] W[o][:]) * act'(x[r]), over o
+             * in order. */
+            const float *w = net->params + layer->w_off;
+            const syn_layer *below = &net->layers[l - 1];
+            __m512 acc[SYN_LOCK], w0 = _mm512_maskz_loadu_ps(in_mask, w);
+            EACH_ROW(q) {
+                acc[q] = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_setzero_si512(), dz[q]), w0);
+            }
+            EACH_INPUT(o) {
+                if (o > 0 && (size_t)o < units) {
+                    __m512i at = _mm512_set1_epi32(o);
+                    __m512 wo = _mm512_maskz_loadu_ps(in_mask, w + o * n_in);
+                    EACH_ROW(q) {
+                        acc[q] = _mm512_fmadd_ps(_mm512_permutexvar_ps(at, dz[q]), wo, acc[q]);
+                    }
+                }
+            }
+            EACH_ROW(q) dz[q] = derive16(below->activation, below->leaky_slope, x[q], acc[q]);
+        }
     }
 }
 
