@@ -5,7 +5,9 @@
  * one batch both ways:
  *   - forward: every layer's outputs must agree row for row;
  *   - backward from the same output gradient, zero on the 300-row pass's
- *     extra rows (they add exact zeros to every sum): all gradients agree.
+ *     extra rows (they add exact zeros to every sum): all gradients agree;
+ *   - for MSE nets, backward from the loss too (syn_backward), the extra
+ *     rows' targets being their own outputs.
  * The two paths sum in the same order; only the rounding of multiply-adds
  * (fused or not) and the reciprocal in the sigmoid may differ, so outputs
  * must agree to 1e-6 of each array's largest entry (16 ulps). A gradient
@@ -109,6 +111,24 @@ static int run_case(int id, syn_rng *rng, double *worst)
             d = fmax(d, rel_diff(db_s, db_b, layers[l].units));
         *worst = d > *worst ? d : *worst;
         CHECK(d <= 1e-4, "case %d layer %zu: gradients differ by %.3g of scale", id, l, d);
+    }
+    /* The loss path (syn_backward: dL/dz from the loss, the output
+     * derivative already in it), for MSE summed over rows: the big pass's
+     * extra rows get their own outputs as targets, so their terms are
+     * exact zeros again. */
+    if (loss == SYN_LOSS_MSE) {
+        CHECK_OK(syn_net_set_loss(net, SYN_LOSS_MSE, SYN_REDUCTION_SUM));
+        float *y = calloc(BIG * n_out, sizeof *y);
+        memcpy(y, syn_workspace_activations(big, n_layers - 1), BIG * n_out * sizeof *y);
+        for (size_t i = 0; i < batch * n_out; i++)
+            y[i] = (float)syn_rng_uniform(rng);
+        CHECK_OK(syn_backward(net, small, y, batch));
+        CHECK_OK(syn_backward(net, big, y, BIG));
+        double d = rel_diff(syn_workspace_grads(small, NULL), syn_workspace_grads(big, NULL),
+                            syn_net_param_count(net));
+        *worst = d > *worst ? d : *worst;
+        CHECK(d <= 1e-4, "case %d: loss gradients differ by %.3g of scale", id, d);
+        free(y);
     }
     free(x);
     free(d_out);
