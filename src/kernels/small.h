@@ -9,9 +9,12 @@
  *   forward      z[r][:]  = sum_i x[r][i] * W^T[i][:]  (+ b afterwards)
  *   input grad   dx[r][:] = sum_o dz[r][o] * W[o][:]
  *   weight grad  dW[o][:] = sum_r dz[r][o] * x[r][:]   (db = sum_r dz[r])
- * Every element is summed in the order syn_gemm sums it (over i, over o,
- * over r), in one accumulator; only the rounding of each multiply-add may
- * differ (fused here). The choice depends on the shape and the CPU alone,
+ * The forward and the backward pass are one call each, rows going through
+ * every layer in blocks of 4 in registers, the 4 rows in lockstep (see
+ * small_avx512.c). Every element is summed in the order syn_gemm sums it
+ * (over i, over o, over r), in one accumulator; only the rounding of each
+ * multiply-add (fused here) and of the sigmoid's exp and reciprocal may
+ * differ. The choice depends on the shape and the CPU alone,
  * and nothing here is threaded, so results never depend on the thread
  * count.
  *
@@ -19,7 +22,7 @@
  * -> load round trip takes ~11 cycles when the load matches one whole
  * store, 13 to 19 when the load is masked, the store is masked or the load
  * spans several stores (bench/forwarding.c). So rows of the workspace blocks
- * (activations, inputs, deltas) are read and written as whole vectors:
+ * (activations, inputs) are read and written as whole vectors:
  * the blocks carry SYN_SMALL_WIDTH floats of slack after their last row,
  * a store of row r spills into row r + 1, which is written next, and the
  * lanes a load reads past its row are never used. Weights are read as
