@@ -285,9 +285,12 @@ void syn_small_backward_net(const syn_net *net, syn_workspace *ws, const float *
         if (output_derivative) {
             const syn_layer *layer = &net->layers[top];
             const float *a = ws->act[top] + r0 * out_units;
+            /* Rows past the batch read the block's first row (their dz is
+             * zero and never used). */
             EACH_ROW(q) {
                 dz[q] = derive16(layer->activation, layer->leaky_slope,
-                                 _mm512_loadu_ps(a + q * out_units), dz[q]);
+                                 _mm512_loadu_ps(a + ((size_t)q < rows ? q : 0) * out_units),
+                                 dz[q]);
             }
         }
         for (size_t l = top;; l--) {
