@@ -20,3 +20,7 @@ syn_add_bench(bench_peak ${CMAKE_CURRENT_LIST_DIR}/peak.c)
 # Store-to-load forwarding by the shape of the store and the load, in
 # cycles: why the small-network path loads and stores whole vectors.
 syn_add_bench(bench_forwarding ${CMAKE_CURRENT_LIST_DIR}/forwarding.c)
+
+# Whether skipping Fashion-MNIST's zero pixels would speed up the first
+# layer of an evaluation (docs/PERFORMANCE.md): a measurement, not a path.
+syn_add_bench(bench_sparse_probe ${CMAKE_CURRENT_LIST_DIR}/sparse_probe.c)
