@@ -3,10 +3,11 @@
  * Fashion-MNIST's images are half zeros. This times that layer's product
  * for 1000 test images (z = x W^T, 1000 x 256 x 784) two ways on one
  * thread: syn_gemm (the dense kernel evaluation uses), and a product that
- * skips every zero pixel. The sparse one keeps W^T (64-byte aligned) in blocks of 32 rows
- * (32 KB, held in L1 while every image passes over them), finds each
- * image's non-zero pixels in a block from a bitmask, and adds x[k] W^T[k]
- * into the image's 256 outputs, 16 vectors in registers. It prints the
+ * skips every zero pixel. The sparse one keeps W^T (64-byte aligned) in
+ * blocks of 32 rows (32 KB, held in L1 while every image passes over them),
+ * finds each image's non-zero pixels in a block from a bitmask, and adds
+ * x[k] W^T[k] into the image's 256 outputs, 16 vectors in registers. It
+ * prints the
  * fraction of non-zero pixels, both times, their ratio and the largest
  * difference between the two results (the sums are not in the same
  * order). Not part of the library: a measurement kept so that it can be
@@ -95,7 +96,8 @@ int main(void)
     for (size_t i = 0; i < ROWS; i++)
         rows[i] = i;
     float *x = malloc(sizeof(float) * ROWS * IN), *w = malloc(sizeof(float) * OUT * IN);
-    float *wt = aligned_alloc(64, sizeof(float) * OUT * IN), *z_dense = malloc(sizeof(float) * ROWS * OUT);
+    float *wt = aligned_alloc(64, sizeof(float) * OUT * IN);
+    float *z_dense = malloc(sizeof(float) * ROWS * OUT);
     float *z_sparse = malloc(sizeof(float) * ROWS * OUT);
     uint32_t *masks = malloc(sizeof(uint32_t) * ROWS * N_BLOCKS);
     if (!x || !w || !wt || !z_dense || !z_sparse || !masks) {
