@@ -7,9 +7,8 @@
  * blocks of 32 rows (32 KB, held in L1 while every image passes over them),
  * finds each image's non-zero pixels in a block from a bitmask, and adds
  * x[k] W^T[k] into the image's 256 outputs, 16 vectors in registers. It
- * prints the
- * fraction of non-zero pixels, both times, their ratio and the largest
- * difference between the two results (the sums are not in the same
+ * prints the fraction of non-zero pixels, both times, their ratio and the
+ * largest difference between the two results (the sums are not in the same
  * order). Not part of the library: a measurement kept so that it can be
  * repeated.
  *
