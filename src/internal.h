@@ -40,6 +40,11 @@ struct syn_workspace {
     float *logits;     /* [max_batch x n_outputs]: output pre-activation */
     float *delta[2];   /* ping-pong dL/dz buffers [max_batch x max_width] */
     float *grads;      /* [n_params], the parameter layout */
+    /* Small-network path only (kernels/small.h; NULL for wider nets): the
+     * gradient rows between row blocks of a backward pass, one aligned
+     * 16-float vector per row of each layer's W and per bias,
+     * [(units_sum + n_layers) x 16]. */
+    float *small_acc;
     size_t last_batch; /* batch of the last forward pass, 0 = none */
     int n_threads;
 };

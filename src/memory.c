@@ -5,6 +5,7 @@
  * net.c (parameter arena), optim.c (moments), pass.c (workspace) and
  * train.c (snapshot, batch buffers). */
 #include "internal.h"
+#include "kernels/small.h"
 
 /* Accumulates a byte count; the first overflow sticks. */
 typedef struct tally {
@@ -68,8 +69,10 @@ syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind opti
     add_block(&t, n_params, sizeof(float)); /* the trainer's snapshot */
     if (batch > 0) {
         /* Workspace: gradients, scaled input, activations, logits, two
-         * delta buffers; then the trainer's batch targets (its features
-         * are gathered straight into the workspace's input). */
+         * delta buffers, and for nets of width <= 16 the small path's
+         * gradient rows (whole vectors, no rounding); then the trainer's
+         * batch targets (its features are gathered straight into the
+         * workspace's input). */
         size_t per_row = 0;
         int ok = syn_add_size(per_row, desc->n_inputs, &per_row) &&
                  syn_add_size(per_row, units_sum, &per_row) &&
@@ -83,6 +86,8 @@ syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind opti
         add_block(&t, n_params, sizeof(float));
         add_block(&t, rows, sizeof(float));
         add_block(&t, desc->n_layers, 2 * sizeof(size_t)); /* widths, pointers */
+        if (max_width <= SYN_SMALL_WIDTH) /* the small path's gradient rows */
+            add_block(&t, units_sum + desc->n_layers, SYN_SMALL_WIDTH * sizeof(float));
         /* Each of the n_layers + 6 blocks may be rounded up to SYN_ALIGN,
          * and the n_layers + 4 row blocks have 16 floats (SYN_ALIGN bytes)
          * of slack (pass.c). */

@@ -45,6 +45,7 @@ static void workspace_release(syn_workspace *ws)
     syn_free_aligned(ws->delta[0]);
     syn_free_aligned(ws->delta[1]);
     syn_free_aligned(ws->grads);
+    syn_free_aligned(ws->small_acc);
     free(ws);
 }
 
@@ -102,6 +103,14 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
     ws->grads = syn_alloc_floats(net->n_params);
     if (!ws->input || !ws->logits || !ws->delta[0] || !ws->delta[1] || !ws->grads)
         st = SYN_ERR_OUT_OF_MEMORY;
+    if (st == SYN_OK && net->max_width <= SYN_SMALL_WIDTH) {
+        size_t rows = net->n_layers; /* one per bias */
+        for (size_t l = 0; l < net->n_layers; l++)
+            rows += net->layers[l].units;
+        ws->small_acc = syn_alloc_floats(rows * SYN_SMALL_WIDTH);
+        if (!ws->small_acc)
+            st = SYN_ERR_OUT_OF_MEMORY;
+    }
     if (st != SYN_OK) {
         workspace_release(ws);
         return st;

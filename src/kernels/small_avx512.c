@@ -183,83 +183,113 @@ SYN_INLINE void transpose_weights(const float *w, size_t n_in, size_t units,
     }
 }
 
+/* One layer over one block of rows r0 .. r0 + rows - 1 (rows <= SYN_LOCK):
+ * from the rows' inputs (x, the scaled input, for the first layer; else
+ * v, the previous layer's output rows as vectors) to the layer's outputs,
+ * stored in ws and left in v. wt and b hold the layer's W^T and bias
+ * vector. Rows past the batch are computed from the block's first row and
+ * never stored. */
+SYN_INLINE void layer_block(const syn_net *net, syn_workspace *ws, size_t l,
+                            const __m512 wt[SYN_SMALL_WIDTH], __m512 b, const float *x,
+                            size_t r0, size_t rows, __m512 v[SYN_LOCK])
+{
+    const syn_layer *layer = &net->layers[l];
+    size_t n_in = layer->n_in, units = layer->units;
+    __m512 acc[SYN_LOCK];
+    /* Each output summed over i in order, like syn_gemm. */
+    if (l == 0) {
+        const float *xr[SYN_LOCK];
+        EACH_ROW(q) xr[q] = x + (r0 + ((size_t)q < rows ? (size_t)q : 0)) * n_in;
+        EACH_ROW(q) acc[q] = _mm512_mul_ps(_mm512_set1_ps(xr[q][0]), wt[0]);
+        EACH_INPUT(i) {
+            if (i > 0 && (size_t)i < n_in)
+                EACH_ROW(q) {
+                    acc[q] = _mm512_fmadd_ps(_mm512_set1_ps(xr[q][i]), wt[i], acc[q]);
+                }
+        }
+    } else {
+        /* Input i of a row: lane i of the row's vector. */
+        EACH_ROW(q) {
+            acc[q] = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_setzero_si512(), v[q]), wt[0]);
+        }
+        EACH_INPUT(i) {
+            if (i > 0 && (size_t)i < n_in)
+                EACH_ROW(q) {
+                    acc[q] = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_set1_epi32(i), v[q]),
+                                             wt[i], acc[q]);
+                }
+        }
+    }
+    if (layer->has_bias)
+        EACH_ROW(q) acc[q] = _mm512_add_ps(acc[q], b);
+    int last = l + 1 == net->n_layers, fused = fuses(layer->activation);
+    /* Whole-vector stores, in row order, into the blocks' slack (see
+     * transpose_weights for why whole): each spills into the next row,
+     * which is written next. */
+    if (last)
+        EACH_ROW(q) {
+            if ((size_t)q < rows)
+                _mm512_storeu_ps(ws->logits + (r0 + q) * units, acc[q]);
+        }
+    if (fused)
+        activate_rows(layer->activation, layer->leaky_slope, acc);
+    float *act = ws->act[l] + r0 * units;
+    EACH_ROW(q) {
+        if ((size_t)q < rows)
+            _mm512_storeu_ps(act + q * units, acc[q]);
+        v[q] = acc[q];
+    }
+    if (fused)
+        return;
+    /* tanh and softmax: activation.c's, over the block's rows, which are
+     * then read back. */
+    syn_activation_forward(layer->activation, layer->leaky_slope, act, rows, units);
+    EACH_ROW(q) {
+        if ((size_t)q < rows)
+            v[q] = _mm512_loadu_ps(act + q * units);
+    }
+}
+
+/* The layer's W^T and bias vector (zero without bias). */
+SYN_INLINE __m512 layer_weights(const syn_net *net, size_t l, __m512 wt[SYN_SMALL_WIDTH])
+{
+    const syn_layer *layer = &net->layers[l];
+    transpose_weights(net->params + layer->w_off, layer->n_in, layer->units, wt);
+    __m512 b[SYN_SMALL_WIDTH] = {_mm512_setzero_ps()};
+    if (layer->has_bias) /* b as a [units x 1] matrix's one column */
+        transpose_weights(net->params + layer->b_off, 1, layer->units, b);
+    return b[0];
+}
+
 void syn_small_forward_net(const syn_net *net, syn_workspace *ws, const float *x, size_t batch)
 {
     size_t n_layers = net->n_layers;
-    /* Blocks of SYN_LOCK rows: each row is one vector that goes through
-     * every layer in registers; the stores keep each layer's outputs for
-     * the backward pass and the caller. A block past the batch's end
-     * computes its missing rows from the block's first row and stores
-     * nothing for them. (Packing several narrow rows into one vector for
-     * the activation was tried: the shuffles cost more than the
-     * activations they save.) */
-    for (size_t r0 = 0; r0 < batch; r0 += SYN_LOCK) {
-        size_t rows = batch - r0 < SYN_LOCK ? batch - r0 : SYN_LOCK;
-        __m512 v[SYN_LOCK];
-        EACH_ROW(q) v[q] = _mm512_setzero_ps();
+    __m512 wt[SYN_SMALL_WIDTH], v[SYN_LOCK];
+    EACH_ROW(q) v[q] = _mm512_setzero_ps();
+    /* One block (the seed's XOR): its rows go through every layer in
+     * registers, and nothing on the pass's chain goes through memory but
+     * the weights. */
+    if (batch <= SYN_LOCK) {
         for (size_t l = 0; l < n_layers; l++) {
-            const syn_layer *layer = &net->layers[l];
-            size_t n_in = layer->n_in, units = layer->units;
-            __m512 wt[SYN_SMALL_WIDTH], acc[SYN_LOCK];
-            transpose_weights(net->params + layer->w_off, n_in, units, wt);
-            /* Each output summed over i in order, like syn_gemm. */
-            if (l == 0) {
-                const float *xr[SYN_LOCK];
-                EACH_ROW(q) xr[q] = x + (r0 + ((size_t)q < rows ? (size_t)q : 0)) * n_in;
-                EACH_ROW(q) acc[q] = _mm512_mul_ps(_mm512_set1_ps(xr[q][0]), wt[0]);
-                EACH_INPUT(i) {
-                    if (i > 0 && (size_t)i < n_in)
-                        EACH_ROW(q) {
-                            acc[q] = _mm512_fmadd_ps(_mm512_set1_ps(xr[q][i]), wt[i], acc[q]);
-                        }
-                }
-            } else {
-                /* Input i of a row: lane i of the row's vector. */
-                EACH_ROW(q) {
-                    acc[q] = _mm512_mul_ps(
-                        _mm512_permutexvar_ps(_mm512_setzero_si512(), v[q]), wt[0]);
-                }
-                EACH_INPUT(i) {
-                    if (i > 0 && (size_t)i < n_in)
-                        EACH_ROW(q) {
-                            acc[q] = _mm512_fmadd_ps(
-                                _mm512_permutexvar_ps(_mm512_set1_epi32(i), v[q]), wt[i],
-                                acc[q]);
-                        }
-                }
+            __m512 b = layer_weights(net, l, wt);
+            layer_block(net, ws, l, wt, b, x, 0, batch, v);
+        }
+        return;
+    }
+    /* More blocks: layer by layer, so that each layer's W^T is built once
+     * (a gather per column when W is over 32 floats) rather than once per
+     * block; a block reads its rows of the layer below back as whole
+     * vectors. */
+    for (size_t l = 0; l < n_layers; l++) {
+        __m512 b = layer_weights(net, l, wt);
+        size_t n_in = net->layers[l].n_in;
+        for (size_t r0 = 0; r0 < batch; r0 += SYN_LOCK) {
+            size_t rows = batch - r0 < SYN_LOCK ? batch - r0 : SYN_LOCK;
+            if (l > 0) {
+                const float *in = ws->act[l - 1] + r0 * n_in;
+                EACH_ROW(q) v[q] = _mm512_loadu_ps(in + ((size_t)q < rows ? q : 0) * n_in);
             }
-            if (layer->has_bias) {
-                __m512 b[SYN_SMALL_WIDTH]; /* b as a [units x 1] matrix's column */
-                transpose_weights(net->params + layer->b_off, 1, units, b);
-                EACH_ROW(q) acc[q] = _mm512_add_ps(acc[q], b[0]);
-            }
-            int last = l + 1 == n_layers, fused = fuses(layer->activation);
-            /* Whole-vector stores, in row order, into the blocks' slack
-             * (see transpose_weights for why whole): each spills into the
-             * next row, which is written next. */
-            if (last)
-                EACH_ROW(q) {
-                    if ((size_t)q < rows)
-                        _mm512_storeu_ps(ws->logits + (r0 + q) * units, acc[q]);
-                }
-            if (fused)
-                activate_rows(layer->activation, layer->leaky_slope, acc);
-            float *act = ws->act[l] + r0 * units;
-            EACH_ROW(q) {
-                if ((size_t)q < rows)
-                    _mm512_storeu_ps(act + q * units, acc[q]);
-                v[q] = acc[q];
-            }
-            if (fused)
-                continue;
-            /* tanh and softmax: activation.c's, over the block's rows, which
-             * the next layer then reads back. */
-            syn_activation_forward(layer->activation, layer->leaky_slope, act, rows, units);
-            if (!last)
-                EACH_ROW(q) {
-                    if ((size_t)q < rows)
-                        v[q] = _mm512_loadu_ps(act + q * units);
-                }
+            layer_block(net, ws, l, wt, b, x, r0, rows, v);
         }
     }
 }
@@ -272,10 +302,17 @@ void syn_small_backward_net(const syn_net *net, syn_workspace *ws, const float *
      * registers: its dL/dz rows go into the weight and bias gradients and
      * through W and the activation derivative into the layer below. The
      * gradients sum over all rows in row order, one accumulator per
-     * element, as syn_gemm does: the first block starts them, later blocks
-     * continue from what the blocks before stored. */
+     * element, as syn_gemm does: the first block starts them, and later
+     * blocks continue from what the block before left in ws->small_acc,
+     * one aligned vector per gradient row. (Not in ws->grads itself: rows
+     * narrower than 16 floats share vectors there, and a masked load that
+     * overlaps the masked store of the next row waits for it to reach the
+     * cache, which tripled the backward pass of an 8-wide net.) The last
+     * block stores into ws->grads. */
     for (size_t r0 = 0; r0 < batch; r0 += SYN_LOCK) {
         size_t rows = batch - r0 < SYN_LOCK ? batch - r0 : SYN_LOCK;
+        int first = r0 == 0, final = r0 + rows == batch;
+        float *acc_rows = ws->small_acc; /* this layer's, from the top down */
         __m512 dz[SYN_LOCK];
         EACH_ROW(q) {
             dz[q] = (size_t)q < rows
@@ -306,25 +343,32 @@ void syn_small_backward_net(const syn_net *net, syn_workspace *ws, const float *
             float *dw = ws->grads + layer->w_off;
             EACH_INPUT(o) {
                 if ((size_t)o < units) {
-                    __m512 acc = r0 ? _mm512_maskz_loadu_ps(in_mask, dw + o * n_in)
-                                    : _mm512_setzero_ps();
+                    float *keep = acc_rows + o * SYN_SMALL_WIDTH;
+                    __m512 acc = first ? _mm512_setzero_ps() : _mm512_load_ps(keep);
                     __m512i at = _mm512_set1_epi32(o);
                     EACH_ROW(q) {
                         if ((size_t)q < rows)
                             acc = _mm512_fmadd_ps(_mm512_permutexvar_ps(at, dz[q]), x[q], acc);
                     }
-                    _mm512_mask_storeu_ps(dw + o * n_in, in_mask, acc);
+                    if (final)
+                        _mm512_mask_storeu_ps(dw + o * n_in, in_mask, acc);
+                    else
+                        _mm512_store_ps(keep, acc);
                 }
             }
+            acc_rows += units * SYN_SMALL_WIDTH;
             if (layer->has_bias) {
-                float *db = ws->grads + layer->b_off;
-                __m512 acc = r0 ? _mm512_maskz_loadu_ps(out_mask, db) : _mm512_setzero_ps();
+                __m512 acc = first ? _mm512_setzero_ps() : _mm512_load_ps(acc_rows);
                 EACH_ROW(q) {
                     if ((size_t)q < rows)
                         acc = _mm512_add_ps(acc, dz[q]);
                 }
-                _mm512_mask_storeu_ps(db, out_mask, acc);
+                if (final)
+                    _mm512_mask_storeu_ps(ws->grads + layer->b_off, out_mask, acc);
+                else
+                    _mm512_store_ps(acc_rows, acc);
             }
+            acc_rows += SYN_SMALL_WIDTH;
             if (l == 0)
                 break;
             /* dL/dz below: (sum_o dz[r][o] W[o][:]) * act'(x[r]), over o
