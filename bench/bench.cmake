@@ -24,3 +24,7 @@ syn_add_bench(bench_forwarding ${CMAKE_CURRENT_LIST_DIR}/forwarding.c)
 # Whether skipping Fashion-MNIST's zero pixels would speed up the first
 # layer of an evaluation (docs/PERFORMANCE.md): a measurement, not a path.
 syn_add_bench(bench_sparse_probe ${CMAKE_CURRENT_LIST_DIR}/sparse_probe.c)
+
+# Training steps of nets narrow enough for the small-network path, at
+# several widths and batches: microseconds a step.
+syn_add_bench(bench_tiny ${CMAKE_CURRENT_LIST_DIR}/tiny.c)
