@@ -36,19 +36,21 @@ printf '%-18s %6s %12s %12s %7s %8s %9s %9s\n' model batch synapse/s torch/s rat
     "%peak" "RSS syn" "RSS torch"
 configs=("256,128 32" "256,128 128" "256,128 512" "1024,1024 128" "32 128")
 eval_line=""
-# Each side runs twice, interleaved (synapse, torch, synapse, torch), and
-# keeps its best run: a shared machine's slow moments then hit neither side
-# more than the other.
+# Each side runs three times, interleaved (synapse, torch, synapse, torch,
+# ...), and keeps its best run: a shared machine's slow moments, which come
+# and go within a minute here, then hit neither side more than the other.
 best() { $py -c "import json,sys; r=[json.loads(a) for a in sys.argv[1:]]; \
 print(json.dumps(max(r, key=lambda x: x['train_samples_per_s'])))" "$@"; }
 for cfg in "${configs[@]}"; do
     read -r hidden batch <<<"$cfg"
-    s1=$("$build/bench_train" --hidden "$hidden" --batch "$batch" --seconds "$seconds" --threads 2)
-    t1=$(torch_run --hidden "$hidden" --batch "$batch")
-    s2=$("$build/bench_train" --hidden "$hidden" --batch "$batch" --seconds "$seconds" --threads 2)
-    t2=$(torch_run --hidden "$hidden" --batch "$batch")
-    s=$(best "$s1" "$s2")
-    t=$(best "$t1" "$t2")
+    ss=() ts=()
+    for _ in 1 2 3; do
+        ss+=("$("$build/bench_train" --hidden "$hidden" --batch "$batch" \
+            --seconds "$seconds" --threads 2)")
+        ts+=("$(torch_run --hidden "$hidden" --batch "$batch")")
+    done
+    s=$(best "${ss[@]}")
+    t=$(best "${ts[@]}")
     $py - "$hidden" "$batch" "$s" "$t" "$peak_all" <<'PY'
 import json, sys
 hidden, batch, s, t, peak = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4]), float(sys.argv[5])
