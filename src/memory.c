@@ -86,8 +86,10 @@ syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind opti
         add_block(&t, n_params, sizeof(float));
         add_block(&t, rows, sizeof(float));
         add_block(&t, desc->n_layers, 2 * sizeof(size_t)); /* widths, pointers */
-        if (max_width <= SYN_SMALL_WIDTH) /* the small path's gradient rows */
-            add_block(&t, units_sum + desc->n_layers, SYN_SMALL_WIDTH * sizeof(float));
+        if (max_width <= SYN_SMALL_WIDTH) { /* the small path's gradient rows */
+            add_block(&t, units_sum, SYN_SMALL_WIDTH * sizeof(float));
+            add_block(&t, desc->n_layers, SYN_SMALL_WIDTH * sizeof(float));
+        }
         /* Each of the n_layers + 6 blocks may be rounded up to SYN_ALIGN,
          * and the n_layers + 4 row blocks have 16 floats (SYN_ALIGN bytes)
          * of slack (pass.c). */

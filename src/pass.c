@@ -107,8 +107,10 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
         size_t rows = net->n_layers; /* one per bias */
         for (size_t l = 0; l < net->n_layers; l++)
             rows += net->layers[l].units;
-        ws->small_acc = syn_alloc_floats(rows * SYN_SMALL_WIDTH);
-        if (!ws->small_acc)
+        size_t n;
+        if (!syn_mul_size(rows, SYN_SMALL_WIDTH, &n))
+            st = SYN_ERR_OVERFLOW;
+        else if (!(ws->small_acc = syn_alloc_floats(n)))
             st = SYN_ERR_OUT_OF_MEMORY;
     }
     if (st != SYN_OK) {
