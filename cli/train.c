@@ -465,7 +465,17 @@ static int setup(int argc, char **argv, const train_options *o, train_run *run)
         rc = load_training_data(o, run);
     if (rc == SYN_EXIT_OK) {
         run->classify = syn_dataset_n_classes(run->data) > 0;
-        if (!make_class_names(run))
+        /* Softmax over one class is always 1: nothing would be learned, and
+         * eval and predict would have no second class to name. */
+        if (syn_dataset_n_classes(run->data) == 1)
+            rc = cli_runtime_error("train", "%s: every row has the same class%s%s%s; a "
+                                   "classifier needs at least 2 classes (for a numeric "
+                                   "target, try --task regress)", o->data,
+                                   syn_dataset_class_name(run->data, 0) ? " '" : "",
+                                   syn_dataset_class_name(run->data, 0)
+                                       ? syn_dataset_class_name(run->data, 0) : "",
+                                   syn_dataset_class_name(run->data, 0) ? "'" : "");
+        else if (!make_class_names(run))
             rc = cli_runtime_error("train", "out of memory");
     }
     if (rc == SYN_EXIT_OK && (o->checkpoint || o->resume) &&
