@@ -1131,7 +1131,10 @@ static syn_status load_csv(const char *path, const void *mem, size_t mem_size,
         L.opt = *options;
     if (L.opt.delimiter == 0)
         L.opt.delimiter = ',';
-    L.rec[0].limit = L.rec[1].limit = L.opt.max_bytes;
+    /* A row may always buffer 64 KiB, so a tiny limit is still reported
+     * by the data's own check (rows times bytes per row). */
+    L.rec[0].limit = L.rec[1].limit =
+        L.opt.max_bytes && L.opt.max_bytes < 65536 ? 65536 : L.opt.max_bytes;
     L.decimal_point = locale_decimal_point();
     syn_status s = check_options(&L);
     /* With no target column, regression has nothing to apply to: no_target
