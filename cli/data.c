@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -292,9 +293,41 @@ static int load_csv(const char *cmd, const cli_data_spec *spec, syn_dataset **ou
     return SYN_EXIT_OK;
 }
 
+/* A pipe, FIFO or device (`--data <(...)`, /dev/stdin) can be read only
+ * once, and the loaders open their path twice or more (the sniff, the
+ * auto task's second pass): such an input is first copied, once, to a
+ * temporary file. The copy is held to 4 x --max-memory (no data set takes
+ * less memory than a quarter of its text: a float per 4-byte "0.1,"), and
+ * for text it stops after the first NUL byte, where the CSV reader stops
+ * anyway (so /dev/zero fails at once). */
+static int is_stream(const char *path)
+{
+    struct stat st;
+    return path && strcmp(path, "-") && stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+           !S_ISDIR(st.st_mode);
+}
+
 int cli_load_data(const char *cmd, const cli_data_spec *spec, syn_dataset **out, int *is_idx)
 {
     *out = NULL;
+    if (is_stream(spec->data) || is_stream(spec->labels)) {
+        cli_data_spec copy = *spec;
+        char *data_tmp = NULL, *labels_tmp = NULL;
+        int rc = SYN_EXIT_OK;
+        if (is_stream(spec->data) &&
+            (rc = cli_copy_to_temp(cmd, spec->data, spec->max_bytes, &data_tmp)) == 0) {
+            copy.data = data_tmp;
+            copy.shown_as = spec->shown_as ? spec->shown_as : spec->data;
+        }
+        if (rc == SYN_EXIT_OK && is_stream(spec->labels) &&
+            (rc = cli_copy_to_temp(cmd, spec->labels, spec->max_bytes, &labels_tmp)) == 0)
+            copy.labels = labels_tmp;
+        if (rc == SYN_EXIT_OK)
+            rc = cli_load_data(cmd, &copy, out, is_idx);
+        cli_temp_remove(data_tmp);
+        cli_temp_remove(labels_tmp);
+        return rc;
+    }
     int kind = sniff(spec->data);
     if (kind < 0)
         return cli_runtime_error(cmd, "%s: cannot open: %s", spec->data, strerror(errno));
@@ -305,38 +338,69 @@ int cli_load_data(const char *cmd, const cli_data_spec *spec, syn_dataset **out,
     return idx ? load_idx(cmd, spec, out) : load_csv(cmd, spec, out);
 }
 
-int cli_stdin_to_temp(const char *cmd, char **path)
+int cli_copy_to_temp(const char *cmd, const char *source, size_t max_bytes, char **path)
 {
+    FILE *in = source ? fopen(source, "rb") : stdin;
+    const char *name = source ? source : "stdin";
+    if (!in)
+        return cli_runtime_error(cmd, "%s: cannot open: %s", name, strerror(errno));
     const char *dir = getenv("TMPDIR");
     if (!dir || !*dir)
         dir = "/tmp";
-    size_t n = strlen(dir) + sizeof "/synapse-stdin-XXXXXX";
+    size_t n = strlen(dir) + sizeof "/synapse-input-XXXXXX";
     *path = malloc(n);
-    if (!*path)
-        return cli_runtime_error(cmd, "out of memory");
-    snprintf(*path, n, "%s/synapse-stdin-XXXXXX", dir);
-    int fd = mkstemp(*path);
+    int fd = -1;
+    if (*path) {
+        snprintf(*path, n, "%s/synapse-input-XXXXXX", dir);
+        fd = cli_temp_create(*path);
+    }
     if (fd < 0) {
         int e = errno;
         free(*path);
         *path = NULL;
+        if (source)
+            fclose(in);
         return cli_runtime_error(cmd, "cannot create a temporary file in %s: %s", dir,
                                  strerror(e));
     }
+    size_t cap = max_bytes == 0 ? SIZE_MAX : max_bytes > SIZE_MAX / 4 ? SIZE_MAX : 4 * max_bytes;
     FILE *fp = fdopen(fd, "wb");
     char buf[1 << 16];
-    size_t got;
-    int bad = !fp;
-    while (!bad && (got = fread(buf, 1, sizeof buf, stdin)) > 0)
+    size_t got, total = 0;
+    int bad = !fp, text = -1, too_big = 0;
+    while (!bad && (got = fread(buf, 1, sizeof buf, in)) > 0) {
+        if (text < 0) /* the sniff's rule: IDX and gzip start with 00 00 / 1f 8b */
+            text = !(got >= 2 && ((buf[0] == 0 && buf[1] == 0) ||
+                                  ((unsigned char)buf[0] == 0x1f &&
+                                   (unsigned char)buf[1] == 0x8b)));
+        too_big = got > cap - total;
+        if (too_big)
+            break;
+        total += got;
         bad = fwrite(buf, 1, got, fp) != got;
-    bad = bad || ferror(stdin);
+        if (text == 1 && memchr(buf, 0, got))
+            break;
+    }
+    bad = bad || ferror(in);
+    if (source)
+        fclose(in);
     if (fp ? fclose(fp) != 0 : close(fd) != 0)
         bad = 1;
-    if (bad) {
-        remove(*path);
-        free(*path);
+    if (bad || too_big) {
+        char limit[32];
+        cli_format_bytes(limit, sizeof limit, max_bytes);
+        cli_temp_remove(*path);
         *path = NULL;
-        return cli_runtime_error(cmd, "cannot copy stdin to a temporary file");
+        if (too_big)
+            return cli_runtime_error(cmd, "%s: more than %s arrived, 4 x --max-memory %s, "
+                                     "which no data set within the limit needs", name,
+                                     limit, limit);
+        return cli_runtime_error(cmd, "cannot copy %s to a temporary file", name);
     }
     return SYN_EXIT_OK;
+}
+
+int cli_stdin_to_temp(const char *cmd, char **path)
+{
+    return cli_copy_to_temp(cmd, NULL, 0, path);
 }

@@ -288,8 +288,7 @@ int cmd_eval(int argc, char **argv)
     char *temp = NULL;
     rc = model_load_data("eval", &m, &spec, &ds, &temp);
     if (temp) {
-        remove(temp);
-        free(temp);
+        cli_temp_remove(temp);
     }
     if (rc == SYN_EXIT_OK)
         rc = evaluate(&o, &m, ds);

@@ -70,7 +70,7 @@ int cli_out_open(const char *cmd, const char *path, cli_out_file *f)
         return cli_runtime_error(cmd, "%s: out of memory", path);
     }
     snprintf(f->temp_path, n, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(f->temp_path);
+    int fd = cli_temp_create(f->temp_path);
     if (fd < 0) {
         int e = errno;
         free(f->temp_path); /* nothing was created: nothing to remove */
@@ -104,10 +104,14 @@ int cli_out_commit(const char *cmd, cli_out_file *f)
         e = errno;
     }
     f->fp = NULL;
+    cli_signals_block(1);
     if (!bad && rename(f->temp_path, f->final_path) != 0) {
         bad = 1;
         e = errno;
     }
+    if (!bad)
+        cli_temp_forget(f->temp_path);
+    cli_signals_block(0);
     if (bad) {
         int rc = cli_runtime_error(cmd, "%s: cannot write: %s", f->final_path, strerror(e));
         cli_out_abort(f);
@@ -123,8 +127,10 @@ void cli_out_abort(cli_out_file *f)
 {
     if (f->fp && f->fp != stdout)
         fclose(f->fp);
-    if (f->temp_path && f->final_path)
+    if (f->temp_path && f->final_path) {
         remove(f->temp_path);
+        cli_temp_forget(f->temp_path);
+    }
     free(f->final_path);
     free(f->temp_path);
     memset(f, 0, sizeof *f);

@@ -172,8 +172,7 @@ static int load_rows(const predict_options *o, const model_info *m, syn_dataset 
     char *temp = NULL;
     int rc = model_load_data("predict", m, &spec, ds, &temp);
     if (temp) {
-        remove(temp);
-        free(temp);
+        cli_temp_remove(temp);
     }
     return rc;
 }

@@ -6,6 +6,7 @@
  * evaluation and the plot. A resumed run starts from the epochs already
  * recorded in run->progress. */
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -155,7 +156,9 @@ static syn_status set_meta(const train_options *o, train_run *run, const epoch_r
 {
     syn_train_meta m;
     memset(&m, 0, sizeof m);
-    m.epochs = syn_trainer_epochs_done(run->trainer);
+    /* Finished epochs: after a stop mid-epoch the trainer counts the cut
+     * epoch too, the results do not. */
+    m.epochs = run->progress.n_results;
     m.seed = (uint64_t)o->seed;
     m.samples_seen = samples_seen;
     m.train_loss = last ? last->stats.loss : NAN;
@@ -204,6 +207,8 @@ typedef struct loop_state {
     cli_out_file log;
     syn_status ckpt_status; /* the first failed checkpoint write */
     syn_error ckpt_err;
+    int stopped;            /* the signal that stopped the run (signals.c) */
+    syn_batch_report stopped_at;
 } loop_state;
 
 /* Writes the checkpoint: the trainer's state with the command's own
@@ -221,7 +226,9 @@ static syn_status save_checkpoint(loop_state *s)
         return st;
     if (!train_ckpt_encode(s->o, s->run, &block, &size))
         return SYN_ERR_OUT_OF_MEMORY;
+    cli_signals_block(1);
     st = syn_checkpoint_save(s->run->trainer, block, size, s->o->checkpoint, &s->ckpt_err);
+    cli_signals_block(0);
     free(block);
     return st;
 }
@@ -235,6 +242,15 @@ static int on_batch(void *user, const syn_batch_report *r)
 {
     loop_state *s = user;
     show_batch(&s->prog, r);
+    if (cli_stop_requested()) {
+        /* Here the trainer's position is just past this batch: a checkpoint
+         * written now resumes exactly. */
+        s->stopped = cli_stop_requested();
+        s->stopped_at = *r;
+        if (s->o->checkpoint)
+            s->ckpt_status = save_checkpoint(s);
+        return 1;
+    }
     if (!s->o->checkpoint || s->o->checkpoint_every <= 0)
         return 0;
     uint64_t global = (uint64_t)r->epoch * r->n_batches + r->batch + 1;
@@ -261,6 +277,8 @@ static syn_status run_epoch(const train_options *o, train_run *run, loop_state *
     r->seconds = now_seconds() - s->prog.start;
     if (st == SYN_OK && s->ckpt_status != SYN_OK)
         return s->ckpt_status;
+    if (st == SYN_OK && s->stopped)
+        return SYN_OK; /* the cut epoch is not a result */
     if (st != SYN_OK)
         return st;
     run->progress.samples_seen += r->stats.samples;
@@ -308,7 +326,9 @@ static int finish_model(const train_options *o, train_run *run)
     if (st != SYN_OK)
         return cli_library_error("train", st, NULL, "finishing the model");
     syn_error err = {{0}};
+    cli_signals_block(1);
     st = syn_net_save(run->net, NULL, o->out, &err);
+    cli_signals_block(0);
     if (st != SYN_OK)
         return cli_library_error("train", st, &err, o->out);
     return SYN_EXIT_OK;
@@ -330,6 +350,8 @@ static int run_epochs(const train_options *o, train_run *run, loop_state *s, int
     while (syn_trainer_epochs_done(run->trainer) < (size_t)o->epochs) {
         epoch_result r;
         syn_status st = run_epoch(o, run, s, &r);
+        if (st == SYN_OK && s->stopped)
+            return SYN_EXIT_OK;
         if (st == SYN_ERR_DIVERGED) {
             /* No checkpoint is written after this: the last one holds the
              * last good state. */
@@ -354,6 +376,45 @@ static int run_epochs(const train_options *o, train_run *run, loop_state *s, int
         }
     }
     return SYN_EXIT_OK;
+}
+
+/* After SIGINT/SIGTERM stopped the loop at a batch boundary: the model of
+ * the finished epochs' run so far (none if no epoch finished: that would
+ * be the random start), the log, and what to do next. */
+static int finish_stopped(const train_options *o, train_run *run, loop_state *s)
+{
+    clear_bar(&s->prog);
+    const syn_batch_report *at = &s->stopped_at;
+    const char *name = s->stopped == SIGINT ? "SIGINT" : s->stopped == SIGTERM ? "SIGTERM"
+                                                                                : "a signal";
+    fprintf(stderr, "synapse train: interrupted by %s after batch %zu/%zu of epoch %zu\n", name,
+            at->batch + 1, at->n_batches, at->epoch + 1);
+    int rc = SYN_EXIT_OK;
+    if (run->progress.n_results == 0) {
+        cli_out_abort(&s->log);
+        fprintf(stderr, "synapse train: no epoch finished, so no model was saved (%s is "
+                "unchanged)\n", o->out);
+    } else {
+        rc = finish_model(o, run);
+        if (s->log.fp)
+            rc = rc == SYN_EXIT_OK ? cli_out_commit("train", &s->log)
+                                   : (cli_out_commit("train", &s->log), rc);
+        if (rc == SYN_EXIT_OK && o->plot)
+            rc = write_plot(o, run);
+        if (rc == SYN_EXIT_OK)
+            fprintf(stderr, "synapse train: saved %s (%zu finished epochs, and the batches "
+                    "of epoch %zu so far)\n", o->out, run->progress.n_results, at->epoch + 1);
+    }
+    if (o->checkpoint && s->ckpt_status == SYN_OK)
+        fprintf(stderr, "synapse train: checkpoint %s holds the run after that batch; "
+                "continue with: synapse train --resume %s --out %s\n", o->checkpoint,
+                o->checkpoint, o->out);
+    else if (o->checkpoint)
+        checkpoint_error(s);
+    else
+        fprintf(stderr, "synapse train: no checkpoint was written (--checkpoint FILE makes a "
+                "run resumable)\n");
+    return rc == SYN_EXIT_OK ? 128 + s->stopped : rc;
 }
 
 /* A resumed run's log and plot start with the epochs it already ran. */
@@ -388,8 +449,13 @@ int train_loop(const train_options *o, train_run *run)
     if (!replay_progress(run, &s))
         rc = cli_runtime_error("train", "out of memory");
     int diverged = 0;
+    cli_signals_graceful(1);
     if (rc == SYN_EXIT_OK)
         rc = run_epochs(o, run, &s, &diverged);
+    /* From here a signal ends the command at once (saves are blocked). */
+    cli_signals_graceful(0);
+    if (rc == SYN_EXIT_OK && s.stopped)
+        return finish_stopped(o, run, &s);
     /* A model that finished no epoch is the random start (or --init's
      * model unchanged): it must not replace what --out holds. */
     if (rc == SYN_EXIT_OK && diverged && syn_trainer_epochs_done(run->trainer) == 0) {
