@@ -63,7 +63,7 @@ int syn_gemm_available(syn_gemm_kind kind)
 #endif
     case SYN_GEMM_OPENBLAS:
 #ifdef SYN_HAVE_OPENBLAS
-        return 1;
+        return syn_gemm_blas_loadable();
 #else
         return 0;
 #endif

@@ -64,6 +64,9 @@ void syn_gemm_builtin_avx512(int trans_a, int trans_b, size_t m, size_t n, size_
                              float *c, size_t ldc, int n_threads);
 /* cblas_sgemm (gemm_blas.c); returns 0 without touching C when the sizes
  * do not fit BLAS's int or the build has no BLAS. */
+/* Whether the OpenBLAS backend can be loaded (it is loaded on first use). */
+int syn_gemm_blas_loadable(void);
+
 int syn_gemm_blas(int trans_a, int trans_b, size_t m, size_t n, size_t k, const float *a,
                   size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc);
 
