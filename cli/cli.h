@@ -136,6 +136,10 @@ int cli_copy_to_temp(const char *cmd, const char *source, size_t max_bytes, char
  * forgets it and frees the name (NULL is a no-op). */
 int cli_temp_create(char *templ);
 void cli_temp_remove(char *path);
+/* "-o -": runs write(path) on a new temporary file, copies the result to
+ * stdout and removes the file (the library writes only to paths). */
+int cli_to_stdout_via_temp(const char *cmd, int (*write)(const char *path, void *user),
+                           void *user);
 /* Unregisters a temporary file that was renamed or removed elsewhere. */
 void cli_temp_forget(const char *path);
 
@@ -164,6 +168,7 @@ typedef struct cli_out_file {
     FILE *fp;
     char *final_path; /* NULL for stdout */
     char *temp_path;
+    int write_errno;  /* the first failed write's errno, kept by the writer (0: none seen) */
 } cli_out_file;
 
 /* path NULL or "-" means stdout. */
@@ -176,6 +181,11 @@ void cli_out_abort(cli_out_file *f);
 /* Writes a CSV field, quoting it when it holds the delimiter, a quote or
  * a line break (RFC 4180). */
 void cli_csv_field(FILE *fp, const char *text);
+
+/* s with its control bytes (and DEL) written as \xHH in buf, so that a
+ * class name read from a file cannot send escape codes to the terminal;
+ * cut to fit size. Returns buf. */
+const char *cli_printable(const char *s, char *buf, size_t size);
 
 /* Formats a count with a k/M suffix ("12.3k"). */
 void cli_human_count(char *buf, size_t size, double value);

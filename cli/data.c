@@ -10,12 +10,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifdef SYN_HAVE_ZLIB
+#include <zlib.h>
+#endif
+
 #include "cli.h"
 
-enum { SNIFF_CSV, SNIFF_IDX, SNIFF_GZIP };
+enum { SNIFF_CSV, SNIFF_IDX, SNIFF_GZIP, SNIFF_GZIP_CSV };
 
 /* An IDX file starts with two zero bytes, a type code 0x08..0x0E and a
  * dimension count; gzip with 1f 8b. Returns -1 (errno set) if unreadable. */
+static int is_idx_magic(const unsigned char *m, size_t got)
+{
+    return got == 4 && m[0] == 0 && m[1] == 0 && m[2] >= 0x08 && m[2] <= 0x0e && m[3] >= 1;
+}
+
+/* Inside a gzip file, the same rule tells IDX from CSV (both read gzip). */
 static int sniff(const char *path)
 {
     FILE *fp = fopen(path, "rb");
@@ -24,11 +34,19 @@ static int sniff(const char *path)
     unsigned char m[4] = {0};
     size_t got = fread(m, 1, sizeof m, fp);
     fclose(fp);
-    if (got >= 2 && m[0] == 0x1f && m[1] == 0x8b)
+    if (got >= 2 && m[0] == 0x1f && m[1] == 0x8b) {
+#ifdef SYN_HAVE_ZLIB
+        gzFile gz = gzopen(path, "rb");
+        int n = gz ? gzread(gz, m, sizeof m) : -1;
+        if (gz)
+            gzclose(gz);
+        /* Unreadable gzip: the IDX reader names the damage. */
+        return n >= 0 && !is_idx_magic(m, (size_t)n) ? SNIFF_GZIP_CSV : SNIFF_GZIP;
+#else
         return SNIFF_GZIP;
-    if (got == 4 && m[0] == 0 && m[1] == 0 && m[2] >= 0x08 && m[2] <= 0x0e && m[3] >= 1)
-        return SNIFF_IDX;
-    return SNIFF_CSV;
+#endif
+    }
+    return is_idx_magic(m, got) ? SNIFF_IDX : SNIFF_CSV;
 }
 
 int cli_parse_delimiter(const char *text, char *out)
@@ -331,8 +349,7 @@ int cli_load_data(const char *cmd, const cli_data_spec *spec, syn_dataset **out,
     int kind = sniff(spec->data);
     if (kind < 0)
         return cli_runtime_error(cmd, "%s: cannot open: %s", spec->data, strerror(errno));
-    /* The CSV reader does not read gzip, so a gzip file can only be IDX. */
-    int idx = kind != SNIFF_CSV || (spec->labels && !spec->no_target);
+    int idx = (kind != SNIFF_CSV && kind != SNIFF_GZIP_CSV) || (spec->labels && !spec->no_target);
     if (is_idx)
         *is_idx = idx;
     return idx ? load_idx(cmd, spec, out) : load_csv(cmd, spec, out);

@@ -179,7 +179,8 @@ static void print_confusion(const model_info *m, const uint64_t *confusion, size
     }
     printf("\nconfusion matrix (rows: true class, columns: predicted, in class order)\n");
     for (size_t r = 0; r < k; r++) {
-        printf("%-16.16s", m->classes[r]);
+        char name[256];
+        printf("%-16.16s", cli_printable(m->classes[r], name, sizeof name));
         for (size_t c = 0; c < k; c++)
             printf(" %6llu", (unsigned long long)confusion[r * k + c]);
         printf("\n");
@@ -200,7 +201,8 @@ static void print_text(const model_info *m, const syn_eval *ev, const class_metr
     print_metric("accuracy", ev->accuracy);
     printf("\n%-16s %9s %9s %9s %9s\n", "class", "precision", "recall", "f1", "support");
     for (size_t c = 0; c < k; c++) {
-        printf("%-16.16s", m->classes[c]);
+        char name[256];
+        printf("%-16.16s", cli_printable(m->classes[c], name, sizeof name));
         double v[3] = {cm[c].precision, cm[c].recall, cm[c].f1};
         for (int j = 0; j < 3; j++) {
             if (isnan(v[j]))

@@ -5,6 +5,7 @@
  * divergence reporting, saving the model with its metadata, the test
  * evaluation and the plot. A resumed run starts from the epochs already
  * recorded in run->progress. */
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -44,6 +45,13 @@ static void clear_bar(progress *p)
     p->drawn = 0;
 }
 
+/* Four decimals, but a huge value (an exploding loss) in %g: "%.4f" of
+ * 1e77 is a 78-digit number. */
+static const char *value_format(double v)
+{
+    return fabs(v) < 1e5 ? "%.4f" : "%.4g";
+}
+
 /* Keeps the running loss and redraws the bar at most every REDRAW_SECONDS
  * (a terminal is slow next to a small batch). */
 static void show_batch(progress *p, const syn_batch_report *r)
@@ -69,17 +77,21 @@ static void show_batch(progress *p, const syn_batch_report *r)
     char acc[32] = "";
     if (p->classify)
         snprintf(acc, sizeof acc, " acc %.4f", (double)p->correct / (double)p->samples);
-    fprintf(stderr, "\r\033[Kepoch %zu/%zu [%s] %zu/%zu loss %.4f%s %s samples/s ETA %.1fs",
-            epoch + 1, p->n_epochs, bar, batch + 1, n_batches,
-            p->loss_sum / (double)p->samples, acc, rate, eta);
+    double loss = p->loss_sum / (double)p->samples;
+    char loss_text[32];
+    snprintf(loss_text, sizeof loss_text, value_format(loss), loss);
+    fprintf(stderr, "\r\033[Kepoch %zu/%zu [%s] %zu/%zu loss %s%s %s samples/s ETA %.1fs",
+            epoch + 1, p->n_epochs, bar, batch + 1, n_batches, loss_text, acc, rate, eta);
     fflush(stderr);
     p->drawn = 1;
 }
 
 static void print_value(FILE *fp, const char *name, double v)
 {
-    if (!isnan(v))
-        fprintf(fp, " %s %.4f", name, v);
+    if (isnan(v))
+        return;
+    fprintf(fp, " %s ", name);
+    fprintf(fp, value_format(v), v);
 }
 
 static void print_epoch(progress *p, const epoch_result *r)
@@ -104,7 +116,8 @@ static void log_value(FILE *fp, double v)
         fprintf(fp, "%.9g", v);
 }
 
-static void log_epoch(FILE *fp, const epoch_result *r)
+/* Returns 0 when the row could not be written (errno says why). */
+static int log_epoch(FILE *fp, const epoch_result *r)
 {
     double sps = r->seconds > 0 ? (double)r->stats.samples / r->seconds : NAN;
     fprintf(fp, "%zu", r->stats.epoch + 1);
@@ -115,7 +128,9 @@ static void log_epoch(FILE *fp, const epoch_result *r)
     log_value(fp, r->seconds);
     log_value(fp, sps);
     fputc('\n', fp);
-    fflush(fp);
+    /* The reason of a failure is read here: by the commit, errno would tell
+     * of some later call. */
+    return fflush(fp) == 0 && !ferror(fp);
 }
 
 static syn_status validate(train_run *run, epoch_result *r)
@@ -179,10 +194,10 @@ static int report_test(const train_options *o, train_run *run)
     if (o->quiet)
         return SYN_EXIT_OK;
     if (run->classify)
-        printf("test: loss %.4f accuracy %.4f (%zu samples)\n", ev.loss, ev.accuracy,
+        printf("test: loss %.4g accuracy %.4f (%zu samples)\n", ev.loss, ev.accuracy,
                ev.samples);
     else
-        printf("test: loss %.4f mse %.6g mae %.6g r2 %.4f (%zu samples)\n", ev.loss, ev.mse,
+        printf("test: loss %.4g mse %.6g mae %.6g r2 %.4f (%zu samples)\n", ev.loss, ev.mse,
                ev.mae, ev.r2, ev.samples);
     return SYN_EXIT_OK;
 }
@@ -208,6 +223,7 @@ typedef struct loop_state {
     syn_status ckpt_status; /* the first failed checkpoint write */
     syn_error ckpt_err;
     int stopped;            /* the signal that stopped the run (signals.c) */
+    int warned_growth;      /* the exploding-loss warning was given */
     syn_batch_report stopped_at;
 } loop_state;
 
@@ -260,6 +276,32 @@ static int on_batch(void *user, const syn_batch_report *r)
     return s->ckpt_status != SYN_OK;
 }
 
+/* A loss that stays finite while it grows by orders of magnitude is a
+ * divergence the NaN check never sees (Adam's normalised steps keep the
+ * weights finite): warn once, when an epoch's loss exceeds GROWTH times
+ * the lowest so far. */
+#define GROWTH 1e3
+static void warn_growth(const train_options *o, const train_run *run, loop_state *s,
+                        const epoch_result *r)
+{
+    const train_progress *p = &run->progress;
+    size_t lowest = 0;
+    for (size_t i = 1; i < p->n_results; i++)
+        if (p->results[i].stats.loss < p->results[lowest].stats.loss)
+            lowest = i;
+    double low = p->n_results ? p->results[lowest].stats.loss : NAN;
+    if (o->quiet || s->warned_growth || !(low > 0) || !(r->stats.loss > GROWTH * low))
+        return;
+    s->warned_growth = 1;
+    clear_bar(&s->prog);
+    char lr[32] = "the default";
+    if (o->lr > 0)
+        snprintf(lr, sizeof lr, "%g", o->lr);
+    fprintf(stderr, "synapse train: warning: the training loss grew from %.4g (epoch %zu) to "
+            "%.4g (epoch %zu), more than %gx; the learning rate (--lr %s) is probably too "
+            "high\n", low, lowest + 1, r->stats.loss, r->stats.epoch + 1, GROWTH, lr);
+}
+
 /* One epoch: train (timed), validate, record; returns the library status. */
 static syn_status run_epoch(const train_options *o, train_run *run, loop_state *s,
                             epoch_result *r)
@@ -289,10 +331,11 @@ static syn_status run_epoch(const train_options *o, train_run *run, loop_state *
                           r->val_acc) ||
         !train_progress_push(&run->progress, r))
         return SYN_ERR_OUT_OF_MEMORY;
-    if (s->log.fp)
-        log_epoch(s->log.fp, r);
+    if (s->log.fp && !log_epoch(s->log.fp, r) && !s->log.write_errno)
+        s->log.write_errno = errno;
     if (!o->quiet)
         print_epoch(&s->prog, r);
+    warn_growth(o, run, s, r);
     return SYN_OK;
 }
 
@@ -426,8 +469,8 @@ static int replay_progress(train_run *run, loop_state *s)
         if (!cli_history_push(&run->history, r->stats.loss, r->stats.accuracy, r->val_loss,
                               r->val_acc))
             return 0;
-        if (s->log.fp)
-            log_epoch(s->log.fp, r);
+        if (s->log.fp && !log_epoch(s->log.fp, r) && !s->log.write_errno)
+            s->log.write_errno = errno;
     }
     return 1;
 }
