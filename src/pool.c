@@ -13,17 +13,22 @@
  * for a worker that has claimed nothing: the caller takes chunks itself
  * from the start, and only waits for chunks already in flight.
  *
+ * Waiting. A thread that waits (a worker for the next job, the caller for
+ * chunks in flight) first spins with `pause` for a few microseconds, then
+ * spins calling sched_yield, which costs nothing on an idle core and hands
+ * the core to any other runnable thread on a busy one (the caller, a
+ * descheduled worker, the user's other work), then sleeps on a condition
+ * variable: a sleeping caller frees its core, and the scheduler moves the
+ * worker it waits for there.
+ *
  * The policy (thread count 0). Per run the caller times its own chunks,
  * which estimates what the run would cost on one thread (its time per chunk
  * times the chunks); over a window of runs it compares that, plus the time
  * between runs, with the wall time it really took. Waiting for a worker
- * that the OS descheduled shows up as a speedup below 1; a worker that
- * steals the caller's core between runs shows up as the caller getting less
- * CPU time per wall second than it got on one thread (its thread CPU
- * clock). The pool then runs on fewer threads and tries one more again
- * after a pause that doubles while tries fail (50 ms up to 1 s), so a
- * failed try costs at most a few ms a second and a freed core is found
- * again within about a second. */
+ * that the OS descheduled shows up as a speedup below 1: the pool then runs
+ * on fewer threads, and tries one more again after a pause that doubles
+ * while tries fail (50 ms up to 1 s), so a failed try costs at most a few ms
+ * a second and a freed core is found again within about a second. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "pool.h"
 
@@ -45,8 +50,10 @@
 #define POOL_MAX_THREADS 256
 /* A worker spins this long for the next job before it sleeps: longer than
  * the serial work between the parallel regions of a training step, much
- * shorter than a scheduler time slice. */
+ * shorter than a scheduler time slice. The first POOL_PAUSE_NS of any spin
+ * use `pause` alone, the rest sched_yield too. */
 #define POOL_WORKER_SPIN_NS 50000u
+#define POOL_PAUSE_NS 3000u
 /* The caller spins for chunks in flight at most this long, and at least
  * POOL_CALLER_SPIN_MIN_NS, before it sleeps (sleeping gives the core to the
  * worker it waits for, when that worker was descheduled). */
@@ -79,11 +86,9 @@ typedef struct pool_worker {
 /* Measurements of the adaptive policy, over one window. */
 typedef struct pool_window {
     unsigned runs;
-    uint64_t start_ns, last_end_ns, start_cpu_ns;
+    uint64_t start_ns, last_end_ns;
     double serial_ns;  /* what the runs' chunks would take on the caller alone */
     double par_ns;     /* what they took */
-    double wait_ns;    /* the caller waiting inside runs (not preemption) */
-    double spin_ns;    /* the part of it spent spinning (CPU time, not work) */
 } pool_window;
 
 struct syn_pool {
@@ -111,15 +116,14 @@ struct syn_pool {
     size_t trial_from;         /* 0, or the level a trial started from */
     double trial_from_speedup;
     double settled_speedup;    /* of the level in use, when it was chosen */
-    double cpu_share_one;      /* caller CPU per wall second on one thread */
     uint64_t next_probe_ns, backoff_ns;
     pool_window win;
 };
 
-static uint64_t now_ns(clockid_t clock)
+static uint64_t now_ns(void)
 {
     struct timespec ts;
-    clock_gettime(clock, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -128,6 +132,16 @@ static inline void cpu_relax(void)
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
     __builtin_ia32_pause();
 #endif
+}
+
+/* One step of a spin that began at `start`: pause, or yield the core once
+ * the spin is older than POOL_PAUSE_NS. */
+static inline void spin_step(uint64_t start, uint64_t now)
+{
+    if (now - start > POOL_PAUSE_NS)
+        sched_yield();
+    else
+        cpu_relax();
 }
 
 static unsigned fp_mode_get(void)
@@ -142,7 +156,8 @@ static unsigned fp_mode_get(void)
 static void fp_mode_set(unsigned mode)
 {
 #ifdef POOL_HAVE_MXCSR
-    if (_mm_getcsr() != mode)
+    /* The control bits only: the low six are sticky exception flags. */
+    if ((_mm_getcsr() ^ mode) & ~0x3fu)
         _mm_setcsr(mode);
 #else
     (void)mode;
@@ -195,7 +210,7 @@ static size_t take_chunks(syn_pool *p, uint32_t gen, syn_pool_fn fn, void *ctx, 
  * returns the ticket seen (0 on stop). */
 static uint64_t wait_job(syn_pool *p, uint32_t seen)
 {
-    uint64_t start = 0;
+    uint64_t start = now_ns(), now = start;
     for (unsigned i = 0;; i++) {
         uint64_t t = atomic_load(&p->ticket);
         uint32_t gen = (uint32_t)(t >> 32);
@@ -203,14 +218,9 @@ static uint64_t wait_job(syn_pool *p, uint32_t seen)
             return 0;
         if (gen != seen && !(gen & 1u))
             return t;
-        if ((i & 63) == 0) {
-            uint64_t now = now_ns(CLOCK_MONOTONIC);
-            if (!start)
-                start = now;
-            else if (now - start > POOL_WORKER_SPIN_NS)
-                break;
-        }
-        cpu_relax();
+        if ((i & 15) == 0 && (now = now_ns()) - start > POOL_WORKER_SPIN_NS)
+            break;
+        spin_step(start, now);
     }
     pthread_mutex_lock(&p->lock);
     atomic_fetch_add(&p->sleepers, 1);
@@ -314,7 +324,6 @@ static void policy_reset(syn_pool *p)
     p->level = p->max_threads;
     p->trial_from = 0;
     p->settled_speedup = 0.0;
-    p->cpu_share_one = 1.0;
     p->backoff_ns = POOL_PROBE_BASE_NS;
     p->next_probe_ns = 0;
     window_reset(p);
@@ -365,48 +374,26 @@ static void policy_decide(syn_pool *p, double s, uint64_t now)
 }
 
 /* Closes the window when it is complete; `serial` and `par` are this run's
- * one-thread estimate and real time, `wait` the caller's waiting in it and
- * `spin` the spinning part of that wait. */
+ * one-thread estimate and real time. */
 static void policy_account(syn_pool *p, uint64_t start, uint64_t end, double serial,
-                           double par, double wait, double spin)
+                           double par)
 {
     pool_window *w = &p->win;
     if (w->runs && start - w->last_end_ns > POOL_WINDOW_GAP_NS)
         window_reset(p);
-    if (!w->runs) {
+    if (!w->runs)
         w->start_ns = start;
-        w->start_cpu_ns = now_ns(CLOCK_THREAD_CPUTIME_ID);
-    }
     w->runs++;
     w->last_end_ns = end;
     w->serial_ns += serial;
     w->par_ns += par;
-    w->wait_ns += wait;
-    w->spin_ns += spin;
     if (w->runs < POOL_WINDOW_RUNS && w->par_ns - w->serial_ns < POOL_WINDOW_LOSS_NS)
         return;
-    double wall = (double)(end - w->start_ns);
-    double cpu = (double)(now_ns(CLOCK_THREAD_CPUTIME_ID) - w->start_cpu_ns);
-    /* The caller's share of a core while it was not waiting. */
-    double busy = wall - w->wait_ns;
-    double share = busy > 0.0 ? (cpu - w->spin_ns) / busy : 1.0;
-    if (share > 1.0)
-        share = 1.0;
-    double outside = wall - w->par_ns;
+    /* The serial work between runs is the same on any number of threads. */
+    double outside = (double)(end - w->start_ns) - w->par_ns;
     if (outside < 0.0)
         outside = 0.0;
-    double s;
-    if (p->level <= 1) {
-        /* One thread: no speedup to measure, but how much of a core the
-         * caller gets on its own is what the trials compare with. */
-        p->cpu_share_one = 0.5 * p->cpu_share_one + 0.5 * share;
-        s = 1.0;
-    } else {
-        s = (outside + w->serial_ns) / (outside + w->par_ns);
-        /* Slowed between runs too, by workers competing for its core. */
-        if (share < p->cpu_share_one)
-            s *= share / p->cpu_share_one;
-    }
+    double s = p->level <= 1 ? 1.0 : (outside + w->serial_ns) / (outside + w->par_ns);
     window_reset(p);
     policy_decide(p, s, end);
 }
@@ -489,32 +476,30 @@ static void run_serial(size_t n, syn_pool_fn fn, void *ctx)
 }
 
 /* Waits for the chunks other threads have in flight: spins about twice the
- * caller's own time per chunk, then sleeps. Returns the time it slept. */
-static uint64_t wait_done(syn_pool *p, size_t n, double chunk_ns)
+ * caller's own time per chunk, then sleeps. */
+static void wait_done(syn_pool *p, size_t n, double chunk_ns)
 {
     if (atomic_load(&p->done) == n)
-        return 0;
+        return;
     double budget = 2.0 * chunk_ns;
     if (budget < POOL_CALLER_SPIN_MIN_NS)
         budget = POOL_CALLER_SPIN_MIN_NS;
     if (budget > POOL_CALLER_SPIN_MAX_NS)
         budget = POOL_CALLER_SPIN_MAX_NS;
-    uint64_t start = now_ns(CLOCK_MONOTONIC), now = start;
+    uint64_t start = now_ns(), now = start;
     for (unsigned i = 0; atomic_load(&p->done) != n; i++) {
-        if ((i & 63) == 0 && (double)((now = now_ns(CLOCK_MONOTONIC)) - start) > budget)
+        if ((i & 15) == 0 && (double)((now = now_ns()) - start) > budget)
             break;
-        cpu_relax();
+        spin_step(start, now);
     }
     if (atomic_load(&p->done) == n)
-        return 0;
-    uint64_t slept = now;
+        return;
     pthread_mutex_lock(&p->lock);
     atomic_store(&p->caller_waiting, 1);
     while (atomic_load(&p->done) != n)
         pthread_cond_wait(&p->finished, &p->lock);
     atomic_store(&p->caller_waiting, 0);
     pthread_mutex_unlock(&p->lock);
-    return now_ns(CLOCK_MONOTONIC) - slept;
 }
 
 void syn_pool_run(syn_pool *p, size_t n, syn_pool_fn fn, void *ctx)
@@ -525,10 +510,10 @@ void syn_pool_run(syn_pool *p, size_t n, syn_pool_fn fn, void *ctx)
     }
     size_t level = p->requested ? p->max_threads : p->level;
     if (level < 2) {
-        uint64_t start = now_ns(CLOCK_MONOTONIC);
+        uint64_t start = now_ns();
         run_serial(n, fn, ctx);
-        uint64_t end = now_ns(CLOCK_MONOTONIC);
-        policy_account(p, start, end, (double)(end - start), (double)(end - start), 0.0, 0.0);
+        uint64_t end = now_ns();
+        policy_account(p, start, end, (double)(end - start), (double)(end - start));
         return;
     }
     level = start_workers(p, level);
@@ -550,7 +535,7 @@ void syn_pool_run(syn_pool *p, size_t n, syn_pool_fn fn, void *ctx)
     atomic_store_explicit(&p->active, level, memory_order_relaxed);
     atomic_store_explicit(&p->fp_mode, fp_mode_get(), memory_order_relaxed);
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
-    uint64_t start = now_ns(CLOCK_MONOTONIC);
+    uint64_t start = now_ns();
     atomic_store(&p->ticket, (uint64_t)gen << 32);
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->lock);
@@ -558,16 +543,14 @@ void syn_pool_run(syn_pool *p, size_t n, syn_pool_fn fn, void *ctx)
         pthread_mutex_unlock(&p->lock);
     }
     size_t own = take_chunks(p, gen, fn, ctx, n);
-    uint64_t own_end = now_ns(CLOCK_MONOTONIC);
+    uint64_t own_end = now_ns();
     double chunk_ns = own ? (double)(own_end - start) / (double)own : 0.0;
-    uint64_t slept = wait_done(p, n, chunk_ns);
-    uint64_t end = now_ns(CLOCK_MONOTONIC);
+    wait_done(p, n, chunk_ns);
+    uint64_t end = now_ns();
     if (!p->requested && own) {
         /* Without a chunk of its own the caller has no estimate: such a run
          * (rare) is left out of the window. */
-        double wait = (double)(end - own_end);
-        policy_account(p, start, end, chunk_ns * (double)n, (double)(end - start), wait,
-                       wait - (double)slept);
+        policy_account(p, start, end, chunk_ns * (double)n, (double)(end - start));
     }
 }
 
