@@ -8,8 +8,10 @@
 #  2. Side by side under 0, 1 and 2 busy processes (`sh -c 'while :; do
 #     :; done'`, bounded by timeout(1) and killed on exit): synapse at its
 #     default (bench_train --threads 0), PyTorch tuned (1 intra-op thread,
-#     OpenBLAS on 2, flush-denormal) and PyTorch at its defaults; the median
-#     of R interleaved rounds, samples/s.
+#     OpenBLAS on 2, flush-denormal) and PyTorch at its defaults, both on
+#     epochs of 8192 rows (a loaded PyTorch can run at ~600 samples/s, so a
+#     60000-row epoch would take minutes); the median of R interleaved
+#     rounds, samples/s.
 #
 #   bench/busy.sh [--seconds S] [--rounds R]     (defaults 1 and 3)
 #
@@ -55,11 +57,11 @@ start_load() {
 
 torch_tuned() {
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=2 \
-        $py bench/torch_mlp.py "$@" --seconds "$seconds"
+        $py bench/torch_mlp.py "$@" --seconds "$seconds" --rows 8192
 }
 torch_defaults() {
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u OPENBLAS_NUM_THREADS \
-        $py bench/torch_mlp.py "$@" --seconds "$seconds" --defaults
+        $py bench/torch_mlp.py "$@" --seconds "$seconds" --defaults --rows 8192
 }
 
 echo

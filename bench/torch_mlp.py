@@ -43,6 +43,9 @@ def main():
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--eval-batch", type=int, default=1000)
+    ap.add_argument("--rows", type=int, default=0,
+                    help="train on the first ROWS rows only (0: all 60000); bench/busy.sh "
+                         "uses 8192, bench_train's slice, so loaded runs end in time")
     ap.add_argument("--defaults", action="store_true",
                     help="PyTorch's own thread count and float modes")
     args = ap.parse_args()
@@ -54,6 +57,8 @@ def main():
     x = torch.from_numpy(load_idx(f"{DATA}/train-images-idx3-ubyte.gz", 16)
                          .reshape(-1, 784).astype(np.float32) / 255.0)
     y = torch.from_numpy(load_idx(f"{DATA}/train-labels-idx1-ubyte.gz", 8).astype(np.int64))
+    if args.rows > 0:
+        x, y = x[:args.rows], y[:args.rows]
     widths = [784] + [int(h) for h in args.hidden.split(",") if h] + [10]
     layers = []
     for i in range(len(widths) - 1):
