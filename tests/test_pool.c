@@ -188,14 +188,15 @@ static void test_adaptive(void)
         return;
     }
     slow_job job = {pthread_self(), 1, {0}};
-    /* Over the last 100 of 200 runs nearly all run alone (a try of 2
-     * threads, one run long, may fall among them). */
+    /* Over the last 100 of 200 runs most run alone: tries of 2 threads,
+     * each a run or two long, may fall among them (more of them when the
+     * runs are slow, under valgrind); a pool that never adapts has none. */
     int alone = 0;
     for (int r = 0; r < 200; r++) {
         syn_pool_run(pool, 8, slow_chunk, &job);
         alone += r >= 100 && syn_pool_active_threads(pool) == 1;
     }
-    CHECK(alone >= 90, "slow workers: only %d of 100 runs on one thread", alone);
+    CHECK(alone >= 75, "slow workers: only %d of 100 runs on one thread", alone);
     /* Workers fast again: within a few seconds of runs the pool must try
      * more threads (whether it keeps them depends on the machine's load). */
     job.slow_workers = 0;
