@@ -25,8 +25,9 @@
  * which estimates what the run would cost on one thread (its time per chunk
  * times the chunks); over a window of runs it compares that, plus the time
  * between runs, with the wall time it really took. Waiting for a worker
- * that the OS descheduled shows up as a speedup below 1: the pool then runs
- * on fewer threads, and tries one more again after a pause that doubles
+ * that the OS descheduled shows up as a speedup below 1, a worker that
+ * never arrives in time as one near 1: below 1.02 the pool runs on one
+ * thread, and tries one more again after a pause that doubles
  * while tries fail and halves when one passes (50 ms to 1 s). A try ends as
  * soon as it has lost 1 ms, so a failed one costs about that, at most
  * ~0.1% of a loaded second, and a freed core is found within a second. */
@@ -73,6 +74,8 @@
  * unless it is this much slower. */
 #define POOL_GAIN_UP 1.05
 #define POOL_LOSS_DOWN 0.97
+/* A level above one is left when its window's speedup falls below this. */
+#define POOL_KEEP 1.02
 /* A settled speedup that falls below this fraction tries one thread fewer. */
 #define POOL_DECAY 0.8
 
@@ -362,8 +365,9 @@ static void policy_decide(syn_pool *p, double s, uint64_t now)
         p->next_probe_ns = now + p->backoff_ns;
         return;
     }
-    if (p->level > 1 && s < 1.0) {
-        /* Threads cost more than they give: one thread, try again later. */
+    if (p->level > 1 && s < POOL_KEEP) {
+        /* Threads give nothing (workers late or absent) or cost more than
+         * they give: one thread, try again later. */
         p->level = 1;
         p->settled_speedup = 1.0;
         p->next_probe_ns = now + p->backoff_ns;

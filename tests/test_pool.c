@@ -188,15 +188,21 @@ static void test_adaptive(void)
         return;
     }
     slow_job job = {pthread_self(), 1, {0}};
-    /* Over the last 100 of 200 runs most run alone: tries of 2 threads,
-     * each a run or two long, may fall among them (more of them when the
-     * runs are slow, under valgrind); a pool that never adapts has none. */
-    int alone = 0;
-    for (int r = 0; r < 200; r++) {
+    /* 0.4 s of runs; over the second half most run alone. Tries of 2
+     * threads fall among them (a try lasts up to a window, 16 runs, when the
+     * worker never shows up, and the pause between tries doubles from
+     * 50 ms); a pool that never adapts has no run alone. */
+    int alone = 0, late = 0;
+    double start = now();
+    for (double t = 0; t < 0.4; t = now() - start) {
         syn_pool_run(pool, 8, slow_chunk, &job);
-        alone += r >= 100 && syn_pool_active_threads(pool) == 1;
+        if (t > 0.2) {
+            late++;
+            alone += syn_pool_active_threads(pool) == 1;
+        }
     }
-    CHECK(alone >= 75, "slow workers: only %d of 100 runs on one thread", alone);
+    CHECK(late > 0 && alone >= 0.7 * late, "slow workers: %d of %d runs on one thread", alone,
+          late);
     /* Workers fast again: within a few seconds of runs the pool must try
      * more threads (whether it keeps them depends on the machine's load). */
     job.slow_workers = 0;
