@@ -149,8 +149,11 @@ static void test_no_leak(void)
     CHECK_OK(syn_backward(net, ws, y, BATCH));
     CHECK_OK(syn_optimizer_step(opt, net, syn_workspace_grads(ws, NULL),
                                 syn_net_param_count(net)));
-    CHECK(count_threads() == before + 4, "workspace and optimizer on 3 threads each: %d "
-          "threads, want %d", count_threads(), before + 4);
+    /* Each pool that ran in parallel started 2 workers (with OpenBLAS as the
+     * GEMM backend the workspace may not have: its small loops stay serial). */
+    int alive = count_threads();
+    CHECK(alive == before + 4 || alive == before + 2, "workspace and optimizer on 3 threads "
+          "each: %d threads, want %d or %d", alive, before + 4, before + 2);
     syn_workspace_free(ws);
     CHECK(count_threads() == before + 2, "after syn_workspace_free: %d threads, want %d",
           count_threads(), before + 2);
@@ -208,15 +211,36 @@ static void test_concurrent_inference(void)
     syn_net_free(net);
 }
 
+/* One forward pass on one thread: when OpenBLAS is the GEMM backend it is
+ * loaded and starts its own process-wide threads here, before any baseline
+ * (they are OpenBLAS's, kept for the process by its design, not ours). */
+static void settle_blas_threads(void)
+{
+    syn_net *net = make_net();
+    float *x = calloc(BATCH * N_IN, sizeof *x);
+    syn_workspace *ws = NULL;
+    if (net && x && syn_workspace_create(net, BATCH, &ws) == SYN_OK &&
+        syn_workspace_set_threads(ws, 1) == SYN_OK)
+        syn_forward(net, ws, x, BATCH, NULL);
+    syn_workspace_free(ws);
+    free(x);
+    syn_net_free(net);
+}
+
 int main(void)
 {
     settle_runtime_threads();
+    settle_blas_threads();
     size_t n1;
     float *p1 = train_with(1, &n1);
     static const int counts[] = {2, 3, 8, 0};
     for (int busy = 0; busy < 2; busy++) {
         pid_t pid = busy ? start_busy() : 0;
         CHECK(pid >= 0, "%s", "fork of the busy process failed");
+        /* OpenBLAS stops its threads before a fork (pthread_atfork) and
+         * starts them again at its next product: before the baselines. */
+        if (busy)
+            settle_blas_threads();
         for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
             size_t n;
             float *p = train_with(counts[i], &n);
