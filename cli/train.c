@@ -26,6 +26,24 @@ static const char *const schedule_names[] = {"constant", "step", "cosine", NULL}
 static const char *const scale_names[] = {"none", "minmax", "standard", NULL};
 static const char *const task_names[] = {"auto", "classify", "regress", NULL};
 
+/* The defaults that depend on the data (choose_plan; docs/CLI.md). */
+#define VAL_FRACTION 0.1   /* the validation split taken by default ... */
+#define VAL_MIN_ROWS 100   /* ... when it gives at least this many rows */
+#define STEPS_PER_EPOCH 256 /* batch: the training rows / this, ... */
+#define BATCH_MIN 32        /* ... as a power of 2 in [BATCH_MIN, BATCH_MAX] */
+#define BATCH_MAX 256
+#define PATIENCE 10        /* sklearn's n_iter_no_change */
+#define TOL 1e-4           /* sklearn's tol, here relative (PyTorch's "rel") */
+#define LR_FACTOR 0.1f     /* ReduceLROnPlateau's factor */
+#define MAX_EPOCHS 1000
+/* A run that stops on its own runs long on small data, so it also
+ * regularises: L2 (coupled, PyTorch's weight_decay) of WEIGHT_PRIOR / the
+ * training rows. On the mean loss this is a fixed Gaussian prior on the
+ * weights (ridge regression's fixed lambda on the summed loss), so its
+ * pull fades as the data grows: 0.03 at 100 rows, 5.6e-5 for
+ * Fashion-MNIST's 54000. */
+#define WEIGHT_PRIOR 3.0
+
 static void train_usage(FILE *to)
 {
     fprintf(to,
@@ -49,7 +67,9 @@ static void train_usage(FILE *to)
 "                        always classification.\n"
 "  --delimiter C         CSV field delimiter (default ','; \"tab\" or \"\\t\" for tabs)\n"
 "  --header, --no-header the CSV has / has no header row (default: detected)\n"
-"  --val-split F         hold out this fraction of the rows for validation (0)\n"
+"  --val-split F         hold out this fraction of the rows for validation\n"
+"                        (default: 0.1, stratified, when that is at least %d\n"
+"                        rows; else none and the training loss is monitored)\n"
 "  --scale minmax|standard|none\n"
 "                        input scaling fitted on the training rows and stored in\n"
 "                        the model (default standard)\n"
@@ -70,15 +90,25 @@ static void train_usage(FILE *to)
 "training:\n"
 "  --optimizer sgd|momentum|nesterov|adam|adamw   (default adam)\n"
 "  --lr X                learning rate (default 0.001 for adam/adamw, 0.01 else)\n"
-"  --weight-decay X      (default 0; 0.01 for adamw)\n"
-"  --batch N             mini-batch size (default 128; 0 for full batch)\n"
-"  --epochs N            passes over the training rows (default 10)\n"
+"  --weight-decay X      (default without --epochs: %g / training rows; with\n"
+"                        --epochs N: 0; adamw: 0.01)\n"
+"  --batch N             mini-batch size (default: the training rows / %d rounded\n"
+"                        down to a power of 2, from %d to %d; 0 for full batch)\n"
+"  --epochs N            exactly N passes over the training rows (default: stop on\n"
+"                        its own, see --early-stop)\n"
 "  --schedule constant|step|cosine\n"
-"                        learning-rate schedule per epoch (default cosine, annealed\n"
-"                        to 0 over --epochs; step: x0.1 every epochs/3 epochs)\n"
+"                        learning-rate schedule per epoch (default with --epochs:\n"
+"                        cosine, annealed to 0 over N; step: x0.1 every N/3\n"
+"                        epochs; without --epochs: constant, x%g after %d epochs\n"
+"                        without improvement)\n"
 "  --seed N              seeds weights, shuffling and the split (default 1)\n"
-"  --early-stop P        stop when the validation loss has not improved for P\n"
-"                        epochs and keep the best weights (needs --val-split)\n"
+"  --early-stop P        stop when the monitored loss (validation, else training)\n"
+"                        has not improved by --tol for P epochs (default %d\n"
+"                        without --epochs; off with --epochs N unless given);\n"
+"                        with validation rows the best epoch's weights are kept\n"
+"  --tol X               relative improvement that counts (default %g; 0 with\n"
+"                        --epochs N --early-stop P)\n"
+"  --max-epochs N        the cap of a run without --epochs (default %d)\n"
 "  --threads N           threads (default 0: all available)\n"
 "  --max-memory SIZE     refuse data and networks that need more memory than\n"
 "                        SIZE (512M, 4G, bytes; none for no limit; default: the\n"
@@ -104,7 +134,9 @@ static void train_usage(FILE *to)
 "Progress goes to stderr (a redrawn bar on a terminal, one line per epoch\n"
 "otherwise); the test result and the saved model's name go to stdout.\n"
 "Exit status: 0 success, 1 runtime error (also when training diverges; the last\n"
-"good model is still saved), 2 usage error.\n");
+"good model is still saved), 2 usage error.\n", VAL_MIN_ROWS, WEIGHT_PRIOR,
+            STEPS_PER_EPOCH, BATCH_MIN, BATCH_MAX, (double)LR_FACTOR, PATIENCE / 2, PATIENCE, TOL,
+            MAX_EPOCHS);
 }
 
 static void set_defaults(train_options *o)
@@ -116,9 +148,11 @@ static void set_defaults(train_options *o)
     o->optimizer = SYN_OPTIM_ADAM;
     o->lr = -1.0;
     o->weight_decay = -1.0;
-    o->batch = 128;
-    o->epochs = 10;
-    o->schedule = SYN_SCHEDULE_COSINE;
+    o->batch = -1;      /* chosen from the rows (choose_plan) */
+    o->epochs = 0;      /* none: the stopping rule decides */
+    o->val_split = -1.0; /* chosen from the rows */
+    o->tol = -1.0;
+    o->schedule = -1;   /* cosine over --epochs N, else constant with cuts */
     o->seed = 1;
     o->scale = SYN_SCALE_STANDARD;
     o->header = 0; /* detect */
@@ -149,6 +183,8 @@ static cli_parse_result parse_train(int argc, char **argv, train_options *o)
         {"--schedule", CLI_CHOICE, &o->schedule, 0, 0, schedule_names, 0},
         {"--seed", CLI_LONG, &o->seed, 0, 9.2e18, NULL, 0},
         {"--early-stop", CLI_LONG, &o->early_stop, 1, 1e7, NULL, 0},
+        {"--tol", CLI_DOUBLE, &o->tol, 0, 1, NULL, 0},
+        {"--max-epochs", CLI_LONG, &o->max_epochs, 1, 1e7, NULL, 0},
         {"--threads", CLI_LONG, &o->threads, 0, 4096, NULL, 0},
         {"--max-memory", CLI_STRING, &o->max_memory, 0, 0, NULL, 0},
         {"--checkpoint", CLI_STRING, &o->checkpoint, 0, 0, NULL, 0},
@@ -176,8 +212,12 @@ static int check_train_options(const train_options *o)
         return cli_usage_error(cmd, "--labels (IDX) and --target (CSV) exclude each other");
     if (o->test_labels && !o->test_data)
         return cli_usage_error(cmd, "--test-labels needs --test-data");
-    if (o->early_stop && o->val_split <= 0.0)
-        return cli_usage_error(cmd, "--early-stop needs a validation set: add --val-split F");
+    if (o->max_epochs && o->epochs)
+        return cli_usage_error(cmd, "--max-epochs caps a run that stops on its own; with "
+                               "--epochs N the run takes exactly N epochs");
+    if (o->tol >= 0.0 && o->epochs && !o->early_stop)
+        return cli_usage_error(cmd, "--tol belongs to the stopping rule: with --epochs N "
+                               "add --early-stop P, or drop --epochs");
     if (!strcmp(o->data, "-"))
         return cli_usage_error(cmd, "--data cannot be stdin for training");
     if (o->checkpoint_every && !o->checkpoint)
@@ -376,7 +416,7 @@ static int check_network_memory(const train_options *o, const train_run *run,
                                 const syn_net_desc *desc)
 {
     size_t n = syn_dataset_n_samples(run->data);
-    size_t batch = o->batch == 0 || (size_t)o->batch > n ? n : (size_t)o->batch;
+    size_t batch = run->plan.batch == 0 || run->plan.batch > n ? n : run->plan.batch;
     size_t eval_batch = n < 1024 ? n : 1024;
     size_t need = 0, eval_ws = 0, bare = 0;
     syn_optim_kind kind = (syn_optim_kind)o->optimizer;
@@ -387,7 +427,7 @@ static int check_network_memory(const train_options *o, const train_run *run,
         st = syn_net_memory_estimate(desc, SYN_OPTIM_SGD, 0, &bare);
     /* The validation workspace, and early stopping's copy of the network. */
     if (st == SYN_OK &&
-        (!add_bytes(&need, eval_ws - bare) || (o->early_stop && !add_bytes(&need, bare))))
+        (!add_bytes(&need, eval_ws - bare) || (run->plan.stopping && !add_bytes(&need, bare))))
         st = SYN_ERR_OVERFLOW;
     if (st == SYN_ERR_OVERFLOW)
         return cli_runtime_error("train", "the network is too large: its size overflows this "
@@ -411,6 +451,75 @@ static int check_network_memory(const train_options *o, const train_run *run,
                              "workspace for batch %zu) and the data %s: more than "
                              "--max-memory %s", need_text, state[kind], batch, data_text,
                              limit_text);
+}
+
+/* The largest power of 2 that is at most v (v >= 1). */
+static size_t pow2_floor(size_t v)
+{
+    size_t p = 1;
+    while (p <= v / 2)
+        p *= 2;
+    return p;
+}
+
+/* The defaults that depend on the data, and the rule that ends the run.
+ * Small data needs optimizer steps, not epochs: the batch is about
+ * STEPS_PER_EPOCH-th of the training rows, never below BATCH_MIN (Keras's
+ * default 32; smaller batches only add noise) nor above BATCH_MAX (past it
+ * a step costs more than it gains on a CPU). A validation split is taken
+ * only when it gives VAL_MIN_ROWS rows, enough for its loss to rank epochs;
+ * below that the training loss is monitored, as sklearn's MLP does. */
+static void choose_plan(const train_options *o, train_run *run)
+{
+    train_plan *pl = &run->plan;
+    size_t n = syn_dataset_n_samples(run->data);
+    pl->auto_epochs = o->epochs == 0;
+    pl->stopping = pl->auto_epochs || o->early_stop > 0;
+    /* --epochs N without --early-stop trains on every row, as it always did. */
+    pl->auto_val = o->val_split < 0.0 && pl->stopping;
+    pl->val_fraction = o->val_split < 0.0 ? 0.0 : o->val_split;
+    if (pl->auto_val)
+        pl->val_fraction = floor((double)n * VAL_FRACTION + 0.5) >= VAL_MIN_ROWS ? VAL_FRACTION
+                                                                                 : 0.0;
+    pl->stratified = pl->auto_val && run->classify;
+    size_t n_val = (size_t)floor((double)n * pl->val_fraction + 0.5);
+    size_t n_train = n > n_val ? n - n_val : 1;
+    if (o->batch >= 0) {
+        pl->batch = (size_t)o->batch;
+    } else {
+        size_t b = pow2_floor(n_train / STEPS_PER_EPOCH ? n_train / STEPS_PER_EPOCH : 1);
+        pl->batch = b < BATCH_MIN ? BATCH_MIN : b > BATCH_MAX ? BATCH_MAX : b;
+    }
+    pl->max_epochs = (size_t)(o->epochs ? o->epochs : o->max_epochs ? o->max_epochs
+                                                                       : MAX_EPOCHS);
+    pl->schedule = o->schedule >= 0     ? (syn_schedule_kind)o->schedule
+                   : pl->auto_epochs    ? SYN_SCHEDULE_CONSTANT
+                                        : SYN_SCHEDULE_COSINE;
+    pl->cut_lr = pl->auto_epochs && o->schedule < 0;
+    /* MSE on a linear output: standardised targets, folded back at the end
+     * (a fine-tuned model keeps the units it was trained in). */
+    pl->scale_targets = !run->classify && !o->init && (o->loss < 0 || o->loss == 0);
+}
+
+/* The stopping rule's settings (its counters start at zero). */
+static syn_plateau plan_rule(const train_options *o, const train_plan *pl)
+{
+    syn_plateau r;
+    memset(&r, 0, sizeof r);
+    r.tol = o->tol >= 0.0 ? o->tol : pl->auto_epochs ? TOL : 0.0;
+    r.patience = (size_t)(o->early_stop > 0 ? o->early_stop : PATIENCE);
+    r.lr_patience = pl->cut_lr ? r.patience / 2 : 0;
+    r.lr_factor = LR_FACTOR;
+    return r;
+}
+
+/* Copies the settings of `from` into `to`, keeping to's counters. */
+static void set_rule_settings(syn_plateau *to, const syn_plateau *from)
+{
+    to->tol = from->tol;
+    to->patience = from->patience;
+    to->lr_patience = from->lr_patience;
+    to->lr_factor = from->lr_factor;
 }
 
 static int build_net(const train_options *o, train_run *run)
@@ -444,6 +553,24 @@ static int build_net(const train_options *o, train_run *run)
     return rc;
 }
 
+/* Standardises the regression targets on the training rows (validation
+ * rows too, with the same statistics); finish_model folds the inverse into
+ * the output layer. */
+static syn_status scale_targets(train_run *run)
+{
+    size_t t = syn_dataset_target_width(run->data);
+    run->n_targets = t;
+    run->target_offset = malloc(t * sizeof(float));
+    run->target_scale = malloc(t * sizeof(float));
+    if (!run->target_offset || !run->target_scale)
+        return SYN_ERR_OUT_OF_MEMORY;
+    syn_status st = syn_dataset_fit_target_scaling(run->data, run->train_rows, run->n_train,
+                                                   run->target_offset, run->target_scale);
+    return st == SYN_OK ? syn_dataset_scale_targets(run->data, run->target_offset,
+                                                    run->target_scale)
+                        : st;
+}
+
 /* Splits off the validation rows, then fits the scaling on the training
  * rows only, so no statistic of the validation rows leaks into the model. */
 static int prepare_rows_and_scaling(const train_options *o, train_run *run)
@@ -454,15 +581,22 @@ static int prepare_rows_and_scaling(const train_options *o, train_run *run)
     float *offset = malloc(f * sizeof(float)), *scale = malloc(f * sizeof(float));
     syn_status st = run->train_rows && run->val_rows && offset && scale ? SYN_OK
                                                                         : SYN_ERR_OUT_OF_MEMORY;
-    if (st == SYN_OK)
-        st = syn_split_rows(n, o->val_split, (uint64_t)o->seed, run->train_rows, &run->n_train,
-                            run->val_rows, &run->n_val);
+    const train_plan *pl = &run->plan;
+    if (st == SYN_OK && pl->stratified)
+        st = syn_split_rows_stratified(run->data, pl->val_fraction, (uint64_t)o->seed,
+                                       run->train_rows, &run->n_train, run->val_rows,
+                                       &run->n_val);
+    else if (st == SYN_OK)
+        st = syn_split_rows(n, pl->val_fraction, (uint64_t)o->seed, run->train_rows,
+                            &run->n_train, run->val_rows, &run->n_val);
     if (st == SYN_ERR_INVALID_ARGUMENT) {
         free(offset);
         free(scale);
         return cli_runtime_error("train", "--val-split %g leaves no training rows out of %zu",
-                                 o->val_split, n);
+                                 pl->val_fraction, n);
     }
+    if (st == SYN_OK && pl->scale_targets)
+        st = scale_targets(run);
     /* A fine-tuned model keeps the scaling it was trained with. */
     int fit = o->scale != SYN_SCALE_NONE && !o->init;
     if (st == SYN_OK && fit)
@@ -485,11 +619,14 @@ static int create_trainer(const train_options *o, train_run *run)
         optim.lr = (float)o->lr;
     if (o->weight_decay >= 0.0)
         optim.weight_decay = (float)o->weight_decay;
-    syn_train_desc td = {.batch_size = (size_t)o->batch, .n_threads = (int)o->threads,
+    else if (run->plan.auto_epochs && optim.weight_decay == 0.0f)
+        optim.weight_decay = (float)(WEIGHT_PRIOR / (double)run->n_train);
+    const train_plan *pl = &run->plan;
+    syn_train_desc td = {.batch_size = pl->batch, .n_threads = (int)o->threads,
                          .seed = (uint64_t)o->seed};
-    td.schedule.kind = (syn_schedule_kind)o->schedule;
-    td.schedule.t_max = (size_t)o->epochs;
-    td.schedule.step_size = o->epochs >= 3 ? (size_t)o->epochs / 3 : 1;
+    td.schedule.kind = pl->schedule;
+    td.schedule.t_max = pl->max_epochs;
+    td.schedule.step_size = pl->max_epochs >= 3 ? pl->max_epochs / 3 : 1;
     td.schedule.gamma = 0.1f;
     syn_status st = syn_trainer_create(run->net, &optim, &td, &run->trainer);
     size_t eval_batch = 1024;
@@ -514,6 +651,8 @@ static void free_run(train_run *run)
     free(run->class_names);
     free(run->train_rows);
     free(run->val_rows);
+    free(run->target_offset);
+    free(run->target_scale);
     cli_history_free(&run->history);
     train_progress_free(&run->progress);
 }
@@ -533,8 +672,11 @@ static int setup(int argc, char **argv, const train_options *o, train_run *run)
         rc = cli_runtime_error("train", "out of memory");
     if (rc == SYN_EXIT_OK && o->test_data)
         rc = load_test_data(o, run);
-    if (rc == SYN_EXIT_OK)
+    if (rc == SYN_EXIT_OK) {
+        choose_plan(o, run);
+        run->progress.plateau = plan_rule(o, &run->plan);
         rc = o->init ? check_init_fits(o, run) : build_net(o, run);
+    }
     if (rc == SYN_EXIT_OK)
         rc = prepare_rows_and_scaling(o, run);
     if (rc == SYN_EXIT_OK)
@@ -591,6 +733,8 @@ static const resume_field resume_fields[] = {
     FIELD("--epochs", MATCH_LONG, epochs, NULL),
     FIELD("--seed", MATCH_LONG, seed, NULL),
     FIELD("--early-stop", MATCH_LONG, early_stop, NULL),
+    FIELD("--tol", MATCH_DOUBLE, tol, NULL),
+    FIELD("--max-epochs", MATCH_LONG, max_epochs, NULL),
     FIELD("--checkpoint-every", TAKE_LONG, checkpoint_every, NULL),
 };
 
@@ -658,7 +802,13 @@ static void field_text(const resume_field *f, const train_options *o, char *buf,
             snprintf(buf, size, "%g", *(const double *)at);
         return;
     case MATCH_LONG:
-    case TAKE_LONG: snprintf(buf, size, "%ld", *(const long *)at); return;
+    case TAKE_LONG:
+        /* --batch -1, --epochs 0 and --max-epochs 0 stand for the default. */
+        if (*(const long *)at < 0 || (*(const long *)at == 0 && strstr(f->name, "epochs")))
+            snprintf(buf, size, "the default");
+        else
+            snprintf(buf, size, "%ld", *(const long *)at);
+        return;
     default: {
         const char *p = *(const char *const *)at;
         snprintf(buf, size, "%s%s%s", p ? "'" : "", p ? p : "none", p ? "'" : "");
@@ -737,8 +887,21 @@ static int apply_resume(const train_options *o, train_run *run, resume_ctx *ctx)
         return cli_runtime_error("train", "--resume %s: %s has the shape of the checkpoint's "
                                  "data but other values", o->resume, o->data);
     syn_status st = syn_net_copy_params(run->net, ctx->net);
+    /* A regression's checkpoint holds the model in the data's units and,
+     * for the run, the parameters as trained. */
+    if (st == SYN_OK && ctx->data.trained) {
+        size_t n_params = 0;
+        float *params = syn_net_params(run->net, &n_params);
+        if (ctx->data.n_trained != n_params || !run->plan.scale_targets)
+            return cli_runtime_error("train", "--resume %s: its trained parameters do not fit "
+                                     "the network", o->resume);
+        memcpy(params, ctx->data.trained, n_params * sizeof(float));
+    }
     if (st == SYN_OK)
         st = syn_trainer_restore(run->trainer, &ctx->state, ctx->opt);
+    /* The rate as the stopping rule's cuts left it. */
+    if (st == SYN_OK)
+        st = syn_trainer_set_base_lr(run->trainer, ctx->state.base_lr);
     if (st != SYN_OK)
         return cli_runtime_error("train", "--resume %s: the checkpoint does not fit this run's "
                                  "network or trainer (%s)", o->resume, syn_strerror(st));
@@ -752,13 +915,16 @@ static int apply_resume(const train_options *o, train_run *run, resume_ctx *ctx)
         memcpy(syn_net_params(run->best, NULL), ctx->data.best,
                ctx->data.n_best * sizeof(float));
     }
+    syn_plateau rule = run->progress.plateau;
     run->progress = *p;
+    set_rule_settings(&run->progress.plateau, &rule);
     memset(p, 0, sizeof *p);
-    if (!o->quiet && ctx->state.epochs_done >= (uint64_t)o->epochs)
-        fprintf(stderr, "resuming %s: all %ld epochs are done\n", o->resume, o->epochs);
+    size_t cap = run->plan.max_epochs;
+    if (!o->quiet && ctx->state.epochs_done >= (uint64_t)cap)
+        fprintf(stderr, "resuming %s: all %zu epochs are done\n", o->resume, cap);
     else if (!o->quiet)
-        fprintf(stderr, "resuming %s at epoch %llu/%ld, batch %llu\n", o->resume,
-                (unsigned long long)ctx->state.epochs_done + 1, o->epochs,
+        fprintf(stderr, "resuming %s at epoch %llu/%zu, batch %llu\n", o->resume,
+                (unsigned long long)ctx->state.epochs_done + 1, cap,
                 (unsigned long long)ctx->state.batches_done + 1);
     return SYN_EXIT_OK;
 }

@@ -11,7 +11,9 @@
 #include "train.h"
 
 #define BLOCK_MAGIC "SYNTRAIN"
-#define BLOCK_VERSION 1u
+/* 2 added --tol, --max-epochs, the stopping rule's state and the
+ * parameters in standardised target units; 1 is still read. */
+#define BLOCK_VERSION 2u
 #define NO_STRING 0xffffffffu
 
 int train_progress_push(train_progress *p, const epoch_result *r)
@@ -165,8 +167,29 @@ static const char **string_field(train_options *o, int i)
     return fields[i];
 }
 
-int train_ckpt_encode(const train_options *o, const train_run *run, uint8_t **out,
-                      size_t *size)
+static void put_floats(block *b, const float *v, size_t n)
+{
+    put_u64(b, n);
+    for (size_t i = 0; i < n; i++)
+        put_f32(b, v[i]);
+}
+
+static void put_plateau(block *b, const syn_plateau *r)
+{
+    put_f64(b, r->tol);
+    put_u64(b, r->patience);
+    put_u64(b, r->lr_patience);
+    put_f32(b, r->lr_factor);
+    put_u32(b, r->have_best ? 1u : 0u);
+    put_f64(b, r->best);
+    put_u64(b, r->best_epoch);
+    put_u64(b, r->since_best);
+    put_u64(b, r->since_cut);
+    put_u64(b, r->n_cuts);
+}
+
+int train_ckpt_encode(const train_options *o, const train_run *run, const float *trained,
+                      size_t n_trained, uint8_t **out, size_t *size)
 {
     block b = {NULL, 0, 0, 0};
     train_options copy = *o;
@@ -201,9 +224,11 @@ int train_ckpt_encode(const train_options *o, const train_run *run, uint8_t **ou
     size_t n_best = 0;
     const float *best = p->have_best && run->best ? syn_net_params_const(run->best, &n_best)
                                                   : NULL;
-    put_u64(&b, n_best);
-    for (size_t i = 0; i < n_best; i++)
-        put_f32(&b, best[i]);
+    put_floats(&b, best, n_best);
+    put_f64(&b, o->tol);
+    put_u64(&b, (uint64_t)o->max_epochs);
+    put_plateau(&b, &p->plateau);
+    put_floats(&b, trained, trained ? n_trained : 0);
     if (b.failed) {
         free(b.data);
         return 0;
@@ -298,6 +323,32 @@ static void get_result(cursor *c, epoch_result *r)
     r->val_acc = get_f64(c);
 }
 
+/* n floats stored by put_floats into a malloc'd array (NULL for none). */
+static int get_floats(cursor *c, float **out, size_t *count)
+{
+    uint64_t n = get_u64(c);
+    if (c->bad || n > c->left / 4 || (n > 0 && !(*out = malloc((size_t)n * 4))))
+        return 0;
+    *count = (size_t)n;
+    for (size_t i = 0; i < *count; i++)
+        (*out)[i] = get_f32(c);
+    return !c->bad;
+}
+
+static void get_plateau(cursor *c, syn_plateau *r)
+{
+    r->tol = get_f64(c);
+    r->patience = (size_t)get_u64(c);
+    r->lr_patience = (size_t)get_u64(c);
+    r->lr_factor = get_f32(c);
+    r->have_best = get_u32(c) != 0;
+    r->best = get_f64(c);
+    r->best_epoch = (size_t)get_u64(c);
+    r->since_best = (size_t)get_u64(c);
+    r->since_cut = (size_t)get_u64(c);
+    r->n_cuts = (size_t)get_u64(c);
+}
+
 /* Bytes one stored epoch result takes. */
 #define RESULT_BYTES (3 * 8 + 2 * 8 + 4 + 3 * 8)
 
@@ -306,7 +357,10 @@ int train_ckpt_decode(const uint8_t *data, size_t size, train_ckpt_data *d)
     memset(d, 0, sizeof *d);
     cursor c = {data, size, 0};
     const uint8_t *magic = take(&c, 8);
-    if (!magic || memcmp(magic, BLOCK_MAGIC, 8) != 0 || get_u32(&c) != BLOCK_VERSION)
+    if (!magic || memcmp(magic, BLOCK_MAGIC, 8) != 0)
+        return 0;
+    uint32_t version = get_u32(&c);
+    if (version < 1 || version > BLOCK_VERSION)
         return 0;
     train_options *o = &d->options;
     for (int i = 0; i < 10; i++)
@@ -340,12 +394,26 @@ int train_ckpt_decode(const uint8_t *data, size_t size, train_ckpt_data *d)
     p->have_best = get_u32(&c) != 0;
     get_result(&c, &p->best);
     p->best_epoch = (size_t)get_u64(&c);
-    uint64_t n_best = get_u64(&c);
-    if (c.bad || n_best > c.left / 4 || (n_best > 0 && !(d->best = malloc(n_best * 4))))
+    if (!get_floats(&c, &d->best, &d->n_best))
         return train_ckpt_data_free(d), 0;
-    d->n_best = (size_t)n_best;
-    for (size_t i = 0; i < d->n_best; i++)
-        d->best[i] = get_f32(&c);
+    if (version == 1) {
+        /* Before version 2: --epochs N always, and --early-stop P compared
+         * validation losses strictly (tol 0) from the best epoch stored. */
+        o->tol = -1.0;
+        o->max_epochs = 0;
+        p->plateau.patience = o->early_stop > 0 ? (size_t)o->early_stop : 0;
+        p->plateau.have_best = p->have_best;
+        p->plateau.best = p->best.val_loss;
+        p->plateau.best_epoch = p->best_epoch;
+        size_t done = p->n_results ? p->results[p->n_results - 1].stats.epoch + 1 : 0;
+        p->plateau.since_best = p->have_best ? done - 1 - p->best_epoch : 0;
+    } else {
+        o->tol = get_f64(&c);
+        o->max_epochs = (long)get_u64(&c);
+        get_plateau(&c, &p->plateau);
+        if (!get_floats(&c, &d->trained, &d->n_trained))
+            return train_ckpt_data_free(d), 0;
+    }
     if (c.bad || c.left != 0 || !o->data || !o->hidden)
         return train_ckpt_data_free(d), 0;
     return 1;
@@ -357,5 +425,6 @@ void train_ckpt_data_free(train_ckpt_data *d)
         free(d->strings.s[i]);
     train_progress_free(&d->progress);
     free(d->best);
+    free(d->trained);
     memset(d, 0, sizeof *d);
 }

@@ -576,7 +576,11 @@ syn_status syn_trainer_set_base_lr(syn_trainer *tr, float lr);
  * epoch (a validation loss, or the training loss without validation rows):
  * the rule of sklearn's MLP (tol, n_iter_no_change) and of PyTorch's
  * ReduceLROnPlateau (threshold_mode "rel", patience, factor). An epoch
- * improves when its loss is below best - tol * |best|. Plain data, so a
+ * improves when its loss is below best - tol * max(|best|, 1): relative,
+ * and absolute below 1, where a loss falling towards 0 would otherwise
+ * improve forever by ever smaller amounts (sklearn's tol is absolute).
+ * The losses synapse trains on are scale-free (cross-entropy in nats, MSE
+ * on standardised targets), so 1 is a meaningful unit. Plain data, so a
  * checkpoint can hold it: set the four settings, zero the rest. */
 typedef struct syn_plateau {
     double tol;           /* relative improvement that counts; >= 0 */

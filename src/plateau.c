@@ -16,9 +16,13 @@ syn_status syn_plateau_update(syn_plateau *p, size_t epoch, double loss,
     if (!p || !action || !(p->tol >= 0.0) || !isfinite(p->tol) || p->patience == 0 ||
         (p->lr_patience && !(p->lr_factor > 0.0f && p->lr_factor < 1.0f)))
         return SYN_ERR_INVALID_ARGUMENT;
-    /* |best| keeps the rule meaningful for a loss that may be negative;
-     * a NaN compares false and never improves. */
-    if ((!p->have_best && !isnan(loss)) || loss < p->best - p->tol * fabs(p->best)) {
+    /* Relative to the best loss, but never finer than tol itself: a loss
+     * that falls towards 0 (a separable training set) would otherwise keep
+     * "improving" by ever smaller amounts, which sklearn's absolute tol
+     * stops. |best| keeps the rule meaningful for a negative loss; a NaN
+     * compares false and never improves. */
+    double scale = fabs(p->best) > 1.0 ? fabs(p->best) : 1.0;
+    if ((!p->have_best && !isnan(loss)) || loss < p->best - p->tol * scale) {
         p->have_best = 1;
         p->best = loss;
         p->best_epoch = epoch;
