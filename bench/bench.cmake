@@ -28,3 +28,9 @@ syn_add_bench(bench_sparse_probe ${CMAKE_CURRENT_LIST_DIR}/sparse_probe.c)
 # Training steps of nets narrow enough for the small-network path, at
 # several widths and batches: microseconds a step.
 syn_add_bench(bench_tiny ${CMAKE_CURRENT_LIST_DIR}/tiny.c)
+
+# Default options against sklearn's MLP on small tables and Fashion-MNIST
+# (docs/PERFORMANCE.md): bench_defaults [--no-sklearn] [--no-fashion]
+syn_add_bench(bench_defaults ${CMAKE_CURRENT_LIST_DIR}/defaults.c)
+target_compile_definitions(bench_defaults PRIVATE SYN_CLI_PATH="$<TARGET_FILE:synapse_cli>"
+                           SYN_TABLES_DIR="${CMAKE_CURRENT_LIST_DIR}/tables")

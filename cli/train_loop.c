@@ -138,10 +138,17 @@ static syn_status validate(train_run *run, epoch_result *r)
 }
 
 /* What the stopping rule watches: the validation loss when there are
- * validation rows, else the training loss. */
+ * validation rows (Keras's EarlyStopping default; a classifier's validation
+ * error moves in steps of one row, too coarse to rank epochs on a few
+ * hundred rows), else the training loss (sklearn's MLP default). */
 static const char *monitored_name(const train_run *run)
 {
     return run->n_val ? "validation loss" : "training loss";
+}
+
+static double monitored_value(const train_run *run, const epoch_result *r)
+{
+    return run->n_val ? r->val_loss : r->stats.loss;
 }
 
 /* The stopping rule after an epoch: keeps the best weights (validation
@@ -155,7 +162,7 @@ static int stopping_rule(const train_options *o, train_run *run, const epoch_res
     if (!run->plan.stopping)
         return 0;
     syn_plateau_action action;
-    double loss = run->n_val ? r->val_loss : r->stats.loss;
+    double loss = monitored_value(run, r);
     *st = syn_plateau_update(&p->plateau, r->stats.epoch, loss, &action);
     if (*st != SYN_OK)
         return 0;
@@ -193,7 +200,7 @@ static void report_stop(const train_options *o, const train_run *run, int by_rul
                 run->plan.max_epochs, run->plan.auto_epochs ? "--max-epochs" : "--epochs");
     if (p->have_best && run->best)
         fprintf(stderr, "; restored epoch %zu (%s %.4f)\n", p->best_epoch + 1,
-                monitored_name(run), p->best.val_loss);
+                monitored_name(run), monitored_value(run, &p->best));
     else
         fputc('\n', stderr);
 }

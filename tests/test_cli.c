@@ -184,7 +184,10 @@ static void test_usage_errors(void)
     expect_usage("train --data flowers.csv --out m.syn --optimizer rmsprop", "--optimizer");
     expect_usage("train --data flowers.csv --out m.syn --hidden 16,,8", "--hidden");
     expect_usage("train --data flowers.csv --out m.syn --epochs", "needs a value");
-    expect_usage("train --data flowers.csv --out m.syn --early-stop 3", "--val-split");
+    expect_usage("train --data flowers.csv --out m.syn --epochs 3 --max-epochs 5",
+                 "--max-epochs caps");
+    expect_usage("train --data flowers.csv --out m.syn --epochs 3 --tol 1e-3", "--tol");
+    expect_usage("train --data flowers.csv --out m.syn --tol 2", "--tol");
     expect_usage("train --data flowers.csv --out flowers.csv", "overwrite");
     expect_usage("eval --data flowers.csv", "missing --model");
     expect_usage("eval --model m.syn --data flowers.csv --json extra", "unexpected argument");
@@ -284,7 +287,11 @@ static void test_classifier(void)
                    "--epochs 40 --batch 16 --lr 0.01 --out flowers.syn --log log.csv "
                    "--plot plot.svg");
     CHECK(r.code == 0, "train: exit %d: %s", r.code, r.err);
-    CHECK(count_lines(r.err) == 40 && strstr(r.err, "epoch 40/40 loss "), "a line per epoch");
+    /* The line saying what was chosen, then one per epoch. */
+    CHECK(count_lines(r.err) == 41 && strstr(r.err, "epoch 40/40 loss ") &&
+          !strncmp(r.err, "train: classification into ", 27) &&
+          strstr(r.err, "batch 16, adam lr 0.01 weight decay 0; 40 epochs\n"),
+          "the plan, then a line per epoch: %s", r.err);
     CHECK(strstr(r.out, "test: loss") && strstr(r.out, "accuracy"), "test result: %s", r.out);
     result_free(&r);
 
@@ -366,8 +373,10 @@ static void test_early_stop(void)
     snprintf(args, sizeof args, "train %s --epochs 300 --early-stop 4 --out early.syn "
              "--log early.csv", common);
     result r = run(args);
-    CHECK(r.code == 0 && strstr(r.err, "early stop"), "early stop: %d %s", r.code, r.err);
-    CHECK(strstr(r.err, "restored the weights of epoch"), "%s", r.err);
+    CHECK(r.code == 0 && strstr(r.err, "stopped at epoch") &&
+          strstr(r.err, "validation loss has not improved for 4 epochs"), "early stop: %d %s",
+          r.code, r.err);
+    CHECK(strstr(r.err, "; restored epoch"), "%s", r.err);
     result_free(&r);
     char *log = read_all(path_in_tmp("early.csv"));
     size_t rows = 0, best_epoch = 0;

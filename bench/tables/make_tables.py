@@ -17,10 +17,13 @@ sensitive to feature scaling ... standardize it to have mean 0 and variance
 of the training defaults, not of the scaling.
 
 Run with Debian's python3 (python3-sklearn): /usr/bin/python3 make_tables.py DIR
+With --score DIR it writes nothing and prints, per table, its name, sklearn's
+test score, epochs and fit seconds (bench_defaults times sklearn this way).
 """
 import csv
 import os
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -71,22 +74,35 @@ def write(path, x, y, classify):
 
 
 def main():
-    out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+    args = sys.argv[1:]
+    score_only = bool(args) and args[0] == "--score"
+    if score_only:
+        args = args[1:]
+    out_dir = args[0] if args else os.path.dirname(os.path.abspath(__file__))
     os.makedirs(out_dir, exist_ok=True)
     rows = []
     for name, x, y, classify, asserted in tables():
         xtr, xte, ytr, yte = train_test_split(x, y, test_size=0.3, random_state=0,
                                               stratify=y if classify else None)
-        write(os.path.join(out_dir, name + "_train.csv"), xtr, ytr, classify)
-        write(os.path.join(out_dir, name + "_test.csv"), xte, yte, classify)
+        if not score_only:
+            write(os.path.join(out_dir, name + "_train.csv"), xtr, ytr, classify)
+            write(os.path.join(out_dir, name + "_test.csv"), xte, yte, classify)
         mlp = (MLPClassifier if classify else MLPRegressor)(random_state=0)
         model = make_pipeline(StandardScaler(), mlp)
+        start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(xtr, ytr)
+        seconds = time.perf_counter() - start
+        score = "%.4f" % model.score(xte, yte)
+        if score_only:
+            print(name, score, mlp.n_iter_, "%.3f" % seconds, flush=True)
+            continue
         rows.append([name, "classify" if classify else "regress", len(y), x.shape[1],
-                     "%.4f" % model.score(xte, yte), mlp.n_iter_, int(asserted)])
+                     score, mlp.n_iter_, int(asserted)])
         print(*rows[-1])
+    if score_only:
+        return
     with open(os.path.join(out_dir, "sklearn_scores.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["table", "task", "rows", "features", "sklearn_score", "sklearn_epochs",
