@@ -44,6 +44,7 @@ typedef struct train_progress {
  * the same options on the same data always choose the same, so a resumed
  * run recomputes it instead of storing it. */
 typedef struct train_plan {
+    const char *hidden;        /* --hidden, or the default for the rows */
     size_t batch;              /* rows per step; 0: full batch */
     double val_fraction;
     int stratified;            /* the validation rows keep the class shares */

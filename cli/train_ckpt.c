@@ -414,7 +414,7 @@ int train_ckpt_decode(const uint8_t *data, size_t size, train_ckpt_data *d)
         if (!get_floats(&c, &d->trained, &d->n_trained))
             return train_ckpt_data_free(d), 0;
     }
-    if (c.bad || c.left != 0 || !o->data || !o->hidden)
+    if (c.bad || c.left != 0 || !o->data || (version == 1 && !o->hidden))
         return train_ckpt_data_free(d), 0;
     return 1;
 }
