@@ -32,6 +32,7 @@ static void usage(FILE *to)
 
 int main(int argc, char **argv)
 {
+    cli_signals_install();
     if (argc < 2) {
         usage(stderr);
         return SYN_EXIT_USAGE;

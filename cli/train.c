@@ -14,29 +14,21 @@
 #include "cli.h"
 #include "train.h"
 
-static const char *const activation_names[] = {"sigmoid", "tanh", "relu", "leaky_relu",
-                                               "linear", NULL};
+/* Indexed by --activation (train_activation_names). */
 static const syn_activation activation_values[] = {SYN_ACT_SIGMOID, SYN_ACT_TANH,
                                                    SYN_ACT_RELU, SYN_ACT_LEAKY_RELU,
                                                    SYN_ACT_LINEAR};
-static const char *const loss_names[] = {"mse", "bce", "ce", NULL};
-static const char *const optimizer_names[] = {"sgd", "momentum", "nesterov", "adam", "adamw",
-                                              NULL};
-static const char *const schedule_names[] = {"constant", "step", "cosine", NULL};
-static const char *const scale_names[] = {"none", "minmax", "standard", NULL};
-static const char *const task_names[] = {"auto", "classify", "regress", NULL};
-
 /* The defaults that depend on the data (choose_plan; docs/CLI.md). */
-#define VAL_FRACTION 0.1   /* the validation split taken by default ... */
-#define VAL_MIN_ROWS 100   /* ... when it gives at least this many rows */
+#define VAL_FRACTION 0.1    /* the validation split taken by default ... */
+#define VAL_MIN_ROWS 100    /* ... when it gives at least this many rows */
 #define STEPS_PER_EPOCH 256 /* batch: the training rows / this, ... */
 #define BATCH_MIN 32        /* ... as a power of 2 in [BATCH_MIN, BATCH_MAX] */
 #define BATCH_MAX 256
-#define PATIENCE 10        /* sklearn's n_iter_no_change */
-#define TOL 1e-4           /* sklearn's tol, here relative (PyTorch's "rel") */
-#define LR_FACTOR 0.1f     /* ReduceLROnPlateau's factor */
+#define PATIENCE 10         /* sklearn's n_iter_no_change */
+#define TOL 1e-4            /* sklearn's tol, here relative (PyTorch's "rel") */
+#define LR_FACTOR 0.1f      /* ReduceLROnPlateau's factor */
 #define MAX_EPOCHS 1000
-#define NARROW_HIDDEN "128"    /* the hidden layers below WIDE_ROWS training rows */
+#define NARROW_HIDDEN "128" /* the hidden layers below WIDE_ROWS training rows */
 #define WIDE_HIDDEN "256,128"
 #define WIDE_ROWS 10000
 /* A run that stops on its own runs long on small data, so it also
@@ -72,7 +64,8 @@ static void train_usage(FILE *to)
 "  --header, --no-header the CSV has / has no header row (default: detected)\n"
 "  --val-split F         hold out this fraction of the rows for validation\n"
 "                        (default: 0.1, stratified, when that is at least %d\n"
-"                        rows; else none and the training loss is monitored)\n"
+"                        rows and the run stops on its own; else none, and the\n"
+"                        training loss is monitored)\n"
 "  --scale minmax|standard|none\n"
 "                        input scaling fitted on the training rows and stored in\n"
 "                        the model (default standard)\n"
@@ -110,8 +103,8 @@ static void train_usage(FILE *to)
 "                        has not improved by --tol for P epochs (default %d\n"
 "                        without --epochs; off with --epochs N unless given);\n"
 "                        with validation rows the best epoch's weights are kept\n"
-"  --tol X               relative improvement that counts (default %g; 0 with\n"
-"                        --epochs N --early-stop P)\n"
+"  --tol X               relative improvement that counts, absolute below a loss\n"
+"                        of 1 (default %g; 0 with --epochs N --early-stop P)\n"
 "  --max-epochs N        the cap of a run without --epochs (default %d)\n"
 "  --threads N           threads (default 0: all available)\n"
 "  --max-memory SIZE     refuse data and networks that need more memory than\n"
@@ -138,71 +131,14 @@ static void train_usage(FILE *to)
 "Progress goes to stderr (a redrawn bar on a terminal, one line per epoch\n"
 "otherwise); the test result and the saved model's name go to stdout.\n"
 "Exit status: 0 success, 1 runtime error (also when training diverges; the last\n"
-"good model is still saved), 2 usage error.\n", VAL_MIN_ROWS, NARROW_HIDDEN,
-            WIDE_HIDDEN, WIDE_ROWS, WEIGHT_PRIOR,
-            STEPS_PER_EPOCH, BATCH_MIN, BATCH_MAX, (double)LR_FACTOR, PATIENCE / 2, PATIENCE, TOL,
-            MAX_EPOCHS);
-}
-
-static void set_defaults(train_options *o)
-{
-    memset(o, 0, sizeof *o);
-    o->hidden = NULL;   /* chosen from the rows (choose_plan) */
-    o->activation = 2; /* relu */
-    o->loss = -1;      /* inferred from the data */
-    o->optimizer = SYN_OPTIM_ADAM;
-    o->lr = -1.0;
-    o->weight_decay = -1.0;
-    o->batch = -1;      /* chosen from the rows (choose_plan) */
-    o->epochs = 0;      /* none: the stopping rule decides */
-    o->val_split = -1.0; /* chosen from the rows */
-    o->tol = -1.0;
-    o->schedule = -1;   /* cosine over --epochs N, else constant with cuts */
-    o->seed = 1;
-    o->scale = SYN_SCALE_STANDARD;
-    o->header = 0; /* detect */
+"good model is still saved), 2 usage error.\n", VAL_MIN_ROWS, NARROW_HIDDEN, WIDE_HIDDEN,
+            WIDE_ROWS, WEIGHT_PRIOR, STEPS_PER_EPOCH, BATCH_MIN, BATCH_MAX, (double)LR_FACTOR,
+            PATIENCE / 2, PATIENCE, TOL, MAX_EPOCHS);
 }
 
 static cli_parse_result parse_train(int argc, char **argv, train_options *o)
 {
-    const cli_option table[] = {
-        {"--data", CLI_STRING, &o->data, 0, 0, NULL, 0},
-        {"--labels", CLI_STRING, &o->labels, 0, 0, NULL, 0},
-        {"--target", CLI_STRING, &o->target, 0, 0, NULL, 0},
-        {"--test-data", CLI_STRING, &o->test_data, 0, 0, NULL, 0},
-        {"--test-labels", CLI_STRING, &o->test_labels, 0, 0, NULL, 0},
-        {"--task", CLI_CHOICE, &o->task, 0, 0, task_names, 0},
-        {"--delimiter", CLI_STRING, &o->delimiter, 0, 0, NULL, 0},
-        {"--header", CLI_FLAG, &o->header, 0, 0, NULL, 1},
-        {"--no-header", CLI_FLAG, &o->header, 0, 0, NULL, -1},
-        {"--val-split", CLI_DOUBLE, &o->val_split, 0, 0.99, NULL, 0},
-        {"--scale", CLI_CHOICE, &o->scale, 0, 0, scale_names, 0},
-        {"--hidden", CLI_STRING, &o->hidden, 0, 0, NULL, 0},
-        {"--activation", CLI_CHOICE, &o->activation, 0, 0, activation_names, 0},
-        {"--loss", CLI_CHOICE, &o->loss, 0, 0, loss_names, 0},
-        {"--optimizer", CLI_CHOICE, &o->optimizer, 0, 0, optimizer_names, 0},
-        {"--lr", CLI_DOUBLE, &o->lr, 1e-12, 1e12, NULL, 0},
-        {"--weight-decay", CLI_DOUBLE, &o->weight_decay, 0, 1e6, NULL, 0},
-        {"--batch", CLI_LONG, &o->batch, 0, 1e8, NULL, 0},
-        {"--epochs", CLI_LONG, &o->epochs, 1, 1e7, NULL, 0},
-        {"--schedule", CLI_CHOICE, &o->schedule, 0, 0, schedule_names, 0},
-        {"--seed", CLI_LONG, &o->seed, 0, 9.2e18, NULL, 0},
-        {"--early-stop", CLI_LONG, &o->early_stop, 1, 1e7, NULL, 0},
-        {"--tol", CLI_DOUBLE, &o->tol, 0, 1, NULL, 0},
-        {"--max-epochs", CLI_LONG, &o->max_epochs, 1, 1e7, NULL, 0},
-        {"--threads", CLI_LONG, &o->threads, 0, 4096, NULL, 0},
-        {"--max-memory", CLI_STRING, &o->max_memory, 0, 0, NULL, 0},
-        {"--checkpoint", CLI_STRING, &o->checkpoint, 0, 0, NULL, 0},
-        {"--checkpoint-every", CLI_LONG, &o->checkpoint_every, 1, 1e12, NULL, 0},
-        {"--resume", CLI_STRING, &o->resume, 0, 0, NULL, 0},
-        {"--init", CLI_STRING, &o->init, 0, 0, NULL, 0},
-        {"--out", CLI_STRING, &o->out, 0, 0, NULL, 0},
-        {"--log", CLI_STRING, &o->log, 0, 0, NULL, 0},
-        {"--plot", CLI_STRING, &o->plot, 0, 0, NULL, 0},
-        {"--quiet", CLI_FLAG, &o->quiet, 0, 0, NULL, 1},
-    };
-    return cli_parse("train", argc, argv, 1, table, sizeof table / sizeof table[0],
-                     train_usage, NULL, 0, NULL);
+    return train_options_parse(argc, argv, o, train_usage);
 }
 
 /* Checks that need several options at once; returns an exit code. */
@@ -225,6 +161,13 @@ static int check_train_options(const train_options *o)
                                "add --early-stop P, or drop --epochs");
     if (!strcmp(o->data, "-"))
         return cli_usage_error(cmd, "--data cannot be stdin for training");
+    /* stdout carries train's results, and a checkpoint is rewritten in place. */
+    if (!strcmp(o->out, "-"))
+        return cli_usage_error(cmd, "--out - : a model cannot go to stdout, where train "
+                               "prints its results; name a file");
+    if (o->checkpoint && !strcmp(o->checkpoint, "-"))
+        return cli_usage_error(cmd, "--checkpoint - : a checkpoint is a file rewritten "
+                               "during the run; name a file");
     if (o->checkpoint_every && !o->checkpoint)
         return cli_usage_error(cmd, "--checkpoint-every needs --checkpoint FILE");
     if (o->init && (o->checkpoint || o->resume))
@@ -508,7 +451,8 @@ static void choose_plan(const train_options *o, train_run *run)
     pl->cut_lr = pl->auto_epochs && o->schedule < 0;
     /* MSE on a linear output: standardised targets, folded back at the end
      * (a fine-tuned model keeps the units it was trained in). */
-    pl->scale_targets = !run->classify && !o->init && (o->loss < 0 || o->loss == 0);
+    pl->scale_targets = !run->classify && !o->init && !run->raw_targets &&
+                        (o->loss < 0 || o->loss == 0);
 }
 
 /* The stopping rule's settings (its counters start at zero). */
@@ -612,6 +556,20 @@ static int prepare_rows_and_scaling(const train_options *o, train_run *run)
     if (st == SYN_OK && fit)
         st = syn_dataset_fit_scaling(run->data, run->train_rows, run->n_train,
                                      (syn_scale_kind)o->scale, offset, scale);
+    /* A spread below ~3e-39 makes 1/spread overflow a float; the network
+     * would refuse the scale as "invalid argument" without saying where. */
+    for (size_t j = 0; st == SYN_OK && fit && j < f; j++)
+        if (!isfinite(scale[j])) {
+            const char *name = syn_dataset_feature_name(run->data, j);
+            free(offset);
+            free(scale);
+            return cli_runtime_error("train", "%s: feature %zu%s%s%s: its values differ by so "
+                                     "little that scaling them (--scale %s divides by their "
+                                     "spread) overflows a float; drop or rescale the column, "
+                                     "or use --scale none", o->data, j + 1,
+                                     name ? " ('" : "", name ? name : "", name ? "')" : "",
+                                     train_scale_names[o->scale]);
+        }
     if (st == SYN_OK && fit)
         st = syn_net_set_input_scaling(run->net, offset, scale);
     free(offset);
@@ -674,7 +632,17 @@ static int setup(int argc, char **argv, const train_options *o, train_run *run)
         rc = load_training_data(o, run);
     if (rc == SYN_EXIT_OK) {
         run->classify = syn_dataset_n_classes(run->data) > 0;
-        if (!make_class_names(run))
+        /* Softmax over one class is always 1: nothing would be learned, and
+         * eval and predict would have no second class to name. */
+        const char *only = syn_dataset_class_name(run->data, 0);
+        char shown[256];
+        if (syn_dataset_n_classes(run->data) == 1)
+            rc = cli_runtime_error("train", "%s: every row has the same class%s%s%s; a "
+                                   "classifier needs at least 2 classes (for a numeric "
+                                   "target, try --task regress)", o->data, only ? " '" : "",
+                                   only ? cli_printable(only, shown, sizeof shown) : "",
+                                   only ? "'" : "");
+        else if (!make_class_names(run))
             rc = cli_runtime_error("train", "out of memory");
     }
     if (rc == SYN_EXIT_OK && (o->checkpoint || o->resume) &&
@@ -704,162 +672,10 @@ typedef struct resume_ctx {
     train_ckpt_data data;
 } resume_ctx;
 
-/* How an option of the command line meets the checkpoint's: paths may
- * differ (the data is checked by content); everything that shapes the
- * training must agree. */
-enum { TAKE_STRING, MATCH_STRING, MATCH_INT, MATCH_DOUBLE, MATCH_LONG, TAKE_LONG };
-
-typedef struct resume_field {
-    const char *name;
-    int kind;
-    size_t offset;
-    const char *const *choices;
-} resume_field;
-
-#define FIELD(name, kind, member, choices) {name, kind, offsetof(train_options, member), choices}
-
-static const resume_field resume_fields[] = {
-    FIELD("--data", TAKE_STRING, data, NULL),
-    FIELD("--labels", TAKE_STRING, labels, NULL),
-    FIELD("--test-data", TAKE_STRING, test_data, NULL),
-    FIELD("--test-labels", TAKE_STRING, test_labels, NULL),
-    FIELD("--out", TAKE_STRING, out, NULL),
-    FIELD("--log", TAKE_STRING, log, NULL),
-    FIELD("--plot", TAKE_STRING, plot, NULL),
-    FIELD("--target", MATCH_STRING, target, NULL),
-    FIELD("--delimiter", MATCH_STRING, delimiter, NULL),
-    FIELD("--hidden", MATCH_STRING, hidden, NULL),
-    FIELD("--task", MATCH_INT, task, task_names),
-    FIELD("--header/--no-header", MATCH_INT, header, NULL),
-    FIELD("--scale", MATCH_INT, scale, scale_names),
-    FIELD("--activation", MATCH_INT, activation, activation_names),
-    FIELD("--loss", MATCH_INT, loss, loss_names),
-    FIELD("--optimizer", MATCH_INT, optimizer, optimizer_names),
-    FIELD("--schedule", MATCH_INT, schedule, schedule_names),
-    FIELD("--val-split", MATCH_DOUBLE, val_split, NULL),
-    FIELD("--lr", MATCH_DOUBLE, lr, NULL),
-    FIELD("--weight-decay", MATCH_DOUBLE, weight_decay, NULL),
-    FIELD("--batch", MATCH_LONG, batch, NULL),
-    FIELD("--epochs", MATCH_LONG, epochs, NULL),
-    FIELD("--seed", MATCH_LONG, seed, NULL),
-    FIELD("--early-stop", MATCH_LONG, early_stop, NULL),
-    FIELD("--tol", MATCH_DOUBLE, tol, NULL),
-    FIELD("--max-epochs", MATCH_LONG, max_epochs, NULL),
-    FIELD("--checkpoint-every", TAKE_LONG, checkpoint_every, NULL),
-};
-
-/* Values no parse can produce, to tell which options were given. */
-static void set_sentinels(train_options *o)
-{
-    memset(o, 0, sizeof *o);
-    for (size_t i = 0; i < sizeof resume_fields / sizeof resume_fields[0]; i++) {
-        char *at = (char *)o + resume_fields[i].offset;
-        switch (resume_fields[i].kind) {
-        case MATCH_INT: *(int *)(void *)at = INT_MIN; break;
-        case MATCH_DOUBLE: *(double *)(void *)at = -INFINITY; break;
-        case MATCH_LONG:
-        case TAKE_LONG: *(long *)(void *)at = LONG_MIN; break;
-        default: break;
-        }
-    }
-}
-
-static int field_given(const resume_field *f, const train_options *given)
-{
-    const char *at = (const char *)given + f->offset;
-    switch (f->kind) {
-    case MATCH_INT: return *(const int *)(const void *)at != INT_MIN;
-    case MATCH_DOUBLE: return *(const double *)(const void *)at != -INFINITY;
-    case MATCH_LONG:
-    case TAKE_LONG: return *(const long *)(const void *)at != LONG_MIN;
-    default: return *(const char *const *)(const void *)at != NULL;
-    }
-}
-
-static int field_equal(const resume_field *f, const train_options *a, const train_options *b)
-{
-    const void *x = (const char *)a + f->offset, *y = (const char *)b + f->offset;
-    switch (f->kind) {
-    case MATCH_INT: return *(const int *)x == *(const int *)y;
-    case MATCH_DOUBLE: return *(const double *)x == *(const double *)y;
-    case MATCH_LONG:
-    case TAKE_LONG: return *(const long *)x == *(const long *)y;
-    default: {
-        const char *p = *(const char *const *)x, *q = *(const char *const *)y;
-        return p == q || (p && q && !strcmp(p, q));
-    }
-    }
-}
-
-static void field_text(const resume_field *f, const train_options *o, char *buf, size_t size)
-{
-    const void *at = (const char *)o + f->offset;
-    int v;
-    switch (f->kind) {
-    case MATCH_INT:
-        v = *(const int *)at;
-        if (f->choices && v >= 0)
-            snprintf(buf, size, "%s", f->choices[v]);
-        else
-            snprintf(buf, size, "%s", v < 0 ? (f->choices ? "the default" : "--no-header")
-                                    : v > 0 ? "--header" : "detection");
-        return;
-    case MATCH_DOUBLE:
-        /* --lr and --weight-decay hold -1 for "the optimizer's default". */
-        if (*(const double *)at < 0)
-            snprintf(buf, size, "the default");
-        else
-            snprintf(buf, size, "%g", *(const double *)at);
-        return;
-    case MATCH_LONG:
-    case TAKE_LONG:
-        /* --batch -1, --epochs 0 and --max-epochs 0 stand for the default. */
-        if (*(const long *)at < 0 || (*(const long *)at == 0 && strstr(f->name, "epochs")))
-            snprintf(buf, size, "the default");
-        else
-            snprintf(buf, size, "%ld", *(const long *)at);
-        return;
-    default: {
-        const char *p = *(const char *const *)at;
-        snprintf(buf, size, "%s%s%s", p ? "'" : "", p ? p : "the default", p ? "'" : "");
-    }
-    }
-}
-
-/* Takes the run's options from the checkpoint; an option given on the
- * command line must agree with it, except paths. */
-static int merge_options(train_options *o, const train_options *given,
-                         const train_options *stored)
-{
-    for (size_t i = 0; i < sizeof resume_fields / sizeof resume_fields[0]; i++) {
-        const resume_field *f = &resume_fields[i];
-        int is_given = field_given(f, given);
-        if (is_given && f->kind != TAKE_STRING && f->kind != TAKE_LONG &&
-            !field_equal(f, o, stored)) {
-            char now[256], then[256];
-            field_text(f, o, now, sizeof now);
-            field_text(f, stored, then, sizeof then);
-            return cli_usage_error("train", "%s is %s but the checkpoint %s was trained with "
-                                   "%s; a resumed run keeps its options", f->name, now,
-                                   o->resume, then);
-        }
-        if (is_given)
-            continue;
-        size_t n = f->kind == MATCH_INT ? sizeof(int)
-                   : f->kind == MATCH_DOUBLE ? sizeof(double)
-                   : f->kind == MATCH_LONG || f->kind == TAKE_LONG ? sizeof(long)
-                                                                    : sizeof(const char *);
-        memcpy((char *)o + f->offset, (const char *)stored + f->offset, n);
-    }
-    if (!o->checkpoint)
-        o->checkpoint = o->resume;
-    return SYN_EXIT_OK;
-}
-
 static int load_resume(int argc, char **argv, train_options *o, resume_ctx *ctx)
 {
     train_options given;
-    set_sentinels(&given);
+    train_options_sentinels(&given);
     /* The same arguments parsed again can only succeed, silently. */
     parse_train(argc, argv, &given);
     void *block = NULL;
@@ -871,10 +687,13 @@ static int load_resume(int argc, char **argv, train_options *o, resume_ctx *ctx)
         return cli_library_error("train", st, &err, o->resume);
     int ok = block && train_ckpt_decode(block, size, &ctx->data);
     free(block);
-    if (!ok)
+    if (!block)
         return cli_runtime_error("train", "%s: a checkpoint, but not one of synapse train (its "
-                                 "run options are missing or unreadable)", o->resume);
-    return merge_options(o, &given, &ctx->data.options);
+                                 "run options are missing)", o->resume);
+    if (!ok)
+        return cli_runtime_error("train", "%s: its run options cannot be used: %s", o->resume,
+                                 ctx->data.error);
+    return train_options_merge(o, &given, &ctx->data.options);
 }
 
 /* Checks the data against the checkpoint and puts network, trainer and
@@ -899,12 +718,13 @@ static int apply_resume(const train_options *o, train_run *run, resume_ctx *ctx)
     syn_status st = syn_net_copy_params(run->net, ctx->net);
     /* A regression's checkpoint holds the model in the data's units and,
      * for the run, the parameters as trained. */
-    if (st == SYN_OK && ctx->data.trained) {
+    if (st == SYN_OK && (ctx->data.trained || run->plan.scale_targets)) {
         size_t n_params = 0;
         float *params = syn_net_params(run->net, &n_params);
-        if (ctx->data.n_trained != n_params || !run->plan.scale_targets)
+            if (ctx->data.n_trained != n_params || !run->plan.scale_targets)
             return cli_runtime_error("train", "--resume %s: its trained parameters do not fit "
-                                     "the network", o->resume);
+                                     "this run (a regression's checkpoint stores them)",
+                                     o->resume);
         memcpy(params, ctx->data.trained, n_params * sizeof(float));
     }
     if (st == SYN_OK)
@@ -916,6 +736,10 @@ static int apply_resume(const train_options *o, train_run *run, resume_ctx *ctx)
         return cli_runtime_error("train", "--resume %s: the checkpoint does not fit this run's "
                                  "network or trainer (%s)", o->resume, syn_strerror(st));
     train_progress *p = &ctx->data.progress;
+    if (p->n_results != ctx->state.epochs_done)
+        return cli_runtime_error("train", "--resume %s: it records %zu finished epochs but its "
+                                 "trainer %llu", o->resume, p->n_results,
+                                 (unsigned long long)ctx->state.epochs_done);
     if (p->have_best) {
         if (ctx->data.n_best != syn_net_param_count(run->net))
             return cli_runtime_error("train", "--resume %s: its best weights do not fit the "
@@ -942,7 +766,7 @@ static int apply_resume(const train_options *o, train_run *run, resume_ctx *ctx)
 int cmd_train(int argc, char **argv)
 {
     train_options o;
-    set_defaults(&o);
+    train_options_defaults(&o);
     cli_parse_result parsed = parse_train(argc, argv, &o);
     if (parsed != CLI_PARSED)
         return parsed == CLI_HELP ? SYN_EXIT_OK : SYN_EXIT_USAGE;
@@ -955,6 +779,9 @@ int cmd_train(int argc, char **argv)
         rc = check_train_options(&o);
     train_run run;
     memset(&run, 0, sizeof run);
+    /* A checkpoint written before the targets were standardised resumes
+     * as it was trained. */
+    run.raw_targets = o.resume && ctx.data.version < 3;
     if (rc == SYN_EXIT_OK)
         rc = setup(argc, argv, &o, &run);
     if (rc == SYN_EXIT_OK && o.resume)
