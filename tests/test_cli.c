@@ -341,6 +341,36 @@ static void test_regression(void)
     result_free(&r);
 }
 
+/* Targets far from 0 in large units (a price, a count): with nothing but
+ * --data and --out the run standardises them while training, folds the
+ * scale back into the output layer and stops on its own; the model then
+ * predicts in the data's units. Before, 10 epochs of Adam moved the output
+ * bias by about 0.001 a step toward a mean of 5000 (R^2 far below 0). */
+static void test_regression_defaults(void)
+{
+    FILE *fp = fopen(path_in_tmp("price.csv"), "w");
+    fprintf(fp, "a,b,price\n");
+    for (int i = 0; i < 300; i++) {
+        double a = uniform01(), b = uniform01();
+        fprintf(fp, "%.4f,%.4f,%.2f\n", a, b, 5000.0 + 800.0 * a - 1200.0 * b * b +
+                10.0 * gaussian());
+    }
+    fclose(fp);
+    result r = run("train --data price.csv --out price.syn");
+    CHECK(r.code == 0 && strstr(r.err, "train: regression of 1 target (standardised while "
+                                "training), 2 features, 300 rows (all for training (too few "
+                                "for a validation split)); hidden 128; batch 32") &&
+              strstr(r.err, "stops when the training loss has not improved by 0.0001 "
+                     "(relative) for 10 epochs, at most 1000 epochs") &&
+              strstr(r.err, "stopped at epoch "),
+          "the plan and the stop: %s", r.err);
+    result_free(&r);
+    r = run("eval --model price.syn --data price.csv --json");
+    double r2 = json_number(r.out, "r2");
+    CHECK(r.code == 0 && r2 > 0.97, "R^2 %g in the data's units: %s", r2, r.out);
+    result_free(&r);
+}
+
 /* Minimum of column `col` of a log, its 1-based row, and the row count. */
 static double log_min(const char *log, int col, size_t *at, size_t *rows)
 {
@@ -474,6 +504,7 @@ int main(void)
     test_runtime_errors();
     test_classifier();
     test_regression();
+    test_regression_defaults();
     test_early_stop();
     test_auto_task();
     test_divergence();
