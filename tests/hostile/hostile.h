@@ -133,7 +133,7 @@ static inline h_result h_run(const h_opts *opt, char *const argv[])
             r.timed_out = 1;
             break;
         }
-        h_sleep(sent ? 0.0002 : 0.002);
+        h_sleep(sent ? 0.0002 : 0.0005);
     }
     if (!r.timed_out && WIFEXITED(status)) {
         r.exited = 1;

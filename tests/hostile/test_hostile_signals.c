@@ -28,7 +28,7 @@ static void write_data(void)
     FILE *fp = fopen(path("big.csv"), "w");
     uint64_t s = 5;
     fputs("a,b,c,label\n", fp);
-    for (int i = 0; i < 3000; i++) {
+    for (int i = 0; i < 1000; i++) {
         double v[3];
         for (int j = 0; j < 3; j++) {
             s = s * 6364136223846793005ull + 1442695040888963407ull;
@@ -39,7 +39,7 @@ static void write_data(void)
     fclose(fp);
 }
 
-#define TRAIN "train --data big.csv --batch 1 --epochs 3 --hidden 8 --threads 1 "
+#define TRAIN "train --data big.csv --batch 1 --epochs 40 --hidden 8 --threads 1 "
 
 static void test_sigint_saves_and_resumes(void)
 {
