@@ -154,7 +154,7 @@ static void test_v2_mutations(size_t n_random)
     uint8_t *m = malloc(size);
     size_t refused = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        for (size_t g = 0; g < N_GARBAGE; g++) {
+        for (size_t g = 0; g < (h_under_valgrind() ? 1 : N_GARBAGE); g++) {
             uint8_t kind;
             memcpy(m, ref, size);
             size_t v = cm_v2_value(m + at, len, names[i], &kind);
@@ -193,7 +193,7 @@ static void test_v2_mutations(size_t n_random)
         h_free(&res);
     }
     printf("option garbage: %zu of %zu refused\n", refused,
-           sizeof names / sizeof names[0] * N_GARBAGE);
+           sizeof names / sizeof names[0] * (h_under_valgrind() ? 1 : N_GARBAGE));
     free(m);
     free(ref);
 }
@@ -209,13 +209,7 @@ int main(void)
     test_v1_out_of_range();
     test_v1_resumes();
     const char *env = getenv("SYN_HOSTILE_MUTATIONS");
-    test_v2_mutations(env ? (size_t)strtoul(env, NULL, 10) : N_MUTATIONS);
-    h_print_counts(&counts);
-    CHECK(counts.crashes == 0 && counts.hangs == 0 && counts.lost == 0,
-          "%zu crashes, %zu hangs, %zu files lost", counts.crashes, counts.hangs, counts.lost);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-    return check_finish();
+    test_v2_mutations(env ? (size_t)strtoul(env, NULL, 10)
+                          : h_under_valgrind() ? N_MUTATIONS / 2 : N_MUTATIONS);
+    return h_finish(&counts, dir);
 }

@@ -241,12 +241,5 @@ int main(void)
     test_argument_abuse();
     counts.lost += !h_same_file(path("three.csv"), path("three.ref")) +
                    !h_same_file(path("ref.syn"), path("ref.ref"));
-    h_print_counts(&counts);
-    CHECK(counts.crashes == 0 && counts.hangs == 0 && counts.lost == 0,
-          "%zu crashes, %zu hangs, %zu files lost", counts.crashes, counts.hangs, counts.lost);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-    return check_finish();
+    return h_finish(&counts, dir);
 }
