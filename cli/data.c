@@ -416,8 +416,3 @@ int cli_copy_to_temp(const char *cmd, const char *source, size_t max_bytes, char
     }
     return SYN_EXIT_OK;
 }
-
-int cli_stdin_to_temp(const char *cmd, char **path)
-{
-    return cli_copy_to_temp(cmd, NULL, 0, path);
-}
