@@ -122,11 +122,9 @@ int cli_memory_limit(const char *cmd, const char *text, size_t *limit);
 /* Validates --delimiter: one character, or "\t"/"tab". */
 int cli_parse_delimiter(const char *text, char *out);
 
-/* Copies stdin to a new temporary file; *path (malloc'd) names it. The
- * caller removes it with cli_temp_remove. */
-int cli_stdin_to_temp(const char *cmd, char **path);
-/* The same for the file `source` (a pipe or FIFO; NULL: stdin), refusing
- * more than 4 x max_bytes (0: no limit). */
+/* Copies `source` (a pipe or FIFO; NULL: stdin) to a new temporary file,
+ * refusing more than 4 x max_bytes (0: no limit); *path (malloc'd) names
+ * it. The caller removes it with cli_temp_remove. */
 int cli_copy_to_temp(const char *cmd, const char *source, size_t max_bytes, char **path);
 
 /* ------------------------------------------------------------ files.c */

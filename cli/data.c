@@ -386,10 +386,10 @@ int cli_copy_to_temp(const char *cmd, const char *source, size_t max_bytes, char
     size_t got, total = 0;
     int bad = !fp, text = -1, too_big = 0;
     while (!bad && (got = fread(buf, 1, sizeof buf, in)) > 0) {
-        if (text < 0) /* the sniff's rule: IDX and gzip start with 00 00 / 1f 8b */
-            text = !(got >= 2 && ((buf[0] == 0 && buf[1] == 0) ||
-                                  ((unsigned char)buf[0] == 0x1f &&
-                                   (unsigned char)buf[1] == 0x8b)));
+        if (text < 0) /* the sniff's rule: an IDX magic or gzip's 1f 8b is binary */
+            text = !(is_idx_magic((const unsigned char *)buf, got < 4 ? got : 4) ||
+                     (got >= 2 && (unsigned char)buf[0] == 0x1f &&
+                      (unsigned char)buf[1] == 0x8b));
         too_big = got > cap - total;
         if (too_big)
             break;
@@ -415,9 +415,4 @@ int cli_copy_to_temp(const char *cmd, const char *source, size_t max_bytes, char
         return cli_runtime_error(cmd, "cannot copy %s to a temporary file", name);
     }
     return SYN_EXIT_OK;
-}
-
-int cli_stdin_to_temp(const char *cmd, char **path)
-{
-    return cli_copy_to_temp(cmd, NULL, 0, path);
 }

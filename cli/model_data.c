@@ -74,7 +74,7 @@ int model_load_data(const char *cmd, const model_info *m, cli_data_spec *spec,
     *temp_path = NULL;
     const char *given = spec->data;
     if (!strcmp(spec->data, "-")) {
-        int rc = cli_stdin_to_temp(cmd, temp_path);
+        int rc = cli_copy_to_temp(cmd, NULL, spec->max_bytes, temp_path);
         if (rc != SYN_EXIT_OK)
             return rc;
         spec->data = *temp_path;

@@ -96,7 +96,9 @@ static void train_usage(FILE *to)
 "Progress goes to stderr (a redrawn bar on a terminal, one line per epoch\n"
 "otherwise); the test result and the saved model's name go to stdout.\n"
 "Exit status: 0 success, 1 runtime error (also when training diverges; the last\n"
-"good model is still saved), 2 usage error.\n");
+"good model is still saved, if an epoch finished), 2 usage error, 130/143 stopped\n"
+"by Ctrl-C/SIGTERM (at the next batch: the finished epochs' model and, with\n"
+"--checkpoint, a checkpoint to --resume are saved first).\n");
 }
 
 static cli_parse_result parse_train(int argc, char **argv, train_options *o)
