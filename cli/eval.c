@@ -3,6 +3,7 @@
  * confusion matrix) and the matrix; regressions MSE, MAE and R^2. As text
  * or as one JSON object. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -270,6 +271,22 @@ int cmd_eval(int argc, char **argv)
     rc = model_load("eval", o.model, &m);
     if (rc != SYN_EXIT_OK)
         return rc;
+    /* The k x k confusion matrix counts against the limit, before the data
+     * (a 100k-class model would need 80 GB for it). */
+    size_t n_out = syn_net_n_outputs(m.net), k = n_out == 1 ? 2 : n_out;
+    size_t matrix = m.classify ? k * k * sizeof(uint64_t) + k * sizeof(class_metrics) : 0;
+    if (m.classify && (k > SIZE_MAX / k / sizeof(uint64_t) / 2 ||
+                       (o.memory_limit && matrix > o.memory_limit))) {
+        char need[48] = "more than this machine can address", limit[32];
+        if (k <= SIZE_MAX / k / sizeof(uint64_t) / 2)
+            cli_format_bytes(need, sizeof need, matrix);
+        cli_format_bytes(limit, sizeof limit, o.memory_limit);
+        model_info_free(&m);
+        return cli_runtime_error("eval", "the confusion matrix of %zu classes needs %s, more "
+                                 "than --max-memory %s", k, need, limit);
+    }
+    if (o.memory_limit)
+        o.memory_limit -= matrix;
     cli_data_spec spec = {.data = o.data, .labels = o.labels, .target = o.target,
                           .delimiter = o.delimiter, .header = o.header,
                           .task = m.classify ? CLI_TASK_CLASSIFY : CLI_TASK_REGRESS,

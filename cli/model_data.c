@@ -49,6 +49,14 @@ int model_load(const char *cmd, const char *path, model_info *m)
     else
         m->n_classes = n;
     m->classify = m->n_classes > 0;
+    /* A classifier of one class (a file written elsewhere: train refuses
+     * one class) has no second class for its single output to pick. */
+    if (ok && m->n_classes == 1) {
+        int rc = cli_runtime_error(cmd, "%s: a classifier of a single class; it needs at "
+                                   "least 2 classes to predict", path);
+        model_info_free(m);
+        return rc;
+    }
     m->classes = calloc(m->n_classes + 1, sizeof(char *));
     ok = ok && m->classes;
     for (size_t i = 0; ok && i < m->n_classes; i++)

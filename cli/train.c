@@ -14,18 +14,10 @@
 #include "cli.h"
 #include "train.h"
 
-static const char *const activation_names[] = {"sigmoid", "tanh", "relu", "leaky_relu",
-                                               "linear", NULL};
+/* Indexed by --activation (train_activation_names). */
 static const syn_activation activation_values[] = {SYN_ACT_SIGMOID, SYN_ACT_TANH,
                                                    SYN_ACT_RELU, SYN_ACT_LEAKY_RELU,
                                                    SYN_ACT_LINEAR};
-static const char *const loss_names[] = {"mse", "bce", "ce", NULL};
-static const char *const optimizer_names[] = {"sgd", "momentum", "nesterov", "adam", "adamw",
-                                              NULL};
-static const char *const schedule_names[] = {"constant", "step", "cosine", NULL};
-static const char *const scale_names[] = {"none", "minmax", "standard", NULL};
-static const char *const task_names[] = {"auto", "classify", "regress", NULL};
-
 static void train_usage(FILE *to)
 {
     fprintf(to,
@@ -117,66 +109,9 @@ static void train_usage(FILE *to)
 "good model is still saved), 2 usage error.\n");
 }
 
-static void set_defaults(train_options *o)
-{
-    memset(o, 0, sizeof *o);
-    o->hidden = "128";
-    o->activation = 2; /* relu */
-    o->loss = -1;      /* inferred from the data */
-    o->optimizer = SYN_OPTIM_ADAM;
-    o->lr = -1.0;
-    o->weight_decay = -1.0;
-    o->batch = 128;
-    o->epochs = 10;
-    o->schedule = SYN_SCHEDULE_COSINE;
-    o->seed = 1;
-    o->scale = SYN_SCALE_STANDARD;
-    o->header = 0; /* detect */
-}
-
 static cli_parse_result parse_train(int argc, char **argv, train_options *o)
 {
-    const cli_option table[] = {
-        {"--data", CLI_STRING, &o->data, 0, 0, NULL, 0},
-        {"--labels", CLI_STRING, &o->labels, 0, 0, NULL, 0},
-        {"--target", CLI_STRING, &o->target, 0, 0, NULL, 0},
-        {"--test-data", CLI_STRING, &o->test_data, 0, 0, NULL, 0},
-        {"--test-labels", CLI_STRING, &o->test_labels, 0, 0, NULL, 0},
-        {"--task", CLI_CHOICE, &o->task, 0, 0, task_names, 0},
-        {"--delimiter", CLI_STRING, &o->delimiter, 0, 0, NULL, 0},
-        {"--header", CLI_FLAG, &o->header, 0, 0, NULL, 1},
-        {"--no-header", CLI_FLAG, &o->header, 0, 0, NULL, -1},
-        {"--val-split", CLI_DOUBLE, &o->val_split, 0, 0.99, NULL, 0},
-        {"--na-values", CLI_STRING, &o->na_values, 0, 0, NULL, 0},
-        {"--categorical", CLI_STRING, &o->categorical, 0, 0, NULL, 0},
-        {"--ignore", CLI_STRING, &o->ignore, 0, 0, NULL, 0},
-        {"--max-categories", CLI_LONG, &o->max_categories, 1, 1e9, NULL, 0},
-        {"--strict", CLI_FLAG, &o->strict, 0, 0, NULL, 1},
-        {"--scale", CLI_CHOICE, &o->scale, 0, 0, scale_names, 0},
-        {"--hidden", CLI_STRING, &o->hidden, 0, 0, NULL, 0},
-        {"--activation", CLI_CHOICE, &o->activation, 0, 0, activation_names, 0},
-        {"--loss", CLI_CHOICE, &o->loss, 0, 0, loss_names, 0},
-        {"--optimizer", CLI_CHOICE, &o->optimizer, 0, 0, optimizer_names, 0},
-        {"--lr", CLI_DOUBLE, &o->lr, 1e-12, 1e12, NULL, 0},
-        {"--weight-decay", CLI_DOUBLE, &o->weight_decay, 0, 1e6, NULL, 0},
-        {"--batch", CLI_LONG, &o->batch, 0, 1e8, NULL, 0},
-        {"--epochs", CLI_LONG, &o->epochs, 1, 1e7, NULL, 0},
-        {"--schedule", CLI_CHOICE, &o->schedule, 0, 0, schedule_names, 0},
-        {"--seed", CLI_LONG, &o->seed, 0, 9.2e18, NULL, 0},
-        {"--early-stop", CLI_LONG, &o->early_stop, 1, 1e7, NULL, 0},
-        {"--threads", CLI_LONG, &o->threads, 0, 4096, NULL, 0},
-        {"--max-memory", CLI_STRING, &o->max_memory, 0, 0, NULL, 0},
-        {"--checkpoint", CLI_STRING, &o->checkpoint, 0, 0, NULL, 0},
-        {"--checkpoint-every", CLI_LONG, &o->checkpoint_every, 1, 1e12, NULL, 0},
-        {"--resume", CLI_STRING, &o->resume, 0, 0, NULL, 0},
-        {"--init", CLI_STRING, &o->init, 0, 0, NULL, 0},
-        {"--out", CLI_STRING, &o->out, 0, 0, NULL, 0},
-        {"--log", CLI_STRING, &o->log, 0, 0, NULL, 0},
-        {"--plot", CLI_STRING, &o->plot, 0, 0, NULL, 0},
-        {"--quiet", CLI_FLAG, &o->quiet, 0, 0, NULL, 1},
-    };
-    return cli_parse("train", argc, argv, 1, table, sizeof table / sizeof table[0],
-                     train_usage, NULL, 0, NULL);
+    return train_options_parse(argc, argv, o, train_usage);
 }
 
 /* Checks that need several options at once; returns an exit code. */
@@ -561,19 +496,6 @@ static void free_run(train_run *run)
     train_progress_free(&run->progress);
 }
 
-/* A classifier needs two classes; one means the file (or the target
- * column chosen) cannot teach anything. */
-static int check_classes(const train_options *o, const train_run *run)
-{
-    if (!run->classify || o->init || syn_dataset_n_classes(run->data) >= 2)
-        return SYN_EXIT_OK;
-    const char *name = syn_dataset_class_name(run->data, 0);
-    return cli_runtime_error("train", "%s: expected at least 2 classes in the target column, "
-                             "found one (\"%.60s\") in all %zu rows: a classifier has nothing "
-                             "to learn (choose another --target, or --task regress)", o->data,
-                             name ? name : "0", syn_dataset_n_samples(run->data));
-}
-
 /* One line on what was read: the task and why, the columns and inputs. */
 static void describe_data(const train_options *o, const train_run *run)
 {
@@ -613,14 +535,22 @@ static int setup(int argc, char **argv, const train_options *o, train_run *run)
         rc = load_training_data(o, run);
     if (rc == SYN_EXIT_OK) {
         run->classify = syn_dataset_n_classes(run->data) > 0;
-        if (!make_class_names(run))
+        /* Softmax over one class is always 1: nothing would be learned, and
+         * eval and predict would have no second class to name. */
+        if (syn_dataset_n_classes(run->data) == 1)
+            rc = cli_runtime_error("train", "%s: every row has the same class%s%s%s; a "
+                                   "classifier needs at least 2 classes (for a numeric "
+                                   "target, try --task regress)", o->data,
+                                   syn_dataset_class_name(run->data, 0) ? " '" : "",
+                                   syn_dataset_class_name(run->data, 0)
+                                       ? syn_dataset_class_name(run->data, 0) : "",
+                                   syn_dataset_class_name(run->data, 0) ? "'" : "");
+        else if (!make_class_names(run))
             rc = cli_runtime_error("train", "out of memory");
     }
     if (rc == SYN_EXIT_OK && (o->checkpoint || o->resume) &&
         !data_fingerprint_of(run->data, &run->fingerprint))
         rc = cli_runtime_error("train", "out of memory");
-    if (rc == SYN_EXIT_OK)
-        rc = check_classes(o, run);
     if (rc == SYN_EXIT_OK)
         rc = o->init ? check_init_fits(o, run) : build_net(o, run);
     if (rc == SYN_EXIT_OK)
@@ -644,154 +574,10 @@ typedef struct resume_ctx {
     train_ckpt_data data;
 } resume_ctx;
 
-/* How an option of the command line meets the checkpoint's: paths may
- * differ (the data is checked by content); everything that shapes the
- * training must agree. */
-enum { TAKE_STRING, MATCH_STRING, MATCH_INT, MATCH_DOUBLE, MATCH_LONG, TAKE_LONG };
-
-typedef struct resume_field {
-    const char *name;
-    int kind;
-    size_t offset;
-    const char *const *choices;
-} resume_field;
-
-#define FIELD(name, kind, member, choices) {name, kind, offsetof(train_options, member), choices}
-
-static const resume_field resume_fields[] = {
-    FIELD("--data", TAKE_STRING, data, NULL),
-    FIELD("--labels", TAKE_STRING, labels, NULL),
-    FIELD("--test-data", TAKE_STRING, test_data, NULL),
-    FIELD("--test-labels", TAKE_STRING, test_labels, NULL),
-    FIELD("--out", TAKE_STRING, out, NULL),
-    FIELD("--log", TAKE_STRING, log, NULL),
-    FIELD("--plot", TAKE_STRING, plot, NULL),
-    FIELD("--target", MATCH_STRING, target, NULL),
-    FIELD("--delimiter", MATCH_STRING, delimiter, NULL),
-    FIELD("--hidden", MATCH_STRING, hidden, NULL),
-    FIELD("--task", MATCH_INT, task, task_names),
-    FIELD("--header/--no-header", MATCH_INT, header, NULL),
-    FIELD("--scale", MATCH_INT, scale, scale_names),
-    FIELD("--activation", MATCH_INT, activation, activation_names),
-    FIELD("--loss", MATCH_INT, loss, loss_names),
-    FIELD("--optimizer", MATCH_INT, optimizer, optimizer_names),
-    FIELD("--schedule", MATCH_INT, schedule, schedule_names),
-    FIELD("--val-split", MATCH_DOUBLE, val_split, NULL),
-    FIELD("--lr", MATCH_DOUBLE, lr, NULL),
-    FIELD("--weight-decay", MATCH_DOUBLE, weight_decay, NULL),
-    FIELD("--batch", MATCH_LONG, batch, NULL),
-    FIELD("--epochs", MATCH_LONG, epochs, NULL),
-    FIELD("--seed", MATCH_LONG, seed, NULL),
-    FIELD("--early-stop", MATCH_LONG, early_stop, NULL),
-    FIELD("--checkpoint-every", TAKE_LONG, checkpoint_every, NULL),
-};
-
-/* Values no parse can produce, to tell which options were given. */
-static void set_sentinels(train_options *o)
-{
-    memset(o, 0, sizeof *o);
-    for (size_t i = 0; i < sizeof resume_fields / sizeof resume_fields[0]; i++) {
-        char *at = (char *)o + resume_fields[i].offset;
-        switch (resume_fields[i].kind) {
-        case MATCH_INT: *(int *)(void *)at = INT_MIN; break;
-        case MATCH_DOUBLE: *(double *)(void *)at = -INFINITY; break;
-        case MATCH_LONG:
-        case TAKE_LONG: *(long *)(void *)at = LONG_MIN; break;
-        default: break;
-        }
-    }
-}
-
-static int field_given(const resume_field *f, const train_options *given)
-{
-    const char *at = (const char *)given + f->offset;
-    switch (f->kind) {
-    case MATCH_INT: return *(const int *)(const void *)at != INT_MIN;
-    case MATCH_DOUBLE: return *(const double *)(const void *)at != -INFINITY;
-    case MATCH_LONG:
-    case TAKE_LONG: return *(const long *)(const void *)at != LONG_MIN;
-    default: return *(const char *const *)(const void *)at != NULL;
-    }
-}
-
-static int field_equal(const resume_field *f, const train_options *a, const train_options *b)
-{
-    const void *x = (const char *)a + f->offset, *y = (const char *)b + f->offset;
-    switch (f->kind) {
-    case MATCH_INT: return *(const int *)x == *(const int *)y;
-    case MATCH_DOUBLE: return *(const double *)x == *(const double *)y;
-    case MATCH_LONG:
-    case TAKE_LONG: return *(const long *)x == *(const long *)y;
-    default: {
-        const char *p = *(const char *const *)x, *q = *(const char *const *)y;
-        return p == q || (p && q && !strcmp(p, q));
-    }
-    }
-}
-
-static void field_text(const resume_field *f, const train_options *o, char *buf, size_t size)
-{
-    const void *at = (const char *)o + f->offset;
-    int v;
-    switch (f->kind) {
-    case MATCH_INT:
-        v = *(const int *)at;
-        if (f->choices && v >= 0)
-            snprintf(buf, size, "%s", f->choices[v]);
-        else
-            snprintf(buf, size, "%s", v < 0 ? (f->choices ? "the default" : "--no-header")
-                                    : v > 0 ? "--header" : "detection");
-        return;
-    case MATCH_DOUBLE:
-        /* --lr and --weight-decay hold -1 for "the optimizer's default". */
-        if (*(const double *)at < 0)
-            snprintf(buf, size, "the default");
-        else
-            snprintf(buf, size, "%g", *(const double *)at);
-        return;
-    case MATCH_LONG:
-    case TAKE_LONG: snprintf(buf, size, "%ld", *(const long *)at); return;
-    default: {
-        const char *p = *(const char *const *)at;
-        snprintf(buf, size, "%s%s%s", p ? "'" : "", p ? p : "none", p ? "'" : "");
-    }
-    }
-}
-
-/* Takes the run's options from the checkpoint; an option given on the
- * command line must agree with it, except paths. */
-static int merge_options(train_options *o, const train_options *given,
-                         const train_options *stored)
-{
-    for (size_t i = 0; i < sizeof resume_fields / sizeof resume_fields[0]; i++) {
-        const resume_field *f = &resume_fields[i];
-        int is_given = field_given(f, given);
-        if (is_given && f->kind != TAKE_STRING && f->kind != TAKE_LONG &&
-            !field_equal(f, o, stored)) {
-            char now[256], then[256];
-            field_text(f, o, now, sizeof now);
-            field_text(f, stored, then, sizeof then);
-            return cli_usage_error("train", "%s is %s but the checkpoint %s was trained with "
-                                   "%s; a resumed run keeps its options", f->name, now,
-                                   o->resume, then);
-        }
-        if (is_given)
-            continue;
-        size_t n = f->kind == MATCH_INT ? sizeof(int)
-                   : f->kind == MATCH_DOUBLE ? sizeof(double)
-                   : f->kind == MATCH_LONG || f->kind == TAKE_LONG ? sizeof(long)
-                                                                    : sizeof(const char *);
-        memcpy((char *)o + f->offset, (const char *)stored + f->offset, n);
-    }
-    if (!o->checkpoint)
-        o->checkpoint = o->resume;
-    return SYN_EXIT_OK;
-}
-
 static int load_resume(int argc, char **argv, train_options *o, resume_ctx *ctx)
 {
     train_options given;
-    set_sentinels(&given);
+    train_options_sentinels(&given);
     /* The same arguments parsed again can only succeed, silently. */
     parse_train(argc, argv, &given);
     void *block = NULL;
@@ -803,10 +589,13 @@ static int load_resume(int argc, char **argv, train_options *o, resume_ctx *ctx)
         return cli_library_error("train", st, &err, o->resume);
     int ok = block && train_ckpt_decode(block, size, &ctx->data);
     free(block);
-    if (!ok)
+    if (!block)
         return cli_runtime_error("train", "%s: a checkpoint, but not one of synapse train (its "
-                                 "run options are missing or unreadable)", o->resume);
-    return merge_options(o, &given, &ctx->data.options);
+                                 "run options are missing)", o->resume);
+    if (!ok)
+        return cli_runtime_error("train", "%s: its run options cannot be used: %s", o->resume,
+                                 ctx->data.error);
+    return train_options_merge(o, &given, &ctx->data.options);
 }
 
 /* Checks the data against the checkpoint and puts network, trainer and
@@ -835,6 +624,10 @@ static int apply_resume(const train_options *o, train_run *run, resume_ctx *ctx)
         return cli_runtime_error("train", "--resume %s: the checkpoint does not fit this run's "
                                  "network or trainer (%s)", o->resume, syn_strerror(st));
     train_progress *p = &ctx->data.progress;
+    if (p->n_results != ctx->state.epochs_done)
+        return cli_runtime_error("train", "--resume %s: it records %zu finished epochs but its "
+                                 "trainer %llu", o->resume, p->n_results,
+                                 (unsigned long long)ctx->state.epochs_done);
     if (p->have_best) {
         if (ctx->data.n_best != syn_net_param_count(run->net))
             return cli_runtime_error("train", "--resume %s: its best weights do not fit the "
@@ -858,7 +651,7 @@ static int apply_resume(const train_options *o, train_run *run, resume_ctx *ctx)
 int cmd_train(int argc, char **argv)
 {
     train_options o;
-    set_defaults(&o);
+    train_options_defaults(&o);
     cli_parse_result parsed = parse_train(argc, argv, &o);
     if (parsed != CLI_PARSED)
         return parsed == CLI_HELP ? SYN_EXIT_OK : SYN_EXIT_USAGE;

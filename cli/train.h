@@ -63,6 +63,58 @@ typedef struct train_run {
     data_fingerprint fingerprint;
 } train_run;
 
+/* ------------------------------------------------- train_options.c */
+
+extern const char *const train_activation_names[], *const train_loss_names[],
+    *const train_optimizer_names[], *const train_schedule_names[], *const train_scale_names[],
+    *const train_task_names[];
+
+/* How a resume treats an option. */
+typedef enum train_opt_resume {
+    OPT_LOCAL, /* not stored: it belongs to this invocation (--quiet, --threads, ...) */
+    OPT_TAKE,  /* stored; taken from the checkpoint unless given (paths, --checkpoint-every) */
+    OPT_MATCH  /* stored; a value given on resume must equal the stored one */
+} train_opt_resume;
+
+/* One option of `synapse train`. Its name is also its key in a checkpoint. */
+typedef struct train_option_row {
+    const char *name;           /* "--lr" */
+    cli_arg_kind kind;          /* STRING: const char *; LONG: long; DOUBLE: double;
+                                   CHOICE, FLAG: int */
+    size_t offset;              /* of the field in train_options */
+    double min, max;            /* LONG, DOUBLE: the range the parser accepts */
+    const char *const *choices; /* CHOICE */
+    int flag_value;             /* FLAG (flags may share a field: --header/--no-header) */
+    double def;                 /* the default of a number, choice or flag */
+    const char *def_text;       /* the default of a string */
+    train_opt_resume resume;
+    const char *default_means;  /* how a sentinel default reads ("the default"), or NULL */
+} train_option_row;
+
+extern const train_option_row train_option_rows[];
+extern const size_t n_train_option_rows;
+
+void train_options_defaults(train_options *o);
+/* Values no parse produces, to tell which options were given. */
+void train_options_sentinels(train_options *o);
+cli_parse_result train_options_parse(int argc, char **argv, train_options *o,
+                                     void (*usage)(FILE *));
+const train_option_row *train_option_find(const char *name);
+/* Whether o's value of r is one the parser could have produced (or the
+ * default); if not, a reason in why. */
+int train_option_valid(const train_option_row *r, const train_options *o, char *why,
+                       size_t size);
+/* The value as a user wrote it ("adam", "'256,128'", "the default"). */
+void train_option_text(const train_option_row *r, const train_options *o, char *buf,
+                       size_t size);
+/* "--header/--no-header" for flags sharing a field, else the name. */
+void train_option_label(const train_option_row *r, char *buf, size_t size);
+/* --resume: takes the stored options into o unless given (given_opts holds
+ * sentinels elsewhere); a given option must agree with a stored OPT_MATCH
+ * one. Returns an exit code (usage error on a disagreement). */
+int train_options_merge(train_options *o, const train_options *given_opts,
+                        const train_options *stored);
+
 /* Trains, saves the model and reports; returns the exit code. */
 int train_loop(const train_options *o, train_run *run);
 
@@ -80,9 +132,10 @@ int data_fingerprint_of(const syn_dataset *ds, data_fingerprint *fp);
 int train_ckpt_encode(const train_options *o, const train_run *run, uint8_t **out,
                       size_t *size);
 
-/* Strings decoded from a checkpoint; they back the train_options fields. */
+/* Strings decoded from a checkpoint; they back the train_options fields
+ * (one slot per row of train_option_rows). */
 typedef struct train_ckpt_strings {
-    char *s[10];
+    char **s;
 } train_ckpt_strings;
 
 /* A decoded block: the options stored, the fingerprint, the progress and
@@ -94,9 +147,12 @@ typedef struct train_ckpt_data {
     train_progress progress;
     float *best;
     size_t n_best;
+    char error[256]; /* why a decode failed */
 } train_ckpt_data;
 
-/* Returns 0 for a block that is not one this version wrote. */
+/* Returns 0 for a block this version cannot use, with the reason in
+ * out->error: every option is checked as the parser checks it, and the
+ * progress against itself. */
 int train_ckpt_decode(const uint8_t *data, size_t size, train_ckpt_data *out);
 void train_ckpt_data_free(train_ckpt_data *d);
 

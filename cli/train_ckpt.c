@@ -1,17 +1,24 @@
 /* train_ckpt.c - what `synapse train` stores in a checkpoint besides what the
- * library stores (network, optimizer, trainer position): the run's options,
- * a fingerprint of the training data, every finished epoch's results (so
+ * library stores (network, optimizer, trainer position): the run's options
+ * (by name, each row of train_option_rows marked as stored), a fingerprint of the training data, every finished epoch's results (so
  * --log and --plot after a resume equal those of an uninterrupted run) and
  * the early-stopping state with the best weights. The block is opaque to
  * the library; it is little-endian, floats as their bit patterns, and
- * starts with a magic and a version of its own. */
+ * starts with a magic and a version of its own. Like every file, a
+ * checkpoint is hostile until checked (its CRCs prove nothing: anyone can
+ * recompute them), so decoding checks every option as the parser would and
+ * the progress against itself before the command uses any of it. Version 1
+ * blocks (options in a fixed order) still read, through the same checks. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "train.h"
 
 #define BLOCK_MAGIC "SYNTRAIN"
-#define BLOCK_VERSION 1u
+#define BLOCK_VERSION 2u
+/* An option name longer than this is not one of ours. */
+#define MAX_NAME 64u
 #define NO_STRING 0xffffffffu
 
 int train_progress_push(train_progress *p, const epoch_result *r)
@@ -156,34 +163,49 @@ static void put_result(block *b, const epoch_result *r)
     put_f64(b, r->val_acc);
 }
 
-/* The option strings, in the order train_ckpt_strings keeps them. */
-static const char **string_field(train_options *o, int i)
+static int stored(const train_option_row *r)
 {
-    const char **fields[10] = {&o->data, &o->labels, &o->target, &o->test_data,
-                               &o->test_labels, &o->delimiter, &o->hidden, &o->out,
-                               &o->log, &o->plot};
-    return fields[i];
+    return r->resume != OPT_LOCAL;
+}
+
+/* Each stored option as its name, its kind and its value; a choice as the
+ * chosen word (or none for a sentinel default), so that neither a new row
+ * nor a new choice moves what an older checkpoint means. */
+static void put_options(block *b, const train_options *o)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < n_train_option_rows; i++)
+        n += stored(&train_option_rows[i]);
+    put_u32(b, n);
+    for (size_t i = 0; i < n_train_option_rows; i++) {
+        const train_option_row *r = &train_option_rows[i];
+        const void *at = (const char *)o + r->offset;
+        if (!stored(r))
+            continue;
+        put_string(b, r->name);
+        uint8_t kind = (uint8_t)r->kind;
+        put(b, &kind, 1);
+        switch (r->kind) {
+        case CLI_STRING: put_string(b, *(const char *const *)at); break;
+        case CLI_LONG: put_u64(b, (uint64_t)*(const long *)at); break;
+        case CLI_DOUBLE: put_f64(b, *(const double *)at); break;
+        case CLI_FLAG: put_u32(b, (uint32_t)*(const int *)at); break;
+        case CLI_CHOICE: {
+            int v = *(const int *)at;
+            put_string(b, v >= 0 ? r->choices[v] : NULL);
+            break;
+        }
+        }
+    }
 }
 
 int train_ckpt_encode(const train_options *o, const train_run *run, uint8_t **out,
                       size_t *size)
 {
     block b = {NULL, 0, 0, 0};
-    train_options copy = *o;
     put(&b, BLOCK_MAGIC, 8);
     put_u32(&b, BLOCK_VERSION);
-    for (int i = 0; i < 10; i++)
-        put_string(&b, *string_field(&copy, i));
-    const int ints[7] = {o->task, o->header, o->scale, o->activation, o->loss, o->optimizer,
-                         o->schedule};
-    for (int i = 0; i < 7; i++)
-        put_u32(&b, (uint32_t)ints[i]);
-    put_f64(&b, o->val_split);
-    put_f64(&b, o->lr);
-    put_f64(&b, o->weight_decay);
-    const long longs[5] = {o->batch, o->epochs, o->seed, o->early_stop, o->checkpoint_every};
-    for (int i = 0; i < 5; i++)
-        put_u64(&b, (uint64_t)longs[i]);
+    put_options(&b, o);
     const data_fingerprint *fp = &run->fingerprint;
     put_u64(&b, fp->n_samples);
     put_u64(&b, fp->n_features);
@@ -301,26 +323,183 @@ static void get_result(cursor *c, epoch_result *r)
 /* Bytes one stored epoch result takes. */
 #define RESULT_BYTES (3 * 8 + 2 * 8 + 4 + 3 * 8)
 
+/* Fails the decode with a reason; returns 0. */
+static int fail(train_ckpt_data *d, const char *fmt, const char *arg)
+{
+    char why[sizeof d->error];
+    snprintf(why, sizeof why, fmt, arg);
+    train_ckpt_data_free(d);
+    memcpy(d->error, why, sizeof why);
+    return 0;
+}
+
+/* Reads one value of r's kind into o (strings into d->strings); version 1
+ * stored choices as indices, version 2 as words. Returns 0 with d->error
+ * set on a malformed value. */
+static int get_value(cursor *c, uint32_t version, const train_option_row *r,
+                     train_ckpt_data *d)
+{
+    train_options *o = &d->options;
+    void *at = (char *)o + r->offset;
+    size_t slot = (size_t)(r - train_option_rows);
+    char *text = NULL;
+    switch (r->kind) {
+    case CLI_STRING: {
+        size_t before = c->left;
+        free(d->strings.s[slot]);
+        text = d->strings.s[slot] = get_string(c);
+        *(const char **)at = text;
+        if (text && strlen(text) != before - c->left - 4) {
+            snprintf(d->error, sizeof d->error, "its %s holds a NUL byte", r->name);
+            return 0;
+        }
+        return 1;
+    }
+    case CLI_LONG: *(long *)at = (long)(int64_t)get_u64(c); return 1;
+    case CLI_DOUBLE: *(double *)at = get_f64(c); return 1;
+    case CLI_FLAG: *(int *)at = (int)(int32_t)get_u32(c); return 1;
+    case CLI_CHOICE:
+        if (version == 1) {
+            *(int *)at = (int)(int32_t)get_u32(c);
+            return 1;
+        }
+        text = get_string(c);
+        if (c->bad)
+            return 1;
+        *(int *)at = -1;
+        for (int k = 0; text && r->choices[k]; k++)
+            if (!strcmp(r->choices[k], text))
+                *(int *)at = k;
+        if (text && *(int *)at < 0) {
+            snprintf(d->error, sizeof d->error, "%s '%.64s' is not one of its choices",
+                     r->name, text);
+            free(text);
+            return 0;
+        }
+        free(text);
+        return 1;
+    }
+    return 0;
+}
+
+/* Version 1: the options in a fixed order, by kind. */
+static const char *const v1_order[] = {
+    "--data", "--labels", "--target", "--test-data", "--test-labels", "--delimiter",
+    "--hidden", "--out", "--log", "--plot", "--task", "--header", "--scale", "--activation",
+    "--loss", "--optimizer", "--schedule", "--val-split", "--lr", "--weight-decay", "--batch",
+    "--epochs", "--seed", "--early-stop", "--checkpoint-every"};
+
+static int get_options(cursor *c, uint32_t version, train_ckpt_data *d)
+{
+    train_options_defaults(&d->options);
+    d->strings.s = calloc(n_train_option_rows, sizeof *d->strings.s);
+    if (!d->strings.s) {
+        snprintf(d->error, sizeof d->error, "out of memory");
+        return 0;
+    }
+    if (version == 1) {
+        for (size_t i = 0; i < sizeof v1_order / sizeof v1_order[0] && !c->bad; i++)
+            if (!get_value(c, 1, train_option_find(v1_order[i]), d))
+                return 0;
+        return 1;
+    }
+    uint32_t n = get_u32(c);
+    unsigned char *seen = calloc(n_train_option_rows, 1);
+    if (!seen) {
+        snprintf(d->error, sizeof d->error, "out of memory");
+        return 0;
+    }
+    int ok = 1;
+    for (uint32_t i = 0; ok && i < n && !c->bad; i++) {
+        uint32_t len = get_u32(c);
+        const uint8_t *name = len <= MAX_NAME ? take(c, len) : NULL;
+        if (c->bad || !name) {
+            c->bad = 1;
+            break;
+        }
+        char key[MAX_NAME + 1];
+        memcpy(key, name, len);
+        key[len] = '\0';
+        const train_option_row *r = train_option_find(key);
+        const uint8_t *kind = take(c, 1);
+        if (!r || !stored(r) || memchr(key, '\0', len)) {
+            /* An option of a newer synapse would change the run. */
+            snprintf(d->error, sizeof d->error, "it stores an option '%.64s' that this "
+                     "version of synapse train does not know", key);
+            ok = 0;
+        } else if (seen[r - train_option_rows]++) {
+            snprintf(d->error, sizeof d->error, "it stores %s twice", r->name);
+            ok = 0;
+        } else if (kind && *kind != (uint8_t)r->kind) {
+            snprintf(d->error, sizeof d->error, "it stores %s as a value of kind %u, not %u",
+                     r->name, *kind, (unsigned)r->kind);
+            ok = 0;
+        } else if (kind) {
+            ok = get_value(c, version, r, d);
+        }
+    }
+    free(seen);
+    return ok;
+}
+
+/* Every option as the parser would have checked it; strings must hold no
+ * NUL (get_string keeps the stored length). */
+static int check_options(train_ckpt_data *d)
+{
+    for (size_t i = 0; i < n_train_option_rows; i++) {
+        const train_option_row *r = &train_option_rows[i];
+        if (!train_option_valid(r, &d->options, d->error, sizeof d->error))
+            return 0;
+    }
+    if (!d->options.data || !d->options.hidden) {
+        snprintf(d->error, sizeof d->error, "it stores no %s",
+                 d->options.data ? "--hidden" : "--data");
+        return 0;
+    }
+    return 1;
+}
+
+/* The progress must be what a run writes: epochs in order, one result
+ * each, the best epoch among them. */
+static int check_progress(train_ckpt_data *d)
+{
+    const train_progress *p = &d->progress;
+    for (size_t i = 0; i < p->n_results; i++)
+        if (p->results[i].stats.epoch != i) {
+            snprintf(d->error, sizeof d->error, "its epoch results are out of order (result "
+                     "%zu is of epoch %zu)", i, p->results[i].stats.epoch);
+            return 0;
+        }
+    if (p->have_best && (p->best_epoch >= p->n_results || !d->options.early_stop)) {
+        snprintf(d->error, sizeof d->error, "its best epoch %zu is not one of its %zu "
+                 "epochs", p->best_epoch, p->n_results);
+        return 0;
+    }
+    if (!p->have_best && d->n_best) {
+        snprintf(d->error, sizeof d->error, "it stores best weights without a best epoch");
+        return 0;
+    }
+    return 1;
+}
+
 int train_ckpt_decode(const uint8_t *data, size_t size, train_ckpt_data *d)
 {
     memset(d, 0, sizeof *d);
     cursor c = {data, size, 0};
     const uint8_t *magic = take(&c, 8);
-    if (!magic || memcmp(magic, BLOCK_MAGIC, 8) != 0 || get_u32(&c) != BLOCK_VERSION)
-        return 0;
-    train_options *o = &d->options;
-    for (int i = 0; i < 10; i++)
-        *string_field(o, i) = d->strings.s[i] = get_string(&c);
-    int *ints[7] = {&o->task, &o->header, &o->scale, &o->activation, &o->loss, &o->optimizer,
-                    &o->schedule};
-    for (int i = 0; i < 7; i++)
-        *ints[i] = (int)(int32_t)get_u32(&c);
-    o->val_split = get_f64(&c);
-    o->lr = get_f64(&c);
-    o->weight_decay = get_f64(&c);
-    long *longs[5] = {&o->batch, &o->epochs, &o->seed, &o->early_stop, &o->checkpoint_every};
-    for (int i = 0; i < 5; i++)
-        *longs[i] = (long)get_u64(&c);
+    if (!magic || memcmp(magic, BLOCK_MAGIC, 8) != 0)
+        return fail(d, "%s", "its block does not start with " BLOCK_MAGIC);
+    uint32_t version = get_u32(&c);
+    if (c.bad || version == 0 || version > BLOCK_VERSION) {
+        char v[32];
+        snprintf(v, sizeof v, "%u", (unsigned)version);
+        return fail(d, "its block has version %s; this synapse reads 1 and 2", v);
+    }
+    if (!get_options(&c, version, d)) {
+        char why[sizeof d->error];
+        memcpy(why, d->error, sizeof why);
+        return fail(d, "%s", c.bad ? "the block is cut short" : why);
+    }
     d->fingerprint.n_samples = get_u64(&c);
     d->fingerprint.n_features = get_u64(&c);
     d->fingerprint.target_width = get_u64(&c);
@@ -330,31 +509,42 @@ int train_ckpt_decode(const uint8_t *data, size_t size, train_ckpt_data *d)
     p->samples_seen = get_u64(&c);
     uint64_t n = get_u64(&c);
     if (c.bad || n > c.left / RESULT_BYTES)
-        return train_ckpt_data_free(d), 0;
+        return fail(d, "%s", "the block is cut short");
     for (uint64_t i = 0; i < n; i++) {
         epoch_result r;
         get_result(&c, &r);
         if (!train_progress_push(p, &r))
-            return train_ckpt_data_free(d), 0;
+            return fail(d, "%s", "out of memory");
     }
-    p->have_best = get_u32(&c) != 0;
+    uint32_t have_best = get_u32(&c);
+    p->have_best = have_best != 0;
     get_result(&c, &p->best);
     p->best_epoch = (size_t)get_u64(&c);
     uint64_t n_best = get_u64(&c);
-    if (c.bad || n_best > c.left / 4 || (n_best > 0 && !(d->best = malloc(n_best * 4))))
-        return train_ckpt_data_free(d), 0;
+    if (c.bad || n_best > c.left / 4)
+        return fail(d, "%s", "the block is cut short");
+    if (n_best > 0 && !(d->best = malloc((size_t)n_best * 4)))
+        return fail(d, "%s", "out of memory");
     d->n_best = (size_t)n_best;
     for (size_t i = 0; i < d->n_best; i++)
         d->best[i] = get_f32(&c);
-    if (c.bad || c.left != 0 || !o->data || !o->hidden)
-        return train_ckpt_data_free(d), 0;
+    if (c.bad || c.left != 0)
+        return fail(d, "%s", c.bad ? "the block is cut short" : "bytes follow the block");
+    if (have_best > 1)
+        return fail(d, "%s", "its early-stopping flag is neither 0 nor 1");
+    char why[sizeof d->error];
+    if (!check_options(d) || !check_progress(d)) {
+        memcpy(why, d->error, sizeof why);
+        return fail(d, "%s", why);
+    }
     return 1;
 }
 
 void train_ckpt_data_free(train_ckpt_data *d)
 {
-    for (int i = 0; i < 10; i++)
+    for (size_t i = 0; d->strings.s && i < n_train_option_rows; i++)
         free(d->strings.s[i]);
+    free(d->strings.s);
     train_progress_free(&d->progress);
     free(d->best);
     memset(d, 0, sizeof *d);

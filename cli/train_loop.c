@@ -390,6 +390,14 @@ int train_loop(const train_options *o, train_run *run)
     int diverged = 0;
     if (rc == SYN_EXIT_OK)
         rc = run_epochs(o, run, &s, &diverged);
+    /* A model that finished no epoch is the random start (or --init's
+     * model unchanged): it must not replace what --out holds. */
+    if (rc == SYN_EXIT_OK && diverged && syn_trainer_epochs_done(run->trainer) == 0) {
+        cli_out_abort(&s.log);
+        fprintf(stderr, "synapse train: no epoch finished, so nothing was saved (%s is "
+                "unchanged)\n", o->out);
+        return SYN_EXIT_RUNTIME;
+    }
     if (rc == SYN_EXIT_OK)
         rc = finish_model(o, run);
     if (s.log.fp)
@@ -397,8 +405,11 @@ int train_loop(const train_options *o, train_run *run)
                                : (cli_out_commit("train", &s.log), rc);
     if (rc == SYN_EXIT_OK && o->plot)
         rc = write_plot(o, run);
-    if (rc == SYN_EXIT_OK && diverged)
+    if (rc == SYN_EXIT_OK && diverged) {
+        fprintf(stderr, "synapse train: saved %s with the last good epoch's weights (%zu "
+                "epochs)\n", o->out, syn_trainer_epochs_done(run->trainer));
         return SYN_EXIT_RUNTIME;
+    }
     if (rc == SYN_EXIT_OK && run->test)
         rc = report_test(o, run);
     if (rc == SYN_EXIT_OK && !o->quiet)

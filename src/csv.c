@@ -34,6 +34,7 @@ typedef struct csv_record {
     csv_field *fields;
     size_t n_fields, fields_cap;
     size_t end_line, end_col; /* just past the last field */
+    size_t limit;             /* options.max_bytes: a row may not buffer more (0: none) */
 } csv_record;
 
 /* Bytes come through a fixed buffer, so files of any size stream through
@@ -193,11 +194,21 @@ static syn_status grow_bytes(void **p, size_t *cap, size_t need, size_t elem)
     return SYN_OK;
 }
 
+/* A row's text and field table count against the memory limit too: one
+ * 200 MB line must not take gigabytes under --max-memory 10M. */
+static int rec_over_limit(const csv_record *rec, size_t text_need, size_t fields_need)
+{
+    return rec->limit && (text_need > rec->limit ||
+                          fields_need > (rec->limit - text_need) / sizeof(csv_field));
+}
+
 static syn_status rec_push(csv_record *rec, char c)
 {
     size_t need;
     if (!syn_add_size(rec->text_len, 2, &need)) /* the byte and a NUL */
         return SYN_ERR_OVERFLOW;
+    if (need > rec->text_cap && rec_over_limit(rec, need, rec->fields_cap))
+        return SYN_ERR_MEMORY_LIMIT;
     syn_status s = grow_bytes((void **)&rec->text, &rec->text_cap, need, 1);
     if (s == SYN_OK)
         rec->text[rec->text_len++] = c;
@@ -206,6 +217,9 @@ static syn_status rec_push(csv_record *rec, char c)
 
 static syn_status rec_begin_field(csv_record *rec, const csv_reader *r, int quoted)
 {
+    if (rec->n_fields + 1 > rec->fields_cap &&
+        rec_over_limit(rec, rec->text_cap, rec->n_fields + 1))
+        return SYN_ERR_MEMORY_LIMIT;
     syn_status s = grow_bytes((void **)&rec->fields, &rec->fields_cap, rec->n_fields + 1,
                               sizeof(csv_field));
     if (s != SYN_OK)
@@ -315,6 +329,9 @@ static syn_status read_record(csv_load *L, csv_record *rec, int *got)
             s = quoted ? read_quoted(L, rec, delim) : read_unquoted(L, rec, delim);
         if (s == SYN_OK)
             s = rec_end_field(rec);
+        if (s == SYN_ERR_MEMORY_LIMIT)
+            syn_set_error(L->err, "%s:%zu:%zu: this row needs more than the memory limit of %zu "
+                          "bytes to be read", L->path, r->line, r->col, rec->limit);
         if (s != SYN_OK)
             return s;
         if (rd_peek(r) != delim)
@@ -1638,6 +1655,10 @@ static syn_status load_csv(const char *path, const void *mem, size_t mem_size,
     if (L.opt.max_categories == 0)
         L.opt.max_categories = 100;
     L.learn = L.opt.encoding == NULL;
+    /* A row may always buffer 64 KiB, so a tiny limit is still reported
+     * by the data's own check (rows times bytes per row). */
+    L.rec[0].limit = L.rec[1].limit =
+        L.opt.max_bytes && L.opt.max_bytes < 65536 ? 65536 : L.opt.max_bytes;
     L.decimal_point = syn_locale_decimal_point();
     syn_status s = check_options(&L);
     /* With no target column, regression has nothing to apply to: no_target

@@ -1130,8 +1130,25 @@ syn_status syn_model_parse(const uint8_t *data, size_t size, const char *name, s
 /* Files                                                                     */
 /* ------------------------------------------------------------------------ */
 
-syn_status syn_model_read_file(const char *path, uint8_t **out, size_t *out_size,
-                               syn_error *err)
+/* The most bytes a .syn file can be, from its header: past the magic
+ * check (a wrong magic fails at once, before more is read) and a header
+ * whose CRC holds, its total_size and one byte more (so trailing data is
+ * still seen). Anything else is left to check_frame's messages. */
+syn_status syn_model_head_limit(const uint8_t *head, size_t len, const char *name,
+                                uint64_t *limit, syn_error *err)
+{
+    size_t magic_seen = len < SYN_MODEL_MAGIC_SIZE ? len : SYN_MODEL_MAGIC_SIZE;
+    if (len > 0 && memcmp(head, SYN_MODEL_MAGIC, magic_seen) != 0)
+        return fail(err, SYN_ERR_FORMAT, name, "not a synapse model file (bad magic number)");
+    if (len >= SYN_MODEL_HEADER_SIZE && get_u32(head + 24) == syn_crc32(0, head, 24)) {
+        uint64_t total = get_u64(head + 16);
+        *limit = total < UINT64_MAX ? total + 1 : total;
+    }
+    return SYN_OK;
+}
+
+syn_status syn_model_read_file(const char *path, syn_head_check check, uint8_t **out,
+                               size_t *out_size, syn_error *err)
 {
     if (!path || !out || !out_size) {
         syn_set_error(err, "model file: NULL path or output");
@@ -1149,10 +1166,13 @@ syn_status syn_model_read_file(const char *path, uint8_t **out, size_t *out_size
         close(fd);
         return fail(err, SYN_ERR_IO, path, "cannot read: %s", strerror(e));
     }
-    /* The size is a hint (pipes have none, files may change): read to the
-     * end, one byte of slack so a file of the expected size needs no
-     * second buffer to see its end. */
-    size_t cap = 4096;
+    /* The size is a hint (pipes and devices have none, files may change).
+     * Memory never runs ahead of the bytes that arrived: the buffer starts
+     * small for anything but a regular file and doubles as it fills, and
+     * once the first SYN_HEAD_BYTES are in, `check` refuses a wrong magic
+     * (so `info /dev/zero` stops at once) and may cap the total. */
+    size_t cap = 4096, checked = 0;
+    uint64_t limit = UINT64_MAX;
     if (S_ISREG(st.st_mode) && st.st_size > 0 && (uintmax_t)st.st_size < SIZE_MAX)
         cap = (size_t)st.st_size + 1;
     uint8_t *buf = malloc(cap);
@@ -1169,17 +1189,26 @@ syn_status syn_model_read_file(const char *path, uint8_t **out, size_t *out_size
             buf = bigger;
             cap = grown;
         }
-        ssize_t n = read(fd, buf + len, cap - len);
+        size_t want = cap - len;
+        if ((uint64_t)len + want > limit)
+            want = (size_t)(limit - len);
+        if (want == 0)
+            break;
+        ssize_t n = read(fd, buf + len, want);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
             fail(err, SYN_ERR_IO, path, "read failed: %s", strerror(errno));
             status = SYN_ERR_IO;
-        } else if (n == 0) {
             break;
-        } else {
-            len += (size_t)n;
         }
+        len += (size_t)n;
+        if (check && !checked && (len >= SYN_HEAD_BYTES || n == 0)) {
+            checked = 1;
+            status = check(buf, len, path, &limit, err);
+        }
+        if (n == 0)
+            break;
     }
     close(fd);
     if (status != SYN_OK) {
@@ -1364,7 +1393,7 @@ syn_status syn_net_load(const char *path, syn_net **out, syn_optimizer **opt_out
     }
     uint8_t *data = NULL;
     size_t size = 0;
-    syn_status st = syn_model_read_file(path, &data, &size, err);
+    syn_status st = syn_model_read_file(path, syn_model_head_limit, &data, &size, err);
     if (st == SYN_OK)
         st = syn_model_parse(data, size, path, out, opt_out, err);
     free(data);

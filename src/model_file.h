@@ -55,9 +55,23 @@ syn_status syn_model_save_bytes(const uint8_t *data, size_t size, const char *pa
 syn_status syn_model_write_fd(int fd, const uint8_t *data, size_t size, const char *name,
                               syn_error *err);
 
-/* Reads a whole file into a malloc'd buffer (freed by the caller). */
-syn_status syn_model_read_file(const char *path, uint8_t **out, size_t *out_size,
-                               syn_error *err);
+/* Checks the first bytes of a file (at least SYN_HEAD_BYTES unless the
+ * file is shorter) before the rest is read: a status other than SYN_OK
+ * (with err filled) stops the read; *limit may be lowered to the most
+ * bytes the file can hold. */
+#define SYN_HEAD_BYTES 28u
+typedef syn_status (*syn_head_check)(const uint8_t *head, size_t len, const char *name,
+                                     uint64_t *limit, syn_error *err);
+
+/* The head check of .syn files: the magic, then the size the header
+ * records (when its CRC holds). */
+syn_status syn_model_head_limit(const uint8_t *head, size_t len, const char *name,
+                                uint64_t *limit, syn_error *err);
+
+/* Reads a whole file into a malloc'd buffer (freed by the caller), running
+ * `check` (may be NULL) on its head first. */
+syn_status syn_model_read_file(const char *path, syn_head_check check, uint8_t **out,
+                               size_t *out_size, syn_error *err);
 
 /* Parses a file image of any content without reading outside it and
  * without allocating more than its own size justifies; name (may be NULL)

@@ -1290,6 +1290,24 @@ syn_status syn_onnx_parse(const uint8_t *data, size_t size, const char *name, sy
     return st;
 }
 
+/* ONNX has no magic, but a ModelProto starts with a field tag: a field
+ * number of at least 1 and a wire type protobuf defines (0 varint, 1
+ * 64-bit, 2 length-delimited, 5 32-bit); a zero byte (/dev/zero) or
+ * other garbage is refused before more is read. And a protobuf message
+ * cannot exceed 2 GiB (protobuf's documented limit, which ONNX's external
+ * data format exists to get around), so no more is read. */
+static syn_status onnx_head_check(const uint8_t *head, size_t len, const char *name,
+                                  uint64_t *limit, syn_error *err)
+{
+    *limit = ((uint64_t)1 << 31) + 1;
+    unsigned wire = len ? head[0] & 7u : 0;
+    if (len && (head[0] >> 3 == 0 || (wire != 0 && wire != 1 && wire != 2 && wire != 5))) {
+        syn_set_error(err, "%s: not an ONNX model: bad protobuf data at byte 0", name);
+        return SYN_ERR_FORMAT;
+    }
+    return SYN_OK;
+}
+
 syn_status syn_net_import_onnx(const char *path, syn_net **out, syn_error *err)
 {
     if (!path || !out) {
@@ -1299,7 +1317,7 @@ syn_status syn_net_import_onnx(const char *path, syn_net **out, syn_error *err)
     *out = NULL;
     uint8_t *data;
     size_t size;
-    syn_status st = syn_model_read_file(path, &data, &size, err);
+    syn_status st = syn_model_read_file(path, onnx_head_check, &data, &size, err);
     if (st == SYN_OK)
         st = syn_onnx_parse(data, size, path, out, err);
     free(data);

@@ -1173,7 +1173,7 @@ static void test_v1_reference(void)
     }
     uint8_t *file = NULL, *fresh = NULL;
     size_t file_size = 0, fresh_size = 0;
-    CHECK_OK(syn_model_read_file(path, &file, &file_size, NULL));
+    CHECK_OK(syn_model_read_file(path, NULL, &file, &file_size, NULL));
     const uint8_t *note = NULL;
     size_t note_size = 0;
     CHECK_OK(syn_model_find_section(file, file_size, path, "note", &note, &note_size, NULL));

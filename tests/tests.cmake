@@ -2,7 +2,9 @@
 # to say "skipped" (e.g. a data set that is not installed). Tests whose name
 # ends in _long are labelled "long".
 find_package(Threads REQUIRED)
-file(GLOB SYN_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/test_*.c)
+# tests/hostile/: the command under hostile input and faults (hostile.h).
+file(GLOB SYN_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/test_*.c
+     ${CMAKE_CURRENT_LIST_DIR}/hostile/test_*.c)
 foreach(src ${SYN_TEST_SOURCES})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src})

@@ -16,6 +16,11 @@ if(ZLIB_FOUND)
   list(APPEND _syn_fuzz_defs SYN_HAVE_ZLIB=1)
 endif()
 set(_syn_fuzz_includes ${CMAKE_CURRENT_SOURCE_DIR}/include ${CMAKE_CURRENT_SOURCE_DIR}/src)
+# Targets over code of the command rather than the library: the command's
+# files they need, compiled into the target.
+set(_syn_cli ${CMAKE_CURRENT_SOURCE_DIR}/cli)
+set(_syn_fuzz_extra_fuzz_train_block ${_syn_cli}/train_ckpt.c ${_syn_cli}/train_options.c
+    ${_syn_cli}/args.c)
 
 # ---------------------------------------------------------------- regression test
 if(TARGET test_fuzz_regressions)
@@ -23,9 +28,9 @@ if(TARGET test_fuzz_regressions)
   foreach(src ${SYN_FUZZ_SOURCES})
     get_filename_component(_name ${src} NAME_WE)
     string(REGEX REPLACE "^fuzz_" "" _short ${_name})
-    add_library(${_name}_entry OBJECT ${src})
+    add_library(${_name}_entry OBJECT ${src} ${_syn_fuzz_extra_${_name}})
     target_compile_options(${_name}_entry PRIVATE ${SYN_WARNINGS})
-    target_include_directories(${_name}_entry PRIVATE ${_syn_fuzz_includes})
+    target_include_directories(${_name}_entry PRIVATE ${_syn_fuzz_includes} ${_syn_cli})
     target_compile_definitions(${_name}_entry PRIVATE ${_syn_fuzz_defs}
                                LLVMFuzzerTestOneInput=syn_fuzz_entry_${_short})
     target_link_libraries(${_name}_entry PRIVATE synapse_static)
@@ -62,11 +67,11 @@ if(SYN_FUZZ)
   set(_syn_fuzz_targets "")
   foreach(src ${SYN_FUZZ_SOURCES})
     get_filename_component(_name ${src} NAME_WE)
-    add_executable(${_name} ${src})
+    add_executable(${_name} ${src} ${_syn_fuzz_extra_${_name}})
     set_target_properties(${_name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
     target_compile_options(${_name} PRIVATE ${SYN_WARNINGS} -fsanitize=fuzzer,${_syn_san}
                            ${_syn_fuzz_common})
-    target_include_directories(${_name} PRIVATE ${_syn_fuzz_includes})
+    target_include_directories(${_name} PRIVATE ${_syn_fuzz_includes} ${_syn_cli})
     target_compile_definitions(${_name} PRIVATE ${_syn_fuzz_defs})
     target_link_options(${_name} PRIVATE -fsanitize=fuzzer,${_syn_san})
     target_link_libraries(${_name} PRIVATE synapse_static)
