@@ -872,6 +872,9 @@ static int header_wanted(const csv_load *L, const csv_record *first, const csv_r
         return 1;
     if (L->opt.encoding && names_encoding(L, first))
         return 1;
+    /* A model trained on a file without header matches by position. */
+    if (L->opt.encoding && !L->opt.encoding->columns[0].name[0])
+        return 0;
     return looks_like_header(L, first, second);
 }
 
