@@ -964,9 +964,22 @@ static syn_status resolve_columns(csv_load *L, const csv_record *first, const cs
         L->feature_col[j] = NONE;
     syn_status s = SYN_OK;
     if (L->opt.encoding) {
-        /* The header decides whether targets are found by name. */
+        /* The header decides whether targets are found by name. When the
+         * first row does not name the model's columns, it is a header if it
+         * looks like one with the targets taken by position. */
+        const syn_csv_options *o = &L->opt;
+        int named = o->encoding->columns[0].name[0] != '\0';
         L->has_header = header_wanted(L, first, second);
-        s = resolve_targets(L, first);
+        if (o->header == 0 && named && !names_encoding(L, first) &&
+            !(o->target_names && o->n_target_columns)) {
+            L->has_header = 0;
+            s = resolve_targets(L, first);
+            L->has_header = s == SYN_OK && looks_like_header(L, first, second);
+            memset(L->is_target, 0, L->n_cols);
+            L->n_targets = 0;
+        }
+        if (s == SYN_OK)
+            s = resolve_targets(L, first);
         if (s == SYN_OK)
             s = map_encoding(L, first);
         if (s == SYN_OK)
