@@ -8,6 +8,7 @@
  * headerless count mismatch, the task chosen for many integer labels and
  * --task overriding it, --max-categories, a target with a missing cell and
  * unseen categories (a warning, an error with --strict). */
+#define _GNU_SOURCE /* memmem */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +142,100 @@ static void test_mixed_table(void)
 }
 
 /* Numbers only: a reordered file used to be read by position. */
+/* The exports record the encoding: the C header's arrays build the input
+ * vector from raw fields (the rule docs/FORMAT.md states), and the result
+ * matches `synapse predict` on the same row; ONNX carries it as JSON. */
+static const char encode_prog[] =
+    "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include \"peng.h\"\n"
+    "static const char *const names[] = {\"island\", \"bill\", \"sex\", \"flipper\"};\n"
+    "static const char *const row[] = {\"Dream\", \"NA\", \"male\", \"197\"};\n"
+    "static const char *field(const char *name) {\n"
+    "    for (int i = 0; i < 4; i++) if (!strcmp(names[i], name)) return row[i];\n"
+    "    return \"\";\n}\n"
+    "static int missing(const char *s) {\n"
+    "    if (!*s) return 1;\n"
+    "    for (size_t k = 0; k < PENG_N_MISSING; k++) if (!strcmp(s, peng_missing[k])) return 1;\n"
+    "    return 0;\n}\n"
+    "int main(void) {\n"
+    "    float x[PENG_N_INPUTS] = {0}, out[PENG_N_OUTPUTS];\n"
+    "    for (size_t i = 0; i < PENG_N_COLUMNS; i++) {\n"
+    "        const char *s = field(peng_column_names[i]);\n"
+    "        size_t at = peng_column_first[i];\n"
+    "        if (peng_column_kinds[i] == 0) {\n"
+    "            x[at] = missing(s) ? peng_column_fill[i] : strtof(s, NULL);\n"
+    "            continue;\n"
+    "        }\n"
+    "        for (size_t k = 0; k < peng_column_width[i]; k++)\n"
+    "            x[at + k] = missing(s) ? k == peng_column_fill_category[i]\n"
+    "                                   : !strcmp(s, peng_input_category[at + k]);\n"
+    "    }\n"
+    "    peng_predict(x, out);\n"
+    "    printf(\"%s\", peng_class_names[peng_argmax(out)]);\n"
+    "    for (int j = 0; j < PENG_N_OUTPUTS; j++) printf(\",%.9g\", out[j]);\n"
+    "    printf(\"\\n\");\n    return 0;\n}\n";
+
+static void test_exports(void)
+{
+    cli_result r = run("export --format c m.syn -o peng.h --prefix peng");
+    CHECK(r.code == 0, "export c: %s", r.err);
+    cli_result_free(&r);
+    FILE *fp = fopen(cli_path(dir, "encode.c"), "w");
+    if (fp) {
+        fputs(encode_prog, fp);
+        fclose(fp);
+    }
+    fp = fopen(cli_path(dir, "row.csv"), "w");
+    if (fp) {
+        fputs("flipper,sex,bill,island\n197,male,NA,Dream\n", fp);
+        fclose(fp);
+    }
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cd '%s' && cc -std=c99 -Wall -Wextra -Werror -pedantic -o encode "
+             "encode.c -lm && ./encode > encoded.txt", dir);
+    CHECK(system(cmd) == 0, "the header's encoding arrays compile and run");
+    char *got = cli_read_file(cli_path(dir, "encoded.txt"), NULL);
+    r = run("predict --model m.syn --data row.csv");
+    const char *want = strchr(r.out, '\n');
+    CHECK(r.code == 0 && want && got, "predict the row: %s", r.err);
+    if (got && want) {
+        /* Same class; probabilities to float rounding (expf vs synapse's exp). */
+        size_t n_class = strcspn(got, ",");
+        CHECK(!strncmp(got, want + 1, n_class + 1), "same class: %s vs %s", got, want + 1);
+        const char *a = got + n_class, *b = want + 1 + n_class;
+        for (int j = 0; j < 3 && *a == ',' && *b == ','; j++) {
+            char *ea, *eb;
+            double pa = strtod(a + 1, &ea), pb = strtod(b + 1, &eb);
+            CHECK(fabs(pa - pb) <= 1e-6, "output %d: %g vs %g", j, pa, pb);
+            a = ea;
+            b = eb;
+        }
+    }
+    free(got);
+    cli_result_free(&r);
+
+    r = run("export --format onnx m.syn -o m.onnx");
+    CHECK(r.code == 0, "export onnx: %s", r.err);
+    cli_result_free(&r);
+    size_t size = 0;
+    char *onnx = cli_read_file(cli_path(dir, "m.onnx"), &size);
+    CHECK(onnx && memmem(onnx, size, "input_encoding", 14) &&
+              memmem(onnx, size, "\"categories\": [\"Biscoe\", \"Dream\", \"Torgersen\"]", 45),
+          "metadata_props input_encoding");
+    free(onnx);
+    /* The JSON parses, and onnx.checker accepts the file, where installed. */
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c 'import onnx' 2>/dev/null");
+    if (system(cmd) != 0) {
+        printf("note: python3-onnx not installed, onnx.checker part skipped\n");
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "cd '%s' && /usr/bin/python3 -c \"import json, onnx; "
+             "m = onnx.load('m.onnx'); onnx.checker.check_model(m, full_check=True); "
+             "e = json.loads({p.key: p.value for p in m.metadata_props}['input_encoding']); "
+             "assert [c['name'] for c in e['columns']] == ['island', 'bill', 'sex', 'flipper']; "
+             "assert e['targets'] == ['species']\"", dir);
+    CHECK(system(cmd) == 0, "onnx.checker and the metadata JSON");
+}
+
 static void test_numeric_reordered(void)
 {
     FILE *a = fopen(cli_path(dir, "num.csv"), "w");
@@ -229,6 +324,7 @@ int main(void)
         return 1;
     }
     test_mixed_table();
+    test_exports();
     test_numeric_reordered();
     test_task_and_targets();
     int rc = check_finish();
