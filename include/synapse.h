@@ -156,7 +156,7 @@ typedef struct syn_net syn_net;
  * softmax before the last layer, BCE without a sigmoid output, cross-entropy
  * without a softmax output), OVERFLOW, OUT_OF_MEMORY. */
 syn_status syn_net_create(const syn_net_desc *desc, syn_net **out);
-/* Deep copy: parameters, scaling, class names and metadata. */
+/* Deep copy: parameters, scaling, class names, encoding and metadata. */
 syn_status syn_net_clone(const syn_net *net, syn_net **out);
 void syn_net_free(syn_net *net);
 /* Copies every parameter of src into dst; both must have the same shape. */
@@ -566,13 +566,18 @@ typedef struct syn_csv_options {
 } syn_csv_options;
 
 /* Reads a CSV file (RFC 4180 quoting; path "-" is not special here). Every
- * row must have the header's field count; every feature must be a number.
- * On failure err says file:line:column and what was expected. options may
- * be NULL: ',' delimiter, header detected, last column as class labels,
- * which is also what a zeroed struct means. Rules
- * in docs/DATA.md. Errors: IO, PARSE, NOT_FOUND (target column or class),
- * SHAPE (no feature column), INVALID_ARGUMENT (contradictory options),
- * MEMORY_LIMIT (options->max_bytes). */
+ * row must have the header's field count. Without options->encoding it
+ * learns one (syn_dataset_encoding): numeric columns, categorical columns
+ * (any text) one-hot encoded, missing fields imputed; with it, it reads
+ * that encoding's columns (by name given a header). On failure err says
+ * file:line:column and what was expected. options may be NULL: ','
+ * delimiter, header detected, last column as class labels, which is also
+ * what a zeroed struct means. Rules in docs/DATA.md. Errors: IO, PARSE,
+ * NOT_FOUND (target column, class, a column of the encoding or of the
+ * categorical/ignore lists, an unseen category with strict), SHAPE (no
+ * feature column, a headerless file whose columns are not the
+ * encoding's), INVALID_ARGUMENT (contradictory options), MEMORY_LIMIT
+ * (options->max_bytes). */
 syn_status syn_dataset_load_csv(const char *path, const syn_csv_options *options,
                                 syn_dataset **out, syn_error *err);
 

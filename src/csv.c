@@ -853,14 +853,16 @@ static syn_status resolve_targets(csv_load *L, const csv_record *first)
     return s;
 }
 
-/* With a header, does the first row name every column of the encoding? */
+/* Does the first row name a column of the encoding? A data row rarely
+ * holds a column's name, so one is enough to take it as a header whose
+ * missing names are then reported by name. */
 static int names_encoding(const csv_load *L, const csv_record *first)
 {
     const syn_encoding *e = L->opt.encoding;
     for (size_t i = 0; i < e->n_columns; i++)
-        if (!e->columns[i].name[0] || column_named(first, e->columns[i].name) == NONE)
-            return 0;
-    return 1;
+        if (e->columns[i].name[0] && column_named(first, e->columns[i].name) != NONE)
+            return 1;
+    return 0;
 }
 
 static int header_wanted(const csv_load *L, const csv_record *first, const csv_record *second)
