@@ -94,7 +94,6 @@ typedef struct col_stats {
     int numeric;        /* every present field so far is a number */
     int forced;         /* options.categorical names it */
     size_t present;
-    double sum;         /* of the numbers, for the mean */
     class_map texts;    /* distinct texts, while at most max_categories */
     size_t *counts;     /* [texts.count] occurrences */
     size_t counts_cap;
@@ -1047,15 +1046,14 @@ static syn_status learn_field(csv_load *L, const csv_record *rec, size_t j, size
     if (syn_encoding_is_missing(L->enc, s, len))
         return SYN_OK;
     c->present++;
-    if (c->numeric && !c->forced) {
-        float v;
-        syn_num_result r = syn_parse_number(s, len, L->decimal_point, &v);
-        if (r == SYN_NUM_OK)
-            c->sum += v;
-        else if (r == SYN_NUM_SYNTAX)
-            c->numeric = 0; /* text: a categorical column */
-        else
-            return field_float(L, rec, j, "feature", &v);
+    /* Only the syntax here: the values (and their range) are read, and
+     * the mean taken, in the second pass. */
+    if (c->numeric && !c->forced && !is_decimal(s, len)) {
+        if (is_non_finite_word(s, len)) {
+            float ignored;
+            return field_float(L, rec, j, "feature", &ignored);
+        }
+        c->numeric = 0; /* text: a categorical column */
     }
     if (c->exploded)
         return SYN_OK;
@@ -1158,8 +1156,7 @@ static syn_status finish_learning(csv_load *L, const csv_record *first)
             return SYN_ERR_PARSE;
         }
         if (c->numeric && !c->forced) {
-            col->kind = SYN_COLUMN_NUMERIC;
-            col->fill = (float)(c->sum / (double)c->present);
+            col->kind = SYN_COLUMN_NUMERIC; /* its mean comes after the second pass */
             continue;
         }
         if (c->exploded) {
@@ -1386,6 +1383,13 @@ static syn_status missing_target(csv_load *L, const csv_record *rec, size_t j)
 static syn_status add_row(csv_load *L, const csv_record *rec)
 {
     syn_status s = check_field_count(L, rec);
+    /* The second pass must see the rows the first one learned from. */
+    if (s == SYN_OK && L->learn && L->n_rows >= L->scanned_rows) {
+        syn_set_error(L->err, "%s:%zu: the file changed while it was read (it has more than "
+                      "the %zu rows first read)", L->path, rec->fields[0].line,
+                      L->scanned_rows);
+        return SYN_ERR_IO;
+    }
     if (s == SYN_OK)
         s = reserve_row(L);
     if (s != SYN_OK)
@@ -1522,7 +1526,15 @@ static syn_status build_dataset(csv_load *L, syn_dataset **out)
         L->classes.names = NULL;
         L->classes.count = 0;
     }
-    return syn_dataset_adopt(&parts, out);
+    syn_status s = syn_dataset_adopt(&parts, out);
+    /* The means of the numeric columns, and every missing field filled. */
+    if (s == SYN_OK && L->learn)
+        s = syn_dataset_fit_imputation(*out, NULL, 0);
+    if (s != SYN_OK) {
+        syn_dataset_free(*out);
+        *out = NULL;
+    }
+    return s;
 }
 
 static syn_status empty_file_error(csv_load *L)
