@@ -131,24 +131,6 @@ static int split_list(const char *cmd, const char *flag, const char *text, int i
  * 181 distinct ages a classifier would learn 181 unrelated outputs. */
 #define MAX_AUTO_INTEGER_CLASSES 20
 
-/* A label that is a number but not written as an integer ("0.5", "1e3",
- * "2.0") makes the auto task a regression. */
-static int is_non_integer_number(const char *s)
-{
-    char *end;
-    errno = 0;
-    strtod(s, &end);
-    if (end == s || *end)
-        return 0;
-    const char *p = s + (*s == '+' || *s == '-');
-    if (!*p)
-        return 0;
-    for (; *p; p++)
-        if (*p < '0' || *p > '9')
-            return 1;
-    return 0;
-}
-
 static int is_integer_text(const char *s)
 {
     const char *p = s + (*s == '+' || *s == '-');
@@ -158,6 +140,16 @@ static int is_integer_text(const char *s)
         if (*p < '0' || *p > '9')
             return 0;
     return 1;
+}
+
+/* A label that is a number but not written as an integer ("0.5", "1e3",
+ * "2.0") makes the auto task a regression. */
+static int is_non_integer_number(const char *s)
+{
+    char *end;
+    errno = 0;
+    strtod(s, &end);
+    return end != s && !*end && !is_integer_text(s);
 }
 
 /* The auto task rule on a file read as classes: a non-integer number makes

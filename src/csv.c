@@ -708,7 +708,8 @@ static syn_status mark_target(csv_load *L, size_t col, const csv_record *first)
     return SYN_OK;
 }
 
-static syn_status target_by_name(csv_load *L, const char *name, const csv_record *header)
+/* The file column named `name` in the header, or NONE. */
+static size_t column_named(const csv_record *header, const char *name)
 {
     for (size_t j = 0; j < header->n_fields; j++) {
         const char *s = field_text(header, j);
@@ -716,8 +717,16 @@ static syn_status target_by_name(csv_load *L, const char *name, const csv_record
         if (!header->fields[j].quoted)
             trim(&s, &len);
         if (name_equals(name, s, len))
-            return mark_target(L, j, header);
+            return j;
     }
+    return NONE;
+}
+
+static syn_status target_by_name(csv_load *L, const char *name, const csv_record *header)
+{
+    size_t j = column_named(header, name);
+    if (j != NONE)
+        return mark_target(L, j, header);
     syn_set_error(L->err, "%s:%zu:%zu: expected a column named \"%s\" in the header, found none",
                   L->path, header->fields[0].line, header->fields[0].col, name);
     return SYN_ERR_NOT_FOUND;
@@ -771,19 +780,6 @@ static void field_trimmed(const csv_record *rec, size_t j, const char **s, size_
     trim(s, len);
 }
 
-/* The file column named `name` in the header, or NONE. */
-static size_t column_named(const csv_record *header, const char *name)
-{
-    for (size_t j = 0; j < header->n_fields; j++) {
-        const char *s = field_text(header, j);
-        size_t len = header->fields[j].len;
-        if (!header->fields[j].quoted)
-            trim(&s, &len);
-        if (name_equals(name, s, len))
-            return j;
-    }
-    return NONE;
-}
 
 /* A column of options.categorical or options.ignore: a header name, or
  * in a file without header a 0-based index. `what` names the option. */
