@@ -346,8 +346,30 @@ static void test_model_and_fields(void)
     rmdir(dir);
 }
 
+static void test_arguments(void)
+{
+    syn_column_info info;
+    float x[2];
+    const char *f[] = {"1"};
+    syn_error err = {{0}};
+    CHECK(syn_encoding_column(NULL, 0, &info) == SYN_ERR_INVALID_ARGUMENT, "NULL encoding");
+    CHECK(syn_encoding_n_columns(NULL) == 0 && syn_encoding_n_inputs(NULL) == 0 &&
+              syn_encoding_category(NULL, 0, 0) == NULL && syn_encoding_na_value(NULL, 0) ==
+              NULL && syn_encoding_target_name(NULL, 0) == NULL, "NULL accessors");
+    CHECK(syn_encode_fields(NULL, f, 1, 0, x, NULL, &err) == SYN_ERR_INVALID_ARGUMENT,
+          "encode without encoding");
+    CHECK(syn_net_set_encoding(NULL, NULL) == SYN_ERR_INVALID_ARGUMENT, "NULL net");
+    CHECK(syn_net_encoding(NULL) == NULL && syn_dataset_encoding(NULL) == NULL, "NULL getters");
+    CHECK(syn_net_predict_fields(NULL, NULL, f, 1, NULL, &err) == SYN_ERR_INVALID_ARGUMENT,
+          "predict without net");
+    syn_encoding *copy = NULL;
+    CHECK(syn_encoding_clone(NULL, &copy) == SYN_ERR_INVALID_ARGUMENT && !copy, "clone NULL");
+    syn_encoding_free(NULL);
+}
+
 int main(void)
 {
+    test_arguments();
     test_missing_values();
     test_categorical();
     test_headerless();
