@@ -1595,11 +1595,55 @@ static syn_status rewind_reader(csv_load *L)
 
 /* Learning reads the file twice: first the kind, categories and mean of
  * each column, then the values, encoded. A given encoding needs one pass. */
+/* A first row the detection took for data while every feature of it is
+ * text can still be a header: a table of categories (colors, sizes) has
+ * no number to tell by. It is one when each of its texts occurs only
+ * there in its column, while some column repeats its values (so that
+ * occurring once means something). */
+static int text_header(const csv_load *L, const csv_record *first)
+{
+    if (L->has_header || L->opt.header != 0 || L->scanned_rows < 3)
+        return 0;
+    int repeats = 0;
+    for (size_t j = 0; j < L->n_cols; j++) {
+        if (L->feature_col[j] == NONE)
+            continue;
+        const col_stats *c = &L->stats[L->feature_col[j]];
+        const char *s;
+        size_t len, id;
+        field_trimmed(first, j, &s, &len);
+        if (c->numeric || !map_find(&c->texts, s, len, &id) || c->counts[id] != 1)
+            return 0;
+        for (size_t k = 0; !repeats && k < c->texts.count; k++)
+            repeats = c->counts[k] > 1;
+    }
+    return repeats;
+}
+
+/* Forgets what the learning pass saw, to run it again. */
+static void reset_learning(csv_load *L)
+{
+    for (size_t i = 0; i < L->n_stats; i++) {
+        col_stats *c = &L->stats[i];
+        map_free(&c->texts);
+        free(c->counts);
+        *c = (col_stats){.numeric = 1, .forced = c->forced};
+    }
+    L->scanned_rows = 0;
+}
+
 static syn_status parse_rows(csv_load *L)
 {
     syn_status s = SYN_OK;
     if (L->learn) {
         s = scan_file(L, learn_row);
+        if (s == SYN_OK && text_header(L, &L->rec[0])) {
+            reset_learning(L);
+            L->has_header = 1;
+            s = rewind_reader(L);
+            if (s == SYN_OK)
+                s = scan_file(L, learn_row);
+        }
         if (s == SYN_OK)
             s = finish_learning(L, &L->rec[0]);
         if (s == SYN_OK)

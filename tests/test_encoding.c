@@ -180,6 +180,24 @@ static void test_categorical(void)
     syn_dataset_free(ds);
 }
 
+/* A table of text only: the header is found by its names occurring once. */
+static void test_text_header(void)
+{
+    syn_dataset *ds = parse("color,size,label\nred,S,x\nblue,M,y\nred,L,x\nblue,S,y\n", NULL);
+    if (ds) {
+        CHECK(syn_dataset_n_samples(ds) == 4 && syn_dataset_n_classes(ds) == 2,
+              "the text header is not a row: %zu rows", syn_dataset_n_samples(ds));
+        syn_column_info c = column(ds, 0);
+        CHECK(!strcmp(c.name, "color") && c.width == 2, "named columns: %s %zu", c.name,
+              c.width);
+        syn_dataset_free(ds);
+    }
+    /* Every value distinct: nothing says the first row is special. */
+    ds = parse("a1,b1,x\na2,b2,y\na3,b3,x\n", NULL);
+    CHECK(ds && syn_dataset_n_samples(ds) == 3, "no header guessed from unique rows");
+    syn_dataset_free(ds);
+}
+
 static void test_headerless(void)
 {
     syn_csv_options none = {.header = -1};
@@ -372,6 +390,7 @@ int main(void)
     test_arguments();
     test_missing_values();
     test_categorical();
+    test_text_header();
     test_headerless();
     test_errors();
     test_model_and_fields();
