@@ -219,6 +219,38 @@ static void test_v2_mutations(size_t n_random)
     free(ref);
 }
 
+/* Version 3 adds the stopping rule's counters after the best weights (72
+ * bytes: docs/FORMAT.md) and a regression's trained parameters (a u64
+ * count, 0 for a classifier, last): counters past the epochs recorded are
+ * refused by name, not trusted. */
+static void test_v3_counters(void)
+{
+    h_opts o = {.dir = dir, .stdin_fd = -1};
+    h_result r = h_run(&o, h_argv("train --data three.csv --out ref3.syn --hidden 3 "
+                                  "--max-epochs 3 --val-split 0.25 --checkpoint v3.ckpt "
+                                  "--quiet --threads 1"));
+    CHECK(r.exited && r.code == 0, "the self-stopping reference run: %s", r.err);
+    h_free(&r);
+    size_t size = 0, at = 0, len = 0;
+    uint8_t *m = (uint8_t *)cli_read_file(path("v3.ckpt"), &size);
+    if (!m || !cm_user_block(m, size, &at, &len) || len < 8 + 72) {
+        CHECK(0, "%s", "the v3 checkpoint has a user block");
+        free(m);
+        return;
+    }
+    CHECK(cm_u64(m + at + len - 8) == 0, "a classifier stores no trained parameters");
+    size_t since_best = at + len - 8 - 72 + 48;
+    for (int i = 0; i < 8; i++)
+        m[since_best + i] = 0xff;
+    cm_fix_crc(m, size);
+    write_file("m3.ckpt", m, size);
+    r = resume("m3.ckpt", "v3 counters");
+    CHECK(r.exited && r.code == 1 && strstr(r.err, "its stopping rule's counters do not fit"),
+          "counters refused: %s", r.err);
+    h_free(&r);
+    free(m);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -229,6 +261,7 @@ int main(void)
     h_copy(path("keep.syn"), path("keep.ref"));
     test_v1_out_of_range();
     test_v1_resumes();
+    test_v3_counters();
     const char *env = getenv("SYN_HOSTILE_MUTATIONS");
     test_v2_mutations(env ? (size_t)strtoul(env, NULL, 10)
                           : h_under_valgrind() ? N_MUTATIONS / 2 : N_MUTATIONS);
