@@ -445,8 +445,8 @@ static size_t pow2_floor(size_t v)
 /* The defaults that depend on the data, and the rule that ends the run.
  * Small data needs optimizer steps, not epochs: the batch is about
  * STEPS_PER_EPOCH-th of the training rows, never below BATCH_MIN (Keras's
- * default 32; smaller batches only add noise) nor above BATCH_MAX (past it
- * a step costs more than it gains on a CPU). A validation split is taken
+ * default, 32) nor above BATCH_MAX, so that tiny tables still get several
+ * steps an epoch and large ones keep many. A validation split is taken
  * only when it gives VAL_MIN_ROWS rows, enough for its loss to rank epochs;
  * below that the training loss is monitored, as sklearn's MLP does. */
 static void choose_plan(const train_options *o, train_run *run)
@@ -484,7 +484,7 @@ static void choose_plan(const train_options *o, train_run *run)
     /* MSE on a linear output: standardised targets, folded back at the end
      * (a fine-tuned model keeps the units it was trained in). */
     pl->scale_targets = !run->classify && !o->init && !run->raw_targets &&
-                        (o->loss < 0 || o->loss == 0);
+                        (o->loss < 0 || (syn_loss)o->loss == SYN_LOSS_MSE);
 }
 
 /* The stopping rule's settings (its counters start at zero). */

@@ -557,15 +557,15 @@ static void report_plan(const train_options *o, train_run *run)
         snprintf(task, sizeof task, "classification into %zu classes",
                  syn_dataset_n_classes(run->data));
     else
-        snprintf(task, sizeof task, "regression of %zu target%s%s", run->n_targets ? run->n_targets
-                 : syn_dataset_target_width(run->data),
+        snprintf(task, sizeof task, "regression of %zu target%s%s",
+                 syn_dataset_target_width(run->data),
                  syn_dataset_target_width(run->data) == 1 ? "" : "s",
                  pl->scale_targets ? " (standardised while training)" : "");
     if (run->n_val)
-        snprintf(val, sizeof val, "%zu training, %zu validation%s", run->n_train, run->n_val,
+        snprintf(val, sizeof val, ": %zu training, %zu validation%s", run->n_train, run->n_val,
                  pl->stratified ? " (stratified)" : "");
     else
-        snprintf(val, sizeof val, "all for training%s", pl->auto_val && pl->stopping
+        snprintf(val, sizeof val, ", all for training%s", pl->auto_val
                  ? " (too few for a validation split)" : "");
     if (pl->batch)
         snprintf(batch, sizeof batch, "batch %zu", pl->batch);
@@ -586,7 +586,7 @@ static void report_plan(const train_options *o, train_run *run)
     }
     syn_optim_desc od = syn_optimizer_desc(syn_trainer_optimizer(run->trainer));
     const char *hidden = o->init ? "those of --init" : *pl->hidden ? pl->hidden : "none";
-    fprintf(stderr, "train: %s, %zu features, %zu rows (%s); hidden %s; %s, %s lr %g weight "
+    fprintf(stderr, "train: %s, %zu features, %zu rows%s; hidden %s; %s, %s lr %g weight "
             "decay %g; %s\n", task, f, n, val, hidden, batch, syn_optim_name(o->optimizer),
             (double)state.base_lr, (double)od.weight_decay, rule);
 }

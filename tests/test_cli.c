@@ -370,8 +370,8 @@ static void test_regression_defaults(void)
     fclose(fp);
     result r = run("train --data price.csv --out price.syn");
     CHECK(r.code == 0 && strstr(r.err, "train: regression of 1 target (standardised while "
-                                "training), 2 features, 300 rows (all for training (too few "
-                                "for a validation split)); hidden 128; batch 32") &&
+                                "training), 2 features, 300 rows, all for training (too "
+                                "few for a validation split); hidden 128; batch 32") &&
               strstr(r.err, "stops when the training loss has not improved by 0.0001 "
                      "(relative) for 10 epochs, at most 1000 epochs") &&
               strstr(r.err, "stopped at epoch "),
