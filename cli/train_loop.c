@@ -552,15 +552,8 @@ static void report_plan(const train_options *o, train_run *run)
         return;
     const train_plan *pl = &run->plan;
     size_t n = syn_dataset_n_samples(run->data), f = syn_dataset_n_features(run->data);
-    char task[96], val[160], batch[32], rule[256];
-    if (run->classify)
-        snprintf(task, sizeof task, "classification into %zu classes",
-                 syn_dataset_n_classes(run->data));
-    else
-        snprintf(task, sizeof task, "regression of %zu target%s%s",
-                 syn_dataset_target_width(run->data),
-                 syn_dataset_target_width(run->data) == 1 ? "" : "s",
-                 pl->scale_targets ? " (standardised while training)" : "");
+    /* The task and classes are on the line before (describe_data). */
+    char val[160], batch[32], rule[256];
     if (run->n_val)
         snprintf(val, sizeof val, ": %zu training, %zu validation%s", run->n_train, run->n_val,
                  pl->stratified ? " (stratified)" : "");
@@ -586,9 +579,10 @@ static void report_plan(const train_options *o, train_run *run)
     }
     syn_optim_desc od = syn_optimizer_desc(syn_trainer_optimizer(run->trainer));
     const char *hidden = o->init ? "those of --init" : *pl->hidden ? pl->hidden : "none";
-    fprintf(stderr, "train: %s, %zu features, %zu rows%s; hidden %s; %s, %s lr %g weight "
-            "decay %g; %s\n", task, f, n, val, hidden, batch, syn_optim_name(o->optimizer),
-            (double)state.base_lr, (double)od.weight_decay, rule);
+    fprintf(stderr, "train: %zu features, %zu rows%s; hidden %s; %s, %s lr %g weight decay %g; "
+            "%s%s\n", f, n, val, hidden, batch, syn_optim_name(o->optimizer),
+            (double)state.base_lr, (double)od.weight_decay, rule,
+            pl->scale_targets ? "; targets standardised while training" : "");
 }
 
 /* A resumed run's log and plot start with the epochs it already ran. */

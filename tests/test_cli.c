@@ -299,7 +299,7 @@ static void test_classifier(void)
     CHECK(!strncmp(r.err, "synapse train: flowers.csv: classification, 3 classes (the target "
                    "holds text labels); 4 columns (0 categorical) -> 4 inputs\n", 108),
           "what was read, first: %.120s", r.err);
-    CHECK(strstr(r.err, "\ntrain: classification into 3 classes, 4 features") &&
+    CHECK(strstr(r.err, "\ntrain: 4 features, 240 rows, all for training; hidden 16;") &&
               strstr(r.err, "batch 16, adam lr 0.01 weight decay 0; 40 epochs\n"),
           "then what was chosen: %s", r.err);
     CHECK(strstr(r.out, "test: loss") && strstr(r.out, "accuracy"), "test result: %s", r.out);
@@ -369,9 +369,9 @@ static void test_regression_defaults(void)
     }
     fclose(fp);
     result r = run("train --data price.csv --out price.syn");
-    CHECK(r.code == 0 && strstr(r.err, "train: regression of 1 target (standardised while "
-                                "training), 2 features, 300 rows, all for training (too "
+    CHECK(r.code == 0 && strstr(r.err, "\ntrain: 2 features, 300 rows, all for training (too "
                                 "few for a validation split); hidden 128; batch 32") &&
+              strstr(r.err, "; targets standardised while training\n") &&
               strstr(r.err, "stops when the training loss has not improved by 0.0001 "
                      "(relative) for 10 epochs, at most 1000 epochs") &&
               strstr(r.err, "stopped at epoch "),
