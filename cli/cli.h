@@ -102,6 +102,16 @@ typedef struct cli_data_spec {
     size_t default_targets; /* regression without --target: the last N columns */
     const char *shown_as;   /* name for `data` in messages (stdin's temporary file) */
     size_t max_bytes;       /* refuse data that needs more memory (0: no limit) */
+    /* Learning an encoding (train): comma lists of --na-values,
+     * --categorical and --ignore, or NULL; --max-categories (0: 100). */
+    const char *na_values, *categorical, *ignore;
+    size_t max_categories;
+    /* Reading with a model's encoding (eval, predict, a test set). */
+    const syn_encoding *encoding;
+    int strict;
+    /* Filled (when not NULL) with why --task auto chose the task. */
+    char *task_reason;
+    size_t task_reason_size;
 } cli_data_spec;
 
 /* Loads a data set as the spec says: IDX or CSV (sniffed), the auto task
@@ -122,11 +132,9 @@ int cli_memory_limit(const char *cmd, const char *text, size_t *limit);
 /* Validates --delimiter: one character, or "\t"/"tab". */
 int cli_parse_delimiter(const char *text, char *out);
 
-/* Copies stdin to a new temporary file; *path (malloc'd) names it. The
- * caller removes it with cli_temp_remove. */
-int cli_stdin_to_temp(const char *cmd, char **path);
-/* The same for the file `source` (a pipe or FIFO; NULL: stdin), refusing
- * more than 4 x max_bytes (0: no limit). */
+/* Copies `source` (a pipe or FIFO; NULL: stdin) to a new temporary file,
+ * refusing more than 4 x max_bytes (0: no limit); *path (malloc'd) names
+ * it. The caller removes it with cli_temp_remove. */
 int cli_copy_to_temp(const char *cmd, const char *source, size_t max_bytes, char **path);
 
 /* ------------------------------------------------------------ files.c */

@@ -28,6 +28,7 @@ struct syn_net {
     float *scale_offset, *scale_mul; /* [n_inputs] each, or both NULL */
     char **class_names;
     size_t n_class_names;
+    syn_encoding *encoding; /* the raw columns behind the inputs, or NULL */
     syn_train_meta meta;
 };
 

@@ -138,6 +138,7 @@ void syn_net_free(syn_net *net)
     syn_free_aligned(net->scale_offset);
     syn_free_aligned(net->scale_mul);
     free_class_names(net->class_names, net->n_class_names);
+    syn_encoding_free(net->encoding);
     free(net);
 }
 
@@ -155,6 +156,7 @@ syn_status syn_net_clone(const syn_net *net, syn_net **out)
     copy->scale_offset = copy->scale_mul = NULL;
     copy->class_names = NULL;
     copy->n_class_names = 0;
+    copy->encoding = NULL;
     syn_status st = SYN_OK;
     copy->layers = malloc(net->n_layers * sizeof(syn_layer));
     copy->params = syn_alloc_floats(net->n_params);
@@ -168,6 +170,8 @@ syn_status syn_net_clone(const syn_net *net, syn_net **out)
     if (st == SYN_OK)
         st = syn_net_set_class_names(copy, (const char *const *)net->class_names,
                                      net->n_class_names);
+    if (st == SYN_OK)
+        st = syn_net_set_encoding(copy, net->encoding);
     if (st != SYN_OK) {
         syn_net_free(copy);
         return st;
@@ -194,6 +198,29 @@ syn_status syn_net_copy_params(syn_net *dst, const syn_net *src)
     if (!same_shape(dst, src))
         return SYN_ERR_SHAPE;
     memcpy(dst->params, src->params, src->n_params * sizeof(float));
+    return SYN_OK;
+}
+
+syn_status syn_net_scale_outputs(syn_net *net, const float *scale, const float *offset)
+{
+    if (!net || !scale)
+        return SYN_ERR_INVALID_ARGUMENT;
+    syn_layer *out = &net->layers[net->n_layers - 1];
+    if (out->activation != SYN_ACT_LINEAR || (offset && !out->has_bias))
+        return SYN_ERR_INVALID_ARGUMENT;
+    for (size_t o = 0; o < out->units; o++)
+        if (!isfinite(scale[o]) || (offset && !isfinite(offset[o])))
+            return SYN_ERR_INVALID_ARGUMENT;
+    /* scale * (W x + b) + offset = (scale W) x + (scale b + offset). */
+    for (size_t o = 0; o < out->units; o++) {
+        float *w = net->params + out->w_off + o * out->n_in;
+        for (size_t i = 0; i < out->n_in; i++)
+            w[i] *= scale[o];
+        if (out->has_bias) {
+            float *b = net->params + out->b_off + o;
+            *b = *b * scale[o] + (offset ? offset[o] : 0.0f);
+        }
+    }
     return SYN_OK;
 }
 

@@ -184,7 +184,9 @@ static void load_input(const syn_net *net, syn_workspace *ws, const float *x, si
 {
     size_t n = net->n_inputs;
     if (!net->scale_offset) {
-        memcpy(ws->input, x, batch * n * sizeof(float));
+        /* syn_net_predict_fields encodes straight into ws->input. */
+        if (x != ws->input)
+            memcpy(ws->input, x, batch * n * sizeof(float));
         return;
     }
     scale_job job = {x, net->scale_offset, net->scale_mul, ws->input, n};
