@@ -4,7 +4,6 @@
  * thread count (none left alive: /proc/self/task); and the adaptive count
  * falls to one thread when workers are slow, then tries more again. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -13,40 +12,13 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "thread_count.h"
 #include "pool.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
 #define HAVE_MXCSR 1
 #endif
-
-static void *nothing(void *arg)
-{
-    return arg;
-}
-
-/* Starts and joins one thread: a sanitizer runtime starts a helper thread of
- * its own with the first one (ThreadSanitizer does), which must be in every
- * baseline the leak checks compare with. */
-static void settle_runtime_threads(void)
-{
-    pthread_t t;
-    if (pthread_create(&t, NULL, nothing, NULL) == 0)
-        pthread_join(t, NULL);
-}
-
-/* Threads of this process, or -1 where /proc/self/task does not exist. */
-static int count_threads(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    if (!d)
-        return -1;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
 
 typedef struct count_job {
     unsigned *hits;

@@ -6,7 +6,6 @@
  * large enough that every kernel actually runs in parallel (above the
  * thresholds in pass.c, optim.c and the GEMM). */
 #define _GNU_SOURCE /* prctl */
-#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #endif
 
 #include "check.h"
+#include "thread_count.h"
 #include "synapse.h"
 
 #define N_IN 300
@@ -47,34 +47,6 @@ static void fill(float *x, float *y, size_t batch)
     memset(y, 0, batch * N_OUT * sizeof *y);
     for (size_t r = 0; r < batch; r++)
         y[r * N_OUT + syn_rng_below(&rng, N_OUT)] = 1.0f;
-}
-
-static void *nothing(void *arg)
-{
-    return arg;
-}
-
-/* Starts and joins one thread: a sanitizer runtime starts a helper thread of
- * its own with the first one (ThreadSanitizer does), which must be in every
- * baseline the leak checks compare with. */
-static void settle_runtime_threads(void)
-{
-    pthread_t t;
-    if (pthread_create(&t, NULL, nothing, NULL) == 0)
-        pthread_join(t, NULL);
-}
-
-/* Threads of this process, or -1 where /proc/self/task does not exist. */
-static int count_threads(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    if (!d)
-        return -1;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
 }
 
 /* A process that spins on a core, ending itself within 120 s should this
