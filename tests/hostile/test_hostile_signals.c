@@ -83,7 +83,7 @@ static void test_double_sigterm(void)
 {
     /* Valgrind's own start-up takes seconds, before any handler is in. */
     h_opts o = {.dir = dir, .stdin_fd = -1, .signal = SIGTERM, .signal2 = SIGTERM,
-                .signal_delay = h_under_valgrind() ? 8.0 : 0.3, .timeout = 90};
+                .signal_delay = h_under_valgrind() ? 5.0 : 0.3, .timeout = 90};
     h_result r = h_run(&o, h_argv(TRAIN "--epochs 100000 --out d.syn --log d.csv"));
     h_count(&counts, &r, "SIGTERM twice");
     CHECK(r.exited && r.code == 143, "two SIGTERMs: exit 143, got %d/%d", r.code, r.sig);
@@ -102,7 +102,7 @@ static void test_sigterm_stdin_copy(void)
         return;
     setenv("TMPDIR", dir, 1);
     h_opts o = {.dir = dir, .stdin_fd = fds[0], .signal = SIGTERM,
-                .signal_delay = h_under_valgrind() ? 8.0 : 0.5, .timeout = 60};
+                .signal_delay = h_under_valgrind() ? 5.0 : 0.5, .timeout = 60};
     h_result r = h_run(&o, h_argv("predict --model ref.syn --data -"));
     unsetenv("TMPDIR");
     close(fds[0]);
