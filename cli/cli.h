@@ -102,6 +102,16 @@ typedef struct cli_data_spec {
     size_t default_targets; /* regression without --target: the last N columns */
     const char *shown_as;   /* name for `data` in messages (stdin's temporary file) */
     size_t max_bytes;       /* refuse data that needs more memory (0: no limit) */
+    /* Learning an encoding (train): comma lists of --na-values,
+     * --categorical and --ignore, or NULL; --max-categories (0: 100). */
+    const char *na_values, *categorical, *ignore;
+    size_t max_categories;
+    /* Reading with a model's encoding (eval, predict, a test set). */
+    const syn_encoding *encoding;
+    int strict;
+    /* Filled (when not NULL) with why --task auto chose the task. */
+    char *task_reason;
+    size_t task_reason_size;
 } cli_data_spec;
 
 /* Loads a data set as the spec says: IDX or CSV (sniffed), the auto task

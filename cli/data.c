@@ -88,8 +88,18 @@ static int is_index(const char *s, long *value)
     return 1;
 }
 
-/* Returns 0 after printing a usage error. */
+/* Splits a comma list for `flag`; returns 0 after printing a usage error.
+ * With `indices`, a list of integers becomes t->indices instead. */
+static int split_list(const char *cmd, const char *flag, const char *text, int indices,
+                      target_list *t);
+
 static int parse_targets(const char *cmd, const char *text, target_list *t)
+{
+    return split_list(cmd, "--target", text, 1, t);
+}
+
+static int split_list(const char *cmd, const char *flag, const char *text, int indices,
+                      target_list *t)
 {
     memset(t, 0, sizeof *t);
     size_t n = 1, len = strlen(text);
@@ -112,11 +122,11 @@ static int parse_targets(const char *cmd, const char *text, target_list *t)
             *comma = '\0';
         if (!*p) {
             target_list_free(t);
-            cli_usage_error(cmd, "--target has an empty column in '%s'", text);
+            cli_usage_error(cmd, "%s has an empty entry in '%s'", flag, text);
             return 0;
         }
         t->names[k] = p;
-        n_index += (size_t)is_index(p, &t->indices[k]);
+        n_index += indices && is_index(p, &t->indices[k]);
         p = comma ? comma + 1 : p + strlen(p);
     }
     t->count = n;
@@ -135,6 +145,22 @@ static int parse_targets(const char *cmd, const char *text, target_list *t)
     return 1;
 }
 
+/* Integer labels with more distinct values than this read as a count or
+ * a measurement (an age, a year, a price in cents), not as classes: with
+ * 181 distinct ages a classifier would learn 181 unrelated outputs. */
+#define MAX_AUTO_INTEGER_CLASSES 20
+
+static int is_integer_text(const char *s)
+{
+    const char *p = s + (*s == '+' || *s == '-');
+    if (!*p)
+        return 0;
+    for (; *p; p++)
+        if (*p < '0' || *p > '9')
+            return 0;
+    return 1;
+}
+
 /* A label that is a number but not written as an integer ("0.5", "1e3",
  * "2.0") makes the auto task a regression. */
 static int is_non_integer_number(const char *s)
@@ -142,25 +168,33 @@ static int is_non_integer_number(const char *s)
     char *end;
     errno = 0;
     strtod(s, &end);
-    if (end == s || *end)
-        return 0;
-    const char *p = s + (*s == '+' || *s == '-');
-    if (!*p)
-        return 0;
-    for (; *p; p++)
-        if (*p < '0' || *p > '9')
-            return 1;
-    return 0;
+    return end != s && !*end && !is_integer_text(s);
 }
 
-static int labels_look_continuous(const syn_dataset *ds)
+/* The auto task rule on a file read as classes: a non-integer number makes
+ * it a regression, and so do many distinct integers. Returns 1 for a
+ * regression; `why` receives the reason either way. */
+static int labels_look_continuous(const syn_dataset *ds, char *why, size_t size)
 {
-    size_t n = syn_dataset_n_class_names(ds);
+    size_t n = syn_dataset_n_class_names(ds), integers = 0;
     for (size_t i = 0; i < n; i++) {
         const char *name = syn_dataset_class_name(ds, i);
-        if (name && is_non_integer_number(name))
+        if (name && is_non_integer_number(name)) {
+            snprintf(why, size, "the target holds a non-integer number (\"%.40s\")", name);
             return 1;
+        }
+        integers += name && is_integer_text(name);
     }
+    if (integers == n && n > MAX_AUTO_INTEGER_CLASSES) {
+        snprintf(why, size, "the target holds %zu distinct integers, more than %d classes; "
+                 "--task classify makes them classes", n, MAX_AUTO_INTEGER_CLASSES);
+        return 1;
+    }
+    if (integers == n)
+        snprintf(why, size, "the target holds %zu distinct integers (at most %d are classes; "
+                 "--task regress makes it a number)", n, MAX_AUTO_INTEGER_CLASSES);
+    else
+        snprintf(why, size, "the target holds text labels");
     return 0;
 }
 
@@ -258,7 +292,8 @@ static int csv_targets(const char *cmd, const cli_data_spec *spec, target_list *
         o->target_names = t->names;
         o->target_indices = t->indices;
         o->n_target_columns = t->count;
-    } else if (spec->default_targets > 1) {
+    } else if (spec->default_targets > 1 && !spec->encoding) {
+        /* (A model's encoding names its targets: the loader finds them.) */
         /* A model with several outputs was trained on the last columns. */
         size_t k = spec->default_targets;
         for (size_t i = 0; i < k; i++)
@@ -271,6 +306,41 @@ static int csv_targets(const char *cmd, const cli_data_spec *spec, target_list *
         return cli_usage_error(cmd, "classification takes one --target column");
     }
     o->regression = spec->task == CLI_TASK_REGRESS || o->n_target_columns > 1;
+    return SYN_EXIT_OK;
+}
+
+/* --na-values, --categorical and --ignore as lists for the loader. */
+typedef struct encoding_lists {
+    target_list na, categorical, ignore;
+} encoding_lists;
+
+static void encoding_lists_free(encoding_lists *l)
+{
+    target_list_free(&l->na);
+    target_list_free(&l->categorical);
+    target_list_free(&l->ignore);
+}
+
+static int csv_encoding(const char *cmd, const cli_data_spec *spec, encoding_lists *l,
+                        syn_csv_options *o)
+{
+    memset(l, 0, sizeof *l);
+    o->encoding = spec->encoding;
+    o->strict = spec->strict;
+    o->max_categories = spec->max_categories;
+    if ((spec->na_values && !split_list(cmd, "--na-values", spec->na_values, 0, &l->na)) ||
+        (spec->categorical &&
+         !split_list(cmd, "--categorical", spec->categorical, 0, &l->categorical)) ||
+        (spec->ignore && !split_list(cmd, "--ignore", spec->ignore, 0, &l->ignore))) {
+        encoding_lists_free(l);
+        return SYN_EXIT_USAGE;
+    }
+    o->na_values = l->na.names;
+    o->n_na_values = l->na.count;
+    o->categorical = l->categorical.names;
+    o->n_categorical = l->categorical.count;
+    o->ignore = l->ignore.names;
+    o->n_ignore = l->ignore.count;
     return SYN_EXIT_OK;
 }
 
@@ -295,15 +365,31 @@ static int load_csv(const char *cmd, const cli_data_spec *spec, syn_dataset **ou
         o.n_class_names = spec->n_class_names;
     }
     o.max_bytes = spec->max_bytes;
+    encoding_lists lists;
+    rc = csv_encoding(cmd, spec, &lists, &o);
+    if (rc != SYN_EXIT_OK) {
+        target_list_free(&t);
+        free(defaults);
+        return rc;
+    }
     syn_error err = {{0}};
     syn_status st = syn_dataset_load_csv(spec->data, &o, out, &err);
+    char why[160] = "";
+    if (o.regression)
+        snprintf(why, sizeof why, spec->task == CLI_TASK_REGRESS ? "--task regress"
+                                                                 : "several target columns");
+    else if (spec->task == CLI_TASK_CLASSIFY)
+        snprintf(why, sizeof why, "--task classify");
     if (st == SYN_OK && spec->task == CLI_TASK_AUTO && !o.regression && !o.no_target &&
-        !o.n_class_names && labels_look_continuous(*out)) {
+        !o.n_class_names && labels_look_continuous(*out, why, sizeof why)) {
         syn_dataset_free(*out);
         *out = NULL;
         o.regression = 1;
         st = syn_dataset_load_csv(spec->data, &o, out, &err);
     }
+    if (spec->task_reason && spec->task_reason_size)
+        snprintf(spec->task_reason, spec->task_reason_size, "%s", why);
+    encoding_lists_free(&lists);
     target_list_free(&t);
     free(defaults);
     if (st != SYN_OK)

@@ -15,7 +15,7 @@
 
 typedef struct eval_options {
     const char *model, *data, *labels, *target, *delimiter, *max_memory;
-    int header, json;
+    int header, json, strict;
     long threads;
     size_t memory_limit;
 } eval_options;
@@ -35,9 +35,16 @@ static void eval_usage(FILE *to)
 "  --data FILE           IDX images or CSV (\"-\" reads stdin)\n"
 "  --labels FILE         IDX labels\n"
 "  --target COL          CSV target column(s) by name or 0-based index (default:\n"
+"                        the model's target by name in a file with a header, else\n"
 "                        the last column, or the last N for N regression outputs)\n"
+"\n"
+"A CSV with a header is matched to the model by column name: any order, extra\n"
+"columns ignored, a missing one named in the error. Without a header the columns\n"
+"must be the model's, in its order, then the target(s).\n"
 "  --delimiter C         CSV delimiter (default ',')\n"
 "  --header, --no-header the CSV has / has no header row (default: detected)\n"
+"  --strict              a category the model did not see in training is an error\n"
+"                        (default: encoded as all zeros, counted in a warning)\n"
 "  --threads N           threads (default 0: all available)\n"
 "  --max-memory SIZE     refuse data that needs more memory (512M, 4G, bytes,\n"
 "                        none; default: the memory available now)\n"
@@ -58,6 +65,7 @@ static cli_parse_result parse_eval(int argc, char **argv, eval_options *o)
         {"--header", CLI_FLAG, &o->header, 0, 0, NULL, 1},
         {"--no-header", CLI_FLAG, &o->header, 0, 0, NULL, -1},
         {"--threads", CLI_LONG, &o->threads, 0, 4096, NULL, 0},
+        {"--strict", CLI_FLAG, &o->strict, 0, 0, NULL, 1},
         {"--max-memory", CLI_STRING, &o->max_memory, 0, 0, NULL, 0},
         {"--json", CLI_FLAG, &o->json, 0, 0, NULL, 1},
     };
@@ -285,7 +293,7 @@ int cmd_eval(int argc, char **argv)
                           .class_names = m.classify ? m.classes : NULL,
                           .n_class_names = m.classify ? m.n_classes : 0,
                           .default_targets = m.classify ? 1 : syn_net_n_outputs(m.net),
-                          .max_bytes = o.memory_limit};
+                          .max_bytes = o.memory_limit, .strict = o.strict};
     syn_dataset *ds = NULL;
     char *temp = NULL;
     rc = model_load_data("eval", &m, &spec, &ds, &temp);

@@ -94,6 +94,43 @@ static void print_classes(const syn_net *net)
     printf("%s\n", n > MAX_LISTED_CLASSES ? ", ..." : "");
 }
 
+/* The input columns and how each becomes inputs (a model trained on a CSV). */
+static void print_columns(const syn_net *net)
+{
+    const syn_encoding *enc = syn_net_encoding(net);
+    if (!enc) {
+        printf("input columns: not recorded (the inputs are the row's numbers, in order)\n");
+        return;
+    }
+    size_t n = syn_encoding_n_columns(enc);
+    printf("input columns (%zu, by name in files with a header):\n", n);
+    for (size_t i = 0; i < n; i++) {
+        syn_column_info c;
+        if (syn_encoding_column(enc, i, &c) != SYN_OK)
+            continue;
+        printf("  %-16s ", c.name[0] ? c.name : "(unnamed)");
+        if (c.kind == SYN_COLUMN_NUMERIC) {
+            printf("numeric      input %zu, missing -> %.6g\n", c.first_input + 1,
+                   (double)c.fill);
+            continue;
+        }
+        printf("categorical  inputs %zu-%zu, missing -> %s:", c.first_input + 1,
+               c.first_input + c.width, syn_encoding_category(enc, i, c.fill_category));
+        for (size_t k = 0; k < c.width && k < MAX_LISTED_CLASSES; k++)
+            printf("%s %s", k ? "," : "", syn_encoding_category(enc, i, k));
+        printf("%s\n", c.width > MAX_LISTED_CLASSES ? ", ..." : "");
+    }
+    size_t t = syn_encoding_n_targets(enc);
+    printf("  target%s:", t == 1 ? "" : "s");
+    for (size_t k = 0; k < t; k++)
+        printf("%s %s", k ? "," : "", syn_encoding_target_name(enc, k)[0]
+                                          ? syn_encoding_target_name(enc, k) : "(unnamed)");
+    printf("\n  missing when:");
+    for (size_t k = 0; k < syn_encoding_n_na_values(enc); k++)
+        printf("%s \"%s\"", k ? "," : "", syn_encoding_na_value(enc, k));
+    printf(", or empty\n");
+}
+
 static void print_optional(const char *name, double v)
 {
     if (!isnan(v))
@@ -149,6 +186,7 @@ int cmd_info(int argc, char **argv)
     printf("parameters: %zu\n", syn_net_param_count(net));
     print_scaling(net);
     print_classes(net);
+    print_columns(net);
     print_meta(net);
     syn_net_free(net);
     return SYN_EXIT_OK;

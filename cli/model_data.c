@@ -73,6 +73,8 @@ int model_load_data(const char *cmd, const model_info *m, cli_data_spec *spec,
 {
     *temp_path = NULL;
     const char *given = spec->data;
+    /* The model's columns, by name where the file has a header. */
+    spec->encoding = syn_net_encoding(m->net);
     if (!strcmp(spec->data, "-")) {
         int rc = cli_copy_to_temp(cmd, NULL, spec->max_bytes, temp_path);
         if (rc != SYN_EXIT_OK)
@@ -85,6 +87,11 @@ int model_load_data(const char *cmd, const model_info *m, cli_data_spec *spec,
     spec->shown_as = NULL;
     if (rc != SYN_EXIT_OK)
         return rc;
+    size_t unseen = syn_dataset_n_unseen(*out);
+    if (unseen)
+        fprintf(stderr, "synapse %s: warning: %s: %zu field%s held a category the model did "
+                "not see in training (encoded as all zeros; --strict makes this an error)\n",
+                cmd, strcmp(given, "-") ? given : "stdin", unseen, unseen == 1 ? "" : "s");
     size_t have = syn_dataset_n_features(*out), want = syn_net_n_inputs(m->net);
     if (have != want) {
         syn_dataset_free(*out);

@@ -14,7 +14,7 @@
 
 typedef struct predict_options {
     const char *model, *data, *labels, *target, *delimiter, *out, *max_memory;
-    int header;
+    int header, strict;
     long threads;
     size_t memory_limit;
 } predict_options;
@@ -31,15 +31,20 @@ static void predict_usage(FILE *to)
 "Regression: header output_1,output_2,... and the outputs.\n"
 "\n"
 "  --model MODEL         the model file (from synapse train)\n"
-"  --data FILE           CSV whose columns are exactly the model's inputs, or IDX\n"
-"                        images; \"-\" reads stdin\n"
+"  --data FILE           CSV or IDX images; \"-\" reads stdin. A CSV with a header\n"
+"                        is matched to the model's columns by name (any order;\n"
+"                        other columns, the target among them, are ignored);\n"
+"                        without a header its columns must be the model's inputs\n"
 "  --target COL          CSV column(s) to drop first (by name or 0-based index,\n"
 "                        comma-separated), e.g. the label column of training data\n"
+"                        without a header\n"
 "  --labels FILE         accepted and ignored for IDX images\n"
 "  --out FILE            where to write (default \"-\": stdout; a file is written\n"
 "                        atomically and may not be an input)\n"
 "  --delimiter C         CSV delimiter of --data (default ','); output uses ','\n"
 "  --header, --no-header --data has / has no header row (default: detected)\n"
+"  --strict              a category the model did not see in training is an error\n"
+"                        (default: encoded as all zeros, counted in a warning)\n"
 "  --threads N           threads (default 0: all available)\n"
 "  --max-memory SIZE     refuse data that needs more memory (512M, 4G, bytes,\n"
 "                        none; default: the memory available now)\n");
@@ -57,6 +62,7 @@ static cli_parse_result parse_predict(int argc, char **argv, predict_options *o)
         {"--header", CLI_FLAG, &o->header, 0, 0, NULL, 1},
         {"--no-header", CLI_FLAG, &o->header, 0, 0, NULL, -1},
         {"--threads", CLI_LONG, &o->threads, 0, 4096, NULL, 0},
+        {"--strict", CLI_FLAG, &o->strict, 0, 0, NULL, 1},
         {"--max-memory", CLI_STRING, &o->max_memory, 0, 0, NULL, 0},
     };
     return cli_parse("predict", argc, argv, 1, table, sizeof table / sizeof table[0],
@@ -171,7 +177,8 @@ static int load_rows(const predict_options *o, const model_info *m, syn_dataset 
 {
     cli_data_spec spec = {.data = o->data, .labels = o->labels, .target = o->target,
                           .delimiter = o->delimiter, .header = o->header,
-                          .no_target = !o->target, .max_bytes = o->memory_limit};
+                          .no_target = !o->target, .max_bytes = o->memory_limit,
+                          .strict = o->strict};
     /* Labels of a dropped column are read as classes (any text is one);
      * several columns must be numbers, as regression targets. */
     spec.task = o->target && strchr(o->target, ',') ? CLI_TASK_REGRESS : CLI_TASK_CLASSIFY;

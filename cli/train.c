@@ -35,10 +35,20 @@ static void train_usage(FILE *to)
 "  --test-labels FILE    IDX labels of --test-data\n"
 "  --task auto|classify|regress\n"
 "                        auto (default): classification when the single target\n"
-"                        column holds strings or integers; regression when a\n"
-"                        target value is a non-integer number (\"0.5\", \"2.0\",\n"
-"                        \"1e3\") or several target columns are given. IDX data is\n"
+"                        column holds strings or at most 20 distinct integers;\n"
+"                        regression when a target value is a non-integer number\n"
+"                        (\"0.5\", \"2.0\", \"1e3\"), the target holds more than 20\n"
+"                        distinct integers, or several target columns are given.\n"
+"                        The choice and its reason are printed. IDX data is\n"
 "                        always classification.\n"
+"  --na-values A,B,...   CSV fields that mean \"missing\" (default NA,N/A,NaN,null,?;\n"
+"                        case ignored; an empty field is always missing): imputed\n"
+"                        with the training mean (numbers) or most frequent category\n"
+"  --categorical COL,... one-hot encode these columns even if they hold numbers\n"
+"                        (a column with any text is categorical anyway)\n"
+"  --ignore COL,...      leave these columns out (an id, free text)\n"
+"  --max-categories N    refuse a categorical column with more categories (100)\n"
+"  --strict              a --test-data category unseen in training is an error\n"
 "  --delimiter C         CSV field delimiter (default ','; \"tab\" or \"\\t\" for tabs)\n"
 "  --header, --no-header the CSV has / has no header row (default: detected)\n"
 "  --val-split F         hold out this fraction of the rows for validation (0)\n"
@@ -187,10 +197,22 @@ static int load_training_data(const train_options *o, train_run *run)
 {
     cli_data_spec spec = {.data = o->data, .labels = o->labels, .target = o->target,
                           .delimiter = o->delimiter, .header = o->header,
-                          .task = (cli_task)o->task, .max_bytes = o->memory_limit};
+                          .task = (cli_task)o->task, .max_bytes = o->memory_limit,
+                          .na_values = o->na_values, .categorical = o->categorical,
+                          .ignore = o->ignore, .max_categories = (size_t)o->max_categories,
+                          .task_reason = run->task_reason,
+                          .task_reason_size = sizeof run->task_reason};
     const char **names = NULL;
     if (run->net && !init_data_spec(run->net, &spec, &names))
         return cli_runtime_error("train", "out of memory");
+    /* A fine-tuned model reads the data through its own encoding. */
+    if (run->net && syn_net_encoding(run->net)) {
+        if (o->na_values || o->categorical || o->ignore || o->max_categories)
+            return cli_usage_error("train", "--init takes the columns from %s: drop "
+                                   "--na-values, --categorical, --ignore and "
+                                   "--max-categories", o->init);
+        spec.encoding = syn_net_encoding(run->net);
+    }
     int rc = cli_load_data("train", &spec, &run->data, &run->is_idx);
     free(names);
     size_t n_out = run->net ? syn_net_n_outputs(run->net) : 0;
@@ -241,14 +263,22 @@ static int load_test_data(const train_options *o, train_run *run)
                           .task = CLI_TASK_CLASSIFY, .default_targets = 1,
                           .class_names = (const char *const *)run->class_names,
                           .n_class_names = run->n_class_names,
-                          .max_bytes = o->memory_limit};
+                          .max_bytes = o->memory_limit, .strict = o->strict,
+                          .encoding = syn_dataset_encoding(run->data)};
     if (!run->classify) {
         spec.task = CLI_TASK_REGRESS;
         spec.default_targets = syn_dataset_target_width(run->data);
         spec.class_names = NULL;
         spec.n_class_names = 0;
     }
+    if (spec.encoding)
+        spec.target = NULL; /* the encoding names the targets */
     int rc = cli_load_data("train", &spec, &run->test, NULL);
+    size_t unseen = rc == SYN_EXIT_OK ? syn_dataset_n_unseen(run->test) : 0;
+    if (unseen)
+        fprintf(stderr, "synapse train: warning: %s: %zu field%s held a category not seen in "
+                "training (encoded as all zeros; --strict makes this an error)\n",
+                o->test_data, unseen, unseen == 1 ? "" : "s");
     if (rc == SYN_EXIT_OK &&
         syn_dataset_n_features(run->test) != syn_dataset_n_features(run->data))
         rc = cli_runtime_error("train", "%s has %zu features but %s has %zu", o->test_data,
@@ -414,6 +444,14 @@ static int prepare_rows_and_scaling(const train_options *o, train_run *run)
     }
     /* A fine-tuned model keeps the scaling it was trained with. */
     int fit = o->scale != SYN_SCALE_NONE && !o->init;
+    /* Imputation before scaling, both on the training rows only. A data set
+     * read through a fine-tuned model's encoding has nothing to fit. */
+    const syn_encoding *enc = syn_dataset_encoding(run->data);
+    int learned = enc && !(o->init && syn_net_encoding(run->net));
+    if (st == SYN_OK && learned)
+        st = syn_dataset_fit_imputation(run->data, run->train_rows, run->n_train);
+    if (st == SYN_OK && learned && !syn_net_encoding(run->net))
+        st = syn_net_set_encoding(run->net, syn_dataset_encoding(run->data));
     if (st == SYN_OK && fit)
         st = syn_dataset_fit_scaling(run->data, run->train_rows, run->n_train,
                                      (syn_scale_kind)o->scale, offset, scale);
@@ -481,6 +519,38 @@ static void free_run(train_run *run)
     train_progress_free(&run->progress);
 }
 
+/* One line on what was read: the task and why, the columns and inputs. */
+static void describe_data(const train_options *o, const train_run *run)
+{
+    const syn_encoding *enc = syn_dataset_encoding(run->data);
+    char task[64];
+    if (run->classify)
+        snprintf(task, sizeof task, "classification, %zu classes",
+                 syn_dataset_n_classes(run->data));
+    else
+        snprintf(task, sizeof task, "regression, %zu target%s",
+                 syn_dataset_target_width(run->data),
+                 syn_dataset_target_width(run->data) == 1 ? "" : "s");
+    fprintf(stderr, "synapse train: %s: %s", o->data, task);
+    if (run->task_reason[0])
+        fprintf(stderr, " (%s)", run->task_reason);
+    if (enc) {
+        size_t n = syn_encoding_n_columns(enc), categorical = 0;
+        for (size_t i = 0; i < n; i++) {
+            syn_column_info info;
+            if (syn_encoding_column(enc, i, &info) == SYN_OK &&
+                info.kind == SYN_COLUMN_CATEGORICAL)
+                categorical++;
+        }
+        fprintf(stderr, "; %zu column%s (%zu categorical) -> %zu inputs", n, n == 1 ? "" : "s",
+                categorical, syn_encoding_n_inputs(enc));
+        if (syn_dataset_n_missing(run->data))
+            fprintf(stderr, "; %zu missing field%s imputed", syn_dataset_n_missing(run->data),
+                    syn_dataset_n_missing(run->data) == 1 ? "" : "s");
+    }
+    fputc('\n', stderr);
+}
+
 static int setup(int argc, char **argv, const train_options *o, train_run *run)
 {
     int rc = o->init ? load_init_model(argc, argv, o, run) : SYN_EXIT_OK;
@@ -504,12 +574,14 @@ static int setup(int argc, char **argv, const train_options *o, train_run *run)
     if (rc == SYN_EXIT_OK && (o->checkpoint || o->resume) &&
         !data_fingerprint_of(run->data, &run->fingerprint))
         rc = cli_runtime_error("train", "out of memory");
-    if (rc == SYN_EXIT_OK && o->test_data)
-        rc = load_test_data(o, run);
     if (rc == SYN_EXIT_OK)
         rc = o->init ? check_init_fits(o, run) : build_net(o, run);
     if (rc == SYN_EXIT_OK)
         rc = prepare_rows_and_scaling(o, run);
+    /* After the imputation is fitted: the test set is read with it. */
+    if (rc == SYN_EXIT_OK && o->test_data)
+        rc = load_test_data(o, run);
+
     if (rc == SYN_EXIT_OK)
         rc = create_trainer(o, run);
     return rc;
@@ -623,6 +695,8 @@ int cmd_train(int argc, char **argv)
     syn_optimizer_free(ctx.opt);
     ctx.net = NULL;
     ctx.opt = NULL;
+    if (rc == SYN_EXIT_OK && !o.quiet)
+        describe_data(&o, &run);
     if (rc == SYN_EXIT_OK)
         rc = train_loop(&o, &run);
     free_run(&run);

@@ -12,6 +12,9 @@ typedef struct train_options {
     const char *out, *log, *plot;
     const char *checkpoint, *resume, *max_memory;
     const char *init;  /* --init MODEL: fine-tune a saved (or imported) model */
+    const char *na_values, *categorical, *ignore; /* CSV encoding: comma lists */
+    long max_categories;
+    int strict;        /* --test-data: an unseen category is an error */
     int task, header, scale, activation, loss, optimizer, schedule, quiet;
     double val_split, lr, weight_decay;
     long batch, epochs, seed, early_stop, threads, checkpoint_every;
@@ -55,6 +58,7 @@ typedef struct train_run {
     syn_trainer *trainer;
     syn_workspace *eval_ws;
     cli_history history;
+    char task_reason[160];    /* why --task auto chose the task */
     train_progress progress;  /* restored from --resume, then kept by the loop */
     data_fingerprint fingerprint;
 } train_run;

@@ -40,6 +40,17 @@ const train_option_row train_option_rows[] = {
     ROW("--header", CLI_FLAG, header, 0, 0, NULL, 1, 0, NULL, OPT_MATCH, "detection"),
     ROW("--no-header", CLI_FLAG, header, 0, 0, NULL, -1, 0, NULL, OPT_LOCAL, "detection"),
     ROW("--val-split", CLI_DOUBLE, val_split, 0, 0.99, NULL, 0, 0, NULL, OPT_MATCH, NULL),
+    /* How the CSV's columns are encoded: the data's fingerprint is taken
+     * before the imputation, so these must agree for it to mean anything. */
+    ROW("--na-values", CLI_STRING, na_values, 0, 0, NULL, 0, 0, NULL, OPT_MATCH,
+        "the default list"),
+    ROW("--categorical", CLI_STRING, categorical, 0, 0, NULL, 0, 0, NULL, OPT_MATCH, "none"),
+    ROW("--ignore", CLI_STRING, ignore, 0, 0, NULL, 0, 0, NULL, OPT_MATCH, "none"),
+    /* 0: 100. */
+    ROW("--max-categories", CLI_LONG, max_categories, 1, 1e9, NULL, 0, 0, NULL, OPT_MATCH,
+        "100"),
+    /* Only the test set's unseen categories: the training is the same. */
+    ROW("--strict", CLI_FLAG, strict, 0, 0, NULL, 1, 0, NULL, OPT_LOCAL, NULL),
     ROW("--scale", CLI_CHOICE, scale, 0, 0, train_scale_names, 0, SYN_SCALE_STANDARD, NULL,
         OPT_MATCH, NULL),
     ROW("--hidden", CLI_STRING, hidden, 0, 0, NULL, 0, 0, "128", OPT_MATCH, NULL),

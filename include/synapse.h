@@ -156,7 +156,7 @@ typedef struct syn_net syn_net;
  * softmax before the last layer, BCE without a sigmoid output, cross-entropy
  * without a softmax output), OVERFLOW, OUT_OF_MEMORY. */
 syn_status syn_net_create(const syn_net_desc *desc, syn_net **out);
-/* Deep copy: parameters, scaling, class names and metadata. */
+/* Deep copy: parameters, scaling, class names, encoding and metadata. */
 syn_status syn_net_clone(const syn_net *net, syn_net **out);
 void syn_net_free(syn_net *net);
 /* Copies every parameter of src into dst; both must have the same shape. */
@@ -219,10 +219,90 @@ syn_status syn_net_set_meta(syn_net *net, const syn_train_meta *meta);
 syn_status syn_net_meta(const syn_net *net, syn_train_meta *meta);
 
 /* ------------------------------------------------------------------------ */
-/* Workspaces: activations, gradients and scratch for one thread             */
+/* Input encodings: raw table columns to the network's input vector          */
 /* ------------------------------------------------------------------------ */
 
+/* How the fields of a table row become the network's inputs, learned by
+ * syn_dataset_load_csv from training data and kept by the network (and its
+ * model file): per input column its name, its kind, the value imputed for
+ * a missing field, and for a categorical column its categories. Columns
+ * appear in the encoded vector in order; a numeric column takes one input
+ * (the number), a categorical one takes one input per category (one-hot:
+ * 1 for the field's category, 0 elsewhere; an unseen category is all
+ * zeros). The network's input scaling then applies to the encoded vector.
+ * The encoding also records the spellings of a missing field and the
+ * names of the target columns. See docs/DATA.md. */
+typedef struct syn_encoding syn_encoding;
 typedef struct syn_workspace syn_workspace;
+
+typedef enum syn_column_kind {
+    SYN_COLUMN_NUMERIC = 0,
+    SYN_COLUMN_CATEGORICAL,
+    SYN_COLUMN_KIND_COUNT_
+} syn_column_kind;
+
+typedef struct syn_column_info {
+    const char *name;     /* header name; "" for a file without header */
+    syn_column_kind kind;
+    size_t first_input;   /* its first input in the encoded vector */
+    size_t width;         /* inputs it takes: 1, or its category count */
+    float fill;           /* NUMERIC: the value imputed for a missing field */
+    size_t fill_category; /* CATEGORICAL: the category imputed (most frequent) */
+} syn_column_info;
+
+/* Deep copy; free with syn_encoding_free (accepts NULL). */
+syn_status syn_encoding_clone(const syn_encoding *enc, syn_encoding **out);
+void syn_encoding_free(syn_encoding *enc);
+size_t syn_encoding_n_columns(const syn_encoding *enc);
+/* Width of the encoded vector (the network's n_inputs). */
+size_t syn_encoding_n_inputs(const syn_encoding *enc);
+/* Column i; Errors: INVALID_ARGUMENT (NULL, i out of range). */
+syn_status syn_encoding_column(const syn_encoding *enc, size_t i, syn_column_info *info);
+/* Category k of column i (in encoded order), NULL when out of range. */
+const char *syn_encoding_category(const syn_encoding *enc, size_t i, size_t k);
+/* The column named `name`: NOT_FOUND when there is none. */
+syn_status syn_encoding_find_column(const syn_encoding *enc, const char *name, size_t *i);
+/* Field texts that mean "missing" (compared ignoring ASCII case, after
+ * trimming spaces; an empty field is always missing). */
+size_t syn_encoding_n_na_values(const syn_encoding *enc);
+const char *syn_encoding_na_value(const syn_encoding *enc, size_t k);
+/* Names of the target columns the network was trained on ("" unnamed). */
+size_t syn_encoding_n_targets(const syn_encoding *enc);
+const char *syn_encoding_target_name(const syn_encoding *enc, size_t k);
+
+/* Encodes one row: fields[i] is the text of column i (in the encoding's
+ * column order, as the model's columns, not the file's), NULL for a
+ * missing field. Writes syn_encoding_n_inputs floats to x. A numeric field
+ * must be a decimal number (quotes and surrounding spaces allowed) or a
+ * missing spelling; a categorical field that is not one of the column's
+ * categories is encoded as all zeros and counted in *n_unseen (may be
+ * NULL), or fails with NOT_FOUND when `strict`. err names the column.
+ * Errors: INVALID_ARGUMENT (NULL, n_fields is not the column count),
+ * PARSE (a numeric field that is not a number), NOT_FOUND. */
+syn_status syn_encode_fields(const syn_encoding *enc, const char *const *fields,
+                             size_t n_fields, int strict, float *x, size_t *n_unseen,
+                             syn_error *err);
+
+/* The network's encoding, NULL when it has none (a network built in
+ * memory, or saved before encodings existed: its inputs are the numbers
+ * of the row, in order). */
+const syn_encoding *syn_net_encoding(const syn_net *net);
+/* Copies enc into the network (NULL removes it). Errors: SHAPE (its
+ * encoded width is not n_inputs), INVALID_ARGUMENT, OUT_OF_MEMORY. */
+syn_status syn_net_set_encoding(syn_net *net, const syn_encoding *enc);
+
+/* Predicts one raw row: encodes fields (as syn_encode_fields, not strict;
+ * a network without encoding parses each of its n_inputs fields as a
+ * number) and runs the forward pass; *out points at the n_outputs outputs
+ * inside ws, valid until its next pass. Errors: those of syn_encode_fields
+ * and syn_forward. */
+syn_status syn_net_predict_fields(const syn_net *net, syn_workspace *ws,
+                                  const char *const *fields, size_t n_fields,
+                                  const float **out, syn_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Workspaces: activations, gradients and scratch for one thread             */
+/* ------------------------------------------------------------------------ */
 
 /* Allocates everything a forward and backward pass of up to max_batch
  * samples needs, once. A network is never written by a forward pass, so
@@ -231,9 +311,13 @@ typedef struct syn_workspace syn_workspace;
 syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_workspace **out);
 void syn_workspace_free(syn_workspace *ws);
 size_t syn_workspace_max_batch(const syn_workspace *ws);
-/* Threads used by the kernels of passes run with this workspace; 0 means
- * all available (OpenMP's default), 1 means none. Results are bit-identical
- * for any thread count. */
+/* Threads used by the kernels of passes run with this workspace (the
+ * caller's included; the workspace owns them and syn_workspace_free joins
+ * them). 0 (the default) means up to the CPUs this process may run on,
+ * fewer while the machine is busy (the count adapts, docs/PERFORMANCE.md);
+ * n > 0 means exactly n; 1 starts no thread. Results are bit-identical for
+ * any thread count. For a trainer's workspace this sets the trainer's
+ * threads (its workspace and optimizer share them). */
 syn_status syn_workspace_set_threads(syn_workspace *ws, int n_threads);
 
 /* Runs x [batch x n_inputs] through the network. *out (may be NULL) points
@@ -304,8 +388,8 @@ void syn_optimizer_free(syn_optimizer *opt);
 syn_status syn_optimizer_step(syn_optimizer *opt, syn_net *net, const float *grads,
                               size_t count);
 syn_status syn_optimizer_set_lr(syn_optimizer *opt, float lr);
-/* Threads for the update loop; 0 means all available. Element-wise, so the
- * result does not depend on it. */
+/* Threads for the update loop, as syn_workspace_set_threads (0: adaptive,
+ * up to all CPUs). Element-wise, so the result does not depend on it. */
 syn_status syn_optimizer_set_threads(syn_optimizer *opt, int n_threads);
 syn_optim_desc syn_optimizer_desc(const syn_optimizer *opt);
 /* Steps taken so far (Adam's t). */
@@ -386,8 +470,26 @@ syn_status syn_dataset_label(const syn_dataset *ds, size_t i, uint32_t *label);
 /* Class names from the file (CSV string labels); NULL when none. */
 const char *syn_dataset_class_name(const syn_dataset *ds, size_t i);
 size_t syn_dataset_n_class_names(const syn_dataset *ds);
-/* Names of the feature columns (CSV header); NULL when none. */
+/* Names of the feature columns (CSV header); NULL when none. For an
+ * encoded CSV these are the encoded inputs ("color=red" per category). */
 const char *syn_dataset_feature_name(const syn_dataset *ds, size_t i);
+/* The encoding a CSV was read with (learned, or the one passed in the
+ * options); NULL for other datasets. Owned by the dataset. */
+const syn_encoding *syn_dataset_encoding(const syn_dataset *ds);
+/* Fields whose category the given encoding did not know (encoded as
+ * zeros), and missing fields that were imputed, while reading. */
+size_t syn_dataset_n_unseen(const syn_dataset *ds);
+size_t syn_dataset_n_missing(const syn_dataset *ds);
+/* Re-fits the imputation of a dataset read with a learned encoding on
+ * samples rows[0..count) only (all if rows is NULL: what the loader did):
+ * the mean of each numeric column and the most frequent category of each
+ * categorical one, over the fields present in those rows (a column with
+ * none there keeps the fill it had), then rewrites every missing field of
+ * every row with them. Call it with the training rows before fitting the
+ * scaling, so validation rows do not leak into training. Errors:
+ * INVALID_ARGUMENT (a row out of range), STATE (the dataset has no
+ * learned encoding). */
+syn_status syn_dataset_fit_imputation(syn_dataset *ds, const size_t *rows, size_t count);
 
 /* Copies samples rows[0..count) into x [count x n_features] as float and,
  * if y is not NULL, their targets into y [count x target_width]. uint8
@@ -439,16 +541,47 @@ typedef struct syn_csv_options {
      * take more than this many bytes in memory, before allocating them;
      * 0: no limit. */
     size_t max_bytes;
+    /* Spellings of a missing feature field, compared ignoring ASCII case
+     * after trimming (an empty field is always missing); NULL/0 means NA,
+     * N/A, NaN, null and ?. */
+    const char *const *na_values;
+    size_t n_na_values;
+    /* Feature columns (header names, or 0-based indices written as
+     * decimal text in a file without header) to one-hot encode even when
+     * every value is a number (a zip code), and columns to leave out
+     * entirely (an id). */
+    const char *const *categorical;
+    size_t n_categorical;
+    const char *const *ignore;
+    size_t n_ignore;
+    /* Most categories a categorical column may have; 0 means 100. */
+    size_t max_categories;
+    /* Not NULL: read the columns of this encoding (a saved model's) instead
+     * of learning one. With a header they are selected by name, in any
+     * order, other columns ignored (NOT_FOUND names a missing one); without
+     * one the file's feature columns must be the encoding's, in order.
+     * Then categorical, ignore and na_values are the encoding's, and with
+     * no target given the encoding's targets are used when the header has
+     * them (else the dataset is unlabelled). */
+    const syn_encoding *encoding;
+    /* With encoding: a category the encoding does not know is an error
+     * (NOT_FOUND) instead of all zeros. */
+    int strict;
 } syn_csv_options;
 
 /* Reads a CSV file (RFC 4180 quoting; path "-" is not special here). Every
- * row must have the header's field count; every feature must be a number.
- * On failure err says file:line:column and what was expected. options may
- * be NULL: ',' delimiter, header detected, last column as class labels,
- * which is also what a zeroed struct means. Rules
- * in docs/DATA.md. Errors: IO, PARSE, NOT_FOUND (target column or class),
- * SHAPE (no feature column), INVALID_ARGUMENT (contradictory options),
- * MEMORY_LIMIT (options->max_bytes). */
+ * row must have the header's field count. Without options->encoding it
+ * learns one (syn_dataset_encoding): numeric columns, categorical columns
+ * (any text) one-hot encoded, missing fields imputed; with it, it reads
+ * that encoding's columns (by name given a header). On failure err says
+ * file:line:column and what was expected. options may be NULL: ','
+ * delimiter, header detected, last column as class labels, which is also
+ * what a zeroed struct means. Rules in docs/DATA.md. Errors: IO, PARSE,
+ * NOT_FOUND (target column, class, a column of the encoding or of the
+ * categorical/ignore lists, an unseen category with strict), SHAPE (no
+ * feature column, a headerless file whose columns are not the
+ * encoding's), INVALID_ARGUMENT (contradictory options), MEMORY_LIMIT
+ * (options->max_bytes). */
 syn_status syn_dataset_load_csv(const char *path, const syn_csv_options *options,
                                 syn_dataset **out, syn_error *err);
 
@@ -475,7 +608,7 @@ typedef struct syn_train_desc {
     int no_shuffle;        /* nonzero: visit rows in the given order */
     float clip_norm;       /* > 0: clip the global gradient norm to it */
     syn_schedule schedule;
-    int n_threads;         /* 0: all available */
+    int n_threads;         /* 0: up to all CPUs, adapting to load; n: exactly n */
     uint64_t seed;         /* drives the shuffling */
 } syn_train_desc;
 

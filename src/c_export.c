@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "encoding.h"
 #include "internal.h"
 #include "model_file.h"
 
@@ -161,6 +162,92 @@ static void put_preamble(text *t, const syn_net *net, const char *p, const char 
     put(t, "#define %s_N_LAYERS %zu\n", up, net->n_layers);
 }
 
+static void put_strings(text *t, const char *p, const char *name, char *const *s, size_t n)
+{
+    put(t, "static const char *const %s_%s[%zu] = {\n", p, name, n);
+    for (size_t i = 0; i < n; i++) {
+        put(t, "    ");
+        put_c_string(t, s[i]);
+        put(t, "%s\n", i + 1 < n ? "," : "");
+    }
+    put(t, "};\n");
+}
+
+/* The input encoding (a model trained on a table): the columns, how each
+ * becomes inputs, and per input its category (NULL for a number), so a
+ * program can build the input vector from a row's fields. */
+static void put_encoding(text *t, const syn_net *net, const char *p, const char *up)
+{
+    const syn_encoding *enc = net->encoding;
+    if (!enc)
+        return;
+    size_t n = enc->n_columns;
+    put(t, "\n/* The input vector from a table row (docs/FORMAT.md): column i is read from the\n"
+        " * field named %s_column_names[i]. A numeric column (kind 0) puts its number at\n"
+        " * input %s_column_first[i], or %s_column_fill[i] when the field is empty or one\n"
+        " * of %s_missing[]. A categorical column (kind 1) takes %s_column_width[i]\n"
+        " * inputs from %s_column_first[i]: 1 where %s_input_category[] equals the\n"
+        " * field (spaces trimmed), else 0; all 0 for a category not listed; a missing\n"
+        " * field counts as category %s_column_fill_category[i]. Columns:\n",
+        p, p, p, p, p, p, p, p);
+    for (size_t i = 0; i < n; i++) {
+        const syn_enc_column *c = &enc->columns[i];
+        put(t, " *   %zu ", i);
+        put_c_string(t, c->name);
+        if (c->kind == SYN_COLUMN_NUMERIC)
+            put(t, ": numeric, input %zu, missing -> %.9g\n", c->first, (double)c->fill);
+        else
+            put(t, ": categorical, inputs %zu-%zu (%zu categories)\n", c->first,
+                c->first + c->width - 1, c->n_categories);
+    }
+    put(t, " */\n#define %s_N_COLUMNS %zu\n", up, n);
+    char **names = calloc(n, sizeof *names);
+    char **categories = calloc(enc->n_inputs, sizeof *categories);
+    float *fill = calloc(n, sizeof *fill);
+    if (!names || !categories || !fill) {
+        if (t->status == SYN_OK)
+            t->status = SYN_ERR_OUT_OF_MEMORY;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            const syn_enc_column *c = &enc->columns[i];
+            names[i] = c->name;
+            fill[i] = c->kind == SYN_COLUMN_NUMERIC ? c->fill : 0.0f;
+            for (size_t k = 0; c->kind == SYN_COLUMN_CATEGORICAL && k < c->width; k++)
+                categories[c->first + k] = c->categories[k];
+        }
+        put_strings(t, p, "column_names", names, n);
+        put(t, "static const int %s_column_kinds[%zu] = {", p, n);
+        for (size_t i = 0; i < n; i++)
+            put(t, "%s%d", i ? ", " : "", (int)enc->columns[i].kind);
+        put(t, "};\nstatic const size_t %s_column_first[%zu] = {", p, n);
+        for (size_t i = 0; i < n; i++)
+            put(t, "%s%zu", i ? ", " : "", enc->columns[i].first);
+        put(t, "};\nstatic const size_t %s_column_width[%zu] = {", p, n);
+        for (size_t i = 0; i < n; i++)
+            put(t, "%s%zu", i ? ", " : "", enc->columns[i].width);
+        put(t, "};\nstatic const size_t %s_column_fill_category[%zu] = {", p, n);
+        for (size_t i = 0; i < n; i++)
+            put(t, "%s%zu", i ? ", " : "", enc->columns[i].fill_category);
+        put(t, "};\n");
+        put_array(t, p, "column_fill", fill, n);
+        put(t, "static const char *const %s_input_category[%zu] = {\n", p, enc->n_inputs);
+        for (size_t j = 0; j < enc->n_inputs; j++) {
+            put(t, "    ");
+            if (categories[j])
+                put_c_string(t, categories[j]);
+            else
+                put(t, "NULL");
+            put(t, "%s\n", j + 1 < enc->n_inputs ? "," : "");
+        }
+        put(t, "};\n");
+        put_strings(t, p, "missing", enc->na_values, enc->n_na_values);
+        put(t, "#define %s_N_MISSING %zu\n", up, enc->n_na_values);
+    }
+    free(names);
+    free(categories);
+    free(fill);
+}
+
 static void put_data(text *t, const syn_net *net, const char *p, const char *up)
 {
     if (net->scale_offset) {
@@ -180,6 +267,7 @@ static void put_data(text *t, const syn_net *net, const char *p, const char *up)
             put_array(t, p, name, net->params + layer->b_off, layer->units);
         }
     }
+    put_encoding(t, net, p, up);
     if (net->n_class_names > 0) {
         put(t, "\n#define %s_N_CLASSES %zu\n", up, net->n_class_names);
         put(t, "static const char *const %s_class_names[%zu] = {\n", p, net->n_class_names);

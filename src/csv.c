@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dataset_internal.h"
+#include "encoding.h"
 #include "util.h"
 
 #ifdef SYN_HAVE_ZLIB
@@ -82,7 +83,32 @@ typedef struct csv_load {
     class_map classes;
     int fixed_classes; /* the classes came from options.class_names */
     char **feature_names;
+    /* The input encoding: learned from the file in a first pass over it
+     * (learn), or a copy of options.encoding applied in one pass. */
+    syn_encoding *enc;
+    int learn;
+    int has_header;
+    size_t *feature_col;      /* [n_cols]: the encoding column of a file column, or NONE */
+    struct col_stats *stats;  /* [n_stats], learning only */
+    size_t n_stats;
+    unsigned char *missing;   /* learning: bitmap [n_rows x n_columns] of imputed fields */
+    size_t n_missing, n_unseen;
+    size_t scanned_rows;      /* rows seen by the learning pass */
 } csv_load;
+
+#define NONE ((size_t)-1)
+
+/* What the learning pass notes about one input column. */
+typedef struct col_stats {
+    int numeric;        /* every present field so far is a number */
+    int forced;         /* options.categorical names it */
+    size_t present;
+    class_map texts;    /* distinct texts, while at most max_categories */
+    size_t *counts;     /* [texts.count] occurrences */
+    size_t counts_cap;
+    int exploded;       /* a text beyond max_categories was seen */
+    size_t boom_line, boom_col;
+} col_stats;
 
 static int rd_fill(csv_reader *r)
 {
@@ -386,10 +412,7 @@ static syn_status next_row(csv_load *L, csv_record *rec, int *got)
 
 static void trim(const char **s, size_t *len)
 {
-    while (*len > 0 && (**s == ' ' || **s == '\t'))
-        (*s)++, (*len)--;
-    while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
-        (*len)--;
+    syn_trim_field(s, len);
 }
 
 static size_t count_digits(const char *s, size_t len)
@@ -452,11 +475,9 @@ static int is_non_finite_word(const char *s, size_t len)
     return 0;
 }
 
-typedef enum num_result { NUM_OK, NUM_EMPTY, NUM_SYNTAX, NUM_NOT_FINITE, NUM_RANGE } num_result;
-
 /* strtof reads the locale's decimal point; a program may have changed
  * LC_NUMERIC, so '.' is swapped for it on a copy when they differ. */
-static num_result convert(const char *s, size_t len, char decimal_point, float *out)
+static syn_num_result convert(const char *s, size_t len, char decimal_point, float *out)
 {
     char local[64];
     char *copy = NULL;
@@ -464,7 +485,7 @@ static num_result convert(const char *s, size_t len, char decimal_point, float *
     if (decimal_point != '.') {
         copy = len < sizeof local ? local : malloc(len + 1);
         if (!copy)
-            return NUM_RANGE;
+            return SYN_NUM_RANGE;
         for (size_t i = 0; i < len; i++)
             copy[i] = s[i] == '.' ? decimal_point : s[i];
         copy[len] = '\0';
@@ -475,27 +496,27 @@ static num_result convert(const char *s, size_t len, char decimal_point, float *
     if (copy && copy != local)
         free(copy);
     if (!isfinite(v))
-        return NUM_RANGE;
+        return SYN_NUM_RANGE;
     *out = v;
-    return NUM_OK;
+    return SYN_NUM_OK;
 }
 
-static num_result parse_float(const char *s, size_t len, char decimal_point, float *out)
+syn_num_result syn_parse_number(const char *s, size_t len, char decimal_point, float *out)
 {
     trim(&s, &len);
     if (len == 0)
-        return NUM_EMPTY;
+        return SYN_NUM_EMPTY;
     if (is_non_finite_word(s, len))
-        return NUM_NOT_FINITE;
+        return SYN_NUM_NOT_FINITE;
     if (!is_decimal(s, len))
-        return NUM_SYNTAX;
+        return SYN_NUM_SYNTAX;
     return convert(s, len, decimal_point, out);
 }
 
 static int field_is_number(const csv_record *rec, size_t j)
 {
     float ignored;
-    return parse_float(field_text(rec, j), rec->fields[j].len, '.', &ignored) == NUM_OK;
+    return syn_parse_number(field_text(rec, j), rec->fields[j].len, '.', &ignored) == SYN_NUM_OK;
 }
 
 /* Parses field j of rec as a float; `what` names the column's role. */
@@ -503,19 +524,19 @@ static syn_status field_float(csv_load *L, const csv_record *rec, size_t j, cons
                               float *out)
 {
     const csv_field *f = &rec->fields[j];
-    num_result res = parse_float(field_text(rec, j), f->len, L->decimal_point, out);
-    if (res == NUM_OK)
+    syn_num_result res = syn_parse_number(field_text(rec, j), f->len, L->decimal_point, out);
+    if (res == SYN_NUM_OK)
         return SYN_OK;
     char buf[CSV_QUOTE_MAX + 4];
     const char *value = shown(buf, field_text(rec, j), f->len);
     const char *fmt = "%s:%zu:%zu: expected a number (%s), found \"%s\"";
-    if (res == NUM_EMPTY)
+    if (res == SYN_NUM_EMPTY)
         fmt = "%s:%zu:%zu: expected a number (%s), found an empty field%s";
-    else if (res == NUM_NOT_FINITE)
+    else if (res == SYN_NUM_NOT_FINITE)
         fmt = "%s:%zu:%zu: expected a finite number (%s), found \"%s\"";
-    else if (res == NUM_RANGE)
+    else if (res == SYN_NUM_RANGE)
         fmt = "%s:%zu:%zu: expected a number in float range (%s), found \"%s\"";
-    if (res == NUM_EMPTY)
+    if (res == SYN_NUM_EMPTY)
         value = "";
     syn_set_error(L->err, fmt, L->path, f->line, f->col, what, value);
     return SYN_ERR_PARSE;
@@ -669,6 +690,11 @@ static syn_status check_options(csv_load *L)
         why = "class names need a classification target";
     else if (o->target_names && o->n_target_columns && o->header < 0)
         why = "target columns by name need a header row";
+    else if ((o->n_na_values && !o->na_values) || (o->n_categorical && !o->categorical) ||
+             (o->n_ignore && !o->ignore))
+        why = "a count is set but its list is NULL";
+    else if (o->encoding && (o->n_na_values || o->n_categorical || o->n_ignore))
+        why = "na_values, categorical and ignore come from the encoding when one is given";
     if (!why)
         return SYN_OK;
     syn_set_error(L->err, "%s: invalid CSV options: %s", L->path, why);
@@ -711,7 +737,8 @@ static syn_status mark_target(csv_load *L, size_t col, const csv_record *first)
     return SYN_OK;
 }
 
-static syn_status target_by_name(csv_load *L, const char *name, const csv_record *header)
+/* The file column named `name` in the header, or NONE. */
+static size_t column_named(const csv_record *header, const char *name)
 {
     for (size_t j = 0; j < header->n_fields; j++) {
         const char *s = field_text(header, j);
@@ -719,8 +746,16 @@ static syn_status target_by_name(csv_load *L, const char *name, const csv_record
         if (!header->fields[j].quoted)
             trim(&s, &len);
         if (name_equals(name, s, len))
-            return mark_target(L, j, header);
+            return j;
     }
+    return NONE;
+}
+
+static syn_status target_by_name(csv_load *L, const char *name, const csv_record *header)
+{
+    size_t j = column_named(header, name);
+    if (j != NONE)
+        return mark_target(L, j, header);
     syn_set_error(L->err, "%s:%zu:%zu: expected a column named \"%s\" in the header, found none",
                   L->path, header->fields[0].line, header->fields[0].col, name);
     return SYN_ERR_NOT_FOUND;
@@ -748,40 +783,6 @@ static syn_status target_by_index(csv_load *L, long index, const csv_record *fir
     return mark_target(L, col, first);
 }
 
-/* Decides which columns are targets and numbers the rest as features. */
-static syn_status resolve_columns(csv_load *L, const csv_record *first)
-{
-    L->n_cols = first->n_fields;
-    L->is_target = calloc(L->n_cols, 1);
-    L->slot = calloc(L->n_cols, sizeof(size_t));
-    if (!L->is_target || !L->slot)
-        return SYN_ERR_OUT_OF_MEMORY;
-    const syn_csv_options *o = &L->opt;
-    syn_status s = SYN_OK;
-    if (!o->no_target && o->n_target_columns == 0)
-        s = mark_target(L, L->n_cols - 1, first);
-    for (size_t k = 0; s == SYN_OK && k < o->n_target_columns; k++) {
-        if (o->target_names && !o->target_names[k]) {
-            syn_set_error(L->err, "%s: invalid CSV options: target name %zu is NULL", L->path, k);
-            return SYN_ERR_INVALID_ARGUMENT;
-        }
-        s = o->target_names ? target_by_name(L, o->target_names[k], first)
-                            : target_by_index(L, o->target_indices[k], first);
-    }
-    if (s != SYN_OK)
-        return s;
-    for (size_t j = 0; j < L->n_cols; j++)
-        if (!L->is_target[j])
-            L->slot[j] = L->n_features++;
-    if (L->n_features == 0) {
-        syn_set_error(L->err, "%s:%zu:%zu: expected at least one feature column, found none "
-                      "(all %zu columns are targets)", L->path, first->fields[0].line,
-                      first->fields[0].col, L->n_cols);
-        return SYN_ERR_SHAPE;
-    }
-    return SYN_OK;
-}
-
 /* Header detection: the first row is a header if one of its feature
  * fields is not a number while the same field of the second row is (or
  * there is no second row). Target columns are left out because labels
@@ -799,13 +800,246 @@ static int looks_like_header(const csv_load *L, const csv_record *first,
     return 0;
 }
 
-static syn_status store_feature_names(csv_load *L, const csv_record *header)
+
+/* The text of field j of rec with spaces around it trimmed. */
+static void field_trimmed(const csv_record *rec, size_t j, const char **s, size_t *len)
 {
-    L->feature_names = calloc(L->n_features, sizeof(char *));
-    if (!L->feature_names)
+    *s = field_text(rec, j);
+    *len = rec->fields[j].len;
+    trim(s, len);
+}
+
+
+/* A column of options.categorical or options.ignore: a header name, or
+ * in a file without header a 0-based index. `what` names the option. */
+static syn_status option_column(csv_load *L, const csv_record *first, const char *name,
+                                const char *what, size_t *col)
+{
+    long index;
+    char *end;
+    if (!name) {
+        syn_set_error(L->err, "%s: invalid CSV options: a %s column is NULL", L->path, what);
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    if (L->has_header) {
+        *col = column_named(first, name);
+    } else {
+        index = strtol(name, &end, 10);
+        *col = end != name && !*end && index >= 0 && (size_t)index < L->n_cols
+                   ? (size_t)index : NONE;
+    }
+    if (*col != NONE)
+        return SYN_OK;
+    syn_set_error(L->err, "%s:%zu:%zu: expected a column %s \"%s\" (%s), found none", L->path,
+                  first->fields[0].line, first->fields[0].col,
+                  L->has_header ? "named" : "index below the field count, not", name, what);
+    return SYN_ERR_NOT_FOUND;
+}
+
+/* The targets: as the options say, else (with an encoding, a header and
+ * no_target unset) the encoding's target names, else the last column. */
+static syn_status resolve_targets(csv_load *L, const csv_record *first)
+{
+    const syn_csv_options *o = &L->opt;
+    syn_status s = SYN_OK;
+    if (!o->no_target && o->n_target_columns == 0) {
+        const syn_encoding *e = o->encoding;
+        int named = e && L->has_header && e->n_targets && e->target_names[0][0];
+        if (!named) {
+            /* By position: the last columns, as many as the encoding's targets. */
+            size_t k = e && e->n_targets ? e->n_targets : 1;
+            for (size_t j = L->n_cols - (k < L->n_cols ? k : 1); s == SYN_OK && j < L->n_cols;
+                 j++)
+                s = mark_target(L, j, first);
+            return s;
+        }
+        for (size_t k = 0; s == SYN_OK && k < e->n_targets; k++) {
+            size_t j = column_named(first, e->target_names[k]);
+            if (j == NONE) {
+                syn_set_error(L->err, "%s:%zu:%zu: expected a column named \"%s\" (the "
+                              "model's target) in the header, found none", L->path,
+                              first->fields[0].line, first->fields[0].col,
+                              e->target_names[k]);
+                return SYN_ERR_NOT_FOUND;
+            }
+            s = mark_target(L, j, first);
+        }
+        return s;
+    }
+    for (size_t k = 0; s == SYN_OK && k < o->n_target_columns; k++) {
+        if (o->target_names && !o->target_names[k]) {
+            syn_set_error(L->err, "%s: invalid CSV options: target name %zu is NULL", L->path, k);
+            return SYN_ERR_INVALID_ARGUMENT;
+        }
+        s = o->target_names ? target_by_name(L, o->target_names[k], first)
+                            : target_by_index(L, o->target_indices[k], first);
+    }
+    return s;
+}
+
+/* Does the first row name a column of the encoding? A data row rarely
+ * holds a column's name, so one is enough to take it as a header whose
+ * missing names are then reported by name. */
+static int names_encoding(const csv_load *L, const csv_record *first)
+{
+    const syn_encoding *e = L->opt.encoding;
+    for (size_t i = 0; i < e->n_columns; i++)
+        if (e->columns[i].name[0] && column_named(first, e->columns[i].name) != NONE)
+            return 1;
+    return 0;
+}
+
+static int header_wanted(const csv_load *L, const csv_record *first, const csv_record *second)
+{
+    if (L->opt.header != 0)
+        return L->opt.header > 0;
+    /* Names can only be looked up in a header, so asking for one says there is one. */
+    if (L->opt.target_names && L->opt.n_target_columns)
+        return 1;
+    if (L->opt.encoding && names_encoding(L, first))
+        return 1;
+    /* A model trained on a file without header matches by position. */
+    if (L->opt.encoding && !L->opt.encoding->columns[0].name[0])
+        return 0;
+    return looks_like_header(L, first, second);
+}
+
+/* A saved encoding's columns: by name with a header (any order, extra
+ * columns ignored), else the file's feature columns in order. */
+static syn_status map_encoding(csv_load *L, const csv_record *first)
+{
+    const syn_encoding *e = L->opt.encoding;
+    if (L->has_header) {
+        for (size_t i = 0; i < e->n_columns; i++) {
+            size_t j = column_named(first, e->columns[i].name);
+            if (j == NONE || L->is_target[j]) {
+                syn_set_error(L->err, "%s:%zu:%zu: expected a column named \"%s\" (an input "
+                              "of the model) in the header, found %s", L->path,
+                              first->fields[0].line, first->fields[0].col, e->columns[i].name,
+                              j == NONE ? "none" : "it chosen as a target");
+                return SYN_ERR_NOT_FOUND;
+            }
+            L->feature_col[j] = i;
+        }
+        return SYN_OK;
+    }
+    size_t n = 0;
+    for (size_t j = 0; j < L->n_cols; j++)
+        if (!L->is_target[j])
+            L->feature_col[j] = n++;
+    if (n == e->n_columns)
+        return SYN_OK;
+    syn_set_error(L->err, "%s:%zu:%zu: expected %zu input columns (the model's, in its order, "
+                  "in a file without header) besides %zu target column(s), found %zu", L->path,
+                  first->fields[0].line, first->fields[0].col, e->n_columns, L->n_targets, n);
+    return SYN_ERR_SHAPE;
+}
+
+/* Learning: every column that is not a target or ignored is an input. */
+static syn_status new_encoding(csv_load *L, const csv_record *first)
+{
+    const syn_csv_options *o = &L->opt;
+    syn_status s = SYN_OK;
+    for (size_t k = 0; s == SYN_OK && k < o->n_ignore; k++) {
+        size_t j;
+        s = option_column(L, first, o->ignore[k], "ignore", &j);
+        if (s == SYN_OK && !L->is_target[j])
+            L->feature_col[j] = NONE - 1; /* marked; numbered below */
+    }
+    size_t n = 0;
+    for (size_t j = 0; s == SYN_OK && j < L->n_cols; j++)
+        if (!L->is_target[j])
+            L->feature_col[j] = L->feature_col[j] == NONE - 1 ? NONE : n++;
+    if (s != SYN_OK)
+        return s;
+    if (n == 0) {
+        syn_set_error(L->err, "%s:%zu:%zu: expected at least one feature column, found none "
+                      "(all %zu columns are targets or ignored)", L->path,
+                      first->fields[0].line, first->fields[0].col, L->n_cols);
+        return SYN_ERR_SHAPE;
+    }
+    s = syn_encoding_new(n, &L->enc);
+    if (s == SYN_OK && o->n_na_values)
+        s = syn_encoding_set_strings(&L->enc->na_values, &L->enc->n_na_values, o->na_values,
+                                     o->n_na_values);
+    if (s == SYN_OK && !(L->stats = calloc(n, sizeof *L->stats)))
+        s = SYN_ERR_OUT_OF_MEMORY;
+    if (s == SYN_OK)
+        L->n_stats = n;
+    for (size_t i = 0; s == SYN_OK && i < n; i++)
+        L->stats[i].numeric = 1;
+    for (size_t k = 0; s == SYN_OK && k < o->n_categorical; k++) {
+        size_t j;
+        s = option_column(L, first, o->categorical[k], "categorical", &j);
+        if (s == SYN_OK && L->feature_col[j] != NONE)
+            L->stats[L->feature_col[j]].forced = 1;
+    }
+    return s;
+}
+
+/* Decides the header, the targets and the input columns. */
+static syn_status resolve_columns(csv_load *L, const csv_record *first, const csv_record *second)
+{
+    L->n_cols = first->n_fields;
+    L->is_target = calloc(L->n_cols, 1);
+    L->slot = calloc(L->n_cols, sizeof(size_t));
+    L->feature_col = malloc(L->n_cols * sizeof(size_t));
+    if (!L->is_target || !L->slot || !L->feature_col)
         return SYN_ERR_OUT_OF_MEMORY;
+    for (size_t j = 0; j < L->n_cols; j++)
+        L->feature_col[j] = NONE;
+    syn_status s = SYN_OK;
+    if (L->opt.encoding) {
+        /* The header decides whether targets are found by name. When the
+         * first row does not name the model's columns, it is a header if it
+         * looks like one with the targets taken by position. */
+        const syn_csv_options *o = &L->opt;
+        int named = o->encoding->columns[0].name[0] != '\0';
+        L->has_header = header_wanted(L, first, second);
+        if (o->header == 0 && named && !names_encoding(L, first) &&
+            !(o->target_names && o->n_target_columns)) {
+            L->has_header = 0;
+            s = resolve_targets(L, first);
+            L->has_header = s == SYN_OK && looks_like_header(L, first, second);
+            memset(L->is_target, 0, L->n_cols);
+            L->n_targets = 0;
+        }
+        if (s == SYN_OK)
+            s = resolve_targets(L, first);
+        if (s == SYN_OK)
+            s = map_encoding(L, first);
+        if (s == SYN_OK)
+            s = syn_encoding_clone(L->opt.encoding, &L->enc);
+    } else {
+        s = resolve_targets(L, first);
+        if (s == SYN_OK)
+            L->has_header = header_wanted(L, first, second);
+        if (s == SYN_OK)
+            s = new_encoding(L, first);
+    }
+    if (s == SYN_OK && !L->learn)
+        L->n_features = L->enc->n_inputs;
+    return s;
+}
+
+static syn_status check_field_count(csv_load *L, const csv_record *rec);
+
+/* Names from the header: the encoding's columns and targets. */
+static syn_status store_names(csv_load *L, const csv_record *header)
+{
+    syn_encoding *e = L->enc;
+    if (!L->learn)
+        return SYN_OK;
+    char **targets = calloc(L->n_targets ? L->n_targets : 1, sizeof *targets);
+    if (!targets)
+        return SYN_ERR_OUT_OF_MEMORY;
+    syn_encoding_set_strings(&e->target_names, &e->n_targets, NULL, 0);
+    e->target_names = targets;
+    e->n_targets = L->n_targets;
     for (size_t j = 0; j < L->n_cols; j++) {
-        if (L->is_target[j])
+        char **dst = L->is_target[j] ? &e->target_names[L->slot[j]]
+                     : L->feature_col[j] != NONE ? &e->columns[L->feature_col[j]].name : NULL;
+        if (!dst)
             continue;
         const char *s = field_text(header, j);
         size_t len = header->fields[j].len;
@@ -816,12 +1050,161 @@ static syn_status store_feature_names(csv_load *L, const csv_record *header)
             return SYN_ERR_OUT_OF_MEMORY;
         memcpy(name, s, len);
         name[len] = '\0';
-        L->feature_names[L->slot[j]] = name;
+        free(*dst);
+        *dst = name;
     }
+    /* Unnamed targets (no header) stay "". */
+    for (size_t k = 0; k < e->n_targets; k++)
+        if (!e->target_names[k] && !(e->target_names[k] = syn_strdup("")))
+            return SYN_ERR_OUT_OF_MEMORY;
     return SYN_OK;
 }
 
-/* ----------------------------------------------------------------- rows */
+/* Learning pass, one field of input column i: kind, distinct texts (up to
+ * max_categories) with their counts, and the sum of the numbers. */
+static syn_status learn_field(csv_load *L, const csv_record *rec, size_t j, size_t i)
+{
+    col_stats *c = &L->stats[i];
+    const char *s;
+    size_t len;
+    field_trimmed(rec, j, &s, &len);
+    if (syn_encoding_is_missing(L->enc, s, len))
+        return SYN_OK;
+    c->present++;
+    /* Only the syntax here: the values (and their range) are read, and
+     * the mean taken, in the second pass. */
+    if (c->numeric && !c->forced && !is_decimal(s, len)) {
+        if (is_non_finite_word(s, len)) {
+            float ignored;
+            return field_float(L, rec, j, "feature", &ignored);
+        }
+        c->numeric = 0; /* text: a categorical column */
+    }
+    if (c->exploded)
+        return SYN_OK;
+    size_t id;
+    if (map_find(&c->texts, s, len, &id)) {
+        c->counts[id]++;
+        return SYN_OK;
+    }
+    if (c->texts.count == L->opt.max_categories) {
+        c->exploded = 1;
+        c->boom_line = rec->fields[j].line;
+        c->boom_col = rec->fields[j].col;
+        return SYN_OK;
+    }
+    syn_status st = map_add(&c->texts, s, len);
+    if (st == SYN_OK)
+        st = grow_bytes((void **)&c->counts, &c->counts_cap, c->texts.count, sizeof(size_t));
+    if (st == SYN_OK)
+        c->counts[c->texts.count - 1] = 1;
+    return st;
+}
+
+static syn_status learn_row(csv_load *L, const csv_record *rec)
+{
+    syn_status s = check_field_count(L, rec);
+    for (size_t j = 0; s == SYN_OK && j < L->n_cols; j++)
+        if (L->feature_col[j] != NONE)
+            s = learn_field(L, rec, j, L->feature_col[j]);
+    if (s == SYN_OK)
+        L->scanned_rows++;
+    return s;
+}
+
+typedef struct counted_text {
+    const char *text;
+    size_t count;
+} counted_text;
+
+static int compare_counted(const void *pa, const void *pb)
+{
+    return strcmp(((const counted_text *)pa)->text, ((const counted_text *)pb)->text);
+}
+
+/* A categorical column's categories, sorted (so the encoding does not
+ * depend on the order of the rows), and the most frequent as its fill. */
+static syn_status make_categories(const col_stats *c, syn_enc_column *col)
+{
+    size_t n = c->texts.count;
+    counted_text *t = calloc(n, sizeof *t);
+    char **names = calloc(n, sizeof *names);
+    syn_status s = t && names ? SYN_OK : SYN_ERR_OUT_OF_MEMORY;
+    for (size_t k = 0; s == SYN_OK && k < n; k++)
+        t[k] = (counted_text){c->texts.names[k], c->counts[k]};
+    if (s == SYN_OK)
+        qsort(t, n, sizeof *t, compare_counted);
+    size_t best = 0;
+    for (size_t k = 0; s == SYN_OK && k < n; k++) {
+        if (t[k].count > t[best].count)
+            best = k;
+        if (!(names[k] = syn_strdup(t[k].text)))
+            s = SYN_ERR_OUT_OF_MEMORY;
+    }
+    if (s == SYN_OK) {
+        col->categories = names;
+        col->n_categories = n;
+        col->fill_category = best;
+        names = NULL;
+    }
+    syn_free_strings(names, n);
+    free(t);
+    return s;
+}
+
+/* The column of the file that holds input column i, for messages. */
+static size_t file_column(const csv_load *L, size_t i)
+{
+    for (size_t j = 0; j < L->n_cols; j++)
+        if (L->feature_col[j] == i)
+            return j;
+    return 0;
+}
+
+/* After the learning pass: each column's kind, categories and fill. */
+static syn_status finish_learning(csv_load *L, const csv_record *first)
+{
+    syn_encoding *e = L->enc;
+    for (size_t i = 0; i < e->n_columns; i++) {
+        col_stats *c = &L->stats[i];
+        syn_enc_column *col = &e->columns[i];
+        const csv_field *at = &first->fields[file_column(L, i)];
+        char label[256];
+        if (col->name[0])
+            snprintf(label, sizeof label, "column \"%.200s\"", col->name);
+        else
+            snprintf(label, sizeof label, "column %zu", file_column(L, i) + 1);
+        if (c->present == 0) {
+            syn_set_error(L->err, "%s:%zu:%zu: expected values in %s, found none: all %zu of "
+                          "its fields are missing (ignore the column)", L->path, at->line,
+                          at->col, label, L->scanned_rows);
+            return SYN_ERR_PARSE;
+        }
+        if (c->numeric && !c->forced) {
+            col->kind = SYN_COLUMN_NUMERIC; /* its mean comes after the second pass */
+            continue;
+        }
+        if (c->exploded) {
+            syn_set_error(L->err, "%s:%zu:%zu: expected at most %zu categories in %s, found "
+                          "more (this field is category %zu); raise the limit, or ignore "
+                          "the column if it is an id or free text", L->path, c->boom_line,
+                          c->boom_col, L->opt.max_categories, label,
+                          L->opt.max_categories + 1);
+            return SYN_ERR_PARSE;
+        }
+        col->kind = SYN_COLUMN_CATEGORICAL;
+        syn_status s = make_categories(c, col);
+        if (s != SYN_OK)
+            return s;
+    }
+    const char *why = "";
+    if (!syn_encoding_finish(e, &why)) {
+        syn_set_error(L->err, "%s: cannot encode the columns: %s", L->path, why);
+        return SYN_ERR_OVERFLOW;
+    }
+    L->n_features = e->n_inputs;
+    return SYN_OK;
+}
 
 /* Bytes one row takes in the arrays: features, then targets or a label. */
 static int row_bytes(const csv_load *L, size_t *out)
@@ -909,6 +1292,8 @@ static syn_status check_field_count(csv_load *L, const csv_record *rec)
 }
 
 /* Maps a label to its class id, adding a class unless they are fixed. */
+
+/* Maps a label to its class id, adding a class unless they are fixed. */
 static syn_status label_of(csv_load *L, const csv_record *rec, size_t j, uint32_t *label)
 {
     const csv_field *f = &rec->fields[j];
@@ -946,22 +1331,106 @@ static syn_status label_of(csv_load *L, const csv_record *rec, size_t j, uint32_
     return SYN_OK;
 }
 
+/* Records that field (row, column i) was imputed, for syn_dataset_fit_imputation. */
+static syn_status note_missing(csv_load *L, size_t i)
+{
+    L->n_missing++;
+    if (!L->learn)
+        return SYN_OK;
+    size_t n_cols = L->enc->n_columns, bits;
+    if (!L->missing) {
+        /* The learning pass counted the rows: one bit per field. */
+        if (!syn_mul_size(L->scanned_rows, n_cols, &bits) || !syn_add_size(bits, 7, &bits))
+            return SYN_ERR_OVERFLOW;
+        if (!(L->missing = calloc(bits / 8, 1)))
+            return SYN_ERR_OUT_OF_MEMORY;
+    }
+    size_t bit = L->n_rows * n_cols + i;
+    L->missing[bit / 8] |= (unsigned char)(1u << (bit % 8));
+    return SYN_OK;
+}
+
+/* Input column i from field j of rec into the encoded row x. */
+static syn_status encode_field(csv_load *L, const csv_record *rec, size_t j, size_t i, float *x)
+{
+    const syn_enc_column *c = &L->enc->columns[i];
+    const char *s;
+    size_t len;
+    field_trimmed(rec, j, &s, &len);
+    int missing = syn_encoding_is_missing(L->enc, s, len);
+    float *out = x + c->first;
+    if (c->kind == SYN_COLUMN_NUMERIC) {
+        if (missing) {
+            *out = c->fill;
+            return note_missing(L, i);
+        }
+        return field_float(L, rec, j, "feature", out);
+    }
+    memset(out, 0, c->width * sizeof *out);
+    size_t k = c->fill_category;
+    if (missing) {
+        out[k] = 1.0f;
+        return note_missing(L, i);
+    }
+    if (syn_encoding_find_category(c, s, len, &k)) {
+        out[k] = 1.0f;
+        return SYN_OK;
+    }
+    if (L->opt.strict || L->learn) {
+        char buf[CSV_QUOTE_MAX + 4];
+        const csv_field *f = &rec->fields[j];
+        syn_set_error(L->err, "%s:%zu:%zu: expected one of the %zu categories of column "
+                      "\"%s\", found \"%s\"", L->path, f->line, f->col, c->n_categories,
+                      c->name, shown(buf, s, len));
+        return SYN_ERR_NOT_FOUND;
+    }
+    L->n_unseen++; /* all zeros: no category's weights take part */
+    return SYN_OK;
+}
+
+/* A target field that spells a missing value cannot train or score. */
+static syn_status missing_target(csv_load *L, const csv_record *rec, size_t j)
+{
+    const char *s;
+    size_t len;
+    field_trimmed(rec, j, &s, &len);
+    if (len == 0 || !syn_encoding_is_missing(L->enc, s, len))
+        return SYN_OK;
+    char buf[CSV_QUOTE_MAX + 4];
+    const csv_field *f = &rec->fields[j];
+    syn_set_error(L->err, "%s:%zu:%zu: expected a %s, found a missing value \"%s\" (rows "
+                  "without a target cannot be used: remove them)", L->path, f->line, f->col,
+                  L->opt.regression ? "number (regression target)" : "class label",
+                  shown(buf, s, len));
+    return SYN_ERR_PARSE;
+}
+
 static syn_status add_row(csv_load *L, const csv_record *rec)
 {
     syn_status s = check_field_count(L, rec);
+    /* The second pass must see the rows the first one learned from. */
+    if (s == SYN_OK && L->learn && L->n_rows >= L->scanned_rows) {
+        syn_set_error(L->err, "%s:%zu: the file changed while it was read (it has more than "
+                      "the %zu rows first read)", L->path, rec->fields[0].line,
+                      L->scanned_rows);
+        return SYN_ERR_IO;
+    }
     if (s == SYN_OK)
         s = reserve_row(L);
     if (s != SYN_OK)
         return s;
     float *x = L->x + L->n_rows * L->n_features;
     for (size_t j = 0; s == SYN_OK && j < L->n_cols; j++) {
-        if (!L->is_target[j])
-            s = field_float(L, rec, j, "feature", &x[L->slot[j]]);
-        else if (L->opt.regression)
-            s = field_float(L, rec, j, "regression target",
-                            &L->targets[L->n_rows * L->n_targets + L->slot[j]]);
-        else
-            s = label_of(L, rec, j, &L->labels[L->n_rows]);
+        if (L->is_target[j]) {
+            s = missing_target(L, rec, j);
+            if (s == SYN_OK && L->opt.regression)
+                s = field_float(L, rec, j, "regression target",
+                                &L->targets[L->n_rows * L->n_targets + L->slot[j]]);
+            else if (s == SYN_OK)
+                s = label_of(L, rec, j, &L->labels[L->n_rows]);
+        } else if (L->feature_col[j] != NONE) {
+            s = encode_field(L, rec, j, L->feature_col[j], x);
+        }
     }
     if (s == SYN_OK)
         L->n_rows++;
@@ -969,9 +1438,6 @@ static syn_status add_row(csv_load *L, const csv_record *rec)
 }
 
 
-/* Integer labels are numbered in numeric order (so "10" follows "9"), and
- * "07" and "7" become one class named "7"; any other label set keeps the
- * order of first appearance. */
 static syn_status order_integer_classes(csv_load *L)
 {
     class_map *m = &L->classes;
@@ -1021,6 +1487,28 @@ static syn_status order_integer_classes(csv_load *L)
     return s;
 }
 
+/* The dataset's names of the encoded inputs: a numeric column's name, and
+ * "name=category" for each input of a categorical column. */
+static syn_status encoded_names(csv_load *L)
+{
+    const syn_encoding *e = L->enc;
+    if (!(L->feature_names = calloc(e->n_inputs, sizeof(char *))))
+        return SYN_ERR_OUT_OF_MEMORY;
+    for (size_t i = 0; i < e->n_columns; i++) {
+        const syn_enc_column *c = &e->columns[i];
+        for (size_t k = 0; k < c->width; k++) {
+            const char *cat = c->kind == SYN_COLUMN_CATEGORICAL ? c->categories[k] : NULL;
+            size_t len = strlen(c->name) + (cat ? strlen(cat) + 1 : 0) + 1;
+            char *name = malloc(len);
+            if (!name)
+                return SYN_ERR_OUT_OF_MEMORY;
+            snprintf(name, len, cat ? "%s=%s" : "%s", c->name, cat);
+            L->feature_names[c->first + k] = name;
+        }
+    }
+    return SYN_OK;
+}
+
 /* Hands the arrays to a dataset; L keeps nothing that the dataset owns. */
 static syn_status build_dataset(csv_load *L, syn_dataset **out)
 {
@@ -1030,14 +1518,26 @@ static syn_status build_dataset(csv_load *L, syn_dataset **out)
         if (s != SYN_OK)
             return s;
     }
+    if (L->has_header) {
+        syn_status s = encoded_names(L);
+        if (s != SYN_OK)
+            return s;
+    }
     /* Give back the slack of the last doubling. */
     float *x = realloc(L->x, L->n_rows * L->n_features * sizeof(float));
     if (x)
         L->x = x;
     parts.x_f32 = L->x;
     parts.feature_names = L->feature_names;
+    parts.encoding = L->enc;
+    parts.learned = L->learn;
+    parts.missing = L->missing;
+    parts.n_missing = L->n_missing;
+    parts.n_unseen = L->n_unseen;
     L->x = NULL;
     L->feature_names = NULL;
+    L->enc = NULL;
+    L->missing = NULL;
     if (L->opt.regression) {
         parts.targets = L->targets;
         parts.n_targets = L->n_targets;
@@ -1051,7 +1551,15 @@ static syn_status build_dataset(csv_load *L, syn_dataset **out)
         L->classes.names = NULL;
         L->classes.count = 0;
     }
-    return syn_dataset_adopt(&parts, out);
+    syn_status s = syn_dataset_adopt(&parts, out);
+    /* The means of the numeric columns, and every missing field filled. */
+    if (s == SYN_OK && L->learn)
+        s = syn_dataset_fit_imputation(*out, NULL, 0);
+    if (s != SYN_OK) {
+        syn_dataset_free(*out);
+        *out = NULL;
+    }
+    return s;
 }
 
 static syn_status empty_file_error(csv_load *L)
@@ -1062,17 +1570,10 @@ static syn_status empty_file_error(csv_load *L)
     return SYN_ERR_PARSE;
 }
 
-static int header_wanted(const csv_load *L, const csv_record *first, const csv_record *second)
-{
-    if (L->opt.header != 0)
-        return L->opt.header > 0;
-    /* Names can only be looked up in a header, so asking for one says there is one. */
-    if (L->opt.target_names && L->opt.n_target_columns)
-        return 1;
-    return looks_like_header(L, first, second);
-}
 
-static syn_status parse_rows(csv_load *L)
+/* One pass over the file: the first row (the header, or data), then every
+ * row through row_fn. The first pass also decides the columns. */
+static syn_status scan_file(csv_load *L, syn_status (*row_fn)(csv_load *, const csv_record *))
 {
     csv_record *first = &L->rec[0], *second = &L->rec[1];
     int got;
@@ -1081,26 +1582,111 @@ static syn_status parse_rows(csv_load *L)
         return s;
     if (!got)
         return empty_file_error(L);
-    s = resolve_columns(L, first);
-    if (s == SYN_OK)
-        s = next_row(L, second, &got);
+    s = next_row(L, second, &got);
+    if (s == SYN_OK && !L->is_target)
+        s = resolve_columns(L, first, got ? second : NULL);
     if (s != SYN_OK)
         return s;
-    if (header_wanted(L, first, got ? second : NULL)) {
-        s = store_feature_names(L, first);
+    if (L->has_header) {
+        s = store_names(L, first);
         if (s == SYN_OK && !got) {
             syn_set_error(L->err, "%s:%zu:1: expected data rows after the header, found end "
                           "of file", L->path, L->rd.line);
             s = SYN_ERR_PARSE;
         }
     } else {
-        s = add_row(L, first);
+        s = row_fn(L, first);
     }
     while (s == SYN_OK && got) {
-        s = add_row(L, second);
+        s = row_fn(L, second);
         if (s == SYN_OK)
             s = next_row(L, second, &got);
     }
+    return s;
+}
+
+/* Back to the first byte for the second pass (a file or a memory stream). */
+static syn_status rewind_reader(csv_load *L)
+{
+    csv_reader *r = &L->rd;
+    int failed;
+#ifdef SYN_HAVE_ZLIB
+    if (r->gz)
+        failed = gzrewind(r->gz) != 0;
+    else
+#endif
+        failed = fseek(r->fp, 0, SEEK_SET) != 0;
+    if (failed) {
+        syn_set_error(L->err, "%s: cannot read it a second time: %s", L->path, strerror(errno));
+        return SYN_ERR_IO;
+    }
+    clearerr(r->fp);
+    r->len = r->pos = 0;
+    r->at_eof = 0;
+    r->line = r->col = 1;
+    if (rd_fill(r) && r->len >= 3 && memcmp(r->buf, "\xef\xbb\xbf", 3) == 0)
+        r->pos = 3;
+    return SYN_OK;
+}
+
+/* Learning reads the file twice: first the kind, categories and mean of
+ * each column, then the values, encoded. A given encoding needs one pass. */
+/* A first row the detection took for data while every feature of it is
+ * text can still be a header: a table of categories (colors, sizes) has
+ * no number to tell by. It is one when each of its texts occurs only
+ * there in its column, while some column repeats its values (so that
+ * occurring once means something). */
+static int text_header(const csv_load *L, const csv_record *first)
+{
+    if (L->has_header || L->opt.header != 0 || L->scanned_rows < 3)
+        return 0;
+    int repeats = 0;
+    for (size_t j = 0; j < L->n_cols; j++) {
+        if (L->feature_col[j] == NONE)
+            continue;
+        const col_stats *c = &L->stats[L->feature_col[j]];
+        const char *s;
+        size_t len, id;
+        field_trimmed(first, j, &s, &len);
+        if (c->numeric || !map_find(&c->texts, s, len, &id) || c->counts[id] != 1)
+            return 0;
+        for (size_t k = 0; !repeats && k < c->texts.count; k++)
+            repeats = c->counts[k] > 1;
+    }
+    return repeats;
+}
+
+/* Forgets what the learning pass saw, to run it again. */
+static void reset_learning(csv_load *L)
+{
+    for (size_t i = 0; i < L->n_stats; i++) {
+        col_stats *c = &L->stats[i];
+        map_free(&c->texts);
+        free(c->counts);
+        *c = (col_stats){.numeric = 1, .forced = c->forced};
+    }
+    L->scanned_rows = 0;
+}
+
+static syn_status parse_rows(csv_load *L)
+{
+    syn_status s = SYN_OK;
+    if (L->learn) {
+        s = scan_file(L, learn_row);
+        if (s == SYN_OK && text_header(L, &L->rec[0])) {
+            reset_learning(L);
+            L->has_header = 1;
+            s = rewind_reader(L);
+            if (s == SYN_OK)
+                s = scan_file(L, learn_row);
+        }
+        if (s == SYN_OK)
+            s = finish_learning(L, &L->rec[0]);
+        if (s == SYN_OK)
+            s = rewind_reader(L);
+    }
+    if (s == SYN_OK)
+        s = scan_file(L, add_row);
     return s;
 }
 
@@ -1155,6 +1741,14 @@ static void close_load(csv_load *L)
         free(L->rec[i].text);
         free(L->rec[i].fields);
     }
+    for (size_t i = 0; L->stats && i < L->n_stats; i++) {
+        map_free(&L->stats[i].texts);
+        free(L->stats[i].counts);
+    }
+    free(L->stats);
+    syn_encoding_free(L->enc);
+    free(L->missing);
+    free(L->feature_col);
     free(L->is_target);
     free(L->slot);
     free(L->x);
@@ -1164,7 +1758,7 @@ static void close_load(csv_load *L)
     syn_free_strings(L->feature_names, L->n_features);
 }
 
-static char locale_decimal_point(void)
+char syn_locale_decimal_point(void)
 {
     const struct lconv *lc = localeconv();
     return lc && lc->decimal_point && lc->decimal_point[0] ? lc->decimal_point[0] : '.';
@@ -1181,11 +1775,14 @@ static syn_status load_csv(const char *path, const void *mem, size_t mem_size,
         L.opt = *options;
     if (L.opt.delimiter == 0)
         L.opt.delimiter = ',';
+    if (L.opt.max_categories == 0)
+        L.opt.max_categories = 100;
+    L.learn = L.opt.encoding == NULL;
     /* A row may always buffer 64 KiB, so a tiny limit is still reported
      * by the data's own check (rows times bytes per row). */
     L.rec[0].limit = L.rec[1].limit =
         L.opt.max_bytes && L.opt.max_bytes < 65536 ? 65536 : L.opt.max_bytes;
-    L.decimal_point = locale_decimal_point();
+    L.decimal_point = syn_locale_decimal_point();
     syn_status s = check_options(&L);
     /* With no target column, regression has nothing to apply to: no_target
      * wins (it used to leave an empty target array that the dataset
@@ -1206,7 +1803,7 @@ static syn_status load_csv(const char *path, const void *mem, size_t mem_size,
         s = SYN_ERR_CORRUPT;
     } else if (s == SYN_ERR_IO && L.rd.read_errno) {
         syn_set_error(err, "%s: read error: %s", path, strerror(L.rd.read_errno));
-    } else if (s == SYN_ERR_OUT_OF_MEMORY || s == SYN_ERR_OVERFLOW)
+    } else if (s == SYN_ERR_OUT_OF_MEMORY || (s == SYN_ERR_OVERFLOW && !L.enc))
         syn_set_error(err, "%s: %s while reading line %zu", path, syn_strerror(s), L.rd.line);
     close_load(&L);
     return s;

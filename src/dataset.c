@@ -34,6 +34,8 @@ void syn_dataset_parts_release(syn_dataset_parts *parts)
     free(parts->targets);
     syn_free_strings(parts->class_names, parts->n_class_names);
     syn_free_strings(parts->feature_names, parts->feature_names ? parts->n_features : 0);
+    syn_encoding_free(parts->encoding);
+    free(parts->missing);
     memset(parts, 0, sizeof *parts);
 }
 
@@ -52,6 +54,10 @@ static int parts_consistent(const syn_dataset_parts *p)
     if ((p->targets == NULL) != (p->n_targets == 0))
         return 0;
     if ((p->class_names == NULL) != (p->n_class_names == 0))
+        return 0;
+    if (p->encoding && (p->encoding->n_inputs != p->n_features || !p->x_f32))
+        return 0;
+    if ((p->missing || p->learned) && !p->encoding)
         return 0;
     if (p->labels) {
         for (size_t i = 0; i < p->n_samples; i++)
@@ -340,6 +346,107 @@ syn_status syn_dataset_gather(const syn_dataset *ds, const size_t *rows, size_t 
     syn_dataset_gather_scaled(ds, rows, count, NULL, NULL, x);
     if (y)
         syn_dataset_gather_targets(ds, rows, count, y);
+    return SYN_OK;
+}
+
+const syn_encoding *syn_dataset_encoding(const syn_dataset *ds)
+{
+    return ds ? ds->p.encoding : NULL;
+}
+
+size_t syn_dataset_n_unseen(const syn_dataset *ds)
+{
+    return ds ? ds->p.n_unseen : 0;
+}
+
+size_t syn_dataset_n_missing(const syn_dataset *ds)
+{
+    return ds ? ds->p.n_missing : 0;
+}
+
+/* ------------------------------------------------------------- imputation */
+
+static int is_missing(const syn_dataset *ds, size_t row, size_t col)
+{
+    size_t bit = row * ds->p.encoding->n_columns + col;
+    return ds->p.missing && (ds->p.missing[bit / 8] >> (bit % 8)) & 1u;
+}
+
+/* The fill of one column from the present fields of the given rows: the
+ * mean (in double) of a numeric column, the most frequent category of a
+ * categorical one (the first in category order on a tie). Returns 0 when
+ * no row has the field, leaving the fill as it was. */
+static int fit_fill(const syn_dataset *ds, const size_t *rows, size_t count,
+                    syn_enc_column *c, size_t col, size_t *tally)
+{
+    const float *x = ds->p.x_f32;
+    size_t f = ds->p.n_features, present = 0;
+    double sum = 0.0;
+    if (c->kind == SYN_COLUMN_CATEGORICAL)
+        memset(tally, 0, c->width * sizeof *tally);
+    for (size_t i = 0; i < count; i++) {
+        size_t r = rows ? rows[i] : i;
+        if (is_missing(ds, r, col))
+            continue;
+        present++;
+        const float *v = x + r * f + c->first;
+        if (c->kind == SYN_COLUMN_NUMERIC) {
+            sum += v[0];
+            continue;
+        }
+        for (size_t k = 0; k < c->width; k++)
+            if (v[k] != 0.0f)
+                tally[k]++;
+    }
+    if (present == 0)
+        return 0;
+    if (c->kind == SYN_COLUMN_NUMERIC) {
+        c->fill = (float)(sum / (double)present);
+        return 1;
+    }
+    size_t best = 0;
+    for (size_t k = 1; k < c->width; k++)
+        if (tally[k] > tally[best])
+            best = k;
+    c->fill_category = best;
+    return 1;
+}
+
+syn_status syn_dataset_fit_imputation(syn_dataset *ds, const size_t *rows, size_t count)
+{
+    if (!ds)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (!ds->p.encoding || !ds->p.learned)
+        return SYN_ERR_STATE;
+    if (!rows)
+        count = ds->p.n_samples;
+    if (count == 0 || (rows && !syn_dataset_rows_ok(ds, rows, count)))
+        return SYN_ERR_INVALID_ARGUMENT;
+    syn_encoding *enc = ds->p.encoding;
+    size_t widest = 1;
+    for (size_t j = 0; j < enc->n_columns; j++)
+        if (enc->columns[j].width > widest)
+            widest = enc->columns[j].width;
+    size_t *tally = calloc(widest, sizeof *tally);
+    if (!tally)
+        return SYN_ERR_OUT_OF_MEMORY;
+    size_t f = ds->p.n_features;
+    for (size_t j = 0; j < enc->n_columns; j++) {
+        syn_enc_column *c = &enc->columns[j];
+        fit_fill(ds, rows, count, c, j, tally);
+        for (size_t r = 0; ds->p.missing && r < ds->p.n_samples; r++) {
+            if (!is_missing(ds, r, j))
+                continue;
+            float *v = ds->p.x_f32 + r * f + c->first;
+            if (c->kind == SYN_COLUMN_NUMERIC) {
+                v[0] = c->fill;
+            } else {
+                memset(v, 0, c->width * sizeof *v);
+                v[c->fill_category] = 1.0f;
+            }
+        }
+    }
+    free(tally);
     return SYN_OK;
 }
 

@@ -4,6 +4,7 @@
 #ifndef SYN_DATASET_INTERNAL_H
 #define SYN_DATASET_INTERNAL_H
 
+#include "encoding.h"
 #include "synapse.h"
 
 /* The pieces of a dataset, every pointer from malloc (or NULL). Exactly one
@@ -21,6 +22,13 @@ typedef struct syn_dataset_parts {
     char **class_names;   /* n_class_names strings, or NULL */
     size_t n_class_names;
     char **feature_names; /* n_features strings, or NULL */
+    /* CSV: the encoding the features were read with (or NULL); learned
+     * from this file when `learned`, and then `missing` (NULL when none)
+     * is a bitmap [n_samples x encoding columns] of the imputed fields. */
+    syn_encoding *encoding;
+    int learned;
+    unsigned char *missing;
+    size_t n_missing, n_unseen;
 } syn_dataset_parts;
 
 /* Builds a dataset that takes over every array of parts. parts is always

@@ -18,6 +18,7 @@
 
 #include "crc32.h"
 #include "internal.h"
+#include "encoding.h"
 #include "model_file.h"
 
 _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "floats travel as IEEE-754 bits");
@@ -29,10 +30,15 @@ _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "floats travel as IEEE
 #define TAG_CLAS "CLAS"
 #define TAG_META "meta"
 #define TAG_OPTM "optm"
+/* Added without a version change (a new required section, docs/FORMAT.md):
+ * the input encoding. Required, because a reader that skipped it would
+ * read a table's columns by position and misread a reordered file. */
+#define TAG_COLS "COLS"
+#define COLS_VERSION 1u
 
-enum { SEC_ARCH, SEC_PARM, SEC_SCAL, SEC_CLAS, SEC_META, SEC_OPTM, SEC_COUNT };
-static const char *const core_tags[SEC_COUNT] = {TAG_ARCH, TAG_PARM, TAG_SCAL,
-                                                 TAG_CLAS, TAG_META, TAG_OPTM};
+enum { SEC_ARCH, SEC_PARM, SEC_SCAL, SEC_CLAS, SEC_META, SEC_OPTM, SEC_COLS, SEC_COUNT };
+static const char *const core_tags[SEC_COUNT] = {TAG_ARCH, TAG_PARM, TAG_SCAL, TAG_CLAS,
+                                                 TAG_META, TAG_OPTM, TAG_COLS};
 
 #define ARCH_HEAD_SIZE 20u    /* n_inputs u64, loss, reduction, n_layers u32 */
 #define LAYER_RECORD_SIZE 20u /* units u64, activation u32, slope f32, flags u32 */
@@ -238,6 +244,50 @@ static void write_class_names(out_buf *b, const syn_net *net)
     ob_end(b, at);
 }
 
+static void ob_strings(out_buf *b, char *const *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ob_string(b, s[i]);
+}
+
+/* COLS: u32 version, u32 n_columns, u32 n_na_values, u32 n_targets, the
+ * missing spellings and target names as strings, then per column: name,
+ * u32 kind, f32 fill, u32 fill_category, u32 n_categories, categories. */
+static void write_encoding(out_buf *b, const syn_net *net)
+{
+    const syn_encoding *enc = net->encoding;
+    if (!enc)
+        return;
+    if (enc->n_columns > UINT32_MAX || enc->n_na_values > UINT32_MAX ||
+        enc->n_targets > UINT32_MAX) {
+        if (b->status == SYN_OK)
+            b->status = SYN_ERR_OVERFLOW;
+        return;
+    }
+    size_t at = ob_begin(b, TAG_COLS);
+    ob_u32(b, COLS_VERSION);
+    ob_u32(b, (uint32_t)enc->n_columns);
+    ob_u32(b, (uint32_t)enc->n_na_values);
+    ob_u32(b, (uint32_t)enc->n_targets);
+    ob_strings(b, enc->na_values, enc->n_na_values);
+    ob_strings(b, enc->target_names, enc->n_targets);
+    for (size_t i = 0; i < enc->n_columns; i++) {
+        const syn_enc_column *c = &enc->columns[i];
+        if (c->n_categories > UINT32_MAX) {
+            if (b->status == SYN_OK)
+                b->status = SYN_ERR_OVERFLOW;
+            return;
+        }
+        ob_string(b, c->name);
+        ob_u32(b, (uint32_t)c->kind);
+        ob_f32(b, c->fill);
+        ob_u32(b, (uint32_t)c->fill_category);
+        ob_u32(b, (uint32_t)c->n_categories);
+        ob_strings(b, c->categories, c->n_categories);
+    }
+    ob_end(b, at);
+}
+
 static void write_meta(out_buf *b, const syn_net *net)
 {
     const syn_train_meta *m = &net->meta;
@@ -383,6 +433,7 @@ syn_status syn_model_serialize(const syn_net *net, const syn_optimizer *opt,
     write_params(&b, net);
     write_scaling(&b, net);
     write_class_names(&b, net);
+    write_encoding(&b, net);
     write_meta(&b, net);
     if (opt)
         write_optimizer(&b, opt);
@@ -835,6 +886,93 @@ static void copy_field(char *dst, size_t cap, const char *src)
     memset(dst + n, 0, cap - n);
 }
 
+/* Reads a u32 count of strings, each at least its 4-byte length: a count
+ * beyond the bytes left is refused before the table is allocated. */
+static syn_status rd_strings(reader *r, uint32_t count, char ***out)
+{
+    *out = NULL;
+    if (count > r->left / 4)
+        return SYN_ERR_CORRUPT;
+    char **s = calloc(count ? count : 1, sizeof *s);
+    if (!s)
+        return SYN_ERR_OUT_OF_MEMORY;
+    syn_status st = SYN_OK;
+    for (uint32_t i = 0; i < count && st == SYN_OK; i++)
+        s[i] = rd_string(r, &st);
+    *out = s;
+    return st;
+}
+
+static syn_status load_encoding(const section *s, syn_net *net, const char *name,
+                                syn_error *err)
+{
+    reader r = {s->payload, s->size, 0};
+    uint32_t version = rd_u32(&r), n_columns = rd_u32(&r);
+    uint32_t n_na = rd_u32(&r), n_targets = rd_u32(&r);
+    if (r.short_read)
+        return payload_end(&r, s, name, err);
+    if (version != COLS_VERSION)
+        return fail(err, SYN_ERR_VERSION, name, "section COLS: version %u is not one this "
+                    "library reads (%u)", (unsigned)version, COLS_VERSION);
+    /* A column takes at least 20 bytes: bounds the table before allocating. */
+    if (n_columns == 0 || n_columns > r.left / 20)
+        return fail(err, SYN_ERR_CORRUPT, name, "section COLS: bad column count %u",
+                    (unsigned)n_columns);
+    syn_encoding *enc = NULL;
+    syn_status st = syn_encoding_new(n_columns, &enc);
+    if (st != SYN_OK)
+        return fail(err, st, name, "out of memory");
+    char **strings = NULL;
+    st = rd_strings(&r, n_na, &strings);
+    syn_encoding_set_strings(&enc->na_values, &enc->n_na_values, NULL, 0);
+    enc->na_values = strings;
+    enc->n_na_values = strings ? n_na : 0;
+    if (st == SYN_OK) {
+        st = rd_strings(&r, n_targets, &strings);
+        enc->target_names = strings;
+        enc->n_targets = strings ? n_targets : 0;
+    }
+    for (uint32_t i = 0; st == SYN_OK && i < n_columns; i++) {
+        syn_enc_column *c = &enc->columns[i];
+        free(c->name);
+        c->name = rd_string(&r, &st);
+        if (st != SYN_OK)
+            break;
+        uint32_t kind = rd_u32(&r);
+        c->fill = rd_f32(&r);
+        c->fill_category = rd_u32(&r);
+        uint32_t n_cat = rd_u32(&r);
+        if (r.short_read || kind >= SYN_COLUMN_KIND_COUNT_) {
+            st = SYN_ERR_CORRUPT;
+            break;
+        }
+        c->kind = (syn_column_kind)kind;
+        st = rd_strings(&r, n_cat, &c->categories);
+        c->n_categories = c->categories ? n_cat : 0;
+    }
+    /* Strings that a short read left NULL count for the free. */
+    const char *why = NULL;
+    if (st == SYN_ERR_CORRUPT || r.short_read)
+        fail(err, SYN_ERR_CORRUPT, name, "section COLS: a string or count runs past the "
+             "section or holds a NUL");
+    else if (st != SYN_OK)
+        fail(err, st, name, "out of memory");
+    else if ((st = payload_end(&r, s, name, err)) != SYN_OK)
+        ;
+    else if (!syn_encoding_finish(enc, &why))
+        st = fail(err, SYN_ERR_CORRUPT, name, "section COLS: %s", why);
+    else if (enc->n_inputs != net->n_inputs)
+        st = fail(err, SYN_ERR_CORRUPT, name, "section COLS: %zu encoded inputs for a "
+                  "network of %zu", enc->n_inputs, net->n_inputs);
+    if (st == SYN_ERR_CORRUPT || r.short_read)
+        st = SYN_ERR_CORRUPT;
+    if (st == SYN_OK)
+        net->encoding = enc;
+    else
+        syn_encoding_free(enc);
+    return st;
+}
+
 static syn_status load_meta(const section *s, syn_net *net, const char *name, syn_error *err)
 {
     reader r = {s->payload, s->size, 0};
@@ -970,6 +1108,8 @@ syn_status syn_model_parse(const uint8_t *data, size_t size, const char *name, s
         st = load_scaling(&found[SEC_SCAL], built, name, err);
     if (st == SYN_OK && found[SEC_CLAS].tag)
         st = load_class_names(&found[SEC_CLAS], built, name, err);
+    if (st == SYN_OK && found[SEC_COLS].tag)
+        st = load_encoding(&found[SEC_COLS], built, name, err);
     if (st == SYN_OK && found[SEC_META].tag)
         st = load_meta(&found[SEC_META], built, name, err);
     if (st == SYN_OK && found[SEC_OPTM].tag)

@@ -138,6 +138,7 @@ void syn_net_free(syn_net *net)
     syn_free_aligned(net->scale_offset);
     syn_free_aligned(net->scale_mul);
     free_class_names(net->class_names, net->n_class_names);
+    syn_encoding_free(net->encoding);
     free(net);
 }
 
@@ -155,6 +156,7 @@ syn_status syn_net_clone(const syn_net *net, syn_net **out)
     copy->scale_offset = copy->scale_mul = NULL;
     copy->class_names = NULL;
     copy->n_class_names = 0;
+    copy->encoding = NULL;
     syn_status st = SYN_OK;
     copy->layers = malloc(net->n_layers * sizeof(syn_layer));
     copy->params = syn_alloc_floats(net->n_params);
@@ -168,6 +170,8 @@ syn_status syn_net_clone(const syn_net *net, syn_net **out)
     if (st == SYN_OK)
         st = syn_net_set_class_names(copy, (const char *const *)net->class_names,
                                      net->n_class_names);
+    if (st == SYN_OK)
+        st = syn_net_set_encoding(copy, net->encoding);
     if (st != SYN_OK) {
         syn_net_free(copy);
         return st;

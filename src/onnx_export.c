@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "encoding.h"
 #include "internal.h"
 #include "model_file.h"
 #include "onnx.h"
@@ -246,6 +247,63 @@ static void put_class_names(syn_pb_writer *w, const syn_net *net)
     syn_pb_end(w, entry);
 }
 
+static void put_json_strings(syn_pb_writer *w, char *const *s, size_t n)
+{
+    syn_pb_append(w, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            syn_pb_append(w, ", ", 2);
+        put_json_string(w, s[i]);
+    }
+    syn_pb_append(w, "]", 1);
+}
+
+static void put_text(syn_pb_writer *w, const char *s)
+{
+    syn_pb_append(w, s, strlen(s));
+}
+
+/* metadata_props "input_encoding": how a table row becomes the "input"
+ * vector (docs/FORMAT.md), as JSON: {"columns": [{"name", "kind",
+ * "first_input", "width", "fill" or "categories" and "fill_category"}],
+ * "missing": [...], "targets": [...]}. Consumers build the vector from it. */
+static void put_encoding(syn_pb_writer *w, const syn_net *net)
+{
+    const syn_encoding *enc = net->encoding;
+    if (!enc)
+        return;
+    size_t entry = syn_pb_begin(w, ONNX_MODEL_METADATA_PROPS);
+    syn_pb_put_string(w, ONNX_ENTRY_KEY, "input_encoding");
+    size_t value = syn_pb_begin(w, ONNX_ENTRY_VALUE);
+    put_text(w, "{\"columns\": [");
+    for (size_t i = 0; i < enc->n_columns; i++) {
+        const syn_enc_column *c = &enc->columns[i];
+        char part[96];
+        put_text(w, i ? ", {\"name\": " : "{\"name\": ");
+        put_json_string(w, c->name);
+        snprintf(part, sizeof part, ", \"kind\": \"%s\", \"first_input\": %zu, \"width\": %zu",
+                 c->kind == SYN_COLUMN_NUMERIC ? "numeric" : "categorical", c->first,
+                 c->width);
+        put_text(w, part);
+        if (c->kind == SYN_COLUMN_NUMERIC) {
+            snprintf(part, sizeof part, ", \"fill\": %.9g}", (double)c->fill);
+            put_text(w, part);
+            continue;
+        }
+        put_text(w, ", \"categories\": ");
+        put_json_strings(w, c->categories, c->n_categories);
+        snprintf(part, sizeof part, ", \"fill_category\": %zu}", c->fill_category);
+        put_text(w, part);
+    }
+    put_text(w, "], \"missing\": ");
+    put_json_strings(w, enc->na_values, enc->n_na_values);
+    put_text(w, ", \"targets\": ");
+    put_json_strings(w, enc->target_names, enc->n_targets);
+    put_text(w, "}");
+    syn_pb_end(w, value);
+    syn_pb_end(w, entry);
+}
+
 /* "synapse 0.1.0 multi-layer perceptron: 4 inputs -> 8 relu -> 3 softmax,
  * input scaling (Sub, Mul)". */
 static void put_doc_string(syn_pb_writer *w, const syn_net *net)
@@ -291,6 +349,7 @@ syn_status syn_onnx_serialize(const syn_net *net, uint8_t **out, size_t *out_siz
     syn_pb_put_int64(&w, ONNX_OPSET_VERSION, SYN_ONNX_OPSET);
     syn_pb_end(&w, opset);
     put_class_names(&w, net);
+    put_encoding(&w, net);
     /* The graph goes last: a file cut anywhere then lacks a graph or ends
      * inside it, so every truncation is detected. */
     put_graph(&w, net);

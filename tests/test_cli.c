@@ -203,8 +203,9 @@ static void test_runtime_errors(void)
     expect_runtime("eval --model no_such.syn --data flowers.csv", "no_such.syn");
     expect_runtime("info no_such.syn", "no_such.syn");
     char args[1024];
-    snprintf(args, sizeof args, "train --data '%s/fixtures/cli/malformed.csv' --out m.syn",
-             SYN_TEST_DIR);
+    /* Text where a number must be: a regression target. */
+    snprintf(args, sizeof args, "train --data '%s/fixtures/cli/malformed.csv' --target b "
+             "--task regress --out m.syn", SYN_TEST_DIR);
     expect_runtime(args, "malformed.csv:3:5:");
     result r = run(args);
     CHECK(strstr(r.err, "abc") && !strncmp(r.err, "synapse train: ", 15), "'%s'", r.err);
@@ -268,8 +269,14 @@ static void check_classifier(void)
     result_free(&s);
     result_free(&r);
 
-    expect_runtime("predict --model flowers.syn --data flowers_test.csv",
-                   "flowers_test.csv:2:");
+    /* With a header, the model's columns are found by name: the target
+     * column is one of the extra columns ignored, no --target needed. */
+    s = run("predict --model flowers.syn --data flowers_test.csv --target species");
+    result t = run("predict --model flowers.syn --data flowers_test.csv");
+    CHECK(s.code == 0 && t.code == 0 && !strcmp(s.out, t.out) && count_lines(t.out) == 91,
+          "the target is ignored by name: %s", t.err);
+    result_free(&s);
+    result_free(&t);
 
     r = run("info flowers.syn");
     CHECK(r.code == 0 && strstr(r.out, "layers") && strstr(r.out, "setosa") &&
@@ -284,7 +291,10 @@ static void test_classifier(void)
                    "--epochs 40 --batch 16 --lr 0.01 --out flowers.syn --log log.csv "
                    "--plot plot.svg");
     CHECK(r.code == 0, "train: exit %d: %s", r.code, r.err);
-    CHECK(count_lines(r.err) == 40 && strstr(r.err, "epoch 40/40 loss "), "a line per epoch");
+    CHECK(count_lines(r.err) == 41 && strstr(r.err, "epoch 40/40 loss "), "a line per epoch");
+    CHECK(!strncmp(r.err, "synapse train: flowers.csv: classification, 3 classes (the target "
+                   "holds text labels); 4 columns (0 categorical) -> 4 inputs\n", 108),
+          "what was read, first: %.120s", r.err);
     CHECK(strstr(r.out, "test: loss") && strstr(r.out, "accuracy"), "test result: %s", r.out);
     result_free(&r);
 
@@ -321,10 +331,12 @@ static void test_regression(void)
           !isnan(json_number(r.out, "mse")) && !isnan(json_number(r.out, "mae")),
           "regression eval: %s", r.out);
     result_free(&r);
-    expect_runtime("predict --model reg.syn --data reg.csv", "--target");
     r = run("predict --model reg.syn --data reg.csv --target y");
     CHECK(r.code == 0 && !strncmp(r.out, "output_1\n", 9) && count_lines(r.out) == 201,
           "regression predict: %.40s", r.out);
+    result t = run("predict --model reg.syn --data reg.csv");
+    CHECK(t.code == 0 && !strcmp(t.out, r.out), "the target found by name: %s", t.err);
+    result_free(&t);
     result_free(&r);
     char *svg = read_all(path_in_tmp("reg.svg"));
     CHECK(svg && strstr(svg, "</svg>") && !strstr(svg, "Accuracy"), "loss panel only");

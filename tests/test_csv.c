@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "dataset_internal.h"
 #include "synapse.h"
 
 #define FIXTURE(name) SYN_TEST_DIR "/fixtures/csv/" name
@@ -35,6 +36,20 @@ static void expect_error(const char *path, const syn_csv_options *opt, syn_statu
     CHECK(strstr(err.message, where) != NULL, "message \"%s\" lacks \"%s\"", err.message, where);
     CHECK(strstr(err.message, what) != NULL, "message \"%s\" lacks \"%s\"", err.message, what);
     syn_dataset_free(ds);
+}
+
+/* The encoding learned from CSV text (a copy the caller frees). */
+static syn_encoding *encoding_of(const char *text)
+{
+    syn_dataset *ds = NULL;
+    syn_error err = {{0}};
+    syn_encoding *enc = NULL;
+    syn_status s = syn_csv_parse_buffer(text, strlen(text), "train.csv", NULL, &ds, &err);
+    CHECK(s == SYN_OK, "training text: %s", err.message);
+    if (s == SYN_OK)
+        CHECK_OK(syn_encoding_clone(syn_dataset_encoding(ds), &enc));
+    syn_dataset_free(ds);
+    return enc;
 }
 
 static float feature(const syn_dataset *ds, size_t row, size_t j)
@@ -182,9 +197,16 @@ static void test_header_modes(void)
     CHECK(feature(ds, 0, 0) == 4, "first data row");
     syn_dataset_free(ds);
 
+    /* Without a header, the names are values: the columns turn categorical. */
     syn_csv_options none = {.header = -1};
-    expect_error(FIXTURE("int_labels.csv"), &none, SYN_ERR_PARSE, "int_labels.csv:1:1",
-                 "\"x1\"");
+    ds = load(FIXTURE("int_labels.csv"), &none);
+    if (ds) {
+        syn_column_info info;
+        CHECK(syn_dataset_n_samples(ds) == 5, "the header read as a row");
+        CHECK_OK(syn_encoding_column(syn_dataset_encoding(ds), 0, &info));
+        CHECK(info.kind == SYN_COLUMN_CATEGORICAL && info.width == 5, "x1 is categorical");
+        syn_dataset_free(ds);
+    }
     syn_csv_options bad = {.header = 2};
     expect_error(FIXTURE("int_labels.csv"), &bad, SYN_ERR_INVALID_ARGUMENT, "int_labels.csv",
                  "header");
@@ -248,8 +270,10 @@ static void test_quoting_and_layout(void)
         syn_dataset_free(ds);
     }
     /* Line numbers stay right after a field with an embedded newline. */
-    expect_error(FIXTURE("quoted_bad_number.csv"), NULL, SYN_ERR_PARSE,
+    syn_csv_options numeric = {.encoding = encoding_of("a,b,label\n1,2,z\n")};
+    expect_error(FIXTURE("quoted_bad_number.csv"), &numeric, SYN_ERR_PARSE,
                  "quoted_bad_number.csv:4:3", "\"x\"");
+    syn_encoding_free((syn_encoding *)numeric.encoding);
 
     const char *same[] = {"crlf.csv", "no_newline.csv", "trailing_blank.csv", "bom.csv"};
     for (size_t k = 0; k < 4; k++) {
@@ -285,9 +309,14 @@ static void test_errors(void)
                  "expected 3 fields, found 2");
     expect_error(FIXTURE("field_extra.csv"), NULL, SYN_ERR_PARSE, "field_extra.csv:2:7",
                  "expected 3 fields, found 4");
-    expect_error(FIXTURE("bad_number.csv"), NULL, SYN_ERR_PARSE, "bad_number.csv:3:5",
+    /* Text in a column the model reads as numbers. */
+    syn_csv_options numeric = {.encoding = encoding_of("a,b,c,label\n1,2,3,x\n")};
+    expect_error(FIXTURE("bad_number.csv"), &numeric, SYN_ERR_PARSE, "bad_number.csv:3:5",
                  "expected a number (feature), found \"oops\"");
-    expect_error(FIXTURE("nan.csv"), NULL, SYN_ERR_PARSE, "nan.csv:2:3", "finite");
+    syn_encoding_free((syn_encoding *)numeric.encoding);
+    /* "nan" spells a missing value: a column with no value at all. */
+    expect_error(FIXTURE("nan.csv"), NULL, SYN_ERR_PARSE, "nan.csv:1:3",
+                 "expected values in column \"b\", found none");
     expect_error(FIXTURE("inf.csv"), NULL, SYN_ERR_PARSE, "inf.csv:2:3", "\"inf\"");
     expect_error(FIXTURE("range.csv"), NULL, SYN_ERR_PARSE, "range.csv:2:3", "float range");
     expect_error(FIXTURE("blank_middle.csv"), NULL, SYN_ERR_PARSE, "blank_middle.csv:3:1",

@@ -1,9 +1,10 @@
 /* fuzz_csv.c - libFuzzer target for the CSV reader. The first 4 bytes of
  * the input choose the options (delimiter, header mode, classification or
  * regression, target columns by index or by name, fixed class names,
- * no target, a memory limit); the rest is the file, read through syn_csv_parse_buffer,
- * the loader's from-memory entry point. A dataset that loads is then
- * used: gathered, scaled and checked for consistency. Four zero bytes
+ * no target, a memory limit, a category limit); the rest is the file, read through
+ * syn_csv_parse_buffer, the loader's from-memory entry point. A dataset that loads is
+ * then used: gathered, scaled and checked for consistency; its learned encoding is
+ * refitted on half the rows, and the file read again through it (as eval does). Four zero bytes
  * mean the defaults, so a seed is "\0\0\0\0" + a CSV file. Also built
  * into test_fuzz_regressions (see fuzz.cmake). */
 #include <math.h>
@@ -42,6 +43,10 @@ static void decode_options(const uint8_t *b, syn_csv_options *o, long indices[2]
     }
     indices[0] = (int8_t)b[2];
     indices[1] = (int8_t)b[3];
+    /* Byte 3 is free unless two indices are used: a small category limit. */
+    if ((b[1] & 3) != 3 && (b[3] & 0x70))
+        o->max_categories = (size_t)((b[3] >> 4) & 7);
+    o->strict = b[2] & 1;
     switch (b[1] & 3) {
     case 1:
         o->target_indices = indices;
@@ -113,6 +118,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         use_dataset(ds);
     else if (ds || err.message[0] == '\0')
         abort(); /* a failure hands out nothing and says why */
+    const syn_encoding *enc = ds ? syn_dataset_encoding(ds) : NULL;
+    if (enc) {
+        if (syn_encoding_n_inputs(enc) != syn_dataset_n_features(ds))
+            abort();
+        size_t n = syn_dataset_n_samples(ds), half = (n + 1) / 2;
+        size_t *rows = malloc(half * sizeof *rows);
+        for (size_t i = 0; rows && i < half; i++)
+            rows[i] = i;
+        if (rows && syn_dataset_fit_imputation(ds, rows, half) != SYN_OK)
+            abort();
+        free(rows);
+        use_dataset(ds);
+        /* Read again through the learned encoding, as eval and predict do. */
+        syn_csv_options again = options;
+        again.encoding = enc;
+        syn_dataset *back = NULL;
+        s = syn_csv_parse_buffer(data + skip, size - skip, "fuzz.csv", &again, &back, &err);
+        if (s == SYN_OK) {
+            if (syn_dataset_n_features(back) != syn_dataset_n_features(ds))
+                abort();
+            use_dataset(back);
+        } else if (back || err.message[0] == '\0') {
+            abort();
+        }
+        syn_dataset_free(back);
+    }
     syn_dataset_free(ds);
     return 0;
 }

@@ -33,7 +33,8 @@ def csv_options(delim=0, header=0, regression=0, no_target=0, n_classes=0, selec
     """The 4 option bytes of fuzz_csv.c. delim: index into ',', ';', tab,
     '|', ' ', ':'; header: 0 detect, 1 present, 2 absent; select: 0 last
     column, 1 index0, 2 by name, 3 index0 and index1; limit: 0 none, 4 to 7
-    a memory limit of 1, 40, 1000, 4096 bytes."""
+    a memory limit of 1, 40, 1000, 4096 bytes. Unless select is 3, bits 4-6
+    of index1 are a category limit, and bit 0 of index0 is always strict."""
     b0 = delim | header << 3 | regression << 5 | no_target << 6 | (1 << 7 if n_classes else 0)
     b1 = select | (max(n_classes - 1, 0) << 2) | limit << 5
     return bytes([b0, b1, index0 & 0xff, index1 & 0xff])
@@ -53,6 +54,9 @@ def csv_corpus():
         "opt_header.csv": (csv_options(header=1), "numeric_header.csv"),
         "opt_limit.csv": (csv_options(limit=5), "int_labels.csv"),
         "opt_no_header.csv": (csv_options(header=2), "int_labels.csv"),
+        # Byte 3 bits 4-6: a category limit (here 2); byte 2 bit 0: strict.
+        "opt_max_categories.csv": (csv_options(index1=0x20), "mixed_types.csv"),
+        "opt_strict.csv": (csv_options(index0=1, index1=0x70), "mixed_types.csv"),
     }
     for name, (options, source) in sorted(special.items()):
         write("csv", name, options + fixture("csv", source))
