@@ -317,6 +317,35 @@ static void test_task_and_targets(void)
     cli_result_free(&r);
 }
 
+/* Models saved before they kept their columns: the same predictions, byte
+ * for byte, and numbers only (no imputation learned from the scored data). */
+static void test_old_models(void)
+{
+    const char *fx = SYN_TEST_DIR "/fixtures/model/csv_v1";
+    char args[1024];
+    snprintf(args, sizeof args, "predict --model '%s/classifier.syn' --data '%s/penguins.csv' "
+             "--target species", fx, fx);
+    cli_result r = run(args);
+    char path[512];
+    snprintf(path, sizeof path, "%s/classifier_predictions.csv", fx);
+    char *want = cli_read_file(path, NULL);
+    CHECK(r.code == 0 && want && !strcmp(r.out, want), "old classifier, same output: %s",
+          r.err);
+    free(want);
+    cli_result_free(&r);
+    FILE *fp = fopen(cli_path(dir, "old_na.csv"), "w");
+    if (fp) {
+        fputs("bill_length,bill_depth,flipper,mass,species\n38,18,190,NA,Adelie\n"
+              "39,17,191,3000,Gentoo\n", fp);
+        fclose(fp);
+    }
+    snprintf(args, sizeof args, "eval --model '%s/classifier.syn' --data old_na.csv", fx);
+    r = run(args);
+    CHECK(r.code == 1 && strstr(r.err, "records no input columns") &&
+              strstr(r.err, "missing fields"), "old model, missing value: %s", r.err);
+    cli_result_free(&r);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -327,6 +356,7 @@ int main(void)
     test_exports();
     test_numeric_reordered();
     test_task_and_targets();
+    test_old_models();
     int rc = check_finish();
     if (rc == 0) {
         char cmd[600];
