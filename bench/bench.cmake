@@ -28,3 +28,7 @@ syn_add_bench(bench_sparse_probe ${CMAKE_CURRENT_LIST_DIR}/sparse_probe.c)
 # Training steps of nets narrow enough for the small-network path, at
 # several widths and batches: microseconds a step.
 syn_add_bench(bench_tiny ${CMAKE_CURRENT_LIST_DIR}/tiny.c)
+
+# The thread runtime under a competing load it starts itself (busy
+# processes): default threads against --threads 1 and 2, interleaved.
+syn_add_bench(bench_busy ${CMAKE_CURRENT_LIST_DIR}/busy.c)

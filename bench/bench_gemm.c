@@ -43,7 +43,7 @@ typedef struct shape {
 
 /* Seconds per call of one product, over enough calls to last `seconds`. */
 static double time_round(syn_gemm_kind kind, const shape *s, const float *a, const float *b,
-                         float *c, double seconds, int threads)
+                         float *c, double seconds, syn_pool *threads)
 {
     size_t lda = s->ta ? s->m : s->k, ldb = s->tb ? s->k : s->n;
     /* Warm up (caches, thread pools) and size the round from one call. */
@@ -143,7 +143,7 @@ int main(int argc, char **argv)
      * so that a core borrowed by another process for a while hurts none of
      * them more than the others. After OpenBLAS, a pause: its pthread pool
      * keeps spinning for a while after a call and would steal a core from
-     * the OpenMP threads of the built-in kernel measured next. */
+     * the pool threads of the built-in kernel measured next. */
     for (size_t si = 0; si < n_shapes; si++) {
         double best[N_KINDS];
         for (size_t ki = 0; ki < N_KINDS; ki++)
@@ -153,7 +153,9 @@ int main(int argc, char **argv)
                 if (!syn_gemm_available(kinds[ki]) ||
                     (only && strcmp(only, syn_gemm_kind_name(kinds[ki])) != 0))
                     continue;
-                double t = time_round(kinds[ki], &shapes[si], a, b, c, seconds, threads);
+                syn_pool *pool = syn_pool_create(threads);
+                double t = time_round(kinds[ki], &shapes[si], a, b, c, seconds, pool);
+                syn_pool_free(pool);
                 if (t < best[ki])
                     best[ki] = t;
                 if (kinds[ki] == SYN_GEMM_OPENBLAS)

@@ -6,8 +6,13 @@
 # dataset-fashion-mnist (Debian packages).
 #
 #   bench/run.sh [--seconds S]
+#   bench/run.sh --busy [--seconds S] [--rounds R]   under competing load: bench/busy.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--busy" ]; then
+    shift
+    exec bash bench/busy.sh "$@"
+fi
 seconds=3
 [ "${1:-}" = "--seconds" ] && seconds=$2
 py=/usr/bin/python3

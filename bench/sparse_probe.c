@@ -124,7 +124,7 @@ int main(void)
     double dense = 1e30, sparse = 1e30;
     for (int rep = 0; rep < REPEAT; rep++) {
         double t = now();
-        syn_gemm(0, 1, ROWS, OUT, IN, x, IN, w, IN, 0.0f, z_dense, OUT, 1);
+        syn_gemm(0, 1, ROWS, OUT, IN, x, IN, w, IN, 0.0f, z_dense, OUT, NULL);
         t = now() - t;
         dense = t < dense ? t : dense;
         t = now();

@@ -132,11 +132,35 @@ int cli_memory_limit(const char *cmd, const char *text, size_t *limit);
 /* Validates --delimiter: one character, or "\t"/"tab". */
 int cli_parse_delimiter(const char *text, char *out);
 
-/* Copies stdin to a new temporary file; *path (malloc'd) names it. The
- * caller removes it and frees the name. */
-int cli_stdin_to_temp(const char *cmd, char **path);
+/* Copies `source` (a pipe or FIFO; NULL: stdin) to a new temporary file,
+ * refusing more than 4 x max_bytes (0: no limit); *path (malloc'd) names
+ * it. The caller removes it with cli_temp_remove. */
+int cli_copy_to_temp(const char *cmd, const char *source, size_t max_bytes, char **path);
 
 /* ------------------------------------------------------------ files.c */
+
+/* Temporary files (mkstemp on `templ`), registered so that a signal that
+ * ends the command removes them (signals.c); cli_temp_remove unlinks one,
+ * forgets it and frees the name (NULL is a no-op). */
+int cli_temp_create(char *templ);
+void cli_temp_remove(char *path);
+/* "-o -": runs write(path) on a new temporary file, copies the result to
+ * stdout and removes the file (the library writes only to paths). */
+int cli_to_stdout_via_temp(const char *cmd, int (*write)(const char *path, void *user),
+                           void *user);
+/* Unregisters a temporary file that was renamed or removed elsewhere. */
+void cli_temp_forget(const char *path);
+
+/* ------------------------------------------------------------ signals.c */
+
+/* SIGINT/SIGTERM handlers and SIGXFSZ ignored; main() calls it first. */
+void cli_signals_install(void);
+/* While on, the first signal only sets cli_stop_requested(). */
+void cli_signals_graceful(int on);
+/* The signal that asked to stop, or 0. */
+int cli_stop_requested(void);
+/* Blocks (1) or unblocks (0) SIGINT and SIGTERM, around a save. */
+void cli_signals_block(int block);
 
 /* Checks before a long run that `path` can be written: not a directory,
  * in a writable directory. Prints the error and returns SYN_EXIT_RUNTIME
@@ -152,6 +176,7 @@ typedef struct cli_out_file {
     FILE *fp;
     char *final_path; /* NULL for stdout */
     char *temp_path;
+    int write_errno;  /* the first failed write's errno, kept by the writer (0: none seen) */
 } cli_out_file;
 
 /* path NULL or "-" means stdout. */
@@ -164,6 +189,11 @@ void cli_out_abort(cli_out_file *f);
 /* Writes a CSV field, quoting it when it holds the delimiter, a quote or
  * a line break (RFC 4180). */
 void cli_csv_field(FILE *fp, const char *text);
+
+/* s with its control bytes (and DEL) written as \xHH in buf, so that a
+ * class name read from a file cannot send escape codes to the terminal;
+ * cut to fit size. Returns buf. */
+const char *cli_printable(const char *s, char *buf, size_t size);
 
 /* Formats a count with a k/M suffix ("12.3k"). */
 void cli_human_count(char *buf, size_t size, double value);

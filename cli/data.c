@@ -7,14 +7,25 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#ifdef SYN_HAVE_ZLIB
+#include <zlib.h>
+#endif
 
 #include "cli.h"
 
-enum { SNIFF_CSV, SNIFF_IDX, SNIFF_GZIP };
+enum { SNIFF_CSV, SNIFF_IDX, SNIFF_GZIP, SNIFF_GZIP_CSV };
 
 /* An IDX file starts with two zero bytes, a type code 0x08..0x0E and a
  * dimension count; gzip with 1f 8b. Returns -1 (errno set) if unreadable. */
+static int is_idx_magic(const unsigned char *m, size_t got)
+{
+    return got == 4 && m[0] == 0 && m[1] == 0 && m[2] >= 0x08 && m[2] <= 0x0e && m[3] >= 1;
+}
+
+/* Inside a gzip file, the same rule tells IDX from CSV (both read gzip). */
 static int sniff(const char *path)
 {
     FILE *fp = fopen(path, "rb");
@@ -23,11 +34,19 @@ static int sniff(const char *path)
     unsigned char m[4] = {0};
     size_t got = fread(m, 1, sizeof m, fp);
     fclose(fp);
-    if (got >= 2 && m[0] == 0x1f && m[1] == 0x8b)
+    if (got >= 2 && m[0] == 0x1f && m[1] == 0x8b) {
+#ifdef SYN_HAVE_ZLIB
+        gzFile gz = gzopen(path, "rb");
+        int n = gz ? gzread(gz, m, sizeof m) : -1;
+        if (gz)
+            gzclose(gz);
+        /* Unreadable gzip: the IDX reader names the damage. */
+        return n >= 0 && !is_idx_magic(m, (size_t)n) ? SNIFF_GZIP_CSV : SNIFF_GZIP;
+#else
         return SNIFF_GZIP;
-    if (got == 4 && m[0] == 0 && m[1] == 0 && m[2] >= 0x08 && m[2] <= 0x0e && m[3] >= 1)
-        return SNIFF_IDX;
-    return SNIFF_CSV;
+#endif
+    }
+    return is_idx_magic(m, got) ? SNIFF_IDX : SNIFF_CSV;
 }
 
 int cli_parse_delimiter(const char *text, char *out)
@@ -378,51 +397,108 @@ static int load_csv(const char *cmd, const cli_data_spec *spec, syn_dataset **ou
     return SYN_EXIT_OK;
 }
 
+/* A pipe, FIFO or device (`--data <(...)`, /dev/stdin) can be read only
+ * once, and the loaders open their path twice or more (the sniff, the
+ * auto task's second pass): such an input is first copied, once, to a
+ * temporary file. The copy is held to 4 x --max-memory (no data set takes
+ * less memory than a quarter of its text: a float per 4-byte "0.1,"), and
+ * for text it stops after the first NUL byte, where the CSV reader stops
+ * anyway (so /dev/zero fails at once). */
+static int is_stream(const char *path)
+{
+    struct stat st;
+    return path && strcmp(path, "-") && stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+           !S_ISDIR(st.st_mode);
+}
+
 int cli_load_data(const char *cmd, const cli_data_spec *spec, syn_dataset **out, int *is_idx)
 {
     *out = NULL;
+    if (is_stream(spec->data) || is_stream(spec->labels)) {
+        cli_data_spec copy = *spec;
+        char *data_tmp = NULL, *labels_tmp = NULL;
+        int rc = SYN_EXIT_OK;
+        if (is_stream(spec->data) &&
+            (rc = cli_copy_to_temp(cmd, spec->data, spec->max_bytes, &data_tmp)) == 0) {
+            copy.data = data_tmp;
+            copy.shown_as = spec->shown_as ? spec->shown_as : spec->data;
+        }
+        if (rc == SYN_EXIT_OK && is_stream(spec->labels) &&
+            (rc = cli_copy_to_temp(cmd, spec->labels, spec->max_bytes, &labels_tmp)) == 0)
+            copy.labels = labels_tmp;
+        if (rc == SYN_EXIT_OK)
+            rc = cli_load_data(cmd, &copy, out, is_idx);
+        cli_temp_remove(data_tmp);
+        cli_temp_remove(labels_tmp);
+        return rc;
+    }
     int kind = sniff(spec->data);
     if (kind < 0)
         return cli_runtime_error(cmd, "%s: cannot open: %s", spec->data, strerror(errno));
-    /* The CSV reader does not read gzip, so a gzip file can only be IDX. */
-    int idx = kind != SNIFF_CSV || (spec->labels && !spec->no_target);
+    int idx = (kind != SNIFF_CSV && kind != SNIFF_GZIP_CSV) || (spec->labels && !spec->no_target);
     if (is_idx)
         *is_idx = idx;
     return idx ? load_idx(cmd, spec, out) : load_csv(cmd, spec, out);
 }
 
-int cli_stdin_to_temp(const char *cmd, char **path)
+int cli_copy_to_temp(const char *cmd, const char *source, size_t max_bytes, char **path)
 {
+    FILE *in = source ? fopen(source, "rb") : stdin;
+    const char *name = source ? source : "stdin";
+    if (!in)
+        return cli_runtime_error(cmd, "%s: cannot open: %s", name, strerror(errno));
     const char *dir = getenv("TMPDIR");
     if (!dir || !*dir)
         dir = "/tmp";
-    size_t n = strlen(dir) + sizeof "/synapse-stdin-XXXXXX";
+    size_t n = strlen(dir) + sizeof "/synapse-input-XXXXXX";
     *path = malloc(n);
-    if (!*path)
-        return cli_runtime_error(cmd, "out of memory");
-    snprintf(*path, n, "%s/synapse-stdin-XXXXXX", dir);
-    int fd = mkstemp(*path);
+    int fd = -1;
+    if (*path) {
+        snprintf(*path, n, "%s/synapse-input-XXXXXX", dir);
+        fd = cli_temp_create(*path);
+    }
     if (fd < 0) {
         int e = errno;
         free(*path);
         *path = NULL;
+        if (source)
+            fclose(in);
         return cli_runtime_error(cmd, "cannot create a temporary file in %s: %s", dir,
                                  strerror(e));
     }
+    size_t cap = max_bytes == 0 ? SIZE_MAX : max_bytes > SIZE_MAX / 4 ? SIZE_MAX : 4 * max_bytes;
     FILE *fp = fdopen(fd, "wb");
     char buf[1 << 16];
-    size_t got;
-    int bad = !fp;
-    while (!bad && (got = fread(buf, 1, sizeof buf, stdin)) > 0)
+    size_t got, total = 0;
+    int bad = !fp, text = -1, too_big = 0;
+    while (!bad && (got = fread(buf, 1, sizeof buf, in)) > 0) {
+        if (text < 0) /* the sniff's rule: an IDX magic or gzip's 1f 8b is binary */
+            text = !(is_idx_magic((const unsigned char *)buf, got < 4 ? got : 4) ||
+                     (got >= 2 && (unsigned char)buf[0] == 0x1f &&
+                      (unsigned char)buf[1] == 0x8b));
+        too_big = got > cap - total;
+        if (too_big)
+            break;
+        total += got;
         bad = fwrite(buf, 1, got, fp) != got;
-    bad = bad || ferror(stdin);
+        if (text == 1 && memchr(buf, 0, got))
+            break;
+    }
+    bad = bad || ferror(in);
+    if (source)
+        fclose(in);
     if (fp ? fclose(fp) != 0 : close(fd) != 0)
         bad = 1;
-    if (bad) {
-        remove(*path);
-        free(*path);
+    if (bad || too_big) {
+        char limit[32];
+        cli_format_bytes(limit, sizeof limit, max_bytes);
+        cli_temp_remove(*path);
         *path = NULL;
-        return cli_runtime_error(cmd, "cannot copy stdin to a temporary file");
+        if (too_big)
+            return cli_runtime_error(cmd, "%s: more than %s arrived, 4 x --max-memory %s, "
+                                     "which no data set within the limit needs", name,
+                                     limit, limit);
+        return cli_runtime_error(cmd, "cannot copy %s to a temporary file", name);
     }
     return SYN_EXIT_OK;
 }

@@ -187,7 +187,8 @@ static void print_confusion(const model_info *m, const uint64_t *confusion, size
     }
     printf("\nconfusion matrix (rows: true class, columns: predicted, in class order)\n");
     for (size_t r = 0; r < k; r++) {
-        printf("%-16.16s", m->classes[r]);
+        char name[256];
+        printf("%-16.16s", cli_printable(m->classes[r], name, sizeof name));
         for (size_t c = 0; c < k; c++)
             printf(" %6llu", (unsigned long long)confusion[r * k + c]);
         printf("\n");
@@ -208,7 +209,8 @@ static void print_text(const model_info *m, const syn_eval *ev, const class_metr
     print_metric("accuracy", ev->accuracy);
     printf("\n%-16s %9s %9s %9s %9s\n", "class", "precision", "recall", "f1", "support");
     for (size_t c = 0; c < k; c++) {
-        printf("%-16.16s", m->classes[c]);
+        char name[256];
+        printf("%-16.16s", cli_printable(m->classes[c], name, sizeof name));
         double v[3] = {cm[c].precision, cm[c].recall, cm[c].f1};
         for (int j = 0; j < 3; j++) {
             if (isnan(v[j]))
@@ -271,8 +273,8 @@ int cmd_eval(int argc, char **argv)
     rc = model_load("eval", o.model, &m);
     if (rc != SYN_EXIT_OK)
         return rc;
-    /* The k x k confusion matrix counts against the limit, before the data
-     * (a 100k-class model would need 80 GB for it). */
+    /* The k x k confusion matrix is held to the limit, before the data is
+     * read (a 100k-class model would need 80 GB for it). */
     size_t n_out = syn_net_n_outputs(m.net), k = n_out == 1 ? 2 : n_out;
     size_t matrix = m.classify ? k * k * sizeof(uint64_t) + k * sizeof(class_metrics) : 0;
     if (m.classify && (k > SIZE_MAX / k / sizeof(uint64_t) / 2 ||
@@ -285,8 +287,6 @@ int cmd_eval(int argc, char **argv)
         return cli_runtime_error("eval", "the confusion matrix of %zu classes needs %s, more "
                                  "than --max-memory %s", k, need, limit);
     }
-    if (o.memory_limit)
-        o.memory_limit -= matrix;
     cli_data_spec spec = {.data = o.data, .labels = o.labels, .target = o.target,
                           .delimiter = o.delimiter, .header = o.header,
                           .task = m.classify ? CLI_TASK_CLASSIFY : CLI_TASK_REGRESS,
@@ -298,8 +298,7 @@ int cmd_eval(int argc, char **argv)
     char *temp = NULL;
     rc = model_load_data("eval", &m, &spec, &ds, &temp);
     if (temp) {
-        remove(temp);
-        free(temp);
+        cli_temp_remove(temp);
     }
     if (rc == SYN_EXIT_OK)
         rc = evaluate(&o, &m, ds);

@@ -42,6 +42,28 @@ static void import_usage(FILE *to)
 "  -o, --out MODEL  the model file to write (written atomically)\n");
 }
 
+typedef struct export_job {
+    const syn_net *net;
+    int format; /* 0 ONNX, 1 C */
+    const char *prefix;
+} export_job;
+
+static int write_export(const char *path, void *user)
+{
+    const export_job *job = user;
+    syn_error err = {{0}};
+    syn_status st = job->format == 0 ? syn_net_export_onnx(job->net, path, &err)
+                                     : syn_net_export_c(job->net, path, job->prefix, &err);
+    return st == SYN_OK ? SYN_EXIT_OK : cli_library_error("export", st, &err, path);
+}
+
+static int write_model(const char *path, void *user)
+{
+    syn_error err = {{0}};
+    syn_status st = syn_net_save(user, NULL, path, &err);
+    return st == SYN_OK ? SYN_EXIT_OK : cli_library_error("import", st, &err, path);
+}
+
 /* "-o FILE" is accepted beside "--out FILE": rewrite it before parsing. */
 static void alias_short_out(int argc, char **argv)
 {
@@ -92,13 +114,11 @@ int cmd_export(int argc, char **argv)
     syn_status st = syn_net_load(model, &net, NULL, &err);
     if (st != SYN_OK)
         return cli_library_error("export", st, &err, model);
-    memset(&err, 0, sizeof err);
-    st = format == 0 ? syn_net_export_onnx(net, out, &err)
-                     : syn_net_export_c(net, out, prefix, &err);
+    export_job job = {net, format, prefix};
+    int rc = strcmp(out, "-") ? write_export(out, &job)
+                              : cli_to_stdout_via_temp("export", write_export, &job);
     syn_net_free(net);
-    if (st != SYN_OK)
-        return cli_library_error("export", st, &err, out);
-    return SYN_EXIT_OK;
+    return rc;
 }
 
 int cmd_import(int argc, char **argv)
@@ -134,10 +154,8 @@ int cmd_import(int argc, char **argv)
     syn_net_meta(net, &meta);
     snprintf(meta.library_version, sizeof meta.library_version, "%s", syn_version());
     syn_net_set_meta(net, &meta);
-    memset(&err, 0, sizeof err);
-    st = syn_net_save(net, NULL, out, &err);
+    int rc = strcmp(out, "-") ? write_model(out, net)
+                              : cli_to_stdout_via_temp("import", write_model, net);
     syn_net_free(net);
-    if (st != SYN_OK)
-        return cli_library_error("import", st, &err, out);
-    return SYN_EXIT_OK;
+    return rc;
 }

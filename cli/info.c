@@ -87,8 +87,10 @@ static void print_classes(const syn_net *net)
         return;
     }
     printf("classes (%zu):", n);
+    char name[256];
     for (size_t i = 0; i < n && i < MAX_LISTED_CLASSES; i++)
-        printf("%s %s", i ? "," : "", syn_net_class_name(net, i));
+        printf("%s %s", i ? "," : "", cli_printable(syn_net_class_name(net, i), name,
+                                                    sizeof name));
     printf("%s\n", n > MAX_LISTED_CLASSES ? ", ..." : "");
 }
 
@@ -144,12 +146,16 @@ static void print_meta(const syn_net *net)
     printf("  %-16s %llu\n", "epochs", (unsigned long long)m.epochs);
     printf("  %-16s %llu\n", "seed", (unsigned long long)m.seed);
     printf("  %-16s %llu\n", "samples seen", (unsigned long long)m.samples_seen);
-    printf("  %-16s %s\n", "optimizer", m.optimizer[0] ? m.optimizer : "unknown");
+    char text[256];
+    printf("  %-16s %s\n", "optimizer",
+           m.optimizer[0] ? cli_printable(m.optimizer, text, sizeof text) : "unknown");
     print_optional("train loss", m.train_loss);
     print_optional("train accuracy", m.train_accuracy);
     print_optional("val loss", m.val_loss);
     print_optional("val accuracy", m.val_accuracy);
-    printf("  %-16s %s\n", "library", m.library_version[0] ? m.library_version : "unknown");
+    printf("  %-16s %s\n", "library", m.library_version[0]
+                                        ? cli_printable(m.library_version, text, sizeof text)
+                                        : "unknown");
 }
 
 int cmd_info(int argc, char **argv)

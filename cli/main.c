@@ -1,6 +1,5 @@
 /* main.c - the synapse command: dispatches to a subcommand. Every
  * subcommand is a thin client of include/synapse.h. */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,11 +32,7 @@ static void usage(FILE *to)
 
 int main(int argc, char **argv)
 {
-    /* Under `ulimit -f` a write past the limit raises SIGXFSZ, whose default
-     * kills the process with the temporary file left and nothing said;
-     * ignored, the write fails with EFBIG and the usual path reports it,
-     * removes the temporary file and keeps the previous output. */
-    signal(SIGXFSZ, SIG_IGN);
+    cli_signals_install();
     if (argc < 2) {
         usage(stderr);
         return SYN_EXIT_USAGE;

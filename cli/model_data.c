@@ -77,7 +77,7 @@ int model_load_data(const char *cmd, const model_info *m, cli_data_spec *spec,
     /* The model's columns, by name where the file has a header. */
     spec->encoding = syn_net_encoding(m->net);
     if (!strcmp(spec->data, "-")) {
-        int rc = cli_stdin_to_temp(cmd, temp_path);
+        int rc = cli_copy_to_temp(cmd, NULL, spec->max_bytes, temp_path);
         if (rc != SYN_EXIT_OK)
             return rc;
         spec->data = *temp_path;

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model_data.h"
 
@@ -110,7 +111,12 @@ static void write_rows(FILE *fp, const model_info *m, const float *out, size_t c
         const float *row = out + r * n_out;
         if (m->classify) {
             size_t c = predicted(row, n_out);
-            cli_csv_field(fp, c < m->n_classes ? m->classes[c] : "");
+            /* A file gets the names as they are (they are data); a terminal
+             * gets them escaped. */
+            char shown[256];
+            const char *name = c < m->n_classes ? m->classes[c] : "";
+            cli_csv_field(fp, isatty(fileno(fp)) ? cli_printable(name, shown, sizeof shown)
+                                                 : name);
             fputc(',', fp);
         }
         for (size_t j = 0; j < n_out; j++)
@@ -179,8 +185,7 @@ static int load_rows(const predict_options *o, const model_info *m, syn_dataset 
     char *temp = NULL;
     int rc = model_load_data("predict", m, &spec, ds, &temp);
     if (temp) {
-        remove(temp);
-        free(temp);
+        cli_temp_remove(temp);
     }
     return rc;
 }

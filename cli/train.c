@@ -106,7 +106,9 @@ static void train_usage(FILE *to)
 "Progress goes to stderr (a redrawn bar on a terminal, one line per epoch\n"
 "otherwise); the test result and the saved model's name go to stdout.\n"
 "Exit status: 0 success, 1 runtime error (also when training diverges; the last\n"
-"good model is still saved), 2 usage error.\n");
+"good model is still saved, if an epoch finished), 2 usage error, 130/143 stopped\n"
+"by Ctrl-C/SIGTERM (at the next batch: the finished epochs' model and, with\n"
+"--checkpoint, a checkpoint to --resume are saved first).\n");
 }
 
 static cli_parse_result parse_train(int argc, char **argv, train_options *o)
@@ -130,6 +132,13 @@ static int check_train_options(const train_options *o)
         return cli_usage_error(cmd, "--early-stop needs a validation set: add --val-split F");
     if (!strcmp(o->data, "-"))
         return cli_usage_error(cmd, "--data cannot be stdin for training");
+    /* stdout carries train's results, and a checkpoint is rewritten in place. */
+    if (!strcmp(o->out, "-"))
+        return cli_usage_error(cmd, "--out - : a model cannot go to stdout, where train "
+                               "prints its results; name a file");
+    if (o->checkpoint && !strcmp(o->checkpoint, "-"))
+        return cli_usage_error(cmd, "--checkpoint - : a checkpoint is a file rewritten "
+                               "during the run; name a file");
     if (o->checkpoint_every && !o->checkpoint)
         return cli_usage_error(cmd, "--checkpoint-every needs --checkpoint FILE");
     if (o->init && (o->checkpoint || o->resume))
@@ -446,6 +455,20 @@ static int prepare_rows_and_scaling(const train_options *o, train_run *run)
     if (st == SYN_OK && fit)
         st = syn_dataset_fit_scaling(run->data, run->train_rows, run->n_train,
                                      (syn_scale_kind)o->scale, offset, scale);
+    /* A spread below ~3e-39 makes 1/spread overflow a float; the network
+     * would refuse the scale as "invalid argument" without saying where. */
+    for (size_t j = 0; st == SYN_OK && fit && j < f; j++)
+        if (!isfinite(scale[j])) {
+            const char *name = syn_dataset_feature_name(run->data, j);
+            free(offset);
+            free(scale);
+            return cli_runtime_error("train", "%s: feature %zu%s%s%s: its values differ by so "
+                                     "little that scaling them (--scale %s divides by their "
+                                     "spread) overflows a float; drop or rescale the column, "
+                                     "or use --scale none", o->data, j + 1,
+                                     name ? " ('" : "", name ? name : "", name ? "')" : "",
+                                     train_scale_names[o->scale]);
+        }
     if (st == SYN_OK && fit)
         st = syn_net_set_input_scaling(run->net, offset, scale);
     free(offset);
@@ -537,14 +560,14 @@ static int setup(int argc, char **argv, const train_options *o, train_run *run)
         run->classify = syn_dataset_n_classes(run->data) > 0;
         /* Softmax over one class is always 1: nothing would be learned, and
          * eval and predict would have no second class to name. */
+        const char *only = syn_dataset_class_name(run->data, 0);
+        char shown[256];
         if (syn_dataset_n_classes(run->data) == 1)
             rc = cli_runtime_error("train", "%s: every row has the same class%s%s%s; a "
                                    "classifier needs at least 2 classes (for a numeric "
-                                   "target, try --task regress)", o->data,
-                                   syn_dataset_class_name(run->data, 0) ? " '" : "",
-                                   syn_dataset_class_name(run->data, 0)
-                                       ? syn_dataset_class_name(run->data, 0) : "",
-                                   syn_dataset_class_name(run->data, 0) ? "'" : "");
+                                   "target, try --task regress)", o->data, only ? " '" : "",
+                                   only ? cli_printable(only, shown, sizeof shown) : "",
+                                   only ? "'" : "");
         else if (!make_class_names(run))
             rc = cli_runtime_error("train", "out of memory");
     }

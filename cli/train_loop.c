@@ -5,7 +5,9 @@
  * divergence reporting, saving the model with its metadata, the test
  * evaluation and the plot. A resumed run starts from the epochs already
  * recorded in run->progress. */
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -43,6 +45,13 @@ static void clear_bar(progress *p)
     p->drawn = 0;
 }
 
+/* Four decimals, but a huge value (an exploding loss) in %g: "%.4f" of
+ * 1e77 is a 78-digit number. */
+static const char *value_format(double v)
+{
+    return fabs(v) < 1e5 ? "%.4f" : "%.4g";
+}
+
 /* Keeps the running loss and redraws the bar at most every REDRAW_SECONDS
  * (a terminal is slow next to a small batch). */
 static void show_batch(progress *p, const syn_batch_report *r)
@@ -68,17 +77,21 @@ static void show_batch(progress *p, const syn_batch_report *r)
     char acc[32] = "";
     if (p->classify)
         snprintf(acc, sizeof acc, " acc %.4f", (double)p->correct / (double)p->samples);
-    fprintf(stderr, "\r\033[Kepoch %zu/%zu [%s] %zu/%zu loss %.4f%s %s samples/s ETA %.1fs",
-            epoch + 1, p->n_epochs, bar, batch + 1, n_batches,
-            p->loss_sum / (double)p->samples, acc, rate, eta);
+    double loss = p->loss_sum / (double)p->samples;
+    char loss_text[32];
+    snprintf(loss_text, sizeof loss_text, value_format(loss), loss);
+    fprintf(stderr, "\r\033[Kepoch %zu/%zu [%s] %zu/%zu loss %s%s %s samples/s ETA %.1fs",
+            epoch + 1, p->n_epochs, bar, batch + 1, n_batches, loss_text, acc, rate, eta);
     fflush(stderr);
     p->drawn = 1;
 }
 
 static void print_value(FILE *fp, const char *name, double v)
 {
-    if (!isnan(v))
-        fprintf(fp, " %s %.4f", name, v);
+    if (isnan(v))
+        return;
+    fprintf(fp, " %s ", name);
+    fprintf(fp, value_format(v), v);
 }
 
 static void print_epoch(progress *p, const epoch_result *r)
@@ -103,7 +116,8 @@ static void log_value(FILE *fp, double v)
         fprintf(fp, "%.9g", v);
 }
 
-static void log_epoch(FILE *fp, const epoch_result *r)
+/* Returns 0 when the row could not be written (errno says why). */
+static int log_epoch(FILE *fp, const epoch_result *r)
 {
     double sps = r->seconds > 0 ? (double)r->stats.samples / r->seconds : NAN;
     fprintf(fp, "%zu", r->stats.epoch + 1);
@@ -114,7 +128,9 @@ static void log_epoch(FILE *fp, const epoch_result *r)
     log_value(fp, r->seconds);
     log_value(fp, sps);
     fputc('\n', fp);
-    fflush(fp);
+    /* The reason of a failure is read here: by the commit, errno would tell
+     * of some later call. */
+    return fflush(fp) == 0 && !ferror(fp);
 }
 
 static syn_status validate(train_run *run, epoch_result *r)
@@ -155,7 +171,9 @@ static syn_status set_meta(const train_options *o, train_run *run, const epoch_r
 {
     syn_train_meta m;
     memset(&m, 0, sizeof m);
-    m.epochs = syn_trainer_epochs_done(run->trainer);
+    /* Finished epochs: after a stop mid-epoch the trainer counts the cut
+     * epoch too, the results do not. */
+    m.epochs = run->progress.n_results;
     m.seed = (uint64_t)o->seed;
     m.samples_seen = samples_seen;
     m.train_loss = last ? last->stats.loss : NAN;
@@ -176,10 +194,10 @@ static int report_test(const train_options *o, train_run *run)
     if (o->quiet)
         return SYN_EXIT_OK;
     if (run->classify)
-        printf("test: loss %.4f accuracy %.4f (%zu samples)\n", ev.loss, ev.accuracy,
+        printf("test: loss %.4g accuracy %.4f (%zu samples)\n", ev.loss, ev.accuracy,
                ev.samples);
     else
-        printf("test: loss %.4f mse %.6g mae %.6g r2 %.4f (%zu samples)\n", ev.loss, ev.mse,
+        printf("test: loss %.4g mse %.6g mae %.6g r2 %.4f (%zu samples)\n", ev.loss, ev.mse,
                ev.mae, ev.r2, ev.samples);
     return SYN_EXIT_OK;
 }
@@ -204,6 +222,9 @@ typedef struct loop_state {
     cli_out_file log;
     syn_status ckpt_status; /* the first failed checkpoint write */
     syn_error ckpt_err;
+    int stopped;            /* the signal that stopped the run (signals.c) */
+    int warned_growth;      /* the exploding-loss warning was given */
+    syn_batch_report stopped_at;
 } loop_state;
 
 /* Writes the checkpoint: the trainer's state with the command's own
@@ -221,7 +242,9 @@ static syn_status save_checkpoint(loop_state *s)
         return st;
     if (!train_ckpt_encode(s->o, s->run, &block, &size))
         return SYN_ERR_OUT_OF_MEMORY;
+    cli_signals_block(1);
     st = syn_checkpoint_save(s->run->trainer, block, size, s->o->checkpoint, &s->ckpt_err);
+    cli_signals_block(0);
     free(block);
     return st;
 }
@@ -235,6 +258,15 @@ static int on_batch(void *user, const syn_batch_report *r)
 {
     loop_state *s = user;
     show_batch(&s->prog, r);
+    if (cli_stop_requested()) {
+        /* Here the trainer's position is just past this batch: a checkpoint
+         * written now resumes exactly. */
+        s->stopped = cli_stop_requested();
+        s->stopped_at = *r;
+        if (s->o->checkpoint)
+            s->ckpt_status = save_checkpoint(s);
+        return 1;
+    }
     if (!s->o->checkpoint || s->o->checkpoint_every <= 0)
         return 0;
     uint64_t global = (uint64_t)r->epoch * r->n_batches + r->batch + 1;
@@ -242,6 +274,32 @@ static int on_batch(void *user, const syn_batch_report *r)
         return 0;
     s->ckpt_status = save_checkpoint(s);
     return s->ckpt_status != SYN_OK;
+}
+
+/* A loss that stays finite while it grows by orders of magnitude is a
+ * divergence the NaN check never sees (Adam's normalised steps keep the
+ * weights finite): warn once, when an epoch's loss exceeds GROWTH times
+ * the lowest so far. */
+#define GROWTH 1e3
+static void warn_growth(const train_options *o, const train_run *run, loop_state *s,
+                        const epoch_result *r)
+{
+    const train_progress *p = &run->progress;
+    size_t lowest = 0;
+    for (size_t i = 1; i < p->n_results; i++)
+        if (p->results[i].stats.loss < p->results[lowest].stats.loss)
+            lowest = i;
+    double low = p->n_results ? p->results[lowest].stats.loss : NAN;
+    if (o->quiet || s->warned_growth || !(low > 0) || !(r->stats.loss > GROWTH * low))
+        return;
+    s->warned_growth = 1;
+    clear_bar(&s->prog);
+    char lr[32] = "the default";
+    if (o->lr > 0)
+        snprintf(lr, sizeof lr, "%g", o->lr);
+    fprintf(stderr, "synapse train: warning: the training loss grew from %.4g (epoch %zu) to "
+            "%.4g (epoch %zu), more than %gx; the learning rate (--lr %s) is probably too "
+            "high\n", low, lowest + 1, r->stats.loss, r->stats.epoch + 1, GROWTH, lr);
 }
 
 /* One epoch: train (timed), validate, record; returns the library status. */
@@ -261,6 +319,8 @@ static syn_status run_epoch(const train_options *o, train_run *run, loop_state *
     r->seconds = now_seconds() - s->prog.start;
     if (st == SYN_OK && s->ckpt_status != SYN_OK)
         return s->ckpt_status;
+    if (st == SYN_OK && s->stopped)
+        return SYN_OK; /* the cut epoch is not a result */
     if (st != SYN_OK)
         return st;
     run->progress.samples_seen += r->stats.samples;
@@ -271,10 +331,11 @@ static syn_status run_epoch(const train_options *o, train_run *run, loop_state *
                           r->val_acc) ||
         !train_progress_push(&run->progress, r))
         return SYN_ERR_OUT_OF_MEMORY;
-    if (s->log.fp)
-        log_epoch(s->log.fp, r);
+    if (s->log.fp && !log_epoch(s->log.fp, r) && !s->log.write_errno)
+        s->log.write_errno = errno;
     if (!o->quiet)
         print_epoch(&s->prog, r);
+    warn_growth(o, run, s, r);
     return SYN_OK;
 }
 
@@ -308,7 +369,9 @@ static int finish_model(const train_options *o, train_run *run)
     if (st != SYN_OK)
         return cli_library_error("train", st, NULL, "finishing the model");
     syn_error err = {{0}};
+    cli_signals_block(1);
     st = syn_net_save(run->net, NULL, o->out, &err);
+    cli_signals_block(0);
     if (st != SYN_OK)
         return cli_library_error("train", st, &err, o->out);
     return SYN_EXIT_OK;
@@ -330,6 +393,8 @@ static int run_epochs(const train_options *o, train_run *run, loop_state *s, int
     while (syn_trainer_epochs_done(run->trainer) < (size_t)o->epochs) {
         epoch_result r;
         syn_status st = run_epoch(o, run, s, &r);
+        if (st == SYN_OK && s->stopped)
+            return SYN_EXIT_OK;
         if (st == SYN_ERR_DIVERGED) {
             /* No checkpoint is written after this: the last one holds the
              * last good state. */
@@ -356,6 +421,45 @@ static int run_epochs(const train_options *o, train_run *run, loop_state *s, int
     return SYN_EXIT_OK;
 }
 
+/* After SIGINT/SIGTERM stopped the loop at a batch boundary: the model of
+ * the finished epochs' run so far (none if no epoch finished: that would
+ * be the random start), the log, and what to do next. */
+static int finish_stopped(const train_options *o, train_run *run, loop_state *s)
+{
+    clear_bar(&s->prog);
+    const syn_batch_report *at = &s->stopped_at;
+    const char *name = s->stopped == SIGINT ? "SIGINT" : s->stopped == SIGTERM ? "SIGTERM"
+                                                                                : "a signal";
+    fprintf(stderr, "synapse train: interrupted by %s after batch %zu/%zu of epoch %zu\n", name,
+            at->batch + 1, at->n_batches, at->epoch + 1);
+    int rc = SYN_EXIT_OK;
+    if (run->progress.n_results == 0) {
+        cli_out_abort(&s->log);
+        fprintf(stderr, "synapse train: no epoch finished, so no model was saved (%s is "
+                "unchanged)\n", o->out);
+    } else {
+        rc = finish_model(o, run);
+        if (s->log.fp)
+            rc = rc == SYN_EXIT_OK ? cli_out_commit("train", &s->log)
+                                   : (cli_out_commit("train", &s->log), rc);
+        if (rc == SYN_EXIT_OK && o->plot)
+            rc = write_plot(o, run);
+        if (rc == SYN_EXIT_OK)
+            fprintf(stderr, "synapse train: saved %s (%zu finished epochs, and the batches "
+                    "of epoch %zu so far)\n", o->out, run->progress.n_results, at->epoch + 1);
+    }
+    if (o->checkpoint && s->ckpt_status == SYN_OK)
+        fprintf(stderr, "synapse train: checkpoint %s holds the run after that batch; "
+                "continue with: synapse train --resume %s --out %s\n", o->checkpoint,
+                o->checkpoint, o->out);
+    else if (o->checkpoint)
+        checkpoint_error(s);
+    else
+        fprintf(stderr, "synapse train: no checkpoint was written (--checkpoint FILE makes a "
+                "run resumable)\n");
+    return rc == SYN_EXIT_OK ? 128 + s->stopped : rc;
+}
+
 /* A resumed run's log and plot start with the epochs it already ran. */
 static int replay_progress(train_run *run, loop_state *s)
 {
@@ -365,8 +469,8 @@ static int replay_progress(train_run *run, loop_state *s)
         if (!cli_history_push(&run->history, r->stats.loss, r->stats.accuracy, r->val_loss,
                               r->val_acc))
             return 0;
-        if (s->log.fp)
-            log_epoch(s->log.fp, r);
+        if (s->log.fp && !log_epoch(s->log.fp, r) && !s->log.write_errno)
+            s->log.write_errno = errno;
     }
     return 1;
 }
@@ -388,8 +492,13 @@ int train_loop(const train_options *o, train_run *run)
     if (!replay_progress(run, &s))
         rc = cli_runtime_error("train", "out of memory");
     int diverged = 0;
+    cli_signals_graceful(1);
     if (rc == SYN_EXIT_OK)
         rc = run_epochs(o, run, &s, &diverged);
+    /* From here a signal ends the command at once (saves are blocked). */
+    cli_signals_graceful(0);
+    if (rc == SYN_EXIT_OK && s.stopped)
+        return finish_stopped(o, run, &s);
     /* A model that finished no epoch is the random start (or --init's
      * model unchanged): it must not replace what --out holds. */
     if (rc == SYN_EXIT_OK && diverged && syn_trainer_epochs_done(run->trainer) == 0) {

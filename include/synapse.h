@@ -311,9 +311,13 @@ syn_status syn_net_predict_fields(const syn_net *net, syn_workspace *ws,
 syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_workspace **out);
 void syn_workspace_free(syn_workspace *ws);
 size_t syn_workspace_max_batch(const syn_workspace *ws);
-/* Threads used by the kernels of passes run with this workspace; 0 means
- * all available (OpenMP's default), 1 means none. Results are bit-identical
- * for any thread count. */
+/* Threads used by the kernels of passes run with this workspace (the
+ * caller's included; the workspace owns them and syn_workspace_free joins
+ * them). 0 (the default) means up to the CPUs this process may run on,
+ * fewer while the machine is busy (the count adapts, docs/PERFORMANCE.md);
+ * n > 0 means exactly n; 1 starts no thread. Results are bit-identical for
+ * any thread count. For a trainer's workspace this sets the trainer's
+ * threads (its workspace and optimizer share them). */
 syn_status syn_workspace_set_threads(syn_workspace *ws, int n_threads);
 
 /* Runs x [batch x n_inputs] through the network. *out (may be NULL) points
@@ -384,8 +388,8 @@ void syn_optimizer_free(syn_optimizer *opt);
 syn_status syn_optimizer_step(syn_optimizer *opt, syn_net *net, const float *grads,
                               size_t count);
 syn_status syn_optimizer_set_lr(syn_optimizer *opt, float lr);
-/* Threads for the update loop; 0 means all available. Element-wise, so the
- * result does not depend on it. */
+/* Threads for the update loop, as syn_workspace_set_threads (0: adaptive,
+ * up to all CPUs). Element-wise, so the result does not depend on it. */
 syn_status syn_optimizer_set_threads(syn_optimizer *opt, int n_threads);
 syn_optim_desc syn_optimizer_desc(const syn_optimizer *opt);
 /* Steps taken so far (Adam's t). */
@@ -604,7 +608,7 @@ typedef struct syn_train_desc {
     int no_shuffle;        /* nonzero: visit rows in the given order */
     float clip_norm;       /* > 0: clip the global gradient norm to it */
     syn_schedule schedule;
-    int n_threads;         /* 0: all available */
+    int n_threads;         /* 0: up to all CPUs, adapting to load; n: exactly n */
     uint64_t seed;         /* drives the shuffling */
 } syn_train_desc;
 

@@ -4,6 +4,7 @@
 #define SYN_INTERNAL_H
 
 #include "synapse.h"
+#include "pool.h"
 #include "util.h"
 
 /* One dense layer: out = act(in * W^T + b). W is [units x n_in] row-major
@@ -47,34 +48,14 @@ struct syn_workspace {
      * [(units_sum + n_layers) x 16]. */
     float *small_acc;
     size_t last_batch; /* batch of the last forward pass, 0 = none */
-    int n_threads;
+    syn_pool *pool;    /* runs the parallel loops of the passes (pool.h) */
+    int owns_pool;     /* 0 when lent by a trainer */
 };
 
-/* `for (long VAR = 0; VAR < N; VAR++) BODY` split over `threads` OpenMP
- * threads (a variable of that name must be in scope) when BIG is true, else
- * a plain loop with no OpenMP call at all: even an if(0) parallel region
- * sets up a team, which costs more than a small network's whole step. Each
- * iteration must own its outputs, so the split never changes a result. */
-#ifdef _OPENMP
-#define SYN_PARALLEL_FOR(VAR, N, BIG, BODY)                                                     \
-    do {                                                                                       \
-        if (threads > 1 && (BIG)) {                                                            \
-            _Pragma("omp parallel for num_threads(threads) schedule(static)")                 \
-            for (long VAR = 0; VAR < (long)(N); VAR++)                                         \
-                BODY                                                                           \
-        } else {                                                                               \
-            for (long VAR = 0; VAR < (long)(N); VAR++)                                         \
-                BODY                                                                           \
-        }                                                                                      \
-    } while (0)
-#else
-#define SYN_PARALLEL_FOR(VAR, N, BIG, BODY)                                                     \
-    do {                                                                                       \
-        (void)threads;                                                                         \
-        for (long VAR = 0; VAR < (long)(N); VAR++)                                             \
-            BODY                                                                               \
-    } while (0)
-#endif
+/* The trainer's one pool serves its workspace and its optimizer (the
+ * objects' own pools are freed). The pool stays the caller's. */
+void syn_workspace_use_pool(syn_workspace *ws, syn_pool *pool);
+void syn_optimizer_use_pool(syn_optimizer *opt, syn_pool *pool);
 
 /* Is (units, activation, loss) a valid output-layer combination? */
 int syn_loss_output_ok(syn_loss loss, syn_activation act);

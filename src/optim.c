@@ -5,14 +5,11 @@
  * that PyTorch computes in Python floats (bias corrections, step sizes) are
  * computed in double here too, then used as float. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #define SYN_OPTIM_PARALLEL_MIN 65536
 /* The arena is updated in chunks of this many elements, split over the
@@ -25,7 +22,8 @@ struct syn_optimizer {
     uint64_t steps;
     float *m; /* momentum buffer or Adam's first moment; NULL for plain SGD */
     float *v; /* Adam's second moment; NULL for the SGD family */
-    int n_threads; /* 0: all available */
+    syn_pool *pool; /* runs the update loop */
+    int owns_pool;  /* 0 when lent by a trainer */
 };
 
 syn_optim_desc syn_optim_defaults(syn_optim_kind kind)
@@ -87,12 +85,14 @@ syn_status syn_optimizer_create(const syn_net *net, const syn_optim_desc *desc,
         return SYN_ERR_OUT_OF_MEMORY;
     opt->desc = *desc;
     opt->n = net->n_params;
+    opt->pool = syn_pool_create(0);
+    opt->owns_pool = 1;
     int adam = desc->kind == SYN_OPTIM_ADAM || desc->kind == SYN_OPTIM_ADAMW;
     if (desc->kind != SYN_OPTIM_SGD)
         opt->m = syn_alloc_floats(opt->n);
     if (adam)
         opt->v = syn_alloc_floats(opt->n);
-    if ((desc->kind != SYN_OPTIM_SGD && !opt->m) || (adam && !opt->v)) {
+    if ((desc->kind != SYN_OPTIM_SGD && !opt->m) || (adam && !opt->v) || !opt->pool) {
         syn_optimizer_free(opt);
         return SYN_ERR_OUT_OF_MEMORY;
     }
@@ -106,39 +106,45 @@ void syn_optimizer_free(syn_optimizer *opt)
         return;
     syn_free_aligned(opt->m);
     syn_free_aligned(opt->v);
+    if (opt->owns_pool)
+        syn_pool_free(opt->pool);
     free(opt);
+}
+
+void syn_optimizer_use_pool(syn_optimizer *opt, syn_pool *pool)
+{
+    if (opt->owns_pool)
+        syn_pool_free(opt->pool);
+    opt->pool = pool;
+    opt->owns_pool = 0;
 }
 
 /* An update of elements [lo, hi); nonzero if it made one non-finite. */
 typedef int (*range_fn)(const void *args, size_t lo, size_t hi);
 
-static inline int run_chunk(size_t n, long c, range_fn range, const void *args)
+typedef struct update_job {
+    range_fn range;
+    const void *args;
+    atomic_int bad; /* an OR over chunks: the same whoever ran them */
+} update_job;
+
+static void update_chunk(void *ctx, size_t lo, size_t hi)
 {
-    size_t lo = (size_t)c * SYN_OPTIM_CHUNK;
-    return range(args, lo, lo + SYN_OPTIM_CHUNK < n ? lo + SYN_OPTIM_CHUNK : n);
+    update_job *job = ctx;
+    if (job->range(job->args, lo, hi))
+        atomic_store_explicit(&job->bad, 1, memory_order_relaxed);
 }
 
-/* range over [0, n) in chunks of SYN_OPTIM_CHUNK, split over the threads
- * when n is large; nonzero if any chunk reported a non-finite parameter. */
-static int run_chunks(size_t n, int threads, range_fn range, const void *args)
+/* range over [0, n) in chunks of SYN_OPTIM_CHUNK on the pool when n is
+ * large (element-wise: the cut never changes a value); nonzero if any
+ * chunk reported a non-finite parameter. */
+static int run_chunks(size_t n, syn_pool *pool, range_fn range, const void *args)
 {
-    long n_chunks = (long)((n + SYN_OPTIM_CHUNK - 1) / SYN_OPTIM_CHUNK);
-    int bad = 0;
-#ifdef _OPENMP
-    /* OpenMP only for big arenas (see SYN_PARALLEL_FOR for why); `bad` is
-     * OR-reduced, which does not depend on the split. */
-    if (threads > 1 && n > SYN_OPTIM_PARALLEL_MIN) {
-#pragma omp parallel for num_threads(threads) schedule(static) reduction(| : bad)
-        for (long c = 0; c < n_chunks; c++)
-            bad |= run_chunk(n, c, range, args);
-        return bad;
-    }
-#else
-    (void)threads;
-#endif
-    for (long c = 0; c < n_chunks; c++)
-        bad |= run_chunk(n, c, range, args);
-    return bad;
+    if (n <= SYN_OPTIM_PARALLEL_MIN)
+        return range(args, 0, n);
+    update_job job = {range, args, 0};
+    syn_pool_run_ranges(pool, n, SYN_OPTIM_CHUNK, update_chunk, &job);
+    return atomic_load_explicit(&job.bad, memory_order_relaxed);
 }
 
 /* torch.optim.SGD: d = g + wd p; buf = d (first step) or
@@ -172,12 +178,12 @@ static int sgd_range(const void *args, size_t lo, size_t hi)
     return bad;
 }
 
-static int sgd_step(syn_optimizer *opt, float *p, const float *g, int threads)
+static int sgd_step(syn_optimizer *opt, float *p, const float *g)
 {
     const syn_optim_desc *d = &opt->desc;
     sgd_args a = {p, opt->m, g, d->lr, d->weight_decay, d->momentum, 1.0f - d->dampening,
                   opt->steps == 0, d->kind == SYN_OPTIM_NESTEROV};
-    return run_chunks(opt->n, threads, sgd_range, &a);
+    return run_chunks(opt->n, opt->pool, sgd_range, &a);
 }
 
 /* The per-step constants of an Adam update. */
@@ -217,7 +223,7 @@ static int adam_range(const void *args, size_t lo, size_t hi)
  * 2019, Alg. 2): m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
  * p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps). AdamW first
  * decays p *= 1 - lr wd; Adam adds wd p to g instead (L2). */
-static int adam_step(syn_optimizer *opt, float *p, const float *g, int threads)
+static int adam_step(syn_optimizer *opt, float *p, const float *g)
 {
     const syn_optim_desc *d = &opt->desc;
     double t = (double)opt->steps + 1.0;
@@ -233,7 +239,7 @@ static int adam_step(syn_optimizer *opt, float *p, const float *g, int threads)
                       : 1.0f;
     adam_args a = {p, opt->m, opt->v, g, b1, b2, one_b1, one_b2, eps, step_size, bias2_sqrt,
                    l2, decay};
-    return run_chunks(opt->n, threads, adam_range, &a);
+    return run_chunks(opt->n, opt->pool, adam_range, &a);
 }
 
 syn_status syn_optimizer_step(syn_optimizer *opt, syn_net *net, const float *grads,
@@ -243,16 +249,11 @@ syn_status syn_optimizer_step(syn_optimizer *opt, syn_net *net, const float *gra
         return SYN_ERR_INVALID_ARGUMENT;
     if (count != opt->n || net->n_params != opt->n)
         return SYN_ERR_SHAPE;
-#ifdef _OPENMP
-    int threads = opt->n_threads > 0 ? opt->n_threads : omp_get_max_threads();
-#else
-    int threads = 1;
-#endif
     int bad;
     if (opt->desc.kind == SYN_OPTIM_ADAM || opt->desc.kind == SYN_OPTIM_ADAMW)
-        bad = adam_step(opt, net->params, grads, threads);
+        bad = adam_step(opt, net->params, grads);
     else
-        bad = sgd_step(opt, net->params, grads, threads);
+        bad = sgd_step(opt, net->params, grads);
     opt->steps++;
     return bad ? SYN_ERR_DIVERGED : SYN_OK;
 }
@@ -269,7 +270,7 @@ syn_status syn_optimizer_set_threads(syn_optimizer *opt, int n_threads)
 {
     if (!opt || n_threads < 0)
         return SYN_ERR_INVALID_ARGUMENT;
-    opt->n_threads = n_threads;
+    syn_pool_set_threads(opt->pool, n_threads);
     return SYN_OK;
 }
 

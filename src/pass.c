@@ -14,21 +14,16 @@
 #include "kernels/gemm.h"
 #include "kernels/small.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 /* Element-wise loops below this size are not worth waking threads for. */
 #define SYN_PARALLEL_MIN 16384
+/* Rows per chunk of the row-wise loops: a fixed cut, whatever the threads. */
+#define SYN_ROWS_PER_CHUNK 16
 
-static int thread_count(const syn_workspace *ws)
+/* The pool for a loop of `elems` elements: NULL (the caller alone) when it
+ * is too small to be worth a second thread. */
+static syn_pool *pool_for(const syn_workspace *ws, size_t elems)
 {
-#ifdef _OPENMP
-    return ws->n_threads > 0 ? ws->n_threads : omp_get_max_threads();
-#else
-    (void)ws;
-    return 1;
-#endif
+    return elems > SYN_PARALLEL_MIN ? ws->pool : NULL;
 }
 
 static void workspace_release(syn_workspace *ws)
@@ -46,6 +41,8 @@ static void workspace_release(syn_workspace *ws)
     syn_free_aligned(ws->delta[1]);
     syn_free_aligned(ws->grads);
     syn_free_aligned(ws->small_acc);
+    if (ws->owns_pool)
+        syn_pool_free(ws->pool);
     free(ws);
 }
 
@@ -84,8 +81,10 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
     ws->max_batch = max_batch;
     ws->widths = calloc(net->n_layers + 1, sizeof *ws->widths);
     ws->act = calloc(net->n_layers, sizeof *ws->act);
+    ws->pool = syn_pool_create(0);
+    ws->owns_pool = 1;
     syn_status st = SYN_OK;
-    if (!ws->widths || !ws->act) {
+    if (!ws->widths || !ws->act || !ws->pool) {
         workspace_release(ws);
         return SYN_ERR_OUT_OF_MEMORY;
     }
@@ -130,8 +129,16 @@ syn_status syn_workspace_set_threads(syn_workspace *ws, int n_threads)
 {
     if (!ws || n_threads < 0)
         return SYN_ERR_INVALID_ARGUMENT;
-    ws->n_threads = n_threads;
+    syn_pool_set_threads(ws->pool, n_threads);
     return SYN_OK;
+}
+
+void syn_workspace_use_pool(syn_workspace *ws, syn_pool *pool)
+{
+    if (ws->owns_pool)
+        syn_pool_free(ws->pool);
+    ws->pool = pool;
+    ws->owns_pool = 0;
 }
 
 int syn_workspace_fits(const syn_workspace *ws, const syn_net *net)
@@ -155,6 +162,23 @@ static syn_status check_pass(const syn_net *net, const syn_workspace *ws, const 
     return SYN_OK;
 }
 
+typedef struct scale_job {
+    const float *x, *offset, *mul;
+    float *input;
+    size_t n;
+} scale_job;
+
+static void scale_rows(void *ctx, size_t lo, size_t hi)
+{
+    const scale_job *j = ctx;
+    for (size_t r = lo; r < hi; r++) {
+        const float *src = j->x + r * j->n;
+        float *dst = j->input + r * j->n;
+        for (size_t c = 0; c < j->n; c++)
+            dst[c] = (src[c] - j->offset[c]) * j->mul[c];
+    }
+}
+
 /* Copies x into the workspace, applying the network's input scaling. */
 static void load_input(const syn_net *net, syn_workspace *ws, const float *x, size_t batch)
 {
@@ -165,21 +189,35 @@ static void load_input(const syn_net *net, syn_workspace *ws, const float *x, si
             memcpy(ws->input, x, batch * n * sizeof(float));
         return;
     }
-    const float *offset = net->scale_offset, *mul = net->scale_mul;
-    float *input = ws->input;
-    int threads = thread_count(ws);
-    SYN_PARALLEL_FOR(r, batch, batch * n > SYN_PARALLEL_MIN, {
-        const float *src = x + (size_t)r * n;
-        float *dst = input + (size_t)r * n;
-        for (size_t j = 0; j < n; j++)
-            dst[j] = (src[j] - offset[j]) * mul[j];
-    });
+    scale_job job = {x, net->scale_offset, net->scale_mul, ws->input, n};
+    syn_pool_run_ranges(pool_for(ws, batch * n), batch, SYN_ROWS_PER_CHUNK, scale_rows, &job);
+}
+
+typedef struct bias_act_job {
+    const syn_layer *layer;
+    const float *bias;
+    float *z, *logits;
+} bias_act_job;
+
+static void bias_act_rows(void *ctx, size_t lo, size_t hi)
+{
+    const bias_act_job *j = ctx;
+    size_t u = j->layer->units;
+    for (size_t r = lo; r < hi; r++) {
+        float *zr = j->z + r * u;
+        if (j->bias)
+            for (size_t c = 0; c < u; c++)
+                zr[c] += j->bias[c];
+        if (j->logits)
+            memcpy(j->logits + r * u, zr, u * sizeof(float));
+        syn_activation_forward(j->layer->activation, j->layer->leaky_slope, zr, 1, u);
+    }
 }
 
 /* z += bias per row, keep the output logits when the loss needs them, then
  * the activation: one pass over the block while it is in cache. */
 static void bias_activation(const syn_layer *layer, const float *bias, float *z, float *logits,
-                            size_t batch, int threads)
+                            size_t batch, syn_pool *pool)
 {
     size_t u = layer->units;
     if (batch * u <= SYN_PARALLEL_MIN) {
@@ -193,15 +231,8 @@ static void bias_activation(const syn_layer *layer, const float *bias, float *z,
         syn_activation_forward(layer->activation, layer->leaky_slope, z, batch, u);
         return;
     }
-    SYN_PARALLEL_FOR(r, batch, 1, {
-        float *zr = z + (size_t)r * u;
-        if (bias)
-            for (size_t j = 0; j < u; j++)
-                zr[j] += bias[j];
-        if (logits)
-            memcpy(logits + (size_t)r * u, zr, u * sizeof(float));
-        syn_activation_forward(layer->activation, layer->leaky_slope, zr, 1, u);
-    });
+    bias_act_job job = {layer, bias, z, logits};
+    syn_pool_run_ranges(pool, batch, SYN_ROWS_PER_CHUNK, bias_act_rows, &job);
 }
 
 /* Whether a pass of `batch` rows takes the small-network path
@@ -234,7 +265,6 @@ static void forward_layers(const syn_net *net, syn_workspace *ws, const float *x
 #else
     (void)x;
 #endif
-    int threads = thread_count(ws);
     const float *in = ws->input;
     for (size_t l = 0; l < net->n_layers; l++) {
         const syn_layer *layer = &net->layers[l];
@@ -242,9 +272,9 @@ static void forward_layers(const syn_net *net, syn_workspace *ws, const float *x
         const float *b = layer->has_bias ? net->params + layer->b_off : NULL;
         float *z = ws->act[l];
         syn_gemm(0, 1, batch, layer->units, layer->n_in, in, layer->n_in, w, layer->n_in, 0.0f,
-                 z, layer->units, threads);
+                 z, layer->units, ws->pool);
         bias_activation(layer, b, z, l + 1 == net->n_layers ? ws->logits : NULL, batch,
-                        threads);
+                        ws->pool);
         in = z;
     }
 }
@@ -261,8 +291,23 @@ syn_status syn_forward(const syn_net *net, syn_workspace *ws, const float *x, si
     return SYN_OK;
 }
 
-/* Rows of a batch gathered per thread: enough to be worth a thread. */
+/* Rows of a batch gathered per chunk: enough to be worth a thread. */
 #define SYN_GATHER_ROWS 16
+
+typedef struct gather_job {
+    const syn_dataset *ds;
+    const size_t *rows;
+    const float *offset, *mul;
+    float *input;
+    size_t n;
+} gather_job;
+
+static void gather_rows(void *ctx, size_t lo, size_t hi)
+{
+    const gather_job *j = ctx;
+    syn_dataset_gather_scaled(j->ds, j->rows + lo, hi - lo, j->offset, j->mul,
+                              j->input + lo * j->n);
+}
 
 syn_status syn_forward_rows(const syn_net *net, syn_workspace *ws, const syn_dataset *ds,
                             const size_t *rows, size_t batch, const float **out)
@@ -278,15 +323,9 @@ syn_status syn_forward_rows(const syn_net *net, syn_workspace *ws, const syn_dat
         return SYN_ERR_INVALID_ARGUMENT;
     /* One pass from the dataset's rows (uint8 or float) to the scaled
      * input, in fixed blocks of rows split over the threads. */
-    size_t n = net->n_inputs, n_blocks = (batch + SYN_GATHER_ROWS - 1) / SYN_GATHER_ROWS;
-    const float *offset = net->scale_offset, *mul = net->scale_mul;
-    float *input = ws->input;
-    int threads = thread_count(ws);
-    SYN_PARALLEL_FOR(blk, n_blocks, batch * n > SYN_PARALLEL_MIN, {
-        size_t lo = (size_t)blk * SYN_GATHER_ROWS;
-        size_t count = batch - lo < SYN_GATHER_ROWS ? batch - lo : SYN_GATHER_ROWS;
-        syn_dataset_gather_scaled(ds, rows + lo, count, offset, mul, input + lo * n);
-    });
+    size_t n = net->n_inputs;
+    gather_job job = {ds, rows, net->scale_offset, net->scale_mul, ws->input, n};
+    syn_pool_run_ranges(pool_for(ws, batch * n), batch, SYN_GATHER_ROWS, gather_rows, &job);
     forward_layers(net, ws, ws->input, batch, out);
     return SYN_OK;
 }
@@ -309,34 +348,61 @@ syn_status syn_loss_value(const syn_net *net, syn_workspace *ws, const float *ta
  * block streams dz row by row (vectorizable) into its own accumulators. */
 #define SYN_BIAS_BLOCK 64
 
-/* db[j] = sum over rows of dz[r][j], in row order for every thread count. */
-static void bias_grad(float *db, const float *dz, size_t batch, size_t units, int threads)
+typedef struct bias_grad_job {
+    float *db;
+    const float *dz;
+    size_t batch, units;
+} bias_grad_job;
+
+/* Columns [lo, hi): each streams dz row by row into its own sums. */
+static void bias_grad_cols(void *ctx, size_t lo, size_t hi)
 {
-    size_t n_blocks = (units + SYN_BIAS_BLOCK - 1) / SYN_BIAS_BLOCK;
-    SYN_PARALLEL_FOR(blk, n_blocks, batch * units > SYN_PARALLEL_MIN, {
-        size_t lo = (size_t)blk * SYN_BIAS_BLOCK;
-        size_t hi = lo + SYN_BIAS_BLOCK < units ? lo + SYN_BIAS_BLOCK : units;
-        for (size_t j = lo; j < hi; j++)
-            db[j] = 0.0f;
-        for (size_t r = 0; r < batch; r++)
-            for (size_t j = lo; j < hi; j++)
-                db[j] += dz[r * units + j];
-    });
+    const bias_grad_job *j = ctx;
+    for (size_t c0 = lo; c0 < hi; c0 += SYN_BIAS_BLOCK) {
+        size_t c1 = hi - c0 < SYN_BIAS_BLOCK ? hi : c0 + SYN_BIAS_BLOCK;
+        for (size_t c = c0; c < c1; c++)
+            j->db[c] = 0.0f;
+        for (size_t r = 0; r < j->batch; r++)
+            for (size_t c = c0; c < c1; c++)
+                j->db[c] += j->dz[r * j->units + c];
+    }
+}
+
+/* db[j] = sum over rows of dz[r][j], in row order for every thread count. */
+static void bias_grad(float *db, const float *dz, size_t batch, size_t units,
+                      const syn_workspace *ws)
+{
+    bias_grad_job job = {db, dz, batch, units};
+    syn_pool_run_ranges(pool_for(ws, batch * units), units, SYN_BIAS_BLOCK, bias_grad_cols,
+                        &job);
+}
+
+typedef struct act_grad_job {
+    const syn_layer *layer;
+    const float *a;
+    float *d;
+} act_grad_job;
+
+static void act_grad_rows(void *ctx, size_t lo, size_t hi)
+{
+    const act_grad_job *j = ctx;
+    size_t u = j->layer->units;
+    for (size_t r = lo; r < hi; r++)
+        syn_activation_backward(j->layer->activation, j->layer->leaky_slope, j->a + r * u,
+                                j->d + r * u, 1, u);
 }
 
 /* The previous layer's activation derivative, rows split over threads. */
 static void activation_grad(const syn_layer *layer, const float *a, float *d, size_t batch,
-                            int threads)
+                            const syn_workspace *ws)
 {
     size_t u = layer->units;
     if (batch * u <= SYN_PARALLEL_MIN) {
         syn_activation_backward(layer->activation, layer->leaky_slope, a, d, batch, u);
         return;
     }
-    SYN_PARALLEL_FOR(r, batch, 1, {
-        syn_activation_backward(layer->activation, layer->leaky_slope, a + (size_t)r * u,
-                                d + (size_t)r * u, 1, u);
-    });
+    act_grad_job job = {layer, a, d};
+    syn_pool_run_ranges(ws->pool, batch, SYN_ROWS_PER_CHUNK, act_grad_rows, &job);
 }
 
 /* Backpropagates dL/dz of the output layer, held in ws->delta[0]. */
@@ -348,7 +414,6 @@ static void backpropagate(const syn_net *net, syn_workspace *ws, size_t batch)
         return;
     }
 #endif
-    int threads = thread_count(ws);
     int cur = 0;
     for (size_t l = net->n_layers; l-- > 0;) {
         const syn_layer *layer = &net->layers[l];
@@ -359,14 +424,14 @@ static void backpropagate(const syn_net *net, syn_workspace *ws, size_t batch)
         float *db = layer->has_bias ? ws->grads + layer->b_off : NULL;
         float *d_prev = l > 0 ? ws->delta[1 - cur] : NULL;
         syn_gemm(1, 0, layer->units, layer->n_in, batch, dz, layer->units, in, layer->n_in,
-                 0.0f, dw, layer->n_in, threads);
+                 0.0f, dw, layer->n_in, ws->pool);
         if (db)
-            bias_grad(db, dz, batch, layer->units, threads);
+            bias_grad(db, dz, batch, layer->units, ws);
         if (!d_prev)
             break;
         syn_gemm(0, 0, batch, layer->n_in, layer->units, dz, layer->units, w, layer->n_in,
-                 0.0f, d_prev, layer->n_in, threads);
-        activation_grad(&net->layers[l - 1], in, d_prev, batch, threads);
+                 0.0f, d_prev, layer->n_in, ws->pool);
+        activation_grad(&net->layers[l - 1], in, d_prev, batch, ws);
         cur = 1 - cur;
     }
 }

@@ -13,9 +13,6 @@
 #include <xmmintrin.h>
 #define SYN_HAVE_MXCSR 1
 #endif
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 /* How far an epoch has come, and its partial sums. */
 typedef struct epoch_pos {
@@ -28,6 +25,7 @@ struct syn_trainer {
     syn_net *net;
     syn_optimizer *opt;
     syn_workspace *ws;
+    syn_pool *pool;      /* the threads of ws and opt, shared */
     syn_train_desc desc;
     float base_lr;
     syn_rng rng;         /* the shuffle generator, as it is now */
@@ -63,8 +61,10 @@ syn_status syn_trainer_create(syn_net *net, const syn_optim_desc *optim,
     syn_status st = syn_optimizer_create(net, optim, &tr->opt);
     if (st == SYN_OK && !(tr->snapshot = syn_alloc_floats(net->n_params)))
         st = SYN_ERR_OUT_OF_MEMORY;
+    if (st == SYN_OK && !(tr->pool = syn_pool_create(train->n_threads)))
+        st = SYN_ERR_OUT_OF_MEMORY;
     if (st == SYN_OK)
-        st = syn_optimizer_set_threads(tr->opt, train->n_threads);
+        syn_optimizer_use_pool(tr->opt, tr->pool);
     if (st != SYN_OK) {
         syn_trainer_free(tr);
         return st;
@@ -79,6 +79,7 @@ void syn_trainer_free(syn_trainer *tr)
         return;
     syn_optimizer_free(tr->opt);
     syn_workspace_free(tr->ws);
+    syn_pool_free(tr->pool);
     syn_free_aligned(tr->y_buf);
     syn_free_aligned(tr->snapshot);
     free(tr->order);
@@ -201,7 +202,7 @@ static syn_status ensure_capacity(syn_trainer *tr, size_t batch)
         syn_workspace_free(ws);
         return SYN_ERR_OUT_OF_MEMORY;
     }
-    syn_workspace_set_threads(ws, tr->desc.n_threads);
+    syn_workspace_use_pool(ws, tr->pool);
     syn_workspace_free(tr->ws);
     syn_free_aligned(tr->y_buf);
     tr->ws = ws;
@@ -213,55 +214,35 @@ static syn_status ensure_capacity(syn_trainer *tr, size_t batch)
 /* Flush-to-zero and denormals-are-zero while training: denormal operands
  * cost ~100 cycles each on x86, and Adam's second moments and tiny
  * gradients produce them (PyTorch loses ~15% without
- * torch.set_flush_denormal). MXCSR is per-thread CPU state, so it is set on
- * the caller and on every OpenMP thread the passes will use, and the
- * callers' own modes are put back when the call returns: nothing outlives
- * the call (workers go back to the default mode). Every thread runs with
- * the same mode, so results stay independent of the thread count. */
+ * torch.set_flush_denormal). MXCSR is per-thread CPU state: it is set on the
+ * caller for the call and put back when the call returns; the pool's
+ * workers run every chunk in the caller's mode (pool.h), so every thread
+ * computes with the same mode and results stay independent of the thread
+ * count. */
 typedef struct fp_mode {
     unsigned caller;
 } fp_mode;
 
 #ifdef SYN_HAVE_MXCSR
 #define SYN_FTZ_DAZ 0x8040u /* FTZ (bit 15) | DAZ (bit 6) */
-
-static void set_workers_ftz(int n_threads, int on)
-{
-#ifdef _OPENMP
-    int threads = n_threads > 0 ? n_threads : omp_get_max_threads();
-    if (threads > 1) {
-#pragma omp parallel num_threads(threads)
-        {
-            unsigned csr = _mm_getcsr();
-            _mm_setcsr(on ? csr | SYN_FTZ_DAZ : csr & ~SYN_FTZ_DAZ);
-        }
-    }
-#else
-    (void)n_threads, (void)on;
-#endif
-}
 #endif
 
-static fp_mode fp_enter(const syn_trainer *tr)
+static fp_mode fp_enter(void)
 {
     fp_mode m = {0};
 #ifdef SYN_HAVE_MXCSR
     m.caller = _mm_getcsr();
     _mm_setcsr(m.caller | SYN_FTZ_DAZ);
-    set_workers_ftz(tr->desc.n_threads, 1);
-#else
-    (void)tr;
 #endif
     return m;
 }
 
-static void fp_leave(const syn_trainer *tr, fp_mode m)
+static void fp_leave(fp_mode m)
 {
 #ifdef SYN_HAVE_MXCSR
-    set_workers_ftz(tr->desc.n_threads, 0);
     _mm_setcsr(m.caller);
 #else
-    (void)tr, (void)m;
+    (void)m;
 #endif
 }
 
@@ -333,9 +314,9 @@ syn_status syn_trainer_step(syn_trainer *tr, const float *x, const float *y, siz
     if (st != SYN_OK)
         return st;
     double value = 0.0;
-    fp_mode mode = fp_enter(tr);
+    fp_mode mode = fp_enter();
     st = train_batch(tr, x, y, NULL, NULL, batch, &value);
-    fp_leave(tr, mode);
+    fp_leave(mode);
     if (loss)
         *loss = value;
     return st;

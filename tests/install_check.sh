@@ -3,7 +3,7 @@
 # scratch prefix, MOVES the installed tree elsewhere (it must be
 # relocatable), then builds examples/xor.c against it twice: through
 # pkg-config and through CMake's find_package(synapse), with the compiler
-# that built the library (its OpenMP runtime must match). Prints
+# that built the library. Prints
 # "N passed, N failed" and exits non-zero on any failure.
 set -u
 src=$1

@@ -151,13 +151,12 @@ static void test_divergence(void)
     CHECK(strstr(r.err, "diverged at epoch 1, batch ") && strstr(r.err, "learning rate") &&
               strstr(r.err, "--lr"),
           "the message names epoch, batch and the learning rate: %s", r.err);
+    /* No epoch finished: the random start is not written as a model. */
+    CHECK(strstr(r.err, "nothing was saved") != NULL, "the message says so: %s", r.err);
+    CHECK(access(path_in_tmp("div.syn"), F_OK) != 0, "%s", "no model written");
     free(r.out);
     free(r.err);
     syn_net *net = NULL;
-    CHECK_OK(syn_net_load(path_in_tmp("div.syn"), &net, NULL, NULL));
-    CHECK(net && all_finite(net), "the saved model is the last good one (finite)");
-    syn_net_free(net);
-    net = NULL;
     /* Checkpoints are written only after good steps: whatever is on disk
      * is finite and resumable. */
     if (access(path_in_tmp("div.ckpt"), F_OK) == 0) {

@@ -118,8 +118,10 @@ static void check_one(syn_gemm_kind kind, const problem *p, int integral, int n_
         fill_c(p, beta, got);
         syn_gemm_ref(p->ta, p->tb, p->m, p->n, p->k, p->a, p->lda, p->b, p->ldb, beta, want,
                      p->ldc);
+        syn_pool *pool = syn_pool_create(n_threads);
         syn_gemm_with(kind, p->ta, p->tb, p->m, p->n, p->k, p->a, p->lda, p->b, p->ldb, beta,
-                      got, p->ldc, n_threads);
+                      got, p->ldc, pool);
+        syn_pool_free(pool);
         size_t bad = 0, bad_i = 0, bad_j = 0;
         double bad_err = 0.0, bad_tol = 0.0;
         for (size_t i = 0; i < p->m; i++) {
@@ -209,12 +211,14 @@ static void check_thread_invariance(syn_gemm_kind kind)
                 float beta = (float)bi;
                 fill_c(&p, beta, one);
                 syn_gemm_with(kind, p.ta, p.tb, p.m, p.n, p.k, p.a, p.lda, p.b, p.ldb, beta,
-                              one, p.ldc, 1);
+                              one, p.ldc, NULL);
                 static const int threads[] = {2, 3, 0};
                 for (size_t t = 0; t < 3; t++) {
                     fill_c(&p, beta, other);
+                    syn_pool *pool = syn_pool_create(threads[t]);
                     syn_gemm_with(kind, p.ta, p.tb, p.m, p.n, p.k, p.a, p.lda, p.b, p.ldb, beta,
-                                  other, p.ldc, threads[t]);
+                                  other, p.ldc, pool);
+                    syn_pool_free(pool);
                     CHECK(memcmp(one, other, size * sizeof(float)) == 0,
                           "%s %s m=%zu n=%zu k=%zu beta=%g: threads=%d differs from threads=1",
                           syn_gemm_kind_name(kind), combo_name(p.ta, p.tb), p.m, p.n, p.k,
@@ -233,17 +237,17 @@ static void check_thread_invariance(syn_gemm_kind kind)
 static void check_empty(void)
 {
     float c[6] = {NAN, NAN, NAN, NAN, NAN, NAN}, a[1] = {1.0f}, b[1] = {1.0f};
-    syn_gemm(0, 0, 2, 3, 0, a, 1, b, 3, 0.0f, c, 3, 1);
+    syn_gemm(0, 0, 2, 3, 0, a, 1, b, 3, 0.0f, c, 3, NULL);
     int zero = 1;
     for (int i = 0; i < 6; i++)
         zero = zero && c[i] == 0.0f;
     CHECK(zero, "%s", "k = 0 with beta 0 must zero C");
     for (int i = 0; i < 6; i++)
         c[i] = (float)i;
-    syn_gemm(0, 0, 2, 3, 0, a, 1, b, 3, 1.0f, c, 3, 1);
+    syn_gemm(0, 0, 2, 3, 0, a, 1, b, 3, 1.0f, c, 3, NULL);
     CHECK(c[5] == 5.0f, "%s", "k = 0 with beta 1 must keep C");
-    syn_gemm(0, 0, 0, 3, 4, a, 4, b, 3, 0.0f, c, 3, 1);
-    syn_gemm(0, 0, 2, 0, 4, a, 4, b, 1, 0.0f, c, 1, 1);
+    syn_gemm(0, 0, 0, 3, 4, a, 4, b, 3, 0.0f, c, 3, NULL);
+    syn_gemm(0, 0, 2, 0, 4, a, 4, b, 1, 0.0f, c, 1, NULL);
     CHECK(c[0] == 0.0f && c[5] == 5.0f, "%s", "m or n = 0 must not touch C");
 }
 

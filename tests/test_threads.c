@@ -1,10 +1,22 @@
-/* test_threads.c - results do not depend on the thread count, and one
- * network serves inference from many threads at once, each with its own
- * workspace. The shapes are large enough that every kernel actually runs
- * in parallel (above the thresholds in pass.c, optim.c and the GEMM). */
+/* test_threads.c - results do not depend on the thread count (1, 2, 3, 8
+ * and the adaptive default), on a quiet machine and with a competing busy
+ * process this test starts and stops itself; no thread outlives the
+ * objects that started it (syn_*_free); and one network serves inference
+ * from many threads at once, each with its own workspace. The shapes are
+ * large enough that every kernel actually runs in parallel (above the
+ * thresholds in pass.c, optim.c and the GEMM). */
+#define _GNU_SOURCE /* prctl */
+#include <dirent.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "check.h"
 #include "synapse.h"
@@ -37,6 +49,44 @@ static void fill(float *x, float *y, size_t batch)
         y[r * N_OUT + syn_rng_below(&rng, N_OUT)] = 1.0f;
 }
 
+/* Threads of this process, or -1 where /proc/self/task does not exist. */
+static int count_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* A process that spins on a core, ending itself within 120 s should this
+ * test die first (and with it, on Linux); -1 if fork failed. */
+static pid_t start_busy(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+#ifdef __linux__
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+        alarm(120);
+        volatile unsigned long spin = 0;
+        for (;;)
+            spin++;
+    }
+    return pid;
+}
+
+static void stop_busy(pid_t pid)
+{
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+}
+
 /* Trains STEPS Adam steps with n_threads; returns the parameters. */
 static float *train_with(int n_threads, size_t *count)
 {
@@ -47,6 +97,7 @@ static float *train_with(int n_threads, size_t *count)
     CHECK_OK(syn_trainer_create(net, &adam, &td, &tr));
     float *x = malloc(BATCH * N_IN * sizeof *x), *y = malloc(BATCH * N_OUT * sizeof *y);
     fill(x, y, BATCH);
+    int before = count_threads();
     for (int s = 0; s < STEPS; s++)
         CHECK_OK(syn_trainer_step(tr, x, y, BATCH, NULL));
     float *params = syn_net_params(net, count);
@@ -56,7 +107,44 @@ static float *train_with(int n_threads, size_t *count)
     free(y);
     syn_trainer_free(tr);
     syn_net_free(net);
+    CHECK(count_threads() == before, "%d threads: %d threads alive after syn_trainer_free, "
+          "%d before training", n_threads, count_threads(), before);
     return copy;
+}
+
+/* A workspace and an optimizer of their own leave no thread behind. */
+static void test_no_leak(void)
+{
+    int before = count_threads();
+    if (before < 0) {
+        printf("no /proc/self/task: thread-leak checks skipped\n");
+        return;
+    }
+    syn_net *net = make_net();
+    float *x = malloc(BATCH * N_IN * sizeof *x), *y = malloc(BATCH * N_OUT * sizeof *y);
+    fill(x, y, BATCH);
+    syn_workspace *ws = NULL;
+    syn_optimizer *opt = NULL;
+    syn_optim_desc sgd = syn_optim_defaults(SYN_OPTIM_SGD);
+    CHECK_OK(syn_workspace_create(net, BATCH, &ws));
+    CHECK_OK(syn_workspace_set_threads(ws, 3));
+    CHECK_OK(syn_optimizer_create(net, &sgd, &opt));
+    CHECK_OK(syn_optimizer_set_threads(opt, 3));
+    CHECK_OK(syn_forward(net, ws, x, BATCH, NULL));
+    CHECK_OK(syn_backward(net, ws, y, BATCH));
+    CHECK_OK(syn_optimizer_step(opt, net, syn_workspace_grads(ws, NULL),
+                                syn_net_param_count(net)));
+    CHECK(count_threads() == before + 4, "workspace and optimizer on 3 threads each: %d "
+          "threads, want %d", count_threads(), before + 4);
+    syn_workspace_free(ws);
+    CHECK(count_threads() == before + 2, "after syn_workspace_free: %d threads, want %d",
+          count_threads(), before + 2);
+    syn_optimizer_free(opt);
+    CHECK(count_threads() == before, "after syn_optimizer_free: %d threads, want %d",
+          count_threads(), before);
+    free(x);
+    free(y);
+    syn_net_free(net);
 }
 
 typedef struct job {
@@ -107,17 +195,24 @@ static void test_concurrent_inference(void)
 
 int main(void)
 {
-    size_t n1, n2, n3;
-    float *p1 = train_with(1, &n1), *p2 = train_with(2, &n2), *p3 = train_with(3, &n3);
-    CHECK(n1 == n2 && memcmp(p1, p2, n1 * sizeof *p1) == 0, "1 vs 2 threads: not bit-identical");
-    CHECK(n1 == n3 && memcmp(p1, p3, n1 * sizeof *p1) == 0, "1 vs 3 threads: not bit-identical");
-    size_t n0;
-    float *p0 = train_with(0, &n0);
-    CHECK(memcmp(p1, p0, n1 * sizeof *p1) == 0, "1 vs default threads: not bit-identical");
-    free(p0);
+    size_t n1;
+    float *p1 = train_with(1, &n1);
+    static const int counts[] = {2, 3, 8, 0};
+    for (int busy = 0; busy < 2; busy++) {
+        pid_t pid = busy ? start_busy() : 0;
+        CHECK(pid >= 0, "%s", "fork of the busy process failed");
+        for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+            size_t n;
+            float *p = train_with(counts[i], &n);
+            CHECK(n == n1 && memcmp(p1, p, n1 * sizeof *p1) == 0,
+                  "1 vs %d threads%s: not bit-identical", counts[i],
+                  busy ? " (one busy process)" : "");
+            free(p);
+        }
+        stop_busy(pid);
+    }
     free(p1);
-    free(p2);
-    free(p3);
+    test_no_leak();
     test_concurrent_inference();
     return check_finish();
 }

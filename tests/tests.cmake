@@ -2,7 +2,8 @@
 # to say "skipped" (e.g. a data set that is not installed). Tests whose name
 # ends in _long are labelled "long".
 find_package(Threads REQUIRED)
-# tests/hostile/: the command under hostile input and faults (hostile.h).
+# tests/hostile/: the command under hostile input and faults (hostile.h),
+# labelled hostile (and long where slow).
 file(GLOB SYN_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/test_*.c
      ${CMAKE_CURRENT_LIST_DIR}/hostile/test_*.c)
 foreach(src ${SYN_TEST_SOURCES})
@@ -18,7 +19,11 @@ foreach(src ${SYN_TEST_SOURCES})
   target_link_libraries(${name} PRIVATE synapse_static Threads::Threads)
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 1200)
-  if(name MATCHES "_long$")
+  if(name MATCHES "^test_hostile_.*_long$")
+    set_tests_properties(${name} PROPERTIES LABELS "long;hostile")
+  elseif(name MATCHES "^test_hostile_")
+    set_tests_properties(${name} PROPERTIES LABELS hostile)
+  elseif(name MATCHES "_long$")
     set_tests_properties(${name} PROPERTIES LABELS long)
   endif()
 endforeach()

@@ -10,15 +10,15 @@
  *    kernel runs ~2x faster than OpenBLAS 0.3.21 on this project's AMD
  *    EPYC (Zen 5: OpenBLAS has no kernel for it and uses an older one).
  *  - Determinism: every element of C is formed in an order fixed by
- *    (m, n, k) alone, so results are bit-identical for any n_threads, as
- *    synapse.h promises, and n_threads is obeyed exactly (1 = no threads).
+ *    (m, n, k) alone, so results are bit-identical for any thread count, as
+ *    synapse.h promises, and the caller's pool (pool.h) is the only one.
  *  - No global state and one thread pool: OpenBLAS's thread count is a
- *    process-wide setting, and its pthread pool spins beside OpenMP's; on a
- *    two-core machine they steal cores from each other whenever GEMMs
- *    alternate with the library's OpenMP loops.
- * What holds with the OpenBLAS backend: n_threads is ignored (OpenBLAS uses
+ *    process-wide setting, and its pthread pool spins beside the library's;
+ *    on a two-core machine they steal cores from each other whenever GEMMs
+ *    alternate with the library's parallel loops.
+ * What holds with the OpenBLAS backend: the pool is not used (OpenBLAS uses
  * OPENBLAS_NUM_THREADS, or every core), so results still do not depend on
- * n_threads, but they may change with OPENBLAS_NUM_THREADS, the OpenBLAS
+ * synapse's thread count, but they may change with OPENBLAS_NUM_THREADS, the OpenBLAS
  * version and the CPU it detects. syn_gemm_with() forces any backend (tests,
  * benchmarks); a build with -DSYN_GEMM_PREFER_BLAS=ON makes OpenBLAS the
  * default wherever it was found (CI tests that build too). */
@@ -63,7 +63,7 @@ int syn_gemm_available(syn_gemm_kind kind)
 #endif
     case SYN_GEMM_OPENBLAS:
 #ifdef SYN_HAVE_OPENBLAS
-        return 1;
+        return syn_gemm_blas_loadable();
 #else
         return 0;
 #endif
@@ -155,7 +155,7 @@ static syn_gemm_kind auto_kind(void)
 
 void syn_gemm_with(syn_gemm_kind kind, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                    const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
-                   size_t ldc, int n_threads)
+                   size_t ldc, syn_pool *pool)
 {
     if (m == 0 || n == 0)
         return;
@@ -182,29 +182,29 @@ void syn_gemm_with(syn_gemm_kind kind, int trans_a, int trans_b, size_t m, size_
             return;
         /* Sizes beyond BLAS's int: the built-in kernel handles them. */
         syn_gemm_with(syn_gemm_best_builtin(), trans_a, trans_b, m, n, k, a, lda, b, ldb, beta,
-                      c, ldc, n_threads);
+                      c, ldc, pool);
         return;
     case SYN_GEMM_AVX512:
         syn_gemm_builtin_avx512(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc,
-                                n_threads);
+                                pool);
         return;
     case SYN_GEMM_AVX2:
         syn_gemm_builtin_avx2(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc,
-                              n_threads);
+                              pool);
         return;
     default:
         syn_gemm_builtin_scalar(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc,
-                                n_threads);
+                                pool);
         return;
     }
 }
 
 void syn_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, const float *a,
               size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc,
-              int n_threads)
+              syn_pool *pool)
 {
     syn_gemm_with(SYN_GEMM_AUTO, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc,
-                  n_threads);
+                  pool);
 }
 
 const char *syn_gemm_backend(void)

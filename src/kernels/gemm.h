@@ -9,16 +9,18 @@
  * With beta == 0, C is not read (it may hold NaN).
  *
  * Determinism: for the built-in backend each element of C is accumulated in an
- * order that depends only on (m, n, k), never on n_threads, so results are
+ * order that depends only on (m, n, k), never on the threads, so results are
  * bit-identical for any thread count. Threads split the output, never k. */
 #ifndef SYN_KERNELS_GEMM_H
 #define SYN_KERNELS_GEMM_H
 
 #include <stddef.h>
 
+#include "../pool.h"
+
 void syn_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, const float *a,
               size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc,
-              int n_threads);
+              syn_pool *pool);
 
 void syn_gemm_ref(int trans_a, int trans_b, size_t m, size_t n, size_t k, const float *a,
                   size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc);
@@ -49,21 +51,24 @@ syn_gemm_kind syn_gemm_best_builtin(void);
  * best built-in kernel. */
 void syn_gemm_with(syn_gemm_kind kind, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                    const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
-                   size_t ldc, int n_threads);
+                   size_t ldc, syn_pool *pool);
 
 /* The per-ISA built-in backends (gemm_builtin_*.c). They need m, n, k >= 1;
  * the AVX ones must only run where syn_gemm_available says so. */
 void syn_gemm_builtin_scalar(int trans_a, int trans_b, size_t m, size_t n, size_t k,
                              const float *a, size_t lda, const float *b, size_t ldb, float beta,
-                             float *c, size_t ldc, int n_threads);
+                             float *c, size_t ldc, syn_pool *pool);
 void syn_gemm_builtin_avx2(int trans_a, int trans_b, size_t m, size_t n, size_t k,
                            const float *a, size_t lda, const float *b, size_t ldb, float beta,
-                           float *c, size_t ldc, int n_threads);
+                           float *c, size_t ldc, syn_pool *pool);
 void syn_gemm_builtin_avx512(int trans_a, int trans_b, size_t m, size_t n, size_t k,
                              const float *a, size_t lda, const float *b, size_t ldb, float beta,
-                             float *c, size_t ldc, int n_threads);
+                             float *c, size_t ldc, syn_pool *pool);
 /* cblas_sgemm (gemm_blas.c); returns 0 without touching C when the sizes
  * do not fit BLAS's int or the build has no BLAS. */
+/* Whether the OpenBLAS backend can be loaded (it is loaded on first use). */
+int syn_gemm_blas_loadable(void);
+
 int syn_gemm_blas(int trans_a, int trans_b, size_t m, size_t n, size_t k, const float *a,
                   size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc);
 

@@ -170,9 +170,9 @@ static void drv_pack_b(size_t nr, size_t kc, const float *b, size_t ldb, float *
  * but kept callable with the portable kernel. */
 void syn_gemm_builtin_avx2(int trans_a, int trans_b, size_t m, size_t n, size_t k,
                            const float *a, size_t lda, const float *b, size_t ldb, float beta,
-                           float *c, size_t ldc, int n_threads)
+                           float *c, size_t ldc, syn_pool *pool)
 {
-    syn_gemm_builtin_scalar(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc, n_threads);
+    syn_gemm_builtin_scalar(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc, pool);
 }
 
 #endif

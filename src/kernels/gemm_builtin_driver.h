@@ -29,9 +29,7 @@
 
 #include <stddef.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "../pool.h"
 
 /* Below this many multiply-adds (~2 us on one AVX-512 core) waking a second
  * thread costs more than it saves. */
@@ -115,20 +113,27 @@ static void drv_task(const drv_args *g, const drv_grid *grid, size_t t)
                  (cg + 1) * grid->n_slivers / grid->col_groups);
 }
 
+/* A task of the grid as a pool chunk. */
+typedef struct drv_job {
+    const drv_args *g;
+    const drv_grid *grid;
+} drv_job;
+
+static void drv_chunk(void *ctx, size_t t)
+{
+    const drv_job *job = ctx;
+    drv_task(job->g, job->grid, t);
+}
+
 void DRV_FUNC(int trans_a, int trans_b, size_t m, size_t n, size_t k, const float *a, size_t lda,
-              const float *b, size_t ldb, float beta, float *c, size_t ldc, int n_threads)
+              const float *b, size_t ldb, float beta, float *c, size_t ldc, syn_pool *pool)
 {
     drv_args g = {trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc};
     size_t n_tiles = (m + DRV_MR - 1) / DRV_MR;
     size_t n_slivers = (n + DRV_NR - 1) / DRV_NR;
-    size_t threads = 1;
-#ifdef _OPENMP
-    threads = n_threads > 0 ? (size_t)n_threads : (size_t)omp_get_max_threads();
+    size_t threads = syn_pool_max_threads(pool);
     if ((double)m * (double)n * (double)k < DRV_PARALLEL_MIN_MACS)
         threads = 1;
-#else
-    (void)n_threads;
-#endif
     /* Columns first (each thread then packs only its own slivers of B),
      * rows when there are too few columns or too many rows for L2. The
      * grid only decides who computes a tile, never how. */
@@ -139,20 +144,14 @@ void DRV_FUNC(int trans_a, int trans_b, size_t m, size_t n, size_t k, const floa
     if (row_groups > n_tiles)
         row_groups = n_tiles;
     drv_grid grid = {n_tiles, n_slivers, row_groups, col_groups};
-    long n_tasks = (long)(col_groups * row_groups);
-    if ((size_t)n_tasks < threads)
-        threads = (size_t)n_tasks;
-#ifdef _OPENMP
-    if (threads > 1) {
-#pragma omp parallel for num_threads((int)threads) schedule(static)
-        for (long t = 0; t < n_tasks; t++)
-            drv_task(&g, &grid, (size_t)t);
+    size_t n_tasks = col_groups * row_groups;
+    if (threads > 1 && n_tasks > 1) {
+        drv_job job = {&g, &grid};
+        syn_pool_run(pool, n_tasks, drv_chunk, &job);
         return;
     }
-#endif
-    /* One thread: no OpenMP call at all, it costs more than a small product. */
-    for (long t = 0; t < n_tasks; t++)
-        drv_task(&g, &grid, (size_t)t);
+    for (size_t t = 0; t < n_tasks; t++)
+        drv_task(&g, &grid, t);
 }
 
 #endif

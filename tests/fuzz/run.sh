@@ -33,7 +33,7 @@ echo "building the fuzz targets in $build"
 mkdir -p "$build"
 build_log=$build/build.log
 cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DSYN_FUZZ=ON -DSYN_BUILD_TESTS=OFF -DSYN_OPENMP=OFF -DSYN_BLAS=OFF >"$build_log" 2>&1 ||
+    -DSYN_FUZZ=ON -DSYN_BUILD_TESTS=OFF -DSYN_BLAS=OFF >"$build_log" 2>&1 ||
     { cat "$build_log"; exit 1; }
 cmake --build "$build" --target fuzz -j"$jobs" >>"$build_log" 2>&1 ||
     { tail -50 "$build_log"; exit 1; }

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "cli_run.h"
 
 typedef struct h_opts {
@@ -133,7 +134,7 @@ static inline h_result h_run(const h_opts *opt, char *const argv[])
             r.timed_out = 1;
             break;
         }
-        h_sleep(sent ? 0.0002 : 0.002);
+        h_sleep(sent ? 0.0002 : 0.0005);
     }
     if (!r.timed_out && WIFEXITED(status)) {
         r.exited = 1;
@@ -197,6 +198,28 @@ static inline void h_print_counts(const h_counts *c)
            c->hangs, c->lost);
 }
 
+/* The end of every hostile test: the counts (which must be clean), the
+ * scratch directory removed, "N passed, N failed" and the exit code. */
+static inline int h_finish(const h_counts *c, const char *dir)
+{
+    h_print_counts(c);
+    CHECK(c->crashes == 0 && c->hangs == 0 && c->lost == 0, "%zu crashes, %zu hangs, "
+          "%zu files lost", c->crashes, c->hangs, c->lost);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    return check_finish();
+}
+
+/* Whether this test runs under valgrind (which makes every child ~50x
+ * slower: the tests then do less of the same). */
+static inline int h_under_valgrind(void)
+{
+    const char *pre = getenv("LD_PRELOAD");
+    return pre && strstr(pre, "vgpreload") != NULL;
+}
+
 /* Under valgrind or AddressSanitizer, address-space limits (ulimit -v)
  * cannot be tested: both reserve far more address space than they use. */
 static inline int h_address_limits_testable(void)
@@ -208,8 +231,7 @@ static inline int h_address_limits_testable(void)
     return 0;
 #endif
 #endif
-    const char *pre = getenv("LD_PRELOAD");
-    return !(pre && strstr(pre, "vgpreload"));
+    return !h_under_valgrind();
 }
 
 /* Copies a file; returns 0 on failure. */

@@ -175,7 +175,7 @@ static void test_v2_mutations(size_t n_random)
     uint8_t *m = malloc(size);
     size_t refused = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        for (size_t g = 0; g < N_GARBAGE; g++) {
+        for (size_t g = 0; g < (h_under_valgrind() ? 1 : N_GARBAGE); g++) {
             uint8_t kind;
             memcpy(m, ref, size);
             size_t v = cm_v2_value(m + at, len, names[i], &kind);
@@ -192,11 +192,20 @@ static void test_v2_mutations(size_t n_random)
             refused += res.exited && res.code != 0;
             h_free(&res);
         }
+    /* Random flips spare the value of --epochs: a flip there can make a
+     * valid run of millions of epochs, which would be a long run, not a
+     * hang. */
+    uint8_t kind;
+    size_t epochs_at = cm_v2_value(ref + at, len, "--epochs", &kind);
     for (size_t k = 0; k < n_random; k++) {
         memcpy(m, ref, size);
         size_t flips = 1 + next_random() % 4;
-        for (size_t f = 0; f < flips; f++)
-            m[at + next_random() % len] ^= (uint8_t)(1u << (next_random() % 8));
+        for (size_t f = 0; f < flips; f++) {
+            size_t byte = next_random() % len;
+            if (epochs_at && byte >= epochs_at && byte < epochs_at + 8)
+                continue;
+            m[at + byte] ^= (uint8_t)(1u << (next_random() % 8));
+        }
         cm_fix_crc(m, size);
         write_file("m.ckpt", m, size);
         char what[64];
@@ -205,7 +214,7 @@ static void test_v2_mutations(size_t n_random)
         h_free(&res);
     }
     printf("option garbage: %zu of %zu refused\n", refused,
-           sizeof names / sizeof names[0] * N_GARBAGE);
+           sizeof names / sizeof names[0] * (h_under_valgrind() ? 1 : N_GARBAGE));
     free(m);
     free(ref);
 }
@@ -221,13 +230,7 @@ int main(void)
     test_v1_out_of_range();
     test_v1_resumes();
     const char *env = getenv("SYN_HOSTILE_MUTATIONS");
-    test_v2_mutations(env ? (size_t)strtoul(env, NULL, 10) : N_MUTATIONS);
-    h_print_counts(&counts);
-    CHECK(counts.crashes == 0 && counts.hangs == 0 && counts.lost == 0,
-          "%zu crashes, %zu hangs, %zu files lost", counts.crashes, counts.hangs, counts.lost);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-    return check_finish();
+    test_v2_mutations(env ? (size_t)strtoul(env, NULL, 10)
+                          : h_under_valgrind() ? N_MUTATIONS / 2 : N_MUTATIONS);
+    return h_finish(&counts, dir);
 }

@@ -113,12 +113,5 @@ int main(void)
     test_first_epoch_divergence();
     test_file_size_limit();
     test_one_class();
-    h_print_counts(&counts);
-    CHECK(counts.crashes == 0 && counts.hangs == 0 && counts.lost == 0,
-          "%zu crashes, %zu hangs, %zu files lost", counts.crashes, counts.hangs, counts.lost);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-    return check_finish();
+    return h_finish(&counts, dir);
 }

@@ -1,0 +1,224 @@
+/* test_pool.c - the thread runtime (src/pool.h): every chunk runs exactly
+ * once for any thread count, with the caller's floating-point mode; ranges
+ * cover [0, n) once; workers are joined by syn_pool_free and by a smaller
+ * thread count (none left alive: /proc/self/task); and the adaptive count
+ * falls to one thread when workers are slow, then tries more again. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "pool.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#define HAVE_MXCSR 1
+#endif
+
+/* Threads of this process, or -1 where /proc/self/task does not exist. */
+static int count_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+typedef struct count_job {
+    unsigned *hits;
+    unsigned *modes;
+} count_job;
+
+static void count_chunk(void *ctx, size_t c)
+{
+    count_job *j = ctx;
+    j->hits[c]++;
+#ifdef HAVE_MXCSR
+    j->modes[c] = _mm_getcsr() & ~0x3fu; /* the mode, not the sticky exception flags */
+#endif
+}
+
+static void test_every_chunk_once(int n_threads)
+{
+    enum { MAX_N = 97, REPS = 300 };
+    syn_pool *pool = syn_pool_create(n_threads);
+    CHECK(pool != NULL, "create %d", n_threads);
+    if (!pool)
+        return;
+    unsigned hits[MAX_N], modes[MAX_N];
+    count_job job = {hits, modes};
+#ifdef HAVE_MXCSR
+    unsigned saved = _mm_getcsr();
+    _mm_setcsr(saved | 0x8040u); /* FTZ | DAZ: workers must copy it */
+    unsigned want_mode = _mm_getcsr() & ~0x3fu;
+#endif
+    int bad = 0, bad_mode = 0;
+    for (int rep = 0; rep < REPS; rep++) {
+        size_t n = 2 + (size_t)rep % (MAX_N - 1);
+        memset(hits, 0, sizeof hits);
+        syn_pool_run(pool, n, count_chunk, &job);
+        for (size_t c = 0; c < n; c++) {
+            bad += hits[c] != 1;
+#ifdef HAVE_MXCSR
+            bad_mode += modes[c] != want_mode;
+#endif
+        }
+    }
+#ifdef HAVE_MXCSR
+    _mm_setcsr(saved);
+#endif
+    CHECK(bad == 0, "%d threads: %d chunks not run exactly once", n_threads, bad);
+    CHECK(bad_mode == 0, "%d threads: %d chunks ran in another MXCSR mode", n_threads,
+          bad_mode);
+    size_t max = syn_pool_max_threads(pool);
+    CHECK(n_threads == 0 || max == (size_t)n_threads, "%d threads: max %zu", n_threads, max);
+    CHECK(syn_pool_live_workers(pool) < max, "%d threads: %zu workers", n_threads,
+          syn_pool_live_workers(pool));
+    syn_pool_free(pool);
+}
+
+typedef struct range_job {
+    unsigned *hits;
+    size_t calls;
+} range_job;
+
+static void range_fn(void *ctx, size_t lo, size_t hi)
+{
+    range_job *j = ctx;
+    for (size_t i = lo; i < hi; i++)
+        j->hits[i]++;
+}
+
+static void test_ranges(void)
+{
+    syn_pool *pool = syn_pool_create(3);
+    unsigned hits[1000];
+    static const size_t ns[] = {1, 15, 16, 17, 999, 1000};
+    static const size_t blocks[] = {0, 1, 16, 64, 5000};
+    for (int use_pool = 0; use_pool < 2; use_pool++)
+        for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
+            for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++) {
+                memset(hits, 0, sizeof hits);
+                range_job job = {hits, 0};
+                syn_pool_run_ranges(use_pool ? pool : NULL, ns[a], blocks[b], range_fn, &job);
+                int bad = 0;
+                for (size_t i = 0; i < 1000; i++)
+                    bad += hits[i] != (i < ns[a]);
+                CHECK(bad == 0, "ranges n=%zu block=%zu pool=%d: %d wrong", ns[a], blocks[b],
+                      use_pool, bad);
+            }
+    syn_pool_free(pool);
+}
+
+static void noop_chunk(void *ctx, size_t c)
+{
+    (void)ctx, (void)c;
+}
+
+/* Workers exist while a pool runs in parallel and are gone after free or a
+ * smaller thread count: no thread outlives what started it. */
+static void test_no_leak(void)
+{
+    int before = count_threads();
+    if (before < 0) {
+        printf("no /proc/self/task: thread-leak checks skipped\n");
+        return;
+    }
+    syn_pool *pool = syn_pool_create(4);
+    CHECK(count_threads() == before, "create started threads (%d, was %d)", count_threads(),
+          before);
+    syn_pool_run(pool, 8, noop_chunk, NULL);
+    CHECK(count_threads() == before + 3, "4 threads: %d threads alive, want %d",
+          count_threads(), before + 3);
+    syn_pool_set_threads(pool, 2);
+    CHECK(count_threads() == before, "set_threads(2) left %d threads, want %d",
+          count_threads(), before);
+    syn_pool_run(pool, 8, noop_chunk, NULL);
+    CHECK(count_threads() == before + 1, "2 threads: %d alive, want %d", count_threads(),
+          before + 1);
+    syn_pool_free(pool);
+    CHECK(count_threads() == before, "free left %d threads, want %d", count_threads(), before);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct slow_job {
+    pthread_t caller;
+    int slow_workers;
+    volatile float sink[64];
+} slow_job;
+
+/* ~20 us of arithmetic; on a worker 2 ms more when slow_workers is set (a
+ * worker the OS keeps waiting). */
+static void slow_chunk(void *ctx, size_t c)
+{
+    slow_job *j = ctx;
+    float acc = 1.0f;
+    double end = now() + 20e-6;
+    while (now() < end)
+        for (int i = 0; i < 100; i++)
+            acc = acc * 0.999f + 0.001f;
+    j->sink[c % 64] = acc;
+    if (j->slow_workers && !pthread_equal(pthread_self(), j->caller)) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void test_adaptive(void)
+{
+    syn_pool *pool = syn_pool_create(0);
+    if (syn_pool_max_threads(pool) < 2) {
+        printf("one CPU: adaptive thread count not tested\n");
+        syn_pool_free(pool);
+        return;
+    }
+    slow_job job = {pthread_self(), 1, {0}};
+    /* Over the last 100 of 200 runs nearly all run alone (a try of 2
+     * threads, one run long, may fall among them). */
+    int alone = 0;
+    for (int r = 0; r < 200; r++) {
+        syn_pool_run(pool, 8, slow_chunk, &job);
+        alone += r >= 100 && syn_pool_active_threads(pool) == 1;
+    }
+    CHECK(alone >= 90, "slow workers: only %d of 100 runs on one thread", alone);
+    /* Workers fast again: within a few seconds of runs the pool must try
+     * more threads (whether it keeps them depends on the machine's load). */
+    job.slow_workers = 0;
+    size_t most = 1;
+    double end = now() + 4.0;
+    while (now() < end && most < 2) {
+        syn_pool_run(pool, 8, slow_chunk, &job);
+        size_t a = syn_pool_active_threads(pool);
+        most = a > most ? a : most;
+    }
+    CHECK(most >= 2, "%s", "the adaptive pool never tried 2 threads again");
+    syn_pool_free(pool);
+}
+
+int main(void)
+{
+    static const int counts[] = {1, 2, 3, 8, 0};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+        test_every_chunk_once(counts[i]);
+    CHECK(syn_pool_create(-1) == NULL, "%s", "a negative count must be refused");
+    syn_pool_run(NULL, 3, noop_chunk, NULL);
+    test_ranges();
+    test_no_leak();
+    test_adaptive();
+    return check_finish();
+}
