@@ -93,7 +93,11 @@ typedef struct csv_load {
     size_t n_stats;
     unsigned char *missing;   /* learning: bitmap [n_rows x n_columns] of imputed fields */
     size_t n_missing, n_unseen;
+    size_t missing_rows;      /* rows the bitmap holds */
     size_t scanned_rows;      /* rows seen by the learning pass */
+    /* Learning: the values are stored in the first pass too while every
+     * input column is numeric, so an all-numeric file is read once. */
+    int storing;
 } csv_load;
 
 #define NONE ((size_t)-1)
@@ -974,6 +978,9 @@ static syn_status new_encoding(csv_load *L, const csv_record *first)
         if (s == SYN_OK && L->feature_col[j] != NONE)
             L->stats[L->feature_col[j]].forced = 1;
     }
+    const char *why;
+    L->storing = s == SYN_OK && o->n_categorical == 0 && syn_encoding_finish(L->enc, &why);
+    L->n_features = n;
     return s;
 }
 
@@ -1079,6 +1086,7 @@ static syn_status learn_field(csv_load *L, const csv_record *rec, size_t j, size
             return field_float(L, rec, j, "feature", &ignored);
         }
         c->numeric = 0; /* text: a categorical column */
+        L->storing = 0;
     }
     if (c->exploded)
         return SYN_OK;
@@ -1101,14 +1109,38 @@ static syn_status learn_field(csv_load *L, const csv_record *rec, size_t j, size
     return st;
 }
 
+static syn_status add_row(csv_load *L, const csv_record *rec);
+
+/* The first pass found a column of text: the values stored so far are
+ * dropped, the second pass reads them encoded. */
+static syn_status stop_storing(csv_load *L)
+{
+    L->storing = 0;
+    free(L->x);
+    free(L->targets);
+    free(L->labels);
+    free(L->missing);
+    L->x = L->targets = NULL;
+    L->labels = NULL;
+    L->missing = NULL;
+    L->n_rows = L->cap_rows = L->missing_rows = L->n_missing = 0;
+    map_free(&L->classes);
+    return load_fixed_classes(L);
+}
+
 static syn_status learn_row(csv_load *L, const csv_record *rec)
 {
     syn_status s = check_field_count(L, rec);
+    int was_storing = L->storing;
     for (size_t j = 0; s == SYN_OK && j < L->n_cols; j++)
         if (L->feature_col[j] != NONE)
             s = learn_field(L, rec, j, L->feature_col[j]);
     if (s == SYN_OK)
         L->scanned_rows++;
+    if (s == SYN_OK && was_storing && !L->storing)
+        s = stop_storing(L);
+    if (s == SYN_OK && L->storing)
+        s = add_row(L, rec);
     return s;
 }
 
@@ -1337,13 +1369,24 @@ static syn_status note_missing(csv_load *L, size_t i)
     L->n_missing++;
     if (!L->learn)
         return SYN_OK;
-    size_t n_cols = L->enc->n_columns, bits;
-    if (!L->missing) {
-        /* The learning pass counted the rows: one bit per field. */
-        if (!syn_mul_size(L->scanned_rows, n_cols, &bits) || !syn_add_size(bits, 7, &bits))
+    size_t n_cols = L->enc->n_columns;
+    if (L->n_rows >= L->missing_rows) {
+        /* One bit per field, for twice the rows so far (at least the rows
+         * the learning pass counted). */
+        size_t rows = L->scanned_rows, bits, old_bytes = 0, bytes;
+        if ((L->storing || rows <= L->n_rows) && !syn_mul_size(L->n_rows + 1, 2, &rows))
             return SYN_ERR_OVERFLOW;
-        if (!(L->missing = calloc(bits / 8, 1)))
+        if (!syn_mul_size(rows, n_cols, &bits) || !syn_add_size(bits, 7, &bits))
+            return SYN_ERR_OVERFLOW;
+        bytes = bits / 8;
+        if (L->missing)
+            old_bytes = (L->missing_rows * n_cols + 7) / 8;
+        unsigned char *grown = realloc(L->missing, bytes);
+        if (!grown)
             return SYN_ERR_OUT_OF_MEMORY;
+        memset(grown + old_bytes, 0, bytes - old_bytes);
+        L->missing = grown;
+        L->missing_rows = rows;
     }
     size_t bit = L->n_rows * n_cols + i;
     L->missing[bit / 8] |= (unsigned char)(1u << (bit % 8));
@@ -1666,6 +1709,8 @@ static void reset_learning(csv_load *L)
         *c = (col_stats){.numeric = 1, .forced = c->forced};
     }
     L->scanned_rows = 0;
+    if (L->storing)
+        stop_storing(L);
 }
 
 static syn_status parse_rows(csv_load *L)
@@ -1682,6 +1727,9 @@ static syn_status parse_rows(csv_load *L)
         }
         if (s == SYN_OK)
             s = finish_learning(L, &L->rec[0]);
+        /* All numeric: the first pass stored the values already. */
+        if (s == SYN_OK && L->storing)
+            return SYN_OK;
         if (s == SYN_OK)
             s = rewind_reader(L);
     }
