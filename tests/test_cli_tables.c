@@ -81,7 +81,7 @@ static void test_mixed_table(void)
     write_table("train.csv", 300, 1, canonical, 0);
     write_table("test.csv", 90, 2, canonical, 0);
     write_table("test_reordered.csv", 90, 2, shuffled, 1);
-    cli_result r = run("train --data train.csv --target species --ignore id --epochs 40 "
+    cli_result r = run("train --data train.csv --target species --ignore id --epochs 15 "
                        "--batch 16 --out m.syn");
     CHECK(r.code == 0, "train on a mixed table: %s", r.err);
     CHECK(strstr(r.err, "classification, 3 classes (the target holds text labels); 4 columns "
@@ -256,7 +256,7 @@ static void test_numeric_reordered(void)
     }
     fclose(a);
     fclose(b);
-    cli_result r = run("train --data num.csv --epochs 30 --batch 16 --out num.syn --quiet");
+    cli_result r = run("train --data num.csv --epochs 15 --batch 16 --out num.syn --quiet");
     CHECK(r.code == 0, "train: %s", r.err);
     cli_result_free(&r);
     cli_result x = run("eval --model num.syn --data num.csv --json");
