@@ -1363,32 +1363,42 @@ static syn_status label_of(csv_load *L, const csv_record *rec, size_t j, uint32_
     return SYN_OK;
 }
 
+/* Makes the imputed-field bitmap hold at least `rows` rows (new bits 0). */
+static syn_status grow_missing(csv_load *L, size_t rows)
+{
+    size_t n_cols = L->enc->n_columns, bits, bytes;
+    if (rows <= L->missing_rows)
+        return SYN_OK;
+    if (!syn_mul_size(rows, n_cols, &bits) || !syn_add_size(bits, 7, &bits))
+        return SYN_ERR_OVERFLOW;
+    bytes = bits / 8;
+    size_t old_bytes = L->missing ? (L->missing_rows * n_cols + 7) / 8 : 0;
+    unsigned char *grown = realloc(L->missing, bytes);
+    if (!grown)
+        return SYN_ERR_OUT_OF_MEMORY;
+    memset(grown + old_bytes, 0, bytes - old_bytes);
+    L->missing = grown;
+    L->missing_rows = rows;
+    return SYN_OK;
+}
+
 /* Records that field (row, column i) was imputed, for syn_dataset_fit_imputation. */
 static syn_status note_missing(csv_load *L, size_t i)
 {
     L->n_missing++;
     if (!L->learn)
         return SYN_OK;
-    size_t n_cols = L->enc->n_columns;
     if (L->n_rows >= L->missing_rows) {
-        /* One bit per field, for twice the rows so far (at least the rows
-         * the learning pass counted). */
-        size_t rows = L->scanned_rows, bits, old_bytes = 0, bytes;
+        /* The rows the learning pass counted, or while it stores the
+         * values (rows not known yet) twice the rows so far. */
+        size_t rows = L->scanned_rows;
         if ((L->storing || rows <= L->n_rows) && !syn_mul_size(L->n_rows + 1, 2, &rows))
             return SYN_ERR_OVERFLOW;
-        if (!syn_mul_size(rows, n_cols, &bits) || !syn_add_size(bits, 7, &bits))
-            return SYN_ERR_OVERFLOW;
-        bytes = bits / 8;
-        if (L->missing)
-            old_bytes = (L->missing_rows * n_cols + 7) / 8;
-        unsigned char *grown = realloc(L->missing, bytes);
-        if (!grown)
-            return SYN_ERR_OUT_OF_MEMORY;
-        memset(grown + old_bytes, 0, bytes - old_bytes);
-        L->missing = grown;
-        L->missing_rows = rows;
+        syn_status s = grow_missing(L, rows);
+        if (s != SYN_OK)
+            return s;
     }
-    size_t bit = L->n_rows * n_cols + i;
+    size_t bit = L->n_rows * L->enc->n_columns + i;
     L->missing[bit / 8] |= (unsigned char)(1u << (bit % 8));
     return SYN_OK;
 }
@@ -1570,6 +1580,12 @@ static syn_status build_dataset(csv_load *L, syn_dataset **out)
     float *x = realloc(L->x, L->n_rows * L->n_features * sizeof(float));
     if (x)
         L->x = x;
+    /* The dataset reads a bit for every row. */
+    if (L->missing) {
+        syn_status s = grow_missing(L, L->n_rows);
+        if (s != SYN_OK)
+            return s;
+    }
     parts.x_f32 = L->x;
     parts.feature_names = L->feature_names;
     parts.encoding = L->enc;
