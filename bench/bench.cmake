@@ -32,3 +32,9 @@ syn_add_bench(bench_tiny ${CMAKE_CURRENT_LIST_DIR}/tiny.c)
 # The thread runtime under a competing load it starts itself (busy
 # processes): default threads against --threads 1 and 2, interleaved.
 syn_add_bench(bench_busy ${CMAKE_CURRENT_LIST_DIR}/busy.c)
+
+# Default options against sklearn's MLP on small tables and Fashion-MNIST
+# (docs/PERFORMANCE.md): bench_defaults [--no-sklearn] [--no-fashion]
+syn_add_bench(bench_defaults ${CMAKE_CURRENT_LIST_DIR}/defaults.c)
+target_compile_definitions(bench_defaults PRIVATE SYN_CLI_PATH="$<TARGET_FILE:synapse_cli>"
+                           SYN_TABLES_DIR="${CMAKE_CURRENT_LIST_DIR}/tables")

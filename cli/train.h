@@ -17,7 +17,9 @@ typedef struct train_options {
     int strict;        /* --test-data: an unseen category is an error */
     int task, header, scale, activation, loss, optimizer, schedule, quiet;
     double val_split, lr, weight_decay;
+    double tol;        /* --tol: relative improvement; < 0: the default */
     long batch, epochs, seed, early_stop, threads, checkpoint_every;
+    long max_epochs;   /* --max-epochs: the cap without --epochs; 0: the default */
     size_t memory_limit; /* bytes, from --max-memory or the available memory; 0: none */
 } train_options;
 
@@ -38,7 +40,25 @@ typedef struct train_progress {
     int have_best;             /* early stopping: run->best holds the weights */
     epoch_result best;
     size_t best_epoch;
+    syn_plateau plateau;       /* the stopping rule's settings and counters */
 } train_progress;
+
+/* What `train` chose from the options and the data (train.c, choose_plan):
+ * the same options on the same data always choose the same, so a resumed
+ * run recomputes it instead of storing it. */
+typedef struct train_plan {
+    const char *hidden;        /* --hidden, or the default for the rows */
+    size_t batch;              /* rows per step; 0: full batch */
+    double val_fraction;
+    int stratified;            /* the validation rows keep the class shares */
+    int auto_val;              /* the fraction was chosen, not given */
+    size_t max_epochs;         /* --epochs N, or the cap of a run that stops itself */
+    int auto_epochs;           /* no --epochs: the rule stops the run */
+    int stopping;              /* a syn_plateau rule runs (auto, or --early-stop) */
+    syn_schedule_kind schedule;
+    int cut_lr;                /* the rule's lr cuts are applied */
+    int scale_targets;         /* regression targets standardised while training */
+} train_plan;
 
 /* A data set's identity: its shape and a hash of every feature and target,
  * so a resume can refuse data other than the checkpoint's. */
@@ -61,6 +81,12 @@ typedef struct train_run {
     char task_reason[160];    /* why --task auto chose the task */
     train_progress progress;  /* restored from --resume, then kept by the loop */
     data_fingerprint fingerprint;
+    train_plan plan;
+    /* Regression targets as trained: t' = (t - offset) * scale (n_targets
+     * each; NULL unless plan.scale_targets). */
+    float *target_offset, *target_scale;
+    size_t n_targets;
+    int raw_targets;    /* resuming a checkpoint of before target scaling */
 } train_run;
 
 /* ------------------------------------------------- train_options.c */
@@ -127,10 +153,12 @@ void train_progress_free(train_progress *p);
 /* Hashes every row of ds (features and targets as float bits). */
 int data_fingerprint_of(const syn_dataset *ds, data_fingerprint *fp);
 
-/* Serialises the options, the data fingerprint, the progress and the best
- * weights (run->best, if any) into a malloc'd block for syn_checkpoint_save. */
-int train_ckpt_encode(const train_options *o, const train_run *run, uint8_t **out,
-                      size_t *size);
+/* Serialises the options, the data fingerprint, the progress (with the
+ * stopping rule's state), the best weights (run->best, if any) and
+ * `trained` (n_trained floats, may be NULL) into a malloc'd block for
+ * syn_checkpoint_save. */
+int train_ckpt_encode(const train_options *o, const train_run *run, const float *trained,
+                      size_t n_trained, uint8_t **out, size_t *size);
 
 /* Strings decoded from a checkpoint; they back the train_options fields
  * (one slot per row of train_option_rows). */
@@ -147,6 +175,11 @@ typedef struct train_ckpt_data {
     train_progress progress;
     float *best;
     size_t n_best;
+    /* The parameters in standardised target units (a regression, whose
+     * checkpoint holds the model in the data's units); NULL otherwise. */
+    float *trained;
+    size_t n_trained;
+    uint32_t version; /* of the block */
     char error[256]; /* why a decode failed */
 } train_ckpt_data;
 

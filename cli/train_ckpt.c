@@ -16,7 +16,9 @@
 #include "train.h"
 
 #define BLOCK_MAGIC "SYNTRAIN"
-#define BLOCK_VERSION 2u
+/* 3 added the stopping rule's state (syn_plateau) and a regression's
+ * parameters in standardised target units; 1 and 2 still read. */
+#define BLOCK_VERSION 3u
 /* An option name longer than this is not one of ours. */
 #define MAX_NAME 64u
 #define NO_STRING 0xffffffffu
@@ -199,8 +201,29 @@ static void put_options(block *b, const train_options *o)
     }
 }
 
-int train_ckpt_encode(const train_options *o, const train_run *run, uint8_t **out,
-                      size_t *size)
+static void put_floats(block *b, const float *v, size_t n)
+{
+    put_u64(b, n);
+    for (size_t i = 0; i < n; i++)
+        put_f32(b, v[i]);
+}
+
+static void put_plateau(block *b, const syn_plateau *r)
+{
+    put_f64(b, r->tol);
+    put_u64(b, r->patience);
+    put_u64(b, r->lr_patience);
+    put_f32(b, r->lr_factor);
+    put_u32(b, r->have_best ? 1u : 0u);
+    put_f64(b, r->best);
+    put_u64(b, r->best_epoch);
+    put_u64(b, r->since_best);
+    put_u64(b, r->since_cut);
+    put_u64(b, r->n_cuts);
+}
+
+int train_ckpt_encode(const train_options *o, const train_run *run, const float *trained,
+                      size_t n_trained, uint8_t **out, size_t *size)
 {
     block b = {NULL, 0, 0, 0};
     put(&b, BLOCK_MAGIC, 8);
@@ -223,9 +246,9 @@ int train_ckpt_encode(const train_options *o, const train_run *run, uint8_t **ou
     size_t n_best = 0;
     const float *best = p->have_best && run->best ? syn_net_params_const(run->best, &n_best)
                                                   : NULL;
-    put_u64(&b, n_best);
-    for (size_t i = 0; i < n_best; i++)
-        put_f32(&b, best[i]);
+    put_floats(&b, best, n_best);
+    put_plateau(&b, &p->plateau);
+    put_floats(&b, trained, trained ? n_trained : 0);
     if (b.failed) {
         free(b.data);
         return 0;
@@ -318,6 +341,46 @@ static void get_result(cursor *c, epoch_result *r)
     r->seconds = get_f64(c);
     r->val_loss = get_f64(c);
     r->val_acc = get_f64(c);
+}
+
+/* n floats stored by put_floats into a malloc'd array (NULL for none);
+ * returns 0 when cut short or out of memory. */
+static int get_floats(cursor *c, float **out, size_t *count)
+{
+    uint64_t n = get_u64(c);
+    if (c->bad || n > c->left / 4 || (n > 0 && !(*out = malloc((size_t)n * 4))))
+        return 0;
+    *count = (size_t)n;
+    for (size_t i = 0; i < *count; i++)
+        (*out)[i] = get_f32(c);
+    return !c->bad;
+}
+
+static void get_plateau(cursor *c, syn_plateau *r)
+{
+    r->tol = get_f64(c);
+    r->patience = (size_t)get_u64(c);
+    r->lr_patience = (size_t)get_u64(c);
+    r->lr_factor = get_f32(c);
+    r->have_best = get_u32(c) != 0;
+    r->best = get_f64(c);
+    r->best_epoch = (size_t)get_u64(c);
+    r->since_best = (size_t)get_u64(c);
+    r->since_cut = (size_t)get_u64(c);
+    r->n_cuts = (size_t)get_u64(c);
+}
+
+/* Before version 3 only --early-stop P stopped a run, on validation losses
+ * compared strictly: its counters follow from the best epoch recorded. */
+static void plateau_from_progress(train_progress *p)
+{
+    syn_plateau *r = &p->plateau;
+    memset(r, 0, sizeof *r);
+    r->have_best = p->have_best;
+    r->best = p->best.val_loss;
+    r->best_epoch = p->best_epoch;
+    r->since_best = p->have_best ? p->n_results - 1 - p->best_epoch : 0;
+    r->since_cut = r->since_best;
 }
 
 /* Bytes one stored epoch result takes. */
@@ -451,7 +514,8 @@ static int check_options(train_ckpt_data *d)
         if (!train_option_valid(r, &d->options, d->error, sizeof d->error))
             return 0;
     }
-    if (!d->options.data || !d->options.hidden) {
+    /* Before version 3 --hidden had a default of its own ("128"), stored. */
+    if (!d->options.data || (d->version < 3 && !d->options.hidden)) {
         snprintf(d->error, sizeof d->error, "it stores no %s",
                  d->options.data ? "--hidden" : "--data");
         return 0;
@@ -470,9 +534,17 @@ static int check_progress(train_ckpt_data *d)
                      "%zu is of epoch %zu)", i, p->results[i].stats.epoch);
             return 0;
         }
-    if (p->have_best && (p->best_epoch >= p->n_results || !d->options.early_stop)) {
+    int stopping = d->options.early_stop || !d->options.epochs;
+    if (p->have_best && (p->best_epoch >= p->n_results || !stopping)) {
         snprintf(d->error, sizeof d->error, "its best epoch %zu is not one of its %zu "
                  "epochs", p->best_epoch, p->n_results);
+        return 0;
+    }
+    const syn_plateau *r = &p->plateau;
+    if ((r->have_best && r->best_epoch >= p->n_results) || r->since_best > p->n_results ||
+        r->since_cut > p->n_results || r->n_cuts > p->n_results) {
+        snprintf(d->error, sizeof d->error, "its stopping rule's counters do not fit its %zu "
+                 "epochs", p->n_results);
         return 0;
     }
     if (!p->have_best && d->n_best) {
@@ -493,7 +565,7 @@ int train_ckpt_decode(const uint8_t *data, size_t size, train_ckpt_data *d)
     if (c.bad || version == 0 || version > BLOCK_VERSION) {
         char v[32];
         snprintf(v, sizeof v, "%u", (unsigned)version);
-        return fail(d, "its block has version %s; this synapse reads 1 and 2", v);
+        return fail(d, "its block has version %s; this synapse reads 1 to 3", v);
     }
     if (!get_options(&c, version, d)) {
         char why[sizeof d->error];
@@ -520,14 +592,17 @@ int train_ckpt_decode(const uint8_t *data, size_t size, train_ckpt_data *d)
     p->have_best = have_best != 0;
     get_result(&c, &p->best);
     p->best_epoch = (size_t)get_u64(&c);
-    uint64_t n_best = get_u64(&c);
-    if (c.bad || n_best > c.left / 4)
-        return fail(d, "%s", "the block is cut short");
-    if (n_best > 0 && !(d->best = malloc((size_t)n_best * 4)))
-        return fail(d, "%s", "out of memory");
-    d->n_best = (size_t)n_best;
-    for (size_t i = 0; i < d->n_best; i++)
-        d->best[i] = get_f32(&c);
+    if (!get_floats(&c, &d->best, &d->n_best))
+        return fail(d, "%s", c.bad ? "the block is cut short" : "out of memory");
+    d->version = version;
+    if (version < 3) {
+        if (p->have_best && p->best_epoch < p->n_results)
+            plateau_from_progress(p);
+    } else {
+        get_plateau(&c, &p->plateau);
+        if (!get_floats(&c, &d->trained, &d->n_trained))
+            return fail(d, "%s", c.bad ? "the block is cut short" : "out of memory");
+    }
     if (c.bad || c.left != 0)
         return fail(d, "%s", c.bad ? "the block is cut short" : "bytes follow the block");
     if (have_best > 1)
@@ -547,5 +622,6 @@ void train_ckpt_data_free(train_ckpt_data *d)
     free(d->strings.s);
     train_progress_free(&d->progress);
     free(d->best);
+    free(d->trained);
     memset(d, 0, sizeof *d);
 }

@@ -80,8 +80,11 @@ static void show_batch(progress *p, const syn_batch_report *r)
     double loss = p->loss_sum / (double)p->samples;
     char loss_text[32];
     snprintf(loss_text, sizeof loss_text, value_format(loss), loss);
-    fprintf(stderr, "\r\033[Kepoch %zu/%zu [%s] %zu/%zu loss %s%s %s samples/s ETA %.1fs",
-            epoch + 1, p->n_epochs, bar, batch + 1, n_batches, loss_text, acc, rate, eta);
+    char total[32] = "";
+    if (p->n_epochs)
+        snprintf(total, sizeof total, "/%zu", p->n_epochs);
+    fprintf(stderr, "\r\033[Kepoch %zu%s [%s] %zu/%zu loss %s%s %s samples/s ETA %.1fs",
+            epoch + 1, total, bar, batch + 1, n_batches, loss_text, acc, rate, eta);
     fflush(stderr);
     p->drawn = 1;
 }
@@ -100,7 +103,9 @@ static void print_epoch(progress *p, const epoch_result *r)
     double sps = r->seconds > 0 ? (double)r->stats.samples / r->seconds : 0.0;
     cli_human_count(rate, sizeof rate, sps);
     clear_bar(p);
-    fprintf(stderr, "epoch %zu/%zu", r->stats.epoch + 1, p->n_epochs);
+    fprintf(stderr, "epoch %zu", r->stats.epoch + 1);
+    if (p->n_epochs)
+        fprintf(stderr, "/%zu", p->n_epochs);
     print_value(stderr, "loss", r->stats.loss);
     print_value(stderr, "acc", r->stats.accuracy);
     print_value(stderr, "val_loss", r->val_loss);
@@ -148,22 +153,88 @@ static syn_status validate(train_run *run, epoch_result *r)
     return st;
 }
 
-/* Keeps the best weights; returns nonzero when patience has run out. */
-static int early_stop_check(const train_options *o, train_run *run, const epoch_result *r,
-                            syn_status *st)
+/* What the stopping rule watches: the validation loss when there are
+ * validation rows (Keras's EarlyStopping default; a classifier's validation
+ * error moves in steps of one row, too coarse to rank epochs on a few
+ * hundred rows), else the training loss (sklearn's MLP default). */
+static const char *monitored_name(const train_run *run)
+{
+    return run->n_val ? "validation loss" : "training loss";
+}
+
+static double monitored_value(const train_run *run, const epoch_result *r)
+{
+    return run->n_val ? r->val_loss : r->stats.loss;
+}
+
+/* The stopping rule after an epoch: keeps the best weights (validation
+ * only: the training loss of the best epoch says nothing of the others'
+ * generalisation), lowers the rate on a plateau; returns nonzero when the
+ * run is to stop. */
+static int stopping_rule(const train_options *o, train_run *run, const epoch_result *r,
+                         syn_status *st)
 {
     train_progress *p = &run->progress;
-    if (!o->early_stop)
+    if (!run->plan.stopping)
         return 0;
-    if (!p->have_best || r->val_loss < p->best.val_loss) {
+    syn_plateau_action action;
+    double loss = monitored_value(run, r);
+    *st = syn_plateau_update(&p->plateau, r->stats.epoch, loss, &action);
+    if (*st != SYN_OK)
+        return 0;
+    if (action == SYN_PLATEAU_IMPROVED && run->n_val) {
         *st = run->best ? syn_net_copy_params(run->best, run->net)
                         : syn_net_clone(run->net, &run->best);
         p->have_best = 1;
         p->best = *r;
         p->best_epoch = r->stats.epoch;
-        return 0;
+    } else if (action == SYN_PLATEAU_CUT_LR) {
+        syn_trainer_state state;
+        syn_trainer_get_state(run->trainer, &state);
+        float lr = state.base_lr * p->plateau.lr_factor;
+        *st = syn_trainer_set_base_lr(run->trainer, lr);
+        if (!o->quiet)
+            fprintf(stderr, "epoch %zu: %s has not improved for %zu epochs; learning rate "
+                    "%g -> %g\n", r->stats.epoch + 1, monitored_name(run),
+                    p->plateau.since_best, (double)state.base_lr, (double)lr);
     }
-    return r->stats.epoch - p->best_epoch >= (size_t)o->early_stop;
+    return action == SYN_PLATEAU_STOP;
+}
+
+/* Why the run ended, after its last epoch (a rule's stop or its cap). */
+static void report_stop(const train_options *o, const train_run *run, int by_rule)
+{
+    const train_progress *p = &run->progress;
+    if (o->quiet || !run->plan.stopping || !p->n_results)
+        return;
+    size_t last = p->results[p->n_results - 1].stats.epoch + 1;
+    if (by_rule)
+        fprintf(stderr, "stopped at epoch %zu: %s has not improved for %zu epochs", last,
+                monitored_name(run), p->plateau.since_best);
+    else
+        fprintf(stderr, "stopped at epoch %zu: the cap of %zu epochs (%s)", last,
+                run->plan.max_epochs, run->plan.auto_epochs ? "--max-epochs" : "--epochs");
+    if (p->have_best && run->best)
+        fprintf(stderr, "; restored epoch %zu (%s %.4f)\n", p->best_epoch + 1,
+                monitored_name(run), monitored_value(run, &p->best));
+    else
+        fputc('\n', stderr);
+}
+
+/* Regression targets were standardised: the model learns to predict in
+ * the data's units by folding the inverse into its output layer. */
+static syn_status unscale_outputs(train_run *run)
+{
+    if (!run->plan.scale_targets)
+        return SYN_OK;
+    float *mul = malloc(run->n_targets * sizeof(float));
+    if (!mul)
+        return SYN_ERR_OUT_OF_MEMORY;
+    for (size_t j = 0; j < run->n_targets; j++)
+        mul[j] = (float)(1.0 / (double)run->target_scale[j]);
+    syn_status st = syn_net_scale_outputs(run->net, mul, run->target_offset);
+    free(mul);
+    return st;
 }
 
 static syn_status set_meta(const train_options *o, train_run *run, const epoch_result *last,
@@ -235,16 +306,33 @@ static syn_status save_checkpoint(loop_state *s)
     size_t size = 0;
     memset(&s->ckpt_err, 0, sizeof s->ckpt_err);
     /* The metadata of the epochs so far, for `synapse info` on the file. */
-    const train_progress *p = &s->run->progress;
-    syn_status st = set_meta(s->o, s->run, p->n_results ? &p->results[p->n_results - 1] : NULL,
+    train_run *run = s->run;
+    const train_progress *p = &run->progress;
+    syn_status st = set_meta(s->o, run, p->n_results ? &p->results[p->n_results - 1] : NULL,
                              p->samples_seen);
     if (st != SYN_OK)
         return st;
-    if (!train_ckpt_encode(s->o, s->run, &block, &size))
-        return SYN_ERR_OUT_OF_MEMORY;
-    cli_signals_block(1);
-    st = syn_checkpoint_save(s->run->trainer, block, size, s->o->checkpoint, &s->ckpt_err);
-    cli_signals_block(0);
+    /* A regression's checkpoint is a model in the data's units (for eval
+     * and predict on it); the parameters as trained go in the block, and
+     * the network gets them back bit for bit after the write. */
+    size_t n_params = 0;
+    float *params = syn_net_params(run->net, &n_params), *trained = NULL;
+    if (run->plan.scale_targets) {
+        if (!(trained = malloc(n_params * sizeof(float))))
+            return SYN_ERR_OUT_OF_MEMORY;
+        memcpy(trained, params, n_params * sizeof(float));
+        st = unscale_outputs(run);
+    }
+    if (st == SYN_OK && !train_ckpt_encode(s->o, run, trained, n_params, &block, &size))
+        st = SYN_ERR_OUT_OF_MEMORY;
+    if (st == SYN_OK) {
+        cli_signals_block(1);
+        st = syn_checkpoint_save(run->trainer, block, size, s->o->checkpoint, &s->ckpt_err);
+        cli_signals_block(0);
+    }
+    if (trained)
+        memcpy(params, trained, n_params * sizeof(float));
+    free(trained);
     free(block);
     return st;
 }
@@ -339,12 +427,11 @@ static syn_status run_epoch(const train_options *o, train_run *run, loop_state *
     return SYN_OK;
 }
 
-static void report_divergence(const train_options *o, train_run *run, loop_state *s,
-                              const epoch_result *r)
+static void report_divergence(train_run *run, loop_state *s, const epoch_result *r)
 {
     clear_bar(&s->prog);
-    size_t n_batches = o->batch > 0 ? (run->n_train + (size_t)o->batch - 1) / (size_t)o->batch
-                                    : 1;
+    size_t b = run->plan.batch;
+    size_t n_batches = b > 0 ? (run->n_train + b - 1) / b : 1;
     fprintf(stderr, "synapse train: training diverged at epoch %zu, batch %zu/%zu (loss or "
             "gradient is NaN/Inf); try a lower learning rate (--lr, now %g)\n",
             r->stats.epoch + 1, r->stats.batches + 1, n_batches, (double)r->stats.lr);
@@ -360,10 +447,9 @@ static int finish_model(const train_options *o, train_run *run)
     if (p->have_best && run->best) {
         st = syn_net_copy_params(run->net, run->best);
         meta_from = &p->best;
-        if (!o->quiet && last && p->best_epoch != last->stats.epoch)
-            fprintf(stderr, "restored the weights of epoch %zu (val_loss %.4f)\n",
-                    p->best_epoch + 1, p->best.val_loss);
     }
+    if (st == SYN_OK)
+        st = unscale_outputs(run);
     if (st == SYN_OK)
         st = set_meta(o, run, meta_from, p->samples_seen);
     if (st != SYN_OK)
@@ -390,7 +476,7 @@ static int checkpoint_error(loop_state *s)
 
 static int run_epochs(const train_options *o, train_run *run, loop_state *s, int *diverged)
 {
-    while (syn_trainer_epochs_done(run->trainer) < (size_t)o->epochs) {
+    while (syn_trainer_epochs_done(run->trainer) < run->plan.max_epochs) {
         epoch_result r;
         syn_status st = run_epoch(o, run, s, &r);
         if (st == SYN_OK && s->stopped)
@@ -398,16 +484,14 @@ static int run_epochs(const train_options *o, train_run *run, loop_state *s, int
         if (st == SYN_ERR_DIVERGED) {
             /* No checkpoint is written after this: the last one holds the
              * last good state. */
-            report_divergence(o, run, s, &r);
+            report_divergence(run, s, &r);
             *diverged = 1;
             return SYN_EXIT_OK;
         }
         if (s->ckpt_status != SYN_OK)
             return checkpoint_error(s);
-        if (st == SYN_OK && early_stop_check(o, run, &r, &st) && st == SYN_OK) {
-            if (!o->quiet)
-                fprintf(stderr, "early stop: no val_loss improvement for %ld epochs\n",
-                        o->early_stop);
+        if (st == SYN_OK && stopping_rule(o, run, &r, &st) && st == SYN_OK) {
+            report_stop(o, run, 1);
             return SYN_EXIT_OK;
         }
         /* After each epoch, with its results and early-stopping update. */
@@ -418,6 +502,7 @@ static int run_epochs(const train_options *o, train_run *run, loop_state *s, int
             return cli_library_error("train", st, NULL, "training");
         }
     }
+    report_stop(o, run, 0);
     return SYN_EXIT_OK;
 }
 
@@ -460,6 +545,46 @@ static int finish_stopped(const train_options *o, train_run *run, loop_state *s)
     return rc == SYN_EXIT_OK ? 128 + s->stopped : rc;
 }
 
+/* The one line before the first epoch: what was chosen and why. */
+static void report_plan(const train_options *o, train_run *run)
+{
+    if (o->quiet)
+        return;
+    const train_plan *pl = &run->plan;
+    size_t n = syn_dataset_n_samples(run->data), f = syn_dataset_n_features(run->data);
+    /* The task and classes are on the line before (describe_data). */
+    char val[160], batch[32], rule[256];
+    if (run->n_val)
+        snprintf(val, sizeof val, ": %zu training, %zu validation%s", run->n_train, run->n_val,
+                 pl->stratified ? " (stratified)" : "");
+    else
+        snprintf(val, sizeof val, ", all for training%s", pl->auto_val
+                 ? " (too few for a validation split)" : "");
+    if (pl->batch)
+        snprintf(batch, sizeof batch, "batch %zu", pl->batch);
+    else
+        snprintf(batch, sizeof batch, "full batch");
+    syn_trainer_state state;
+    syn_trainer_get_state(run->trainer, &state);
+    const syn_plateau *r = &run->progress.plateau;
+    if (pl->stopping) {
+        int k = snprintf(rule, sizeof rule, "stops when the %s has not improved by %g "
+                         "(relative) for %zu epochs, at most %zu epochs", monitored_name(run),
+                         r->tol, r->patience, pl->max_epochs);
+        if (r->lr_patience && k > 0 && (size_t)k < sizeof rule)
+            snprintf(rule + k, sizeof rule - (size_t)k, "; learning rate x%g after %zu",
+                     (double)r->lr_factor, r->lr_patience);
+    } else {
+        snprintf(rule, sizeof rule, "%zu epochs", pl->max_epochs);
+    }
+    syn_optim_desc od = syn_optimizer_desc(syn_trainer_optimizer(run->trainer));
+    const char *hidden = o->init ? "those of --init" : *pl->hidden ? pl->hidden : "none";
+    fprintf(stderr, "train: %zu features, %zu rows%s; hidden %s; %s, %s lr %g weight decay %g; "
+            "%s%s\n", f, n, val, hidden, batch, syn_optim_name(o->optimizer),
+            (double)state.base_lr, (double)od.weight_decay, rule,
+            pl->scale_targets ? "; targets standardised while training" : "");
+}
+
 /* A resumed run's log and plot start with the epochs it already ran. */
 static int replay_progress(train_run *run, loop_state *s)
 {
@@ -482,7 +607,7 @@ int train_loop(const train_options *o, train_run *run)
     s.o = o;
     s.run = run;
     s.prog.tty = !o->quiet && isatty(STDERR_FILENO);
-    s.prog.n_epochs = (size_t)o->epochs;
+    s.prog.n_epochs = run->plan.auto_epochs ? 0 : run->plan.max_epochs;
     s.prog.classify = syn_dataset_n_classes(run->data) > 0;
     int rc = o->log ? cli_out_open("train", o->log, &s.log) : SYN_EXIT_OK;
     if (rc != SYN_EXIT_OK)
@@ -492,6 +617,8 @@ int train_loop(const train_options *o, train_run *run)
     if (!replay_progress(run, &s))
         rc = cli_runtime_error("train", "out of memory");
     int diverged = 0;
+    if (rc == SYN_EXIT_OK)
+        report_plan(o, run);
     cli_signals_graceful(1);
     if (rc == SYN_EXIT_OK)
         rc = run_epochs(o, run, &s, &diverged);

@@ -39,7 +39,10 @@ const train_option_row train_option_rows[] = {
     /* One field, two flags: 0 detect, 1 --header, -1 --no-header. */
     ROW("--header", CLI_FLAG, header, 0, 0, NULL, 1, 0, NULL, OPT_MATCH, "detection"),
     ROW("--no-header", CLI_FLAG, header, 0, 0, NULL, -1, 0, NULL, OPT_LOCAL, "detection"),
-    ROW("--val-split", CLI_DOUBLE, val_split, 0, 0.99, NULL, 0, 0, NULL, OPT_MATCH, NULL),
+    /* -1: chosen from the rows (train.c, choose_plan), as are --hidden,
+     * --batch and, without --epochs, --schedule and --weight-decay. */
+    ROW("--val-split", CLI_DOUBLE, val_split, 0, 0.99, NULL, 0, -1, NULL, OPT_MATCH,
+        "the default"),
     /* How the CSV's columns are encoded: the data's fingerprint is taken
      * before the imputation, so these must agree for it to mean anything. */
     ROW("--na-values", CLI_STRING, na_values, 0, 0, NULL, 0, 0, NULL, OPT_MATCH,
@@ -53,7 +56,7 @@ const train_option_row train_option_rows[] = {
     ROW("--strict", CLI_FLAG, strict, 0, 0, NULL, 1, 0, NULL, OPT_LOCAL, NULL),
     ROW("--scale", CLI_CHOICE, scale, 0, 0, train_scale_names, 0, SYN_SCALE_STANDARD, NULL,
         OPT_MATCH, NULL),
-    ROW("--hidden", CLI_STRING, hidden, 0, 0, NULL, 0, 0, "128", OPT_MATCH, NULL),
+    ROW("--hidden", CLI_STRING, hidden, 0, 0, NULL, 0, 0, NULL, OPT_MATCH, NULL),
     ROW("--activation", CLI_CHOICE, activation, 0, 0, train_activation_names, 0, 2, NULL,
         OPT_MATCH, NULL),
     /* -1: inferred from the data. */
@@ -65,13 +68,20 @@ const train_option_row train_option_rows[] = {
     ROW("--lr", CLI_DOUBLE, lr, 1e-12, 1e12, NULL, 0, -1, NULL, OPT_MATCH, "the default"),
     ROW("--weight-decay", CLI_DOUBLE, weight_decay, 0, 1e6, NULL, 0, -1, NULL, OPT_MATCH,
         "the default"),
-    ROW("--batch", CLI_LONG, batch, 0, 1e8, NULL, 0, 128, NULL, OPT_MATCH, NULL),
-    ROW("--epochs", CLI_LONG, epochs, 1, 1e7, NULL, 0, 10, NULL, OPT_MATCH, NULL),
-    ROW("--schedule", CLI_CHOICE, schedule, 0, 0, train_schedule_names, 0, SYN_SCHEDULE_COSINE,
-        NULL, OPT_MATCH, NULL),
+    ROW("--batch", CLI_LONG, batch, 0, 1e8, NULL, 0, -1, NULL, OPT_MATCH, "the default"),
+    /* 0: no --epochs, the run stops on its own. */
+    ROW("--epochs", CLI_LONG, epochs, 1, 1e7, NULL, 0, 0, NULL, OPT_MATCH,
+        "none (the run stops on its own)"),
+    ROW("--schedule", CLI_CHOICE, schedule, 0, 0, train_schedule_names, 0, -1, NULL,
+        OPT_MATCH, "the default"),
     ROW("--seed", CLI_LONG, seed, 0, 9.2e18, NULL, 0, 1, NULL, OPT_MATCH, NULL),
     /* 0: no early stopping. */
-    ROW("--early-stop", CLI_LONG, early_stop, 1, 1e7, NULL, 0, 0, NULL, OPT_MATCH, "off"),
+    ROW("--early-stop", CLI_LONG, early_stop, 1, 1e7, NULL, 0, 0, NULL, OPT_MATCH,
+        "the default"),
+    ROW("--tol", CLI_DOUBLE, tol, 0, 1, NULL, 0, -1, NULL, OPT_MATCH, "the default"),
+    /* 0: the default cap. */
+    ROW("--max-epochs", CLI_LONG, max_epochs, 1, 1e7, NULL, 0, 0, NULL, OPT_MATCH,
+        "the default"),
     ROW("--threads", CLI_LONG, threads, 0, 4096, NULL, 0, 0, NULL, OPT_LOCAL, NULL),
     ROW("--max-memory", CLI_STRING, max_memory, 0, 0, NULL, 0, 0, NULL, OPT_LOCAL, NULL),
     ROW("--checkpoint", CLI_STRING, checkpoint, 0, 0, NULL, 0, 0, NULL, OPT_LOCAL, NULL),
@@ -236,7 +246,7 @@ void train_option_text(const train_option_row *r, const train_options *o, char *
     case CLI_DOUBLE: is_default = *(const double *)at == r->def; break;
     case CLI_CHOICE:
     case CLI_FLAG: is_default = *(const int *)at == (int)r->def; break;
-    case CLI_STRING: break;
+    case CLI_STRING: is_default = *(const char *const *)at == NULL; break;
     }
     if (is_default && r->default_means) {
         snprintf(buf, size, "%s", r->default_means);
@@ -245,7 +255,7 @@ void train_option_text(const train_option_row *r, const train_options *o, char *
     switch (r->kind) {
     case CLI_STRING: {
         const char *p = *(const char *const *)at;
-        snprintf(buf, size, "%s%s%s", p ? "'" : "", p ? p : "none", p ? "'" : "");
+        snprintf(buf, size, "%s%s%s", p ? "'" : "", p ? p : "the default", p ? "'" : "");
         return;
     }
     case CLI_LONG: snprintf(buf, size, "%ld", *(const long *)at); return;

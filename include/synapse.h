@@ -191,6 +191,14 @@ syn_status syn_net_layer_offsets(const syn_net *net, size_t layer, size_t *w_off
  * is NULL for a layer without bias. Either out pointer may be NULL. */
 syn_status syn_net_layer_params(syn_net *net, size_t layer, float **weights, float **bias);
 
+/* Folds y'[j] = y[j] * scale[j] + offset[j] into the output layer's
+ * weights and bias, so the network then predicts in the original units of
+ * targets it was trained on standardised (syn_dataset_fit_target_scaling:
+ * pass 1 / that scale and that offset). Only for a linear output layer;
+ * offset may be NULL (zero) and must be when the layer has no bias.
+ * Errors: INVALID_ARGUMENT (NULL, a non-linear output activation, a scale
+ * that is not finite, an offset without a bias). */
+syn_status syn_net_scale_outputs(syn_net *net, const float *scale, const float *offset);
 /* Input scaling, applied by every forward pass before the first layer:
  * x'[j] = (x[j] - offset[j]) * scale[j]. Part of the model (saved with it).
  * Both NULL removes it. The arrays hold n_inputs floats and are copied. */
@@ -519,6 +527,29 @@ syn_status syn_dataset_fit_scaling(const syn_dataset *ds, const size_t *rows, si
 syn_status syn_split_rows(size_t n, double val_fraction, uint64_t seed, size_t *train,
                           size_t *n_train, size_t *val, size_t *n_val);
 
+/* syn_split_rows that keeps each class's share (sklearn's
+ * train_test_split(stratify=y)): from a labelled dataset it takes
+ * round(count * val_fraction) rows of each class, but never a class's last
+ * training row, chosen by one seeded shuffle; a regression dataset is split
+ * as syn_split_rows splits it. train and val must hold n_samples rows each
+ * (either may be NULL). Errors: INVALID_ARGUMENT (NULL ds, val_fraction
+ * outside [0, 1)), OVERFLOW, OUT_OF_MEMORY. */
+syn_status syn_split_rows_stratified(const syn_dataset *ds, double val_fraction, uint64_t seed,
+                                     size_t *train, size_t *n_train, size_t *val,
+                                     size_t *n_val);
+
+/* Regression targets: fits a standardisation of each target column on
+ * rows[0..count) (all rows if rows is NULL), writing offset (the mean) and
+ * scale (1 / population std; 1 for a constant column) [n_targets], and
+ * applies one in place, t' = (t - offset) * scale. Training on standardised
+ * targets and folding the inverse into the network afterwards
+ * (syn_net_scale_outputs) makes the learning rate mean the same whatever
+ * the targets' units. Errors: INVALID_ARGUMENT (NULL, a labelled or
+ * unlabelled dataset, a bad row, a scale that is not finite and nonzero). */
+syn_status syn_dataset_fit_target_scaling(const syn_dataset *ds, const size_t *rows,
+                                          size_t count, float *offset, float *scale);
+syn_status syn_dataset_scale_targets(syn_dataset *ds, const float *offset, const float *scale);
+
 typedef struct syn_csv_options {
     char delimiter;      /* 0 means ',' */
     int header;          /* 0 detect, 1 present, -1 absent */
@@ -668,6 +699,49 @@ syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_
                              syn_epoch_stats *stats);
 /* Epochs finished so far. */
 size_t syn_trainer_epochs_done(const syn_trainer *tr);
+/* The learning rate the schedule starts from (syn_trainer_state.base_lr):
+ * the next epoch's rate is computed from it. Lowering it on a plateau
+ * (syn_plateau) is PyTorch's ReduceLROnPlateau. Errors: INVALID_ARGUMENT
+ * (NULL, lr not finite or negative). */
+syn_status syn_trainer_set_base_lr(syn_trainer *tr, float lr);
+
+/* When to stop, and when to lower the learning rate, from one number per
+ * epoch (a validation loss, or the training loss without validation rows):
+ * the rule of sklearn's MLP (tol, n_iter_no_change) and of PyTorch's
+ * ReduceLROnPlateau (threshold_mode "rel", patience, factor). An epoch
+ * improves when its loss is below best - tol * max(|best|, 1): relative,
+ * and absolute below 1, where a loss falling towards 0 would otherwise
+ * improve forever by ever smaller amounts (sklearn's tol is absolute).
+ * The losses synapse trains on are scale-free (cross-entropy in nats, MSE
+ * on standardised targets), so 1 is a meaningful unit. Plain data, so a
+ * checkpoint can hold it: set the four settings, zero the rest. */
+typedef struct syn_plateau {
+    double tol;           /* relative improvement that counts; >= 0 */
+    size_t patience;      /* stop after this many epochs without one; >= 1 */
+    size_t lr_patience;   /* ask for a lower rate after this many epochs
+                           * without one since the best or the last cut;
+                           * 0: never */
+    float lr_factor;      /* the rate's multiplier at a cut, in (0, 1) */
+    /* State. */
+    int have_best;
+    double best;          /* the lowest loss so far */
+    size_t best_epoch;    /* 0-based epoch that reached it */
+    size_t since_best;    /* epochs since then */
+    size_t since_cut;     /* epochs since the best or the last cut */
+    size_t n_cuts;        /* cuts asked for so far */
+} syn_plateau;
+
+typedef enum syn_plateau_action {
+    SYN_PLATEAU_IMPROVED = 0, /* a new best: keep these weights */
+    SYN_PLATEAU_WAIT,         /* no improvement, patience remains */
+    SYN_PLATEAU_CUT_LR,       /* no improvement for lr_patience: lower the rate */
+    SYN_PLATEAU_STOP          /* no improvement for patience epochs */
+} syn_plateau_action;
+
+/* Records epoch `epoch`'s loss (a NaN never improves) and says what to do.
+ * Errors: INVALID_ARGUMENT (NULL, bad settings). */
+syn_status syn_plateau_update(syn_plateau *p, size_t epoch, double loss,
+                              syn_plateau_action *action);
 
 /* Where a trainer stands, as plain data: enough, with the network's
  * parameters and the optimizer's moments, to continue training bit for bit

@@ -545,24 +545,21 @@ syn_status syn_dataset_fit_scaling(const syn_dataset *ds, const size_t *rows, si
 
 /* ------------------------------------------------------------------- split */
 
-syn_status syn_split_rows(size_t n, double val_fraction, uint64_t seed, size_t *train,
-                          size_t *n_train, size_t *val, size_t *n_val)
+/* 0..n-1 in a seeded random order: Fisher-Yates (Knuth's Algorithm P),
+ * from the top down; syn_rng_below is unbiased, so every permutation is
+ * equally likely. Returns NULL (and *st) on failure. */
+static size_t *shuffled_rows(size_t n, uint64_t seed, syn_status *st)
 {
-    /* The negated comparison also refuses NaN. */
-    if (n == 0 || !(val_fraction >= 0.0 && val_fraction < 1.0))
-        return SYN_ERR_INVALID_ARGUMENT;
-    size_t val_count = (size_t)floor((double)n * val_fraction + 0.5);
-    if (val_count >= n)
-        return SYN_ERR_INVALID_ARGUMENT; /* no training rows would be left */
     size_t bytes;
-    if (!syn_mul_size(n, sizeof(size_t), &bytes))
-        return SYN_ERR_OVERFLOW;
+    if (!syn_mul_size(n, sizeof(size_t), &bytes)) {
+        *st = SYN_ERR_OVERFLOW;
+        return NULL;
+    }
     size_t *perm = malloc(bytes);
-    if (!perm)
-        return SYN_ERR_OUT_OF_MEMORY;
-
-    /* Fisher-Yates (Knuth's Algorithm P), from the top down; syn_rng_below
-     * is unbiased, so every permutation is equally likely. */
+    if (!perm) {
+        *st = SYN_ERR_OUT_OF_MEMORY;
+        return NULL;
+    }
     syn_rng rng;
     syn_rng_seed(&rng, seed);
     for (size_t i = 0; i < n; i++)
@@ -573,7 +570,23 @@ syn_status syn_split_rows(size_t n, double val_fraction, uint64_t seed, size_t *
         perm[i] = perm[j];
         perm[j] = t;
     }
+    *st = SYN_OK;
+    return perm;
+}
 
+syn_status syn_split_rows(size_t n, double val_fraction, uint64_t seed, size_t *train,
+                          size_t *n_train, size_t *val, size_t *n_val)
+{
+    /* The negated comparison also refuses NaN. */
+    if (n == 0 || !(val_fraction >= 0.0 && val_fraction < 1.0))
+        return SYN_ERR_INVALID_ARGUMENT;
+    size_t val_count = (size_t)floor((double)n * val_fraction + 0.5);
+    if (val_count >= n)
+        return SYN_ERR_INVALID_ARGUMENT; /* no training rows would be left */
+    syn_status st;
+    size_t *perm = shuffled_rows(n, seed, &st);
+    if (!perm)
+        return st;
     if (val)
         memcpy(val, perm, val_count * sizeof(size_t));
     if (train)
@@ -583,5 +596,103 @@ syn_status syn_split_rows(size_t n, double val_fraction, uint64_t seed, size_t *
     if (n_train)
         *n_train = n - val_count;
     free(perm);
+    return SYN_OK;
+}
+
+syn_status syn_split_rows_stratified(const syn_dataset *ds, double val_fraction, uint64_t seed,
+                                     size_t *train, size_t *n_train, size_t *val,
+                                     size_t *n_val)
+{
+    if (!ds || !(val_fraction >= 0.0 && val_fraction < 1.0))
+        return SYN_ERR_INVALID_ARGUMENT;
+    const syn_dataset_parts *p = &ds->p;
+    if (!p->labels)
+        return syn_split_rows(p->n_samples, val_fraction, seed, train, n_train, val, n_val);
+    /* quota[c]: the validation rows class c gives, then what is left of it. */
+    size_t *quota = calloc(p->n_classes, sizeof *quota);
+    if (!quota)
+        return SYN_ERR_OUT_OF_MEMORY;
+    for (size_t i = 0; i < p->n_samples; i++)
+        quota[p->labels[i]]++;
+    for (size_t c = 0; c < p->n_classes; c++) {
+        size_t want = (size_t)floor((double)quota[c] * val_fraction + 0.5);
+        quota[c] = quota[c] == 0 ? 0 : want < quota[c] ? want : quota[c] - 1;
+    }
+    syn_status st;
+    size_t *perm = shuffled_rows(p->n_samples, seed, &st);
+    if (!perm) {
+        free(quota);
+        return st;
+    }
+    /* One pass in the shuffled order: a row goes to validation while its
+     * class still owes rows, so the chosen rows are a uniform draw within
+     * each class and both parts keep the shuffled order. */
+    size_t nv = 0, nt = 0;
+    for (size_t i = 0; i < p->n_samples; i++) {
+        size_t row = perm[i];
+        uint32_t c = p->labels[row];
+        if (quota[c] > 0) {
+            quota[c]--;
+            if (val)
+                val[nv] = row;
+            nv++;
+        } else {
+            if (train)
+                train[nt] = row;
+            nt++;
+        }
+    }
+    free(perm);
+    free(quota);
+    if (n_val)
+        *n_val = nv;
+    if (n_train)
+        *n_train = nt;
+    return SYN_OK;
+}
+
+/* ------------------------------------------------------- target scaling */
+
+syn_status syn_dataset_fit_target_scaling(const syn_dataset *ds, const size_t *rows,
+                                          size_t count, float *offset, float *scale)
+{
+    if (!ds || !offset || !scale || !ds->p.targets)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (!rows)
+        count = ds->p.n_samples;
+    else if (count == 0 || !syn_dataset_rows_ok(ds, rows, count))
+        return SYN_ERR_INVALID_ARGUMENT;
+    size_t t = ds->p.n_targets;
+    /* Per column, in double and in two passes, as fit_standard does for
+     * features (the columns are few; the reads stride over rows). */
+    for (size_t j = 0; j < t; j++) {
+        double mean = 0.0, sq = 0.0;
+        for (size_t i = 0; i < count; i++)
+            mean += (double)ds->p.targets[fit_row(rows, i) * t + j];
+        mean /= (double)count;
+        for (size_t i = 0; i < count; i++) {
+            double d = (double)ds->p.targets[fit_row(rows, i) * t + j] - mean;
+            sq += d * d;
+        }
+        double std = sqrt(sq / (double)count);
+        offset[j] = (float)mean;
+        scale[j] = std > 0.0 && isfinite(1.0 / std) ? (float)(1.0 / std) : 1.0f;
+    }
+    return SYN_OK;
+}
+
+syn_status syn_dataset_scale_targets(syn_dataset *ds, const float *offset, const float *scale)
+{
+    if (!ds || !offset || !scale || !ds->p.targets)
+        return SYN_ERR_INVALID_ARGUMENT;
+    size_t t = ds->p.n_targets;
+    for (size_t j = 0; j < t; j++)
+        if (!isfinite(offset[j]) || !isfinite(scale[j]) || scale[j] == 0.0f)
+            return SYN_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < ds->p.n_samples; i++)
+        for (size_t j = 0; j < t; j++) {
+            float *v = &ds->p.targets[i * t + j];
+            *v = (float)(((double)*v - (double)offset[j]) * (double)scale[j]);
+        }
     return SYN_OK;
 }

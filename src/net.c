@@ -201,6 +201,29 @@ syn_status syn_net_copy_params(syn_net *dst, const syn_net *src)
     return SYN_OK;
 }
 
+syn_status syn_net_scale_outputs(syn_net *net, const float *scale, const float *offset)
+{
+    if (!net || !scale)
+        return SYN_ERR_INVALID_ARGUMENT;
+    syn_layer *out = &net->layers[net->n_layers - 1];
+    if (out->activation != SYN_ACT_LINEAR || (offset && !out->has_bias))
+        return SYN_ERR_INVALID_ARGUMENT;
+    for (size_t o = 0; o < out->units; o++)
+        if (!isfinite(scale[o]) || (offset && !isfinite(offset[o])))
+            return SYN_ERR_INVALID_ARGUMENT;
+    /* scale * (W x + b) + offset = (scale W) x + (scale b + offset). */
+    for (size_t o = 0; o < out->units; o++) {
+        float *w = net->params + out->w_off + o * out->n_in;
+        for (size_t i = 0; i < out->n_in; i++)
+            w[i] *= scale[o];
+        if (out->has_bias) {
+            float *b = net->params + out->b_off + o;
+            *b = *b * scale[o] + (offset ? offset[o] : 0.0f);
+        }
+    }
+    return SYN_OK;
+}
+
 static syn_init resolve_init(syn_init init, syn_activation act)
 {
     if (init != SYN_INIT_AUTO)

@@ -582,3 +582,11 @@ syn_status syn_evaluate(const syn_net *net, syn_workspace *ws, const syn_dataset
     free(s.y_sq);
     return st;
 }
+
+syn_status syn_trainer_set_base_lr(syn_trainer *tr, float lr)
+{
+    if (!tr || !(lr >= 0.0f) || !isfinite(lr))
+        return SYN_ERR_INVALID_ARGUMENT;
+    tr->base_lr = lr;
+    return SYN_OK;
+}

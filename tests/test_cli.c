@@ -184,7 +184,10 @@ static void test_usage_errors(void)
     expect_usage("train --data flowers.csv --out m.syn --optimizer rmsprop", "--optimizer");
     expect_usage("train --data flowers.csv --out m.syn --hidden 16,,8", "--hidden");
     expect_usage("train --data flowers.csv --out m.syn --epochs", "needs a value");
-    expect_usage("train --data flowers.csv --out m.syn --early-stop 3", "--val-split");
+    expect_usage("train --data flowers.csv --out m.syn --epochs 3 --max-epochs 5",
+                 "--max-epochs caps");
+    expect_usage("train --data flowers.csv --out m.syn --epochs 3 --tol 1e-3", "--tol");
+    expect_usage("train --data flowers.csv --out m.syn --tol 2", "--tol");
     expect_usage("train --data flowers.csv --out flowers.csv", "overwrite");
     expect_usage("eval --data flowers.csv", "missing --model");
     expect_usage("eval --model m.syn --data flowers.csv --json extra", "unexpected argument");
@@ -291,10 +294,14 @@ static void test_classifier(void)
                    "--epochs 40 --batch 16 --lr 0.01 --out flowers.syn --log log.csv "
                    "--plot plot.svg");
     CHECK(r.code == 0, "train: exit %d: %s", r.code, r.err);
-    CHECK(count_lines(r.err) == 41 && strstr(r.err, "epoch 40/40 loss "), "a line per epoch");
+    /* What was read, what was chosen, then one line per epoch. */
+    CHECK(count_lines(r.err) == 42 && strstr(r.err, "epoch 40/40 loss "), "a line per epoch");
     CHECK(!strncmp(r.err, "synapse train: flowers.csv: classification, 3 classes (the target "
                    "holds text labels); 4 columns (0 categorical) -> 4 inputs\n", 108),
           "what was read, first: %.120s", r.err);
+    CHECK(strstr(r.err, "\ntrain: 4 features, 240 rows, all for training; hidden 16;") &&
+              strstr(r.err, "batch 16, adam lr 0.01 weight decay 0; 40 epochs\n"),
+          "then what was chosen: %s", r.err);
     CHECK(strstr(r.out, "test: loss") && strstr(r.out, "accuracy"), "test result: %s", r.out);
     result_free(&r);
 
@@ -346,6 +353,36 @@ static void test_regression(void)
     result_free(&r);
 }
 
+/* Targets far from 0 in large units (a price, a count): with nothing but
+ * --data and --out the run standardises them while training, folds the
+ * scale back into the output layer and stops on its own; the model then
+ * predicts in the data's units. Before, 10 epochs of Adam moved the output
+ * bias by about 0.001 a step toward a mean of 5000 (R^2 far below 0). */
+static void test_regression_defaults(void)
+{
+    FILE *fp = fopen(path_in_tmp("price.csv"), "w");
+    fprintf(fp, "a,b,price\n");
+    for (int i = 0; i < 300; i++) {
+        double a = uniform01(), b = uniform01();
+        fprintf(fp, "%.4f,%.4f,%.2f\n", a, b, 5000.0 + 800.0 * a - 1200.0 * b * b +
+                10.0 * gaussian());
+    }
+    fclose(fp);
+    result r = run("train --data price.csv --out price.syn");
+    CHECK(r.code == 0 && strstr(r.err, "\ntrain: 2 features, 300 rows, all for training (too "
+                                "few for a validation split); hidden 128; batch 32") &&
+              strstr(r.err, "; targets standardised while training\n") &&
+              strstr(r.err, "stops when the training loss has not improved by 0.0001 "
+                     "(relative) for 10 epochs, at most 1000 epochs") &&
+              strstr(r.err, "stopped at epoch "),
+          "the plan and the stop: %s", r.err);
+    result_free(&r);
+    r = run("eval --model price.syn --data price.csv --json");
+    double r2 = json_number(r.out, "r2");
+    CHECK(r.code == 0 && r2 > 0.97, "R^2 %g in the data's units: %s", r2, r.out);
+    result_free(&r);
+}
+
 /* Minimum of column `col` of a log, its 1-based row, and the row count. */
 static double log_min(const char *log, int col, size_t *at, size_t *rows)
 {
@@ -378,8 +415,10 @@ static void test_early_stop(void)
     snprintf(args, sizeof args, "train %s --epochs 300 --early-stop 4 --out early.syn "
              "--log early.csv", common);
     result r = run(args);
-    CHECK(r.code == 0 && strstr(r.err, "early stop"), "early stop: %d %s", r.code, r.err);
-    CHECK(strstr(r.err, "restored the weights of epoch"), "%s", r.err);
+    CHECK(r.code == 0 && strstr(r.err, "stopped at epoch") &&
+          strstr(r.err, "validation loss has not improved for 4 epochs"), "early stop: %d %s",
+          r.code, r.err);
+    CHECK(strstr(r.err, "; restored epoch"), "%s", r.err);
     result_free(&r);
     char *log = read_all(path_in_tmp("early.csv"));
     size_t rows = 0, best_epoch = 0;
@@ -446,8 +485,9 @@ static void test_auto_task(void)
 
 static void test_divergence(void)
 {
+    /* Batch 128: 2 steps an epoch, so the first epoch ends before the blow-up. */
     result r = run("train --data reg.csv --hidden 16 --optimizer sgd --lr 1e9 --epochs 5 "
-                   "--out diverged.syn");
+                   "--batch 128 --out diverged.syn");
     CHECK(r.code == 1, "divergence exits 1, got %d", r.code);
     CHECK(strstr(r.err, "diverged at epoch ") && strstr(r.err, ", batch ") &&
               strstr(r.err, "learning rate") &&
@@ -476,6 +516,7 @@ int main(void)
     test_runtime_errors();
     test_classifier();
     test_regression();
+    test_regression_defaults();
     test_early_stop();
     test_auto_task();
     test_divergence();

@@ -73,7 +73,8 @@ static void write_data(void)
     FILE *fp = fopen(path_in_tmp("d.csv"), "w");
     FILE *rp = fopen(path_in_tmp("reg.csv"), "w");
     FILE *op = fopen(path_in_tmp("other.csv"), "w");
-    if (!fp || !rp || !op)
+    FILE *wp = fopen(path_in_tmp("wide.csv"), "w");
+    if (!fp || !rp || !op || !wp)
         return;
     syn_rng rng;
     syn_rng_seed(&rng, 7);
@@ -91,9 +92,108 @@ static void write_data(void)
         fprintf(op, "%.4f,%.4f,%.4f,%.4f,%s\n", v[0] + (i == 7), v[1], v[2], v[3], label);
         fprintf(rp, "%.4f,%.4f,%.4f\n", v[0], v[1], 3.0 * v[0] - v[1]);
     }
+    /* Enough rows for the default validation split; noisy labels, so the
+     * validation loss turns and the stopping rule acts within a few dozen
+     * epochs. */
+    fprintf(wp, "a,b,c,label\n");
+    for (int i = 0; i < 1200; i++) {
+        double v[3];
+        for (int j = 0; j < 3; j++)
+            v[j] = syn_rng_normal(&rng);
+        int noisy = syn_rng_normal(&rng) > 0.8;
+        fprintf(wp, "%.4f,%.4f,%.4f,%s\n", v[0], v[1], v[2],
+                (v[0] + v[1] * v[2] > 0) != noisy ? "yes" : "no");
+    }
     fclose(fp);
     fclose(rp);
     fclose(op);
+    fclose(wp);
+}
+
+/* Two epoch logs equal but in the last two fields of each row (the
+ * epoch's seconds and samples per second). */
+static int same_log_but_times(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    char *x = read_all(path_in_tmp(a), &na), *y = read_all(path_in_tmp(b), &nb);
+    int same = x && y;
+    size_t rows_a = 0, rows_b = 0;
+    for (size_t i = 0; same && i < na; i++)
+        rows_a += x[i] == '\n';
+    for (size_t i = 0; same && i < nb; i++)
+        rows_b += y[i] == '\n';
+    same = same && rows_a == rows_b;
+    for (char *p = x, *q = y; same && *p && *q;) {
+        char *pe = strchr(p, '\n'), *qe = strchr(q, '\n');
+        if (!pe || !qe)
+            break;
+        *pe = *qe = '\0';
+        for (int k = 0; k < 2; k++) {
+            char *pc = strrchr(p, ','), *qc = strrchr(q, ',');
+            if (pc && qc)
+                *pc = *qc = '\0';
+        }
+        same = strcmp(p, q) == 0;
+        p = pe + 1;
+        q = qe + 1;
+    }
+    free(x);
+    free(y);
+    return same && na > 0 && nb > 0;
+}
+
+/* A run without --epochs stops on its own; its last checkpoint is the one
+ * before the stopping epoch, so a resume must rerun that epoch with the
+ * patience counters, the best weights and the cut learning rate as they
+ * were, and stop there too: the same model and log as the uninterrupted
+ * run. Once with a validation split (wide.csv: best weights restored), once
+ * a regression (standardised targets: the checkpoint holds the model in
+ * the data's units, eval on it works, and the block the trained
+ * parameters). */
+static void test_auto_resume(void)
+{
+    const char *const setups[2] = {"--data wide.csv --hidden 32",
+                                   "--data reg.csv --hidden 8 --max-epochs 60"};
+    for (int i = 0; i < 2; i++) {
+        char args[512];
+        snprintf(args, sizeof args, "train %s --quiet --out ref%d.syn --log ref%d.csv",
+                 setups[i], i, i);
+        result r = run(args);
+        CHECK(r.code == 0, "reference %d: %s", i, r.err);
+        free(r.out);
+        free(r.err);
+        snprintf(args, sizeof args, "train %s --out a%d.syn --log a%d.csv --checkpoint a%d.ckpt",
+                 setups[i], i, i, i);
+        r = run(args);
+        CHECK(r.code == 0 && strstr(r.err, "stopped at epoch ") &&
+                  (i == 1 || strstr(r.err, "; restored epoch ")),
+              "run %d with checkpoints: %s", i, r.err);
+        CHECK(i == 1 || strstr(r.err, "learning rate 0.001 -> 0.0001"), "a cut: %s", r.err);
+        free(r.out);
+        free(r.err);
+        char a[32], b[32], ref[32], alog[32], blog[32];
+        snprintf(a, sizeof a, "a%d.syn", i);
+        snprintf(b, sizeof b, "b%d.syn", i);
+        snprintf(ref, sizeof ref, "ref%d.syn", i);
+        snprintf(alog, sizeof alog, "a%d.csv", i);
+        snprintf(blog, sizeof blog, "b%d.csv", i);
+        CHECK(same_file(ref, a), "run %d: checkpoints do not change the model", i);
+        snprintf(args, sizeof args, "train --resume a%d.ckpt --out b%d.syn --log b%d.csv "
+                 "--quiet", i, i, i);
+        r = run(args);
+        CHECK(r.code == 0, "resume %d: %s", i, r.err);
+        free(r.out);
+        free(r.err);
+        CHECK(same_file(ref, b), "run %d: the resumed model equals the uninterrupted one", i);
+        /* The rerun epoch was timed again: all but its seconds and rate. */
+        CHECK(same_log_but_times(alog, blog), "run %d: the resumed log too", i);
+    }
+    result r = run("eval --model a1.ckpt --data reg.csv");
+    const char *r2 = strstr(r.out, "r2 ");
+    CHECK(r.code == 0 && r2 && strtod(r2 + 3, NULL) > 0.9, "the checkpoint predicts in the "
+          "data's units: %s%s", r.out, r.err);
+    free(r.out);
+    free(r.err);
 }
 
 #define TRAIN "train --data d.csv --hidden 16 --epochs 3 --batch 16 --val-split 0.2 --quiet "
@@ -181,7 +281,8 @@ static void test_memory_limits(void)
     snprintf(args, sizeof args, "%s--max-memory 100K --hidden 4000", base);
     expect(args, 1, "more than --max-memory 100 KiB");
     snprintf(args, sizeof args, "%s--hidden 16000000,16000000 --max-memory 1T", base);
-    expect(args, 1, "PiB (parameters, gradients, Adam moments, workspace for batch 128)");
+    /* d.csv is small: the default batch is the smallest, 32. */
+    expect(args, 1, "PiB (parameters, gradients, Adam moments, workspace for batch 32)");
     /* The default limit is the available memory. */
     snprintf(args, sizeof args, "%s--hidden 16777216,16777216,16777216", base);
     expect(args, 1, "PiB (parameters");
@@ -215,6 +316,7 @@ int main(void)
         return 1;
     }
     write_data();
+    test_auto_resume();
     test_checkpoint_and_resume();
     test_divergence();
     test_memory_limits();

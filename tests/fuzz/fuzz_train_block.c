@@ -47,14 +47,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     check_options(&d.options);
-    /* Written again (without best weights, which need a network), it reads back the same. */
+    /* Written again (without best weights, which need a network), it reads
+     * back the same. */
     train_run run;
     memset(&run, 0, sizeof run);
     run.fingerprint = d.fingerprint;
     run.progress = d.progress;
     uint8_t *again = NULL;
     size_t again_size = 0;
-    if (train_ckpt_encode(&d.options, &run, &again, &again_size)) {
+    if (train_ckpt_encode(&d.options, &run, d.trained, d.n_trained, &again, &again_size)) {
         train_ckpt_data e;
         if (!train_ckpt_decode(again, again_size, &e))
             abort();

@@ -144,23 +144,37 @@ static uint64_t next_random(void)
     return rng_state;
 }
 
-/* A version-2 checkpoint, each option's value replaced by garbage, then
- * random bytes of the block. */
-static void test_v2_mutations(size_t n_random)
+/* Runs `train ARGS --checkpoint CKPT --quiet --threads 1` and reads the
+ * checkpoint it wrote, with its user block's place; NULL (a failed check)
+ * if there is no block of at least min_len bytes. */
+static uint8_t *reference_checkpoint(const char *args, const char *ckpt, size_t min_len,
+                                     size_t *size, size_t *at, size_t *len)
 {
     h_opts o = {.dir = dir, .stdin_fd = -1};
-    h_result r = h_run(&o, h_argv("train --data three.csv --out ref.syn --hidden 3 --epochs 2 "
-                                  "--val-split 0.25 --early-stop 2 --checkpoint v2.ckpt "
-                                  "--quiet --threads 1"));
-    CHECK(r.exited && r.code == 0, "the reference run: %s", r.err);
+    char line[512];
+    snprintf(line, sizeof line, "train %s --checkpoint %s --quiet --threads 1", args, ckpt);
+    h_result r = h_run(&o, h_argv(line));
+    CHECK(r.exited && r.code == 0, "the reference run %s: %s", ckpt, r.err);
     h_free(&r);
-    size_t size = 0, at = 0, len = 0;
-    uint8_t *ref = (uint8_t *)cli_read_file(path("v2.ckpt"), &size);
-    if (!ref || !cm_user_block(ref, size, &at, &len)) {
-        CHECK(0, "%s", "the v2 checkpoint has a user block");
-        free(ref);
-        return;
+    uint8_t *file = (uint8_t *)cli_read_file(path(ckpt), size);
+    if (!file || !cm_user_block(file, *size, at, len) || *len < min_len) {
+        CHECK(0, "%s has a user block", ckpt);
+        free(file);
+        return NULL;
     }
+    return file;
+}
+
+/* A checkpoint of options stored by name (version 2 and later), each
+ * option's value replaced by garbage, then random bytes of the block. */
+static void test_v2_mutations(size_t n_random)
+{
+    size_t size = 0, at = 0, len = 0;
+    uint8_t *ref = reference_checkpoint("--data three.csv --out ref.syn --hidden 3 --epochs 2 "
+                                        "--val-split 0.25 --early-stop 2", "v2.ckpt", 1, &size,
+                                        &at, &len);
+    if (!ref)
+        return;
     static const char *const names[] = {
         "--data", "--target", "--task", "--delimiter", "--header", "--val-split", "--scale",
         "--hidden", "--activation", "--loss", "--optimizer", "--lr", "--weight-decay",
@@ -219,6 +233,31 @@ static void test_v2_mutations(size_t n_random)
     free(ref);
 }
 
+/* Version 3 adds the stopping rule's counters after the best weights (72
+ * bytes: docs/FORMAT.md) and a regression's trained parameters (a u64
+ * count, 0 for a classifier, last): counters past the epochs recorded are
+ * refused by name, not trusted. */
+static void test_v3_counters(void)
+{
+    size_t size = 0, at = 0, len = 0;
+    uint8_t *m = reference_checkpoint("--data three.csv --out ref3.syn --hidden 3 "
+                                      "--max-epochs 3 --val-split 0.25", "v3.ckpt", 8 + 72,
+                                      &size, &at, &len);
+    if (!m)
+        return;
+    CHECK(cm_u64(m + at + len - 8) == 0, "a classifier stores no trained parameters");
+    size_t since_best = at + len - 8 - 72 + 48;
+    for (int i = 0; i < 8; i++)
+        m[since_best + i] = 0xff;
+    cm_fix_crc(m, size);
+    write_file("m3.ckpt", m, size);
+    h_result r = resume("m3.ckpt", "v3 counters");
+    CHECK(r.exited && r.code == 1 && strstr(r.err, "its stopping rule's counters do not fit"),
+          "counters refused: %s", r.err);
+    h_free(&r);
+    free(m);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -229,6 +268,7 @@ int main(void)
     h_copy(path("keep.syn"), path("keep.ref"));
     test_v1_out_of_range();
     test_v1_resumes();
+    test_v3_counters();
     const char *env = getenv("SYN_HOSTILE_MUTATIONS");
     test_v2_mutations(env ? (size_t)strtoul(env, NULL, 10)
                           : h_under_valgrind() ? N_MUTATIONS / 2 : N_MUTATIONS);
