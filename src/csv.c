@@ -1,8 +1,11 @@
 /* csv.c - owns syn_dataset_load_csv: a streaming RFC 4180 reader (quoted
  * fields, doubled quotes, embedded newlines, CRLF), header detection,
- * target column selection, strict number parsing and the mapping of class
- * labels to class ids. Every error names path:line:column. The rules are
- * written up for users in docs/DATA.md. */
+ * target column selection, strict number parsing, the mapping of class
+ * labels to class ids, and the input encoding: learned from the file (the
+ * kind, categories and missing fields of each column; a second pass when a
+ * column is text) or applied from a model's, its columns found by name.
+ * Every error names path:line:column. The rules are written up for users
+ * in docs/DATA.md. */
 #include <errno.h>
 #include <locale.h>
 #include <math.h>
