@@ -262,7 +262,8 @@ static int report_test(const train_options *o, train_run *run)
     syn_status st = syn_evaluate(run->net, run->eval_ws, run->test, NULL, 0, &ev, NULL);
     if (st != SYN_OK)
         return cli_library_error("train", st, NULL, o->test_data);
-    if (o->quiet)
+    /* --quiet keeps the one result a scripted run wants; --silent drops it. */
+    if (o->quiet >= 2)
         return SYN_EXIT_OK;
     if (run->classify)
         printf("test: loss %.4g accuracy %.4f (%zu samples)\n", ev.loss, ev.accuracy,
