@@ -139,6 +139,72 @@ static const cli_option *find_option(const cli_option *options, size_t n, const 
     return NULL;
 }
 
+/* Levenshtein distance of a[0..na) and b[0..nb), capped at CAP_DISTANCE
+ * (names are short; longer ones are not worth suggesting). */
+#define CAP_DISTANCE 8
+#define MAX_NAME 64
+static size_t edit_distance(const char *a, size_t na, const char *b, size_t nb)
+{
+    if (na >= MAX_NAME || nb >= MAX_NAME)
+        return CAP_DISTANCE;
+    size_t row[MAX_NAME + 1];
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            best = up + 1 < best ? up + 1 : best;
+            best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[nb] < CAP_DISTANCE ? row[nb] : CAP_DISTANCE;
+}
+
+/* Close enough to be a slip: at most 2 edits, or a third of the name for
+ * long ones (--valsplit, --max-memroy). */
+static int near_enough(size_t distance, size_t len)
+{
+    return distance <= (len / 3 > 2 ? len / 3 : 2);
+}
+
+const char *cli_nearest(const char *given, size_t len, const char *const *names, size_t n)
+{
+    const char *best = NULL;
+    size_t best_d = CAP_DISTANCE;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = edit_distance(given, len, names[i], strlen(names[i]));
+        if (d < best_d) {
+            best_d = d;
+            best = names[i];
+        }
+    }
+    return best && near_enough(best_d, len) ? best : NULL;
+}
+
+/* "unknown option '--epoch'; did you mean '--epochs'?" for every command. */
+static void unknown_option(const char *cmd, const cli_option *options, size_t n,
+                           const char *name, size_t len)
+{
+    const char *best = NULL;
+    size_t best_d = CAP_DISTANCE;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = edit_distance(name, len, options[i].name, strlen(options[i].name));
+        if (d < best_d) {
+            best_d = d;
+            best = options[i].name;
+        }
+    }
+    if (best && near_enough(best_d, len))
+        cli_usage_error(cmd, "unknown option '%.*s'; did you mean '%s'?", (int)len, name, best);
+    else
+        cli_usage_error(cmd, "unknown option '%.*s'", (int)len, name);
+}
+
 cli_parse_result cli_parse(const char *cmd, int argc, char **argv, int first,
                            const cli_option *options, size_t n_options, void (*usage)(FILE *),
                            const char **positional, size_t max_positional,
@@ -162,9 +228,10 @@ cli_parse_result cli_parse(const char *cmd, int argc, char **argv, int first,
         const char *eq = strchr(a, '=');
         size_t name_len = eq ? (size_t)(eq - a) : strlen(a);
         const cli_option *o = find_option(options, n_options, a, name_len);
-        if (!o)
-            return cli_usage_error(cmd, "unknown option '%.*s'", (int)name_len, a),
-                   CLI_BAD_USAGE;
+        if (!o) {
+            unknown_option(cmd, options, n_options, a, name_len);
+            return CLI_BAD_USAGE;
+        }
         if (o->kind == CLI_FLAG) {
             if (eq)
                 return cli_usage_error(cmd, "%s takes no value", o->name), CLI_BAD_USAGE;

@@ -58,6 +58,10 @@ cli_parse_result cli_parse(const char *cmd, int argc, char **argv, int first,
                            const char **positional, size_t max_positional,
                            size_t *n_positional);
 
+/* The name in names[0..n) nearest to given[0..len) by edit distance, when
+ * it is near enough to be a misspelling of it; else NULL. */
+const char *cli_nearest(const char *given, size_t len, const char *const *names, size_t n);
+
 /* Prints "synapse CMD: MESSAGE (see 'synapse CMD --help')" on one line and
  * returns SYN_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)

@@ -86,7 +86,18 @@ static int parse_demo(int argc, char **argv, demo_options *o)
         } else if (!strcmp(a, "--adam-lr") && next && (o->adam_lr = strtof(next, NULL)) > 0) {
             i++;
         } else {
-            fprintf(stderr, "synapse demo xor: bad or incomplete option '%s'\n", a);
+            static const char *const names[] = {"--notebook-weights", "--seed", "--iterations",
+                                                "--adam-max", "--adam-lr"};
+            const char *near = NULL;
+            for (size_t k = 0; k < sizeof names / sizeof names[0] && !near; k++)
+                near = strcmp(a, names[k]) ? NULL : names[k];
+            if (!near)
+                near = cli_nearest(a, strlen(a), names, sizeof names / sizeof names[0]);
+            if (near && strcmp(a, near))
+                fprintf(stderr, "synapse demo xor: unknown option '%s'; did you mean '%s'?\n",
+                        a, near);
+            else
+                fprintf(stderr, "synapse demo xor: bad or incomplete option '%s'\n", a);
             return 0;
         }
     }

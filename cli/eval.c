@@ -1,7 +1,8 @@
 /* eval.c - `synapse eval`: a saved model on labelled data. Classifiers get
- * loss, accuracy, per-class precision/recall/F1 (from syn_evaluate's
- * confusion matrix) and the matrix; regressions MSE, MAE and R^2. As text
- * or as one JSON object. */
+ * loss, accuracy and the classification report (syn_class_report on
+ * syn_evaluate's confusion matrix), the matrix and the most-confused pairs;
+ * regressions MSE, RMSE, MAE and R^2 per output and overall. As text that
+ * fits 80 columns or as one JSON object. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,8 +27,11 @@ static void eval_usage(FILE *to)
 "usage: synapse eval --model MODEL --data FILE [--labels FILE | --target COL] [--json]\n"
 "\n"
 "Evaluates a saved model on labelled data. Classifiers: loss, accuracy,\n"
-"per-class precision, recall, F1 and support, and the confusion matrix (rows:\n"
-"true class, columns: predicted). Regression: loss, MSE, MAE and R^2.\n"
+"per-class precision, recall, F1 and support with macro and weighted averages\n"
+"(sklearn's classification_report; a class never predicted has precision 0),\n"
+"the confusion matrix (rows: true class, columns: predicted; up to 30 classes)\n"
+"and the most-confused pairs. Regression: MSE, RMSE, MAE and R^2 per output\n"
+"and their mean.\n"
 "Labels are mapped onto the model's class names; a label the model does not\n"
 "know is an error.\n"
 "\n"
@@ -48,10 +52,10 @@ static void eval_usage(FILE *to)
 "  --threads N           threads (default 0: all available)\n"
 "  --max-memory SIZE     refuse data that needs more memory (512M, 4G, bytes,\n"
 "                        none; default: the memory available now)\n"
-"  --json                print one JSON object: samples, loss, accuracy (null for\n"
-"                        regression), per_class [{name, precision, recall, f1,\n"
-"                        support}], confusion; mse, mae, r2 for regression.\n"
-"                        Undefined values (NaN) are null.\n");
+"  --json                print one JSON object (keys in docs/CLI.md): samples,\n"
+"                        loss, accuracy, per_class, macro_avg, weighted_avg,\n"
+"                        most_confused, confusion; for regression mse, rmse,\n"
+"                        mae, r2 and per_target. Undefined values are null.\n");
 }
 
 static cli_parse_result parse_eval(int argc, char **argv, eval_options *o)
@@ -103,73 +107,262 @@ static void json_number(FILE *fp, double v)
         fputs("null", fp);
 }
 
-/* --------------------------------------------------------------- metrics */
+/* --------------------------------------------------------------- layout */
 
-typedef struct class_metrics {
-    double precision, recall, f1;
-    uint64_t support;
-} class_metrics;
+#define TEXT_WIDTH 80    /* every line of the text report fits this */
+#define MAX_PAIRS 10     /* most-confused pairs listed */
+#define NAME_COLUMN_MAX 36
 
-static double ratio(uint64_t num, uint64_t den)
+/* Display columns of UTF-8 text: one per code point (wide scripts are
+ * counted as one; a class name rarely mixes them in). */
+static size_t text_columns(const char *s)
 {
-    return den ? (double)num / (double)den : NAN;
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        n += (*p & 0xC0) != 0x80;
+    return n;
 }
 
-static void per_class(const uint64_t *confusion, size_t k, class_metrics *out)
-{
-    for (size_t c = 0; c < k; c++) {
-        uint64_t row = 0, col = 0;
-        for (size_t j = 0; j < k; j++) {
-            row += confusion[c * k + j];
-            col += confusion[j * k + c];
-        }
-        uint64_t tp = confusion[c * k + c];
-        out[c].precision = ratio(tp, col);
-        out[c].recall = ratio(tp, row);
-        double p = out[c].precision, r = out[c].recall;
-        out[c].f1 = isnan(p) || isnan(r) ? NAN : p + r > 0 ? 2 * p * r / (p + r) : 0.0;
-        out[c].support = row;
-    }
-}
+#define LABEL_SIZE 1024
+#define MAX_COLLISION_CHECK 1000 /* more classes than this are always numbered */
 
-static void print_json(const model_info *m, const syn_eval *ev, const class_metrics *cm,
-                       const uint64_t *confusion, size_t k)
+/* safe (printable) cut to `width` columns, in out: a name that is too long
+ * keeps its head and its tail around a '~', since class names often differ
+ * only at the end ("digit 1", "digit 10"). Cuts at code-point boundaries. */
+static void fit_text(const char *safe, size_t width, char *out, size_t size)
 {
-    printf("{\"samples\": %zu, \"loss\": ", ev->samples);
-    json_number(stdout, ev->loss);
-    printf(", \"accuracy\": ");
-    json_number(stdout, ev->accuracy);
-    if (!m->classify) {
-        printf(", \"mse\": ");
-        json_number(stdout, ev->mse);
-        printf(", \"mae\": ");
-        json_number(stdout, ev->mae);
-        printf(", \"r2\": ");
-        json_number(stdout, ev->r2);
-        printf("}\n");
+    size_t cols = text_columns(safe);
+    if (cols <= width || width < 3) {
+        snprintf(out, size, "%.*s", cols <= width ? (int)strlen(safe) : (int)width, safe);
         return;
     }
-    printf(", \"per_class\": [");
-    for (size_t c = 0; c < k; c++) {
+    size_t tail = (width - 1) / 2, head = width - 1 - tail, seen = 0;
+    const char *p = safe, *tail_at = NULL, *head_end = NULL;
+    for (; *p; p++) {
+        if ((*p & 0xC0) == 0x80)
+            continue;
+        if (seen == head)
+            head_end = p;
+        if (seen == cols - tail)
+            tail_at = p;
+        seen++;
+    }
+    snprintf(out, size, "%.*s~%s", (int)(head_end - safe), safe, tail_at ? tail_at : "");
+}
+
+/* Class c's label in `width` columns: its name, or "N:name" (N its place
+ * among the model's outputs, from 0) when numbered. */
+static void class_label(const model_info *m, size_t c, int numbered, size_t width, char *out,
+                        size_t size)
+{
+    char safe[LABEL_SIZE], prefix[24] = "";
+    cli_printable(m->classes[c], safe, sizeof safe);
+    if (numbered)
+        snprintf(prefix, sizeof prefix, "%zu:", c);
+    size_t used = strlen(prefix);
+    char fitted[LABEL_SIZE];
+    fit_text(safe, width > used ? width - used : 0, fitted, sizeof fitted);
+    snprintf(out, size, "%s%s", prefix, fitted);
+}
+
+static int compare_labels(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Whether the names cut to `width` columns stop telling classes apart (then
+ * they are numbered). Past MAX_COLLISION_CHECK classes, or without memory
+ * for the check, the answer is yes. */
+static int labels_collide(const model_info *m, size_t k, size_t width)
+{
+    if (k > MAX_COLLISION_CHECK)
+        return 1;
+    char *labels = malloc(k * LABEL_SIZE);
+    char **sorted = malloc(k * sizeof *sorted);
+    int collide = !labels || !sorted;
+    for (size_t c = 0; !collide && c < k; c++) {
+        sorted[c] = labels + c * LABEL_SIZE;
+        class_label(m, c, 0, width, sorted[c], LABEL_SIZE);
+    }
+    if (!collide) {
+        qsort(sorted, k, sizeof *sorted, compare_labels);
+        for (size_t c = 1; c < k && !collide; c++)
+            collide = !strcmp(sorted[c - 1], sorted[c]);
+    }
+    free(labels);
+    free(sorted);
+    return collide;
+}
+
+/* Prints a label in exactly `width` columns, padded on the right (left !=
+ * 0) or on the left. */
+static void print_label(const char *label, size_t width, int left)
+{
+    size_t cols = text_columns(label), pad = cols < width ? width - cols : 0;
+    if (left)
+        printf("%s%*s", label, (int)pad, "");
+    else
+        printf("%*s%s", (int)pad, "", label);
+}
+
+static void print_class(const model_info *m, size_t c, int numbered, size_t width, int left)
+{
+    char label[LABEL_SIZE];
+    class_label(m, c, numbered, width, label, sizeof label);
+    print_label(label, width, left);
+}
+
+/* The printable width of the widest class name, within [floor_width, cap]. */
+static size_t widest_name(const model_info *m, size_t k, size_t floor_width, size_t cap)
+{
+    size_t w = floor_width;
+    char safe[LABEL_SIZE];
+    for (size_t c = 0; c < k && w < cap; c++) {
+        size_t cols = text_columns(cli_printable(m->classes[c], safe, sizeof safe));
+        w = cols > w ? cols : w;
+    }
+    return w < cap ? w : cap;
+}
+
+static size_t digits(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+    return n;
+}
+
+/* ------------------------------------------------------- confused pairs */
+
+typedef struct confused_pair {
+    size_t truth, predicted;
+    uint64_t count;
+} confused_pair;
+
+/* The MAX_PAIRS largest off-diagonal cells, largest first (ties in matrix
+ * order), by insertion into a short sorted list: no k x k copy. */
+static size_t most_confused(const uint64_t *confusion, size_t k, confused_pair *pairs)
+{
+    size_t n = 0;
+    for (size_t r = 0; r < k; r++) {
+        for (size_t c = 0; c < k; c++) {
+            uint64_t v = confusion[r * k + c];
+            if (r == c || v == 0 || (n == MAX_PAIRS && v <= pairs[n - 1].count))
+                continue;
+            size_t at = n < MAX_PAIRS ? n++ : n - 1;
+            while (at > 0 && pairs[at - 1].count < v) {
+                pairs[at] = pairs[at - 1];
+                at--;
+            }
+            pairs[at] = (confused_pair){r, c, v};
+        }
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------ JSON */
+
+static void json_metrics(const syn_class_metrics *m)
+{
+    printf("\"precision\": ");
+    json_number(stdout, m->precision);
+    printf(", \"recall\": ");
+    json_number(stdout, m->recall);
+    printf(", \"f1\": ");
+    json_number(stdout, m->f1);
+    printf(", \"support\": %llu, \"predicted\": %llu", (unsigned long long)m->support,
+           (unsigned long long)m->predicted);
+}
+
+static void json_target(const syn_target_eval *t)
+{
+    printf("\"mse\": ");
+    json_number(stdout, t->mse);
+    printf(", \"rmse\": ");
+    json_number(stdout, t->rmse);
+    printf(", \"mae\": ");
+    json_number(stdout, t->mae);
+    printf(", \"r2\": ");
+    json_number(stdout, t->r2);
+}
+
+/* What eval computed, for the printers. */
+typedef struct eval_report {
+    syn_eval ev;
+    const uint64_t *confusion;
+    size_t k;                       /* classes (classifiers) */
+    const syn_class_metrics *cm;    /* k entries */
+    syn_class_summary summary;
+    confused_pair pairs[MAX_PAIRS];
+    size_t n_pairs;
+    const syn_target_eval *targets; /* n_targets entries (regression) */
+    syn_target_eval overall;        /* uniform averages */
+    size_t n_targets;
+    const char *const *target_names; /* n_targets, or NULL */
+} eval_report;
+
+static const char *target_name(const eval_report *r, size_t j, char *buf, size_t size)
+{
+    if (r->target_names && r->target_names[j])
+        return r->target_names[j];
+    snprintf(buf, size, "output_%zu", j + 1);
+    return buf;
+}
+
+static void print_json(const model_info *m, const eval_report *r)
+{
+    printf("{\"samples\": %zu, \"loss\": ", r->ev.samples);
+    json_number(stdout, r->ev.loss);
+    printf(", \"accuracy\": ");
+    json_number(stdout, r->ev.accuracy);
+    if (!m->classify) {
+        printf(", ");
+        json_target(&r->overall);
+        printf(", \"per_target\": [");
+        for (size_t j = 0; j < r->n_targets; j++) {
+            char buf[32];
+            printf("%s{\"name\": ", j ? ", " : "");
+            json_string(stdout, target_name(r, j, buf, sizeof buf));
+            printf(", ");
+            json_target(&r->targets[j]);
+            printf("}");
+        }
+        printf("]}\n");
+        return;
+    }
+    printf(", \"zero_division\": 0, \"per_class\": [");
+    for (size_t c = 0; c < r->k; c++) {
         printf("%s{\"name\": ", c ? ", " : "");
-        json_string(stdout, c < m->n_classes ? m->classes[c] : "");
-        printf(", \"precision\": ");
-        json_number(stdout, cm[c].precision);
-        printf(", \"recall\": ");
-        json_number(stdout, cm[c].recall);
-        printf(", \"f1\": ");
-        json_number(stdout, cm[c].f1);
-        printf(", \"support\": %llu}", (unsigned long long)cm[c].support);
+        json_string(stdout, m->classes[c]);
+        printf(", ");
+        json_metrics(&r->cm[c]);
+        printf("}");
+    }
+    printf("], \"macro_avg\": {");
+    json_metrics(&r->summary.macro);
+    printf("}, \"weighted_avg\": {");
+    json_metrics(&r->summary.weighted);
+    printf("}, \"most_confused\": [");
+    for (size_t i = 0; i < r->n_pairs; i++) {
+        printf("%s{\"true\": ", i ? ", " : "");
+        json_string(stdout, m->classes[r->pairs[i].truth]);
+        printf(", \"predicted\": ");
+        json_string(stdout, m->classes[r->pairs[i].predicted]);
+        printf(", \"count\": %llu}", (unsigned long long)r->pairs[i].count);
     }
     printf("], \"confusion\": [");
-    for (size_t r = 0; r < k; r++) {
-        printf("%s[", r ? ", " : "");
-        for (size_t c = 0; c < k; c++)
-            printf("%s%llu", c ? ", " : "", (unsigned long long)confusion[r * k + c]);
+    for (size_t row = 0; row < r->k; row++) {
+        printf("%s[", row ? ", " : "");
+        for (size_t c = 0; c < r->k; c++)
+            printf("%s%llu", c ? ", " : "", (unsigned long long)r->confusion[row * r->k + c]);
         printf("]");
     }
     printf("]}\n");
 }
+
+/* ------------------------------------------------------------------ text */
 
 static void print_metric(const char *name, double v)
 {
@@ -179,48 +372,154 @@ static void print_metric(const char *name, double v)
         printf("%-10s %.6g\n", name, v);
 }
 
-static void print_confusion(const model_info *m, const uint64_t *confusion, size_t k)
+/* The matrix in blocks of as many columns as fit TEXT_WIDTH, headed by the
+ * class names cut to the cell width. */
+static void print_confusion(const model_info *m, const eval_report *r)
 {
+    size_t k = r->k;
     if (k > MAX_PRINTED_CLASSES) {
-        printf("\nconfusion matrix: %zu classes, see --json\n", k);
+        printf("\nconfusion matrix: %zu classes are too many to read as a table; "
+               "see --json\n", k);
         return;
     }
-    printf("\nconfusion matrix (rows: true class, columns: predicted, in class order)\n");
-    for (size_t r = 0; r < k; r++) {
-        char name[256];
-        printf("%-16.16s", cli_printable(m->classes[r], name, sizeof name));
-        for (size_t c = 0; c < k; c++)
-            printf(" %6llu", (unsigned long long)confusion[r * k + c]);
-        printf("\n");
+    uint64_t largest = 0;
+    for (size_t i = 0; i < k * k; i++)
+        largest = r->confusion[i] > largest ? r->confusion[i] : largest;
+    size_t row_w = widest_name(m, k, 4, 16), cell = widest_name(m, k, 3, 8);
+    cell = digits(largest) > cell ? digits(largest) : cell;
+    int number_rows = labels_collide(m, k, row_w), number_cols = labels_collide(m, k, cell);
+    size_t per_block = (TEXT_WIDTH - 1 - row_w) / (cell + 1);
+    per_block = per_block ? per_block : 1;
+    printf("\nconfusion matrix (rows: true class, columns: predicted%s)\n",
+           number_rows || number_cols ? "; N: the class's place in the model's outputs" : "");
+    for (size_t first = 0; first < k; first += per_block) {
+        size_t last = first + per_block < k ? first + per_block : k;
+        if (per_block < k)
+            printf("%scolumns %zu-%zu of %zu\n", first ? "\n" : "", first + 1, last, k);
+        printf("%*s", (int)row_w, "");
+        for (size_t c = first; c < last; c++) {
+            putchar(' ');
+            print_class(m, c, number_cols, cell, 0);
+        }
+        putchar('\n');
+        for (size_t row = 0; row < k; row++) {
+            print_class(m, row, number_rows, row_w, 1);
+            for (size_t c = first; c < last; c++)
+                printf(" %*llu", (int)cell, (unsigned long long)r->confusion[row * k + c]);
+            putchar('\n');
+        }
     }
 }
 
-static void print_text(const model_info *m, const syn_eval *ev, const class_metrics *cm,
-                       const uint64_t *confusion, size_t k)
+static void print_pairs(const model_info *m, const eval_report *r)
 {
-    printf("%-10s %zu\n", "samples", ev->samples);
-    print_metric("loss", ev->loss);
-    if (!m->classify) {
-        print_metric("mse", ev->mse);
-        print_metric("mae", ev->mae);
-        print_metric("r2", ev->r2);
+    if (r->n_pairs == 0) {
+        printf("\nno class was confused with another\n");
         return;
     }
-    print_metric("accuracy", ev->accuracy);
-    printf("\n%-16s %9s %9s %9s %9s\n", "class", "precision", "recall", "f1", "support");
-    for (size_t c = 0; c < k; c++) {
-        char name[256];
-        printf("%-16.16s", cli_printable(m->classes[c], name, sizeof name));
-        double v[3] = {cm[c].precision, cm[c].recall, cm[c].f1};
-        for (int j = 0; j < 3; j++) {
-            if (isnan(v[j]))
-                printf(" %9s", "n/a");
-            else
-                printf(" %9.4f", v[j]);
-        }
-        printf(" %9llu\n", (unsigned long long)cm[c].support);
+    printf("\nmost confused (true -> predicted: rows, share of the true class)\n");
+    size_t name_w = widest_name(m, r->k, 4, (TEXT_WIDTH - 22) / 2);
+    int numbered = labels_collide(m, r->k, name_w);
+    for (size_t i = 0; i < r->n_pairs; i++) {
+        const confused_pair *p = &r->pairs[i];
+        uint64_t support = r->cm[p->truth].support;
+        print_class(m, p->truth, numbered, name_w, 0);
+        printf(" -> ");
+        print_class(m, p->predicted, numbered, name_w, 1);
+        printf(" %7llu %5.1f%%\n", (unsigned long long)p->count,
+               100.0 * (double)p->count / (double)support);
     }
-    print_confusion(m, confusion, k);
+}
+
+static void print_class_row(const char *label, size_t name_w, const syn_class_metrics *c)
+{
+    print_label(label, name_w, 1);
+    printf(" %9.4f %9.4f %9.4f %9llu\n", c->precision, c->recall, c->f1,
+           (unsigned long long)c->support);
+}
+
+static void print_classifier(const model_info *m, const eval_report *r)
+{
+    print_metric("accuracy", r->ev.accuracy);
+    size_t name_w = widest_name(m, r->k, 12, NAME_COLUMN_MAX), unpredicted = 0;
+    printf("\n%-*s %9s %9s %9s %9s\n", (int)name_w, "class", "precision", "recall", "f1",
+           "support");
+    int numbered = labels_collide(m, r->k, name_w);
+    for (size_t c = 0; c < r->k; c++) {
+        char label[LABEL_SIZE];
+        class_label(m, c, numbered, name_w, label, sizeof label);
+        print_class_row(label, name_w, &r->cm[c]);
+        unpredicted += r->cm[c].predicted == 0;
+    }
+    print_class_row("macro avg", name_w, &r->summary.macro);
+    print_class_row("weighted avg", name_w, &r->summary.weighted);
+    if (unpredicted)
+        printf("%zu class%s never predicted: precision 0 (sklearn's zero_division=0)\n",
+               unpredicted, unpredicted == 1 ? " was" : "es were");
+    print_confusion(m, r);
+    print_pairs(m, r);
+}
+
+static void print_target_row(const char *name, size_t name_w, const syn_target_eval *t)
+{
+    char safe[LABEL_SIZE], label[LABEL_SIZE];
+    fit_text(cli_printable(name, safe, sizeof safe), name_w, label, sizeof label);
+    print_label(label, name_w, 1);
+    double v[4] = {t->mse, t->rmse, t->mae, t->r2};
+    for (int j = 0; j < 4; j++) {
+        if (isnan(v[j]))
+            printf(" %10s", "n/a");
+        else
+            printf(" %10.4g", v[j]);
+    }
+    putchar('\n');
+}
+
+/* The overall scores as `name value` lines (as before per-output scores
+ * existed, so scripts reading them keep working), then with several
+ * outputs a table of each one's. */
+static void print_regression(const eval_report *r)
+{
+    print_metric("mse", r->overall.mse);
+    print_metric("rmse", r->overall.rmse);
+    print_metric("mae", r->overall.mae);
+    print_metric("r2", r->overall.r2);
+    if (r->n_targets < 2)
+        return;
+    char buf[32], safe[LABEL_SIZE];
+    size_t name_w = 12;
+    for (size_t j = 0; j < r->n_targets; j++) {
+        size_t cols = text_columns(cli_printable(target_name(r, j, buf, sizeof buf), safe,
+                                                 sizeof safe));
+        name_w = cols > name_w ? cols : name_w;
+    }
+    name_w = name_w < NAME_COLUMN_MAX ? name_w : NAME_COLUMN_MAX;
+    printf("\n%-*s %10s %10s %10s %10s\n", (int)name_w, "target", "mse", "rmse", "mae", "r2");
+    for (size_t j = 0; j < r->n_targets; j++)
+        print_target_row(target_name(r, j, buf, sizeof buf), name_w, &r->targets[j]);
+    print_target_row("mean", name_w, &r->overall);
+}
+
+static void print_text(const model_info *m, const eval_report *r)
+{
+    printf("%-10s %zu\n", "samples", r->ev.samples);
+    print_metric("loss", r->ev.loss);
+    if (m->classify)
+        print_classifier(m, r);
+    else
+        print_regression(r);
+}
+
+/* The model's names for its regression outputs (from the CSV header it was
+ * trained on), or NULL. names has room for n_out. */
+static const char *const *output_names(const model_info *m, size_t n_out, const char **names)
+{
+    const syn_encoding *enc = syn_net_encoding(m->net);
+    if (!enc || syn_encoding_n_targets(enc) != n_out)
+        return NULL;
+    for (size_t j = 0; j < n_out; j++)
+        names[j] = syn_encoding_target_name(enc, j);
+    return names;
 }
 
 static int evaluate(const eval_options *o, const model_info *m, const syn_dataset *ds)
@@ -232,26 +531,55 @@ static int evaluate(const eval_options *o, const model_info *m, const syn_datase
                                  "outputs (choose them with --target)", o->data,
                                  syn_dataset_target_width(ds), n_out);
     syn_workspace *ws = NULL;
-    uint64_t *confusion = calloc(k * k, sizeof *confusion);
-    class_metrics *cm = calloc(k, sizeof *cm);
-    syn_eval ev;
-    syn_status st = confusion && cm ? SYN_OK : SYN_ERR_OUT_OF_MEMORY;
+    /* Sized and counted against --max-memory in cmd_eval (eval_memory). */
+    uint64_t *confusion = m->classify ? calloc(k * k, sizeof *confusion) : NULL;
+    syn_class_metrics *cm = m->classify ? calloc(k, sizeof *cm) : NULL;
+    syn_target_eval *targets = m->classify ? NULL : calloc(n_out, sizeof *targets);
+    const char **names = m->classify ? NULL : calloc(n_out, sizeof *names);
+    eval_report r = {.confusion = confusion, .k = k, .cm = cm, .targets = targets,
+                     .n_targets = m->classify ? 0 : n_out};
+    syn_status st = (m->classify ? confusion && cm : targets && names) ? SYN_OK
+                                                                    : SYN_ERR_OUT_OF_MEMORY;
     if (st == SYN_OK)
         st = syn_workspace_create(m->net, n < EVAL_BATCH ? n : EVAL_BATCH, &ws);
     if (st == SYN_OK)
         st = syn_workspace_set_threads(ws, (int)o->threads);
     if (st == SYN_OK)
-        st = syn_evaluate(m->net, ws, ds, NULL, 0, &ev, m->classify ? confusion : NULL);
+        st = syn_evaluate_targets(m->net, ws, ds, NULL, 0, &r.ev, confusion, targets);
+    if (st == SYN_OK && m->classify) {
+        st = syn_class_report(confusion, k, cm, &r.summary);
+        r.n_pairs = most_confused(confusion, k, r.pairs);
+    }
     int rc = st == SYN_OK ? SYN_EXIT_OK : cli_library_error("eval", st, NULL, o->data);
     if (rc == SYN_EXIT_OK) {
-        if (m->classify)
-            per_class(confusion, k, cm);
-        (o->json ? print_json : print_text)(m, &ev, cm, confusion, k);
+        if (!m->classify) {
+            r.target_names = output_names(m, n_out, names);
+            r.overall = (syn_target_eval){.mse = r.ev.mse, .mae = r.ev.mae, .r2 = r.ev.r2};
+            for (size_t j = 0; j < n_out; j++)
+                r.overall.rmse += targets[j].rmse / (double)n_out;
+        }
+        (o->json ? print_json : print_text)(m, &r);
     }
     syn_workspace_free(ws);
     free(confusion);
     free(cm);
+    free(targets);
+    free(names);
     return rc;
+}
+
+/* Bytes eval allocates beside the network and the data: the k x k matrix
+ * and the per-class rows, or the per-output rows; 0 when that does not fit
+ * size_t. */
+static size_t eval_memory(const model_info *m)
+{
+    size_t n_out = syn_net_n_outputs(m->net), k = n_out == 1 ? 2 : n_out;
+    if (!m->classify)
+        return n_out > SIZE_MAX / (sizeof(syn_target_eval) + sizeof(char *))
+                   ? 0 : n_out * (sizeof(syn_target_eval) + sizeof(char *));
+    if (k > SIZE_MAX / k / sizeof(uint64_t) / 2)
+        return 0;
+    return k * k * sizeof(uint64_t) + k * sizeof(syn_class_metrics);
 }
 
 int cmd_eval(int argc, char **argv)
@@ -276,11 +604,10 @@ int cmd_eval(int argc, char **argv)
     /* The k x k confusion matrix is held to the limit, before the data is
      * read (a 100k-class model would need 80 GB for it). */
     size_t n_out = syn_net_n_outputs(m.net), k = n_out == 1 ? 2 : n_out;
-    size_t matrix = m.classify ? k * k * sizeof(uint64_t) + k * sizeof(class_metrics) : 0;
-    if (m.classify && (k > SIZE_MAX / k / sizeof(uint64_t) / 2 ||
-                       (o.memory_limit && matrix > o.memory_limit))) {
+    size_t matrix = eval_memory(&m);
+    if (m.classify && (matrix == 0 || (o.memory_limit && matrix > o.memory_limit))) {
         char need[48] = "more than this machine can address", limit[32];
-        if (k <= SIZE_MAX / k / sizeof(uint64_t) / 2)
+        if (matrix)
             cli_format_bytes(need, sizeof need, matrix);
         cli_format_bytes(limit, sizeof limit, o.memory_limit);
         model_info_free(&m);

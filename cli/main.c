@@ -48,6 +48,15 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "synapse: unknown command '%s' (see 'synapse --help')\n", argv[1]);
+    const char *names[sizeof commands / sizeof commands[0]];
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        names[i] = commands[i].name;
+    const char *near = cli_nearest(argv[1], strlen(argv[1]), names,
+                                   sizeof names / sizeof names[0]);
+    if (near)
+        fprintf(stderr, "synapse: unknown command '%s'; did you mean '%s'? (see 'synapse "
+                "--help')\n", argv[1], near);
+    else
+        fprintf(stderr, "synapse: unknown command '%s' (see 'synapse --help')\n", argv[1]);
     return SYN_EXIT_USAGE;
 }

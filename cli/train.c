@@ -7,7 +7,6 @@
  * data against it and puts the trainer back where it stopped. */
 #include <limits.h>
 #include <math.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,7 +135,9 @@ static void train_usage(FILE *to)
 "                        val_loss,val_accuracy,seconds,samples_per_second\n"
 "                        (empty fields where there is no value)\n"
 "  --plot FILE.svg       loss and accuracy curves as a self-contained SVG\n"
-"  --quiet               print nothing but errors\n"
+"  --quiet               no progress and no 'saved' line: only errors and, with\n"
+"                        --test-data, the test result on stdout\n"
+"  --silent              print nothing but errors, not even the test result\n"
 "\n"
 "Progress goes to stderr (a redrawn bar on a terminal, one line per epoch\n"
 "otherwise); the test result and the saved model's name go to stdout.\n"

@@ -15,7 +15,8 @@ typedef struct train_options {
     const char *na_values, *categorical, *ignore; /* CSV encoding: comma lists */
     long max_categories;
     int strict;        /* --test-data: an unseen category is an error */
-    int task, header, scale, activation, loss, optimizer, schedule, quiet;
+    int task, header, scale, activation, loss, optimizer, schedule;
+    int quiet;         /* 1 --quiet: only errors and the test result; 2 --silent */
     double val_split, lr, weight_decay;
     double tol;        /* --tol: relative improvement; < 0: the default */
     long batch, epochs, seed, early_stop, threads, checkpoint_every;

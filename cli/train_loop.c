@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -52,8 +53,70 @@ static const char *value_format(double v)
     return fabs(v) < 1e5 ? "%.4f" : "%.4g";
 }
 
+/* The terminal's width: TIOCGWINSZ on stderr (asked at every redraw, so a
+ * resized window is followed), else $COLUMNS, else 80. */
+static size_t terminal_columns(void)
+{
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    const char *env = getenv("COLUMNS");
+    char *end;
+    long cols = env ? strtol(env, &end, 10) : 0;
+    if (env && *env && !*end && cols > 0 && cols < 10000)
+        return (size_t)cols;
+    return 80;
+}
+
+/* The bar's fields, each optional, in the order they are given up when the
+ * terminal is narrow: the bar shrinks first, then goes, then the rate, the
+ * ETA and the accuracy; what is left is cut to fit. */
+typedef struct bar_fields {
+    char head[48], count[48], loss[48], acc[32], rate[48], eta[32];
+    size_t filled_of_1000;
+} bar_fields;
+
+static size_t compose_bar(char *out, size_t size, const bar_fields *f, size_t bar_w,
+                          int rate, int eta, int acc)
+{
+    char bar[BAR_WIDTH + 3] = "";
+    if (bar_w) {
+        size_t filled = f->filled_of_1000 * bar_w / 1000;
+        bar[0] = '[';
+        for (size_t i = 0; i < bar_w; i++)
+            bar[1 + i] = i < filled ? '#' : '.';
+        bar[1 + bar_w] = ']';
+        bar[2 + bar_w] = '\0';
+    }
+    int n = snprintf(out, size, "%s%s%s %s %s%s%s%s", f->head, bar_w ? " " : "", bar, f->count,
+                     f->loss, acc ? f->acc : "", rate ? f->rate : "", eta ? f->eta : "");
+    return n < 0 ? 0 : (size_t)n;
+}
+
+/* The longest variant that fits `budget` columns (all ASCII). */
+static void fit_bar(char *out, size_t size, const bar_fields *f, size_t budget)
+{
+    size_t without = compose_bar(out, size, f, 0, 1, 1, 1);
+    if (without + 3 + BAR_WIDTH <= budget) {
+        compose_bar(out, size, f, BAR_WIDTH, 1, 1, 1);
+        return;
+    }
+    if (without + 3 + 8 <= budget) {
+        compose_bar(out, size, f, budget - without - 3, 1, 1, 1);
+        return;
+    }
+    static const int keep[][3] = {{1, 1, 1}, {0, 1, 1}, {0, 0, 1}, {0, 0, 0}};
+    for (size_t v = 0; v < sizeof keep / sizeof keep[0]; v++)
+        if (compose_bar(out, size, f, 0, keep[v][0], keep[v][1], keep[v][2]) <= budget)
+            return;
+    if (budget < size)
+        out[budget] = '\0';
+}
+
 /* Keeps the running loss and redraws the bar at most every REDRAW_SECONDS
- * (a terminal is slow next to a small batch). */
+ * (a terminal is slow next to a small batch), one column short of the
+ * terminal's width: a line that reached the last column would wrap, and
+ * "\r" would then redraw only its second half, leaving the first behind. */
 static void show_batch(progress *p, const syn_batch_report *r)
 {
     size_t epoch = r->epoch, batch = r->batch, n_batches = r->n_batches;
@@ -68,49 +131,69 @@ static void show_batch(progress *p, const syn_batch_report *r)
     p->last_draw = t;
     double elapsed = t - p->start;
     double eta = elapsed / (double)(batch + 1) * (double)(n_batches - batch - 1);
-    char bar[BAR_WIDTH + 1], rate[32];
-    size_t filled = (batch + 1) * BAR_WIDTH / n_batches;
-    for (size_t i = 0; i < BAR_WIDTH; i++)
-        bar[i] = i < filled ? '#' : '.';
-    bar[BAR_WIDTH] = '\0';
+    bar_fields f;
+    char rate[32], loss_text[32], total[32] = "";
+    f.filled_of_1000 = (batch + 1) * 1000 / n_batches;
     cli_human_count(rate, sizeof rate, elapsed > 0 ? (double)p->samples / elapsed : 0.0);
-    char acc[32] = "";
-    if (p->classify)
-        snprintf(acc, sizeof acc, " acc %.4f", (double)p->correct / (double)p->samples);
-    double loss = p->loss_sum / (double)p->samples;
-    char loss_text[32];
-    snprintf(loss_text, sizeof loss_text, value_format(loss), loss);
-    char total[32] = "";
     if (p->n_epochs)
         snprintf(total, sizeof total, "/%zu", p->n_epochs);
-    fprintf(stderr, "\r\033[Kepoch %zu%s [%s] %zu/%zu loss %s%s %s samples/s ETA %.1fs",
-            epoch + 1, total, bar, batch + 1, n_batches, loss_text, acc, rate, eta);
+    snprintf(f.head, sizeof f.head, "epoch %zu%s", epoch + 1, total);
+    snprintf(f.count, sizeof f.count, "%zu/%zu", batch + 1, n_batches);
+    double loss = p->loss_sum / (double)p->samples;
+    snprintf(loss_text, sizeof loss_text, value_format(loss), loss);
+    snprintf(f.loss, sizeof f.loss, "loss %s", loss_text);
+    f.acc[0] = '\0';
+    if (p->classify)
+        snprintf(f.acc, sizeof f.acc, " acc %.4f", (double)p->correct / (double)p->samples);
+    snprintf(f.rate, sizeof f.rate, " %s samples/s", rate);
+    snprintf(f.eta, sizeof f.eta, " ETA %.1fs", eta);
+    char line[256];
+    size_t cols = terminal_columns();
+    fit_bar(line, sizeof line, &f, cols > 1 ? cols - 1 : 1);
+    fprintf(stderr, "\r\033[K%s", line);
     fflush(stderr);
     p->drawn = 1;
 }
 
-static void print_value(FILE *fp, const char *name, double v)
+/* Appends " name value" to the summary's fields (none for a NaN). */
+static void add_value(char fields[][48], size_t *n, const char *name, double v)
 {
     if (isnan(v))
         return;
-    fprintf(fp, " %s ", name);
-    fprintf(fp, value_format(v), v);
+    char num[32];
+    snprintf(num, sizeof num, value_format(v), v);
+    snprintf(fields[(*n)++], 48, "%s %s", name, num);
 }
 
+/* The epoch's summary line; on a terminal narrower than it, wrapped at
+ * field boundaries with an indent, so no field is cut or left behind. */
 static void print_epoch(progress *p, const epoch_result *r)
 {
-    char rate[32];
+    char fields[8][48], rate[32];
+    size_t n = 0;
     double sps = r->seconds > 0 ? (double)r->stats.samples / r->seconds : 0.0;
     cli_human_count(rate, sizeof rate, sps);
     clear_bar(p);
-    fprintf(stderr, "epoch %zu", r->stats.epoch + 1);
     if (p->n_epochs)
-        fprintf(stderr, "/%zu", p->n_epochs);
-    print_value(stderr, "loss", r->stats.loss);
-    print_value(stderr, "acc", r->stats.accuracy);
-    print_value(stderr, "val_loss", r->val_loss);
-    print_value(stderr, "val_acc", r->val_acc);
-    fprintf(stderr, " %s samples/s %.1fs\n", rate, r->seconds);
+        snprintf(fields[n++], 48, "epoch %zu/%zu", r->stats.epoch + 1, p->n_epochs);
+    else
+        snprintf(fields[n++], 48, "epoch %zu", r->stats.epoch + 1);
+    add_value(fields, &n, "loss", r->stats.loss);
+    add_value(fields, &n, "acc", r->stats.accuracy);
+    add_value(fields, &n, "val_loss", r->val_loss);
+    add_value(fields, &n, "val_acc", r->val_acc);
+    snprintf(fields[n++], 48, "%s samples/s", rate);
+    snprintf(fields[n++], 48, "%.1fs", r->seconds);
+    size_t cols = p->tty ? terminal_columns() : SIZE_MAX, used = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(fields[i]);
+        if (i && used + 1 + len >= cols) {
+            fputs("\n ", stderr);
+            used = 1;
+        }
+        used += (size_t)fprintf(stderr, "%s%s", i && used > 1 ? " " : "", fields[i]);
+    }
+    fputc('\n', stderr);
 }
 
 /* A CSV number, or an empty field for a value that does not exist. */
@@ -262,7 +345,8 @@ static int report_test(const train_options *o, train_run *run)
     syn_status st = syn_evaluate(run->net, run->eval_ws, run->test, NULL, 0, &ev, NULL);
     if (st != SYN_OK)
         return cli_library_error("train", st, NULL, o->test_data);
-    if (o->quiet)
+    /* --quiet keeps the one result a scripted run wants; --silent drops it. */
+    if (o->quiet >= 2)
         return SYN_EXIT_OK;
     if (run->classify)
         printf("test: loss %.4g accuracy %.4f (%zu samples)\n", ev.loss, ev.accuracy,

@@ -805,10 +805,59 @@ typedef struct syn_eval {
 } syn_eval;
 
 /* confusion (may be NULL) receives n_classes*n_classes counts, row = true
- * class, column = predicted. ws must hold at least one sample. */
+ * class, column = predicted. ws must hold at least one sample.
+ * Regression follows sklearn.metrics: mse, mae and r2 are the
+ * multioutput='uniform_average' of the per-output scores (for r2 the mean
+ * of the outputs' R^2, not their pooled variance), and a constant target
+ * column scores R^2 1.0 when predicted exactly, else 0.0 (r2_score's
+ * force_finite=True). */
 syn_status syn_evaluate(const syn_net *net, syn_workspace *ws, const syn_dataset *ds,
                         const size_t *rows, size_t n_rows, syn_eval *result,
                         uint64_t *confusion);
+
+/* One regression output's scores, as sklearn.metrics' mean_squared_error,
+ * root_mean_squared_error (sqrt of this column's MSE), mean_absolute_error
+ * and r2_score give them for that column alone. */
+typedef struct syn_target_eval {
+    double mse, rmse, mae, r2;
+} syn_target_eval;
+
+/* syn_evaluate, and per_target (may be NULL; else syn_net_n_outputs
+ * entries) receives each output's scores; all NaN for a classifier. The
+ * overall RMSE in sklearn's uniform_average sense is the mean of the
+ * entries' rmse, not sqrt(result->mse). Errors as syn_evaluate's. */
+syn_status syn_evaluate_targets(const syn_net *net, syn_workspace *ws, const syn_dataset *ds,
+                                const size_t *rows, size_t n_rows, syn_eval *result,
+                                uint64_t *confusion, syn_target_eval *per_target);
+
+/* A classification report from a confusion matrix (row = true class,
+ * column = predicted), with sklearn.metrics.precision_recall_fscore_support
+ * definitions. A ratio whose denominator is zero (the precision of a class
+ * never predicted, the recall of a class with no samples) is 0, as sklearn
+ * gives it by default (zero_division="warn", which warns and uses 0);
+ * `predicted` and `support` let a caller tell such a 0 apart. F1 is
+ * 2 tp / (2 tp + fp + fn), 0 when that denominator is 0. */
+typedef struct syn_class_metrics {
+    double precision, recall, f1;
+    uint64_t support;   /* rows of this true class */
+    uint64_t predicted; /* rows predicted as this class */
+} syn_class_metrics;
+
+typedef struct syn_class_summary {
+    uint64_t samples;  /* the matrix's total */
+    double accuracy;   /* trace / total */
+    /* average='macro': the unweighted mean over all n_classes classes
+     * (zeros included); average='weighted': weighted by support. Their
+     * support and predicted are the totals. */
+    syn_class_metrics macro, weighted;
+} syn_class_summary;
+
+/* Fills per_class[n_classes] (may be NULL) and *summary (may be NULL).
+ * Errors: INVALID_ARGUMENT (confusion NULL, n_classes 0, an empty matrix),
+ * OVERFLOW (n_classes * n_classes does not fit size_t, or the counts'
+ * total does not fit uint64_t). */
+syn_status syn_class_report(const uint64_t *confusion, size_t n_classes,
+                            syn_class_metrics *per_class, syn_class_summary *summary);
 
 /* ------------------------------------------------------------------------ */
 /* Model files (.syn): see docs/FORMAT.md                                    */

@@ -480,11 +480,14 @@ syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_
     return st;
 }
 
-/* Accumulators of syn_evaluate. */
+/* Accumulators of syn_evaluate. Regression keeps, per output column, the
+ * error sums and the target's running mean and sum of squared deviations
+ * (Welford's update), so R^2's denominator does not cancel catastrophically
+ * for targets far from zero, as sum(y^2) - sum(y)^2 / n would. */
 typedef struct eval_sums {
-    double loss, abs_err, sq_err;
-    size_t correct;
-    double *y_sum, *y_sq; /* per output column, regression */
+    double loss;
+    size_t correct, seen;
+    double *abs_err, *sq_err, *y_mean, *y_m2; /* n_outputs each, regression */
 } eval_sums;
 
 static void add_batch(const syn_net *net, const float *out, const float *y, size_t count,
@@ -502,37 +505,64 @@ static void add_batch(const syn_net *net, const float *out, const float *y, size
             }
             continue;
         }
+        s->seen++;
         for (size_t j = 0; j < n_out; j++) {
             double diff = (double)o[j] - (double)t[j];
-            s->abs_err += fabs(diff);
-            s->sq_err += diff * diff;
-            s->y_sum[j] += t[j];
-            s->y_sq[j] += (double)t[j] * (double)t[j];
+            s->abs_err[j] += fabs(diff);
+            s->sq_err[j] += diff * diff;
+            double delta = (double)t[j] - s->y_mean[j];
+            s->y_mean[j] += delta / (double)s->seen;
+            s->y_m2[j] += delta * ((double)t[j] - s->y_mean[j]);
         }
     }
 }
 
+/* sklearn.metrics.r2_score of one column with force_finite=True: a
+ * constant target scores 1.0 when predicted exactly, else 0.0. */
+static double r2_of(double sq_err, double ss_tot)
+{
+    if (ss_tot > 0.0)
+        return 1.0 - sq_err / ss_tot;
+    return sq_err == 0.0 ? 1.0 : 0.0;
+}
+
 static void finish_eval(const syn_net *net, const eval_sums *s, size_t n, int classify,
-                        syn_eval *result)
+                        syn_eval *result, syn_target_eval *per_target)
 {
     size_t n_out = syn_net_n_outputs(net);
     result->samples = n;
     result->loss = s->loss / (double)n;
     result->accuracy = classify ? (double)s->correct / (double)n : NAN;
     result->mse = result->mae = result->r2 = NAN;
-    if (classify)
+    if (classify) {
+        for (size_t j = 0; per_target && j < n_out; j++)
+            per_target[j] = (syn_target_eval){NAN, NAN, NAN, NAN};
         return;
-    double elems = (double)n * (double)n_out, ss_tot = 0.0;
-    for (size_t j = 0; j < n_out; j++)
-        ss_tot += s->y_sq[j] - s->y_sum[j] * s->y_sum[j] / (double)n;
-    result->mse = s->sq_err / elems;
-    result->mae = s->abs_err / elems;
-    result->r2 = ss_tot > 0.0 ? 1.0 - s->sq_err / ss_tot : NAN;
+    }
+    /* Overall: sklearn's multioutput='uniform_average', the mean of the
+     * per-column scores (for MSE and MAE that is the mean over all
+     * elements, every column having n rows). */
+    double sq = 0.0, abs = 0.0, r2 = 0.0;
+    for (size_t j = 0; j < n_out; j++) {
+        double col_r2 = r2_of(s->sq_err[j], s->y_m2[j]);
+        if (per_target)
+            per_target[j] = (syn_target_eval){.mse = s->sq_err[j] / (double)n,
+                                              .rmse = sqrt(s->sq_err[j] / (double)n),
+                                              .mae = s->abs_err[j] / (double)n,
+                                              .r2 = col_r2};
+        sq += s->sq_err[j];
+        abs += s->abs_err[j];
+        r2 += col_r2;
+    }
+    double elems = (double)n * (double)n_out;
+    result->mse = sq / elems;
+    result->mae = abs / elems;
+    result->r2 = r2 / (double)n_out;
 }
 
-syn_status syn_evaluate(const syn_net *net, syn_workspace *ws, const syn_dataset *ds,
-                        const size_t *rows, size_t n_rows, syn_eval *result,
-                        uint64_t *confusion)
+syn_status syn_evaluate_targets(const syn_net *net, syn_workspace *ws, const syn_dataset *ds,
+                                const size_t *rows, size_t n_rows, syn_eval *result,
+                                uint64_t *confusion, syn_target_eval *per_target)
 {
     if (!net || !ws || !ds || !result)
         return SYN_ERR_INVALID_ARGUMENT;
@@ -545,15 +575,20 @@ syn_status syn_evaluate(const syn_net *net, syn_workspace *ws, const syn_dataset
         !syn_workspace_fits(ws, net))
         return SYN_ERR_SHAPE;
     int classify = n_classes > 0;
-    size_t cap = ws->max_batch, ny;
-    if (!syn_mul_size(cap, n_out, &ny))
+    size_t cap = ws->max_batch, ny, n_sums;
+    if (!syn_mul_size(cap, n_out, &ny) || !syn_mul_size(n_out, 4, &n_sums))
         return SYN_ERR_OVERFLOW;
     float *y = syn_alloc_floats(ny);
     size_t *idx = malloc(cap * sizeof *idx);
+    double *sums = calloc(n_sums, sizeof *sums);
     eval_sums s = {0};
-    s.y_sum = calloc(n_out, sizeof(double));
-    s.y_sq = calloc(n_out, sizeof(double));
-    syn_status st = y && idx && s.y_sum && s.y_sq ? SYN_OK : SYN_ERR_OUT_OF_MEMORY;
+    if (sums) {
+        s.abs_err = sums;
+        s.sq_err = sums + n_out;
+        s.y_mean = sums + 2 * n_out;
+        s.y_m2 = sums + 3 * n_out;
+    }
+    syn_status st = y && idx && sums ? SYN_OK : SYN_ERR_OUT_OF_MEMORY;
     if (st == SYN_OK && confusion) {
         size_t k = n_out == 1 ? 2 : n_out;
         memset(confusion, 0, k * k * sizeof *confusion);
@@ -575,12 +610,18 @@ syn_status syn_evaluate(const syn_net *net, syn_workspace *ws, const syn_dataset
         add_batch(net, out, y, count, classify, &s, confusion);
     }
     if (st == SYN_OK)
-        finish_eval(net, &s, n_rows, classify, result);
+        finish_eval(net, &s, n_rows, classify, result, per_target);
     syn_free_aligned(y);
     free(idx);
-    free(s.y_sum);
-    free(s.y_sq);
+    free(sums);
     return st;
+}
+
+syn_status syn_evaluate(const syn_net *net, syn_workspace *ws, const syn_dataset *ds,
+                        const size_t *rows, size_t n_rows, syn_eval *result,
+                        uint64_t *confusion)
+{
+    return syn_evaluate_targets(net, ws, ds, rows, n_rows, result, confusion, NULL);
 }
 
 syn_status syn_trainer_set_base_lr(syn_trainer *tr, float lr)

@@ -194,6 +194,22 @@ static void test_usage_errors(void)
     expect_usage("predict --model m.syn", "missing --data");
     expect_usage("info", "missing MODEL");
     expect_usage("info --nope m.syn", "unknown option");
+    /* A slip gets the nearest option of that command (and only a slip). */
+    expect_usage("train --data flowers.csv --out m.syn --epoch 3",
+                 "unknown option '--epoch'; did you mean '--epochs'?");
+    expect_usage("train --data flowers.csv --out m.syn --max-memroy 1G", "did you mean "
+                 "'--max-memory'?");
+    expect_usage("eval --modle m.syn --data flowers.csv", "did you mean '--model'?");
+    expect_usage("predict --model m.syn --dat flowers.csv", "did you mean '--data'?");
+    expect_usage("export m.syn --ot m.onnx", "did you mean '--out'?");
+    expect_usage("trian --data flowers.csv", "did you mean 'train'?");
+    result far = run("train --data flowers.csv --out m.syn --zzzzzz");
+    CHECK(far.code == 2 && !strstr(far.err, "did you mean"), "no guess for --zzzzzz: %s",
+          far.err);
+    result_free(&far);
+    far = run("demo xor --sed 3");
+    CHECK(far.code == 2 && strstr(far.err, "did you mean '--seed'?"), "demo: %s", far.err);
+    result_free(&far);
     /* The refused --out left the input as it was. */
     char *text = read_all(path_in_tmp("flowers.csv"));
     CHECK(text && !strncmp(text, "sepal_length,", 13), "input untouched");
@@ -323,6 +339,16 @@ static void test_classifier(void)
     r = run("train --data flowers.csv --hidden 8 --epochs 3 --out quiet.syn --log q.csv "
             "--quiet");
     CHECK(r.code == 0 && !*r.out && !*r.err, "--quiet prints nothing: '%s' '%s'", r.out, r.err);
+    result_free(&r);
+    /* --quiet still gives the test result, alone on stdout; --silent not even that. */
+    r = run("train --data flowers.csv --test-data flowers_test.csv --hidden 8 --epochs 2 "
+            "--out quiet.syn --quiet");
+    CHECK(r.code == 0 && !strncmp(r.out, "test: loss ", 11) && count_lines(r.out) == 1 &&
+          !*r.err, "--quiet with --test-data: '%s' '%s'", r.out, r.err);
+    result_free(&r);
+    r = run("train --data flowers.csv --test-data flowers_test.csv --hidden 8 --epochs 2 "
+            "--out quiet.syn --silent");
+    CHECK(r.code == 0 && !*r.out && !*r.err, "--silent prints nothing: '%s' '%s'", r.out, r.err);
     result_free(&r);
 }
 

@@ -1,0 +1,270 @@
+/* test_metrics.c - the evaluation report against sklearn.metrics: the
+ * predictions and scores in tests/fixtures/metrics/sklearn_metrics.txt
+ * (written by gen_metrics.py there) go through syn_evaluate_targets and
+ * syn_class_report on identity networks (output = input), so the library
+ * scores exactly the predictions sklearn scored: a 5-class case with a class
+ * never predicted and a class never present, and a 3-target regression with
+ * one target near 1e4. Then `synapse eval` on a 40-class model with long
+ * names: every text line fits 80 columns and no 40 x 40 matrix is printed. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "cli_run.h"
+#include "synapse.h"
+
+#define FIXTURE SYN_TEST_DIR "/fixtures/metrics/sklearn_metrics.txt"
+#define MAX_VALUES 512
+
+/* The numbers after "key " on the fixture's line that starts with it. */
+static size_t fixture_values(const char *text, const char *key, double *out)
+{
+    size_t len = strlen(key), n = 0;
+    for (const char *line = text; line && *line; line = strchr(line, '\n')) {
+        line += *line == '\n';
+        if (strncmp(line, key, len) != 0 || line[len] != ' ')
+            continue;
+        const char *p = line + len;
+        char *end;
+        while (n < MAX_VALUES) {
+            double v = strtod(p, &end);
+            if (end == p || *p == '\n')
+                break;
+            out[n++] = v;
+            p = end;
+        }
+        return n;
+    }
+    return 0;
+}
+
+/* A one-layer network whose outputs equal its inputs. */
+static syn_net *identity_net(size_t width, syn_activation act, syn_loss loss)
+{
+    syn_layer_desc layer = {.units = width, .activation = act};
+    syn_net_desc desc = {.n_inputs = width, .n_layers = 1, .layers = &layer, .loss = loss};
+    syn_net *net = NULL;
+    float *w, *b;
+    if (syn_net_create(&desc, &net) != SYN_OK || syn_net_layer_params(net, 0, &w, &b) != SYN_OK)
+        return NULL;
+    for (size_t i = 0; i < width; i++)
+        for (size_t j = 0; j < width; j++)
+            w[i * width + j] = i == j ? 1.0f : 0.0f;
+    memset(b, 0, width * sizeof *b);
+    return net;
+}
+
+static void test_classification(const char *text)
+{
+    static double v[MAX_VALUES], truth[MAX_VALUES], pred[MAX_VALUES];
+    CHECK(fixture_values(text, "classes", v) == 1, "classes line");
+    size_t k = (size_t)v[0], n = fixture_values(text, "y_true", truth);
+    CHECK(n > 0 && fixture_values(text, "y_pred", pred) == n, "y_true/y_pred lines");
+    /* One-hot predictions through softmax(I x): argmax is the prediction. */
+    float *x = calloc(n * k, sizeof *x);
+    uint32_t *labels = calloc(n, sizeof *labels);
+    uint64_t *confusion = calloc(k * k, sizeof *confusion);
+    syn_class_metrics *cm = calloc(k, sizeof *cm);
+    syn_net *net = identity_net(k, SYN_ACT_SOFTMAX, SYN_LOSS_CROSS_ENTROPY);
+    syn_dataset *ds = NULL;
+    syn_workspace *ws = NULL;
+    for (size_t i = 0; i < n; i++) {
+        x[i * k + (size_t)pred[i]] = 1.0f;
+        labels[i] = (uint32_t)truth[i];
+    }
+    CHECK_OK(syn_dataset_from_labels(x, n, k, labels, k, &ds));
+    CHECK_OK(syn_workspace_create(net, 7, &ws)); /* several batches */
+    syn_eval ev;
+    CHECK_OK(syn_evaluate(net, ws, ds, NULL, 0, &ev, confusion));
+    size_t cells = fixture_values(text, "confusion", v);
+    CHECK(cells == k * k, "confusion line has %zu cells", cells);
+    size_t same = 0;
+    for (size_t i = 0; i < cells; i++)
+        same += confusion[i] == (uint64_t)v[i];
+    CHECK(same == k * k, "confusion matrix equals sklearn's (%zu of %zu cells)", same, k * k);
+
+    syn_class_summary sum;
+    CHECK_OK(syn_class_report(confusion, k, cm, &sum));
+    static const char *const keys[] = {"precision", "recall", "f1", "support"};
+    for (int key = 0; key < 4; key++) {
+        CHECK(fixture_values(text, keys[key], v) == k, "%s line", keys[key]);
+        for (size_t c = 0; c < k; c++) {
+            double got = key == 0 ? cm[c].precision : key == 1 ? cm[c].recall
+                       : key == 2 ? cm[c].f1 : (double)cm[c].support;
+            CHECK_CLOSE(got, v[c], 1e-12, 1e-15, "%s of class %zu: %.17g, sklearn %.17g",
+                        keys[key], c, got, v[c]);
+        }
+    }
+    CHECK(cm[3].predicted == 0 && cm[3].support > 0 && cm[3].precision == 0.0,
+          "the fixture's class 3 is never predicted (precision 0 by zero_division)");
+    CHECK(cm[4].support == 0 && cm[4].recall == 0.0, "class 4 has no rows (recall 0)");
+    CHECK(fixture_values(text, "accuracy", v) == 1, "accuracy line");
+    CHECK_CLOSE(sum.accuracy, v[0], 1e-12, 0, "accuracy %.17g, sklearn %.17g", sum.accuracy,
+                v[0]);
+    CHECK_CLOSE(ev.accuracy, v[0], 1e-12, 0, "syn_eval accuracy %.17g", ev.accuracy);
+    CHECK(sum.samples == n && sum.macro.support == n, "totals");
+    const syn_class_metrics *avg[2] = {&sum.macro, &sum.weighted};
+    static const char *const avg_keys[] = {"macro", "weighted"};
+    for (int a = 0; a < 2; a++) {
+        CHECK(fixture_values(text, avg_keys[a], v) == 3, "%s line", avg_keys[a]);
+        CHECK_CLOSE(avg[a]->precision, v[0], 1e-12, 1e-15, "%s precision %.17g, sklearn %.17g",
+                    avg_keys[a], avg[a]->precision, v[0]);
+        CHECK_CLOSE(avg[a]->recall, v[1], 1e-12, 1e-15, "%s recall %.17g, sklearn %.17g",
+                    avg_keys[a], avg[a]->recall, v[1]);
+        CHECK_CLOSE(avg[a]->f1, v[2], 1e-12, 1e-15, "%s f1 %.17g, sklearn %.17g", avg_keys[a],
+                    avg[a]->f1, v[2]);
+    }
+    uint64_t empty[4] = {0};
+    CHECK(syn_class_report(empty, 2, NULL, &sum) == SYN_ERR_INVALID_ARGUMENT, "empty matrix");
+    CHECK(syn_class_report(NULL, 2, NULL, &sum) == SYN_ERR_INVALID_ARGUMENT, "NULL matrix");
+    CHECK(syn_class_report(empty, SIZE_MAX, NULL, &sum) == SYN_ERR_OVERFLOW, "k*k overflow");
+    syn_workspace_free(ws);
+    syn_dataset_free(ds);
+    syn_net_free(net);
+    free(x);
+    free(labels);
+    free(confusion);
+    free(cm);
+}
+
+static void test_regression(const char *text)
+{
+    static double v[MAX_VALUES], truth[MAX_VALUES], pred[MAX_VALUES];
+    CHECK(fixture_values(text, "targets", v) == 1, "targets line");
+    size_t t = (size_t)v[0], cells = fixture_values(text, "reg_true", truth);
+    CHECK(t > 0 && cells % t == 0 && fixture_values(text, "reg_pred", pred) == cells,
+          "reg_true/reg_pred lines");
+    size_t n = cells / t;
+    float *x = malloc(cells * sizeof *x), *y = malloc(cells * sizeof *y);
+    for (size_t i = 0; i < cells; i++) {
+        x[i] = (float)pred[i];
+        y[i] = (float)truth[i];
+    }
+    syn_net *net = identity_net(t, SYN_ACT_LINEAR, SYN_LOSS_MSE);
+    syn_dataset *ds = NULL;
+    syn_workspace *ws = NULL;
+    syn_target_eval per[8];
+    syn_eval ev;
+    CHECK_OK(syn_dataset_from_floats(x, n, t, y, t, &ds));
+    CHECK_OK(syn_workspace_create(net, 16, &ws));
+    CHECK_OK(syn_evaluate_targets(net, ws, ds, NULL, 0, &ev, NULL, per));
+    static const char *const keys[] = {"mse", "rmse", "mae", "r2"};
+    double rmse_mean = 0.0;
+    for (size_t j = 0; j < t; j++)
+        rmse_mean += per[j].rmse / (double)t;
+    for (int key = 0; key < 4; key++) {
+        CHECK(fixture_values(text, keys[key], v) == t, "%s line", keys[key]);
+        for (size_t j = 0; j < t; j++) {
+            double got = key == 0 ? per[j].mse : key == 1 ? per[j].rmse
+                       : key == 2 ? per[j].mae : per[j].r2;
+            CHECK_CLOSE(got, v[j], 1e-9, 1e-12, "%s of target %zu: %.17g, sklearn %.17g",
+                        keys[key], j, got, v[j]);
+        }
+        char mean_key[16];
+        snprintf(mean_key, sizeof mean_key, "%s_mean", keys[key]);
+        CHECK(fixture_values(text, mean_key, v) == 1, "%s line", mean_key);
+        double got = key == 0 ? ev.mse : key == 1 ? rmse_mean : key == 2 ? ev.mae : ev.r2;
+        CHECK_CLOSE(got, v[0], 1e-9, 1e-12, "%s: %.17g, sklearn %.17g", mean_key, got, v[0]);
+    }
+    /* r2_score's force_finite: a constant target scores 1 when exact, else 0. */
+    const float cx[3] = {4, 4, 5}, cy[3] = {4, 4, 4};
+    syn_dataset *flat = NULL;
+    syn_net *one = identity_net(1, SYN_ACT_LINEAR, SYN_LOSS_MSE);
+    CHECK_OK(syn_dataset_from_floats(cx, 3, 1, cy, 1, &flat));
+    syn_workspace_free(ws);
+    ws = NULL;
+    CHECK_OK(syn_workspace_create(one, 4, &ws));
+    CHECK_OK(syn_evaluate_targets(one, ws, flat, NULL, 0, &ev, NULL, per));
+    CHECK(ev.r2 == 0.0 && per[0].r2 == 0.0, "constant target, imperfect: r2 %g", ev.r2);
+    size_t exact[2] = {0, 1};
+    CHECK_OK(syn_evaluate_targets(one, ws, flat, exact, 2, &ev, NULL, per));
+    CHECK(ev.r2 == 1.0, "constant target, exact: r2 %g", ev.r2);
+    syn_dataset_free(flat);
+    syn_net_free(one);
+    syn_workspace_free(ws);
+    syn_dataset_free(ds);
+    syn_net_free(net);
+    free(x);
+    free(y);
+}
+
+/* Code points on the longest line of text. */
+static size_t widest_line(const char *text)
+{
+    size_t widest = 0, cols = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p == '\n') {
+            widest = cols > widest ? cols : widest;
+            cols = 0;
+        } else {
+            cols += (*p & 0xC0) != 0x80;
+        }
+    }
+    return cols > widest ? cols : widest;
+}
+
+static void write_classes_csv(const char *path, size_t k, const char *prefix)
+{
+    FILE *fp = fopen(path, "w");
+    if (!fp)
+        return;
+    fprintf(fp, "x1,x2,label\n");
+    for (size_t i = 0; i < 4 * k; i++)
+        fprintf(fp, "%zu,%zu,%s %zu\n", i % k, (i * 7) % 13, prefix, i % k);
+    fclose(fp);
+}
+
+static void test_cli_width(void)
+{
+    char dir[] = "/tmp/syn_metrics_XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    static const size_t sizes[] = {12, 40};
+    for (size_t s = 0; s < 2; s++) {
+        size_t k = sizes[s];
+        char cmd[512];
+        /* Long names, with a multi-byte character, that differ only at the end. */
+        write_classes_csv(cli_path(dir, "c.csv"), k,
+                          "a rather long class name for the Überprüfung of widths");
+        cli_result r = cli_run_input(dir, NULL, "train --data c.csv --epochs 1 --out c.syn "
+                                                "--quiet");
+        CHECK(r.code == 0, "train %zu classes: %s", k, r.err);
+        cli_result_free(&r);
+        r = cli_run_input(dir, NULL, "eval --model c.syn --data c.csv");
+        CHECK(r.code == 0, "eval: %s", r.err);
+        size_t widest = widest_line(r.out);
+        CHECK(widest <= 80, "%zu classes: a line of %zu columns:\n%s", k, widest, r.out);
+        CHECK(strstr(r.out, "macro avg") && strstr(r.out, "weighted avg"), "averages: %s",
+              r.out);
+        int matrix = strstr(r.out, "rows: true class, columns: predicted") != NULL;
+        CHECK(k <= 30 ? matrix : !matrix && strstr(r.out, "see --json"),
+              "%zu classes: matrix printed %d:\n%s", k, matrix, r.out);
+        cli_result_free(&r);
+        snprintf(cmd, sizeof cmd, "eval --model c.syn --data c.csv --json");
+        r = cli_run_input(dir, NULL, cmd);
+        CHECK(r.code == 0 && strstr(r.out, "\"macro_avg\": {\"precision\": ") &&
+              strstr(r.out, "\"most_confused\": [") && strstr(r.out, "\"confusion\": [["),
+              "json keys: %s", r.out);
+        cli_result_free(&r);
+    }
+    char rm[600];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
+    if (system(rm) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
+int main(void)
+{
+    char *text = cli_read_file(FIXTURE, NULL);
+    CHECK(text != NULL, "cannot read %s", FIXTURE);
+    if (text) {
+        test_classification(text);
+        test_regression(text);
+    }
+    free(text);
+    test_cli_width();
+    return check_finish();
+}
