@@ -42,6 +42,7 @@ int model_load(const char *cmd, const char *path, model_info *m)
     syn_status st = syn_net_load(path, &m->net, NULL, &err);
     if (st != SYN_OK)
         return cli_library_error(cmd, st, &err, path);
+    m->path = path;
     size_t n = syn_net_n_class_names(m->net);
     int ok = 1;
     if (n == 0 && syn_net_loss(m->net) == SYN_LOSS_CROSS_ENTROPY)
@@ -87,19 +88,37 @@ int model_load_data(const char *cmd, const model_info *m, cli_data_spec *spec,
     spec->shown_as = NULL;
     if (rc != SYN_EXIT_OK)
         return rc;
+    const char *shown = strcmp(given, "-") ? given : "stdin";
     size_t unseen = syn_dataset_n_unseen(*out);
     if (unseen)
         fprintf(stderr, "synapse %s: warning: %s: %zu field%s held a category the model did "
                 "not see in training (encoded as all zeros; --strict makes this an error)\n",
-                cmd, strcmp(given, "-") ? given : "stdin", unseen, unseen == 1 ? "" : "s");
-    size_t have = syn_dataset_n_features(*out), want = syn_net_n_inputs(m->net);
-    if (have != want) {
+                cmd, shown, unseen, unseen == 1 ? "" : "s");
+    /* A model that records no columns (saved before synapse read raw
+     * tables, or built by a program) reads numbers only, as it always did:
+     * no encoding or imputation learned from the data being scored. Its
+     * width is the file's column count. */
+    const syn_encoding *read = spec->encoding ? NULL : syn_dataset_encoding(*out);
+    size_t have = read ? syn_encoding_n_columns(read) : syn_dataset_n_features(*out);
+    size_t want = syn_net_n_inputs(m->net), text = 0;
+    for (size_t i = 0; read && i < have; i++) {
+        syn_column_info c;
+        text += syn_encoding_column(read, i, &c) == SYN_OK && c.kind != SYN_COLUMN_NUMERIC;
+    }
+    int rc2 = SYN_EXIT_OK;
+    if (have != want)
+        rc2 = cli_runtime_error(cmd, "%s has %zu feature columns but the model takes %zu "
+                                "inputs%s", shown, have, want,
+                                have > want && spec->no_target
+                                    ? " (drop the target column with --target COL)" : "");
+    else if (read && (text || syn_dataset_n_missing(*out)))
+        rc2 = cli_runtime_error(cmd, "%s: %s records no input columns (it was saved before "
+                                "models kept them), so every feature must be a number: "
+                                "found %s", shown, m->path,
+                                text ? "a column of text" : "missing fields");
+    if (rc2 != SYN_EXIT_OK) {
         syn_dataset_free(*out);
         *out = NULL;
-        return cli_runtime_error(cmd, "%s has %zu feature columns but the model takes %zu "
-                                 "inputs%s", strcmp(given, "-") ? given : "stdin", have, want,
-                                 have > want && spec->no_target
-                                     ? " (drop the target column with --target COL)" : "");
     }
-    return SYN_EXIT_OK;
+    return rc2;
 }

@@ -10,6 +10,7 @@ typedef struct model_info {
     size_t n_classes;
     const char **classes; /* n_classes names */
     char **owned_names;   /* numbered classes made up for a model without names */
+    const char *path;     /* the model file, for messages */
 } model_info;
 
 /* Loads MODEL; prints the error and returns SYN_EXIT_RUNTIME on failure. */

@@ -10,6 +10,7 @@
  * fixed table below and calls only async-signal-safe unlink and _exit.
  * This is the command's state; the library keeps none and installs no
  * handler. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,16 +25,30 @@ static char temp_paths[MAX_TEMPS][MAX_PATH];
 static volatile sig_atomic_t temp_used[MAX_TEMPS];
 static volatile sig_atomic_t graceful, stop_signal;
 
+static volatile sig_atomic_t in_save, pending;
+
+static void exit_now(int sig)
+{
+    for (int i = 0; i < MAX_TEMPS; i++)
+        if (temp_used[i])
+            unlink(temp_paths[i]);
+    _exit(128 + sig);
+}
+
 static void on_signal(int sig)
 {
     if (graceful && !stop_signal) {
         stop_signal = sig;
         return;
     }
-    for (int i = 0; i < MAX_TEMPS; i++)
-        if (temp_used[i])
-            unlink(temp_paths[i]);
-    _exit(128 + sig);
+    /* pthread_sigmask blocks them in the saving thread only; another
+     * thread (the library's pool) may still take one: it waits for the
+     * save to end. */
+    if (in_save) {
+        pending = sig;
+        return;
+    }
+    exit_now(sig);
 }
 
 void cli_signals_install(void)
@@ -68,7 +83,15 @@ void cli_signals_block(int block)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+    if (block) {
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+        in_save = 1;
+        return;
+    }
+    in_save = 0;
+    if (pending)
+        exit_now(pending);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 static void temp_register(const char *path)

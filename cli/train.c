@@ -7,7 +7,6 @@
  * data against it and puts the trainer back where it stopped. */
 #include <limits.h>
 #include <math.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -9,7 +9,6 @@
  * recompute them), so decoding checks every option as the parser would and
  * the progress against itself before the command uses any of it. Version 1
  * blocks (options in a fixed order) still read, through the same checks. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 

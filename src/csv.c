@@ -1,8 +1,11 @@
 /* csv.c - owns syn_dataset_load_csv: a streaming RFC 4180 reader (quoted
  * fields, doubled quotes, embedded newlines, CRLF), header detection,
- * target column selection, strict number parsing and the mapping of class
- * labels to class ids. Every error names path:line:column. The rules are
- * written up for users in docs/DATA.md. */
+ * target column selection, strict number parsing, the mapping of class
+ * labels to class ids, and the input encoding: learned from the file (the
+ * kind, categories and missing fields of each column; a second pass when a
+ * column is text) or applied from a model's, its columns found by name.
+ * Every error names path:line:column. The rules are written up for users
+ * in docs/DATA.md. */
 #include <errno.h>
 #include <locale.h>
 #include <math.h>
@@ -93,7 +96,11 @@ typedef struct csv_load {
     size_t n_stats;
     unsigned char *missing;   /* learning: bitmap [n_rows x n_columns] of imputed fields */
     size_t n_missing, n_unseen;
+    size_t missing_rows;      /* rows the bitmap holds */
     size_t scanned_rows;      /* rows seen by the learning pass */
+    /* Learning: the values are stored in the first pass too while every
+     * input column is numeric, so an all-numeric file is read once. */
+    int storing;
 } csv_load;
 
 #define NONE ((size_t)-1)
@@ -974,6 +981,9 @@ static syn_status new_encoding(csv_load *L, const csv_record *first)
         if (s == SYN_OK && L->feature_col[j] != NONE)
             L->stats[L->feature_col[j]].forced = 1;
     }
+    const char *why;
+    L->storing = s == SYN_OK && o->n_categorical == 0 && syn_encoding_finish(L->enc, &why);
+    L->n_features = n;
     return s;
 }
 
@@ -1079,6 +1089,7 @@ static syn_status learn_field(csv_load *L, const csv_record *rec, size_t j, size
             return field_float(L, rec, j, "feature", &ignored);
         }
         c->numeric = 0; /* text: a categorical column */
+        L->storing = 0;
     }
     if (c->exploded)
         return SYN_OK;
@@ -1101,14 +1112,38 @@ static syn_status learn_field(csv_load *L, const csv_record *rec, size_t j, size
     return st;
 }
 
+static syn_status add_row(csv_load *L, const csv_record *rec);
+
+/* The first pass found a column of text: the values stored so far are
+ * dropped, the second pass reads them encoded. */
+static syn_status stop_storing(csv_load *L)
+{
+    L->storing = 0;
+    free(L->x);
+    free(L->targets);
+    free(L->labels);
+    free(L->missing);
+    L->x = L->targets = NULL;
+    L->labels = NULL;
+    L->missing = NULL;
+    L->n_rows = L->cap_rows = L->missing_rows = L->n_missing = 0;
+    map_free(&L->classes);
+    return load_fixed_classes(L);
+}
+
 static syn_status learn_row(csv_load *L, const csv_record *rec)
 {
     syn_status s = check_field_count(L, rec);
+    int was_storing = L->storing;
     for (size_t j = 0; s == SYN_OK && j < L->n_cols; j++)
         if (L->feature_col[j] != NONE)
             s = learn_field(L, rec, j, L->feature_col[j]);
     if (s == SYN_OK)
         L->scanned_rows++;
+    if (s == SYN_OK && was_storing && !L->storing)
+        s = stop_storing(L);
+    if (s == SYN_OK && L->storing)
+        s = add_row(L, rec);
     return s;
 }
 
@@ -1331,21 +1366,42 @@ static syn_status label_of(csv_load *L, const csv_record *rec, size_t j, uint32_
     return SYN_OK;
 }
 
+/* Makes the imputed-field bitmap hold at least `rows` rows (new bits 0). */
+static syn_status grow_missing(csv_load *L, size_t rows)
+{
+    size_t n_cols = L->enc->n_columns, bits, bytes;
+    if (rows <= L->missing_rows)
+        return SYN_OK;
+    if (!syn_mul_size(rows, n_cols, &bits) || !syn_add_size(bits, 7, &bits))
+        return SYN_ERR_OVERFLOW;
+    bytes = bits / 8;
+    size_t old_bytes = L->missing ? (L->missing_rows * n_cols + 7) / 8 : 0;
+    unsigned char *grown = realloc(L->missing, bytes);
+    if (!grown)
+        return SYN_ERR_OUT_OF_MEMORY;
+    memset(grown + old_bytes, 0, bytes - old_bytes);
+    L->missing = grown;
+    L->missing_rows = rows;
+    return SYN_OK;
+}
+
 /* Records that field (row, column i) was imputed, for syn_dataset_fit_imputation. */
 static syn_status note_missing(csv_load *L, size_t i)
 {
     L->n_missing++;
     if (!L->learn)
         return SYN_OK;
-    size_t n_cols = L->enc->n_columns, bits;
-    if (!L->missing) {
-        /* The learning pass counted the rows: one bit per field. */
-        if (!syn_mul_size(L->scanned_rows, n_cols, &bits) || !syn_add_size(bits, 7, &bits))
+    if (L->n_rows >= L->missing_rows) {
+        /* The rows the learning pass counted, or while it stores the
+         * values (rows not known yet) twice the rows so far. */
+        size_t rows = L->scanned_rows;
+        if ((L->storing || rows <= L->n_rows) && !syn_mul_size(L->n_rows + 1, 2, &rows))
             return SYN_ERR_OVERFLOW;
-        if (!(L->missing = calloc(bits / 8, 1)))
-            return SYN_ERR_OUT_OF_MEMORY;
+        syn_status s = grow_missing(L, rows);
+        if (s != SYN_OK)
+            return s;
     }
-    size_t bit = L->n_rows * n_cols + i;
+    size_t bit = L->n_rows * L->enc->n_columns + i;
     L->missing[bit / 8] |= (unsigned char)(1u << (bit % 8));
     return SYN_OK;
 }
@@ -1527,6 +1583,12 @@ static syn_status build_dataset(csv_load *L, syn_dataset **out)
     float *x = realloc(L->x, L->n_rows * L->n_features * sizeof(float));
     if (x)
         L->x = x;
+    /* The dataset reads a bit for every row. */
+    if (L->missing) {
+        syn_status s = grow_missing(L, L->n_rows);
+        if (s != SYN_OK)
+            return s;
+    }
     parts.x_f32 = L->x;
     parts.feature_names = L->feature_names;
     parts.encoding = L->enc;
@@ -1666,6 +1728,8 @@ static void reset_learning(csv_load *L)
         *c = (col_stats){.numeric = 1, .forced = c->forced};
     }
     L->scanned_rows = 0;
+    if (L->storing)
+        stop_storing(L);
 }
 
 static syn_status parse_rows(csv_load *L)
@@ -1682,6 +1746,9 @@ static syn_status parse_rows(csv_load *L)
         }
         if (s == SYN_OK)
             s = finish_learning(L, &L->rec[0]);
+        /* All numeric: the first pass stored the values already. */
+        if (s == SYN_OK && L->storing)
+            return SYN_OK;
         if (s == SYN_OK)
             s = rewind_reader(L);
     }

@@ -1,6 +1,7 @@
 /* dataset.c - owns struct syn_dataset: the in-memory constructors, the
  * accessors, batch gathering (uint8 to float, labels to one-hot), fitting
- * the input scaling and the train/validation split. The file loaders live
+ * the imputation of a CSV's missing fields and the input scaling, and the
+ * train/validation split. The file loaders live
  * in csv.c and idx.c and build datasets through dataset_internal.h. */
 #include <math.h>
 #include <stdlib.h>

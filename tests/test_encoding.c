@@ -100,6 +100,38 @@ static void test_missing_values(void)
               "row out of range");
         syn_dataset_free(ds);
     }
+    /* A column that turns to text after numbers and missing fields: the
+     * values read so far in the first pass are read again, encoded. */
+    ds = parse("a,b,label\n1,NA,x\n2,3,y\n3,oops,x\n,4,y\n", NULL);
+    if (ds) {
+        float x2[32];
+        syn_column_info bi = column(ds, 1);
+        CHECK(bi.kind == SYN_COLUMN_CATEGORICAL && bi.width == 3 && syn_dataset_n_samples(ds) == 4,
+              "b turns categorical: %zu", bi.width);
+        row_of(ds, 3, x2);
+        CHECK(x2[0] == 2 && x2[1] == 0 && x2[2] == 1 && x2[3] == 0, "a imputed 2, b = \"4\"");
+        row_of(ds, 0, x2);
+        CHECK(x2[1] + x2[2] + x2[3] == 1, "b missing: its most frequent category");
+        CHECK(syn_dataset_n_missing(ds) == 2 && syn_dataset_n_classes(ds) == 2,
+              "2 missing, 2 classes: %zu %zu", syn_dataset_n_missing(ds),
+              syn_dataset_n_classes(ds));
+        syn_dataset_free(ds);
+    }
+    /* All numeric, many rows with missing fields: read in one pass. */
+    char many[8192] = "a,b,label\n";
+    for (int i = 0; i < 300; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), "%d,%s,%c\n", i,
+                 i % 7 ? "1" : "", i % 2 ? 'x' : 'y');
+    ds = parse(many, NULL);
+    if (ds) {
+        float x3[32];
+        row_of(ds, 299, x3);
+        CHECK(x3[0] == 299 && x3[1] == 1 && syn_dataset_n_missing(ds) == 43,
+              "300 rows: %g %g, %zu missing", x3[0], x3[1], syn_dataset_n_missing(ds));
+        row_of(ds, 0, x3);
+        CHECK(x3[1] == 1, "a missing 1 imputed with the mean 1");
+        syn_dataset_free(ds);
+    }
     float v[4] = {1, 2, 3, 4};
     uint32_t l[2] = {0, 1};
     CHECK(syn_dataset_from_labels(v, 2, 2, l, 2, &ds) == SYN_OK &&

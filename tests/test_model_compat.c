@@ -3,8 +3,13 @@
  * classifier (string class labels, standard scaling) and a regressor
  * (minmax scaling) written by the synapse command before models stored
  * their input columns (make.sh there), with the predictions that build made.
- * Each model is loaded, run on its CSV and compared bit for bit, also
- * through syn_net_predict_fields from the rows' raw text fields. */
+ * Each model is loaded, run on its CSV and compared with them, also through
+ * syn_net_predict_fields from the rows' raw text fields. On the machine
+ * that wrote them (AVX-512) the outputs are the same bits, which the test
+ * prints; the kernels are chosen by CPU and differ in the rounding of fused
+ * multiply-adds (docs/ARCHITECTURE.md), so elsewhere, and under valgrind,
+ * which has no AVX-512, they are checked to 1e-5 relative. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +19,12 @@
 #include "synapse.h"
 
 #define DIR SYN_TEST_DIR "/fixtures/model/csv_v1"
+
+/* The same up to the rounding of another CPU's kernels. */
+static int close_to(float got, float want)
+{
+    return fabsf(got - want) <= 1e-6f + 1e-5f * fabsf(want);
+}
 
 /* The floats of a predictions file (header skipped; a leading class-name
  * field skipped when `named`), row after row; *n receives the count. */
@@ -102,11 +113,15 @@ static void check_model(const char *model, const char *csv, const char *target,
             CHECK_OK(syn_workspace_create(net, n, &ws));
             CHECK_OK(syn_forward(net, ws, x, n, &out));
         }
-        size_t differ = 0;
-        for (size_t i = 0; out && i < n * n_out; i++)
-            differ += memcmp(&out[i], &want[i], sizeof(float)) != 0;
+        size_t differ = 0, bits = 0;
+        for (size_t i = 0; out && i < n * n_out; i++) {
+            differ += !close_to(out[i], want[i]);
+            bits += memcmp(&out[i], &want[i], sizeof(float)) == 0;
+        }
         CHECK(out && differ == 0, "%s: %zu of %zu outputs differ from %s", model, differ,
               n * n_out, predictions);
+        printf("%s: %zu of %zu outputs bit-identical to the old build's\n", model, bits,
+               n * n_out);
         /* The raw-field API on the same rows: such a model's inputs are the
          * row's numbers, in order (the target is the last field). */
         char *text = cli_read_file(csv, NULL), *save = NULL;
@@ -123,12 +138,15 @@ static void check_model(const char *model, const char *csv, const char *target,
             }
             const float *got = NULL;
             syn_error e = {{0}};
-            if (k == f + 1 && syn_net_predict_fields(net, ws, fields, f, &got, &e) == SYN_OK)
-                same += !memcmp(got, want + row * n_out, n_out * sizeof *got);
+            int ok = k == f + 1 && syn_net_predict_fields(net, ws, fields, f, &got, &e) ==
+                                       SYN_OK;
+            for (size_t o = 0; ok && o < n_out; o++)
+                ok = close_to(got[o], want[row * n_out + o]);
+            same += ok;
             row++;
         }
-        CHECK(same == n, "%s: %zu of %zu rows predicted from raw fields give the same bits",
-              model, same, n);
+        CHECK(same == n, "%s: %zu of %zu rows predicted from raw fields give the old "
+              "outputs", model, same, n);
         free(text);
         syn_workspace_free(ws);
         free(x);

@@ -41,7 +41,7 @@ static void write_data(void)
 }
 
 /* 40 epochs of 1000 batches: the run is still going when the signal lands
- * after the first (8 under valgrind, where each epoch takes ~50x longer). */
+ * after the first (4 under valgrind, where each epoch takes ~50x longer). */
 static char TRAIN_EPOCHS[16] = "40";
 #define TRAIN "train --data big.csv --batch 1 --hidden 8 --threads 1 "
 
@@ -81,8 +81,9 @@ static void test_sigint_saves_and_resumes(void)
 
 static void test_double_sigterm(void)
 {
+    /* Valgrind's own start-up takes seconds, before any handler is in. */
     h_opts o = {.dir = dir, .stdin_fd = -1, .signal = SIGTERM, .signal2 = SIGTERM,
-                .signal_delay = 0.3};
+                .signal_delay = h_under_valgrind() ? 5.0 : 0.3, .timeout = 90};
     h_result r = h_run(&o, h_argv(TRAIN "--epochs 100000 --out d.syn --log d.csv"));
     h_count(&counts, &r, "SIGTERM twice");
     CHECK(r.exited && r.code == 143, "two SIGTERMs: exit 143, got %d/%d", r.code, r.sig);
@@ -100,8 +101,8 @@ static void test_sigterm_stdin_copy(void)
     if (write(fds[1], "a,b,c\n", 6) != 6)
         return;
     setenv("TMPDIR", dir, 1);
-    h_opts o = {.dir = dir, .stdin_fd = fds[0], .signal = SIGTERM, .signal_delay = 0.5,
-                .timeout = 20};
+    h_opts o = {.dir = dir, .stdin_fd = fds[0], .signal = SIGTERM,
+                .signal_delay = h_under_valgrind() ? 5.0 : 0.5, .timeout = 60};
     h_result r = h_run(&o, h_argv("predict --model ref.syn --data -"));
     unsetenv("TMPDIR");
     close(fds[0]);
@@ -199,7 +200,7 @@ int main(void)
     if (!mkdtemp(dir))
         return perror("mkdtemp"), 1;
     if (h_under_valgrind())
-        snprintf(TRAIN_EPOCHS, sizeof TRAIN_EPOCHS, "8");
+        snprintf(TRAIN_EPOCHS, sizeof TRAIN_EPOCHS, "4");
     write_data();
     h_opts o = {.dir = dir, .stdin_fd = -1};
     h_result r = h_run(&o, h_argv("train --data big.csv --out ref.syn --epochs 1 --hidden 4 "
