@@ -298,26 +298,30 @@ static size_t widest_line(const char *text)
     return cols > widest ? cols : widest;
 }
 
-static void write_classes_csv(const char *path, size_t k, const char *prefix)
+/* k classes named prefix, the class number, suffix. */
+static void write_classes_csv(const char *path, size_t k, const char *prefix,
+                              const char *suffix)
 {
     FILE *fp = fopen(path, "w");
     if (!fp)
         return;
     fprintf(fp, "x1,x2,label\n");
     for (size_t i = 0; i < 4 * k; i++)
-        fprintf(fp, "%zu,%zu,%s %zu\n", i % k, (i * 7) % 13, prefix, i % k);
+        fprintf(fp, "%zu,%zu,%s %zu%s\n", i % k, (i * 7) % 13, prefix, i % k, suffix);
     fclose(fp);
 }
 
 static void test_cli_width(const char *dir)
 {
-    static const size_t sizes[] = {12, 40};
-    for (size_t s = 0; s < 2; s++) {
+    /* Long names, with a multi-byte character, that differ only at the end,
+     * and 3 that differ only in the middle: cut, they are numbered. */
+    static const size_t sizes[] = {12, 40, 3};
+    static const char *const suffixes[] = {"", "", " and then the same long common suffix"};
+    for (size_t s = 0; s < 3; s++) {
         size_t k = sizes[s];
         char cmd[512];
-        /* Long names, with a multi-byte character, that differ only at the end. */
         write_classes_csv(cli_path(dir, "c.csv"), k,
-                          "a rather long class name for the Überprüfung of widths");
+                          "a rather long class name for the Überprüfung of widths", suffixes[s]);
         cli_result r = cli_run_input(dir, NULL, "train --data c.csv --epochs 1 --out c.syn "
                                                 "--quiet");
         CHECK(r.code == 0, "train %zu classes: %s", k, r.err);
@@ -331,6 +335,8 @@ static void test_cli_width(const char *dir)
         int matrix = strstr(r.out, "rows: true class, columns: predicted") != NULL;
         CHECK(k <= 30 ? matrix : !matrix && strstr(r.out, "see --json"),
               "%zu classes: matrix printed %d:\n%s", k, matrix, r.out);
+        CHECK(k != 3 || (strstr(r.out, "\n0:a rather") && strstr(r.out, "\n2:a rather")),
+              "names that cut alike are numbered:\n%s", r.out);
         cli_result_free(&r);
         snprintf(cmd, sizeof cmd, "eval --model c.syn --data c.csv --json");
         r = cli_run_input(dir, NULL, cmd);
