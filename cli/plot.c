@@ -273,9 +273,11 @@ static void draw_legend(FILE *fp, const panel *p, int has_val, double test, int 
     }
 }
 
-/* The restored epoch as a labelled vertical line; the test result as a
- * diamond over the epoch whose weights were saved. */
-static void draw_marks(FILE *fp, const panel *p, const cli_history *h, double test)
+/* The restored epoch as a labelled vertical line (the label at the end
+ * away from the legend); the test result as a diamond over the epoch whose
+ * weights were saved. */
+static void draw_marks(FILE *fp, const panel *p, const cli_history *h, double test,
+                       int legend_bottom)
 {
     if (h->restored_epoch >= 1 && h->restored_epoch <= p->n_epochs) {
         double x = px(p, (double)h->restored_epoch);
@@ -284,8 +286,8 @@ static void draw_marks(FILE *fp, const panel *p, const cli_history *h, double te
                 COLOR_MARK);
         fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"11\" "
                 "fill=\"%s\">restored epoch %zu</text>\n", x + (x > p->x0 + p->w / 2 ? -4 : 4),
-                p->y0 + 14, x > p->x0 + p->w / 2 ? "end" : "start", COLOR_MARK,
-                h->restored_epoch);
+                legend_bottom ? p->y0 + 14 : p->y0 + p->h - 6,
+                x > p->x0 + p->w / 2 ? "end" : "start", COLOR_MARK, h->restored_epoch);
     }
     if (isfinite(test) && h->test_epoch >= 1 && h->test_epoch <= p->n_epochs &&
         (!p->y.log || test > 0.0)) {
@@ -304,7 +306,7 @@ static void draw_panel(FILE *fp, const panel *p, const cli_history *h, const dou
     draw_series(fp, p, train, COLOR_TRAIN, "");
     if (has_val)
         draw_series(fp, p, val, COLOR_VAL, " stroke-dasharray=\"6 3\"");
-    draw_marks(fp, p, h, test);
+    draw_marks(fp, p, h, test, legend_bottom);
     draw_legend(fp, p, has_val, test, legend_bottom);
 }
 
