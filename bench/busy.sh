@@ -5,8 +5,8 @@
 #  1. bench_busy: synapse at its default thread count, --threads 1 and
 #     --threads 2, interleaved, under 0, 1 and 2 busy processes it forks;
 #     the ratios of issue 12 (default / best of 1 and 2; default / 1).
-#  2. Side by side under 0, 1 and 2 busy processes (`sh -c 'while :; do
-#     :; done'`, bounded by timeout(1) and killed on exit): synapse at its
+#  2. Side by side under 0, 1 and 2 busy processes (bash loops that spin
+#     and end themselves after 20 minutes, killed on exit): synapse at its
 #     default (bench_train --threads 0), PyTorch tuned (1 intra-op thread,
 #     OpenBLAS on 2, flush-denormal) and PyTorch at its defaults, both on
 #     epochs of 8192 rows (a loaded PyTorch can run at ~600 samples/s, so a
@@ -48,9 +48,11 @@ stop_load() {
 }
 trap stop_load EXIT
 trap 'stop_load; exit 130' INT TERM
+# The spinning process itself is the one started and killed (a wrapper such
+# as timeout(1), killed with -9, would leave its child spinning).
 start_load() {
     for _ in $(seq 1 "$1"); do
-        timeout 1200 sh -c 'while :; do :; done' &
+        bash -c 'while ((SECONDS < 1200)); do :; done' &
         pids+=($!)
     done
 }

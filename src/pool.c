@@ -25,10 +25,12 @@
  * which estimates what the run would cost on one thread (its time per chunk
  * times the chunks); over a window of runs it compares that, plus the time
  * between runs, with the wall time it really took. Waiting for a worker
- * that the OS descheduled shows up as a speedup below 1: the pool then runs
- * on fewer threads, and tries one more again after a pause that doubles
- * while tries fail (50 ms up to 1 s), so a failed try costs at most a few ms
- * a second and a freed core is found again within about a second. */
+ * that the OS descheduled shows up as a speedup below 1, a worker that
+ * never arrives in time as one near 1: below 1.02 the pool runs on one
+ * thread, and tries one more again after a pause that doubles
+ * while tries fail and halves when one passes (50 ms to 1 s). A try ends as
+ * soon as it has lost 1 ms, so a failed one costs about that, at most
+ * ~0.1% of a loaded second, and a freed core is found within a second. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "pool.h"
 
@@ -62,7 +64,7 @@
 /* Adaptive policy: runs per measurement window; a window also ends as soon
  * as threads have cost this much more than one thread would have. */
 #define POOL_WINDOW_RUNS 16u
-#define POOL_WINDOW_LOSS_NS 2000000u
+#define POOL_WINDOW_LOSS_NS 1000000u
 /* A gap between runs longer than this (the caller doing other things)
  * starts a new window. */
 #define POOL_WINDOW_GAP_NS 5000000u
@@ -72,6 +74,8 @@
  * unless it is this much slower. */
 #define POOL_GAIN_UP 1.05
 #define POOL_LOSS_DOWN 0.97
+/* A level above one is left when its window's speedup falls below this. */
+#define POOL_KEEP 1.02
 /* A settled speedup that falls below this fraction tries one thread fewer. */
 #define POOL_DECAY 0.8
 
@@ -351,15 +355,19 @@ static void policy_decide(syn_pool *p, double s, uint64_t now)
                                                                       : p->backoff_ns * 2;
         } else {
             p->settled_speedup = s;
+            /* Halved, not reset: on a machine whose load comes and goes a
+             * try that just passed often fails next time. */
             if (up)
-                p->backoff_ns = POOL_PROBE_BASE_NS;
+                p->backoff_ns = p->backoff_ns / 2 < POOL_PROBE_BASE_NS ? POOL_PROBE_BASE_NS
+                                                                      : p->backoff_ns / 2;
         }
         p->trial_from = 0;
         p->next_probe_ns = now + p->backoff_ns;
         return;
     }
-    if (p->level > 1 && s < 1.0) {
-        /* Threads cost more than they give: one thread, try again later. */
+    if (p->level > 1 && s < POOL_KEEP) {
+        /* Threads give nothing (workers late or absent) or cost more than
+         * they give: one thread, try again later. */
         p->level = 1;
         p->settled_speedup = 1.0;
         p->next_probe_ns = now + p->backoff_ns;

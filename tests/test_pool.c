@@ -4,7 +4,6 @@
  * thread count (none left alive: /proc/self/task); and the adaptive count
  * falls to one thread when workers are slow, then tries more again. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -13,25 +12,13 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "thread_count.h"
 #include "pool.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
 #define HAVE_MXCSR 1
 #endif
-
-/* Threads of this process, or -1 where /proc/self/task does not exist. */
-static int count_threads(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    if (!d)
-        return -1;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
 
 typedef struct count_job {
     unsigned *hits;
@@ -188,14 +175,21 @@ static void test_adaptive(void)
         return;
     }
     slow_job job = {pthread_self(), 1, {0}};
-    /* Over the last 100 of 200 runs nearly all run alone (a try of 2
-     * threads, one run long, may fall among them). */
-    int alone = 0;
-    for (int r = 0; r < 200; r++) {
+    /* 0.4 s of runs; over the second half most run alone. Tries of 2
+     * threads fall among them (a try lasts up to a window, 16 runs, when the
+     * worker never shows up, and the pause between tries doubles from
+     * 50 ms); a pool that never adapts has no run alone. */
+    int alone = 0, late = 0;
+    double start = now();
+    for (double t = 0; t < 0.4; t = now() - start) {
         syn_pool_run(pool, 8, slow_chunk, &job);
-        alone += r >= 100 && syn_pool_active_threads(pool) == 1;
+        if (t > 0.2) {
+            late++;
+            alone += syn_pool_active_threads(pool) == 1;
+        }
     }
-    CHECK(alone >= 90, "slow workers: only %d of 100 runs on one thread", alone);
+    CHECK(late > 0 && alone >= 0.7 * late, "slow workers: %d of %d runs on one thread", alone,
+          late);
     /* Workers fast again: within a few seconds of runs the pool must try
      * more threads (whether it keeps them depends on the machine's load). */
     job.slow_workers = 0;
@@ -212,6 +206,7 @@ static void test_adaptive(void)
 
 int main(void)
 {
+    settle_runtime_threads();
     static const int counts[] = {1, 2, 3, 8, 0};
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
         test_every_chunk_once(counts[i]);
