@@ -208,14 +208,21 @@ typedef struct cli_history {
     size_t n;               /* epochs recorded */
     size_t cap;
     double *train_loss, *train_acc, *val_loss, *val_acc; /* NaN when absent */
+    /* Set before drawing: the epoch (1-based) whose weights early stopping
+     * restored (0: none), and the test set's result for the saved model at
+     * epoch test_epoch (1-based; 0 or NaN values: no test set). */
+    size_t restored_epoch, test_epoch;
+    double test_loss, test_acc;
 } cli_history;
 
 int cli_history_push(cli_history *h, double train_loss, double train_acc, double val_loss,
                      double val_acc);
 void cli_history_free(cli_history *h);
 
-/* Writes a self-contained SVG: loss per epoch and, when `accuracy` is
- * nonzero, accuracy per epoch. Returns 0 on a write error. */
+/* Writes a self-contained SVG: loss per epoch (on a log axis when the
+ * positive losses span more than two decades) and, when `accuracy` is
+ * nonzero, accuracy per epoch; the restored epoch as a vertical line and the
+ * test result as a marker. Returns 0 on a write error. */
 int cli_plot_svg(FILE *fp, const cli_history *h, const char *title, int accuracy);
 
 #endif

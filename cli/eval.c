@@ -177,12 +177,15 @@ static int labels_collide(const model_info *m, size_t k, size_t width)
 {
     if (k > MAX_COLLISION_CHECK)
         return 1;
-    char *labels = malloc(k * LABEL_SIZE);
+    /* A cut label is at most `width` code points of up to 4 bytes, or 4
+     * bytes of "\xHH" per control byte; widths are at most NAME_COLUMN_MAX. */
+    size_t stride = 4 * (width < NAME_COLUMN_MAX ? width : NAME_COLUMN_MAX) + 8;
+    char *labels = malloc(k * stride);
     char **sorted = malloc(k * sizeof *sorted);
     int collide = !labels || !sorted;
     for (size_t c = 0; !collide && c < k; c++) {
-        sorted[c] = labels + c * LABEL_SIZE;
-        class_label(m, c, 0, width, sorted[c], LABEL_SIZE);
+        sorted[c] = labels + c * stride;
+        class_label(m, c, 0, width, sorted[c], stride);
     }
     if (!collide) {
         qsort(sorted, k, sizeof *sorted, compare_labels);
@@ -390,8 +393,9 @@ static void print_confusion(const model_info *m, const eval_report *r)
     int number_rows = labels_collide(m, k, row_w), number_cols = labels_collide(m, k, cell);
     size_t per_block = (TEXT_WIDTH - 1 - row_w) / (cell + 1);
     per_block = per_block ? per_block : 1;
-    printf("\nconfusion matrix (rows: true class, columns: predicted%s)\n",
-           number_rows || number_cols ? "; N: the class's place in the model's outputs" : "");
+    printf("\nconfusion matrix (rows: true class, columns: predicted)\n%s",
+           number_rows || number_cols ? "(N:name: the class's place among the model's outputs, "
+                                        "from 0)\n" : "");
     for (size_t first = 0; first < k; first += per_block) {
         size_t last = first + per_block < k ? first + per_block : k;
         if (per_block < k)

@@ -16,6 +16,11 @@
 #define MARGIN_B 52.0
 #define COLOR_TRAIN "#1f77b4"
 #define COLOR_VAL "#e8710a"
+#define COLOR_TEST "#2ca02c"
+#define COLOR_MARK "#777"
+/* A loss axis turns logarithmic past this ratio of largest to smallest:
+ * two decades, where a linear axis flattens the later epochs into a line. */
+#define LOG_AXIS_RATIO 100.0
 
 int cli_history_push(cli_history *h, double train_loss, double train_acc, double val_loss,
                      double val_acc)
@@ -64,14 +69,44 @@ static double nice_step(double range, int target)
 }
 
 typedef struct axis {
-    double lo, hi, step;
+    double lo, hi, step; /* for a log axis: exponents of ten */
+    int log;
 } axis;
 
-static axis value_axis(const double *a, const double *b, size_t n, int unit_interval)
+/* A decade axis over the values' exponents, when every finite value (of
+ * a, b and the extra point) is positive and they span more than
+ * LOG_AXIS_RATIO; returns 0 (no log axis) otherwise. */
+static int log_axis(const double *a, const double *b, size_t n, double extra, axis *ax)
 {
     double lo = INFINITY, hi = -INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        double v[2] = {a[i], b[i]};
+    for (size_t i = 0; i <= n; i++) {
+        double v[2] = {i < n ? a[i] : extra, i < n ? b[i] : NAN};
+        for (int k = 0; k < 2; k++) {
+            if (!isfinite(v[k]))
+                continue;
+            if (v[k] <= 0.0)
+                return 0;
+            lo = v[k] < lo ? v[k] : lo;
+            hi = v[k] > hi ? v[k] : hi;
+        }
+    }
+    if (!isfinite(lo) || hi / lo <= LOG_AXIS_RATIO)
+        return 0;
+    ax->log = 1;
+    ax->lo = floor(log10(lo));
+    ax->hi = ceil(log10(hi));
+    double decades = ax->hi - ax->lo;
+    ax->step = decades > 8 ? ceil(decades / 8) : 1.0;
+    ax->hi = ax->lo + ceil(decades / ax->step) * ax->step;
+    return 1;
+}
+
+static axis value_axis(const double *a, const double *b, size_t n, double extra,
+                       int unit_interval)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i <= n; i++) {
+        double v[2] = {i < n ? a[i] : extra, i < n ? b[i] : NAN};
         for (int k = 0; k < 2; k++)
             if (isfinite(v[k])) {
                 lo = v[k] < lo ? v[k] : lo;
@@ -86,7 +121,7 @@ static axis value_axis(const double *a, const double *b, size_t n, int unit_inte
         lo -= 0.5 * (fabs(lo) + 1e-3);
         hi += 0.5 * (fabs(hi) + 1e-3);
     }
-    axis ax;
+    axis ax = {.log = 0};
     ax.step = nice_step(hi - lo, 5);
     ax.lo = floor(lo / ax.step) * ax.step;
     ax.hi = ceil(hi / ax.step) * ax.step;
@@ -126,9 +161,11 @@ static double px(const panel *p, double epoch)
     return p->x0 + (p->n_epochs > 1 ? (epoch - 1.0) / span : 0.5) * p->w;
 }
 
+/* v on the panel's axis; for a log axis v is a value, not its exponent. */
 static double py(const panel *p, double v)
 {
-    return p->y0 + p->h - (v - p->y.lo) / (p->y.hi - p->y.lo) * p->h;
+    double t = p->y.log ? log10(v) : v;
+    return p->y0 + p->h - (t - p->y.lo) / (p->y.hi - p->y.lo) * p->h;
 }
 
 /* Tick labels with only the decimals the step needs. */
@@ -144,11 +181,15 @@ static void draw_axes(FILE *fp, const panel *p, const char *title, const char *y
             "stroke=\"#888\"/>\n", p->x0, p->y0, p->w, p->h);
     int dec = tick_decimals(p->y.step);
     for (double v = p->y.lo; v <= p->y.hi + 0.5 * p->y.step; v += p->y.step) {
-        double y = py(p, v);
+        double y = py(p, p->y.log ? pow(10.0, v) : v);
         fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>"
                 "\n", p->x0, y, p->x0 + p->w, y);
-        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"12\">%.*f"
-                "</text>\n", p->x0 - 6, y + 4, dec, fabs(v) < 1e-12 ? 0.0 : v);
+        if (p->y.log)
+            fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"12\">%g"
+                    "</text>\n", p->x0 - 6, y + 4, pow(10.0, v));
+        else
+            fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"12\">"
+                    "%.*f</text>\n", p->x0 - 6, y + 4, dec, fabs(v) < 1e-12 ? 0.0 : v);
     }
     /* Epoch 1, then round multiples of the step (1, 5, 10, 15, ...). */
     double step = p->n_epochs > 1 ? ceil(nice_step((double)(p->n_epochs - 1), 6)) : 1.0;
@@ -206,9 +247,10 @@ static int any_finite(const double *v, size_t n)
 
 /* Losses fall and accuracies rise, so the legend goes in the corner the
  * curves leave free: top right for loss, bottom right for accuracy. */
-static void draw_legend(FILE *fp, const panel *p, int has_val, int bottom)
+static void draw_legend(FILE *fp, const panel *p, int has_val, double test, int bottom)
 {
-    double w = 118, h = has_val ? 46 : 26;
+    int has_test = isfinite(test);
+    double w = has_test ? 150 : 118, h = 6 + 20 * (1 + has_val + has_test);
     double x = p->x0 + p->w - w - 8, y = bottom ? p->y0 + p->h - h - 8 : p->y0 + 8;
     fprintf(fp, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.0f\" height=\"%.0f\" fill=\"#fff\" "
             "fill-opacity=\"0.9\" stroke=\"#bbb\" rx=\"3\"/>\n", x, y, w, h);
@@ -222,17 +264,50 @@ static void draw_legend(FILE *fp, const panel *p, int has_val, int bottom)
         fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">%s</text>\n", x + 40, ly + 4,
                 names[k]);
     }
+    if (has_test) {
+        double ly = y + 14 + 20 * (1 + has_val);
+        fprintf(fp, "<path d=\"M%.1f %.1fl5 5l-5 5l-5 -5z\" fill=\"%s\"/>\n", x + 20, ly - 5,
+                COLOR_TEST);
+        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">test %.4g</text>\n", x + 40,
+                ly + 4, test);
+    }
 }
 
-static void draw_panel(FILE *fp, const panel *p, const double *train, const double *val,
-                       const char *title, const char *y_label, int legend_bottom)
+/* The restored epoch as a labelled vertical line (the label at the end
+ * away from the legend); the test result as a diamond over the epoch whose
+ * weights were saved. */
+static void draw_marks(FILE *fp, const panel *p, const cli_history *h, double test,
+                       int legend_bottom)
+{
+    if (h->restored_epoch >= 1 && h->restored_epoch <= p->n_epochs) {
+        double x = px(p, (double)h->restored_epoch);
+        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                "stroke-width=\"1.5\" stroke-dasharray=\"2 3\"/>\n", x, p->y0, x, p->y0 + p->h,
+                COLOR_MARK);
+        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"11\" "
+                "fill=\"%s\">restored epoch %zu</text>\n", x + (x > p->x0 + p->w / 2 ? -4 : 4),
+                legend_bottom ? p->y0 + 14 : p->y0 + p->h - 6,
+                x > p->x0 + p->w / 2 ? "end" : "start", COLOR_MARK, h->restored_epoch);
+    }
+    if (isfinite(test) && h->test_epoch >= 1 && h->test_epoch <= p->n_epochs &&
+        (!p->y.log || test > 0.0)) {
+        double x = px(p, (double)h->test_epoch), y = py(p, test);
+        fprintf(fp, "<path d=\"M%.1f %.1fl6 6l-6 6l-6 -6z\" fill=\"%s\" stroke=\"#fff\"/>\n",
+                x, y - 6, COLOR_TEST);
+    }
+}
+
+static void draw_panel(FILE *fp, const panel *p, const cli_history *h, const double *train,
+                       const double *val, double test, const char *title, const char *y_label,
+                       int legend_bottom)
 {
     int has_val = any_finite(val, p->n_epochs);
     draw_axes(fp, p, title, y_label);
     draw_series(fp, p, train, COLOR_TRAIN, "");
     if (has_val)
         draw_series(fp, p, val, COLOR_VAL, " stroke-dasharray=\"6 3\"");
-    draw_legend(fp, p, has_val, legend_bottom);
+    draw_marks(fp, p, h, test, legend_bottom);
+    draw_legend(fp, p, has_val, test, legend_bottom);
 }
 
 int cli_plot_svg(FILE *fp, const cli_history *h, const char *title, int accuracy)
@@ -251,12 +326,17 @@ int cli_plot_svg(FILE *fp, const cli_history *h, const char *title, int accuracy
     fputs("</text>\n", fp);
     panel p = {.x0 = MARGIN_L + 10, .y0 = MARGIN_T + 20, .w = PANEL_W, .h = PANEL_H,
                .n_epochs = h->n};
-    p.y = value_axis(h->train_loss, h->val_loss, h->n, 0);
-    draw_panel(fp, &p, h->train_loss, h->val_loss, "Loss", "loss", 0);
+    double test_loss = h->test_epoch ? h->test_loss : NAN;
+    double test_acc = h->test_epoch ? h->test_acc : NAN;
+    int log = log_axis(h->train_loss, h->val_loss, h->n, test_loss, &p.y);
+    if (!log)
+        p.y = value_axis(h->train_loss, h->val_loss, h->n, test_loss, 0);
+    draw_panel(fp, &p, h, h->train_loss, h->val_loss, test_loss, "Loss",
+               log ? "loss (log scale)" : "loss", 0);
     if (accuracy) {
         p.x0 += cell_w;
-        p.y = value_axis(h->train_acc, h->val_acc, h->n, 1);
-        draw_panel(fp, &p, h->train_acc, h->val_acc, "Accuracy", "accuracy", 1);
+        p.y = value_axis(h->train_acc, h->val_acc, h->n, test_acc, 1);
+        draw_panel(fp, &p, h, h->train_acc, h->val_acc, test_acc, "Accuracy", "accuracy", 1);
     }
     fputs("</svg>\n", fp);
     return !ferror(fp);

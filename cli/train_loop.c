@@ -19,8 +19,13 @@
 #define REDRAW_SECONDS 0.1
 #define BAR_WIDTH 24
 
+/* The last three columns are filled when the run ends (the log is
+ * rewritten then): saved is 1 on the epoch whose weights --out holds (the
+ * one early stopping restored, else the last), and the test set's result of
+ * those weights is on that row. */
 static const char log_header[] =
-    "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,samples_per_second";
+    "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,samples_per_second,"
+    "saved,test_loss,test_accuracy";
 
 static double now_seconds(void)
 {
@@ -204,17 +209,32 @@ static void log_value(FILE *fp, double v)
         fprintf(fp, "%.9g", v);
 }
 
+/* What the end of a run adds to the log and the plot. */
+typedef struct run_outcome {
+    size_t saved_epoch;        /* 1-based; 0 while the run goes on */
+    int have_test;
+    double test_loss, test_acc;
+} run_outcome;
+
 /* Returns 0 when the row could not be written (errno says why). */
-static int log_epoch(FILE *fp, const epoch_result *r)
+static int log_epoch(FILE *fp, const epoch_result *r, const run_outcome *end)
 {
     double sps = r->seconds > 0 ? (double)r->stats.samples / r->seconds : NAN;
-    fprintf(fp, "%zu", r->stats.epoch + 1);
+    size_t epoch = r->stats.epoch + 1;
+    fprintf(fp, "%zu", epoch);
     log_value(fp, r->stats.loss);
     log_value(fp, r->stats.accuracy);
     log_value(fp, r->val_loss);
     log_value(fp, r->val_acc);
     log_value(fp, r->seconds);
     log_value(fp, sps);
+    int saved = end && end->saved_epoch == epoch;
+    if (end && end->saved_epoch)
+        fprintf(fp, ",%d", saved);
+    else
+        fputc(',', fp);
+    log_value(fp, saved && end->have_test ? end->test_loss : NAN);
+    log_value(fp, saved && end->have_test ? end->test_acc : NAN);
     fputc('\n', fp);
     /* The reason of a failure is read here: by the commit, errno would tell
      * of some later call. */
@@ -339,26 +359,58 @@ static syn_status set_meta(const train_options *o, train_run *run, const epoch_r
     return syn_net_set_meta(run->net, &m);
 }
 
-static int report_test(const train_options *o, train_run *run)
+/* The saved model on the test set (after finish_model: in the data's
+ * units, the restored weights). */
+static int evaluate_test(const train_options *o, train_run *run, syn_eval *ev,
+                         double *trained_units_loss)
 {
-    syn_eval ev;
-    syn_status st = syn_evaluate(run->net, run->eval_ws, run->test, NULL, 0, &ev, NULL);
-    if (st != SYN_OK)
-        return cli_library_error("train", st, NULL, o->test_data);
-    /* --quiet keeps the one result a scripted run wants; --silent drops it. */
-    if (o->quiet >= 2)
-        return SYN_EXIT_OK;
-    if (run->classify)
-        printf("test: loss %.4g accuracy %.4f (%zu samples)\n", ev.loss, ev.accuracy,
-               ev.samples);
-    else
-        printf("test: loss %.4g mse %.6g mae %.6g r2 %.4f (%zu samples)\n", ev.loss, ev.mse,
-               ev.mae, ev.r2, ev.samples);
-    return SYN_EXIT_OK;
+    syn_target_eval *per = NULL;
+    if (run->plan.scale_targets && !(per = calloc(run->n_targets, sizeof *per)))
+        return cli_runtime_error("train", "out of memory");
+    syn_status st = syn_evaluate_targets(run->net, run->eval_ws, run->test, NULL, 0, ev, NULL,
+                                         per);
+    *trained_units_loss = ev->loss;
+    /* The log and plot show losses as trained: standardised targets, where
+     * an output's error is its data-unit error times its scale, and the
+     * MSE loss is the mean over the outputs. */
+    if (st == SYN_OK && per) {
+        double sum = 0.0;
+        for (size_t j = 0; j < run->n_targets; j++)
+            sum += per[j].mse * (double)run->target_scale[j] * (double)run->target_scale[j];
+        *trained_units_loss = sum / (double)run->n_targets;
+    }
+    free(per);
+    return st == SYN_OK ? SYN_EXIT_OK : cli_library_error("train", st, NULL, o->test_data);
 }
 
-static int write_plot(const train_options *o, const train_run *run)
+static void print_test(const train_options *o, const train_run *run, const syn_eval *ev)
 {
+    /* --quiet keeps the one result a scripted run wants; --silent drops it. */
+    if (o->quiet >= 2)
+        return;
+    if (run->classify)
+        printf("test: loss %.4g accuracy %.4f (%zu samples)\n", ev->loss, ev->accuracy,
+               ev->samples);
+    else
+        printf("test: loss %.4g mse %.6g mae %.6g r2 %.4f (%zu samples)\n", ev->loss, ev->mse,
+               ev->mae, ev->r2, ev->samples);
+}
+
+/* The epoch whose weights the saved model holds (1-based). */
+static size_t saved_epoch(const train_run *run)
+{
+    const train_progress *p = &run->progress;
+    if (p->have_best && run->best)
+        return p->best_epoch + 1;
+    return p->n_results ? p->results[p->n_results - 1].stats.epoch + 1 : 0;
+}
+
+static int write_plot(const train_options *o, train_run *run, const run_outcome *end)
+{
+    run->history.test_epoch = end->have_test ? end->saved_epoch : 0;
+    run->history.test_loss = end->test_loss;
+    run->history.test_acc = end->test_acc;
+    run->history.restored_epoch = run->progress.have_best && run->best ? end->saved_epoch : 0;
     cli_out_file f;
     int rc = cli_out_open("train", o->plot, &f);
     if (rc != SYN_EXIT_OK)
@@ -381,6 +433,24 @@ typedef struct loop_state {
     int warned_growth;      /* the exploding-loss warning was given */
     syn_batch_report stopped_at;
 } loop_state;
+
+/* Rewrites the log with the end's columns and commits it. */
+static int finish_log(loop_state *s, const run_outcome *end)
+{
+    FILE *fp = s->log.fp;
+    const train_progress *p = &s->run->progress;
+    if (!s->log.write_errno) {
+        if (fflush(fp) != 0 || fseek(fp, 0, SEEK_SET) != 0 || ftruncate(fileno(fp), 0) != 0)
+            s->log.write_errno = errno ? errno : EIO;
+    }
+    if (!s->log.write_errno) {
+        fprintf(fp, "%s\n", log_header);
+        for (size_t i = 0; i < p->n_results; i++)
+            if (!log_epoch(fp, &p->results[i], end) && !s->log.write_errno)
+                s->log.write_errno = errno;
+    }
+    return cli_out_commit("train", &s->log);
+}
 
 /* Writes the checkpoint: the trainer's state with the command's own
  * (options, data fingerprint, results so far, best weights). */
@@ -503,7 +573,7 @@ static syn_status run_epoch(const train_options *o, train_run *run, loop_state *
                           r->val_acc) ||
         !train_progress_push(&run->progress, r))
         return SYN_ERR_OUT_OF_MEMORY;
-    if (s->log.fp && !log_epoch(s->log.fp, r) && !s->log.write_errno)
+    if (s->log.fp && !log_epoch(s->log.fp, r, NULL) && !s->log.write_errno)
         s->log.write_errno = errno;
     if (!o->quiet)
         print_epoch(&s->prog, r);
@@ -608,11 +678,14 @@ static int finish_stopped(const train_options *o, train_run *run, loop_state *s)
                 "unchanged)\n", o->out);
     } else {
         rc = finish_model(o, run);
-        if (s->log.fp)
-            rc = rc == SYN_EXIT_OK ? cli_out_commit("train", &s->log)
-                                   : (cli_out_commit("train", &s->log), rc);
+        run_outcome end = {.saved_epoch = saved_epoch(run), .test_loss = NAN,
+                           .test_acc = NAN};
+        if (s->log.fp) {
+            int log_rc = finish_log(s, &end);
+            rc = rc == SYN_EXIT_OK ? log_rc : rc;
+        }
         if (rc == SYN_EXIT_OK && o->plot)
-            rc = write_plot(o, run);
+            rc = write_plot(o, run, &end);
         if (rc == SYN_EXIT_OK)
             fprintf(stderr, "synapse train: saved %s (%zu finished epochs, and the batches "
                     "of epoch %zu so far)\n", o->out, run->progress.n_results, at->epoch + 1);
@@ -678,7 +751,7 @@ static int replay_progress(train_run *run, loop_state *s)
         if (!cli_history_push(&run->history, r->stats.loss, r->stats.accuracy, r->val_loss,
                               r->val_acc))
             return 0;
-        if (s->log.fp && !log_epoch(s->log.fp, r) && !s->log.write_errno)
+        if (s->log.fp && !log_epoch(s->log.fp, r, NULL) && !s->log.write_errno)
             s->log.write_errno = errno;
     }
     return 1;
@@ -720,18 +793,28 @@ int train_loop(const train_options *o, train_run *run)
     }
     if (rc == SYN_EXIT_OK)
         rc = finish_model(o, run);
-    if (s.log.fp)
-        rc = rc == SYN_EXIT_OK ? cli_out_commit("train", &s.log)
-                               : (cli_out_commit("train", &s.log), rc);
+    /* The test set scores the saved weights; its result goes in the log and
+     * the plot too, so it is measured before they are written. */
+    run_outcome end = {.saved_epoch = saved_epoch(run), .test_loss = NAN, .test_acc = NAN};
+    syn_eval test_ev;
+    if (rc == SYN_EXIT_OK && run->test && !diverged &&
+        (rc = evaluate_test(o, run, &test_ev, &end.test_loss)) == SYN_EXIT_OK) {
+        end.have_test = 1;
+        end.test_acc = test_ev.accuracy;
+    }
+    if (s.log.fp) {
+        int log_rc = finish_log(&s, &end);
+        rc = rc == SYN_EXIT_OK ? log_rc : rc;
+    }
     if (rc == SYN_EXIT_OK && o->plot)
-        rc = write_plot(o, run);
+        rc = write_plot(o, run, &end);
     if (rc == SYN_EXIT_OK && diverged) {
         fprintf(stderr, "synapse train: saved %s with the last good epoch's weights (%zu "
                 "epochs)\n", o->out, syn_trainer_epochs_done(run->trainer));
         return SYN_EXIT_RUNTIME;
     }
-    if (rc == SYN_EXIT_OK && run->test)
-        rc = report_test(o, run);
+    if (rc == SYN_EXIT_OK && end.have_test)
+        print_test(o, run, &test_ev);
     if (rc == SYN_EXIT_OK && !o->quiet)
         printf("saved %s (%zu parameters, %zu epochs)\n", o->out,
                syn_net_param_count(run->net), syn_trainer_epochs_done(run->trainer));

@@ -323,7 +323,8 @@ static void test_classifier(void)
 
     char *log = read_all(path_in_tmp("log.csv"));
     CHECK(log && !strncmp(log, "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,"
-                          "samples_per_second\n", 81), "log header");
+                          "samples_per_second,saved,test_loss,test_accuracy\n", 108),
+          "log header");
     CHECK(log && count_lines(log) == 41, "a log row per epoch");
     CHECK(log && strstr(log, "\n1,") && strstr(log, "\n40,") && strstr(log, ",,"),
           "1-based epochs, empty val columns");
@@ -337,9 +338,13 @@ static void test_classifier(void)
     check_classifier();
 
     r = run("train --data flowers.csv --hidden 8 --epochs 3 --out quiet.syn --log q.csv "
-            "--quiet");
+            "--plot q.svg --quiet");
     CHECK(r.code == 0 && !*r.out && !*r.err, "--quiet prints nothing: '%s' '%s'", r.out, r.err);
     result_free(&r);
+    svg = read_all(path_in_tmp("q.svg"));
+    CHECK(svg && strstr(svg, ">loss<") && !strstr(svg, "log scale"),
+          "3 epochs, a loss within two decades: a linear axis");
+    free(svg);
     /* --quiet still gives the test result, alone on stdout; --silent not even that. */
     r = run("train --data flowers.csv --test-data flowers_test.csv --hidden 8 --epochs 2 "
             "--out quiet.syn --quiet");
@@ -352,10 +357,12 @@ static void test_classifier(void)
     result_free(&r);
 }
 
+static double log_min(const char *log, int col, size_t *at, size_t *rows);
+
 static void test_regression(void)
 {
     result r = run("train --data reg.csv --hidden 32 --epochs 60 --batch 16 --lr 0.01 "
-                   "--out reg.syn --plot reg.svg --quiet");
+                   "--out reg.syn --plot reg.svg --log reg_log.csv --quiet");
     CHECK(r.code == 0, "train regression: %s", r.err);
     result_free(&r);
     r = run("eval --model reg.syn --data reg.csv --json");
@@ -373,6 +380,15 @@ static void test_regression(void)
     result_free(&r);
     char *svg = read_all(path_in_tmp("reg.svg"));
     CHECK(svg && strstr(svg, "</svg>") && !strstr(svg, "Accuracy"), "loss panel only");
+    /* The training loss falls by more than two decades here: a log axis. */
+    char *log = read_all(path_in_tmp("reg_log.csv"));
+    size_t rows = 0, at = 0;
+    double low = log ? log_min(log, 1, &at, &rows) : NAN;
+    double first = log && strchr(log, '\n') ? strtod(strchr(strchr(log, '\n') + 1, ',') + 1,
+                                                     NULL) : NAN;
+    CHECK(first / low > 100 && svg && strstr(svg, "loss (log scale)"),
+          "loss %g -> %g: log axis %d", first, low, svg && strstr(svg, "log scale"));
+    free(log);
     free(svg);
     r = run("info reg.syn");
     CHECK(r.code == 0 && strstr(r.out, "linear") && strstr(r.out, "mse"), "%s", r.out);
@@ -439,8 +455,10 @@ static void test_early_stop(void)
                          "--schedule constant --val-split 0.3 --seed 5";
     char args[512];
     snprintf(args, sizeof args, "train %s --epochs 300 --early-stop 4 --out early.syn "
-             "--log early.csv", common);
+             "--log early.csv --plot early.svg --test-data noise.csv", common);
     result r = run(args);
+    const char *test_line = strstr(r.out, "test: loss ");
+    double test_loss = test_line ? strtod(test_line + 11, NULL) : NAN;
     CHECK(r.code == 0 && strstr(r.err, "stopped at epoch") &&
           strstr(r.err, "validation loss has not improved for 4 epochs"), "early stop: %d %s",
           r.code, r.err);
@@ -451,7 +469,29 @@ static void test_early_stop(void)
     double best = log ? log_min(log, 3, &best_epoch, &rows) : NAN;
     CHECK(rows >= 5 && rows < 300 && rows == best_epoch + 4, "stopped after %zu epochs, best %zu",
           rows, best_epoch);
+    /* The restored epoch's row, and only it, says saved and has the test
+     * result (the same as on stdout); the plot marks both. */
+    char row_start[32];
+    snprintf(row_start, sizeof row_start, "\n%zu,", best_epoch);
+    const char *row = log ? strstr(log, row_start) : NULL;
+    const char *tail = NULL;
+    for (int c = 0, i = 0; row && row[++i] && row[i] != '\n';)
+        if (row[i] == ',' && ++c == 7)
+            tail = row + i + 1;
+    double logged = tail && !strncmp(tail, "1,", 2) ? strtod(tail + 2, NULL) : NAN;
+    CHECK(fabs(logged - test_loss) <= 1e-3 * fabs(test_loss), "log row %zu: saved, test loss "
+          "%g (stdout %g): %.100s", best_epoch, logged, test_loss, row ? row + 1 : "(none)");
+    size_t saved_rows = 0;
+    for (const char *p = log; p && (p = strstr(p, ",1,")); p++)
+        saved_rows += 1;
+    CHECK(saved_rows == 1, "one saved row, not %zu", saved_rows);
     free(log);
+    char mark[48];
+    snprintf(mark, sizeof mark, "restored epoch %zu<", best_epoch);
+    char *svg = read_all(path_in_tmp("early.svg"));
+    CHECK(svg && strstr(svg, mark) && strstr(svg, ">test "), "the plot marks the restored "
+          "epoch and the test result");
+    free(svg);
     r = run("info early.syn");
     const char *v = strstr(r.out, "val loss");
     double saved = v ? strtod(v + strlen("val loss"), NULL) : NAN;

@@ -112,6 +112,21 @@ static void write_data(void)
 
 /* Two epoch logs equal but in the last two fields of each row (the
  * epoch's seconds and samples per second). */
+/* Blanks a log row's seconds and samples_per_second (its 6th and 7th
+ * fields) in place. */
+static void drop_time_fields(char *row)
+{
+    char *start = row;
+    for (int k = 0; k < 5 && start; k++) {
+        start = strchr(start, ',');
+        start = start ? start + 1 : NULL;
+    }
+    char *end = start ? strchr(start, ',') : NULL;
+    end = end ? strchr(end + 1, ',') : NULL;
+    if (start && end)
+        memmove(start, end, strlen(end) + 1);
+}
+
 static int same_log_but_times(const char *a, const char *b)
 {
     size_t na = 0, nb = 0;
@@ -128,11 +143,8 @@ static int same_log_but_times(const char *a, const char *b)
         if (!pe || !qe)
             break;
         *pe = *qe = '\0';
-        for (int k = 0; k < 2; k++) {
-            char *pc = strrchr(p, ','), *qc = strrchr(q, ',');
-            if (pc && qc)
-                *pc = *qc = '\0';
-        }
+        drop_time_fields(p);
+        drop_time_fields(q);
         same = strcmp(p, q) == 0;
         p = pe + 1;
         q = qe + 1;

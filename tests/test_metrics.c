@@ -4,8 +4,11 @@
  * syn_class_report on identity networks (output = input), so the library
  * scores exactly the predictions sklearn scored: a 5-class case with a class
  * never predicted and a class never present, and a 3-target regression with
- * one target near 1e4. Then `synapse eval` on a 40-class model with long
- * names: every text line fits 80 columns and no 40 x 40 matrix is printed. */
+ * one target near 1e4. The same networks saved as model files give the same
+ * numbers through `synapse eval --json`. Then `synapse eval` on 12- and
+ * 40-class models with long names: every text line fits 80 columns and no
+ * 40 x 40 matrix is printed. */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +192,97 @@ static void test_regression(const char *text)
     free(y);
 }
 
+/* The number after the n-th (from 0) occurrence of "key": in a JSON text,
+ * NaN when there is none. */
+static double json_nth(const char *json, const char *key, size_t n)
+{
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\": ", key);
+    const char *p = json;
+    for (size_t i = 0; p && i <= n; i++) {
+        p = strstr(p, pattern);
+        p = p ? p + strlen(pattern) : NULL;
+    }
+    return p ? strtod(p, NULL) : NAN;
+}
+
+/* The same predictions through `synapse eval --json`: the identity
+ * networks saved as model files, the predictions as the CSV's features. */
+static void test_cli_numbers(const char *text, const char *dir)
+{
+    static double v[MAX_VALUES], truth[MAX_VALUES], pred[MAX_VALUES];
+    fixture_values(text, "classes", v);
+    size_t k = (size_t)v[0], n = fixture_values(text, "y_true", truth);
+    fixture_values(text, "y_pred", pred);
+    syn_net *net = identity_net(k, SYN_ACT_SOFTMAX, SYN_LOSS_CROSS_ENTROPY);
+    const char *names[8] = {"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7"};
+    CHECK(net && k <= 8, "identity classifier");
+    if (!net || k > 8)
+        return;
+    CHECK_OK(syn_net_set_class_names(net, names, k));
+    CHECK_OK(syn_net_save(net, NULL, cli_path(dir, "id.syn"), NULL));
+    syn_net_free(net);
+    FILE *fp = fopen(cli_path(dir, "id.csv"), "w");
+    for (size_t i = 0; fp && i < n; i++) {
+        for (size_t c = 0; c < k; c++)
+            fprintf(fp, "%d,", c == (size_t)pred[i]);
+        fprintf(fp, "c%d\n", (int)truth[i]);
+    }
+    if (fp)
+        fclose(fp);
+    cli_result r = cli_run_input(dir, NULL, "eval --model id.syn --data id.csv --no-header "
+                                            "--json");
+    CHECK(r.code == 0, "eval of the identity classifier: %s", r.err);
+    static const char *const keys[] = {"precision", "recall", "f1"};
+    for (int key = 0; key < 3; key++) {
+        fixture_values(text, keys[key], v);
+        for (size_t c = 0; c < k; c++)
+            CHECK_CLOSE(json_nth(r.out, keys[key], c), v[c], 1e-9, 1e-12,
+                        "eval --json %s of c%zu: %s", keys[key], c, r.out);
+        double avg[3];
+        fixture_values(text, "macro", avg);
+        CHECK_CLOSE(json_nth(r.out, keys[key], k), avg[key], 1e-9, 1e-12, "macro %s",
+                    keys[key]);
+        fixture_values(text, "weighted", avg);
+        CHECK_CLOSE(json_nth(r.out, keys[key], k + 1), avg[key], 1e-9, 1e-12, "weighted %s",
+                    keys[key]);
+    }
+    fixture_values(text, "accuracy", v);
+    CHECK_CLOSE(json_nth(r.out, "accuracy", 0), v[0], 1e-9, 0, "accuracy: %s", r.out);
+    cli_result_free(&r);
+
+    fixture_values(text, "targets", v);
+    size_t t = (size_t)v[0], cells = fixture_values(text, "reg_true", truth);
+    fixture_values(text, "reg_pred", pred);
+    net = identity_net(t, SYN_ACT_LINEAR, SYN_LOSS_MSE);
+    CHECK_OK(syn_net_save(net, NULL, cli_path(dir, "idr.syn"), NULL));
+    syn_net_free(net);
+    fp = fopen(cli_path(dir, "idr.csv"), "w");
+    for (size_t i = 0; fp && i < cells / t; i++) {
+        for (size_t j = 0; j < t; j++)
+            fprintf(fp, "%.9g,", pred[i * t + j]);
+        for (size_t j = 0; j < t; j++)
+            fprintf(fp, "%.9g%s", truth[i * t + j], j + 1 < t ? "," : "\n");
+    }
+    if (fp)
+        fclose(fp);
+    r = cli_run_input(dir, NULL, "eval --model idr.syn --data idr.csv --no-header --json");
+    CHECK(r.code == 0, "eval of the identity regression: %s", r.err);
+    static const char *const reg_keys[] = {"mse", "rmse", "mae", "r2"};
+    for (int key = 0; key < 4; key++) {
+        char mean_key[16];
+        snprintf(mean_key, sizeof mean_key, "%s_mean", reg_keys[key]);
+        fixture_values(text, mean_key, v);
+        CHECK_CLOSE(json_nth(r.out, reg_keys[key], 0), v[0], 1e-8, 1e-12,
+                    "eval --json overall %s: %s", reg_keys[key], r.out);
+        fixture_values(text, reg_keys[key], v);
+        for (size_t j = 0; j < t; j++)
+            CHECK_CLOSE(json_nth(r.out, reg_keys[key], 1 + j), v[j], 1e-8, 1e-12,
+                        "eval --json %s of output %zu: %s", reg_keys[key], j + 1, r.out);
+    }
+    cli_result_free(&r);
+}
+
 /* Code points on the longest line of text. */
 static size_t widest_line(const char *text)
 {
@@ -204,31 +298,30 @@ static size_t widest_line(const char *text)
     return cols > widest ? cols : widest;
 }
 
-static void write_classes_csv(const char *path, size_t k, const char *prefix)
+/* k classes named prefix, the class number, suffix. */
+static void write_classes_csv(const char *path, size_t k, const char *prefix,
+                              const char *suffix)
 {
     FILE *fp = fopen(path, "w");
     if (!fp)
         return;
     fprintf(fp, "x1,x2,label\n");
     for (size_t i = 0; i < 4 * k; i++)
-        fprintf(fp, "%zu,%zu,%s %zu\n", i % k, (i * 7) % 13, prefix, i % k);
+        fprintf(fp, "%zu,%zu,%s %zu%s\n", i % k, (i * 7) % 13, prefix, i % k, suffix);
     fclose(fp);
 }
 
-static void test_cli_width(void)
+static void test_cli_width(const char *dir)
 {
-    char dir[] = "/tmp/syn_metrics_XXXXXX";
-    if (!mkdtemp(dir)) {
-        CHECK(0, "mkdtemp");
-        return;
-    }
-    static const size_t sizes[] = {12, 40};
-    for (size_t s = 0; s < 2; s++) {
+    /* Long names, with a multi-byte character, that differ only at the end,
+     * and 3 that differ only in the middle: cut, they are numbered. */
+    static const size_t sizes[] = {12, 40, 3};
+    static const char *const suffixes[] = {"", "", " and then the same long common suffix"};
+    for (size_t s = 0; s < 3; s++) {
         size_t k = sizes[s];
         char cmd[512];
-        /* Long names, with a multi-byte character, that differ only at the end. */
         write_classes_csv(cli_path(dir, "c.csv"), k,
-                          "a rather long class name for the Überprüfung of widths");
+                          "a rather long class name for the Überprüfung of widths", suffixes[s]);
         cli_result r = cli_run_input(dir, NULL, "train --data c.csv --epochs 1 --out c.syn "
                                                 "--quiet");
         CHECK(r.code == 0, "train %zu classes: %s", k, r.err);
@@ -242,6 +335,8 @@ static void test_cli_width(void)
         int matrix = strstr(r.out, "rows: true class, columns: predicted") != NULL;
         CHECK(k <= 30 ? matrix : !matrix && strstr(r.out, "see --json"),
               "%zu classes: matrix printed %d:\n%s", k, matrix, r.out);
+        CHECK(k != 3 || (strstr(r.out, "\n0:a rather") && strstr(r.out, "\n2:a rather")),
+              "names that cut alike are numbered:\n%s", r.out);
         cli_result_free(&r);
         snprintf(cmd, sizeof cmd, "eval --model c.syn --data c.csv --json");
         r = cli_run_input(dir, NULL, cmd);
@@ -250,10 +345,6 @@ static void test_cli_width(void)
               "json keys: %s", r.out);
         cli_result_free(&r);
     }
-    char rm[600];
-    snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
-    if (system(rm) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
 }
 
 int main(void)
@@ -264,7 +355,19 @@ int main(void)
         test_classification(text);
         test_regression(text);
     }
+    char dir[] = "/tmp/syn_metrics_XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        free(text);
+        return check_finish();
+    }
+    if (text)
+        test_cli_numbers(text, dir);
     free(text);
-    test_cli_width();
+    test_cli_width(dir);
+    char rm[600];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
+    if (system(rm) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
     return check_finish();
 }
