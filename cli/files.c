@@ -21,6 +21,16 @@ int cli_same_file(const char *a, const char *b)
     return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* The directory that holds path: "." for a bare name, "/" for a file in /. */
+static void parent_dir(const char *path, char *dir, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, size, ".");
+    else
+        snprintf(dir, size, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+}
+
 int cli_check_writable(const char *cmd, const char *path)
 {
     struct stat st;
@@ -30,12 +40,8 @@ int cli_check_writable(const char *cmd, const char *path)
         return cli_runtime_error(cmd, "%s: is a directory", path);
     if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
         return cli_runtime_error(cmd, "%s: not a regular file; refusing to replace it", path);
-    const char *slash = strrchr(path, '/');
     char dir[4096];
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else
-        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    parent_dir(path, dir, sizeof dir);
     if (access(dir, W_OK) != 0)
         return cli_runtime_error(cmd, "%s: cannot write in %s: %s", path, dir, strerror(errno));
     return SYN_EXIT_OK;
@@ -101,12 +107,8 @@ int cli_out_open(const char *cmd, const char *path, cli_out_file *f)
  * (best effort: some file systems refuse to fsync a directory). */
 static void sync_directory(const char *path)
 {
-    const char *slash = strrchr(path, '/');
     char dir[4096];
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else
-        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    parent_dir(path, dir, sizeof dir);
     int fd = open(dir, O_RDONLY);
     if (fd >= 0) {
         fsync(fd);
