@@ -745,17 +745,25 @@ static syn_status mark_target(csv_load *L, size_t col, const csv_record *first)
 }
 
 /* The file column named `name` in the header, or NONE. */
-static size_t column_named(const csv_record *header, const char *name)
+/* The column of the header holding the nth (from 0) occurrence of name. A
+ * file may repeat a name; a model's columns of that name then match its
+ * occurrences in order. */
+static size_t column_named_nth(const csv_record *header, const char *name, size_t nth)
 {
     for (size_t j = 0; j < header->n_fields; j++) {
         const char *s = field_text(header, j);
         size_t len = header->fields[j].len;
         if (!header->fields[j].quoted)
             trim(&s, &len);
-        if (name_equals(name, s, len))
+        if (name_equals(name, s, len) && nth-- == 0)
             return j;
     }
     return NONE;
+}
+
+static size_t column_named(const csv_record *header, const char *name)
+{
+    return column_named_nth(header, name, 0);
 }
 
 static syn_status target_by_name(csv_load *L, const char *name, const csv_record *header)
@@ -918,7 +926,10 @@ static syn_status map_encoding(csv_load *L, const csv_record *first)
     const syn_encoding *e = L->opt.encoding;
     if (L->has_header) {
         for (size_t i = 0; i < e->n_columns; i++) {
-            size_t j = column_named(first, e->columns[i].name);
+            size_t nth = 0;
+            for (size_t k = 0; k < i; k++)
+                nth += strcmp(e->columns[k].name, e->columns[i].name) == 0;
+            size_t j = column_named_nth(first, e->columns[i].name, nth);
             if (j == NONE || L->is_target[j]) {
                 syn_set_error(L->err, "%s:%zu:%zu: expected a column named \"%s\" (an input "
                               "of the model) in the header, found %s", L->path,
