@@ -411,6 +411,13 @@ syn_status syn_model_serialize(const syn_net *net, const syn_optimizer *opt,
         syn_set_error(err, "model file: too many layers or class names for the format");
         return SYN_ERR_OVERFLOW;
     }
+    size_t bad = syn_net_first_kind_not(net, 1u << SYN_LAYER_DENSE);
+    if (bad < net->n_layers) {
+        syn_set_error(err, "model file: layer %zu (%s): format version %u stores dense layers "
+                      "only", bad, syn_layer_kind_name(net->layers[bad].kind),
+                      SYN_MODEL_VERSION);
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
     if (opt) {
         size_t count = 0;
         syn_optimizer_moments((syn_optimizer *)opt, NULL, NULL, &count);
