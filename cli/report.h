@@ -62,7 +62,8 @@ typedef struct report_input {
     const syn_dataset *eval_data;
     const size_t *eval_rows;
     size_t n_eval_rows;
-    const char *eval_what;       /* "the test set (FILE)", ... */
+    const char *eval_what;       /* "the test set FILE", ...; or why there is none */
+    const char *eval_short;      /* for the summary (NULL: eval_what's file name) */
     int is_idx;                  /* images: the misclassified grid, the weights */
     /* Timings (NaN: not recorded) and the peak resident memory (0: not
      * recorded) of the training process. */

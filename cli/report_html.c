@@ -303,13 +303,13 @@ static void write_summary(writer *w)
         fprintf(fp, "<div class=\"card\"><b data-metric=\"summary_accuracy\" data-value="
                 "\"%.10g\">%.2f%%</b><span>accuracy on ", w->ev.ev.accuracy,
                 100.0 * w->ev.ev.accuracy);
-        html(fp, base_name(w->in->eval_what));
+        html(fp, w->in->eval_short ? w->in->eval_short : base_name(w->in->eval_what));
         fputs("</span></div>\n", fp);
         fprintf(fp, "<div class=\"card\"><b>%.4f</b><span>macro F1</span></div>\n",
                 w->ev.summary.macro.f1);
     } else if (w->have_eval) {
         fprintf(fp, "<div class=\"card\"><b>%.4f</b><span>R&#178; on ", w->ev.overall.r2);
-        html(fp, base_name(w->in->eval_what));
+        html(fp, w->in->eval_short ? w->in->eval_short : base_name(w->in->eval_what));
         fprintf(fp, "</span></div>\n<div class=\"card\"><b>%.4g</b><span>RMSE (mean over "
                 "outputs)</span></div>\n", w->ev.overall.rmse);
     }
@@ -385,7 +385,8 @@ static void cpu_description(char *model, size_t model_size, char *features, size
 static void write_files(writer *w)
 {
     FILE *fp = w->fp;
-    fputs("<h3>Files</h3>\n<div class=\"scroll\"><table><tr><th>role</th><th>path</th>"
+    fputs("<h3>Files</h3>\n<p>Sizes and checksums as the files are now (sha256sum prints "
+          "the same).</p>\n<div class=\"scroll\"><table><tr><th>role</th><th>path</th>"
           "<th class=\"num\">bytes</th><th>SHA-256</th></tr>\n", fp);
     for (size_t i = 0; i < w->in->n_files; i++) {
         const report_file *f = &w->in->files[i];
@@ -456,7 +457,8 @@ static void write_provenance(writer *w)
         fputs("</pre>\n", fp);
     } else {
         missing(fp, "The training command line was not recorded: a --log file and a model "
-                    "do not store it (synapse train --report FILE.html records it).");
+                    "do not store it (synapse train --report FILE.html records it). Below: "
+                    "the command that made this report.");
     }
     if (in->n_options) {
         fputs("<h3>Every option, defaults included</h3>\n<div class=\"scroll\"><table>"
@@ -471,7 +473,8 @@ static void write_provenance(writer *w)
         fputs("</table></div>\n", fp);
     }
     write_files(w);
-    fputs("<h3>To reproduce</h3>\n", fp);
+    fprintf(fp, "<h3>%s</h3>\n", in->command_line ? "To reproduce the run (the same synapse "
+            "version and files)" : "To make this report again");
     if (in->reproduce) {
         fputs("<pre data-field=\"reproduce\">", fp);
         html(fp, in->reproduce);
