@@ -364,14 +364,17 @@ static void smooth_series(const double *v, size_t n, double *out)
     }
 }
 
-static void chart_legend(FILE *fp, const panel *p, const cli_chart *c, int bottom)
+/* The legend names the series and the marks (their lines carry no text,
+ * which would collide with the curves and each other). */
+static void chart_legend(FILE *fp, const panel *p, const cli_chart *c, int bottom,
+                         int best, int stop)
 {
-    size_t rows = 0;
+    size_t rows = (size_t)best + (size_t)stop;
     for (size_t k = 0; k < c->n_series; k++)
         rows += any_finite(c->series[k].v, c->n);
     if (rows < 2)
         return;
-    double w = 128, h = 6 + 20 * (double)rows;
+    double w = 190, h = 6 + 20 * (double)rows;
     double x = p->x0 + p->w - w - 8, y = bottom ? p->y0 + p->h - h - 8 : p->y0 + 8;
     fprintf(fp, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.0f\" height=\"%.0f\" fill=\"#fff\" "
             "fill-opacity=\"0.9\" stroke=\"#bbb\" rx=\"3\"/>\n", x, y, w, h);
@@ -388,34 +391,47 @@ static void chart_legend(FILE *fp, const panel *p, const cli_chart *c, int botto
         xml_text(fp, s->name);
         fputs("</text>\n", fp);
     }
+    const char *labels[2] = {c->best_label, c->stop_label}, *colors[2] = {COLOR_MARK, "#b22"};
+    int shown[2] = {best, stop};
+    for (int k = 0; k < 2; k++) {
+        if (!shown[k])
+            continue;
+        double ly = y + 14 + 20 * (double)row++;
+        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                "stroke-width=\"1.5\" stroke-dasharray=\"2 3\"/>\n", x + 8, ly, x + 32, ly,
+                colors[k]);
+        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">", x + 40, ly + 4);
+        xml_text(fp, labels[k] ? labels[k] : "");
+        fputs("</text>\n", fp);
+    }
 }
 
-/* A vertical line at epoch e with its label, at the top or the bottom. */
-static void chart_mark(FILE *fp, const panel *p, size_t e, const char *label, int top,
-                       const char *color)
+/* A vertical line at epoch e (named in the legend); returns whether it
+ * was drawn. */
+static int chart_mark(FILE *fp, const panel *p, size_t e, const char *color)
 {
     if (e < 1 || e > p->n_epochs)
-        return;
+        return 0;
     double x = px(p, (double)e);
-    int right = x > p->x0 + p->w / 2;
     fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
             "stroke-width=\"1.5\" stroke-dasharray=\"2 3\"/>\n", x, p->y0, x, p->y0 + p->h,
             color);
-    fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"11\" fill=\"%s\">",
-            x + (right ? -4 : 4), top ? p->y0 + 14 : p->y0 + p->h - 6, right ? "end" : "start",
-            color);
-    xml_text(fp, label);
-    fputs("</text>\n", fp);
+    return 1;
 }
+
+/* Report charts are narrower than --plot's panels, so that their text
+ * stays readable where a phone shrinks them to its width. */
+#define CHART_W 380.0
+#define CHART_H 250.0
 
 int cli_chart_svg(FILE *fp, const cli_chart *c)
 {
-    double width = MARGIN_L + PANEL_W + MARGIN_R + 10, height = 36 + PANEL_H + MARGIN_B;
+    double width = MARGIN_L + CHART_W + MARGIN_R + 10, height = 36 + CHART_H + MARGIN_B;
     fprintf(fp, "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f "
             "%.0f\" role=\"img\" aria-label=\"", width, height);
     xml_text(fp, c->title);
     fputs("\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n", fp);
-    panel p = {.x0 = MARGIN_L + 10, .y0 = 36, .w = PANEL_W, .h = PANEL_H, .n_epochs = c->n};
+    panel p = {.x0 = MARGIN_L + 10, .y0 = 36, .w = CHART_W, .h = CHART_H, .n_epochs = c->n};
     const double *a = c->series[0].v, *b = c->n_series > 1 ? c->series[1].v : a;
     int log = c->allow_log && log_axis(a, b, c->n, NAN, &p.y);
     if (!log)
@@ -444,10 +460,9 @@ int cli_chart_svg(FILE *fp, const cli_chart *c)
         }
     }
     free(smoothed);
-    if (c->stop_epoch && c->stop_epoch != c->best_epoch)
-        chart_mark(fp, &p, c->stop_epoch, c->stop_label, !c->unit_interval, "#b22");
-    chart_mark(fp, &p, c->best_epoch, c->best_label, c->unit_interval, COLOR_MARK);
-    chart_legend(fp, &p, c, c->unit_interval);
+    int stop = c->stop_epoch != c->best_epoch && chart_mark(fp, &p, c->stop_epoch, "#b22");
+    int best = chart_mark(fp, &p, c->best_epoch, COLOR_MARK);
+    chart_legend(fp, &p, c, c->unit_interval, best, stop);
     if (smooth)
         fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#555\">faint: each "
                 "epoch; solid: smoothed (EMA %.1f)</text>\n", p.x0, height - 6, SMOOTH_WEIGHT);
@@ -474,12 +489,12 @@ static void draw_x_axis(FILE *fp, const panel *p, const axis *x, const char *x_l
 
 int cli_scatter_svg(FILE *fp, const cli_scatter *s)
 {
-    double width = MARGIN_L + PANEL_W + MARGIN_R + 10, height = 36 + PANEL_H + MARGIN_B;
+    double width = MARGIN_L + CHART_W + MARGIN_R + 10, height = 36 + CHART_H + MARGIN_B;
     fprintf(fp, "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f "
             "%.0f\" role=\"img\" aria-label=\"", width, height);
     xml_text(fp, s->title);
     fputs("\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n", fp);
-    panel p = {.x0 = MARGIN_L + 10, .y0 = 36, .w = PANEL_W, .h = PANEL_H};
+    panel p = {.x0 = MARGIN_L + 10, .y0 = 36, .w = CHART_W, .h = CHART_H};
     axis x = value_axis(s->x, s->x, s->n, NAN, 0);
     p.y = s->diagonal ? x : value_axis(s->y, s->y, s->n, s->zero_line ? 0.0 : NAN, 0);
     if (s->diagonal) {

@@ -135,7 +135,9 @@ static const char style[] =
 ".card b{display:block;font-size:24px;font-variant-numeric:tabular-nums}\n"
 ".card span{color:#556;font-size:13px}\n"
 ".grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:12px}\n"
-".chart{width:100%;height:auto;display:block;max-width:620px}\n"
+/* A grid item may shrink below its table's width: the table scrolls. */
+".grid2>*{min-width:0}\n"
+".chart{width:100%;height:auto;display:block;max-width:560px}\n"
 ".scroll{overflow-x:auto;max-width:100%}\n"
 "table{border-collapse:collapse;font-variant-numeric:tabular-nums}\n"
 "th,td{padding:3px 9px;border-bottom:1px solid #edf0f4;text-align:left;vertical-align:top}\n"
@@ -150,7 +152,7 @@ static const char style[] =
 ".missing{color:#8a5a00;background:#fff8e6;border-left:4px solid #f0b400;padding:6px 10px;"
 "margin:8px 0}\n"
 "table.heat td{text-align:right;min-width:2.6em;padding:3px 5px;border:1px solid #fff}\n"
-"table.heat th{font-size:12px;padding:2px 5px}\n"
+"table.heat th{font-size:12px;padding:2px 5px;vertical-align:middle}\n"
 "table.heat th.row{text-align:left;max-width:12em;overflow:hidden;text-overflow:ellipsis;"
 "white-space:nowrap}\n"
 ".imgs{display:flex;flex-wrap:wrap;gap:8px}\n"
@@ -169,7 +171,7 @@ static const char style[] =
 "@media (max-width:700px){main{padding:10px}section{padding:10px 10px}"
 ".grid2{grid-template-columns:1fr}header h1{font-size:21px}body{font-size:14px}"
 "table.kv th{width:auto;white-space:normal}.card b{font-size:20px}"
-".cards{grid-template-columns:repeat(2,1fr)}}\n"
+".cards{grid-template-columns:repeat(2,1fr)}.chart text{font-size:14px}}\n"
 "@media print{body{background:#fff;font-size:11pt}main{max-width:none;padding:0}"
 "section{border:none;padding:0;margin:12px 0}.scroll{overflow:visible}"
 ".grid2{grid-template-columns:1fr 1fr}a{color:inherit}}\n";
@@ -633,9 +635,9 @@ static void chart(writer *w, const char *title, const char *y_label, const doubl
     }
     cli_series s[2] = {{a_name, a, "#1f77b4", 0}, {b_name, b, "#e8710a", 1}};
     char best[64], stop[64];
-    snprintf(best, sizeof best, "%s epoch %zu", h->restored ? "best, restored:" : "saved:",
-             h->saved_epoch);
-    snprintf(stop, sizeof stop, "stopped at %zu", h->n_epochs);
+    snprintf(best, sizeof best, "%s %zu", h->restored ? "best epoch, restored:" :
+             "saved epoch", h->saved_epoch);
+    snprintf(stop, sizeof stop, "stopped after epoch %zu", h->n_epochs);
     cli_chart c = {.title = title, .y_label = y_label, .n = h->n_epochs, .series = s,
                    .n_series = any_value(b, h->n_epochs) ? 2 : 1, .unit_interval = unit,
                    .allow_log = allow_log, .best_epoch = h->saved_epoch,
@@ -823,7 +825,7 @@ static void write_classifier(writer *w)
         return;
     }
     fputs("<div class=\"scroll\"><table><tr><th>true</th><th>predicted as</th><th class="
-          "\"num\">rows</th><th class=\"num\">share of the true class</th></tr>\n", fp);
+          "\"num\">rows</th><th class=\"num\">of the true class</th></tr>\n", fp);
     for (size_t i = 0; i < r->n_pairs; i++) {
         const confused_pair *p = &r->pairs[i];
         fputs("<tr><td>", fp);
