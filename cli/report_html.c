@@ -75,7 +75,8 @@ static void metric(FILE *fp, const char *key, double v, const char *extra)
 {
     fprintf(fp, "<td class=\"num\" data-metric=\"%s\"%s", key, extra ? extra : "");
     if (isfinite(v))
-        fprintf(fp, " data-value=\"%.10g\">%.4f</td>", v, v);
+        fprintf(fp, fabs(v) < 1e5 ? " data-value=\"%.10g\">%.4f</td>"
+                                  : " data-value=\"%.10g\">%.4g</td>", v, v);
     else
         fputs(" data-value=\"null\">n/a</td>", fp);
 }
@@ -89,7 +90,7 @@ static void count_cell(FILE *fp, const char *key, uint64_t v, const char *extra)
 static void fmt_number(FILE *fp, double v)
 {
     if (isfinite(v))
-        fprintf(fp, "%.4g", v);
+        fprintf(fp, fabs(v) < 1e5 ? "%.4f" : "%.4g", v);
     else
         fputs("n/a", fp);
 }
@@ -635,8 +636,8 @@ static void chart(writer *w, const char *title, const char *y_label, const doubl
     }
     cli_series s[2] = {{a_name, a, "#1f77b4", 0}, {b_name, b, "#e8710a", 1}};
     char best[64], stop[64];
-    snprintf(best, sizeof best, "%s %zu", h->restored ? "best epoch, restored:" :
-             "saved epoch", h->saved_epoch);
+    snprintf(best, sizeof best, h->restored ? "best epoch %zu (restored)" : "saved epoch %zu",
+             h->saved_epoch);
     snprintf(stop, sizeof stop, "stopped after epoch %zu", h->n_epochs);
     cli_chart c = {.title = title, .y_label = y_label, .n = h->n_epochs, .series = s,
                    .n_series = any_value(b, h->n_epochs) ? 2 : 1, .unit_interval = unit,

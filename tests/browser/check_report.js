@@ -33,7 +33,10 @@ function check(ok, what) {
     }
 }
 
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'syn_chromium_'));
+// SYN_CHROMIUM_PROFILE: a directory of the caller's to keep the profile in
+// (the caller removes it; Chromium's helpers may outlive this script).
+const profile = fs.mkdtempSync(path.join(process.env.SYN_CHROMIUM_PROFILE || os.tmpdir(),
+                                         'syn_chromium_'));
 const browser = spawn(chromium, [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
     '--remote-debugging-pipe', '--user-data-dir=' + profile, '--no-first-run',
@@ -158,7 +161,9 @@ function compareNumbers(marks, ev) {
         }
         check(Number(mark.value) === want, `${what}: data-value ${mark.value} = eval ${want}`);
         const shown = Number(mark.text.replace('%', ''));
-        check(Number.isFinite(shown) && Math.abs(shown - want) <= 0.5e-4 * (1 + Math.abs(want)),
+        // Four decimals, or four significant digits past 1e5.
+        check(Number.isFinite(shown) &&
+              Math.abs(shown - want) <= 0.5e-4 + 5e-4 * (Math.abs(want) >= 1e5 ? Math.abs(want) : 0),
               `${what}: shown ${mark.text} = eval ${want}`);
     };
     const find = (pred) => marks.find(pred);
