@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "dataset_internal.h"
+#include "data/dataset_internal.h"
 #include "synapse.h"
 
 #define FIXTURE(name) SYN_TEST_DIR "/fixtures/csv/" name

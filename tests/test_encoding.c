@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "crc32.h"
-#include "dataset_internal.h"
-#include "model_file.h"
+#include "io/crc32.h"
+#include "data/dataset_internal.h"
+#include "io/model_file.h"
 #include "synapse.h"
 
 static syn_dataset *parse(const char *text, const syn_csv_options *o)

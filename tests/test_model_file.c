@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "crc32.h"
-#include "model_file.h"
+#include "io/crc32.h"
+#include "io/model_file.h"
 #include "synapse.h"
 
 #define FIXTURE_DIR SYN_TEST_DIR "/fixtures/model"

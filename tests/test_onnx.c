@@ -13,8 +13,8 @@
 
 #include "check.h"
 #include "f32_io.h"
-#include "onnx.h"
-#include "protobuf.h"
+#include "export/onnx.h"
+#include "export/protobuf.h"
 #include "synapse.h"
 
 #define ORT_TOLERANCE 1e-5

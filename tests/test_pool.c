@@ -1,4 +1,4 @@
-/* test_pool.c - the thread runtime (src/pool.h): every chunk runs exactly
+/* test_pool.c - the thread runtime (src/base/pool.h): every chunk runs exactly
  * once for any thread count, with the caller's floating-point mode; ranges
  * cover [0, n) once; workers are joined by syn_pool_free and by a smaller
  * thread count (none left alive: /proc/self/task); and the adaptive count
@@ -13,7 +13,7 @@
 
 #include "check.h"
 #include "thread_count.h"
-#include "pool.h"
+#include "base/pool.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>

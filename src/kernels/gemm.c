@@ -22,7 +22,7 @@
  * version and the CPU it detects. syn_gemm_with() forces any backend (tests,
  * benchmarks); a build with -DSYN_GEMM_PREFER_BLAS=ON makes OpenBLAS the
  * default wherever it was found (CI tests that build too). */
-#include "gemm.h"
+#include "kernels/gemm.h"
 
 /* Whether the CPU (and the OS, which must save the wide registers) can run
  * an instruction set. __builtin_cpu_supports checks both and costs a load. */

@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#include "../pool.h"
+#include "base/pool.h"
 
 void syn_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, const float *a,
               size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc,

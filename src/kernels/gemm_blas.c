@@ -10,7 +10,7 @@
  * No pointer is cached (the library keeps no global state): dlopen of a
  * loaded library returns it again, and dlsym is a hash lookup, both small
  * next to a GEMM worth sending to BLAS. */
-#include "gemm.h"
+#include "kernels/gemm.h"
 
 #ifdef SYN_HAVE_OPENBLAS
 

@@ -4,7 +4,7 @@
  * in-register transpose to pack B^T. Compiled with -mavx2 -mfma
  * (cmake/kernels.cmake), which defines SYN_HAVE_AVX2; only run where the CPU
  * has AVX2 and FMA. */
-#include "gemm.h"
+#include "kernels/gemm.h"
 
 #if defined(SYN_HAVE_AVX2) && defined(__AVX2__) && defined(__FMA__)
 
@@ -162,7 +162,7 @@ static void drv_pack_b(size_t nr, size_t kc, const float *b, size_t ldb, float *
     }
 }
 
-#include "gemm_builtin_driver.h"
+#include "kernels/gemm_builtin_driver.h"
 
 #else
 

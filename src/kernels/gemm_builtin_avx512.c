@@ -3,7 +3,7 @@
  * masked loads and stores at the n edge, a 16 x 16 in-register transpose to
  * pack B^T. Compiled with -mavx512f -mfma (cmake/kernels.cmake), which
  * defines SYN_HAVE_AVX512; only run where the CPU has AVX-512F. */
-#include "gemm.h"
+#include "kernels/gemm.h"
 
 #if defined(SYN_HAVE_AVX512) && defined(__AVX512F__) && defined(__FMA__)
 
@@ -183,7 +183,7 @@ static void drv_pack_b(size_t nr, size_t kc, const float *b, size_t ldb, float *
     }
 }
 
-#include "gemm_builtin_driver.h"
+#include "kernels/gemm_builtin_driver.h"
 
 #else
 

@@ -29,7 +29,7 @@
 
 #include <stddef.h>
 
-#include "../pool.h"
+#include "base/pool.h"
 
 /* Below this many multiply-adds (~2 us on one AVX-512 core) waking a second
  * thread costs more than it saves. */

@@ -2,7 +2,7 @@
  * of accumulators in a local array that the compiler keeps in vector
  * registers of whatever baseline ISA it targets. The fallback for CPUs (or
  * compilers) without AVX2; shares blocking and threading with the others. */
-#include "gemm.h"
+#include "kernels/gemm.h"
 
 #define DRV_MR 4
 #define DRV_NR 16
@@ -69,4 +69,4 @@ static void drv_pack_b(size_t nr, size_t kc, const float *b, size_t ldb, float *
             pb[p * DRV_NR + j] = j < nr ? b[p * ldb + j] : 0.0f;
 }
 
-#include "gemm_builtin_driver.h"
+#include "kernels/gemm_builtin_driver.h"

@@ -1,6 +1,6 @@
 /* gemm_ref.c - the naive reference product: three loops, float accumulation
  * in k order. Slow on purpose; every fast backend is tested against it. */
-#include "gemm.h"
+#include "kernels/gemm.h"
 
 void syn_gemm_ref(int trans_a, int trans_b, size_t m, size_t n, size_t k, const float *a,
                   size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc)

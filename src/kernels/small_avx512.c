@@ -1,13 +1,13 @@
 /* small_avx512.c - the small-network path (see small.h), in AVX-512F
  * intrinsics. Built with -mavx512f when the compiler has it; otherwise
  * syn_small_available() is 0 and pass.c uses syn_gemm for every product. */
-#include "small.h"
+#include "kernels/small.h"
 
 #ifdef SYN_HAVE_AVX512
 #include <immintrin.h>
 #include <stdint.h>
 
-#include "../internal.h"
+#include "core/internal.h"
 
 int syn_small_available(void)
 {

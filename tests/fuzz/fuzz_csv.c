@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "dataset_internal.h"
+#include "data/dataset_internal.h"
 #include "synapse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -16,7 +16,7 @@
 #include <zlib.h>
 #endif
 
-#include "dataset_internal.h"
+#include "data/dataset_internal.h"
 #include "synapse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

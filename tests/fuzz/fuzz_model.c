@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crc32.h"
-#include "model_file.h"
+#include "io/crc32.h"
+#include "io/model_file.h"
 #include "synapse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

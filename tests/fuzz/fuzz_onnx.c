@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "onnx.h"
+#include "export/onnx.h"
 #include "synapse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

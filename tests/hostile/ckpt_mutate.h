@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "crc32.h"
+#include "io/crc32.h"
 
 static inline uint64_t cm_u64(const uint8_t *p)
 {

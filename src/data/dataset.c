@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset_internal.h"
-#include "util.h"
+#include "data/dataset_internal.h"
+#include "base/util.h"
 
 struct syn_dataset {
     syn_dataset_parts p;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 int syn_loss_output_ok(syn_loss loss, syn_activation act)
 {

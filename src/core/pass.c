@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset_internal.h"
-#include "internal.h"
+#include "data/dataset_internal.h"
+#include "core/internal.h"
 #include "kernels/gemm.h"
 #include "kernels/small.h"
 

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-#include "model_file.h"
+#include "core/internal.h"
+#include "io/model_file.h"
 
 #define CKPT_TAG "ckpt"
 #define USER_TAG "user"

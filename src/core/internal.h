@@ -4,8 +4,9 @@
 #define SYN_INTERNAL_H
 
 #include "synapse.h"
-#include "pool.h"
-#include "util.h"
+#include "base/pool.h"
+#include "base/util.h"
+#include "layers/activation.h"
 
 /* One dense layer: out = act(in * W^T + b). W is [units x n_in] row-major
  * at params + w_off, b is [units] at params + b_off. */
@@ -77,13 +78,6 @@ double syn_loss_compute(const syn_net *net, const syn_workspace *ws, const float
 /* Writes dL/dz of the output layer (pre-activation) into dz [batch x n_out]. */
 void syn_loss_grad(const syn_net *net, const syn_workspace *ws, const float *targets,
                    size_t batch, float *dz);
-
-/* Activations (activation.c), on a [rows x cols] row-major block. */
-void syn_activation_forward(syn_activation act, float slope, float *z_to_a, size_t rows,
-                            size_t cols);
-/* Turns dL/da in `d` into dL/dz in place, from the outputs a. */
-void syn_activation_backward(syn_activation act, float slope, const float *a, float *d,
-                             size_t rows, size_t cols);
 
 /* The network and optimizer a trainer works on (train.c), for writing
  * checkpoints (checkpoint.c). */

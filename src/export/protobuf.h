@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "synapse.h"
-#include "util.h"
+#include "base/util.h"
 
 /* Wire types (the low three bits of a field's key). 3 and 4 are the
  * deprecated groups, which the decoder refuses. */

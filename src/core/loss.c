@@ -9,7 +9,7 @@
  * Values are accumulated in double. */
 #include <math.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 /* The divisor of the mean reduction. */
 static double loss_norm(const syn_net *net, size_t batch, size_t n_out)

@@ -2,7 +2,7 @@
  * per-class precision, recall, F1 and support, accuracy, and the macro and
  * support-weighted averages, as sklearn.metrics.classification_report
  * defines them. Pure arithmetic over the caller's counts: no allocation. */
-#include "internal.h"
+#include "core/internal.h"
 
 /* num / den, or 0 where den is 0: sklearn's default zero_division ("warn"
  * behaves as 0; https://scikit-learn.org/stable/modules/generated/

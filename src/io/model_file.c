@@ -16,10 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crc32.h"
-#include "internal.h"
-#include "encoding.h"
-#include "model_file.h"
+#include "io/crc32.h"
+#include "core/internal.h"
+#include "data/encoding.h"
+#include "io/model_file.h"
 
 _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "floats travel as IEEE-754 bits");
 

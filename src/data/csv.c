@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset_internal.h"
-#include "encoding.h"
-#include "util.h"
+#include "data/dataset_internal.h"
+#include "data/encoding.h"
+#include "base/util.h"
 
 #ifdef SYN_HAVE_ZLIB
 #include <unistd.h>

@@ -16,8 +16,8 @@
 #include <zlib.h>
 #endif
 
-#include "dataset_internal.h"
-#include "util.h"
+#include "data/dataset_internal.h"
+#include "base/util.h"
 
 #define IDX_CHUNK ((size_t)1 << 16)
 #define IDX_FIRST_ALLOC ((size_t)1 << 20)

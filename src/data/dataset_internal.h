@@ -4,7 +4,7 @@
 #ifndef SYN_DATASET_INTERNAL_H
 #define SYN_DATASET_INTERNAL_H
 
-#include "encoding.h"
+#include "data/encoding.h"
 #include "synapse.h"
 
 /* The pieces of a dataset, every pointer from malloc (or NULL). Exactly one

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-#include "model_file.h"
-#include "onnx.h"
-#include "protobuf.h"
+#include "core/internal.h"
+#include "io/model_file.h"
+#include "export/onnx.h"
+#include "export/protobuf.h"
 
 /* Limits far above any MLP; they bound the work a hostile file can cause
  * (name look-ups are linear). */

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset_internal.h"
-#include "internal.h"
+#include "data/dataset_internal.h"
+#include "core/internal.h"
 
 #if defined(__SSE__) || defined(__x86_64__)
 #include <xmmintrin.h>

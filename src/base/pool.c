@@ -32,7 +32,7 @@
  * soon as it has lost 1 ms, so a failed one costs about that, at most
  * ~0.1% of a loaded second, and a freed core is found within a second. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
-#include "pool.h"
+#include "base/pool.h"
 
 #include <pthread.h>
 #include <sched.h>

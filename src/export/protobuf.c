@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "protobuf.h"
-#include "util.h"
+#include "export/protobuf.h"
+#include "base/util.h"
 
 _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "floats travel as IEEE-754 bits");
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 #define SYN_OPTIM_PARALLEL_MIN 65536
 /* The arena is updated in chunks of this many elements, split over the

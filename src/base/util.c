@@ -1,5 +1,5 @@
 /* util.c - checked allocation and error-detail formatting. */
-#include "util.h"
+#include "base/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>

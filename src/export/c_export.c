@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "encoding.h"
-#include "internal.h"
-#include "model_file.h"
+#include "data/encoding.h"
+#include "core/internal.h"
+#include "io/model_file.h"
 
 #define MAX_PREFIX 64
 #define VALUES_PER_LINE 5

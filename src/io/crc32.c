@@ -1,7 +1,7 @@
 /* crc32.c - CRC-32 (IEEE 802.3), table-driven, one byte at a time. The
  * table is a compile-time constant so the checksum keeps no mutable state
  * and is safe from any thread. */
-#include "crc32.h"
+#include "io/crc32.h"
 
 /* crc_table[n] is the CRC of the single byte n: eight shift-and-xor rounds
  * with the reflected polynomial 0xEDB88320 (Sarwate 1988's table method). */

@@ -5,7 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "internal.h"
+#include "base/util.h"
+#include "layers/activation.h"
 
 /* exp(x) for float, within 2 ulp of expf over its range (NaN stays NaN),
  * written so that compilers vectorize loops that call it (no libm call, no

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "encoding.h"
-#include "internal.h"
-#include "model_file.h"
-#include "onnx.h"
-#include "protobuf.h"
+#include "data/encoding.h"
+#include "core/internal.h"
+#include "io/model_file.h"
+#include "export/onnx.h"
+#include "export/protobuf.h"
 
 #define NAME_SIZE 64
 

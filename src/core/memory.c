@@ -4,7 +4,7 @@
  * fit (or cannot exist) before a single large allocation. The sizes mirror
  * net.c (parameter arena), optim.c (moments), pass.c (workspace) and
  * train.c (snapshot, batch buffers). */
-#include "internal.h"
+#include "core/internal.h"
 #include "kernels/small.h"
 
 /* Accumulates a byte count; the first overflow sticks. */
