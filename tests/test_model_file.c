@@ -23,6 +23,7 @@
 
 #include "check.h"
 #include "io/crc32.h"
+#include "io/file.h"
 #include "io/model_file.h"
 #include "synapse.h"
 
@@ -1032,7 +1033,7 @@ static void test_atomic_save(void)
     int fd = open("/dev/full", O_WRONLY);
     if (fd >= 0) {
         uint8_t bytes[100] = {0};
-        CHECK(syn_model_write_fd(fd, bytes, sizeof bytes, "/dev/full", &err) == SYN_ERR_IO,
+        CHECK(syn_file_write_fd(fd, bytes, sizeof bytes, "/dev/full", &err) == SYN_ERR_IO,
               "/dev/full write");
         CHECK(strstr(err.message, "No space left") != NULL, "message: %s", err.message);
         close(fd);
@@ -1174,7 +1175,7 @@ static void test_v1_reference(void)
     }
     uint8_t *file = NULL, *fresh = NULL;
     size_t file_size = 0, fresh_size = 0;
-    CHECK_OK(syn_model_read_file(path, NULL, &file, &file_size, NULL));
+    CHECK_OK(syn_file_read(path, NULL, &file, &file_size, NULL));
     const uint8_t *note = NULL;
     size_t note_size = 0;
     CHECK_OK(syn_model_find_section(file, file_size, path, "note", &note, &note_size, NULL));

@@ -13,7 +13,7 @@
 
 #include "data/encoding.h"
 #include "core/internal.h"
-#include "io/model_file.h"
+#include "io/file.h"
 
 #define MAX_PREFIX 64
 #define VALUES_PER_LINE 5
@@ -472,7 +472,7 @@ syn_status syn_net_export_c(const syn_net *net, const char *path, const char *pr
     if (st != SYN_OK)
         syn_set_error(err, "export_c: %s", syn_strerror(st));
     else
-        st = syn_model_save_bytes(t.data, t.size, path, err);
+        st = syn_file_replace(t.data, t.size, path, err);
     free(t.data);
     return st;
 }

@@ -9,7 +9,7 @@
 
 #include "data/encoding.h"
 #include "core/internal.h"
-#include "io/model_file.h"
+#include "io/file.h"
 #include "export/onnx.h"
 #include "export/protobuf.h"
 
@@ -380,7 +380,7 @@ syn_status syn_net_export_onnx(const syn_net *net, const char *path, syn_error *
     syn_status st = syn_onnx_serialize(net, &data, &size, err);
     if (st != SYN_OK)
         return st;
-    st = syn_model_save_bytes(data, size, path, err);
+    st = syn_file_replace(data, size, path, err);
     free(data);
     return st;
 }
