@@ -5,8 +5,10 @@
  * files: every new field spoiled (with valid CRCs) is refused with a
  * message naming the layer and the field. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "io/crc32.h"
@@ -294,9 +296,108 @@ static void test_hostile(void)
     free(img);
 }
 
+/* ---- a checkpoint mid-epoch resumes bit for bit ---------------------- */
+
+#define RES_ROWS 61 /* batches of 8: a last batch of 5 */
+#define EPOCHS 3
+
+typedef struct stop_at {
+    syn_trainer *tr;
+    const char *path;
+    size_t seen, after;
+    int saved;
+} stop_at;
+
+static int on_batch(void *user, const syn_batch_report *r)
+{
+    stop_at *s = user;
+    (void)r;
+    if (++s->seen != s->after)
+        return 0;
+    syn_error err = {{0}};
+    CHECK(syn_checkpoint_save(s->tr, NULL, 0, s->path, &err) == SYN_OK, "save: %s",
+          err.message);
+    s->saved = 1;
+    return 1;
+}
+
+static syn_net *train(syn_dataset *ds, const char *path, size_t stop_after)
+{
+    syn_net_desc desc = {.n_inputs = N_IN, .n_layers = N_LAYERS, .layers = layers,
+                         .loss = SYN_LOSS_CROSS_ENTROPY, .seed = 3};
+    syn_net *net = NULL;
+    syn_trainer *tr = NULL;
+    syn_optim_desc od = syn_optim_defaults(SYN_OPTIM_ADAM);
+    syn_train_desc td = {.batch_size = 8, .seed = 99, .n_threads = 1};
+    CHECK_OK(syn_net_create(&desc, &net));
+    CHECK_OK(syn_trainer_create(net, &od, &td, &tr));
+    stop_at s = {tr, path, 0, stop_after, 0};
+    while (tr && syn_trainer_epochs_done(tr) < EPOCHS && !s.saved)
+        CHECK_OK(syn_trainer_epoch(tr, ds, NULL, 0, stop_after ? on_batch : NULL, &s, NULL));
+    syn_trainer_free(tr);
+    if (!stop_after)
+        return net;
+    syn_net_free(net);
+    /* Resume from the file into a fresh trainer, as a new process would. */
+    syn_optimizer *opt = NULL;
+    syn_trainer_state state;
+    syn_error err = {{0}};
+    net = NULL;
+    CHECK(syn_checkpoint_load(path, &net, &opt, &state, NULL, NULL, &err) == SYN_OK,
+          "load: %s", err.message);
+    if (!net)
+        return NULL;
+    od = syn_optimizer_desc(opt);
+    od.lr = state.base_lr;
+    CHECK_OK(syn_trainer_create(net, &od, &state.train, &tr));
+    CHECK_OK(syn_trainer_restore(tr, &state, opt));
+    while (tr && syn_trainer_epochs_done(tr) < EPOCHS)
+        CHECK_OK(syn_trainer_epoch(tr, ds, NULL, 0, NULL, NULL, NULL));
+    syn_trainer_free(tr);
+    syn_optimizer_free(opt);
+    return net;
+}
+
+static void test_resume(void)
+{
+    char dir[] = "/tmp/syn_kinds_XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "%s/run.ckpt", dir);
+    float x[RES_ROWS * N_IN];
+    uint32_t labels[RES_ROWS];
+    syn_rng rng;
+    syn_rng_seed(&rng, 4);
+    for (size_t i = 0; i < RES_ROWS * N_IN; i++)
+        x[i] = (float)(2.0 * syn_rng_uniform(&rng) - 1.0);
+    for (size_t r = 0; r < RES_ROWS; r++)
+        labels[r] = (uint32_t)syn_rng_below(&rng, 3);
+    syn_dataset *ds = NULL;
+    CHECK_OK(syn_dataset_from_labels(x, RES_ROWS, N_IN, labels, 3, &ds));
+    syn_net *whole = train(ds, path, 0), *resumed = train(ds, path, 11); /* epoch 1, batch 3 */
+    if (whole && resumed) {
+        size_t n, m, sn, sm;
+        const float *a = syn_net_params_const(whole, &n), *b = syn_net_params_const(resumed, &m);
+        float *sa = syn_net_state(whole, &sn), *sb = syn_net_state(resumed, &sm);
+        CHECK(n == m && !memcmp(a, b, n * sizeof(float)),
+              "resumed run ends on the same parameters (dropout masks, Adam)");
+        CHECK(sn == sm && !memcmp(sa, sb, sn * sizeof(float)),
+              "and the same running statistics");
+    }
+    syn_net_free(whole);
+    syn_net_free(resumed);
+    syn_dataset_free(ds);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     test_round_trip();
     test_hostile();
+    test_resume();
     return check_finish();
 }
