@@ -98,8 +98,23 @@ typedef enum syn_activation {
     SYN_ACT_RELU,
     SYN_ACT_LEAKY_RELU, /* slope for x < 0 from syn_layer_desc.leaky_slope */
     SYN_ACT_SOFTMAX,    /* output layer only */
+    /* The following follow torch.nn's definitions (GELU, SiLU, ELU,
+     * Softplus) and may be used on any layer. */
+    SYN_ACT_GELU,       /* x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), GELU(approximate='none') */
+    SYN_ACT_GELU_TANH,  /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), 'tanh' */
+    SYN_ACT_SILU,       /* x sigmoid(x) (swish) */
+    SYN_ACT_ELU,        /* x > 0 ? x : alpha (e^x - 1); alpha from leaky_slope, default 1 */
+    SYN_ACT_SOFTPLUS,   /* log(1 + e^(beta x)) / beta, x where beta x > 20; beta default 1 */
     SYN_ACT_COUNT_
 } syn_activation;
+
+/* The activation's short name ("relu", "leaky_relu", "gelu", "gelu_tanh",
+ * ...: the names the CLI, `synapse info` and the exporters use); "unknown"
+ * for a value out of range. Never NULL. */
+const char *syn_activation_name(syn_activation act);
+/* The activation named `name` (exactly as syn_activation_name spells it)
+ * into *out. Errors: INVALID_ARGUMENT (NULL, or no such activation). */
+syn_status syn_activation_parse(const char *name, syn_activation *out);
 
 typedef enum syn_loss {
     /* Mean squared error, PyTorch's MSELoss: mean over all B*outputs
@@ -135,7 +150,10 @@ typedef enum syn_init {
 typedef struct syn_layer_desc {
     size_t units;            /* output width, >= 1 */
     syn_activation activation;
-    float leaky_slope;       /* SYN_ACT_LEAKY_RELU only, >= 0; 0 means 0.01 */
+    /* The activation's parameter, >= 0; 0 means its default: the slope of
+     * SYN_ACT_LEAKY_RELU (0.01), ELU's alpha (1), softplus's beta (1).
+     * Ignored (and reported as 0) for activations without one. */
+    float leaky_slope;
     int no_bias;             /* nonzero: the layer has no bias vector */
 } syn_layer_desc;
 

@@ -13,7 +13,9 @@
 typedef struct syn_layer {
     size_t n_in, units;
     syn_activation activation;
-    float leaky_slope; /* effective slope (0.01 when the desc said 0) */
+    /* The activation's effective parameter (syn_activation_param: the
+     * table's default when the desc said 0; 0 without a parameter). */
+    float leaky_slope;
     int has_bias;
     size_t w_off, b_off; /* b_off is (size_t)-1 without bias */
 } syn_layer;
@@ -41,6 +43,10 @@ struct syn_workspace {
     float *input;      /* [max_batch x widths[0]]: scaled copy of x */
     float **act;       /* act[l]: [max_batch x widths[l+1]] layer outputs */
     float *logits;     /* [max_batch x n_outputs]: output pre-activation */
+    /* pre[l]: [max_batch x widths[l+1]] pre-activations of hidden layer l
+     * when its activation needs them for the derivative (the table's
+     * needs_z), else NULL; the output layer's are `logits`. */
+    float **pre;
     float *delta[2];   /* ping-pong dL/dz buffers [max_batch x max_width] */
     float *grads;      /* [n_params], the parameter layout */
     /* Small-network path only (kernels/small.h; NULL for wider nets): the

@@ -23,17 +23,25 @@ static void add_block(tally *t, size_t count, size_t size)
         t->overflow = 1;
 }
 
-/* The parameter count and widest layer of desc, as net.c lays them out. */
+/* The parameter count and widest layer of desc, as net.c lays them out,
+ * and the widths of the hidden layers whose pre-activations pass.c keeps
+ * (pre_sum over n_pre layers). */
 static int arena_size(const syn_net_desc *desc, size_t *n_params, size_t *units_sum,
-                      size_t *max_width)
+                      size_t *max_width, size_t *pre_sum, size_t *n_pre)
 {
     size_t total = 0, sum = 0, n_in = desc->n_inputs, widest = desc->n_inputs;
+    *pre_sum = *n_pre = 0;
     for (size_t l = 0; l < desc->n_layers; l++) {
         size_t units = desc->layers[l].units, w;
         if (!syn_mul_size(n_in, units, &w) || !syn_add_size(total, w, &total) ||
             (!desc->layers[l].no_bias && !syn_add_size(total, units, &total)) ||
             !syn_add_size(sum, units, &sum))
             return 0;
+        if (l + 1 < desc->n_layers && syn_act_info_of(desc->layers[l].activation)->needs_z) {
+            if (!syn_add_size(*pre_sum, units, pre_sum))
+                return 0;
+            ++*n_pre;
+        }
         widest = units > widest ? units : widest;
         n_in = units;
     }
@@ -50,10 +58,11 @@ syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind opti
         (unsigned)optim >= SYN_OPTIM_COUNT_)
         return SYN_ERR_INVALID_ARGUMENT;
     for (size_t l = 0; l < desc->n_layers; l++)
-        if (desc->layers[l].units == 0)
+        if (desc->layers[l].units == 0 ||
+            (unsigned)desc->layers[l].activation >= SYN_ACT_COUNT_)
             return SYN_ERR_INVALID_ARGUMENT;
-    size_t n_params, units_sum, max_width;
-    if (!arena_size(desc, &n_params, &units_sum, &max_width))
+    size_t n_params, units_sum, max_width, pre_sum, n_pre;
+    if (!arena_size(desc, &n_params, &units_sum, &max_width, &pre_sum, &n_pre))
         return SYN_ERR_OVERFLOW;
     size_t n_out = desc->layers[desc->n_layers - 1].units;
     size_t moments = optim == SYN_OPTIM_SGD                                   ? 0
@@ -79,13 +88,14 @@ syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind opti
                  syn_add_size(per_row, n_out, &per_row) &&
                  syn_add_size(per_row, max_width, &per_row) &&
                  syn_add_size(per_row, max_width, &per_row) &&
-                 syn_add_size(per_row, n_out, &per_row);
+                 syn_add_size(per_row, n_out, &per_row) &&
+                 syn_add_size(per_row, pre_sum, &per_row);
         size_t rows;
         if (!ok || !syn_mul_size(batch, per_row, &rows))
             return SYN_ERR_OVERFLOW;
         add_block(&t, n_params, sizeof(float));
         add_block(&t, rows, sizeof(float));
-        add_block(&t, desc->n_layers, 2 * sizeof(size_t)); /* widths, pointers */
+        add_block(&t, desc->n_layers, 3 * sizeof(size_t)); /* widths, pointers */
         if (max_width <= SYN_SMALL_WIDTH) { /* the small path's gradient rows */
             add_block(&t, units_sum, SYN_SMALL_WIDTH * sizeof(float));
             add_block(&t, desc->n_layers, SYN_SMALL_WIDTH * sizeof(float));
@@ -95,6 +105,7 @@ syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind opti
          * of slack (pass.c). */
         add_block(&t, desc->n_layers, 2 * SYN_ALIGN);
         add_block(&t, 6 + 4, SYN_ALIGN);
+        add_block(&t, n_pre, 2 * SYN_ALIGN); /* the kept pre-activation blocks */
     }
     if (t.overflow)
         return SYN_ERR_OVERFLOW;

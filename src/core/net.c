@@ -30,9 +30,9 @@ static syn_status check_desc(const syn_net_desc *desc)
         const syn_layer_desc *ld = &desc->layers[l];
         if (ld->units == 0 || (unsigned)ld->activation >= SYN_ACT_COUNT_)
             return SYN_ERR_INVALID_ARGUMENT;
-        if (!isfinite(ld->leaky_slope) || ld->leaky_slope < 0.0f)
+        if (!syn_activation_param_ok(ld->activation, ld->leaky_slope))
             return SYN_ERR_INVALID_ARGUMENT;
-        if (ld->activation == SYN_ACT_SOFTMAX && l + 1 != desc->n_layers)
+        if (syn_act_info_of(ld->activation)->output_only && l + 1 != desc->n_layers)
             return SYN_ERR_INVALID_ARGUMENT;
     }
     if (!syn_loss_output_ok(desc->loss, desc->layers[desc->n_layers - 1].activation))
@@ -51,7 +51,7 @@ static syn_status build_layers(syn_net *net, const syn_net_desc *desc)
         layer->n_in = n_in;
         layer->units = ld->units;
         layer->activation = ld->activation;
-        layer->leaky_slope = ld->leaky_slope != 0.0f ? ld->leaky_slope : 0.01f;
+        layer->leaky_slope = syn_activation_param(ld->activation, ld->leaky_slope);
         layer->has_bias = !ld->no_bias;
         if (!syn_mul_size(n_in, ld->units, &w_size))
             return SYN_ERR_OVERFLOW;
@@ -228,8 +228,7 @@ static syn_init resolve_init(syn_init init, syn_activation act)
 {
     if (init != SYN_INIT_AUTO)
         return init;
-    return act == SYN_ACT_RELU || act == SYN_ACT_LEAKY_RELU ? SYN_INIT_HE_NORMAL
-                                                             : SYN_INIT_XAVIER_UNIFORM;
+    return syn_act_info_of(act)->he_init ? SYN_INIT_HE_NORMAL : SYN_INIT_XAVIER_UNIFORM;
 }
 
 syn_status syn_net_init_weights(syn_net *net, syn_init init, uint64_t seed)
@@ -312,7 +311,7 @@ syn_status syn_net_layer(const syn_net *net, size_t layer, syn_layer_desc *desc,
     if (desc) {
         desc->units = l->units;
         desc->activation = l->activation;
-        desc->leaky_slope = l->activation == SYN_ACT_LEAKY_RELU ? l->leaky_slope : 0.0f;
+        desc->leaky_slope = l->leaky_slope; /* 0 without a parameter */
         desc->no_bias = !l->has_bias;
     }
     if (n_in)

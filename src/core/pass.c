@@ -30,10 +30,14 @@ static void workspace_release(syn_workspace *ws)
 {
     if (!ws)
         return;
-    if (ws->act)
-        for (size_t l = 0; l < ws->n_layers; l++)
+    for (size_t l = 0; l < ws->n_layers; l++) {
+        if (ws->act)
             syn_free_aligned(ws->act[l]);
+        if (ws->pre)
+            syn_free_aligned(ws->pre[l]);
+    }
     free(ws->act);
+    free(ws->pre);
     free(ws->widths);
     syn_free_aligned(ws->input);
     syn_free_aligned(ws->logits);
@@ -81,10 +85,11 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
     ws->max_batch = max_batch;
     ws->widths = calloc(net->n_layers + 1, sizeof *ws->widths);
     ws->act = calloc(net->n_layers, sizeof *ws->act);
+    ws->pre = calloc(net->n_layers, sizeof *ws->pre);
     ws->pool = syn_pool_create(0);
     ws->owns_pool = 1;
     syn_status st = SYN_OK;
-    if (!ws->widths || !ws->act || !ws->pool) {
+    if (!ws->widths || !ws->act || !ws->pre || !ws->pool) {
         workspace_release(ws);
         return SYN_ERR_OUT_OF_MEMORY;
     }
@@ -93,6 +98,10 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
         ws->widths[l + 1] = net->layers[l].units;
         ws->act[l] = alloc_block(max_batch, net->layers[l].units);
         if (!ws->act[l])
+            st = SYN_ERR_OUT_OF_MEMORY;
+        /* The output layer's pre-activations are the logits, kept anyway. */
+        if (l + 1 < net->n_layers && syn_act_info_of(net->layers[l].activation)->needs_z &&
+            !(ws->pre[l] = alloc_block(max_batch, net->layers[l].units)))
             st = SYN_ERR_OUT_OF_MEMORY;
     }
     ws->input = alloc_block(max_batch, net->n_inputs);
@@ -196,7 +205,7 @@ static void load_input(const syn_net *net, syn_workspace *ws, const float *x, si
 typedef struct bias_act_job {
     const syn_layer *layer;
     const float *bias;
-    float *z, *logits;
+    float *z, *keep;
 } bias_act_job;
 
 static void bias_act_rows(void *ctx, size_t lo, size_t hi)
@@ -208,15 +217,16 @@ static void bias_act_rows(void *ctx, size_t lo, size_t hi)
         if (j->bias)
             for (size_t c = 0; c < u; c++)
                 zr[c] += j->bias[c];
-        if (j->logits)
-            memcpy(j->logits + r * u, zr, u * sizeof(float));
+        if (j->keep)
+            memcpy(j->keep + r * u, zr, u * sizeof(float));
         syn_activation_forward(j->layer->activation, j->layer->leaky_slope, zr, 1, u);
     }
 }
 
-/* z += bias per row, keep the output logits when the loss needs them, then
- * the activation: one pass over the block while it is in cache. */
-static void bias_activation(const syn_layer *layer, const float *bias, float *z, float *logits,
+/* z += bias per row, keep the pre-activations in `keep` (the output
+ * logits, or a hidden layer's z when its derivative needs it), then the
+ * activation: one pass over the block while it is in cache. */
+static void bias_activation(const syn_layer *layer, const float *bias, float *z, float *keep,
                             size_t batch, syn_pool *pool)
 {
     size_t u = layer->units;
@@ -226,22 +236,30 @@ static void bias_activation(const syn_layer *layer, const float *bias, float *z,
             for (size_t r = 0; r < batch; r++)
                 for (size_t j = 0; j < u; j++)
                     z[r * u + j] += bias[j];
-        if (logits)
-            memcpy(logits, z, batch * u * sizeof(float));
+        if (keep)
+            memcpy(keep, z, batch * u * sizeof(float));
         syn_activation_forward(layer->activation, layer->leaky_slope, z, batch, u);
         return;
     }
-    bias_act_job job = {layer, bias, z, logits};
+    bias_act_job job = {layer, bias, z, keep};
     syn_pool_run_ranges(pool, batch, SYN_ROWS_PER_CHUNK, bias_act_rows, &job);
 }
 
 /* Whether a pass of `batch` rows takes the small-network path
- * (kernels/small.h): a function of the shape and the CPU only. */
+ * (kernels/small.h): a function of the shape, the activations and the CPU
+ * only. The small kernels implement the activations whose table row says
+ * small_path; a net with any other goes through syn_gemm and the table's
+ * own forward and backward (never through a derivative the small kernels
+ * do not have). */
 static int small_path(const syn_net *net, size_t batch)
 {
 #ifdef SYN_HAVE_AVX512
-    return net->max_width <= SYN_SMALL_WIDTH && batch <= SYN_SMALL_ROWS &&
-           syn_small_available();
+    if (net->max_width > SYN_SMALL_WIDTH || batch > SYN_SMALL_ROWS)
+        return 0;
+    for (size_t l = 0; l < net->n_layers; l++)
+        if (!syn_act_info_of(net->layers[l].activation)->small_path)
+            return 0;
+    return syn_small_available();
 #else
     (void)net, (void)batch;
     return 0;
@@ -273,7 +291,7 @@ static void forward_layers(const syn_net *net, syn_workspace *ws, const float *x
         float *z = ws->act[l];
         syn_gemm(0, 1, batch, layer->units, layer->n_in, in, layer->n_in, w, layer->n_in, 0.0f,
                  z, layer->units, ws->pool);
-        bias_activation(layer, b, z, l + 1 == net->n_layers ? ws->logits : NULL, batch,
+        bias_activation(layer, b, z, l + 1 == net->n_layers ? ws->logits : ws->pre[l], batch,
                         ws->pool);
         in = z;
     }
@@ -379,7 +397,7 @@ static void bias_grad(float *db, const float *dz, size_t batch, size_t units,
 
 typedef struct act_grad_job {
     const syn_layer *layer;
-    const float *a;
+    const float *a, *z;
     float *d;
 } act_grad_job;
 
@@ -389,19 +407,20 @@ static void act_grad_rows(void *ctx, size_t lo, size_t hi)
     size_t u = j->layer->units;
     for (size_t r = lo; r < hi; r++)
         syn_activation_backward(j->layer->activation, j->layer->leaky_slope, j->a + r * u,
-                                j->d + r * u, 1, u);
+                                j->z ? j->z + r * u : NULL, j->d + r * u, 1, u);
 }
 
-/* The previous layer's activation derivative, rows split over threads. */
-static void activation_grad(const syn_layer *layer, const float *a, float *d, size_t batch,
-                            const syn_workspace *ws)
+/* The previous layer's activation derivative from its outputs a and (when
+ * kept) pre-activations z, rows split over threads. */
+static void activation_grad(const syn_layer *layer, const float *a, const float *z, float *d,
+                            size_t batch, const syn_workspace *ws)
 {
     size_t u = layer->units;
     if (batch * u <= SYN_PARALLEL_MIN) {
-        syn_activation_backward(layer->activation, layer->leaky_slope, a, d, batch, u);
+        syn_activation_backward(layer->activation, layer->leaky_slope, a, z, d, batch, u);
         return;
     }
-    act_grad_job job = {layer, a, d};
+    act_grad_job job = {layer, a, z, d};
     syn_pool_run_ranges(ws->pool, batch, SYN_ROWS_PER_CHUNK, act_grad_rows, &job);
 }
 
@@ -431,7 +450,7 @@ static void backpropagate(const syn_net *net, syn_workspace *ws, size_t batch)
             break;
         syn_gemm(0, 0, batch, layer->n_in, layer->units, dz, layer->units, w, layer->n_in,
                  0.0f, d_prev, layer->n_in, ws->pool);
-        activation_grad(&net->layers[l - 1], in, d_prev, batch, ws);
+        activation_grad(&net->layers[l - 1], in, ws->pre[l - 1], d_prev, batch, ws);
         cur = 1 - cur;
     }
 }
@@ -460,14 +479,14 @@ syn_status syn_backward_from_output(const syn_net *net, syn_workspace *ws, const
     const syn_layer *out = &net->layers[net->n_layers - 1];
 #ifdef SYN_HAVE_AVX512
     /* The small path applies an element-wise output derivative itself. */
-    if (small_path(net, batch) && out->activation != SYN_ACT_SOFTMAX) {
+    if (small_path(net, batch) && !syn_act_info_of(out->activation)->output_only) {
         syn_small_backward_net(net, ws, d_out, 1, batch);
         return SYN_OK;
     }
 #endif
     memcpy(ws->delta[0], d_out, batch * out->units * sizeof(float));
     syn_activation_backward(out->activation, out->leaky_slope, ws->act[net->n_layers - 1],
-                            ws->delta[0], batch, out->units);
+                            ws->logits, ws->delta[0], batch, out->units);
     backpropagate(net, ws, batch);
     return SYN_OK;
 }

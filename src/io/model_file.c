@@ -206,9 +206,10 @@ static void write_arch(out_buf *b, const syn_net *net)
         const syn_layer *layer = &net->layers[l];
         ob_u64(b, layer->units);
         ob_u32(b, (uint32_t)layer->activation);
-        /* The effective slope, so a reader never depends on the "0 means
-         * 0.01" default; other activations have no slope and store 0. */
-        ob_f32(b, layer->activation == SYN_ACT_LEAKY_RELU ? layer->leaky_slope : 0.0f);
+        /* The effective parameter (leaky slope, ELU alpha, softplus beta),
+         * so a reader never depends on the table's "0 means" default;
+         * activations without a parameter store 0. */
+        ob_f32(b, layer->leaky_slope);
         ob_u32(b, layer->has_bias ? LAYER_FLAG_BIAS : 0u);
     }
     ob_end(b, at);
@@ -714,16 +715,17 @@ static syn_status check_layer(const syn_layer_desc *ld, uint32_t flags, size_t l
 {
     if (ld->units == 0)
         return fail(err, SYN_ERR_CORRUPT, name, "layer %zu has no units", l);
-    int leaky = ld->activation == SYN_ACT_LEAKY_RELU;
-    if (!isfinite(ld->leaky_slope) || ld->leaky_slope < 0.0f ||
-        (!leaky && ld->leaky_slope != 0.0f))
-        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: invalid leaky slope", l);
+    const syn_act_info *info = syn_act_info_of(ld->activation);
+    if (!syn_activation_param_ok(ld->activation, ld->leaky_slope) ||
+        (!info->param_name && ld->leaky_slope != 0.0f))
+        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: invalid %s parameter %g", l,
+                    info->name, (double)ld->leaky_slope);
     if (flags & ~LAYER_FLAG_BIAS)
         return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: unknown flags 0x%x", l,
                     (unsigned)flags);
-    if (ld->activation == SYN_ACT_SOFTMAX && l + 1 != n_layers)
-        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: softmax before the output layer",
-                    l);
+    if (info->output_only && l + 1 != n_layers)
+        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: %s before the output layer", l,
+                    info->name);
     return SYN_OK;
 }
 
