@@ -63,6 +63,9 @@ struct syn_workspace {
  * objects' own pools are freed). The pool stays the caller's. */
 void syn_workspace_use_pool(syn_workspace *ws, syn_pool *pool);
 void syn_optimizer_use_pool(syn_optimizer *opt, syn_pool *pool);
+/* Copies src's whole state (arenas, scalars, step count) into dst, an
+ * optimizer of the same kind, layout and arena set; SHAPE otherwise. */
+syn_status syn_optimizer_copy_state(syn_optimizer *dst, const syn_optimizer *src);
 
 /* Is (units, activation, loss) a valid output-layer combination? */
 int syn_loss_output_ok(syn_loss loss, syn_activation act);

@@ -65,9 +65,9 @@ syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind opti
     if (!arena_size(desc, &n_params, &units_sum, &max_width, &pre_sum, &n_pre))
         return SYN_ERR_OVERFLOW;
     size_t n_out = desc->layers[desc->n_layers - 1].units;
-    size_t moments = optim == SYN_OPTIM_SGD                                   ? 0
-                     : optim == SYN_OPTIM_MOMENTUM || optim == SYN_OPTIM_NESTEROV ? 1
-                                                                                  : 2;
+    /* The state arenas of the kind's default settings (optim.c's table). */
+    syn_optim_desc od = syn_optim_defaults(optim);
+    size_t moments = syn_optim_state_arenas(&od);
     tally t = {0, 0};
     add_block(&t, desc->n_layers, sizeof(syn_layer)); /* the layer table */
     add_block(&t, n_params, sizeof(float));           /* parameters */

@@ -183,9 +183,12 @@ static void softmax_backward(const float *a, const float *z, float *d, size_t ro
 
 /* GELU, exact form (torch.nn.GELU(approximate='none')): x Phi(x) =
  * 0.5 x (1 + erf(x / sqrt 2)); derivative Phi(x) + x phi(x) with
- * phi(x) = exp(-x^2 / 2) / sqrt(2 pi) (GeluBackwardKernelImpl). erff is
- * glibc's (within 1 ulp), so the result is as close to the exact value as
- * float allows; PyTorch's own vectorized erf is a 1.5e-7 polynomial. */
+ * phi(x) = exp(-x^2 / 2) / sqrt(2 pi) (GeluBackwardKernelImpl). Phi is
+ * written 0.5 erfc(-x / sqrt 2), the same function without the
+ * cancellation of 1 + erf for negative x: glibc's erfcf is within an ulp or
+ * two over the whole range, so the output keeps its relative precision in
+ * the left tail too (1 + erff loses it there, as does PyTorch's 1.5e-7
+ * vectorized erf). */
 #define SYN_SQRT1_2 0.70710678118654752440f
 #define SYN_INV_SQRT_2PI 0.39894228040143267794f
 #define SYN_SQRT_2_PI 0.79788456080286535588f /* sqrt(2 / pi) */
@@ -196,7 +199,7 @@ static void gelu_forward(float *z, size_t rows, size_t cols, float p)
     (void)p;
     size_t n = rows * cols;
     for (size_t i = 0; i < n; i++)
-        z[i] = 0.5f * z[i] * (1.0f + erff(z[i] * SYN_SQRT1_2));
+        z[i] = 0.5f * z[i] * erfcf(-z[i] * SYN_SQRT1_2);
 }
 
 static void gelu_backward(const float *a, const float *z, float *d, size_t rows, size_t cols,
@@ -206,26 +209,31 @@ static void gelu_backward(const float *a, const float *z, float *d, size_t rows,
     size_t n = rows * cols;
     for (size_t i = 0; i < n; i++) {
         float x = z[i];
-        float cdf = 0.5f * (1.0f + erff(x * SYN_SQRT1_2));
+        float cdf = 0.5f * erfcf(-x * SYN_SQRT1_2);
         float pdf = SYN_INV_SQRT_2PI * fast_expf(-0.5f * x * x);
         d[i] *= cdf + x * pdf;
     }
 }
 
 /* GELU, tanh approximation (torch.nn.GELU(approximate='tanh')):
- * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), and PyTorch's
- * derivative 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 0.044715 x^2). */
+ * 0.5 x (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3), and
+ * PyTorch's derivative 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3
+ * 0.044715 x^2). Both through 0.5 (1 + tanh(u)) = sigmoid(2u) = s and
+ * 1 - t^2 = 4 s (1 - s): the same functions, without 1 + tanh's
+ * cancellation for negative x, and vectorizable (sigmoidf). */
+SYN_VECTOR_CLONES
 static void gelu_tanh_forward(float *z, size_t rows, size_t cols, float p)
 {
     (void)p;
     size_t n = rows * cols;
     for (size_t i = 0; i < n; i++) {
         float x = z[i];
-        float inner = SYN_SQRT_2_PI * (x + SYN_GELU_KAPPA * x * x * x);
-        z[i] = 0.5f * x * (1.0f + tanhf(inner));
+        float u = SYN_SQRT_2_PI * (x + SYN_GELU_KAPPA * x * x * x);
+        z[i] = x * sigmoidf(2.0f * u);
     }
 }
 
+SYN_VECTOR_CLONES
 static void gelu_tanh_backward(const float *a, const float *z, float *d, size_t rows,
                                size_t cols, float p)
 {
@@ -233,9 +241,9 @@ static void gelu_tanh_backward(const float *a, const float *z, float *d, size_t 
     size_t n = rows * cols;
     for (size_t i = 0; i < n; i++) {
         float x = z[i], x2 = x * x;
-        float t = tanhf(SYN_SQRT_2_PI * (x + SYN_GELU_KAPPA * x2 * x));
-        float right_d = (1.0f - t * t) * SYN_SQRT_2_PI * (1.0f + 3.0f * SYN_GELU_KAPPA * x2);
-        d[i] *= 0.5f * (1.0f + t) + 0.5f * x * right_d;
+        float s = sigmoidf(2.0f * SYN_SQRT_2_PI * (x + SYN_GELU_KAPPA * x2 * x));
+        float du = SYN_SQRT_2_PI * (1.0f + 3.0f * SYN_GELU_KAPPA * x2);
+        d[i] *= s + 2.0f * x * s * (1.0f - s) * du;
     }
 }
 
@@ -327,7 +335,7 @@ static const syn_act_info act_table[] = {
                          SYN_ONNX_ACT_SOFTMAX, "Softmax", NULL},
     [SYN_ACT_GELU] = {"gelu", NULL, 0.0f, 1, 0, 0, 0, gelu_forward, gelu_backward,
                       SYN_ONNX_ACT_GELU_ERF, NULL,
-                      "return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));"},
+                      "return 0.5f * x * erfcf(-x * 0.70710678118654752f);"},
     [SYN_ACT_GELU_TANH] = {"gelu_tanh", NULL, 0.0f, 1, 0, 0, 0, gelu_tanh_forward,
                            gelu_tanh_backward, SYN_ONNX_ACT_GELU_TANH, NULL,
                            "return 0.5f * x * (1.0f + tanhf(0.79788456080286535f * "
