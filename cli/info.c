@@ -22,13 +22,6 @@ static void info_usage(FILE *to)
 "losses and accuracies, optimizer, library version).\n");
 }
 
-static const char *activation_name(syn_activation a)
-{
-    static const char *const names[] = {"linear", "sigmoid", "tanh", "relu", "leaky_relu",
-                                        "softmax"};
-    return (unsigned)a < SYN_ACT_COUNT_ ? names[a] : "?";
-}
-
 static const char *loss_name(syn_loss l)
 {
     static const char *const names[] = {"mse (mean squared error)",
@@ -114,7 +107,7 @@ static void print_layers(const syn_net *net)
         layer_note(&d, note, sizeof note);
         const char *kind = syn_layer_kind_name(d.kind);
         printf("  %-5zu  %-10s %7zu  %-10s %12s %10s%s\n", i + 1, kind ? kind : "?", d.units,
-               activation_name(d.activation), count, mem, note);
+               syn_activation_name(d.activation), count, mem, note);
     }
     char count[32], mem[32];
     grouped(count, sizeof count, total);

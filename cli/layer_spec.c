@@ -12,19 +12,15 @@
 /* A spec file larger than this is not a layer list. */
 #define SPEC_FILE_MAX 65536
 
-static const char *const act_names[] = {"linear", "sigmoid", "tanh", "relu", "leaky_relu",
-                                        "softmax"};
-_Static_assert(sizeof act_names / sizeof act_names[0] == SYN_ACT_COUNT_,
-               "one name per activation");
-
+/* The activation spelled by len bytes at s (syn_activation_parse's names). */
 static int parse_act(const char *s, size_t len, syn_activation *act)
 {
-    for (int i = 0; i < SYN_ACT_COUNT_; i++)
-        if (strlen(act_names[i]) == len && !strncmp(s, act_names[i], len)) {
-            *act = (syn_activation)i;
-            return 1;
-        }
-    return 0;
+    char name[32];
+    if (len >= sizeof name)
+        return 0;
+    memcpy(name, s, len);
+    name[len] = '\0';
+    return syn_activation_parse(name, act) == SYN_OK;
 }
 
 /* Reads @path's text (malloc'd), '#' comments blanked out. */
@@ -82,8 +78,8 @@ static int parse_token(const char *t, size_t len, syn_activation default_act,
         d->units = (size_t)u;
         d->activation = default_act;
         if (arg && !parse_act(arg, arg_len, &d->activation)) {
-            snprintf(msg, msg_size, "'%.*s': unknown activation '%.*s' (linear, sigmoid, "
-                     "tanh, relu, leaky_relu)", (int)len, t, (int)arg_len, arg);
+            snprintf(msg, msg_size, "'%.*s': unknown activation '%.*s'", (int)len, t,
+                     (int)arg_len, arg);
             return 0;
         }
         return 1;

@@ -39,6 +39,10 @@ struct syn_workspace {
     float *input;      /* [max_batch x widths[0]]: scaled copy of x */
     float **act;       /* act[l]: [max_batch x widths[l+1]] layer outputs */
     float *logits;     /* [max_batch x n_outputs]: output pre-activation */
+    /* pre[l]: [max_batch x widths[l+1]] pre-activations of hidden layer l
+     * when its activation needs them for the derivative (the table's
+     * needs_z), else NULL; the output layer's are `logits`. */
+    float **pre;
     float *delta[2];   /* ping-pong dL/dz buffers [max_batch x max_width] */
     float **saved;     /* saved[l]: what layer l keeps for backward (its plan), or NULL */
     size_t *saved_size; /* [n_layers] floats of each saved block */
@@ -61,6 +65,9 @@ struct syn_workspace {
  * objects' own pools are freed). The pool stays the caller's. */
 void syn_workspace_use_pool(syn_workspace *ws, syn_pool *pool);
 void syn_optimizer_use_pool(syn_optimizer *opt, syn_pool *pool);
+/* Copies src's whole state (arenas, scalars, step count) into dst, an
+ * optimizer of the same kind, layout and arena set; SHAPE otherwise. */
+syn_status syn_optimizer_copy_state(syn_optimizer *dst, const syn_optimizer *src);
 
 /* Is (units, activation, loss) a valid output-layer combination? */
 int syn_loss_output_ok(syn_loss loss, syn_activation act);

@@ -82,7 +82,7 @@ static syn_status build_layers(syn_net *net, const syn_net_desc *desc)
         layer->n_in = n_in;
         layer->units = plan.units;
         layer->activation = ld->activation;
-        layer->leaky_slope = ld->leaky_slope != 0.0f ? ld->leaky_slope : 0.01f;
+        layer->leaky_slope = syn_activation_param(ld->activation, ld->leaky_slope);
         layer->has_bias = plan.b_size > 0;
         layer->saved_per_row = plan.saved_per_row;
         layer->saved_fixed = plan.saved_fixed;
@@ -377,7 +377,7 @@ syn_status syn_net_layer(const syn_net *net, size_t layer, syn_layer_desc *desc,
         desc->kind = l->kind;
         desc->units = l->units;
         desc->activation = l->activation;
-        desc->leaky_slope = l->activation == SYN_ACT_LEAKY_RELU ? l->leaky_slope : 0.0f;
+        desc->leaky_slope = l->leaky_slope; /* 0 without a parameter */
         desc->no_bias = l->kind != SYN_LAYER_DROPOUT && !l->has_bias;
         desc->rate = l->rate;
         desc->eps = l->eps;

@@ -27,7 +27,8 @@ typedef struct syn_layer {
     syn_layer_kind kind;
     size_t n_in, units;       /* input and output widths */
     syn_activation activation;
-    float leaky_slope;        /* effective (0.01 when the desc said 0) */
+    float leaky_slope;        /* effective (syn_activation_param: the table's
+                               * default when the desc said 0; 0 without one) */
     int has_bias;             /* dense: b; norms: beta */
     size_t w_off, b_off;      /* parameter arena: W or gamma, b or beta; (size_t)-1: none */
     size_t s_off;             /* state arena: running mean then var; (size_t)-1: none */
