@@ -1,8 +1,7 @@
 /* test_cli_layers.c - `synapse train --layers` (a spec on the command line
  * or in a file), its errors naming the token, and `synapse info`'s layer
- * table; a model with batch norm and dropout predicts the same after a
- * save and load, and the exporters refuse what they cannot write, naming
- * the layer. */
+ * table; a model with batch norm and dropout is saved, predicts and
+ * exports. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,12 +113,13 @@ int main(void)
     expect_error("train --data d.csv --layers @missing.txt --epochs 1 --out x.syn",
                  "--layers: cannot open 'missing.txt'");
 
-    /* Formats that cannot hold a kind refuse it by name. */
+    /* Both exports write every kind (test_c_export and test_onnx check
+     * their outputs against syn_forward). */
     r = run("export --format c m.syn -o m.h");
-    CHECK(r.code != 0 && strstr(r.err, "layer 1 (batchnorm)"), "export c: %s", r.err);
+    CHECK(r.code == 0, "export c: %s", r.err);
     cli_result_free(&r);
     r = run("export --format onnx m.syn -o m.onnx");
-    CHECK(r.code != 0 && strstr(r.err, "layer 1 (batchnorm)"), "export onnx: %s", r.err);
+    CHECK(r.code == 0, "export onnx: %s", r.err);
     cli_result_free(&r);
 
     char cmd[600];
