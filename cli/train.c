@@ -5,6 +5,7 @@
  * options: parsing, the memory limit (refused before allocating), and
  * --resume, which takes the run's options from a checkpoint, checks the
  * data against it and puts the trainer back where it stopped. */
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -88,10 +89,18 @@ static void train_usage(FILE *to)
 "                        training rows; \"none\" or \"\" for none)\n"
 "  --activation A        hidden activation: sigmoid|tanh|relu|leaky_relu|linear\n"
 "                        (default relu)\n"
-"  --loss mse|bce|ce     default ce (softmax outputs) for classes, mse (linear\n"
+"  --loss mse|bce|ce|huber|l1\n"
+"                        default ce (softmax outputs) for classes, mse (linear\n"
 "                        outputs) for regression. bce gives one sigmoid output per\n"
-"                        class (or per target, which must lie in [0, 1]); mse on\n"
-"                        classes fits linear outputs to one-hot rows.\n"
+"                        class (or per target, which must lie in [0, 1]); mse,\n"
+"                        huber and l1 on classes fit linear outputs to one-hot rows.\n"
+"  --huber-delta X       huber's delta, in standardised target units (default 1.0)\n"
+"  --label-smoothing X   ce: mix each one-hot target with uniform, in [0, 1)\n"
+"                        (PyTorch's label_smoothing; default 0)\n"
+"  --class-weights W     ce: per-class weights, 'balanced' (training rows /\n"
+"                        (classes * the class's rows), sklearn's rule) or a list\n"
+"                        W1,W2,... in class order; the mean divides by the\n"
+"                        rows' total weight, as PyTorch's weight= does\n"
 "\n"
 "training:\n"
 "  --optimizer sgd|momentum|nesterov|adam|adamw   (default adam)\n"
@@ -220,7 +229,7 @@ static int check_train_options(const train_options *o)
 static int init_data_spec(const syn_net *net, cli_data_spec *spec, const char ***names)
 {
     syn_loss loss = syn_net_loss(net);
-    if (loss == SYN_LOSS_MSE) {
+    if (loss == SYN_LOSS_MSE || loss == SYN_LOSS_HUBER || loss == SYN_LOSS_L1) {
         spec->task = CLI_TASK_REGRESS;
         spec->default_targets = syn_net_n_outputs(net);
         return 1;
@@ -486,10 +495,12 @@ static void choose_plan(const train_options *o, train_run *run)
                    : pl->auto_epochs    ? SYN_SCHEDULE_CONSTANT
                                         : SYN_SCHEDULE_COSINE;
     pl->cut_lr = pl->auto_epochs && o->schedule < 0;
-    /* MSE on a linear output: standardised targets, folded back at the end
-     * (a fine-tuned model keeps the units it was trained in). */
+    /* MSE, Huber or L1 on a linear output: standardised targets, folded
+     * back at the end (a fine-tuned model keeps the units it was trained
+     * in); Huber's delta is then in units of each target's spread. */
+    syn_loss loss = o->loss < 0 ? SYN_LOSS_MSE : (syn_loss)o->loss;
     pl->scale_targets = !run->classify && !o->init && !run->raw_targets &&
-                        (o->loss < 0 || (syn_loss)o->loss == SYN_LOSS_MSE);
+                        (loss == SYN_LOSS_MSE || loss == SYN_LOSS_HUBER || loss == SYN_LOSS_L1);
 }
 
 /* The stopping rule's settings (its counters start at zero). */
@@ -625,6 +636,107 @@ static int prepare_rows_and_scaling(const train_options *o, train_run *run)
     return st == SYN_OK ? SYN_EXIT_OK : cli_library_error("train", st, NULL, "preparing data");
 }
 
+/* --class-weights balanced: sklearn's compute_class_weight("balanced"),
+ * n_samples / (n_classes * count_c) over the training rows, which (as
+ * sklearn) must hold every class. */
+static int balanced_weights(const train_run *run, float *w, size_t k)
+{
+    size_t *count = calloc(k, sizeof *count);
+    if (!count)
+        return cli_runtime_error("train", "out of memory");
+    for (size_t i = 0; i < run->n_train; i++) {
+        uint32_t label = 0;
+        if (syn_dataset_label(run->data, run->train_rows[i], &label) == SYN_OK && label < k)
+            count[label]++;
+    }
+    int rc = SYN_EXIT_OK;
+    for (size_t c = 0; c < k && rc == SYN_EXIT_OK; c++) {
+        if (count[c] == 0) {
+            const char *name = c < run->n_class_names ? run->class_names[c] : NULL;
+            char shown[256];
+            rc = cli_runtime_error("train", "--class-weights balanced: class %zu%s%s%s has no "
+                                   "training row, so it has no weight (give the weights as a "
+                                   "list)", c, name ? " ('" : "",
+                                   name ? cli_printable(name, shown, sizeof shown) : "",
+                                   name ? "')" : "");
+            break;
+        }
+        w[c] = (float)((double)run->n_train / ((double)k * (double)count[c]));
+    }
+    free(count);
+    return rc;
+}
+
+/* --class-weights W1,W2,...: one finite weight >= 0 per class, not all 0. */
+static int listed_weights(const char *text, float *w, size_t k)
+{
+    const char *p = text;
+    size_t n = 0;
+    int any = 0;
+    for (;;) {
+        char *end;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (end == p || errno || !isfinite(v) || v < 0.0 || v > 3.4e38 ||
+            (*end != ',' && *end != '\0'))
+            return cli_usage_error("train", "--class-weights expects 'balanced' or %zu "
+                                   "numbers >= 0 like 1,2.5,...; item %zu of '%s' is not one",
+                                   k, n + 1, text);
+        if (n < k)
+            w[n] = (float)v;
+        any |= v > 0.0;
+        n++;
+        if (*end == '\0')
+            break;
+        p = end + 1;
+    }
+    if (n != k)
+        return cli_usage_error("train", "--class-weights lists %zu weights, but the data has "
+                               "%zu classes", n, k);
+    if (!any)
+        return cli_usage_error("train", "--class-weights are all 0: no row would count");
+    return SYN_EXIT_OK;
+}
+
+/* --label-smoothing, --class-weights and --huber-delta onto the net's loss
+ * (after the split: balanced weights count the training rows). A resumed
+ * run recomputes the same settings from the same options and rows. */
+static int apply_loss_options(const train_options *o, train_run *run)
+{
+    syn_loss loss = syn_net_loss(run->net);
+    if (o->label_smoothing == 0.0 && !o->class_weights && o->huber_delta == 0.0)
+        return SYN_EXIT_OK;
+    const char *name = (unsigned)loss < SYN_LOSS_COUNT_ ? train_loss_names[loss] : "?";
+    if ((o->label_smoothing > 0.0 || o->class_weights) && loss != SYN_LOSS_CROSS_ENTROPY)
+        return cli_usage_error("train", "%s applies to the cross-entropy loss (--loss ce, the "
+                               "default for classes), not to this run's %s",
+                               o->class_weights ? "--class-weights" : "--label-smoothing",
+                               name);
+    if (o->huber_delta > 0.0 && loss != SYN_LOSS_HUBER)
+        return cli_usage_error("train", "--huber-delta applies to --loss huber, not to this "
+                               "run's %s", name);
+    if (o->label_smoothing >= 1.0)
+        return cli_usage_error("train", "--label-smoothing must be below 1 (1 would leave no "
+                               "target), got %g", o->label_smoothing);
+    size_t k = syn_net_n_outputs(run->net);
+    float *w = NULL;
+    int rc = SYN_EXIT_OK;
+    if (o->class_weights) {
+        if (!(w = malloc(k * sizeof *w)))
+            return cli_runtime_error("train", "out of memory");
+        rc = !strcmp(o->class_weights, "balanced") ? balanced_weights(run, w, k)
+                                                   : listed_weights(o->class_weights, w, k);
+    }
+    syn_loss_options lo = {.label_smoothing = (float)o->label_smoothing,
+                           .class_weights = w, .n_class_weights = w ? k : 0,
+                           .huber_delta = (float)o->huber_delta};
+    syn_status st = rc == SYN_EXIT_OK ? syn_net_set_loss_options(run->net, &lo) : SYN_OK;
+    free(w);
+    if (rc == SYN_EXIT_OK && st != SYN_OK)
+        rc = cli_library_error("train", st, NULL, "setting the loss options");
+    return rc;
+}
+
 static int create_trainer(const train_options *o, train_run *run)
 {
     syn_optim_desc optim = syn_optim_defaults((syn_optim_kind)o->optimizer);
@@ -732,6 +844,8 @@ static int setup(int argc, char **argv, const train_options *o, train_run *run)
     }
     if (rc == SYN_EXIT_OK)
         rc = prepare_rows_and_scaling(o, run);
+    if (rc == SYN_EXIT_OK)
+        rc = apply_loss_options(o, run);
     /* After the imputation is fitted: the test set is read with it. */
     if (rc == SYN_EXIT_OK && o->test_data)
         rc = load_test_data(o, run);

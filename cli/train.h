@@ -13,6 +13,9 @@ typedef struct train_options {
     const char *checkpoint, *resume, *max_memory;
     const char *init;  /* --init MODEL: fine-tune a saved (or imported) model */
     const char *na_values, *categorical, *ignore; /* CSV encoding: comma lists */
+    const char *class_weights; /* --class-weights: "balanced" or a list; NULL: none */
+    double label_smoothing;    /* --label-smoothing, in [0, 1) */
+    double huber_delta;        /* --huber-delta; 0: 1.0 */
     long max_categories;
     int strict;        /* --test-data: an unseen category is an error */
     int task, header, scale, activation, loss, optimizer, schedule;

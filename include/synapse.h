@@ -112,8 +112,18 @@ typedef enum syn_loss {
     /* Categorical cross-entropy, PyTorch's CrossEntropyLoss: the output
      * layer must be softmax; fused with it (log-sum-exp), stable for large
      * logits. Targets are class probabilities per row (one-hot for labels).
-     * Mean over the B samples, or their sum. */
+     * Mean over the B samples, or their sum. Label smoothing and class
+     * weights: syn_net_set_loss_options. */
     SYN_LOSS_CROSS_ENTROPY,
+    /* Huber loss, PyTorch's HuberLoss: per element of d = output - target,
+     * 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (delta 1.0,
+     * syn_net_set_loss_options). Any output activation but softmax. Mean
+     * over all B*outputs elements, or their sum. */
+    SYN_LOSS_HUBER,
+    /* Mean absolute error, PyTorch's L1Loss: |output - target|, mean over
+     * all elements or their sum; the gradient of |d| at d = 0 is 0, as
+     * torch.sign gives it. Any output activation but softmax. */
+    SYN_LOSS_L1,
     SYN_LOSS_COUNT_
 } syn_loss;
 
@@ -171,8 +181,43 @@ size_t syn_net_n_layers(const syn_net *net);
 size_t syn_net_param_count(const syn_net *net);
 syn_loss syn_net_loss(const syn_net *net);
 syn_reduction syn_net_reduction(const syn_net *net);
-/* Changes the loss; the same output-activation rules as syn_net_create. */
+/* Changes the loss; the same output-activation rules as syn_net_create.
+ * Changing the loss kind resets the loss options to their defaults. */
 syn_status syn_net_set_loss(syn_net *net, syn_loss loss, syn_reduction reduction);
+
+/* Settings of the net's loss, saved in its model file. A zeroed struct is
+ * the default (no smoothing, no weights, delta 1.0). */
+typedef struct syn_loss_options {
+    /* CROSS_ENTROPY, CrossEntropyLoss(label_smoothing=): in [0, 1). The
+     * target row t becomes (1 - s) t + s / C * sum(t) over the C classes
+     * (for a one-hot row: PyTorch's (1 - s) one-hot + s / C). */
+    float label_smoothing;
+    /* CROSS_ENTROPY, CrossEntropyLoss(weight=): n_class_weights ==
+     * n_outputs weights, finite, >= 0, not all 0 (copied); NULL: all 1.
+     * Class j's terms are scaled by w_j, and the mean reduction divides by
+     * the batch's total target weight sum_rows sum_j w_j t_j instead of the
+     * row count: for one-hot rows that is PyTorch's rule for class-index
+     * targets (sum of w[y_n]), combined with smoothing as PyTorch combines
+     * them. (PyTorch's probability-target path divides by the row count
+     * instead; the two agree without weights.) A batch whose target weight
+     * is 0 has loss 0 and zero gradients, where PyTorch returns NaN. */
+    const float *class_weights;
+    size_t n_class_weights;
+    /* HUBER, HuberLoss(delta=): > 0 and finite; 0 means 1.0. */
+    float huber_delta;
+} syn_loss_options;
+
+/* Sets the loss options; a setting the net's loss does not use must stay
+ * at its default (0 / NULL). Errors: INVALID_ARGUMENT (NULL net; label
+ * smoothing negative, NaN or >= 1; a negative, NaN or infinite weight, or
+ * all weights 0; delta negative, NaN or infinite; a setting for another
+ * loss), SHAPE (n_class_weights is not n_outputs), OUT_OF_MEMORY. On an
+ * error the options are unchanged. NULL options restores the defaults. */
+syn_status syn_net_set_loss_options(syn_net *net, const syn_loss_options *options);
+/* The net's loss options as set (huber_delta 0: the default 1.0);
+ * class_weights (NULL: none) points into the net, valid until its options
+ * change. Errors: INVALID_ARGUMENT (NULL). */
+syn_status syn_net_loss_options(const syn_net *net, syn_loss_options *options);
 
 /* Describes layer `layer` (0-based); n_in receives its input width. */
 syn_status syn_net_layer(const syn_net *net, size_t layer, syn_layer_desc *desc, size_t *n_in);

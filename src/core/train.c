@@ -485,7 +485,7 @@ syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_
  * (Welford's update), so R^2's denominator does not cancel catastrophically
  * for targets far from zero, as sum(y^2) - sum(y)^2 / n would. */
 typedef struct eval_sums {
-    double loss;
+    double loss, weight; /* batch losses times their shares, and the shares */
     size_t correct, seen;
     double *abs_err, *sq_err, *y_mean, *y_m2; /* n_outputs each, regression */
 } eval_sums;
@@ -531,7 +531,9 @@ static void finish_eval(const syn_net *net, const eval_sums *s, size_t n, int cl
 {
     size_t n_out = syn_net_n_outputs(net);
     result->samples = n;
-    result->loss = s->loss / (double)n;
+    /* With class weights, the batches' losses weighted by their target
+     * weight: the loss of the whole set (0 when it has no target weight). */
+    result->loss = s->weight > 0.0 ? s->loss / s->weight : 0.0;
     result->accuracy = classify ? (double)s->correct / (double)n : NAN;
     result->mse = result->mae = result->r2 = NAN;
     if (classify) {
@@ -606,7 +608,14 @@ syn_status syn_evaluate_targets(const syn_net *net, syn_workspace *ws, const syn
         }
         if (st != SYN_OK)
             break;
-        s.loss += loss_as_sum(net, loss, count);
+        if (net->reduction == SYN_REDUCTION_SUM) {
+            s.loss += loss;
+            s.weight += (double)count;
+        } else {
+            double share = syn_loss_share(net, y, count);
+            s.loss += loss * share;
+            s.weight += share;
+        }
         add_batch(net, out, y, count, classify, &s, confusion);
     }
     if (st == SYN_OK)
