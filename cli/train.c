@@ -111,11 +111,18 @@ static void train_usage(FILE *to)
 "                        down to a power of 2, from %d to %d; 0 for full batch)\n"
 "  --epochs N            exactly N passes over the training rows (default: stop on\n"
 "                        its own, see --early-stop)\n"
-"  --schedule constant|step|cosine\n"
-"                        learning-rate schedule per epoch (default with --epochs:\n"
-"                        cosine, annealed to 0 over N; step: x0.1 every N/3\n"
-"                        epochs; without --epochs: constant, x%g after %d epochs\n"
-"                        without improvement)\n"
+"  --schedule constant|step|cosine|exponential|onecycle|plateau\n"
+"                        learning-rate schedule (default with --epochs: cosine,\n"
+"                        annealed to 0 over N; without --epochs: constant, x%g\n"
+"                        after %d epochs without improvement). step: x0.1 (--gamma)\n"
+"                        every N/3 epochs; exponential: x--gamma per epoch (default:\n"
+"                        to 1/100 of --lr over the run); onecycle (needs --epochs):\n"
+"                        PyTorch's OneCycleLR per step, peak --lr; plateau:\n"
+"                        ReduceLROnPlateau on the validation loss (x0.1 after 10\n"
+"                        epochs without improvement)\n"
+"  --warmup N            first N epochs: the rate rises linearly from --lr/3 to\n"
+"                        --lr, then the schedule starts (LinearLR, SequentialLR)\n"
+"  --gamma X             step and exponential schedules' factor\n"
 "  --seed N              seeds weights, shuffling and the split (default 1)\n"
 "  --early-stop P        stop when the monitored loss (validation, else training)\n"
 "                        has not improved by --tol for P epochs (default %d\n"
@@ -185,6 +192,16 @@ static int check_train_options(const train_options *o)
     if (o->tol >= 0.0 && o->epochs && !o->early_stop)
         return cli_usage_error(cmd, "--tol belongs to the stopping rule: with --epochs N "
                                "add --early-stop P, or drop --epochs");
+    if (o->schedule == SYN_SCHEDULE_ONECYCLE && !o->epochs)
+        return cli_usage_error(cmd, "--schedule onecycle needs --epochs N: the cycle spans "
+                               "the run's steps");
+    long cap = o->epochs ? o->epochs : o->max_epochs ? o->max_epochs : MAX_EPOCHS;
+    if (o->warmup >= cap)
+        return cli_usage_error(cmd, "--warmup %ld leaves none of the run's %ld epochs%s for "
+                               "the schedule", o->warmup, cap, o->epochs ? "" : " (its cap)");
+    if (o->gamma >= 0.0 && o->schedule != SYN_SCHEDULE_STEP &&
+        o->schedule != SYN_SCHEDULE_EXPONENTIAL)
+        return cli_usage_error(cmd, "--gamma belongs to --schedule step or exponential");
     if (!strcmp(o->data, "-"))
         return cli_usage_error(cmd, "--data cannot be stdin for training");
     /* stdout carries train's results, and a checkpoint is rewritten in place. */
@@ -469,8 +486,10 @@ static void choose_plan(const train_options *o, train_run *run)
     size_t n = syn_dataset_n_samples(run->data);
     pl->auto_epochs = o->epochs == 0;
     pl->stopping = pl->auto_epochs || o->early_stop > 0;
-    /* --epochs N without --early-stop trains on every row, as it always did. */
-    pl->auto_val = o->val_split < 0.0 && pl->stopping;
+    pl->plateau = o->schedule == SYN_SCHEDULE_PLATEAU;
+    /* --epochs N without --early-stop trains on every row, as it always did;
+     * a plateau schedule watches a validation loss when there is one. */
+    pl->auto_val = o->val_split < 0.0 && (pl->stopping || pl->plateau);
     pl->val_fraction = o->val_split < 0.0 ? 0.0 : o->val_split;
     if (pl->auto_val)
         pl->val_fraction = floor((double)n * VAL_FRACTION + 0.5) >= VAL_MIN_ROWS ? VAL_FRACTION
@@ -509,7 +528,11 @@ static syn_plateau plan_rule(const train_options *o, const train_plan *pl)
     syn_plateau r;
     memset(&r, 0, sizeof r);
     r.tol = o->tol >= 0.0 ? o->tol : pl->auto_epochs ? TOL : 0.0;
-    r.patience = (size_t)(o->early_stop > 0 ? o->early_stop : PATIENCE);
+    /* With a plateau schedule the default patience lets it cut once (after
+     * PATIENCE + 1 epochs, ReduceLROnPlateau's rule) and see the lower rate
+     * for as long again before the run stops. */
+    size_t patience = pl->plateau ? 2 * (PATIENCE + 1) : PATIENCE;
+    r.patience = (size_t)(o->early_stop > 0 ? (size_t)o->early_stop : patience);
     r.lr_patience = pl->cut_lr ? r.patience / 2 : 0;
     r.lr_factor = LR_FACTOR;
     return r;
@@ -749,10 +772,15 @@ static int create_trainer(const train_options *o, train_run *run)
     const train_plan *pl = &run->plan;
     syn_train_desc td = {.batch_size = pl->batch, .n_threads = (int)o->threads,
                          .seed = (uint64_t)o->seed};
-    td.schedule.kind = pl->schedule;
-    td.schedule.t_max = pl->max_epochs;
-    td.schedule.step_size = pl->max_epochs >= 3 ? pl->max_epochs / 3 : 1;
-    td.schedule.gamma = 0.1f;
+    /* The schedule's own epochs follow the warmup (SequentialLR). */
+    size_t warmup = (size_t)o->warmup, span = pl->max_epochs - warmup;
+    td.schedule = syn_schedule_defaults(pl->schedule);
+    td.schedule.warmup = warmup;
+    td.schedule.t_max = span;
+    td.schedule.step_size = span >= 3 ? span / 3 : 1;
+    td.schedule.gamma = o->gamma >= 0.0                        ? (float)o->gamma
+                        : pl->schedule == SYN_SCHEDULE_EXPONENTIAL ? (float)pow(0.01, 1.0 / span)
+                                                                   : 0.1f;
     syn_status st = syn_trainer_create(run->net, &optim, &td, &run->trainer);
     size_t eval_batch = 1024;
     if (st == SYN_OK)

@@ -24,7 +24,7 @@
  * one early stopping restored, else the last), and the test set's result of
  * those weights is on that row. */
 static const char log_header[] =
-    "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,samples_per_second,"
+    "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,samples_per_second,lr,"
     "saved,test_loss,test_accuracy";
 
 static double now_seconds(void)
@@ -228,6 +228,7 @@ static int log_epoch(FILE *fp, const epoch_result *r, const run_outcome *end)
     log_value(fp, r->val_acc);
     log_value(fp, r->seconds);
     log_value(fp, sps);
+    log_value(fp, r->stats.lr);
     int saved = end && end->saved_epoch == epoch;
     if (end && end->saved_epoch)
         fprintf(fp, ",%d", saved);
@@ -302,6 +303,25 @@ static int stopping_rule(const train_options *o, train_run *run, const epoch_res
                     p->plateau.since_best, (double)state.base_lr, (double)lr);
     }
     return action == SYN_PLATEAU_STOP;
+}
+
+/* --schedule plateau: ReduceLROnPlateau on the monitored loss (the
+ * validation loss, else the training loss), in the trainer. */
+static syn_status plateau_schedule(const train_options *o, train_run *run,
+                                   const epoch_result *r)
+{
+    syn_trainer_state before;
+    syn_trainer_get_state(run->trainer, &before);
+    int lowered = 0;
+    syn_status st = syn_trainer_observe_loss(run->trainer, monitored_value(run, r), &lowered);
+    if (st == SYN_OK && lowered && !o->quiet) {
+        syn_trainer_state after;
+        syn_trainer_get_state(run->trainer, &after);
+        fprintf(stderr, "epoch %zu: %s has not improved for %zu epochs (plateau schedule); "
+                "learning rate %g -> %g\n", r->stats.epoch + 1, monitored_name(run),
+                before.plateau.since_cut + 1, (double)before.base_lr, (double)after.base_lr);
+    }
+    return st;
 }
 
 /* Why the run ended, after its last epoch (a rule's stop or its cap). */
@@ -644,6 +664,8 @@ static int run_epochs(const train_options *o, train_run *run, loop_state *s, int
         }
         if (s->ckpt_status != SYN_OK)
             return checkpoint_error(s);
+        if (st == SYN_OK && run->plan.plateau)
+            st = plateau_schedule(o, run, &r);
         if (st == SYN_OK && stopping_rule(o, run, &r, &st) && st == SYN_OK) {
             report_stop(o, run, 1);
             return SYN_EXIT_OK;

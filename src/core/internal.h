@@ -100,6 +100,12 @@ double syn_loss_compute(const syn_net *net, const syn_workspace *ws, const float
 void syn_loss_grad(const syn_net *net, const syn_workspace *ws, const float *targets,
                    size_t batch, float *dz);
 
+/* Schedules (schedule.c): does the rate change every step (OneCycle), and
+ * does the schedule watch a loss per epoch (ReduceLROnPlateau)? Both for
+ * a schedule syn_schedule_check accepts. */
+int syn_schedule_per_step(const syn_schedule *sc);
+int syn_schedule_validated(const syn_schedule *sc);
+
 /* The network and optimizer a trainer works on (train.c), for writing
  * checkpoints (checkpoint.c). */
 const syn_net *syn_trainer_net_internal(const syn_trainer *tr);

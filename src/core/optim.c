@@ -1,7 +1,7 @@
 /* optim.c - optimizers, one loop over the flat (params, grads, moments)
  * arenas, with PyTorch 1.13's exact update rules (torch.optim.SGD, Adam,
  * AdamW, single-tensor path), global-norm gradient clipping
- * (torch.nn.utils.clip_grad_norm_) and learning-rate schedules. Scalars
+ * (torch.nn.utils.clip_grad_norm_); schedules are in schedule.c. Scalars
  * that PyTorch computes in Python floats (bias corrections, step sizes) are
  * computed in double here too, then used as float. */
 #include <math.h>
@@ -325,26 +325,4 @@ syn_status syn_clip_grad_norm(float *grads, size_t count, float max_norm, double
             grads[i] *= c;
     }
     return SYN_OK;
-}
-
-float syn_schedule_lr(const syn_schedule *schedule, float base_lr, size_t epoch)
-{
-    if (!schedule)
-        return base_lr;
-    switch (schedule->kind) {
-    case SYN_SCHEDULE_STEP: {
-        size_t step = schedule->step_size ? schedule->step_size : 10;
-        double gamma = schedule->gamma != 0.0f ? schedule->gamma : 0.1;
-        return (float)((double)base_lr * pow(gamma, (double)(epoch / step)));
-    }
-    case SYN_SCHEDULE_COSINE: {
-        /* Loshchilov & Hutter 2017 (SGDR), eq. 5, one half period. */
-        double t_max = (double)(schedule->t_max ? schedule->t_max : 1);
-        double t = (double)epoch < t_max ? (double)epoch : t_max;
-        double min = schedule->min_lr;
-        return (float)(min + ((double)base_lr - min) * (1.0 + cos(3.141592653589793 * t / t_max)) /
-                                 2.0);
-    }
-    default: return base_lr;
-    }
 }
