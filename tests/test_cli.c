@@ -323,7 +323,7 @@ static void test_classifier(void)
 
     char *log = read_all(path_in_tmp("log.csv"));
     CHECK(log && !strncmp(log, "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,"
-                          "samples_per_second,lr,saved,test_loss,test_accuracy\n", 111),
+                          "samples_per_second,saved,test_loss,test_accuracy\n", 108),
           "log header");
     CHECK(log && count_lines(log) == 41, "a log row per epoch");
     CHECK(log && strstr(log, "\n1,") && strstr(log, "\n40,") && strstr(log, ",,"),
@@ -476,7 +476,7 @@ static void test_early_stop(void)
     const char *row = log ? strstr(log, row_start) : NULL;
     const char *tail = NULL;
     for (int c = 0, i = 0; row && row[++i] && row[i] != '\n';)
-        if (row[i] == ',' && ++c == 8)
+        if (row[i] == ',' && ++c == 7)
             tail = row + i + 1;
     double logged = tail && !strncmp(tail, "1,", 2) ? strtod(tail + 2, NULL) : NAN;
     CHECK(fabs(logged - test_loss) <= 1e-3 * fabs(test_loss), "log row %zu: saved, test loss "

@@ -44,7 +44,7 @@ static void write_data(void)
     fclose(fp);
 }
 
-/* The log's lr column (the 8th) of each row. */
+/* The log's lr column (the 11th) of each row. */
 static size_t log_rates(const char *log, double *lr, size_t cap)
 {
     size_t n = 0;
@@ -52,7 +52,7 @@ static size_t log_rates(const char *log, double *lr, size_t cap)
     while (line && line[1] && n < cap) {
         line++;
         const char *p = line;
-        for (int c = 0; c < 7 && p; c++)
+        for (int c = 0; c < 10 && p; c++)
             p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
         lr[n++] = p ? strtod(p, NULL) : NAN;
         line = strchr(line, '\n');
