@@ -11,7 +11,8 @@
  * 0.1 max|want of the array|): both sides sum the float32 products of one
  * dense layer in different orders, so an element that cancels to near zero
  * is off by ulps of the terms summed into it, not of itself. The bound is
- * 1e-6, or for large logits the float32 limit check_golden_case derives. */
+ * 1e-6, or for large logits and saturated tanh/sigmoid outputs the float32
+ * limit check_golden_case derives from the fixture. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,13 +171,27 @@ static void check_golden_case(const golden_case *g, double *worst)
             zmax = fabs(z) > zmax ? fabs(z) : zmax;
         }
     double tol = 2.0 * 1.1920929e-7 * zmax > REL_TOL ? 2.0 * 1.1920929e-7 * zmax : REL_TOL;
+    /* Through a tanh or sigmoid output the gradient takes a'(z) from the
+     * float32 output a: 1 - a^2 (a (1 - a)) loses a^2 / (1 - a^2) (a / (1 -
+     * a)) ulps to cancellation where a saturates, whatever kernel computes
+     * tanhf (valgrind's CPU takes another than AVX-512's). */
+    double cond = 0.0;
+    for (size_t i = 0; i < g->batch * g->n_out; i++) {
+        double a = fabs(g->outputs[i]);
+        double k = g->out == SYN_ACT_TANH ? a * a / (1.0 - a * a)
+                   : g->out == SYN_ACT_SIGMOID ? a / (1.0 - a) : 0.0;
+        cond = k > cond ? k : cond;
+    }
+    double tol_grad = 4.0 * 1.1920929e-7 * (1.0 + cond) > tol ? 4.0 * 1.1920929e-7 * (1.0 + cond)
+                                                             : tol;
     double e_out = array_err(out, g->outputs, g->batch * g->n_out);
     double e_loss = fabs(loss - g->loss_value[0]) / fabs(g->loss_value[0]);
     double e_grad = array_err(grads, g->grads, n_params);
     CHECK(e_out <= tol, "%s: outputs off by %.3g", g->name, e_out);
     CHECK(e_loss <= tol, "%s: loss %.9g, PyTorch %.9g (%.3g)", g->name, loss,
           (double)g->loss_value[0], e_loss);
-    CHECK(e_grad <= tol, "%s: gradients off by %.3g", g->name, e_grad);
+    CHECK(e_grad <= tol_grad, "%s: gradients off by %.3g (bound %.3g)", g->name, e_grad,
+          tol_grad);
     CHECK(max_abs(g->grads, n_params) > 1e-3, "%s: the fixture's gradients vanish", g->name);
     worst[0] = e_out > worst[0] ? e_out : worst[0];
     worst[1] = e_loss > worst[1] ? e_loss : worst[1];
