@@ -384,5 +384,5 @@ void syn_loss_grad(const syn_net *net, const syn_workspace *ws, const float *tar
     row->grad(&g, (float)(1.0 / norm), dz);
     /* Element-wise losses are taken on the output a: chain through a'(z). */
     if (row->output == OUT_ANY || row->output == OUT_ANY_BUT_SOFTMAX)
-        syn_activation_backward(out->activation, out->leaky_slope, g.a, dz, batch, n_out);
+        syn_activation_backward(out->activation, out->leaky_slope, g.a, g.z, dz, batch, n_out);
 }
