@@ -6,7 +6,8 @@
  *  - central finite differences of the library's own loss value for the
  *    new losses and options;
  *  - bad settings refused with a named status, and the options kept by a
- *    model file, a clone and syn_net_set_loss.
+ *    model file, a clone and syn_net_set_loss;
+ *  - training with them bit-identical for 1, 2, 3 and 8 threads.
  * The error measure of the golden values is |got - want| / max(|want|,
  * 0.1 max|want of the array|): both sides sum the float32 products of one
  * dense layer in different orders, so an element that cancels to near zero
@@ -534,6 +535,77 @@ static void test_evaluate_weighted(void)
     syn_net_free(net);
 }
 
+/* The losses run on the caller's thread, after the passes whose results
+ * do not depend on the thread count: a trained net must be bit-identical
+ * for 1, 2, 3 and 8 threads with every new loss and option (batches of
+ * 150 x 256 hidden units: above the size the passes split over threads). */
+static void test_threads(void)
+{
+    enum { ROWS = 300, IN = 6, CLASSES = 3 };
+    float *x = malloc(ROWS * IN * sizeof *x), *y = malloc(ROWS * 2 * sizeof *y);
+    uint32_t labels[ROWS];
+    syn_rng rng;
+    syn_rng_seed(&rng, 77);
+    for (int i = 0; i < ROWS * IN; i++)
+        x[i] = (float)(2.0 * syn_rng_uniform(&rng) - 1.0);
+    for (int r = 0; r < ROWS; r++) {
+        labels[r] = (uint32_t)((x[r * IN] > 0) + (x[r * IN + 1] > 0.5f));
+        y[2 * r] = x[r * IN] * 3.0f + (r % 11 == 0 ? 5.0f : 0.0f);
+        y[2 * r + 1] = x[r * IN + 2] - x[r * IN + 3];
+    }
+    syn_dataset *cls = NULL, *reg = NULL;
+    CHECK_OK(syn_dataset_from_labels(x, ROWS, IN, labels, CLASSES, &cls));
+    CHECK_OK(syn_dataset_from_floats(x, ROWS, IN, y, 2, &reg));
+    const struct {
+        const char *name;
+        syn_loss loss;
+        syn_loss_options o;
+    } cases[] = {
+        {"ce smoothing + weights", SYN_LOSS_CROSS_ENTROPY,
+         {.label_smoothing = 0.1f, .class_weights = (const float[]){0.5f, 1.0f, 3.0f},
+          .n_class_weights = CLASSES}},
+        {"huber delta 0.5", SYN_LOSS_HUBER, {.huber_delta = 0.5f}},
+        {"l1", SYN_LOSS_L1, {.huber_delta = 0.0f}},
+    };
+    const int threads[] = {1, 2, 3, 8};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int ce = cases[c].loss == SYN_LOSS_CROSS_ENTROPY;
+        float *first = NULL;
+        for (size_t t = 0; t < 4; t++) {
+            syn_layer_desc layers[2] = {{.units = 256, .activation = SYN_ACT_TANH},
+                                        {.units = ce ? CLASSES : 2,
+                                         .activation = ce ? SYN_ACT_SOFTMAX : SYN_ACT_LINEAR}};
+            syn_net_desc desc = {.n_inputs = IN, .n_layers = 2, .layers = layers,
+                                 .loss = cases[c].loss, .seed = 4};
+            syn_net *net = NULL;
+            syn_trainer *tr = NULL;
+            CHECK_OK(syn_net_create(&desc, &net));
+            CHECK_OK(syn_net_set_loss_options(net, &cases[c].o));
+            syn_optim_desc od = syn_optim_defaults(SYN_OPTIM_ADAM);
+            syn_train_desc td = {.batch_size = 150, .n_threads = threads[t], .seed = 2};
+            CHECK_OK(syn_trainer_create(net, &od, &td, &tr));
+            for (int e = 0; tr && e < 3; e++)
+                CHECK_OK(syn_trainer_epoch(tr, ce ? cls : reg, NULL, 0, NULL, NULL, NULL));
+            size_t n = 0;
+            const float *p = syn_net_params_const(net, &n);
+            if (!first) {
+                first = malloc(n * sizeof *first);
+                memcpy(first, p, n * sizeof *first);
+            } else {
+                CHECK(memcmp(first, p, n * sizeof *first) == 0, "%s: %d threads differ from 1",
+                      cases[c].name, threads[t]);
+            }
+            syn_trainer_free(tr);
+            syn_net_free(net);
+        }
+        free(first);
+    }
+    syn_dataset_free(cls);
+    syn_dataset_free(reg);
+    free(x);
+    free(y);
+}
+
 int main(void)
 {
     test_golden();
@@ -541,5 +613,6 @@ int main(void)
     test_bad_settings();
     test_files_and_clones();
     test_evaluate_weighted();
+    test_threads();
     return check_finish();
 }
