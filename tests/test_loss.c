@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "io/crc32.h"
 #include "synapse.h"
 
 #define GOLDEN SYN_TEST_DIR "/fixtures/torch_loss/losses.txt"
@@ -473,6 +474,48 @@ static void test_files_and_clones(void)
     syn_net_free(copy);
     syn_net_free(back);
     back = NULL;
+    /* A loss section is checked as a caller's settings are: altered (CRCs
+     * recomputed) it reads as CORRUPT. */
+    FILE *fp = fopen(path, "rb");
+    uint8_t img[4096];
+    size_t n_img = fp ? fread(img, 1, sizeof img, fp) : 0;
+    if (fp)
+        fclose(fp);
+    size_t at = 0;
+    for (size_t i = 28; i + 12 < n_img; i++)
+        if (!memcmp(img + i, "loss", 4)) {
+            at = i + 12;
+            break;
+        }
+    CHECK(at > 0, "a loss section");
+    const struct {
+        size_t off;
+        uint32_t value;
+        syn_status want;
+    } spoils[] = {{4, 0x3f800000u, SYN_ERR_CORRUPT},  /* smoothing 1 */
+                  {4, 0x7fc00000u, SYN_ERR_CORRUPT},  /* smoothing NaN */
+                  {8, 0x3f800000u, SYN_ERR_CORRUPT},  /* a delta on ce */
+                  {12, 2u, SYN_ERR_CORRUPT},          /* 2 weights for 3 outputs */
+                  {16, 0xbf800000u, SYN_ERR_CORRUPT}, /* a weight of -1 */
+                  {0, 2u, SYN_ERR_VERSION}};
+    for (size_t k = 0; at && k < sizeof spoils / sizeof spoils[0]; k++) {
+        uint8_t copy_img[4096];
+        memcpy(copy_img, img, n_img);
+        for (int b = 0; b < 4; b++)
+            copy_img[at + spoils[k].off + (size_t)b] = (uint8_t)(spoils[k].value >> (8 * b));
+        uint32_t crc = syn_crc32(0, copy_img, n_img - 4);
+        for (int b = 0; b < 4; b++)
+            copy_img[n_img - 4 + (size_t)b] = (uint8_t)(crc >> (8 * b));
+        fp = fopen(path, "wb");
+        fwrite(copy_img, 1, n_img, fp);
+        fclose(fp);
+        syn_error err = {{0}};
+        syn_status got = syn_net_load(path, &back, NULL, &err);
+        CHECK(got == spoils[k].want && !back && strstr(err.message, "section loss"),
+              "spoil %zu: %s (%s)", k, syn_strerror(got), err.message);
+        syn_net_free(back);
+        back = NULL;
+    }
     syn_loss_options hd = {.huber_delta = 0.25f};
     CHECK_OK(syn_net_set_loss_options(hub, &hd));
     CHECK_OK(syn_net_save(hub, NULL, path, NULL));
