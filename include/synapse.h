@@ -604,7 +604,8 @@ typedef enum syn_schedule_kind {
      * lr / div_factor / final_div_factor. As cycle_momentum=True (PyTorch's
      * default), the momentum (beta1 of Adam, AdamW, NAdam, RAdam; the
      * momentum of momentum, Nesterov and RMSprop) moves the other way, from
-     * max_momentum down to base_momentum and back; the trainer refuses an
+     * max_momentum down to base_momentum and back (after a warmup, which
+     * keeps the optimizer's own); the trainer refuses an
      * optimizer without one (plain SGD, Adagrad, RMSprop without momentum:
      * set no_cycle_momentum, cycle_momentum=False). */
     SYN_SCHEDULE_ONECYCLE,
