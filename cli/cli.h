@@ -245,6 +245,7 @@ typedef struct cli_chart {
     size_t n_series;
     int unit_interval;             /* accuracies: the axis stays within [0, 1] */
     int allow_log;
+    double log_ratio;              /* log axis past this largest/smallest (0: 100) */
     size_t best_epoch, stop_epoch; /* 1-based; 0: no mark */
     const char *best_label, *stop_label;
 } cli_chart;

@@ -623,6 +623,8 @@ static int any_value(const double *v, size_t n)
     return 0;
 }
 
+/* allow_log: 0 linear, 1 a log axis past two decades, 2 past one (a
+ * learning rate cut tenfold). */
 static void chart(writer *w, const char *title, const char *y_label, const double *a,
                   const char *a_name, const double *b, const char *b_name, int unit,
                   int allow_log, const char *absent)
@@ -636,12 +638,13 @@ static void chart(writer *w, const char *title, const char *y_label, const doubl
     }
     cli_series s[2] = {{a_name, a, "#1f77b4", 0}, {b_name, b, "#e8710a", 1}};
     char best[64], stop[64];
-    snprintf(best, sizeof best, h->restored ? "best epoch %zu (restored)" : "saved epoch %zu",
+    snprintf(best, sizeof best, h->restored ? "best epoch %zu" : "saved epoch %zu",
              h->saved_epoch);
-    snprintf(stop, sizeof stop, "stopped after epoch %zu", h->n_epochs);
+    snprintf(stop, sizeof stop, "last epoch %zu", h->n_epochs);
     cli_chart c = {.title = title, .y_label = y_label, .n = h->n_epochs, .series = s,
                    .n_series = any_value(b, h->n_epochs) ? 2 : 1, .unit_interval = unit,
-                   .allow_log = allow_log, .best_epoch = h->saved_epoch,
+                   .allow_log = allow_log, .log_ratio = allow_log == 2 ? 9.99 : 0,
+                   .best_epoch = h->saved_epoch,
                    .stop_epoch = h->restored ? h->n_epochs : 0, .best_label = best,
                    .stop_label = stop};
     fputs("<div>", w->fp);
@@ -696,7 +699,7 @@ static void write_curves(writer *w)
         if (w->m->classify)
             chart(w, "Accuracy", "accuracy", ta, "training", va, "validation", 1, 0,
                   "The log has no accuracy values.");
-        chart(w, "Learning rate", "learning rate", lr, "learning rate", NULL, NULL, 0, 1,
+        chart(w, "Learning rate", "learning rate", lr, "learning rate", NULL, NULL, 0, 2,
               h->has_lr ? "The log has no learning rates." :
                           "Learning rate: not recorded (a log of a synapse before the lr "
                           "column).");
