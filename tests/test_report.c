@@ -186,7 +186,7 @@ static void test_images(void)
     CHECK(contains(P("img-report.html"), "id=\"weights\"") &&
           contains(P("img-report.html"), "of the first dense layer as a 8x8 image"),
           "first-layer weights drawn");
-    CHECK(contains(P("img-train.html"), "smoothed (EMA"),
+    CHECK(contains(P("img-train.html"), "faint: each epoch, solid: smoothed"),
           "40 epochs: a smoothed line over the raw values");
 }
 
