@@ -251,7 +251,8 @@ typedef struct cli_chart {
 } cli_chart;
 
 /* Writes the chart as an inline <svg> element (no XML prolog), scaled by
- * its viewBox to the width of its container. Returns 0 on a write error. */
+ * its viewBox to the width of its container, and its legend as an HTML
+ * <div class="legend"> after it. Returns 0 on a write error. */
 int cli_chart_svg(FILE *fp, const cli_chart *c);
 
 /* A scatter plot for the report: points (x[i], y[i]), with the diagonal

@@ -94,8 +94,9 @@ static int log_axis(const double *a, const double *b, size_t n, double extra, do
     if (!isfinite(lo) || hi / lo <= ratio)
         return 0;
     ax->log = 1;
-    ax->lo = floor(log10(lo));
-    ax->hi = ceil(log10(hi));
+    /* Not a decade more for float noise: 1e-3 as a float is 1.00000005e-3. */
+    ax->lo = floor(log10(lo) + 1e-6);
+    ax->hi = ceil(log10(hi) - 1e-6);
     double decades = ax->hi - ax->lo;
     ax->step = decades > 8 ? ceil(decades / 8) : 1.0;
     ax->hi = ax->lo + ceil(decades / ax->step) * ax->step;
@@ -365,38 +366,26 @@ static void smooth_series(const double *v, size_t n, double *out)
     }
 }
 
-/* A legend entry: a line sample and its name. */
+/* A legend entry: a line sample (a CSS border style) and its name. */
 typedef struct legend_item {
-    const char *name, *color, *dash;
+    const char *name, *color, *style;
 } legend_item;
 
-#define LEGEND_ROW 18.0
-#define LEGEND_CHAR 6.8 /* a 12-unit DejaVu Sans character, about */
-
-/* Lays the entries out in rows under the chart (where they hide no curve);
- * returns the rows used. Draws only when draw is nonzero. */
-static size_t chart_legend(FILE *fp, const legend_item *items, size_t n, double width,
-                           double y0, int draw)
+/* The legend as HTML under the chart: it hides no curve, wraps to the
+ * width and takes the page's font size (readable on a phone, where the
+ * SVG's own text shrinks with it). */
+static void chart_legend(FILE *fp, const legend_item *items, size_t n)
 {
-    double x = 8;
-    size_t rows = n ? 1 : 0;
+    if (!n)
+        return;
+    fputs("<div class=\"legend\">", fp);
     for (size_t i = 0; i < n; i++) {
-        double w = 40 + LEGEND_CHAR * (double)strlen(items[i].name) + 14;
-        if (x > 8 && x + w > width - 8) {
-            x = 8;
-            rows++;
-        }
-        double y = y0 + LEGEND_ROW * (double)(rows - 1) + 12;
-        if (draw) {
-            fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-                    "stroke-width=\"2\"%s/>\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">",
-                    x, y - 4, x + 28, y - 4, items[i].color, items[i].dash, x + 34, y);
-            xml_text(fp, items[i].name);
-            fputs("</text>\n", fp);
-        }
-        x += w;
+        fprintf(fp, "<span><i style=\"border-top:2px %s %s\"></i>", items[i].style,
+                items[i].color);
+        xml_text(fp, items[i].name);
+        fputs("</span>", fp);
     }
-    return rows;
+    fputs("</div>\n", fp);
 }
 
 /* A vertical line at epoch e (named in the legend); returns whether it
@@ -414,8 +403,8 @@ static int chart_mark(FILE *fp, const panel *p, size_t e, const char *color)
 
 /* Report charts are narrower than --plot's panels, so that their text
  * stays readable where a phone shrinks them to its width. */
-#define CHART_W 380.0
-#define CHART_H 250.0
+#define CHART_W 320.0
+#define CHART_H 220.0
 #define CHART_ML 84.0 /* left of the plotting area: tick labels and the axis label */
 
 int cli_chart_svg(FILE *fp, const cli_chart *c)
@@ -429,20 +418,16 @@ int cli_chart_svg(FILE *fp, const cli_chart *c)
     for (size_t k = 0; k < c->n_series && k < 2; k++)
         if (any_finite(c->series[k].v, c->n) && (c->n_series > 1 || best || stop))
             items[n_items++] = (legend_item){c->series[k].name, c->series[k].color,
-                                             c->series[k].dashed
-                                                 ? " stroke-dasharray=\"6 3\"" : ""};
+                                             c->series[k].dashed ? "dashed" : "solid"};
     if (best)
         items[n_items++] = (legend_item){c->best_label ? c->best_label : "", COLOR_MARK,
-                                         " stroke-dasharray=\"2 3\""};
+                                         "dotted"};
     if (stop)
-        items[n_items++] = (legend_item){c->stop_label ? c->stop_label : "", "#b22",
-                                         " stroke-dasharray=\"2 3\""};
+        items[n_items++] = (legend_item){c->stop_label ? c->stop_label : "", "#b22", "dotted"};
     if (smooth)
-        items[n_items++] = (legend_item){"faint: each epoch, solid: smoothed", "#999", ""};
-    double width = CHART_ML + CHART_W + MARGIN_R + 10;
-    double legend_y = 36 + CHART_H + MARGIN_B - 4;
-    size_t rows = chart_legend(fp, items, n_items, width, legend_y, 0);
-    double height = legend_y + LEGEND_ROW * (double)rows + 4;
+        items[n_items++] = (legend_item){"faint: each epoch, solid: smoothed", "#999",
+                                         "solid"};
+    double width = CHART_ML + CHART_W + MARGIN_R + 10, height = 36 + CHART_H + MARGIN_B - 4;
     fprintf(fp, "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f "
             "%.0f\" role=\"img\" aria-label=\"", width, height);
     xml_text(fp, c->title);
@@ -482,8 +467,8 @@ int cli_chart_svg(FILE *fp, const cli_chart *c)
         chart_mark(fp, &p, c->stop_epoch, "#b22");
     if (best)
         chart_mark(fp, &p, c->best_epoch, COLOR_MARK);
-    chart_legend(fp, items, n_items, width, legend_y, 1);
     fputs("</svg>\n", fp);
+    chart_legend(fp, items, n_items);
     return !ferror(fp);
 }
 
