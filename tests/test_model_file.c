@@ -23,6 +23,7 @@
 
 #include "check.h"
 #include "io/crc32.h"
+#include "io/file.h"
 #include "io/model_file.h"
 #include "synapse.h"
 
@@ -211,9 +212,9 @@ static void test_round_trip_activations(void)
             continue;
         for (int no_bias = 0; no_bias <= 1; no_bias++) {
             syn_layer_desc layers[3] = {
-                {5, (syn_activation)act, act == SYN_ACT_LEAKY_RELU ? 0.2f : 0.0f, no_bias},
-                {4, SYN_ACT_LEAKY_RELU, 0.0f, !no_bias}, /* the 0 -> 0.01 default */
-                {3, (syn_activation)act, 0.0f, no_bias},
+                DENSE(5, (syn_activation)act, act == SYN_ACT_LEAKY_RELU ? 0.2f : 0.0f, no_bias),
+                DENSE(4, SYN_ACT_LEAKY_RELU, 0.0f, !no_bias), /* the 0 -> 0.01 default */
+                DENSE(3, (syn_activation)act, 0.0f, no_bias),
             };
             syn_net *net = make_net(3, layers, 3, SYN_LOSS_MSE,
                                     no_bias ? SYN_REDUCTION_SUM : SYN_REDUCTION_MEAN,
@@ -238,8 +239,8 @@ static void test_round_trip_activations(void)
         }
     }
     /* Classifier outputs: softmax + cross-entropy, sigmoid + BCE. */
-    syn_layer_desc soft[2] = {{6, SYN_ACT_RELU, 0, 0}, {4, SYN_ACT_SOFTMAX, 0, 0}};
-    syn_layer_desc sig[2] = {{6, SYN_ACT_TANH, 0, 1}, {1, SYN_ACT_SIGMOID, 0, 0}};
+    syn_layer_desc soft[2] = {DENSE(6, SYN_ACT_RELU, 0, 0), DENSE(4, SYN_ACT_SOFTMAX, 0, 0)};
+    syn_layer_desc sig[2] = {DENSE(6, SYN_ACT_TANH, 0, 1), DENSE(1, SYN_ACT_SIGMOID, 0, 0)};
     syn_net *nets[2] = {make_net(2, soft, 2, SYN_LOSS_CROSS_ENTROPY, SYN_REDUCTION_MEAN, 7),
                         make_net(4, sig, 2, SYN_LOSS_BCE, SYN_REDUCTION_SUM, 8)};
     for (int i = 0; i < 2; i++) {
@@ -259,7 +260,7 @@ static void test_round_trip_activations(void)
 /* Values whose bits a careless encoder would change. */
 static void test_round_trip_special_values(void)
 {
-    syn_layer_desc layers[1] = {{4, SYN_ACT_LINEAR, 0, 0}};
+    syn_layer_desc layers[1] = {DENSE(4, SYN_ACT_LINEAR, 0, 0)};
     syn_net *net = make_net(2, layers, 1, SYN_LOSS_MSE, SYN_REDUCTION_MEAN, 3);
     size_t n;
     float *p = syn_net_params(net, &n);
@@ -288,7 +289,7 @@ static void test_optimizer_round_trip(void)
     char path[512];
     tmp_path(path, sizeof path, "optim.syn");
     for (int kind = 0; kind < SYN_OPTIM_COUNT_; kind++) {
-        syn_layer_desc layers[2] = {{5, SYN_ACT_TANH, 0, 0}, {2, SYN_ACT_LINEAR, 0, 1}};
+        syn_layer_desc layers[2] = {DENSE(5, SYN_ACT_TANH, 0, 0), DENSE(2, SYN_ACT_LINEAR, 0, 1)};
         syn_net *net = make_net(3, layers, 2, SYN_LOSS_MSE, SYN_REDUCTION_MEAN, 11);
         syn_optim_desc d = syn_optim_defaults((syn_optim_kind)kind);
         d.weight_decay = 0.003f;
@@ -349,7 +350,7 @@ static void test_optimizer_round_trip(void)
 /* A small complete file: every section kind present. */
 static void small_image(uint8_t **img, size_t *size, int with_extra)
 {
-    syn_layer_desc layers[2] = {{3, SYN_ACT_TANH, 0, 0}, {1, SYN_ACT_SIGMOID, 0, 0}};
+    syn_layer_desc layers[2] = {DENSE(3, SYN_ACT_TANH, 0, 0), DENSE(1, SYN_ACT_SIGMOID, 0, 0)};
     syn_net *net = make_net(2, layers, 2, SYN_LOSS_BCE, SYN_REDUCTION_MEAN, 21);
     const float offset[2] = {0.5f, -1.0f}, scale[2] = {2.0f, 0.25f};
     syn_net_set_input_scaling(net, offset, scale);
@@ -483,7 +484,7 @@ static void test_versions_and_flags(void)
 
 static void test_extra_sections(void)
 {
-    syn_layer_desc layers[1] = {{2, SYN_ACT_LINEAR, 0, 0}};
+    syn_layer_desc layers[1] = {DENSE(2, SYN_ACT_LINEAR, 0, 0)};
     syn_net *net = make_net(2, layers, 1, SYN_LOSS_MSE, SYN_REDUCTION_MEAN, 5);
     static const char payload[] = "rng state and epoch";
     syn_model_section extras[2] = {{{'c', 'k', 'p', 't'}, payload, sizeof payload},
@@ -974,7 +975,7 @@ static int holds(const char *path, const syn_net *net)
 
 static void test_atomic_save(void)
 {
-    syn_layer_desc layers[2] = {{8, SYN_ACT_RELU, 0, 0}, {3, SYN_ACT_LINEAR, 0, 0}};
+    syn_layer_desc layers[2] = {DENSE(8, SYN_ACT_RELU, 0, 0), DENSE(3, SYN_ACT_LINEAR, 0, 0)};
     syn_net *a = make_net(4, layers, 2, SYN_LOSS_MSE, SYN_REDUCTION_MEAN, 1);
     syn_net *b = make_net(4, layers, 2, SYN_LOSS_MSE, SYN_REDUCTION_MEAN, 2);
     char path[512], other[512];
@@ -1032,7 +1033,7 @@ static void test_atomic_save(void)
     int fd = open("/dev/full", O_WRONLY);
     if (fd >= 0) {
         uint8_t bytes[100] = {0};
-        CHECK(syn_model_write_fd(fd, bytes, sizeof bytes, "/dev/full", &err) == SYN_ERR_IO,
+        CHECK(syn_file_write_fd(fd, bytes, sizeof bytes, "/dev/full", &err) == SYN_ERR_IO,
               "/dev/full write");
         CHECK(strstr(err.message, "No space left") != NULL, "message: %s", err.message);
         close(fd);
@@ -1058,7 +1059,7 @@ static void test_atomic_save(void)
 
 static void test_bad_arguments(void)
 {
-    syn_layer_desc layers[1] = {{2, SYN_ACT_LINEAR, 0, 0}};
+    syn_layer_desc layers[1] = {DENSE(2, SYN_ACT_LINEAR, 0, 0)};
     syn_net *net = make_net(2, layers, 1, SYN_LOSS_MSE, SYN_REDUCTION_MEAN, 5);
     syn_net *other = make_net(3, layers, 1, SYN_LOSS_MSE, SYN_REDUCTION_MEAN, 5);
     char path[512];
@@ -1093,7 +1094,8 @@ static const char reference_note[] = "synapse model file format v1 reference fix
  * exact in binary so they can be checked with ==. */
 static void reference_model(syn_net **net_out, syn_optimizer **opt_out)
 {
-    syn_layer_desc layers[2] = {{4, SYN_ACT_LEAKY_RELU, 0.25f, 0}, {3, SYN_ACT_SOFTMAX, 0, 0}};
+    syn_layer_desc layers[2] = {DENSE(4, SYN_ACT_LEAKY_RELU, 0.25f, 0),
+                                DENSE(3, SYN_ACT_SOFTMAX, 0, 0)};
     syn_net *net = make_net(3, layers, 2, SYN_LOSS_CROSS_ENTROPY, SYN_REDUCTION_MEAN, 0);
     size_t n;
     float *p = syn_net_params(net, &n);
@@ -1173,7 +1175,7 @@ static void test_v1_reference(void)
     }
     uint8_t *file = NULL, *fresh = NULL;
     size_t file_size = 0, fresh_size = 0;
-    CHECK_OK(syn_model_read_file(path, NULL, &file, &file_size, NULL));
+    CHECK_OK(syn_file_read(path, NULL, &file, &file_size, NULL));
     const uint8_t *note = NULL;
     size_t note_size = 0;
     CHECK_OK(syn_model_find_section(file, file_size, path, "note", &note, &note_size, NULL));

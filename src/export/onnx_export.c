@@ -9,7 +9,7 @@
 
 #include "data/encoding.h"
 #include "core/internal.h"
-#include "io/model_file.h"
+#include "io/file.h"
 #include "export/onnx.h"
 #include "export/protobuf.h"
 
@@ -335,6 +335,12 @@ syn_status syn_onnx_serialize(const syn_net *net, uint8_t **out, size_t *out_siz
     }
     *out = NULL;
     *out_size = 0;
+    size_t bad = syn_net_first_kind_not(net, 1u << SYN_LAYER_DENSE);
+    if (bad < net->n_layers) {
+        syn_set_error(err, "export_onnx: layer %zu (%s): this exporter writes dense layers only",
+                      bad, syn_layer_kind_name(net->layers[bad].kind));
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
     if (net->n_inputs > (size_t)INT64_MAX || net->max_width > (size_t)INT64_MAX) {
         syn_set_error(err, "export_onnx: a width does not fit ONNX's int64 dims");
         return SYN_ERR_OVERFLOW;
@@ -374,7 +380,7 @@ syn_status syn_net_export_onnx(const syn_net *net, const char *path, syn_error *
     syn_status st = syn_onnx_serialize(net, &data, &size, err);
     if (st != SYN_OK)
         return st;
-    st = syn_model_save_bytes(data, size, path, err);
+    st = syn_file_replace(data, size, path, err);
     free(data);
     return st;
 }

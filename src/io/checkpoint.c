@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "io/file.h"
 #include "io/model_file.h"
 
 #define CKPT_TAG "ckpt"
@@ -231,7 +232,7 @@ syn_status syn_checkpoint_load(const char *path, syn_net **net, syn_optimizer **
     syn_optimizer *o = NULL;
     void *user = NULL;
     size_t n_user = 0;
-    syn_status st = syn_model_read_file(path, syn_model_head_limit, &data, &size, err);
+    syn_status st = syn_file_read(path, syn_model_head_limit, &data, &size, err);
     if (st == SYN_OK)
         st = syn_model_parse(data, size, path, &n, &o, err);
     if (st == SYN_OK) {

@@ -1,6 +1,7 @@
 /* model_file.h - the private side of the .syn model file (docs/FORMAT.md):
  * building and parsing file images in memory, extra sections for features
- * that store more than the network (checkpoints), and the atomic write.
+ * that store more than the network (checkpoints). Reading and writing the
+ * files themselves is io/file.h's.
  * Not public; syn_net_save and syn_net_load are thin wrappers over these. */
 #ifndef SYN_MODEL_FILE_H
 #define SYN_MODEL_FILE_H
@@ -36,42 +37,15 @@ syn_status syn_model_serialize(const syn_net *net, const syn_optimizer *opt,
                                const syn_model_section *extras, size_t n_extras,
                                uint8_t **out, size_t *out_size, syn_error *err);
 
-/* syn_model_serialize, then syn_model_save_bytes. */
+/* syn_model_serialize, then syn_file_replace (io/file.h). */
 syn_status syn_model_write(const syn_net *net, const syn_optimizer *opt,
                            const syn_model_section *extras, size_t n_extras, const char *path,
                            syn_error *err);
 
-/* Replaces path with data atomically: a new temporary file next to it,
- * written, fsync'd, closed, renamed over path, then the directory fsync'd.
- * Refuses (IO) a path that exists and is not a regular file, symbolic links
- * included. Before the rename every failure removes the temporary file and
- * leaves path as it was; err names the step and strerror(errno). */
-syn_status syn_model_save_bytes(const uint8_t *data, size_t size, const char *path,
-                                syn_error *err);
-
-/* Writes all of data to an open descriptor and fsyncs it; name is used in
- * messages. The writing step of syn_model_save_bytes, exposed so tests can
- * aim it at /dev/full. */
-syn_status syn_model_write_fd(int fd, const uint8_t *data, size_t size, const char *name,
-                              syn_error *err);
-
-/* Checks the first bytes of a file (at least SYN_HEAD_BYTES unless the
- * file is shorter) before the rest is read: a status other than SYN_OK
- * (with err filled) stops the read; *limit may be lowered to the most
- * bytes the file can hold. */
-#define SYN_HEAD_BYTES 28u
-typedef syn_status (*syn_head_check)(const uint8_t *head, size_t len, const char *name,
-                                     uint64_t *limit, syn_error *err);
-
-/* The head check of .syn files: the magic, then the size the header
- * records (when its CRC holds). */
+/* The head check of .syn files (a syn_file_head_check): the magic, then
+ * the size the header records (when its CRC holds). */
 syn_status syn_model_head_limit(const uint8_t *head, size_t len, const char *name,
                                 uint64_t *limit, syn_error *err);
-
-/* Reads a whole file into a malloc'd buffer (freed by the caller), running
- * `check` (may be NULL) on its head first. */
-syn_status syn_model_read_file(const char *path, syn_head_check check, uint8_t **out,
-                               size_t *out_size, syn_error *err);
 
 /* Parses a file image of any content without reading outside it and
  * without allocating more than its own size justifies; name (may be NULL)
