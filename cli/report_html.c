@@ -590,8 +590,9 @@ static void write_model(writer *w)
         fprintf(fp, "<tr class=\"total\"><td></td><td>total</td><td></td><td></td><td></td>"
                 "<td class=\"num\" data-metric=\"params\" data-value=\"%zu\">%zu</td>"
                 "<td class=\"num\">%s</td></tr>\n</table></div>\n", total, total, mem);
-        fputs("<p>Memory: the float32 parameters; training holds about 2 to 4 times that "
-              "(gradients and optimizer moments) plus activations per batch.</p>\n", fp);
+        fputs("<p>Memory: the float32 parameters (and batch norm's running statistics); "
+              "training holds about 2 to 4 times that (gradients and optimizer moments) plus "
+              "activations per batch.</p>\n", fp);
     }
     free(rows);
     if (w->m->classify) {
@@ -1028,7 +1029,9 @@ static void write_weights(writer *w, size_t side)
     size_t n_in = 0, w_off = 0;
     size_t count = 0;
     const float *params = syn_net_params_const(w->m->net, &count);
-    if (syn_net_layer(w->m->net, 0, &d, &n_in) != SYN_OK || n_in != side * side ||
+    /* A dense first layer only: a norm's gamma is not an image of weights. */
+    if (syn_net_layer(w->m->net, 0, &d, &n_in) != SYN_OK || d.kind != SYN_LAYER_DENSE ||
+        n_in != side * side ||
         syn_net_layer_offsets(w->m->net, 0, &w_off, NULL) != SYN_OK ||
         w_off > count || d.units > (count - w_off) / n_in)
         return;
