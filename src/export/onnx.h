@@ -56,12 +56,14 @@ enum {
     ONNX_ATTR_I = 3,     /* int64 */
     ONNX_ATTR_S = 4,     /* bytes */
     ONNX_ATTR_T = 5,     /* TensorProto */
+    ONNX_ATTR_INTS = 8,  /* repeated int64 */
     ONNX_ATTR_TYPE = 20, /* AttributeType enum */
 
     /* AttributeProto.AttributeType */
     ONNX_ATTR_TYPE_FLOAT = 1,
     ONNX_ATTR_TYPE_INT = 2,
     ONNX_ATTR_TYPE_TENSOR = 4,
+    ONNX_ATTR_TYPE_INTS = 7,
 
     /* ValueInfoProto */
     ONNX_VALUE_NAME = 1, /* string */
