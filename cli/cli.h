@@ -22,6 +22,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* ------------------------------------------------------------ args.c */
 
@@ -224,5 +225,44 @@ void cli_history_free(cli_history *h);
  * nonzero, accuracy per epoch; the restored epoch as a vertical line and the
  * test result as a marker. Returns 0 on a write error. */
 int cli_plot_svg(FILE *fp, const cli_history *h, const char *title, int accuracy);
+
+/* One line of a report chart: values per epoch (NaN: none that epoch). */
+typedef struct cli_series {
+    const char *name;  /* legend text */
+    const double *v;   /* n values */
+    const char *color;
+    int dashed;
+} cli_series;
+
+/* A chart over epochs for the HTML report (report_html.c): one or two
+ * series on plot.c's axes, a log axis where allowed and the values span
+ * more than two decades, a smoothed line over faint raw values where there
+ * are many epochs, and vertical marks at the best and the last epoch. */
+typedef struct cli_chart {
+    const char *title, *y_label;
+    size_t n;                      /* epochs */
+    const cli_series *series;      /* 1 or 2; the axis spans both */
+    size_t n_series;
+    int unit_interval;             /* accuracies: the axis stays within [0, 1] */
+    int allow_log;
+    size_t best_epoch, stop_epoch; /* 1-based; 0: no mark */
+    const char *best_label, *stop_label;
+} cli_chart;
+
+/* Writes the chart as an inline <svg> element (no XML prolog), scaled by
+ * its viewBox to the width of its container. Returns 0 on a write error. */
+int cli_chart_svg(FILE *fp, const cli_chart *c);
+
+/* A scatter plot for the report: points (x[i], y[i]), with the diagonal
+ * y = x (predicted against true, on one range) or a line at y = 0
+ * (residuals). */
+typedef struct cli_scatter {
+    const char *title, *x_label, *y_label;
+    const double *x, *y;
+    size_t n;
+    int diagonal, zero_line;
+} cli_scatter;
+
+int cli_scatter_svg(FILE *fp, const cli_scatter *s);
 
 #endif

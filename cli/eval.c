@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "model_data.h"
+#include "eval.h"
 
 #define EVAL_BATCH 1024
 #define MAX_PRINTED_CLASSES 30
@@ -110,7 +110,7 @@ static void json_number(FILE *fp, double v)
 /* --------------------------------------------------------------- layout */
 
 #define TEXT_WIDTH 80    /* every line of the text report fits this */
-#define MAX_PAIRS 10     /* most-confused pairs listed */
+#define MAX_PAIRS EVAL_MAX_PAIRS
 #define NAME_COLUMN_MAX 36
 
 /* Display columns of UTF-8 text: one per code point (wide scripts are
@@ -239,11 +239,6 @@ static size_t digits(uint64_t v)
 
 /* ------------------------------------------------------- confused pairs */
 
-typedef struct confused_pair {
-    size_t truth, predicted;
-    uint64_t count;
-} confused_pair;
-
 /* The MAX_PAIRS largest off-diagonal cells, largest first (ties in matrix
  * order), by insertion into a short sorted list: no k x k copy. */
 static size_t most_confused(const uint64_t *confusion, size_t k, confused_pair *pairs)
@@ -291,22 +286,8 @@ static void json_target(const syn_target_eval *t)
     json_number(stdout, t->r2);
 }
 
-/* What eval computed, for the printers. */
-typedef struct eval_report {
-    syn_eval ev;
-    const uint64_t *confusion;
-    size_t k;                       /* classes (classifiers) */
-    const syn_class_metrics *cm;    /* k entries */
-    syn_class_summary summary;
-    confused_pair pairs[MAX_PAIRS];
-    size_t n_pairs;
-    const syn_target_eval *targets; /* n_targets entries (regression) */
-    syn_target_eval overall;        /* uniform averages */
-    size_t n_targets;
-    const char *const *target_names; /* n_targets, or NULL */
-} eval_report;
 
-static const char *target_name(const eval_report *r, size_t j, char *buf, size_t size)
+const char *eval_target_name(const eval_report *r, size_t j, char *buf, size_t size)
 {
     if (r->target_names && r->target_names[j])
         return r->target_names[j];
@@ -327,7 +308,7 @@ static void print_json(const model_info *m, const eval_report *r)
         for (size_t j = 0; j < r->n_targets; j++) {
             char buf[32];
             printf("%s{\"name\": ", j ? ", " : "");
-            json_string(stdout, target_name(r, j, buf, sizeof buf));
+            json_string(stdout, eval_target_name(r, j, buf, sizeof buf));
             printf(", ");
             json_target(&r->targets[j]);
             printf("}");
@@ -493,14 +474,14 @@ static void print_regression(const eval_report *r)
     char buf[32], safe[LABEL_SIZE];
     size_t name_w = 12;
     for (size_t j = 0; j < r->n_targets; j++) {
-        size_t cols = text_columns(cli_printable(target_name(r, j, buf, sizeof buf), safe,
+        size_t cols = text_columns(cli_printable(eval_target_name(r, j, buf, sizeof buf), safe,
                                                  sizeof safe));
         name_w = cols > name_w ? cols : name_w;
     }
     name_w = name_w < NAME_COLUMN_MAX ? name_w : NAME_COLUMN_MAX;
     printf("\n%-*s %10s %10s %10s %10s\n", (int)name_w, "target", "mse", "rmse", "mae", "r2");
     for (size_t j = 0; j < r->n_targets; j++)
-        print_target_row(target_name(r, j, buf, sizeof buf), name_w, &r->targets[j]);
+        print_target_row(eval_target_name(r, j, buf, sizeof buf), name_w, &r->targets[j]);
     print_target_row("mean", name_w, &r->overall);
 }
 
@@ -526,56 +507,73 @@ static const char *const *output_names(const model_info *m, size_t n_out, const 
     return names;
 }
 
-static int evaluate(const eval_options *o, const model_info *m, const syn_dataset *ds)
+int eval_compute(const char *cmd, const model_info *m, const syn_dataset *ds,
+                 const size_t *rows, size_t n_rows, long threads, const char *shown,
+                 eval_report *r)
 {
     size_t n_out = syn_net_n_outputs(m->net), k = n_out == 1 ? 2 : n_out;
-    size_t n = syn_dataset_n_samples(ds);
+    size_t n = rows ? n_rows : syn_dataset_n_samples(ds);
+    memset(r, 0, sizeof *r);
     if (syn_dataset_target_width(ds) != n_out)
-        return cli_runtime_error("eval", "%s has %zu target columns but the model has %zu "
-                                 "outputs (choose them with --target)", o->data,
+        return cli_runtime_error(cmd, "%s has %zu target columns but the model has %zu "
+                                 "outputs (choose them with --target)", shown,
                                  syn_dataset_target_width(ds), n_out);
     syn_workspace *ws = NULL;
-    /* Sized and counted against --max-memory in cmd_eval (eval_memory). */
-    uint64_t *confusion = m->classify ? calloc(k * k, sizeof *confusion) : NULL;
-    syn_class_metrics *cm = m->classify ? calloc(k, sizeof *cm) : NULL;
-    syn_target_eval *targets = m->classify ? NULL : calloc(n_out, sizeof *targets);
-    const char **names = m->classify ? NULL : calloc(n_out, sizeof *names);
-    eval_report r = {.confusion = confusion, .k = k, .cm = cm, .targets = targets,
-                     .n_targets = m->classify ? 0 : n_out};
-    syn_status st = (m->classify ? confusion && cm : targets && names) ? SYN_OK
-                                                                    : SYN_ERR_OUT_OF_MEMORY;
+    /* Sized and counted against --max-memory by the caller (eval_memory). */
+    r->confusion = m->classify ? calloc(k * k, sizeof *r->confusion) : NULL;
+    r->cm = m->classify ? calloc(k, sizeof *r->cm) : NULL;
+    r->targets = m->classify ? NULL : calloc(n_out, sizeof *r->targets);
+    r->names_storage = m->classify ? NULL : calloc(n_out, sizeof *r->names_storage);
+    r->k = k;
+    r->n_targets = m->classify ? 0 : n_out;
+    syn_status st = (m->classify ? r->confusion && r->cm : r->targets && r->names_storage)
+                        ? SYN_OK : SYN_ERR_OUT_OF_MEMORY;
     if (st == SYN_OK)
-        st = syn_workspace_create(m->net, n < EVAL_BATCH ? n : EVAL_BATCH, &ws);
+        st = syn_workspace_create(m->net, n < EVAL_BATCH ? (n ? n : 1) : EVAL_BATCH, &ws);
     if (st == SYN_OK)
-        st = syn_workspace_set_threads(ws, (int)o->threads);
+        st = syn_workspace_set_threads(ws, (int)threads);
     if (st == SYN_OK)
-        st = syn_evaluate_targets(m->net, ws, ds, NULL, 0, &r.ev, confusion, targets);
+        st = syn_evaluate_targets(m->net, ws, ds, rows, n_rows, &r->ev, r->confusion,
+                                  r->targets);
     if (st == SYN_OK && m->classify) {
-        st = syn_class_report(confusion, k, cm, &r.summary);
-        r.n_pairs = most_confused(confusion, k, r.pairs);
-    }
-    int rc = st == SYN_OK ? SYN_EXIT_OK : cli_library_error("eval", st, NULL, o->data);
-    if (rc == SYN_EXIT_OK) {
-        if (!m->classify) {
-            r.target_names = output_names(m, n_out, names);
-            r.overall = (syn_target_eval){.mse = r.ev.mse, .mae = r.ev.mae, .r2 = r.ev.r2};
-            for (size_t j = 0; j < n_out; j++)
-                r.overall.rmse += targets[j].rmse / (double)n_out;
-        }
-        (o->json ? print_json : print_text)(m, &r);
+        st = syn_class_report(r->confusion, k, r->cm, &r->summary);
+        r->n_pairs = most_confused(r->confusion, k, r->pairs);
     }
     syn_workspace_free(ws);
-    free(confusion);
-    free(cm);
-    free(targets);
-    free(names);
+    if (st != SYN_OK)
+        return cli_library_error(cmd, st, NULL, shown);
+    if (!m->classify) {
+        r->target_names = output_names(m, n_out, r->names_storage);
+        r->overall = (syn_target_eval){.mse = r->ev.mse, .mae = r->ev.mae, .r2 = r->ev.r2};
+        for (size_t j = 0; j < n_out; j++)
+            r->overall.rmse += r->targets[j].rmse / (double)n_out;
+    }
+    return SYN_EXIT_OK;
+}
+
+void eval_report_free(eval_report *r)
+{
+    free(r->confusion);
+    free(r->cm);
+    free(r->targets);
+    free(r->names_storage);
+    memset(r, 0, sizeof *r);
+}
+
+static int evaluate(const eval_options *o, const model_info *m, const syn_dataset *ds)
+{
+    eval_report r;
+    int rc = eval_compute("eval", m, ds, NULL, 0, o->threads, o->data, &r);
+    if (rc == SYN_EXIT_OK)
+        (o->json ? print_json : print_text)(m, &r);
+    eval_report_free(&r);
     return rc;
 }
 
 /* Bytes eval allocates beside the network and the data: the k x k matrix
  * and the per-class rows, or the per-output rows; 0 when that does not fit
  * size_t. */
-static size_t eval_memory(const model_info *m)
+size_t eval_memory(const model_info *m)
 {
     size_t n_out = syn_net_n_outputs(m->net), k = n_out == 1 ? 2 : n_out;
     if (!m->classify)

@@ -16,6 +16,7 @@ static const command commands[] = {
     {"train", cmd_train, "train a network on a CSV or IDX data set and save it"},
     {"eval", cmd_eval, "evaluate a saved model on labelled data"},
     {"predict", cmd_predict, "write a saved model's predictions as CSV"},
+    {"report", cmd_report, "write an HTML report of a model, its log and an evaluation"},
     {"info", cmd_info, "describe a saved model"},
     {"export", cmd_export, "write a model as ONNX or as a dependency-free C header"},
     {"import", cmd_import, "read an ONNX MLP (e.g. from PyTorch) into a model file"},

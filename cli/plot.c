@@ -341,3 +341,202 @@ int cli_plot_svg(FILE *fp, const cli_history *h, const char *title, int accuracy
     fputs("</svg>\n", fp);
     return !ferror(fp);
 }
+
+/* ------------------------------------------------------ report charts */
+
+/* TensorBoard's scalar smoothing: an exponential moving average with its
+ * start-up bias divided out (s_t / (1 - w^t), as Adam debiases its
+ * moments), skipping missing values. */
+#define SMOOTH_WEIGHT 0.6
+#define SMOOTH_MIN_POINTS 30 /* fewer epochs read well raw */
+
+static void smooth_series(const double *v, size_t n, double *out)
+{
+    double s = 0.0, w_t = 1.0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(v[i])) {
+            out[i] = NAN;
+            continue;
+        }
+        s = SMOOTH_WEIGHT * s + (1.0 - SMOOTH_WEIGHT) * v[i];
+        w_t *= SMOOTH_WEIGHT;
+        out[i] = s / (1.0 - w_t);
+    }
+}
+
+/* The legend names the series and the marks (their lines carry no text,
+ * which would collide with the curves and each other). */
+static void chart_legend(FILE *fp, const panel *p, const cli_chart *c, int bottom,
+                         int best, int stop)
+{
+    size_t rows = (size_t)best + (size_t)stop;
+    for (size_t k = 0; k < c->n_series; k++)
+        rows += any_finite(c->series[k].v, c->n);
+    if (rows < 2)
+        return;
+    double w = 190, h = 6 + 20 * (double)rows;
+    double x = p->x0 + p->w - w - 8, y = bottom ? p->y0 + p->h - h - 8 : p->y0 + 8;
+    fprintf(fp, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.0f\" height=\"%.0f\" fill=\"#fff\" "
+            "fill-opacity=\"0.9\" stroke=\"#bbb\" rx=\"3\"/>\n", x, y, w, h);
+    size_t row = 0;
+    for (size_t k = 0; k < c->n_series; k++) {
+        const cli_series *s = &c->series[k];
+        if (!any_finite(s->v, c->n))
+            continue;
+        double ly = y + 14 + 20 * (double)row++;
+        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                "stroke-width=\"2\"%s/>\n", x + 8, ly, x + 32, ly, s->color,
+                s->dashed ? " stroke-dasharray=\"6 3\"" : "");
+        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">", x + 40, ly + 4);
+        xml_text(fp, s->name);
+        fputs("</text>\n", fp);
+    }
+    const char *labels[2] = {c->best_label, c->stop_label}, *colors[2] = {COLOR_MARK, "#b22"};
+    int shown[2] = {best, stop};
+    for (int k = 0; k < 2; k++) {
+        if (!shown[k])
+            continue;
+        double ly = y + 14 + 20 * (double)row++;
+        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                "stroke-width=\"1.5\" stroke-dasharray=\"2 3\"/>\n", x + 8, ly, x + 32, ly,
+                colors[k]);
+        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">", x + 40, ly + 4);
+        xml_text(fp, labels[k] ? labels[k] : "");
+        fputs("</text>\n", fp);
+    }
+}
+
+/* A vertical line at epoch e (named in the legend); returns whether it
+ * was drawn. */
+static int chart_mark(FILE *fp, const panel *p, size_t e, const char *color)
+{
+    if (e < 1 || e > p->n_epochs)
+        return 0;
+    double x = px(p, (double)e);
+    fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+            "stroke-width=\"1.5\" stroke-dasharray=\"2 3\"/>\n", x, p->y0, x, p->y0 + p->h,
+            color);
+    return 1;
+}
+
+/* Report charts are narrower than --plot's panels, so that their text
+ * stays readable where a phone shrinks them to its width. */
+#define CHART_W 380.0
+#define CHART_H 250.0
+
+int cli_chart_svg(FILE *fp, const cli_chart *c)
+{
+    double width = MARGIN_L + CHART_W + MARGIN_R + 10, height = 36 + CHART_H + MARGIN_B;
+    fprintf(fp, "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f "
+            "%.0f\" role=\"img\" aria-label=\"", width, height);
+    xml_text(fp, c->title);
+    fputs("\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n", fp);
+    panel p = {.x0 = MARGIN_L + 10, .y0 = 36, .w = CHART_W, .h = CHART_H, .n_epochs = c->n};
+    const double *a = c->series[0].v, *b = c->n_series > 1 ? c->series[1].v : a;
+    int log = c->allow_log && log_axis(a, b, c->n, NAN, &p.y);
+    if (!log)
+        p.y = value_axis(a, b, c->n, NAN, c->unit_interval);
+    char y_label[96];
+    snprintf(y_label, sizeof y_label, "%s%s", c->y_label, log ? " (log scale)" : "");
+    draw_axes(fp, &p, "", y_label);
+    fprintf(fp, "<text x=\"%.1f\" y=\"20\" text-anchor=\"middle\" font-size=\"15\" "
+            "font-weight=\"bold\">", p.x0 + p.w / 2);
+    xml_text(fp, c->title);
+    fputs("</text>\n", fp);
+    int smooth = c->n >= SMOOTH_MIN_POINTS;
+    double *smoothed = smooth ? malloc(c->n * sizeof *smoothed) : NULL;
+    for (size_t k = 0; k < c->n_series; k++) {
+        const cli_series *s = &c->series[k];
+        const char *dash = s->dashed ? " stroke-dasharray=\"6 3\"" : "";
+        if (smoothed) {
+            /* The raw values faint, the trend over them. */
+            fputs("<g stroke-opacity=\"0.3\" fill-opacity=\"0.3\">\n", fp);
+            draw_series(fp, &p, s->v, s->color, dash);
+            fputs("</g>\n", fp);
+            smooth_series(s->v, c->n, smoothed);
+            draw_series(fp, &p, smoothed, s->color, dash);
+        } else {
+            draw_series(fp, &p, s->v, s->color, dash);
+        }
+    }
+    free(smoothed);
+    int stop = c->stop_epoch != c->best_epoch && chart_mark(fp, &p, c->stop_epoch, "#b22");
+    int best = chart_mark(fp, &p, c->best_epoch, COLOR_MARK);
+    chart_legend(fp, &p, c, c->unit_interval, best, stop);
+    if (smooth)
+        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#555\">faint: each "
+                "epoch; solid: smoothed (EMA %.1f)</text>\n", p.x0, height - 6, SMOOTH_WEIGHT);
+    fputs("</svg>\n", fp);
+    return !ferror(fp);
+}
+
+/* Ticks and labels of a value axis along the bottom of a scatter panel. */
+static void draw_x_axis(FILE *fp, const panel *p, const axis *x, const char *x_label)
+{
+    int dec = tick_decimals(x->step);
+    for (double v = x->lo; v <= x->hi + 0.5 * x->step; v += x->step) {
+        double at = p->x0 + (v - x->lo) / (x->hi - x->lo) * p->w;
+        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\"/>\n",
+                at, p->y0 + p->h, at, p->y0 + p->h + 5);
+        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\">%.*f"
+                "</text>\n", at, p->y0 + p->h + 19, dec, fabs(v) < 1e-12 ? 0.0 : v);
+    }
+    fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"13\">",
+            p->x0 + p->w / 2, p->y0 + p->h + 40);
+    xml_text(fp, x_label);
+    fputs("</text>\n", fp);
+}
+
+int cli_scatter_svg(FILE *fp, const cli_scatter *s)
+{
+    double width = MARGIN_L + CHART_W + MARGIN_R + 10, height = 36 + CHART_H + MARGIN_B;
+    fprintf(fp, "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f "
+            "%.0f\" role=\"img\" aria-label=\"", width, height);
+    xml_text(fp, s->title);
+    fputs("\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n", fp);
+    panel p = {.x0 = MARGIN_L + 10, .y0 = 36, .w = CHART_W, .h = CHART_H};
+    axis x = value_axis(s->x, s->x, s->n, NAN, 0);
+    p.y = s->diagonal ? x : value_axis(s->y, s->y, s->n, s->zero_line ? 0.0 : NAN, 0);
+    if (s->diagonal) {
+        /* The same range on both axes, so y = x is the diagonal. */
+        axis yv = value_axis(s->y, s->y, s->n, NAN, 0);
+        x.lo = p.y.lo = fmin(x.lo, yv.lo);
+        x.hi = p.y.hi = fmax(x.hi, yv.hi);
+        x.step = p.y.step = fmax(x.step, yv.step);
+    }
+    fprintf(fp, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fff\" "
+            "stroke=\"#888\"/>\n", p.x0, p.y0, p.w, p.h);
+    int dec = tick_decimals(p.y.step);
+    for (double v = p.y.lo; v <= p.y.hi + 0.5 * p.y.step; v += p.y.step) {
+        double y = py(&p, v);
+        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>"
+                "\n<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"12\">%.*f</text>"
+                "\n", p.x0, y, p.x0 + p.w, y, p.x0 - 6, y + 4, dec, fabs(v) < 1e-12 ? 0.0 : v);
+    }
+    draw_x_axis(fp, &p, &x, s->x_label);
+    fprintf(fp, "<text transform=\"translate(%.1f %.1f) rotate(-90)\" text-anchor=\"middle\" "
+            "font-size=\"13\">", p.x0 - 48, p.y0 + p.h / 2);
+    xml_text(fp, s->y_label);
+    fputs("</text>\n", fp);
+    fprintf(fp, "<text x=\"%.1f\" y=\"20\" text-anchor=\"middle\" font-size=\"15\" "
+            "font-weight=\"bold\">", p.x0 + p.w / 2);
+    xml_text(fp, s->title);
+    fputs("</text>\n", fp);
+#define SX(v) (p.x0 + ((v) - x.lo) / (x.hi - x.lo) * p.w)
+    if (s->diagonal)
+        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                "stroke-dasharray=\"4 3\"/>\n", SX(x.lo), py(&p, x.lo), SX(x.hi), py(&p, x.hi),
+                COLOR_MARK);
+    if (s->zero_line && p.y.lo <= 0.0 && p.y.hi >= 0.0)
+        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                "stroke-dasharray=\"4 3\"/>\n", p.x0, py(&p, 0.0), p.x0 + p.w, py(&p, 0.0),
+                COLOR_MARK);
+    fprintf(fp, "<g fill=\"%s\" fill-opacity=\"0.45\">\n", COLOR_TRAIN);
+    for (size_t i = 0; i < s->n; i++)
+        if (isfinite(s->x[i]) && isfinite(s->y[i]))
+            fprintf(fp, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.2\"/>\n", SX(s->x[i]),
+                    py(&p, s->y[i]));
+#undef SX
+    fputs("</g>\n</svg>\n", fp);
+    return !ferror(fp);
+}

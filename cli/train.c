@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "train.h"
@@ -135,10 +136,14 @@ static void train_usage(FILE *to)
 "                        val_loss,val_accuracy,seconds,samples_per_second,\n"
 "                        saved (1: the epoch --out holds, restored by early\n"
 "                        stopping or the last), test_loss,test_accuracy (on the\n"
-"                        saved row; empty fields where there is no value)\n"
+"                        saved row; empty fields where there is no value),\n"
+"                        lr, and on the last row stop (why the run stopped)\n"
 "  --plot FILE.svg       loss and accuracy curves as a self-contained SVG, the\n"
 "                        restored epoch and the test result marked; a log loss\n"
 "                        axis when the loss spans more than two decades\n"
+"  --report FILE.html    a self-contained HTML report at the end (synapse report\n"
+"                        --help): curves, the test set's evaluation (else the\n"
+"                        validation rows'), provenance, timings\n"
 "  --quiet               no progress and no 'saved' line: only errors and, with\n"
 "                        --test-data, the test result on stdout\n"
 "  --silent              print nothing but errors, not even the test result\n"
@@ -182,6 +187,9 @@ static int check_train_options(const train_options *o)
     if (!strcmp(o->out, "-"))
         return cli_usage_error(cmd, "--out - : a model cannot go to stdout, where train "
                                "prints its results; name a file");
+    if (o->report && !strcmp(o->report, "-"))
+        return cli_usage_error(cmd, "--report - : the report is a file (train prints its "
+                               "results on stdout)");
     if (o->checkpoint && !strcmp(o->checkpoint, "-"))
         return cli_usage_error(cmd, "--checkpoint - : a checkpoint is a file rewritten "
                                "during the run; name a file");
@@ -191,23 +199,24 @@ static int check_train_options(const train_options *o)
         return cli_usage_error(cmd, "--init does not combine with --checkpoint or --resume");
     const char *inputs[] = {o->data, o->labels, o->test_data, o->test_labels, o->resume,
                             o->init};
-    const char *outputs[] = {o->out, o->log, o->plot, o->checkpoint};
-    const char *out_names[] = {"--out", "--log", "--plot", "--checkpoint"};
-    for (int i = 0; i < 4; i++)
+    const char *outputs[] = {o->out, o->log, o->plot, o->checkpoint, o->report};
+    const char *out_names[] = {"--out", "--log", "--plot", "--checkpoint", "--report"};
+    enum { N_OUT = sizeof outputs / sizeof outputs[0] };
+    for (int i = 0; i < N_OUT; i++)
         for (int j = 0; j < 6; j++)
             /* The checkpoint a run resumes from is the one it goes on writing. */
             if (outputs[i] && inputs[j] && !(i == 3 && j == 4) &&
                 (!strcmp(outputs[i], inputs[j]) || cli_same_file(outputs[i], inputs[j])))
                 return cli_usage_error(cmd, "%s %s would overwrite the input %s", out_names[i],
                                        outputs[i], inputs[j]);
-    for (int i = 0; i < 4; i++)
-        for (int j = i + 1; j < 4; j++)
+    for (int i = 0; i < N_OUT; i++)
+        for (int j = i + 1; j < N_OUT; j++)
             if (outputs[i] && outputs[j] && strcmp(outputs[i], "-") &&
                 (!strcmp(outputs[i], outputs[j]) || cli_same_file(outputs[i], outputs[j])))
                 return cli_usage_error(cmd, "%s and %s name the same file %s", out_names[i],
                                        out_names[j], outputs[i]);
     /* Fail before a long training run, not after it. */
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < N_OUT; i++)
         if (cli_check_writable(cmd, outputs[i]) != SYN_EXIT_OK)
             return SYN_EXIT_RUNTIME;
     return SYN_EXIT_OK;
@@ -861,10 +870,17 @@ int cmd_train(int argc, char **argv)
     /* A checkpoint written before the targets were standardised resumes
      * as it was trained. */
     run.raw_targets = o.resume && ctx.data.version < 3;
+    run.argc = argc;
+    run.argv = argv;
+    struct timespec started, done;
+    clock_gettime(CLOCK_MONOTONIC, &started);
     if (rc == SYN_EXIT_OK)
         rc = setup(argc, argv, &o, &run);
     if (rc == SYN_EXIT_OK && o.resume)
         rc = apply_resume(&o, &run, &ctx);
+    clock_gettime(CLOCK_MONOTONIC, &done);
+    run.load_seconds = (double)(done.tv_sec - started.tv_sec) +
+                       1e-9 * (double)(done.tv_nsec - started.tv_nsec);
     syn_net_free(ctx.net);
     syn_optimizer_free(ctx.opt);
     ctx.net = NULL;

@@ -9,7 +9,7 @@
 typedef struct train_options {
     const char *data, *labels, *target, *test_data, *test_labels;
     const char *delimiter, *hidden;
-    const char *out, *log, *plot;
+    const char *out, *log, *plot, *report;
     const char *checkpoint, *resume, *max_memory;
     const char *init;  /* --init MODEL: fine-tune a saved (or imported) model */
     const char *na_values, *categorical, *ignore; /* CSV encoding: comma lists */
@@ -88,6 +88,9 @@ typedef struct train_run {
     float *target_offset, *target_scale;
     size_t n_targets;
     int raw_targets;    /* resuming a checkpoint of before target scaling */
+    int argc;           /* the command line, for --report and the log */
+    char **argv;
+    double load_seconds; /* reading the data and building the run */
 } train_run;
 
 /* ------------------------------------------------- train_options.c */
@@ -144,6 +147,22 @@ int train_options_merge(train_options *o, const train_options *given_opts,
 
 /* Trains, saves the model and reports; returns the exit code. */
 int train_loop(const train_options *o, train_run *run);
+
+/* ---------------------------------------------------- train_report.c */
+
+/* What the loop knows at the end of a run, for --report. */
+typedef struct train_report_facts {
+    size_t saved_epoch;   /* 1-based epoch the model holds */
+    int restored;         /* early stopping restored it */
+    const char *stop;     /* why the run stopped */
+    const char *command;  /* the command line, or NULL */
+    double train_seconds, eval_seconds; /* this invocation's passes */
+} train_report_facts;
+
+/* Writes --report from the saved model (read back from --out, as synapse
+ * report reads it), the run's epochs, options and timings, evaluated on
+ * the test set (or the validation rows). Returns an exit code. */
+int train_report(const train_options *o, const train_run *run, const train_report_facts *f);
 
 /* ------------------------------------------------------ train_ckpt.c */
 

@@ -169,6 +169,16 @@ static int stored(const train_option_row *r)
     return r->resume != OPT_LOCAL;
 }
 
+/* A string option that was not given is left out: reading it back gives
+ * the same NULL, and a checkpoint whose newer options (--report) are unset
+ * still resumes in the synapse before them, which refuses names it does
+ * not know. */
+static int stored_value(const train_option_row *r, const train_options *o)
+{
+    return stored(r) &&
+           !(r->kind == CLI_STRING && !*(const char *const *)((const char *)o + r->offset));
+}
+
 /* Each stored option as its name, its kind and its value; a choice as the
  * chosen word (or none for a sentinel default), so that neither a new row
  * nor a new choice moves what an older checkpoint means. */
@@ -176,12 +186,12 @@ static void put_options(block *b, const train_options *o)
 {
     uint32_t n = 0;
     for (size_t i = 0; i < n_train_option_rows; i++)
-        n += stored(&train_option_rows[i]);
+        n += stored_value(&train_option_rows[i], o);
     put_u32(b, n);
     for (size_t i = 0; i < n_train_option_rows; i++) {
         const train_option_row *r = &train_option_rows[i];
         const void *at = (const char *)o + r->offset;
-        if (!stored(r))
+        if (!stored_value(r, o))
             continue;
         put_string(b, r->name);
         uint8_t kind = (uint8_t)r->kind;

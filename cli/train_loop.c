@@ -14,18 +14,25 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "report.h"
 #include "train.h"
+
+typedef struct loop_state loop_state;
 
 #define REDRAW_SECONDS 0.1
 #define BAR_WIDTH 24
 
-/* The last three columns are filled when the run ends (the log is
- * rewritten then): saved is 1 on the epoch whose weights --out holds (the
- * one early stopping restored, else the last), and the test set's result of
- * those weights is on that row. */
+/* saved, test_loss, test_accuracy and stop are filled when the run ends
+ * (the log is rewritten then): saved is 1 on the epoch whose weights --out
+ * holds (the one early stopping restored, else the last), and the test
+ * set's result of those weights is on that row; the last row says why the
+ * run stopped (for synapse report). New columns go at the end, so that
+ * readers by position keep working. A resumed run's log equals the
+ * uninterrupted run's but for the times, so the command line (which
+ * differs) is not in it: --report records it. */
 static const char log_header[] =
     "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,samples_per_second,"
-    "saved,test_loss,test_accuracy";
+    "saved,test_loss,test_accuracy,lr,stop";
 
 static double now_seconds(void)
 {
@@ -214,10 +221,12 @@ typedef struct run_outcome {
     size_t saved_epoch;        /* 1-based; 0 while the run goes on */
     int have_test;
     double test_loss, test_acc;
+    const char *stop;          /* why the run stopped ("" unknown) */
 } run_outcome;
 
-/* Returns 0 when the row could not be written (errno says why). */
-static int log_epoch(FILE *fp, const epoch_result *r, const run_outcome *end)
+/* Returns 0 when the row could not be written (errno says why). `last`:
+ * the run's last row, which carries the end's stop. */
+static int log_epoch(FILE *fp, const epoch_result *r, const run_outcome *end, int last)
 {
     double sps = r->seconds > 0 ? (double)r->stats.samples / r->seconds : NAN;
     size_t epoch = r->stats.epoch + 1;
@@ -235,6 +244,11 @@ static int log_epoch(FILE *fp, const epoch_result *r, const run_outcome *end)
         fputc(',', fp);
     log_value(fp, saved && end->have_test ? end->test_loss : NAN);
     log_value(fp, saved && end->have_test ? end->test_acc : NAN);
+    /* A float: 7 digits name it without a tail of float noise. */
+    fprintf(fp, ",%.7g", (double)r->stats.lr);
+    fputc(',', fp);
+    if (end && last && end->stop)
+        cli_csv_field(fp, end->stop);
     fputc('\n', fp);
     /* The reason of a failure is read here: by the commit, errno would tell
      * of some later call. */
@@ -304,10 +318,26 @@ static int stopping_rule(const train_options *o, train_run *run, const epoch_res
     return action == SYN_PLATEAU_STOP;
 }
 
-/* Why the run ended, after its last epoch (a rule's stop or its cap). */
-static void report_stop(const train_options *o, const train_run *run, int by_rule)
+/* Why the run ended after its last epoch, for the log and the report. */
+static void stop_reason(const train_run *run, int by_rule, char *buf, size_t size)
 {
     const train_progress *p = &run->progress;
+    if (by_rule)
+        snprintf(buf, size, "the %s had not improved for %zu epochs", monitored_name(run),
+                 p->plateau.since_best);
+    else if (run->plan.stopping)
+        snprintf(buf, size, "the cap of %zu epochs (%s)", run->plan.max_epochs,
+                 run->plan.auto_epochs ? "--max-epochs" : "--epochs");
+    else
+        snprintf(buf, size, "all %zu epochs of --epochs ran", run->plan.max_epochs);
+}
+
+/* Why the run ended, after its last epoch (a rule's stop or its cap). */
+static void report_stop(const train_options *o, train_run *run, char *stop, size_t size,
+                        int by_rule)
+{
+    const train_progress *p = &run->progress;
+    stop_reason(run, by_rule, stop, size);
     if (o->quiet || !run->plan.stopping || !p->n_results)
         return;
     size_t last = p->results[p->n_results - 1].stats.epoch + 1;
@@ -422,7 +452,7 @@ static int write_plot(const train_options *o, train_run *run, const run_outcome 
 }
 
 /* The loop's running state. */
-typedef struct loop_state {
+struct loop_state {
     const train_options *o;
     train_run *run;
     progress prog;
@@ -432,7 +462,22 @@ typedef struct loop_state {
     int stopped;            /* the signal that stopped the run (signals.c) */
     int warned_growth;      /* the exploding-loss warning was given */
     syn_batch_report stopped_at;
-} loop_state;
+    char stop[192];         /* why the run stopped, for the log and the report */
+    char *command;          /* the command line (malloc'd; NULL: out of memory) */
+    double train_seconds, eval_seconds; /* this invocation's passes */
+};
+
+/* --report: after the model, the log and the plot are written. */
+static int write_report(const train_options *o, train_run *run, const loop_state *s,
+                        const run_outcome *end)
+{
+    train_report_facts facts = {.saved_epoch = end->saved_epoch,
+                                .restored = run->progress.have_best && run->best,
+                                .stop = s->stop, .command = s->command,
+                                .train_seconds = s->train_seconds,
+                                .eval_seconds = s->eval_seconds};
+    return train_report(o, run, &facts);
+}
 
 /* Rewrites the log with the end's columns and commits it. */
 static int finish_log(loop_state *s, const run_outcome *end)
@@ -446,7 +491,8 @@ static int finish_log(loop_state *s, const run_outcome *end)
     if (!s->log.write_errno) {
         fprintf(fp, "%s\n", log_header);
         for (size_t i = 0; i < p->n_results; i++)
-            if (!log_epoch(fp, &p->results[i], end) && !s->log.write_errno)
+            if (!log_epoch(fp, &p->results[i], end, i + 1 == p->n_results) &&
+                !s->log.write_errno)
                 s->log.write_errno = errno;
     }
     return cli_out_commit("train", &s->log);
@@ -559,6 +605,7 @@ static syn_status run_epoch(const train_options *o, train_run *run, loop_state *
     syn_status st = syn_trainer_epoch(run->trainer, run->data, run->train_rows, run->n_train,
                                       on_batch, s, &r->stats);
     r->seconds = now_seconds() - s->prog.start;
+    s->train_seconds += r->seconds;
     if (st == SYN_OK && s->ckpt_status != SYN_OK)
         return s->ckpt_status;
     if (st == SYN_OK && s->stopped)
@@ -566,14 +613,16 @@ static syn_status run_epoch(const train_options *o, train_run *run, loop_state *
     if (st != SYN_OK)
         return st;
     run->progress.samples_seen += r->stats.samples;
+    double started = now_seconds();
     st = validate(run, r);
+    s->eval_seconds += now_seconds() - started;
     if (st != SYN_OK)
         return st;
     if (!cli_history_push(&run->history, r->stats.loss, r->stats.accuracy, r->val_loss,
                           r->val_acc) ||
         !train_progress_push(&run->progress, r))
         return SYN_ERR_OUT_OF_MEMORY;
-    if (s->log.fp && !log_epoch(s->log.fp, r, NULL) && !s->log.write_errno)
+    if (s->log.fp && !log_epoch(s->log.fp, r, NULL, 0) && !s->log.write_errno)
         s->log.write_errno = errno;
     if (!o->quiet)
         print_epoch(&s->prog, r);
@@ -589,6 +638,8 @@ static void report_divergence(train_run *run, loop_state *s, const epoch_result 
     fprintf(stderr, "synapse train: training diverged at epoch %zu, batch %zu/%zu (loss or "
             "gradient is NaN/Inf); try a lower learning rate (--lr, now %g)\n",
             r->stats.epoch + 1, r->stats.batches + 1, n_batches, (double)r->stats.lr);
+    snprintf(s->stop, sizeof s->stop, "diverged in epoch %zu (loss or gradient NaN/Inf)",
+             r->stats.epoch + 1);
 }
 
 /* After the loop: best weights back, metadata, save. Returns an exit code. */
@@ -645,7 +696,7 @@ static int run_epochs(const train_options *o, train_run *run, loop_state *s, int
         if (s->ckpt_status != SYN_OK)
             return checkpoint_error(s);
         if (st == SYN_OK && stopping_rule(o, run, &r, &st) && st == SYN_OK) {
-            report_stop(o, run, 1);
+            report_stop(o, run, s->stop, sizeof s->stop, 1);
             return SYN_EXIT_OK;
         }
         /* After each epoch, with its results and early-stopping update. */
@@ -656,7 +707,7 @@ static int run_epochs(const train_options *o, train_run *run, loop_state *s, int
             return cli_library_error("train", st, NULL, "training");
         }
     }
-    report_stop(o, run, 0);
+    report_stop(o, run, s->stop, sizeof s->stop, 0);
     return SYN_EXIT_OK;
 }
 
@@ -678,14 +729,18 @@ static int finish_stopped(const train_options *o, train_run *run, loop_state *s)
                 "unchanged)\n", o->out);
     } else {
         rc = finish_model(o, run);
+        snprintf(s->stop, sizeof s->stop, "interrupted by %s in epoch %zu", name,
+                 at->epoch + 1);
         run_outcome end = {.saved_epoch = saved_epoch(run), .test_loss = NAN,
-                           .test_acc = NAN};
+                           .test_acc = NAN, .stop = s->stop};
         if (s->log.fp) {
             int log_rc = finish_log(s, &end);
             rc = rc == SYN_EXIT_OK ? log_rc : rc;
         }
         if (rc == SYN_EXIT_OK && o->plot)
             rc = write_plot(o, run, &end);
+        if (rc == SYN_EXIT_OK && o->report)
+            rc = write_report(o, run, s, &end);
         if (rc == SYN_EXIT_OK)
             fprintf(stderr, "synapse train: saved %s (%zu finished epochs, and the batches "
                     "of epoch %zu so far)\n", o->out, run->progress.n_results, at->epoch + 1);
@@ -751,16 +806,27 @@ static int replay_progress(train_run *run, loop_state *s)
         if (!cli_history_push(&run->history, r->stats.loss, r->stats.accuracy, r->val_loss,
                               r->val_acc))
             return 0;
-        if (s->log.fp && !log_epoch(s->log.fp, r, NULL) && !s->log.write_errno)
+        if (s->log.fp && !log_epoch(s->log.fp, r, NULL, 0) && !s->log.write_errno)
             s->log.write_errno = errno;
     }
     return 1;
 }
 
+static int run_loop(const train_options *o, train_run *run, loop_state *init);
+
 int train_loop(const train_options *o, train_run *run)
 {
     loop_state s;
     memset(&s, 0, sizeof s);
+    s.command = report_command_line(run->argc, run->argv);
+    int rc = run_loop(o, run, &s);
+    free(s.command);
+    return rc;
+}
+
+static int run_loop(const train_options *o, train_run *run, loop_state *init)
+{
+    loop_state s = *init;
     s.o = o;
     s.run = run;
     s.prog.tty = !o->quiet && isatty(STDERR_FILENO);
@@ -795,19 +861,24 @@ int train_loop(const train_options *o, train_run *run)
         rc = finish_model(o, run);
     /* The test set scores the saved weights; its result goes in the log and
      * the plot too, so it is measured before they are written. */
-    run_outcome end = {.saved_epoch = saved_epoch(run), .test_loss = NAN, .test_acc = NAN};
+    run_outcome end = {.saved_epoch = saved_epoch(run), .test_loss = NAN, .test_acc = NAN,
+                       .stop = s.stop};
     syn_eval test_ev;
+    double started = now_seconds();
     if (rc == SYN_EXIT_OK && run->test && !diverged &&
         (rc = evaluate_test(o, run, &test_ev, &end.test_loss)) == SYN_EXIT_OK) {
         end.have_test = 1;
         end.test_acc = test_ev.accuracy;
     }
+    s.eval_seconds += now_seconds() - started;
     if (s.log.fp) {
         int log_rc = finish_log(&s, &end);
         rc = rc == SYN_EXIT_OK ? log_rc : rc;
     }
     if (rc == SYN_EXIT_OK && o->plot)
         rc = write_plot(o, run, &end);
+    if (rc == SYN_EXIT_OK && o->report)
+        rc = write_report(o, run, &s, &end);
     if (rc == SYN_EXIT_OK && diverged) {
         fprintf(stderr, "synapse train: saved %s with the last good epoch's weights (%zu "
                 "epochs)\n", o->out, syn_trainer_epochs_done(run->trainer));

@@ -93,6 +93,7 @@ const train_option_row train_option_rows[] = {
     ROW("--out", CLI_STRING, out, 0, 0, NULL, 0, 0, NULL, OPT_TAKE, NULL),
     ROW("--log", CLI_STRING, log, 0, 0, NULL, 0, 0, NULL, OPT_TAKE, NULL),
     ROW("--plot", CLI_STRING, plot, 0, 0, NULL, 0, 0, NULL, OPT_TAKE, NULL),
+    ROW("--report", CLI_STRING, report, 0, 0, NULL, 0, 0, NULL, OPT_TAKE, NULL),
     ROW("--quiet", CLI_FLAG, quiet, 0, 0, NULL, 1, 0, NULL, OPT_LOCAL, NULL),
     ROW("--silent", CLI_FLAG, quiet, 0, 0, NULL, 2, 0, NULL, OPT_LOCAL, NULL),
 };

@@ -131,12 +131,45 @@ typedef enum syn_init {
     SYN_INIT_COUNT_
 } syn_init;
 
-/* One dense layer. A zeroed struct plus `units` is a valid linear layer. */
+/* What a layer computes. The numeric values are stored in model files and
+ * never change or get reused; new kinds are appended before the count. */
+typedef enum syn_layer_kind {
+    /* z = x W^T + b, then the activation (PyTorch's nn.Linear). */
+    SYN_LAYER_DENSE = 0,
+    /* PyTorch's nn.Dropout: in training each input is zeroed with
+     * probability `rate` and the others scaled by 1 / (1 - rate); the
+     * identity at inference. The mask is a hash of (the trainer's seed,
+     * its step, the sample's dataset row, the unit): the same for any
+     * thread count and after a resume. Activation must be linear. */
+    SYN_LAYER_DROPOUT,
+    /* PyTorch's nn.BatchNorm1d (affine, track_running_stats): training
+     * normalizes each column by the batch mean and biased variance and
+     * updates running_mean / running_var (unbiased) with `momentum`;
+     * inference uses the running statistics. gamma, beta are parameters;
+     * the running statistics are a second, non-trained arena saved with
+     * the model (syn_net_state). Then the layer's activation. */
+    SYN_LAYER_BATCHNORM,
+    /* PyTorch's nn.LayerNorm over the features (elementwise affine):
+     * each row normalized by its own mean and biased variance, then
+     * gamma, beta, then the layer's activation. */
+    SYN_LAYER_LAYERNORM,
+    SYN_LAYER_COUNT_
+} syn_layer_kind;
+
+/* One layer. A zeroed struct plus `units` is a valid linear dense layer;
+ * fields after no_bias were added later and zero means their default. */
 typedef struct syn_layer_desc {
-    size_t units;            /* output width, >= 1 */
-    syn_activation activation;
-    float leaky_slope;       /* SYN_ACT_LEAKY_RELU only, >= 0; 0 means 0.01 */
-    int no_bias;             /* nonzero: the layer has no bias vector */
+    size_t units;            /* dense: output width >= 1; other kinds: 0 or
+                              * the input width (their output width is it) */
+    syn_activation activation; /* applied after the layer's own function */
+    float leaky_slope;       /* the activation's parameter, >= 0; 0 means its
+                              * default (leaky ReLU's slope: 0.01) */
+    int no_bias;             /* dense: no bias vector; norms: no beta */
+    syn_layer_kind kind;     /* SYN_LAYER_DENSE when zero */
+    float rate;              /* dropout probability, [0, 1) */
+    float eps;               /* norms: added to the variance; 0 means 1e-5 */
+    float momentum;          /* batch norm: running-statistics update
+                              * weight in (0, 1]; 0 means 0.1 */
 } syn_layer_desc;
 
 typedef struct syn_net_desc {
@@ -152,10 +185,20 @@ typedef struct syn_net_desc {
 typedef struct syn_net syn_net;
 
 /* Creates a network and initialises its weights from desc->seed (biases
- * start at zero). Errors: INVALID_ARGUMENT (NULL, zero widths, unknown enum,
- * softmax before the last layer, BCE without a sigmoid output, cross-entropy
- * without a softmax output), OVERFLOW, OUT_OF_MEMORY. */
+ * start at zero; norm layers start at gamma 1, beta 0, running mean 0 and
+ * running variance 1). Errors: INVALID_ARGUMENT (NULL, zero widths, unknown
+ * enum, softmax before the last layer, BCE without a sigmoid output,
+ * cross-entropy without a softmax output, a non-dense layer whose units is
+ * not 0 or its input width, a dropout rate outside [0, 1) or with an
+ * activation, eps or momentum out of range), OVERFLOW, OUT_OF_MEMORY. */
 syn_status syn_net_create(const syn_net_desc *desc, syn_net **out);
+/* The checks of syn_net_create without creating anything; err (may be
+ * NULL) names the layer and field that fails, e.g. "layer 3 (dropout):
+ * rate 1.5 is not in [0, 1)". */
+syn_status syn_net_desc_check(const syn_net_desc *desc, syn_error *err);
+/* The kind's name ("dense", "dropout", "batchnorm", "layernorm"), or NULL
+ * for a value out of range. */
+const char *syn_layer_kind_name(syn_layer_kind kind);
 /* Deep copy: parameters, scaling, class names, encoding and metadata. */
 syn_status syn_net_clone(const syn_net *net, syn_net **out);
 void syn_net_free(syn_net *net);
@@ -182,13 +225,21 @@ syn_status syn_net_layer(const syn_net *net, size_t layer, syn_layer_desc *desc,
 float *syn_net_params(syn_net *net, size_t *count);
 const float *syn_net_params_const(const syn_net *net, size_t *count);
 
+/* The non-trained state arena (count floats): each batch-norm layer's
+ * running mean then running variance [units each], in layer order. The
+ * optimizer never sees it; model files save it. Writable like the params. */
+float *syn_net_state(syn_net *net, size_t *count);
+
 /* Offsets of layer `layer`'s weights and bias inside the arena (and inside
  * the gradient and moment arenas, which share the layout). A layer without
- * bias gets b_offset == (size_t)-1. */
+ * bias gets b_offset == (size_t)-1. For a norm layer the "weights" are
+ * gamma [units] and the bias is beta [units]; a dropout layer has neither
+ * (both offsets (size_t)-1). */
 syn_status syn_net_layer_offsets(const syn_net *net, size_t layer, size_t *w_offset,
                                  size_t *b_offset);
 /* Pointers to the weights [units x n_in] and bias [units] of a layer; *bias
- * is NULL for a layer without bias. Either out pointer may be NULL. */
+ * is NULL for a layer without bias. Either out pointer may be NULL. For a
+ * norm layer: gamma and beta [units]; for dropout both are NULL. */
 syn_status syn_net_layer_params(syn_net *net, size_t layer, float **weights, float **bias);
 
 /* Folds y'[j] = y[j] * scale[j] + offset[j] into the output layer's
@@ -328,11 +379,20 @@ size_t syn_workspace_max_batch(const syn_workspace *ws);
  * threads (its workspace and optimizer share them). */
 syn_status syn_workspace_set_threads(syn_workspace *ws, int n_threads);
 
-/* Runs x [batch x n_inputs] through the network. *out (may be NULL) points
- * at the outputs [batch x n_outputs] inside the workspace, valid until the
- * next pass. */
+/* Runs x [batch x n_inputs] through the network in inference mode (dropout
+ * is the identity, batch norm uses its running statistics; the network is
+ * only read). *out (may be NULL) points at the outputs [batch x n_outputs]
+ * inside the workspace, valid until the next pass. */
 syn_status syn_forward(const syn_net *net, syn_workspace *ws, const float *x, size_t batch,
                        const float **out);
+/* The same pass in training mode, as the trainer runs it: dropout draws its
+ * mask from (seed, step, row r of x, unit), batch norm normalizes by the
+ * batch's statistics and updates the running ones in net (so the network
+ * is written: one thread at a time). syn_backward after it differentiates
+ * the training-mode function (the same mask). For a network of dense
+ * layers only it equals syn_forward. */
+syn_status syn_forward_train(syn_net *net, syn_workspace *ws, const float *x, size_t batch,
+                             uint64_t seed, uint64_t step, const float **out);
 /* The loss of the last forward pass against targets [batch x n_outputs]. */
 syn_status syn_loss_value(const syn_net *net, syn_workspace *ws, const float *targets,
                           size_t batch, double *loss);

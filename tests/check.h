@@ -34,4 +34,9 @@ static inline int check_finish(void)
     return check_failed_ == 0 && check_passed_ > 0 ? 0 : 1;
 }
 
+/* A dense layer's description, designated (syn_layer_desc has more fields
+ * than these four, which -Wmissing-field-initializers would name). */
+#define DENSE(u, act, slope, no_bias_)                                         \
+    {.units = (u), .activation = (act), .leaky_slope = (slope), .no_bias = (no_bias_)}
+
 #endif

@@ -35,17 +35,17 @@ typedef struct spec {
 } spec;
 
 static const spec specs[] = {
-    {"relu_softmax", 5, 2, {{8, SYN_ACT_RELU, 0, 0}, {3, SYN_ACT_SOFTMAX, 0, 0}}, 1, 1},
-    {"sigmoid", 4, 2, {{6, SYN_ACT_SIGMOID, 0, 0}, {2, SYN_ACT_SIGMOID, 0, 0}}, 0, 0},
-    {"tanh_nobias", 3, 2, {{7, SYN_ACT_TANH, 0, 1}, {2, SYN_ACT_LINEAR, 0, 0}}, 1, 0},
+    {"relu_softmax", 5, 2, {DENSE(8, SYN_ACT_RELU, 0, 0), DENSE(3, SYN_ACT_SOFTMAX, 0, 0)}, 1, 1},
+    {"sigmoid", 4, 2, {DENSE(6, SYN_ACT_SIGMOID, 0, 0), DENSE(2, SYN_ACT_SIGMOID, 0, 0)}, 0, 0},
+    {"tanh_nobias", 3, 2, {DENSE(7, SYN_ACT_TANH, 0, 1), DENSE(2, SYN_ACT_LINEAR, 0, 0)}, 1, 0},
     {"leaky", 6, 3,
-     {{9, SYN_ACT_LEAKY_RELU, 0.2f, 0}, {5, SYN_ACT_LEAKY_RELU, 0, 0},
-      {4, SYN_ACT_LINEAR, 0, 1}}, 0, 1},
-    {"single", 4, 1, {{3, SYN_ACT_LINEAR, 0, 1}}, 0, 0},
-    {"single_scaled", 4, 1, {{1, SYN_ACT_SIGMOID, 0, 0}}, 1, 0},
+     {DENSE(9, SYN_ACT_LEAKY_RELU, 0.2f, 0), DENSE(5, SYN_ACT_LEAKY_RELU, 0, 0),
+      DENSE(4, SYN_ACT_LINEAR, 0, 1)}, 0, 1},
+    {"single", 4, 1, {DENSE(3, SYN_ACT_LINEAR, 0, 1)}, 0, 0},
+    {"single_scaled", 4, 1, {DENSE(1, SYN_ACT_SIGMOID, 0, 0)}, 1, 0},
     {"deep_mixed", 16, 4,
-     {{16, SYN_ACT_RELU, 0, 0}, {12, SYN_ACT_TANH, 0, 1}, {10, SYN_ACT_SIGMOID, 0, 0},
-      {6, SYN_ACT_SOFTMAX, 0, 0}}, 1, 1},
+     {DENSE(16, SYN_ACT_RELU, 0, 0), DENSE(12, SYN_ACT_TANH, 0, 1),
+      DENSE(10, SYN_ACT_SIGMOID, 0, 0), DENSE(6, SYN_ACT_SOFTMAX, 0, 0)}, 1, 1},
 };
 #define N_SPECS (sizeof specs / sizeof specs[0])
 
@@ -235,7 +235,7 @@ static void test_spec(const spec *s, size_t k, double *worst)
 /* Every weight in the header reads back as the same float. */
 static void test_exact_weights(void)
 {
-    static const spec s = {"exact", 3, 1, {{4, SYN_ACT_LINEAR, 0, 0}}, 0, 0};
+    static const spec s = {"exact", 3, 1, {DENSE(4, SYN_ACT_LINEAR, 0, 0)}, 0, 0};
     syn_net *net = make_net(&s, 5);
     float *w, *b;
     syn_net_layer_params(net, 0, &w, &b);

@@ -87,16 +87,16 @@ typedef struct spec {
 } spec;
 
 static const spec specs[] = {
-    {"relu_softmax", 5, 2, {{8, SYN_ACT_RELU, 0, 0}, {3, SYN_ACT_SOFTMAX, 0, 0}}, 1, 1},
-    {"sigmoid", 4, 2, {{6, SYN_ACT_SIGMOID, 0, 0}, {2, SYN_ACT_SIGMOID, 0, 0}}, 0, 0},
-    {"tanh_nobias", 3, 2, {{7, SYN_ACT_TANH, 0, 1}, {2, SYN_ACT_LINEAR, 0, 0}}, 1, 0},
+    {"relu_softmax", 5, 2, {DENSE(8, SYN_ACT_RELU, 0, 0), DENSE(3, SYN_ACT_SOFTMAX, 0, 0)}, 1, 1},
+    {"sigmoid", 4, 2, {DENSE(6, SYN_ACT_SIGMOID, 0, 0), DENSE(2, SYN_ACT_SIGMOID, 0, 0)}, 0, 0},
+    {"tanh_nobias", 3, 2, {DENSE(7, SYN_ACT_TANH, 0, 1), DENSE(2, SYN_ACT_LINEAR, 0, 0)}, 1, 0},
     {"leaky", 6, 3,
-     {{9, SYN_ACT_LEAKY_RELU, 0.2f, 0}, {5, SYN_ACT_LEAKY_RELU, 0, 0},
-      {4, SYN_ACT_LINEAR, 0, 1}}, 0, 0},
-    {"linear_nobias", 4, 1, {{3, SYN_ACT_LINEAR, 0, 1}}, 0, 0},
+     {DENSE(9, SYN_ACT_LEAKY_RELU, 0.2f, 0), DENSE(5, SYN_ACT_LEAKY_RELU, 0, 0),
+      DENSE(4, SYN_ACT_LINEAR, 0, 1)}, 0, 0},
+    {"linear_nobias", 4, 1, {DENSE(3, SYN_ACT_LINEAR, 0, 1)}, 0, 0},
     {"deep_mixed", 8, 4,
-     {{16, SYN_ACT_RELU, 0, 0}, {12, SYN_ACT_TANH, 0, 1}, {10, SYN_ACT_SIGMOID, 0, 0},
-      {6, SYN_ACT_SOFTMAX, 0, 0}}, 1, 1},
+     {DENSE(16, SYN_ACT_RELU, 0, 0), DENSE(12, SYN_ACT_TANH, 0, 1),
+      DENSE(10, SYN_ACT_SIGMOID, 0, 0), DENSE(6, SYN_ACT_SOFTMAX, 0, 0)}, 1, 1},
 };
 #define N_SPECS (sizeof specs / sizeof specs[0])
 
@@ -828,8 +828,8 @@ static void test_onnx_runtime(void)
             x[i] = (float)syn_rng_below(&rng, 256);
         syn_dataset_from_floats(x, rows, n_in, NULL, 0, &ds);
     }
-    syn_layer_desc layers[3] = {{256, SYN_ACT_RELU, 0, 0}, {128, SYN_ACT_RELU, 0, 0},
-                                {10, SYN_ACT_SOFTMAX, 0, 0}};
+    syn_layer_desc layers[3] = {DENSE(256, SYN_ACT_RELU, 0, 0), DENSE(128, SYN_ACT_RELU, 0, 0),
+                                DENSE(10, SYN_ACT_SOFTMAX, 0, 0)};
     syn_net_desc desc = {n_in, 3, layers, SYN_LOSS_CROSS_ENTROPY, SYN_REDUCTION_MEAN,
                          SYN_INIT_AUTO, 2024};
     syn_net *net = NULL;

@@ -54,8 +54,8 @@ static int clear_winner(const float *row)
 static syn_net *train_one_epoch(const syn_dataset *train)
 {
     size_t n_in = syn_dataset_n_features(train);
-    syn_layer_desc layers[3] = {{256, SYN_ACT_RELU, 0, 0}, {128, SYN_ACT_RELU, 0, 0},
-                                {N_CLASSES, SYN_ACT_SOFTMAX, 0, 0}};
+    syn_layer_desc layers[3] = {DENSE(256, SYN_ACT_RELU, 0, 0), DENSE(128, SYN_ACT_RELU, 0, 0),
+                                DENSE(N_CLASSES, SYN_ACT_SOFTMAX, 0, 0)};
     syn_net_desc desc = {n_in, 3, layers, SYN_LOSS_CROSS_ENTROPY, SYN_REDUCTION_MEAN,
                          SYN_INIT_AUTO, 7};
     syn_net *net = NULL;

@@ -7,16 +7,7 @@
 #include "base/pool.h"
 #include "base/util.h"
 #include "layers/activation.h"
-
-/* One dense layer: out = act(in * W^T + b). W is [units x n_in] row-major
- * at params + w_off, b is [units] at params + b_off. */
-typedef struct syn_layer {
-    size_t n_in, units;
-    syn_activation activation;
-    float leaky_slope; /* effective slope (0.01 when the desc said 0) */
-    int has_bias;
-    size_t w_off, b_off; /* b_off is (size_t)-1 without bias */
-} syn_layer;
+#include "layers/layer.h"
 
 struct syn_net {
     size_t n_inputs, n_layers;
@@ -25,6 +16,13 @@ struct syn_net {
     syn_reduction reduction;
     float *params; /* n_params floats, 64-byte aligned */
     size_t n_params;
+    float *state;  /* n_state non-trained floats (BN running statistics), or NULL */
+    size_t n_state;
+    size_t min_train_batch; /* fewest rows a training pass takes (1, or 2 with BN) */
+    int small_ok;  /* every layer's kind lets the small path run it */
+    /* The small path's view of the layers (kernels/small.h), [n_layers],
+     * when small_ok and every width is at most 16; else NULL. */
+    struct syn_small_layer *small;
     size_t max_width; /* widest of inputs and layer outputs */
     float *scale_offset, *scale_mul; /* [n_inputs] each, or both NULL */
     char **class_names;
@@ -42,13 +40,19 @@ struct syn_workspace {
     float **act;       /* act[l]: [max_batch x widths[l+1]] layer outputs */
     float *logits;     /* [max_batch x n_outputs]: output pre-activation */
     float *delta[2];   /* ping-pong dL/dz buffers [max_batch x max_width] */
+    float **saved;     /* saved[l]: what layer l keeps for backward (its plan), or NULL */
+    size_t *saved_size; /* [n_layers] floats of each saved block */
     float *grads;      /* [n_params], the parameter layout */
     /* Small-network path only (kernels/small.h; NULL for wider nets): the
      * gradient rows between row blocks of a backward pass, one aligned
      * 16-float vector per row of each layer's W and per bias,
      * [(units_sum + n_layers) x 16]. */
     float *small_acc;
+    struct syn_small_bufs *small_bufs; /* [n_layers]: the path's view of the blocks */
     size_t last_batch; /* batch of the last forward pass, 0 = none */
+    int last_train;    /* the last forward pass was in training mode */
+    uint64_t last_seed, last_step; /* its dropout seed and step */
+    const size_t *last_rows; /* its sample ids (dataset rows), or NULL */
     syn_pool *pool;    /* runs the parallel loops of the passes (pool.h) */
     int owns_pool;     /* 0 when lent by a trainer */
 };
@@ -68,6 +72,23 @@ int syn_loss_output_ok(syn_loss loss, syn_activation act);
  * row out of range. */
 syn_status syn_forward_rows(const syn_net *net, syn_workspace *ws, const syn_dataset *ds,
                             const size_t *rows, size_t batch, const float **out);
+
+/* syn_forward_rows in training mode (syn_forward_train's semantics), with
+ * the dataset rows as dropout's sample ids; rows must stay valid until the
+ * backward pass. */
+syn_status syn_forward_rows_train(syn_net *net, syn_workspace *ws, const syn_dataset *ds,
+                                  const size_t *rows, size_t batch, uint64_t seed,
+                                  uint64_t step, const float **out);
+
+/* The plan of layer l of desc with input width n_in (net.c): its kind's
+ * plan, with err naming the layer on failure. */
+syn_status syn_layer_plan_of(const syn_net_desc *desc, size_t l, size_t n_in,
+                             syn_layer_plan *plan, syn_error *err);
+
+/* The first layer of net whose kind is not in the `ok` bit set
+ * (1u << SYN_LAYER_DENSE, ...), or n_layers: what a writer that knows only
+ * some kinds refuses, naming the layer. */
+size_t syn_net_first_kind_not(const syn_net *net, unsigned ok);
 
 /* Do net and ws have the same shape? */
 int syn_workspace_fits(const syn_workspace *ws, const syn_net *net);

@@ -4,6 +4,8 @@
  * fit (or cannot exist) before a single large allocation. The sizes mirror
  * net.c (parameter arena), optim.c (moments), pass.c (workspace) and
  * train.c (snapshot, batch buffers). */
+#include <string.h>
+
 #include "core/internal.h"
 #include "kernels/small.h"
 
@@ -23,24 +25,44 @@ static void add_block(tally *t, size_t count, size_t size)
         t->overflow = 1;
 }
 
-/* The parameter count and widest layer of desc, as net.c lays them out. */
-static int arena_size(const syn_net_desc *desc, size_t *n_params, size_t *units_sum,
-                      size_t *max_width)
+/* What net.c lays out from the same plans: the arenas, the widest layer,
+ * and what pass.c allocates per layer. */
+typedef struct layout {
+    size_t n_params, n_state, units_sum, max_width, n_out;
+    size_t saved_per_row, saved_fixed; /* summed over the layers */
+    size_t saved_blocks;               /* layers that keep a saved block */
+    int small_ok;
+} layout;
+
+static syn_status plan_layout(const syn_net_desc *desc, layout *o)
 {
-    size_t total = 0, sum = 0, n_in = desc->n_inputs, widest = desc->n_inputs;
+    size_t n_in = desc->n_inputs;
+    memset(o, 0, sizeof *o);
+    o->max_width = desc->n_inputs;
+    o->small_ok = 1;
     for (size_t l = 0; l < desc->n_layers; l++) {
-        size_t units = desc->layers[l].units, w;
-        if (!syn_mul_size(n_in, units, &w) || !syn_add_size(total, w, &total) ||
-            (!desc->layers[l].no_bias && !syn_add_size(total, units, &total)) ||
-            !syn_add_size(sum, units, &sum))
-            return 0;
-        widest = units > widest ? units : widest;
-        n_in = units;
+        syn_layer_plan p;
+        syn_status st = syn_layer_plan_of(desc, l, n_in, &p, NULL);
+        if (st != SYN_OK)
+            return st;
+        if (!syn_add_size(o->n_params, p.w_size, &o->n_params) ||
+            !syn_add_size(o->n_params, p.b_size, &o->n_params) ||
+            !syn_add_size(o->n_state, p.n_state, &o->n_state) ||
+            !syn_add_size(o->units_sum, p.units, &o->units_sum) ||
+            !syn_add_size(o->saved_per_row, p.saved_per_row, &o->saved_per_row) ||
+            !syn_add_size(o->saved_fixed, p.saved_fixed, &o->saved_fixed))
+            return SYN_ERR_OVERFLOW;
+        if (p.saved_per_row > 0 || p.saved_fixed > 0)
+            o->saved_blocks++;
+        /* The kind's own answer, as net.c asks it of the built layer. */
+        syn_layer probe = {.kind = desc->layers[l].kind, .activation = desc->layers[l].activation};
+        if (!syn_layer_ops_of(probe.kind)->small_ok(&probe))
+            o->small_ok = 0;
+        o->max_width = p.units > o->max_width ? p.units : o->max_width;
+        n_in = p.units;
     }
-    *n_params = total;
-    *units_sum = sum;
-    *max_width = widest;
-    return 1;
+    o->n_out = n_in;
+    return SYN_OK;
 }
 
 syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind optim, size_t batch,
@@ -49,24 +71,28 @@ syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind opti
     if (!desc || !bytes || !desc->layers || desc->n_inputs == 0 || desc->n_layers == 0 ||
         (unsigned)optim >= SYN_OPTIM_COUNT_)
         return SYN_ERR_INVALID_ARGUMENT;
-    for (size_t l = 0; l < desc->n_layers; l++)
-        if (desc->layers[l].units == 0)
-            return SYN_ERR_INVALID_ARGUMENT;
-    size_t n_params, units_sum, max_width;
-    if (!arena_size(desc, &n_params, &units_sum, &max_width))
-        return SYN_ERR_OVERFLOW;
-    size_t n_out = desc->layers[desc->n_layers - 1].units;
+    layout o;
+    syn_status st = plan_layout(desc, &o);
+    if (st != SYN_OK)
+        return st;
+    size_t n_params = o.n_params, units_sum = o.units_sum, max_width = o.max_width;
+    size_t n_out = o.n_out;
     size_t moments = optim == SYN_OPTIM_SGD                                   ? 0
                      : optim == SYN_OPTIM_MOMENTUM || optim == SYN_OPTIM_NESTEROV ? 1
                                                                                   : 2;
     tally t = {0, 0};
     add_block(&t, desc->n_layers, sizeof(syn_layer)); /* the layer table */
     add_block(&t, n_params, sizeof(float));           /* parameters */
+    if (o.n_state > 0)
+        add_block(&t, o.n_state, sizeof(float));      /* state (running statistics) */
     add_block(&t, desc->n_inputs, sizeof(float));     /* input scaling offset */
     add_block(&t, desc->n_inputs, sizeof(float));     /* and multiplier */
     for (size_t m = 0; m < moments; m++)
         add_block(&t, n_params, sizeof(float));
-    add_block(&t, n_params, sizeof(float)); /* the trainer's snapshot */
+    size_t snapshot;
+    if (!syn_add_size(n_params, o.n_state, &snapshot))
+        return SYN_ERR_OVERFLOW;
+    add_block(&t, snapshot, sizeof(float)); /* the trainer's snapshot */
     if (batch > 0) {
         /* Workspace: gradients, scaled input, activations, logits, two
          * delta buffers, and for nets of width <= 16 the small path's
@@ -85,10 +111,20 @@ syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind opti
             return SYN_ERR_OVERFLOW;
         add_block(&t, n_params, sizeof(float));
         add_block(&t, rows, sizeof(float));
-        add_block(&t, desc->n_layers, 2 * sizeof(size_t)); /* widths, pointers */
-        if (max_width <= SYN_SMALL_WIDTH) { /* the small path's gradient rows */
+        add_block(&t, desc->n_layers, 4 * sizeof(size_t)); /* widths, pointers, saved */
+        if (o.saved_blocks > 0) { /* the layers' saved blocks */
+            size_t saved;
+            if (!syn_mul_size(batch, o.saved_per_row, &saved) ||
+                !syn_add_size(saved, o.saved_fixed, &saved))
+                return SYN_ERR_OVERFLOW;
+            add_block(&t, saved, sizeof(float));
+            add_block(&t, o.saved_blocks, SYN_ALIGN);
+        }
+        if (o.small_ok && max_width <= SYN_SMALL_WIDTH) { /* the small path's rows */
             add_block(&t, units_sum, SYN_SMALL_WIDTH * sizeof(float));
             add_block(&t, desc->n_layers, SYN_SMALL_WIDTH * sizeof(float));
+            add_block(&t, desc->n_layers, sizeof(syn_small_layer));
+            add_block(&t, desc->n_layers, sizeof(syn_small_bufs));
         }
         /* Each of the n_layers + 6 blocks may be rounded up to SYN_ALIGN,
          * and the n_layers + 4 row blocks have 16 floats (SYN_ALIGN bytes)

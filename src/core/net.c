@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "kernels/small.h"
 
 int syn_loss_output_ok(syn_loss loss, syn_activation act)
 {
@@ -18,58 +19,127 @@ int syn_loss_output_ok(syn_loss loss, syn_activation act)
     return 0;
 }
 
-static syn_status check_desc(const syn_net_desc *desc)
+syn_status syn_layer_plan_of(const syn_net_desc *desc, size_t l, size_t n_in,
+                             syn_layer_plan *plan, syn_error *err)
 {
-    if (!desc || !desc->layers || desc->n_inputs == 0 || desc->n_layers == 0)
+    const syn_layer_desc *ld = &desc->layers[l];
+    if ((unsigned)ld->kind >= SYN_LAYER_COUNT_) {
+        syn_set_error(err, "layer %zu: unknown kind %u", l, (unsigned)ld->kind);
         return SYN_ERR_INVALID_ARGUMENT;
+    }
+    const syn_layer_ops *ops = syn_layer_ops_of(ld->kind);
+    char why[256] = "";
+    syn_status st = ops->plan(ld, n_in, l + 1 == desc->n_layers, plan, why, sizeof why);
+    if (st != SYN_OK)
+        syn_set_error(err, "layer %zu (%s): %s", l, ops->name, why);
+    return st;
+}
+
+syn_status syn_net_desc_check(const syn_net_desc *desc, syn_error *err)
+{
+    if (!desc || !desc->layers || desc->n_inputs == 0 || desc->n_layers == 0) {
+        syn_set_error(err, "network: no description, inputs or layers");
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
     if ((unsigned)desc->loss >= SYN_LOSS_COUNT_ ||
         (unsigned)desc->reduction >= SYN_REDUCTION_COUNT_ ||
-        (unsigned)desc->init >= SYN_INIT_COUNT_)
+        (unsigned)desc->init >= SYN_INIT_COUNT_) {
+        syn_set_error(err, "network: unknown loss, reduction or initialisation");
         return SYN_ERR_INVALID_ARGUMENT;
-    for (size_t l = 0; l < desc->n_layers; l++) {
-        const syn_layer_desc *ld = &desc->layers[l];
-        if (ld->units == 0 || (unsigned)ld->activation >= SYN_ACT_COUNT_)
-            return SYN_ERR_INVALID_ARGUMENT;
-        if (!isfinite(ld->leaky_slope) || ld->leaky_slope < 0.0f)
-            return SYN_ERR_INVALID_ARGUMENT;
-        if (ld->activation == SYN_ACT_SOFTMAX && l + 1 != desc->n_layers)
-            return SYN_ERR_INVALID_ARGUMENT;
     }
-    if (!syn_loss_output_ok(desc->loss, desc->layers[desc->n_layers - 1].activation))
+    size_t n_in = desc->n_inputs;
+    for (size_t l = 0; l < desc->n_layers; l++) {
+        syn_layer_plan plan;
+        syn_status st = syn_layer_plan_of(desc, l, n_in, &plan, err);
+        if (st != SYN_OK)
+            return st == SYN_ERR_OVERFLOW ? st : SYN_ERR_INVALID_ARGUMENT;
+        n_in = plan.units;
+    }
+    const syn_layer_desc *out = &desc->layers[desc->n_layers - 1];
+    if (!syn_loss_output_ok(desc->loss, out->activation)) {
+        syn_set_error(err, "network: the loss does not fit the output layer's activation "
+                           "(BCE needs sigmoid, cross-entropy softmax)");
         return SYN_ERR_INVALID_ARGUMENT;
+    }
     return SYN_OK;
 }
 
-/* Lays out the arena: per layer W then b. Fails on overflow. */
+/* Lays out the arenas from the kinds' plans: per layer its first block (W
+ * or gamma) then its bias block, and its state. Fails on overflow. */
 static syn_status build_layers(syn_net *net, const syn_net_desc *desc)
 {
-    size_t offset = 0, n_in = desc->n_inputs, max_width = desc->n_inputs;
+    size_t offset = 0, state = 0, n_in = desc->n_inputs, max_width = desc->n_inputs;
+    net->min_train_batch = 1;
+    net->small_ok = 1;
     for (size_t l = 0; l < desc->n_layers; l++) {
         const syn_layer_desc *ld = &desc->layers[l];
         syn_layer *layer = &net->layers[l];
-        size_t w_size;
+        syn_layer_plan plan;
+        syn_status st = syn_layer_plan_of(desc, l, n_in, &plan, NULL);
+        if (st != SYN_OK)
+            return st;
+        layer->kind = ld->kind;
         layer->n_in = n_in;
-        layer->units = ld->units;
+        layer->units = plan.units;
         layer->activation = ld->activation;
         layer->leaky_slope = ld->leaky_slope != 0.0f ? ld->leaky_slope : 0.01f;
-        layer->has_bias = !ld->no_bias;
-        if (!syn_mul_size(n_in, ld->units, &w_size))
-            return SYN_ERR_OVERFLOW;
-        layer->w_off = offset;
-        if (!syn_add_size(offset, w_size, &offset))
-            return SYN_ERR_OVERFLOW;
-        layer->b_off = (size_t)-1;
-        if (layer->has_bias) {
-            layer->b_off = offset;
-            if (!syn_add_size(offset, ld->units, &offset))
+        layer->has_bias = plan.b_size > 0;
+        layer->saved_per_row = plan.saved_per_row;
+        layer->saved_fixed = plan.saved_fixed;
+        layer->w_off = layer->b_off = layer->s_off = (size_t)-1;
+        if (plan.w_size > 0) {
+            layer->w_off = offset;
+            if (!syn_add_size(offset, plan.w_size, &offset))
                 return SYN_ERR_OVERFLOW;
         }
-        if (ld->units > max_width)
-            max_width = ld->units;
-        n_in = ld->units;
+        if (plan.b_size > 0) {
+            layer->b_off = offset;
+            if (!syn_add_size(offset, plan.b_size, &offset))
+                return SYN_ERR_OVERFLOW;
+        }
+        if (plan.n_state > 0) {
+            layer->s_off = state;
+            if (!syn_add_size(state, plan.n_state, &state))
+                return SYN_ERR_OVERFLOW;
+        }
+        if (plan.min_train_batch > net->min_train_batch)
+            net->min_train_batch = plan.min_train_batch;
+        const syn_layer_ops *ops = syn_layer_ops_of(ld->kind);
+        ops->setup(layer, ld);
+        if (!ops->small_ok(layer))
+            net->small_ok = 0;
+        if (plan.units > max_width)
+            max_width = plan.units;
+        n_in = plan.units;
     }
     net->n_params = offset;
+    net->n_state = state;
     net->max_width = max_width;
+    return SYN_OK;
+}
+
+/* The small path's view of the layers (kernels/small.h), for nets it may
+ * run: built once per network, since the arena never moves. */
+static syn_status build_small(syn_net *net)
+{
+    free(net->small);
+    net->small = NULL;
+    if (!net->small_ok || net->max_width > SYN_SMALL_WIDTH)
+        return SYN_OK;
+    net->small = calloc(net->n_layers, sizeof *net->small);
+    if (!net->small)
+        return SYN_ERR_OUT_OF_MEMORY;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const syn_layer *layer = &net->layers[l];
+        net->small[l] = (syn_small_layer){
+            .n_in = layer->n_in,
+            .units = layer->units,
+            .act = layer->activation,
+            .slope = layer->leaky_slope,
+            .w = net->params + layer->w_off,
+            .b = layer->has_bias ? net->params + layer->b_off : NULL,
+        };
+    }
     return SYN_OK;
 }
 
@@ -85,7 +155,7 @@ syn_status syn_net_create(const syn_net_desc *desc, syn_net **out)
     if (!out)
         return SYN_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    syn_status st = check_desc(desc);
+    syn_status st = syn_net_desc_check(desc, NULL);
     if (st != SYN_OK)
         return st;
     size_t table_bytes;
@@ -107,9 +177,13 @@ syn_status syn_net_create(const syn_net_desc *desc, syn_net **out)
     st = build_layers(net, desc);
     if (st == SYN_OK) {
         net->params = syn_alloc_floats(net->n_params);
-        if (!net->params)
+        if (net->n_state > 0)
+            net->state = syn_alloc_floats(net->n_state);
+        if (!net->params || (net->n_state > 0 && !net->state))
             st = SYN_ERR_OUT_OF_MEMORY;
     }
+    if (st == SYN_OK)
+        st = build_small(net);
     if (st == SYN_OK)
         st = syn_net_init_weights(net, desc->init, desc->seed);
     if (st != SYN_OK) {
@@ -134,7 +208,9 @@ void syn_net_free(syn_net *net)
     if (!net)
         return;
     free(net->layers);
+    free(net->small);
     syn_free_aligned(net->params);
+    syn_free_aligned(net->state);
     syn_free_aligned(net->scale_offset);
     syn_free_aligned(net->scale_mul);
     free_class_names(net->class_names, net->n_class_names);
@@ -153,6 +229,8 @@ syn_status syn_net_clone(const syn_net *net, syn_net **out)
     *copy = *net;
     copy->layers = NULL;
     copy->params = NULL;
+    copy->state = NULL;
+    copy->small = NULL;
     copy->scale_offset = copy->scale_mul = NULL;
     copy->class_names = NULL;
     copy->n_class_names = 0;
@@ -160,12 +238,18 @@ syn_status syn_net_clone(const syn_net *net, syn_net **out)
     syn_status st = SYN_OK;
     copy->layers = malloc(net->n_layers * sizeof(syn_layer));
     copy->params = syn_alloc_floats(net->n_params);
-    if (!copy->layers || !copy->params) {
+    if (net->n_state > 0)
+        copy->state = syn_alloc_floats(net->n_state);
+    if (!copy->layers || !copy->params || (net->n_state > 0 && !copy->state)) {
         st = SYN_ERR_OUT_OF_MEMORY;
     } else {
         memcpy(copy->layers, net->layers, net->n_layers * sizeof(syn_layer));
         memcpy(copy->params, net->params, net->n_params * sizeof(float));
-        st = syn_net_set_input_scaling(copy, net->scale_offset, net->scale_mul);
+        if (net->n_state > 0)
+            memcpy(copy->state, net->state, net->n_state * sizeof(float));
+        st = build_small(copy);
+        if (st == SYN_OK)
+            st = syn_net_set_input_scaling(copy, net->scale_offset, net->scale_mul);
     }
     if (st == SYN_OK)
         st = syn_net_set_class_names(copy, (const char *const *)net->class_names,
@@ -182,10 +266,11 @@ syn_status syn_net_clone(const syn_net *net, syn_net **out)
 
 static int same_shape(const syn_net *a, const syn_net *b)
 {
-    if (a->n_inputs != b->n_inputs || a->n_layers != b->n_layers || a->n_params != b->n_params)
+    if (a->n_inputs != b->n_inputs || a->n_layers != b->n_layers ||
+        a->n_params != b->n_params || a->n_state != b->n_state)
         return 0;
     for (size_t l = 0; l < a->n_layers; l++)
-        if (a->layers[l].units != b->layers[l].units ||
+        if (a->layers[l].kind != b->layers[l].kind || a->layers[l].units != b->layers[l].units ||
             a->layers[l].has_bias != b->layers[l].has_bias)
             return 0;
     return 1;
@@ -198,6 +283,8 @@ syn_status syn_net_copy_params(syn_net *dst, const syn_net *src)
     if (!same_shape(dst, src))
         return SYN_ERR_SHAPE;
     memcpy(dst->params, src->params, src->n_params * sizeof(float));
+    if (src->n_state > 0)
+        memcpy(dst->state, src->state, src->n_state * sizeof(float));
     return SYN_OK;
 }
 
@@ -206,7 +293,8 @@ syn_status syn_net_scale_outputs(syn_net *net, const float *scale, const float *
     if (!net || !scale)
         return SYN_ERR_INVALID_ARGUMENT;
     syn_layer *out = &net->layers[net->n_layers - 1];
-    if (out->activation != SYN_ACT_LINEAR || (offset && !out->has_bias))
+    if (out->kind != SYN_LAYER_DENSE || out->activation != SYN_ACT_LINEAR ||
+        (offset && !out->has_bias))
         return SYN_ERR_INVALID_ARGUMENT;
     for (size_t o = 0; o < out->units; o++)
         if (!isfinite(scale[o]) || (offset && !isfinite(offset[o])))
@@ -224,42 +312,17 @@ syn_status syn_net_scale_outputs(syn_net *net, const float *scale, const float *
     return SYN_OK;
 }
 
-static syn_init resolve_init(syn_init init, syn_activation act)
-{
-    if (init != SYN_INIT_AUTO)
-        return init;
-    return act == SYN_ACT_RELU || act == SYN_ACT_LEAKY_RELU ? SYN_INIT_HE_NORMAL
-                                                             : SYN_INIT_XAVIER_UNIFORM;
-}
-
 syn_status syn_net_init_weights(syn_net *net, syn_init init, uint64_t seed)
 {
     if (!net || (unsigned)init >= SYN_INIT_COUNT_)
         return SYN_ERR_INVALID_ARGUMENT;
     syn_rng rng;
     syn_rng_seed(&rng, seed);
-    for (size_t l = 0; l < net->n_layers; l++) {
-        const syn_layer *layer = &net->layers[l];
-        float *w = net->params + layer->w_off;
-        size_t n = layer->n_in * layer->units;
-        syn_init kind = resolve_init(init, layer->activation);
-        /* Glorot & Bengio 2010, eq. 16; He et al. 2015, sec. 2.2. */
-        double xavier = sqrt(6.0 / (double)(layer->n_in + layer->units));
-        double he_std = sqrt(2.0 / (double)layer->n_in);
-        for (size_t i = 0; i < n; i++) {
-            double u;
-            switch (kind) {
-            case SYN_INIT_UNIFORM: u = 2.0 * syn_rng_uniform(&rng) - 1.0; break;
-            case SYN_INIT_XAVIER_UNIFORM:
-                u = xavier * (2.0 * syn_rng_uniform(&rng) - 1.0);
-                break;
-            default: u = he_std * syn_rng_normal(&rng); break;
-            }
-            w[i] = (float)u;
-        }
-        if (layer->has_bias)
-            memset(net->params + layer->b_off, 0, layer->units * sizeof(float));
-    }
+    /* One generator through the layers in order: kinds without weights
+     * draw nothing, so a dense net's weights are what they always were. */
+    for (size_t l = 0; l < net->n_layers; l++)
+        syn_layer_ops_of(net->layers[l].kind)
+            ->init(&net->layers[l], net->params, net->state, init, &rng);
     return SYN_OK;
 }
 
@@ -310,10 +373,15 @@ syn_status syn_net_layer(const syn_net *net, size_t layer, syn_layer_desc *desc,
         return SYN_ERR_INVALID_ARGUMENT;
     const syn_layer *l = &net->layers[layer];
     if (desc) {
+        memset(desc, 0, sizeof *desc);
+        desc->kind = l->kind;
         desc->units = l->units;
         desc->activation = l->activation;
         desc->leaky_slope = l->activation == SYN_ACT_LEAKY_RELU ? l->leaky_slope : 0.0f;
-        desc->no_bias = !l->has_bias;
+        desc->no_bias = l->kind != SYN_LAYER_DROPOUT && !l->has_bias;
+        desc->rate = l->rate;
+        desc->eps = l->eps;
+        desc->momentum = l->momentum;
     }
     if (n_in)
         *n_in = l->n_in;
@@ -334,6 +402,21 @@ const float *syn_net_params_const(const syn_net *net, size_t *count)
     return net ? net->params : NULL;
 }
 
+size_t syn_net_first_kind_not(const syn_net *net, unsigned ok)
+{
+    for (size_t l = 0; l < net->n_layers; l++)
+        if (!(ok & (1u << net->layers[l].kind)))
+            return l;
+    return net->n_layers;
+}
+
+float *syn_net_state(syn_net *net, size_t *count)
+{
+    if (count)
+        *count = net ? net->n_state : 0;
+    return net ? net->state : NULL;
+}
+
 syn_status syn_net_layer_offsets(const syn_net *net, size_t layer, size_t *w_offset,
                                  size_t *b_offset)
 {
@@ -352,7 +435,7 @@ syn_status syn_net_layer_params(syn_net *net, size_t layer, float **weights, flo
         return SYN_ERR_INVALID_ARGUMENT;
     const syn_layer *l = &net->layers[layer];
     if (weights)
-        *weights = net->params + l->w_off;
+        *weights = l->w_off != (size_t)-1 ? net->params + l->w_off : NULL;
     if (bias)
         *bias = l->has_bias ? net->params + l->b_off : NULL;
     return SYN_OK;

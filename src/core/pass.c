@@ -1,23 +1,20 @@
-/* pass.c - workspaces and the forward and backward passes. A dense layer is
- * three matrix products through syn_gemm (batch-major, W is [units x n_in]):
- *   forward        Z[B x u]   = X[B x n] * W^T          (NT)
- *   input grad     dX[B x n]  = dZ[B x u] * W           (NN)
- *   weight grad    dW[u x n]  = dZ^T * X                (TN)
- * plus the bias (added in the forward pass, column sums of dZ backward) and
- * the activation. Work is split by output rows or columns only, so results
- * do not depend on the thread count. */
+/* pass.c - workspaces and the forward and backward passes: a loop over the
+ * layers, each run by its kind's ops (layers/layer.h), with the activation
+ * derivative of the layer below applied between them; or the small-network
+ * path (kernels/small.h) when every layer allows it. Work is split by
+ * output rows or columns only, so results do not depend on the thread
+ * count. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "data/dataset_internal.h"
 #include "core/internal.h"
-#include "kernels/gemm.h"
 #include "kernels/small.h"
 
-/* Element-wise loops below this size are not worth waking threads for. */
-#define SYN_PARALLEL_MIN 16384
-/* Rows per chunk of the row-wise loops: a fixed cut, whatever the threads. */
-#define SYN_ROWS_PER_CHUNK 16
+/* Element-wise loops below this size are not worth waking threads for;
+ * rows per chunk of the row-wise loops (the layers' cuts, layer.h). */
+#define SYN_PARALLEL_MIN SYN_LAYER_PARALLEL_MIN
+#define SYN_ROWS_PER_CHUNK SYN_LAYER_ROWS_PER_CHUNK
 
 /* The pool for a loop of `elems` elements: NULL (the caller alone) when it
  * is too small to be worth a second thread. */
@@ -41,6 +38,12 @@ static void workspace_release(syn_workspace *ws)
     syn_free_aligned(ws->delta[1]);
     syn_free_aligned(ws->grads);
     syn_free_aligned(ws->small_acc);
+    free(ws->small_bufs);
+    if (ws->saved)
+        for (size_t l = 0; l < ws->n_layers; l++)
+            syn_free_aligned(ws->saved[l]);
+    free(ws->saved);
+    free(ws->saved_size);
     if (ws->owns_pool)
         syn_pool_free(ws->pool);
     free(ws);
@@ -62,6 +65,13 @@ static float *alloc_block(size_t batch, size_t width)
     return syn_alloc_floats(n);
 }
 
+/* The floats of layer l's saved block for passes of max_batch rows. */
+static int saved_floats(const syn_layer *layer, size_t max_batch, size_t *n)
+{
+    return syn_mul_size(max_batch, layer->saved_per_row, n) &&
+           syn_add_size(*n, layer->saved_fixed, n);
+}
+
 syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_workspace **out)
 {
     if (!out)
@@ -81,10 +91,12 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
     ws->max_batch = max_batch;
     ws->widths = calloc(net->n_layers + 1, sizeof *ws->widths);
     ws->act = calloc(net->n_layers, sizeof *ws->act);
+    ws->saved = calloc(net->n_layers, sizeof *ws->saved);
+    ws->saved_size = calloc(net->n_layers, sizeof *ws->saved_size);
     ws->pool = syn_pool_create(0);
     ws->owns_pool = 1;
     syn_status st = SYN_OK;
-    if (!ws->widths || !ws->act || !ws->pool) {
+    if (!ws->widths || !ws->act || !ws->saved || !ws->saved_size || !ws->pool) {
         workspace_release(ws);
         return SYN_ERR_OUT_OF_MEMORY;
     }
@@ -94,6 +106,14 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
         ws->act[l] = alloc_block(max_batch, net->layers[l].units);
         if (!ws->act[l])
             st = SYN_ERR_OUT_OF_MEMORY;
+        size_t saved;
+        if (!saved_floats(&net->layers[l], max_batch, &saved)) {
+            st = SYN_ERR_OVERFLOW;
+        } else if (saved > 0) {
+            ws->saved_size[l] = saved;
+            if (!(ws->saved[l] = syn_alloc_floats(saved)))
+                st = SYN_ERR_OUT_OF_MEMORY;
+        }
     }
     ws->input = alloc_block(max_batch, net->n_inputs);
     ws->logits = alloc_block(max_batch, net->layers[net->n_layers - 1].units);
@@ -102,15 +122,24 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
     ws->grads = syn_alloc_floats(net->n_params);
     if (!ws->input || !ws->logits || !ws->delta[0] || !ws->delta[1] || !ws->grads)
         st = SYN_ERR_OUT_OF_MEMORY;
-    if (st == SYN_OK && net->max_width <= SYN_SMALL_WIDTH) {
+    if (st == SYN_OK && net->small_ok && net->max_width <= SYN_SMALL_WIDTH) {
         size_t rows = net->n_layers; /* one per bias */
         for (size_t l = 0; l < net->n_layers; l++)
             rows += net->layers[l].units;
         size_t n;
         if (!syn_mul_size(rows, SYN_SMALL_WIDTH, &n))
             st = SYN_ERR_OVERFLOW;
-        else if (!(ws->small_acc = syn_alloc_floats(n)))
+        else if (!(ws->small_acc = syn_alloc_floats(n)) ||
+                 !(ws->small_bufs = calloc(net->n_layers, sizeof *ws->small_bufs)))
             st = SYN_ERR_OUT_OF_MEMORY;
+        for (size_t l = 0; st == SYN_OK && l < net->n_layers; l++) {
+            const syn_layer *layer = &net->layers[l];
+            ws->small_bufs[l] = (syn_small_bufs){
+                .out = ws->act[l],
+                .dw = ws->grads + layer->w_off,
+                .db = layer->has_bias ? ws->grads + layer->b_off : NULL,
+            };
+        }
     }
     if (st != SYN_OK) {
         workspace_release(ws);
@@ -146,9 +175,12 @@ int syn_workspace_fits(const syn_workspace *ws, const syn_net *net)
     if (ws->n_layers != net->n_layers || ws->n_params != net->n_params ||
         ws->widths[0] != net->n_inputs)
         return 0;
-    for (size_t l = 0; l < net->n_layers; l++)
-        if (ws->widths[l + 1] != net->layers[l].units)
+    for (size_t l = 0; l < net->n_layers; l++) {
+        size_t saved;
+        if (ws->widths[l + 1] != net->layers[l].units ||
+            !saved_floats(&net->layers[l], ws->max_batch, &saved) || saved != ws->saved_size[l])
             return 0;
+    }
     return 1;
 }
 
@@ -193,89 +225,94 @@ static void load_input(const syn_net *net, syn_workspace *ws, const float *x, si
     syn_pool_run_ranges(pool_for(ws, batch * n), batch, SYN_ROWS_PER_CHUNK, scale_rows, &job);
 }
 
-typedef struct bias_act_job {
-    const syn_layer *layer;
-    const float *bias;
-    float *z, *logits;
-} bias_act_job;
-
-static void bias_act_rows(void *ctx, size_t lo, size_t hi)
-{
-    const bias_act_job *j = ctx;
-    size_t u = j->layer->units;
-    for (size_t r = lo; r < hi; r++) {
-        float *zr = j->z + r * u;
-        if (j->bias)
-            for (size_t c = 0; c < u; c++)
-                zr[c] += j->bias[c];
-        if (j->logits)
-            memcpy(j->logits + r * u, zr, u * sizeof(float));
-        syn_activation_forward(j->layer->activation, j->layer->leaky_slope, zr, 1, u);
-    }
-}
-
-/* z += bias per row, keep the output logits when the loss needs them, then
- * the activation: one pass over the block while it is in cache. */
-static void bias_activation(const syn_layer *layer, const float *bias, float *z, float *logits,
-                            size_t batch, syn_pool *pool)
-{
-    size_t u = layer->units;
-    if (batch * u <= SYN_PARALLEL_MIN) {
-        /* Small blocks: whole-block loops, no per-row calls. */
-        if (bias)
-            for (size_t r = 0; r < batch; r++)
-                for (size_t j = 0; j < u; j++)
-                    z[r * u + j] += bias[j];
-        if (logits)
-            memcpy(logits, z, batch * u * sizeof(float));
-        syn_activation_forward(layer->activation, layer->leaky_slope, z, batch, u);
-        return;
-    }
-    bias_act_job job = {layer, bias, z, logits};
-    syn_pool_run_ranges(pool, batch, SYN_ROWS_PER_CHUNK, bias_act_rows, &job);
-}
-
 /* Whether a pass of `batch` rows takes the small-network path
  * (kernels/small.h): a function of the shape and the CPU only. */
-static int small_path(const syn_net *net, size_t batch)
+static int small_path(const syn_net *net, const syn_workspace *ws, size_t batch)
 {
 #ifdef SYN_HAVE_AVX512
-    return net->max_width <= SYN_SMALL_WIDTH && batch <= SYN_SMALL_ROWS &&
-           syn_small_available();
+    /* net->small and ws->small_bufs exist for such shapes (a workspace made
+     * for a net of the same shape whose activations the path lacks has no
+     * blocks for it). */
+    return net->small && ws->small_bufs && batch <= SYN_SMALL_ROWS && syn_small_available();
 #else
-    (void)net, (void)batch;
+    (void)net, (void)ws, (void)batch;
     return 0;
 #endif
 }
 
+#ifdef SYN_HAVE_AVX512
+/* The small path's plain description (kernels/small.h): the net's layer
+ * table and the workspace's blocks, both built when they were created. */
+static const syn_small_net *small_desc(const syn_net *net, syn_workspace *ws,
+                                       syn_small_net *sn)
+{
+    *sn = (syn_small_net){.n_layers = net->n_layers,
+                          .layers = net->small,
+                          .bufs = ws->small_bufs,
+                          .input = ws->input,
+                          .logits = ws->logits,
+                          .acc = ws->small_acc,
+                          .activate = syn_activation_forward};
+    return sn;
+}
+#endif
+
+/* Layer l's view of the pass that ws holds (or is about to run). */
+static syn_layer_pass layer_pass(const syn_net *net, float *state_out, syn_workspace *ws,
+                                 size_t l, size_t batch)
+{
+    syn_layer_pass p = {
+        .in = l == 0 ? ws->input : ws->act[l - 1],
+        .out = ws->act[l],
+        .logits = l + 1 == net->n_layers ? ws->logits : NULL,
+        .params = net->params,
+        .state = net->state,
+        .state_out = state_out,
+        .saved = ws->saved[l],
+        .batch = batch,
+        .train = ws->last_train,
+        .seed = ws->last_seed,
+        .step = ws->last_step,
+        .sample = ws->last_rows,
+        .pool = ws->pool,
+    };
+    return p;
+}
+
+/* How the next pass runs: inference (train 0), or training with dropout's
+ * seed, step and sample ids (rows, NULL: the row index). */
+static void set_mode(syn_workspace *ws, int train, uint64_t seed, uint64_t step,
+                     const size_t *rows)
+{
+    ws->last_train = train;
+    ws->last_seed = seed;
+    ws->last_step = step;
+    ws->last_rows = rows;
+}
+
 /* The layers of a forward pass whose input is in ws->input (x: the same
  * input where the caller has it unscaled, for the small path to read in
- * place). */
-static void forward_layers(const syn_net *net, syn_workspace *ws, const float *x, size_t batch,
-                           const float **out)
+ * place), in the mode set_mode chose; state_out is the net's state in
+ * training mode, else NULL. */
+static void forward_layers(const syn_net *net, float *state_out, syn_workspace *ws,
+                           const float *x, size_t batch, const float **out)
 {
     ws->last_batch = batch;
     if (out)
         *out = ws->act[net->n_layers - 1];
 #ifdef SYN_HAVE_AVX512
-    if (small_path(net, batch)) {
-        syn_small_forward_net(net, ws, x, batch);
+    if (small_path(net, ws, batch)) {
+        syn_small_net sn;
+        syn_small_forward_net(small_desc(net, ws, &sn), x, batch);
         return;
     }
 #else
     (void)x;
 #endif
-    const float *in = ws->input;
     for (size_t l = 0; l < net->n_layers; l++) {
         const syn_layer *layer = &net->layers[l];
-        const float *w = net->params + layer->w_off;
-        const float *b = layer->has_bias ? net->params + layer->b_off : NULL;
-        float *z = ws->act[l];
-        syn_gemm(0, 1, batch, layer->units, layer->n_in, in, layer->n_in, w, layer->n_in, 0.0f,
-                 z, layer->units, ws->pool);
-        bias_activation(layer, b, z, l + 1 == net->n_layers ? ws->logits : NULL, batch,
-                        ws->pool);
-        in = z;
+        syn_layer_pass p = layer_pass(net, state_out, ws, l, batch);
+        syn_layer_ops_of(layer->kind)->forward(layer, &p);
     }
 }
 
@@ -286,8 +323,23 @@ syn_status syn_forward(const syn_net *net, syn_workspace *ws, const float *x, si
     if (st != SYN_OK)
         return st;
     load_input(net, ws, x, batch);
+    set_mode(ws, 0, 0, 0, NULL);
     /* Unscaled input is read where it is, not from the copy just made. */
-    forward_layers(net, ws, net->scale_offset ? ws->input : x, batch, out);
+    forward_layers(net, NULL, ws, net->scale_offset ? ws->input : x, batch, out);
+    return SYN_OK;
+}
+
+syn_status syn_forward_train(syn_net *net, syn_workspace *ws, const float *x, size_t batch,
+                             uint64_t seed, uint64_t step, const float **out)
+{
+    syn_status st = check_pass(net, ws, x, batch);
+    if (st != SYN_OK)
+        return st;
+    if (batch < net->min_train_batch)
+        return SYN_ERR_SHAPE;
+    load_input(net, ws, x, batch);
+    set_mode(ws, 1, seed, step, NULL);
+    forward_layers(net, net->state, ws, net->scale_offset ? ws->input : x, batch, out);
     return SYN_OK;
 }
 
@@ -309,8 +361,10 @@ static void gather_rows(void *ctx, size_t lo, size_t hi)
                               j->input + lo * j->n);
 }
 
-syn_status syn_forward_rows(const syn_net *net, syn_workspace *ws, const syn_dataset *ds,
-                            const size_t *rows, size_t batch, const float **out)
+/* Gathers and scales the rows into ws->input: the shared start of
+ * syn_forward_rows and syn_forward_rows_train. */
+static syn_status gather_input(const syn_net *net, syn_workspace *ws, const syn_dataset *ds,
+                               const size_t *rows, size_t batch)
 {
     syn_status st = check_pass(net, ws, rows, batch);
     if (st != SYN_OK)
@@ -326,7 +380,31 @@ syn_status syn_forward_rows(const syn_net *net, syn_workspace *ws, const syn_dat
     size_t n = net->n_inputs;
     gather_job job = {ds, rows, net->scale_offset, net->scale_mul, ws->input, n};
     syn_pool_run_ranges(pool_for(ws, batch * n), batch, SYN_GATHER_ROWS, gather_rows, &job);
-    forward_layers(net, ws, ws->input, batch, out);
+    return SYN_OK;
+}
+
+syn_status syn_forward_rows(const syn_net *net, syn_workspace *ws, const syn_dataset *ds,
+                            const size_t *rows, size_t batch, const float **out)
+{
+    syn_status st = gather_input(net, ws, ds, rows, batch);
+    if (st != SYN_OK)
+        return st;
+    set_mode(ws, 0, 0, 0, NULL);
+    forward_layers(net, NULL, ws, ws->input, batch, out);
+    return SYN_OK;
+}
+
+syn_status syn_forward_rows_train(syn_net *net, syn_workspace *ws, const syn_dataset *ds,
+                                  const size_t *rows, size_t batch, uint64_t seed,
+                                  uint64_t step, const float **out)
+{
+    if (net && batch > 0 && batch < net->min_train_batch)
+        return SYN_ERR_SHAPE;
+    syn_status st = gather_input(net, ws, ds, rows, batch);
+    if (st != SYN_OK)
+        return st;
+    set_mode(ws, 1, seed, step, rows);
+    forward_layers(net, net->state, ws, ws->input, batch, out);
     return SYN_OK;
 }
 
@@ -342,39 +420,6 @@ syn_status syn_loss_value(const syn_net *net, syn_workspace *ws, const float *ta
         return SYN_ERR_STATE;
     *loss = syn_loss_compute(net, ws, targets, batch);
     return SYN_OK;
-}
-
-/* Bias gradients are summed over rows in column blocks of this width: each
- * block streams dz row by row (vectorizable) into its own accumulators. */
-#define SYN_BIAS_BLOCK 64
-
-typedef struct bias_grad_job {
-    float *db;
-    const float *dz;
-    size_t batch, units;
-} bias_grad_job;
-
-/* Columns [lo, hi): each streams dz row by row into its own sums. */
-static void bias_grad_cols(void *ctx, size_t lo, size_t hi)
-{
-    const bias_grad_job *j = ctx;
-    for (size_t c0 = lo; c0 < hi; c0 += SYN_BIAS_BLOCK) {
-        size_t c1 = hi - c0 < SYN_BIAS_BLOCK ? hi : c0 + SYN_BIAS_BLOCK;
-        for (size_t c = c0; c < c1; c++)
-            j->db[c] = 0.0f;
-        for (size_t r = 0; r < j->batch; r++)
-            for (size_t c = c0; c < c1; c++)
-                j->db[c] += j->dz[r * j->units + c];
-    }
-}
-
-/* db[j] = sum over rows of dz[r][j], in row order for every thread count. */
-static void bias_grad(float *db, const float *dz, size_t batch, size_t units,
-                      const syn_workspace *ws)
-{
-    bias_grad_job job = {db, dz, batch, units};
-    syn_pool_run_ranges(pool_for(ws, batch * units), units, SYN_BIAS_BLOCK, bias_grad_cols,
-                        &job);
 }
 
 typedef struct act_grad_job {
@@ -405,33 +450,26 @@ static void activation_grad(const syn_layer *layer, const float *a, float *d, si
     syn_pool_run_ranges(ws->pool, batch, SYN_ROWS_PER_CHUNK, act_grad_rows, &job);
 }
 
-/* Backpropagates dL/dz of the output layer, held in ws->delta[0]. */
+/* Backpropagates dL/dz of the output layer, held in ws->delta[0], through
+ * the pass (and mode) the last forward pass ran. */
 static void backpropagate(const syn_net *net, syn_workspace *ws, size_t batch)
 {
 #ifdef SYN_HAVE_AVX512
-    if (small_path(net, batch)) {
-        syn_small_backward_net(net, ws, ws->delta[0], 0, batch);
+    if (small_path(net, ws, batch)) {
+        syn_small_net sn;
+        syn_small_backward_net(small_desc(net, ws, &sn), ws->delta[0], 0, batch);
         return;
     }
 #endif
     int cur = 0;
     for (size_t l = net->n_layers; l-- > 0;) {
         const syn_layer *layer = &net->layers[l];
-        const float *in = l == 0 ? ws->input : ws->act[l - 1];
-        const float *dz = ws->delta[cur];
-        const float *w = net->params + layer->w_off;
-        float *dw = ws->grads + layer->w_off;
-        float *db = layer->has_bias ? ws->grads + layer->b_off : NULL;
+        syn_layer_pass p = layer_pass(net, NULL, ws, l, batch);
         float *d_prev = l > 0 ? ws->delta[1 - cur] : NULL;
-        syn_gemm(1, 0, layer->units, layer->n_in, batch, dz, layer->units, in, layer->n_in,
-                 0.0f, dw, layer->n_in, ws->pool);
-        if (db)
-            bias_grad(db, dz, batch, layer->units, ws);
+        syn_layer_ops_of(layer->kind)->backward(layer, &p, ws->delta[cur], ws->grads, d_prev);
         if (!d_prev)
             break;
-        syn_gemm(0, 0, batch, layer->n_in, layer->units, dz, layer->units, w, layer->n_in,
-                 0.0f, d_prev, layer->n_in, ws->pool);
-        activation_grad(&net->layers[l - 1], in, d_prev, batch, ws);
+        activation_grad(&net->layers[l - 1], p.in, d_prev, batch, ws);
         cur = 1 - cur;
     }
 }
@@ -460,8 +498,9 @@ syn_status syn_backward_from_output(const syn_net *net, syn_workspace *ws, const
     const syn_layer *out = &net->layers[net->n_layers - 1];
 #ifdef SYN_HAVE_AVX512
     /* The small path applies an element-wise output derivative itself. */
-    if (small_path(net, batch) && out->activation != SYN_ACT_SOFTMAX) {
-        syn_small_backward_net(net, ws, d_out, 1, batch);
+    if (small_path(net, ws, batch) && out->activation != SYN_ACT_SOFTMAX) {
+        syn_small_net sn;
+        syn_small_backward_net(small_desc(net, ws, &sn), d_out, 1, batch);
         return SYN_OK;
     }
 #endif
@@ -488,7 +527,7 @@ syn_status syn_workspace_layer_grads(syn_workspace *ws, const syn_net *net, size
         return SYN_ERR_SHAPE;
     const syn_layer *l = &net->layers[layer];
     if (d_weights)
-        *d_weights = ws->grads + l->w_off;
+        *d_weights = l->w_off != (size_t)-1 ? ws->grads + l->w_off : NULL;
     if (d_bias)
         *d_bias = l->has_bias ? ws->grads + l->b_off : NULL;
     return SYN_OK;

@@ -31,7 +31,8 @@ struct syn_trainer {
     syn_rng rng;         /* the shuffle generator, as it is now */
     size_t capacity;     /* batch rows the buffers hold */
     float *y_buf;        /* a batch's targets (features go to the workspace) */
-    float *snapshot;     /* parameters at the last good point (epoch start) */
+    float *snapshot;     /* parameters, then the net's state (batch-norm running
+                          * statistics), at the last good point (epoch start) */
     size_t *order;       /* this epoch's visiting order */
     size_t order_cap;
     size_t epochs_done;
@@ -59,7 +60,10 @@ syn_status syn_trainer_create(syn_net *net, const syn_optim_desc *optim,
     tr->base_lr = optim->lr;
     syn_rng_seed(&tr->rng, train->seed);
     syn_status st = syn_optimizer_create(net, optim, &tr->opt);
-    if (st == SYN_OK && !(tr->snapshot = syn_alloc_floats(net->n_params)))
+    size_t snap;
+    if (st == SYN_OK && !syn_add_size(net->n_params, net->n_state, &snap))
+        st = SYN_ERR_OVERFLOW;
+    if (st == SYN_OK && !(tr->snapshot = syn_alloc_floats(snap)))
         st = SYN_ERR_OUT_OF_MEMORY;
     if (st == SYN_OK && !(tr->pool = syn_pool_create(train->n_threads)))
         st = SYN_ERR_OUT_OF_MEMORY;
@@ -273,10 +277,15 @@ static syn_status train_batch(syn_trainer *tr, const float *x, const float *y,
                               double *loss)
 {
     syn_status st;
+    /* Training mode: dropout's mask from (the seed, the optimizer's step
+     * count, which a checkpoint restores, the dataset row), batch norm's
+     * batch statistics. */
+    uint64_t step = syn_optimizer_steps(tr->opt);
     if (x) {
-        st = syn_forward(tr->net, tr->ws, x, batch, NULL);
+        st = syn_forward_train(tr->net, tr->ws, x, batch, tr->desc.seed, step, NULL);
     } else {
-        st = syn_forward_rows(tr->net, tr->ws, ds, rows, batch, NULL);
+        st = syn_forward_rows_train(tr->net, tr->ws, ds, rows, batch, tr->desc.seed, step,
+                                    NULL);
         if (st == SYN_OK)
             syn_dataset_gather_targets(ds, rows, batch, tr->y_buf);
         y = tr->y_buf;
@@ -404,6 +413,9 @@ static syn_status begin_epoch(syn_trainer *tr, const size_t *rows, size_t n_rows
     }
     *good = tr->pos;
     memcpy(tr->snapshot, tr->net->params, tr->net->n_params * sizeof(float));
+    if (tr->net->n_state > 0)
+        memcpy(tr->snapshot + tr->net->n_params, tr->net->state,
+               tr->net->n_state * sizeof(float));
     return SYN_OK;
 }
 
@@ -432,6 +444,16 @@ syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_
     float lr = syn_schedule_lr(&tr->desc.schedule, tr->base_lr, tr->epochs_done);
     syn_optimizer_set_lr(tr->opt, lr);
     size_t n_batches = (n_rows + batch - 1) / batch, b = tr->pos.batches_done;
+    /* A last batch too small for a training pass (one row with batch norm,
+     * whose variance needs two: PyTorch refuses it too) is left out of the
+     * epoch, as DataLoader's drop_last would. */
+    if (n_rows % batch != 0 && n_rows % batch < tr->net->min_train_batch) {
+        if (n_batches == 1) {
+            tr->rng = tr->epoch_rng;
+            return SYN_ERR_SHAPE;
+        }
+        n_batches--;
+    }
     for (; b < n_batches; b++) {
         size_t count = n_rows - b * batch < batch ? n_rows - b * batch : batch;
         double loss = 0.0;
@@ -472,6 +494,9 @@ syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_
     } else {
         if (st == SYN_ERR_DIVERGED) {
             memcpy(tr->net->params, tr->snapshot, tr->net->n_params * sizeof(float));
+            if (tr->net->n_state > 0)
+                memcpy(tr->net->state, tr->snapshot + tr->net->n_params,
+                       tr->net->n_state * sizeof(float));
             tr->pos = good;
         }
         /* Whatever the position, the next call redraws this epoch's order. */

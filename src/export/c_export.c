@@ -448,6 +448,12 @@ syn_status syn_net_export_c(const syn_net *net, const char *path, const char *pr
                       "characters", prefix, MAX_PREFIX);
         return SYN_ERR_INVALID_ARGUMENT;
     }
+    size_t bad = syn_net_first_kind_not(net, 1u << SYN_LAYER_DENSE);
+    if (bad < net->n_layers) {
+        syn_set_error(err, "export_c: layer %zu (%s): this exporter writes dense layers only",
+                      bad, syn_layer_kind_name(net->layers[bad].kind));
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
     if (net->layers[net->n_layers - 1].units > 0x7fffffff) {
         syn_set_error(err, "export_c: too many outputs for an int argmax");
         return SYN_ERR_INVALID_ARGUMENT;

@@ -335,6 +335,12 @@ syn_status syn_onnx_serialize(const syn_net *net, uint8_t **out, size_t *out_siz
     }
     *out = NULL;
     *out_size = 0;
+    size_t bad = syn_net_first_kind_not(net, 1u << SYN_LAYER_DENSE);
+    if (bad < net->n_layers) {
+        syn_set_error(err, "export_onnx: layer %zu (%s): this exporter writes dense layers only",
+                      bad, syn_layer_kind_name(net->layers[bad].kind));
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
     if (net->n_inputs > (size_t)INT64_MAX || net->max_width > (size_t)INT64_MAX) {
         syn_set_error(err, "export_onnx: a width does not fit ONNX's int64 dims");
         return SYN_ERR_OVERFLOW;

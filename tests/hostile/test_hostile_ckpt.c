@@ -170,9 +170,13 @@ static uint8_t *reference_checkpoint(const char *args, const char *ckpt, size_t 
 static void test_v2_mutations(size_t n_random)
 {
     size_t size = 0, at = 0, len = 0;
+    /* String options the run leaves unset are not stored (a checkpoint of a
+     * run without --report resumes in older versions): set each one named
+     * below, so that each one's value is there to spoil. */
     uint8_t *ref = reference_checkpoint("--data three.csv --out ref.syn --hidden 3 --epochs 2 "
-                                        "--val-split 0.25 --early-stop 2", "v2.ckpt", 1, &size,
-                                        &at, &len);
+                                        "--val-split 0.25 --early-stop 2 --target label "
+                                        "--delimiter , --log ref.log",
+                                        "v2.ckpt", 1, &size, &at, &len);
     if (!ref)
         return;
     static const char *const names[] = {

@@ -1,0 +1,271 @@
+/* batchnorm.c - PyTorch's nn.BatchNorm1d(num_features, eps=1e-5,
+ * momentum=0.1, affine=True, track_running_stats=True) on [batch x units]
+ * (https://pytorch.org/docs/stable/generated/torch.nn.BatchNorm1d.html):
+ *   y = (x - E[x]) / sqrt(Var[x] + eps) * gamma + beta
+ * "The mean and standard-deviation are calculated per-dimension over the
+ * mini-batches ... The standard-deviation is calculated via the biased
+ * estimator"; in training the running estimates are updated as
+ * x_new = (1 - momentum) * x_hat + momentum * x_t with the unbiased
+ * variance, and evaluation normalizes with them. Then the activation.
+ *
+ * Work is split by columns: each chunk owns whole columns and sums their
+ * rows in row order (in double), so the batch statistics and the gradients
+ * are the same for any thread count. The saved block keeps each column's
+ * mean and 1/sqrt(var + eps) of the last pass (the batch's in training,
+ * the running ones at inference) for backward. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "layers/layer.h"
+
+#define BN_EPS 1e-5f
+#define BN_MOMENTUM 0.1f
+
+static syn_status bn_plan(const syn_layer_desc *d, size_t n_in, int is_last, syn_layer_plan *p,
+                          char *why, size_t why_size)
+{
+    if (!syn_layer_check_same_width(d, n_in, why, why_size) ||
+        !syn_layer_check_common(d, is_last, why, why_size))
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (!(d->eps >= 0.0f) || !isfinite(d->eps)) {
+        snprintf(why, why_size, "eps %g is not a finite value > 0", (double)d->eps);
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    if (!(d->momentum >= 0.0f && d->momentum <= 1.0f)) {
+        snprintf(why, why_size, "momentum %g is not in (0, 1]", (double)d->momentum);
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    if (d->rate != 0.0f) {
+        snprintf(why, why_size, "rate is a dropout layer's");
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    memset(p, 0, sizeof *p);
+    p->units = n_in;
+    p->w_size = n_in;
+    p->b_size = d->no_bias ? 0 : n_in;
+    if (n_in > SIZE_MAX / 2) {
+        snprintf(why, why_size, "%zu units overflow", n_in);
+        return SYN_ERR_OVERFLOW;
+    }
+    p->n_state = 2 * n_in;
+    p->saved_fixed = 2 * n_in;
+    p->min_train_batch = 2;
+    return SYN_OK;
+}
+
+static void bn_setup(syn_layer *l, const syn_layer_desc *d)
+{
+    l->eps = d->eps != 0.0f ? d->eps : BN_EPS;
+    l->momentum = d->momentum != 0.0f ? d->momentum : BN_MOMENTUM;
+}
+
+/* PyTorch's reset_parameters: weight 1, bias 0; running_mean 0, var 1. */
+static void bn_init(const syn_layer *l, float *params, float *state, syn_init init,
+                    syn_rng *rng)
+{
+    (void)init, (void)rng;
+    for (size_t c = 0; c < l->units; c++) {
+        params[l->w_off + c] = 1.0f;
+        state[l->s_off + c] = 0.0f;
+        state[l->s_off + l->units + c] = 1.0f;
+    }
+    if (l->has_bias)
+        memset(params + l->b_off, 0, l->units * sizeof(float));
+}
+
+typedef struct bn_job {
+    const syn_layer *l;
+    const syn_layer_pass *p;
+    const float *dz;
+    float *grads, *d_in;
+} bn_job;
+
+#define BLOCK SYN_LAYER_COLS_PER_CHUNK
+
+/* Columns [c0, c1): the mean and 1/sqrt(var + eps) into the saved block,
+ * from the batch (training, updating the running statistics) or from the
+ * running statistics. */
+static void bn_stats(const bn_job *j, size_t c0, size_t c1)
+{
+    const syn_layer *l = j->l;
+    const syn_layer_pass *p = j->p;
+    size_t u = l->units, b = p->batch;
+    float *mean = p->saved, *inv = p->saved + u;
+    const float *rmean = p->state + l->s_off, *rvar = rmean + u;
+    if (!p->train) {
+        for (size_t c = c0; c < c1; c++) {
+            mean[c] = rmean[c];
+            inv[c] = (float)(1.0 / sqrt((double)rvar[c] + (double)l->eps));
+        }
+        return;
+    }
+    double s[BLOCK], q[BLOCK];
+    for (size_t c = c0; c < c1; c++)
+        s[c - c0] = q[c - c0] = 0.0;
+    for (size_t r = 0; r < b; r++)
+        for (size_t c = c0; c < c1; c++)
+            s[c - c0] += (double)p->in[r * u + c];
+    for (size_t c = c0; c < c1; c++)
+        s[c - c0] /= (double)b;
+    for (size_t r = 0; r < b; r++)
+        for (size_t c = c0; c < c1; c++) {
+            double dx = (double)p->in[r * u + c] - s[c - c0];
+            q[c - c0] += dx * dx;
+        }
+    float *wmean = p->state_out + l->s_off, *wvar = wmean + u;
+    double m = (double)l->momentum;
+    for (size_t c = c0; c < c1; c++) {
+        double var = q[c - c0] / (double)b;
+        mean[c] = (float)s[c - c0];
+        inv[c] = (float)(1.0 / sqrt(var + (double)l->eps));
+        wmean[c] = (float)((1.0 - m) * (double)wmean[c] + m * s[c - c0]);
+        wvar[c] = (float)((1.0 - m) * (double)wvar[c] + m * (q[c - c0] / (double)(b - 1)));
+    }
+}
+
+static void bn_forward_cols(void *ctx, size_t lo, size_t hi)
+{
+    const bn_job *j = ctx;
+    const syn_layer *l = j->l;
+    const syn_layer_pass *p = j->p;
+    size_t u = l->units;
+    const float *gamma = p->params + l->w_off;
+    const float *beta = l->has_bias ? p->params + l->b_off : NULL;
+    for (size_t c0 = lo; c0 < hi; c0 += BLOCK) {
+        size_t c1 = hi - c0 < BLOCK ? hi : c0 + BLOCK;
+        bn_stats(j, c0, c1);
+        float a[BLOCK], sh[BLOCK];
+        for (size_t c = c0; c < c1; c++) {
+            a[c - c0] = p->saved[u + c] * gamma[c];
+            sh[c - c0] = beta ? beta[c] : 0.0f;
+        }
+        const float *mean = p->saved;
+        for (size_t r = 0; r < p->batch; r++)
+            for (size_t c = c0; c < c1; c++)
+                p->out[r * u + c] = (p->in[r * u + c] - mean[c]) * a[c - c0] + sh[c - c0];
+    }
+}
+
+static void bn_forward(const syn_layer *l, const syn_layer_pass *p)
+{
+    bn_job job = {l, p, NULL, NULL, NULL};
+    syn_pool_run_ranges(syn_layer_pool_for(p->pool, p->batch * l->units), l->units, BLOCK,
+                        bn_forward_cols, &job);
+    syn_layer_bias_activate(l, NULL, p->out, p->logits, p->batch, p->pool);
+}
+
+/* Training: with xh = (x - mean) * inv,
+ *   dbeta = sum_r dz, dgamma = sum_r dz * xh,
+ *   dx = gamma * inv / B * (B * dz - dbeta - xh * dgamma);
+ * inference (fixed statistics): dx = dz * gamma * inv. */
+static void bn_backward_cols(void *ctx, size_t lo, size_t hi)
+{
+    const bn_job *j = ctx;
+    const syn_layer *l = j->l;
+    const syn_layer_pass *p = j->p;
+    size_t u = l->units, b = p->batch;
+    const float *gamma = p->params + l->w_off;
+    const float *mean = p->saved, *inv = p->saved + u;
+    for (size_t c0 = lo; c0 < hi; c0 += BLOCK) {
+        size_t c1 = hi - c0 < BLOCK ? hi : c0 + BLOCK;
+        double sd[BLOCK], sx[BLOCK];
+        for (size_t c = c0; c < c1; c++)
+            sd[c - c0] = sx[c - c0] = 0.0;
+        for (size_t r = 0; r < b; r++)
+            for (size_t c = c0; c < c1; c++) {
+                double d = (double)j->dz[r * u + c];
+                double xh = ((double)p->in[r * u + c] - (double)mean[c]) * (double)inv[c];
+                sd[c - c0] += d;
+                sx[c - c0] += d * xh;
+            }
+        for (size_t c = c0; c < c1; c++) {
+            j->grads[l->w_off + c] = (float)sx[c - c0];
+            if (l->has_bias)
+                j->grads[l->b_off + c] = (float)sd[c - c0];
+        }
+        if (!j->d_in)
+            continue;
+        if (!p->train) {
+            for (size_t r = 0; r < b; r++)
+                for (size_t c = c0; c < c1; c++)
+                    j->d_in[r * u + c] = j->dz[r * u + c] * (gamma[c] * inv[c]);
+            continue;
+        }
+        float k[BLOCK], md[BLOCK], mx[BLOCK];
+        for (size_t c = c0; c < c1; c++) {
+            k[c - c0] = gamma[c] * inv[c];
+            md[c - c0] = (float)(sd[c - c0] / (double)b);
+            mx[c - c0] = (float)(sx[c - c0] / (double)b);
+        }
+        for (size_t r = 0; r < b; r++)
+            for (size_t c = c0; c < c1; c++) {
+                float xh = (p->in[r * u + c] - mean[c]) * inv[c];
+                j->d_in[r * u + c] =
+                    k[c - c0] * (j->dz[r * u + c] - md[c - c0] - xh * mx[c - c0]);
+            }
+    }
+}
+
+static void bn_backward(const syn_layer *l, const syn_layer_pass *p, const float *dz,
+                        float *grads, float *d_in)
+{
+    bn_job job = {l, p, dz, grads, d_in};
+    syn_pool_run_ranges(syn_layer_pool_for(p->pool, p->batch * l->units), l->units, BLOCK,
+                        bn_backward_cols, &job);
+}
+
+static int bn_small_ok(const syn_layer *l)
+{
+    (void)l;
+    return 0;
+}
+
+/* Attributes: the effective eps and momentum (a file never depends on the
+ * defaults). */
+static size_t bn_attrs(const syn_layer *l, float *out)
+{
+    out[0] = l->eps;
+    out[1] = l->momentum;
+    return 2;
+}
+
+static int bn_set_attrs(syn_layer_desc *d, const float *v, size_t n, char *why,
+                        size_t why_size)
+{
+    if (!syn_layer_attr_count(n, 2, why, why_size))
+        return 0;
+    if (!(v[0] > 0.0f) || !(v[1] > 0.0f)) {
+        snprintf(why, why_size, "eps %g and momentum %g must be > 0", (double)v[0],
+                 (double)v[1]);
+        return 0;
+    }
+    d->eps = v[0];
+    d->momentum = v[1];
+    return 1;
+}
+
+static int bn_state_ok(const syn_layer *l, const float *state, char *why, size_t why_size)
+{
+    const float *mean = state + l->s_off, *var = mean + l->units;
+    for (size_t c = 0; c < l->units; c++)
+        if (!isfinite(mean[c]) || !isfinite(var[c]) || var[c] < 0.0f) {
+            snprintf(why, why_size, "unit %zu: running mean %g, variance %g", c,
+                     (double)mean[c], (double)var[c]);
+            return 0;
+        }
+    return 1;
+}
+
+const syn_layer_ops syn_batchnorm_ops = {
+    .name = "batchnorm",
+    .plan = bn_plan,
+    .setup = bn_setup,
+    .init = bn_init,
+    .forward = bn_forward,
+    .backward = bn_backward,
+    .small_ok = bn_small_ok,
+    .attrs = bn_attrs,
+    .set_attrs = bn_set_attrs,
+    .state_ok = bn_state_ok,
+};

@@ -1,0 +1,140 @@
+/* dense.c - the dense layer, PyTorch's nn.Linear then the activation:
+ * z = x W^T + b with W [units x n_in] row-major, then b [units]. Three
+ * matrix products through syn_gemm (batch-major):
+ *   forward        Z[B x u]   = X[B x n] * W^T          (NT)
+ *   input grad     dX[B x n]  = dZ[B x u] * W           (NN)
+ *   weight grad    dW[u x n]  = dZ^T * X                (TN)
+ * plus the bias (added with the activation in one pass, column sums of dZ
+ * backward). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "kernels/gemm.h"
+#include "layers/layer.h"
+
+static syn_status dense_plan(const syn_layer_desc *d, size_t n_in, int is_last,
+                             syn_layer_plan *p, char *why, size_t why_size)
+{
+    if (d->units == 0) {
+        snprintf(why, why_size, "a dense layer needs units >= 1");
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    if (!syn_layer_check_common(d, is_last, why, why_size))
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (d->rate != 0.0f || d->eps != 0.0f || d->momentum != 0.0f) {
+        snprintf(why, why_size, "rate, eps and momentum are not a dense layer's");
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    memset(p, 0, sizeof *p);
+    p->units = d->units;
+    if (!syn_mul_size(n_in, d->units, &p->w_size)) {
+        snprintf(why, why_size, "%zu x %zu weights overflow", d->units, n_in);
+        return SYN_ERR_OVERFLOW;
+    }
+    p->b_size = d->no_bias ? 0 : d->units;
+    return SYN_OK;
+}
+
+static void dense_setup(syn_layer *l, const syn_layer_desc *d)
+{
+    (void)l, (void)d;
+}
+
+/* Glorot & Bengio 2010, eq. 16; He et al. 2015, sec. 2.2. */
+static syn_init resolve_init(syn_init init, syn_activation act)
+{
+    if (init != SYN_INIT_AUTO)
+        return init;
+    return act == SYN_ACT_RELU || act == SYN_ACT_LEAKY_RELU ? SYN_INIT_HE_NORMAL
+                                                             : SYN_INIT_XAVIER_UNIFORM;
+}
+
+static void dense_init(const syn_layer *l, float *params, float *state, syn_init init,
+                       syn_rng *rng)
+{
+    (void)state;
+    float *w = params + l->w_off;
+    size_t n = l->n_in * l->units;
+    syn_init kind = resolve_init(init, l->activation);
+    double xavier = sqrt(6.0 / (double)(l->n_in + l->units));
+    double he_std = sqrt(2.0 / (double)l->n_in);
+    for (size_t i = 0; i < n; i++) {
+        double u = 0.0;
+        switch (kind) {
+        case SYN_INIT_UNIFORM: u = 2.0 * syn_rng_uniform(rng) - 1.0; break;
+        case SYN_INIT_XAVIER_UNIFORM: u = xavier * (2.0 * syn_rng_uniform(rng) - 1.0); break;
+        case SYN_INIT_AUTO: /* resolved above */
+        case SYN_INIT_HE_NORMAL: u = he_std * syn_rng_normal(rng); break;
+        case SYN_INIT_COUNT_: break;
+        }
+        w[i] = (float)u;
+    }
+    if (l->has_bias)
+        memset(params + l->b_off, 0, l->units * sizeof(float));
+}
+
+static void dense_forward(const syn_layer *l, const syn_layer_pass *p)
+{
+    const float *w = p->params + l->w_off;
+    const float *b = l->has_bias ? p->params + l->b_off : NULL;
+    syn_gemm(0, 1, p->batch, l->units, l->n_in, p->in, l->n_in, w, l->n_in, 0.0f, p->out,
+             l->units, p->pool);
+    syn_layer_bias_activate(l, b, p->out, p->logits, p->batch, p->pool);
+}
+
+static void dense_backward(const syn_layer *l, const syn_layer_pass *p, const float *dz,
+                           float *grads, float *d_in)
+{
+    syn_gemm(1, 0, l->units, l->n_in, p->batch, dz, l->units, p->in, l->n_in, 0.0f,
+             grads + l->w_off, l->n_in, p->pool);
+    if (l->has_bias)
+        syn_layer_column_sums(grads + l->b_off, dz, p->batch, l->units, p->pool);
+    if (d_in)
+        syn_gemm(0, 0, p->batch, l->n_in, l->units, dz, l->units, p->params + l->w_off,
+                 l->n_in, 0.0f, d_in, l->n_in, p->pool);
+}
+
+/* The small kernels implement every activation of the table as it is now
+ * (sigmoid, ReLU, leaky ReLU and linear in the register, tanh and softmax
+ * over the stored rows). */
+static int dense_small_ok(const syn_layer *l)
+{
+    switch (l->activation) {
+    case SYN_ACT_LINEAR:
+    case SYN_ACT_SIGMOID:
+    case SYN_ACT_TANH:
+    case SYN_ACT_RELU:
+    case SYN_ACT_LEAKY_RELU:
+    case SYN_ACT_SOFTMAX: return 1;
+    case SYN_ACT_COUNT_: break;
+    }
+    return 0;
+}
+
+static size_t dense_attrs(const syn_layer *l, float *out)
+{
+    (void)l, (void)out;
+    return 0;
+}
+
+static int dense_set_attrs(syn_layer_desc *d, const float *v, size_t n, char *why,
+                           size_t why_size)
+{
+    (void)d, (void)v;
+    return syn_layer_attr_count(n, 0, why, why_size);
+}
+
+const syn_layer_ops syn_dense_ops = {
+    .name = "dense",
+    .plan = dense_plan,
+    .setup = dense_setup,
+    .init = dense_init,
+    .forward = dense_forward,
+    .backward = dense_backward,
+    .small_ok = dense_small_ok,
+    .attrs = dense_attrs,
+    .set_attrs = dense_set_attrs,
+    .state_ok = NULL,
+};

@@ -1,0 +1,135 @@
+/* layer.c - the table of layer kinds and what the kinds share: the fused
+ * bias + activation pass, column sums, the common description checks. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "layers/layer.h"
+
+static const syn_layer_ops *const kinds[] = {
+    [SYN_LAYER_DENSE] = &syn_dense_ops,
+    [SYN_LAYER_DROPOUT] = &syn_dropout_ops,
+    [SYN_LAYER_BATCHNORM] = &syn_batchnorm_ops,
+    [SYN_LAYER_LAYERNORM] = &syn_layernorm_ops,
+};
+_Static_assert(sizeof kinds / sizeof kinds[0] == SYN_LAYER_COUNT_, "one row per layer kind");
+
+const syn_layer_ops *syn_layer_ops_of(syn_layer_kind kind)
+{
+    return kinds[kind];
+}
+
+const char *syn_layer_kind_name(syn_layer_kind kind)
+{
+    return (unsigned)kind < SYN_LAYER_COUNT_ ? kinds[kind]->name : NULL;
+}
+
+syn_pool *syn_layer_pool_for(syn_pool *pool, size_t elems)
+{
+    return elems > SYN_LAYER_PARALLEL_MIN ? pool : NULL;
+}
+
+typedef struct bias_act_job {
+    const syn_layer *layer;
+    const float *bias;
+    float *z, *logits;
+} bias_act_job;
+
+static void bias_act_rows(void *ctx, size_t lo, size_t hi)
+{
+    const bias_act_job *j = ctx;
+    size_t u = j->layer->units;
+    for (size_t r = lo; r < hi; r++) {
+        float *zr = j->z + r * u;
+        if (j->bias)
+            for (size_t c = 0; c < u; c++)
+                zr[c] += j->bias[c];
+        if (j->logits)
+            memcpy(j->logits + r * u, zr, u * sizeof(float));
+        syn_activation_forward(j->layer->activation, j->layer->leaky_slope, zr, 1, u);
+    }
+}
+
+void syn_layer_bias_activate(const syn_layer *layer, const float *bias, float *z, float *logits,
+                             size_t batch, syn_pool *pool)
+{
+    size_t u = layer->units;
+    if (batch * u <= SYN_LAYER_PARALLEL_MIN) {
+        /* Small blocks: whole-block loops, no per-row calls. */
+        if (bias)
+            for (size_t r = 0; r < batch; r++)
+                for (size_t j = 0; j < u; j++)
+                    z[r * u + j] += bias[j];
+        if (logits)
+            memcpy(logits, z, batch * u * sizeof(float));
+        syn_activation_forward(layer->activation, layer->leaky_slope, z, batch, u);
+        return;
+    }
+    bias_act_job job = {layer, bias, z, logits};
+    syn_pool_run_ranges(pool, batch, SYN_LAYER_ROWS_PER_CHUNK, bias_act_rows, &job);
+}
+
+typedef struct colsum_job {
+    float *sum;
+    const float *m;
+    size_t rows, cols;
+} colsum_job;
+
+/* Columns [lo, hi): each streams m row by row into its own sums. */
+static void colsum_cols(void *ctx, size_t lo, size_t hi)
+{
+    const colsum_job *j = ctx;
+    for (size_t c0 = lo; c0 < hi; c0 += SYN_LAYER_COLS_PER_CHUNK) {
+        size_t c1 = hi - c0 < SYN_LAYER_COLS_PER_CHUNK ? hi : c0 + SYN_LAYER_COLS_PER_CHUNK;
+        for (size_t c = c0; c < c1; c++)
+            j->sum[c] = 0.0f;
+        for (size_t r = 0; r < j->rows; r++)
+            for (size_t c = c0; c < c1; c++)
+                j->sum[c] += j->m[r * j->cols + c];
+    }
+}
+
+void syn_layer_column_sums(float *sum, const float *m, size_t rows, size_t cols,
+                           syn_pool *pool)
+{
+    colsum_job job = {sum, m, rows, cols};
+    syn_pool_run_ranges(syn_layer_pool_for(pool, rows * cols), cols, SYN_LAYER_COLS_PER_CHUNK,
+                        colsum_cols, &job);
+}
+
+int syn_layer_check_common(const syn_layer_desc *d, int is_last, char *why, size_t why_size)
+{
+    if ((unsigned)d->activation >= SYN_ACT_COUNT_) {
+        snprintf(why, why_size, "unknown activation %u", (unsigned)d->activation);
+        return 0;
+    }
+    if (!isfinite(d->leaky_slope) || d->leaky_slope < 0.0f) {
+        snprintf(why, why_size, "activation parameter %g is not a finite value >= 0",
+                 (double)d->leaky_slope);
+        return 0;
+    }
+    if (d->activation == SYN_ACT_SOFTMAX && !is_last) {
+        snprintf(why, why_size, "softmax before the output layer");
+        return 0;
+    }
+    return 1;
+}
+
+int syn_layer_check_same_width(const syn_layer_desc *d, size_t n_in, char *why,
+                               size_t why_size)
+{
+    if (d->units != 0 && d->units != n_in) {
+        snprintf(why, why_size, "units %zu: this kind keeps its input width %zu", d->units,
+                 n_in);
+        return 0;
+    }
+    return 1;
+}
+
+int syn_layer_attr_count(size_t n, size_t want, char *why, size_t why_size)
+{
+    if (n == want)
+        return 1;
+    snprintf(why, why_size, "%zu attributes, this kind has %zu", n, want);
+    return 0;
+}

@@ -1,0 +1,139 @@
+/* layer.h - the ops table of layer kinds (issue 14). Each kind is one file
+ * (dense.c, dropout.c, batchnorm.c, layernorm.c) filling one row of the
+ * table in layer.c; the core (net.c, pass.c, memory.c) only ever goes
+ * through these rows, so a new kind is a new file, a new enum value and a
+ * new row (layer.c's _Static_assert names a missing one).
+ *
+ * A layer computes z = f(x) from its input block and then applies its
+ * activation (a = act(z)); backward receives dL/dz and returns dL/dx, and
+ * the core applies the activation derivative of the layer below. Every
+ * function works on raw pointers and sizes, and splits its work by rows or
+ * columns into chunks fixed by the shape (never a reduction across
+ * threads), so results are the same for any thread count.
+ *
+ * Layer level: includes base/, kernels/ and synapse.h, nothing of the core. */
+#ifndef SYN_LAYERS_LAYER_H
+#define SYN_LAYERS_LAYER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "synapse.h"
+#include "base/pool.h"
+#include "layers/activation.h"
+
+/* A layer of a built network (the net's layer table). */
+typedef struct syn_layer {
+    syn_layer_kind kind;
+    size_t n_in, units;       /* input and output widths */
+    syn_activation activation;
+    float leaky_slope;        /* effective (0.01 when the desc said 0) */
+    int has_bias;             /* dense: b; norms: beta */
+    size_t w_off, b_off;      /* parameter arena: W or gamma, b or beta; (size_t)-1: none */
+    size_t s_off;             /* state arena: running mean then var; (size_t)-1: none */
+    float rate;               /* dropout probability */
+    float eps, momentum;      /* effective values (defaults applied) */
+    size_t saved_per_row, saved_fixed; /* from the plan: the workspace's saved block */
+} syn_layer;
+
+/* What a kind needs, from its description and input width: the sizes the
+ * net's arenas and a workspace are laid out from (net.c, pass.c) and the
+ * memory estimate is computed from (memory.c), so the two cannot drift. */
+typedef struct syn_layer_plan {
+    size_t units;          /* output width */
+    size_t w_size, b_size; /* parameter floats: the first block, the bias block */
+    size_t n_state;        /* non-trained floats saved with the model */
+    size_t saved_per_row;  /* workspace floats kept for backward, per batch row */
+    size_t saved_fixed;    /* and per pass */
+    size_t min_train_batch; /* a training pass needs this many rows (BN: 2) */
+} syn_layer_plan;
+
+/* One layer's view of a pass. */
+typedef struct syn_layer_pass {
+    const float *in;       /* [batch x n_in] the layer's input */
+    float *out;            /* [batch x units] its output (after activation) */
+    float *logits;         /* output layer: receives z before the activation */
+    const float *params;   /* the net's parameter arena */
+    const float *state;    /* the net's state arena */
+    float *state_out;      /* the same, writable, in training mode only */
+    float *saved;          /* the layer's saved block (NULL if it keeps none) */
+    size_t batch;
+    int train;             /* training mode (dropout masks, batch statistics) */
+    uint64_t seed, step;   /* dropout: the trainer's seed and step */
+    const size_t *sample;  /* dropout: each row's sample id; NULL: the row */
+    syn_pool *pool;        /* NULL: run on the caller */
+} syn_layer_pass;
+
+typedef struct syn_layer_ops {
+    const char *name;      /* "dense", ...: messages, CLI, info */
+    /* Checks d against an input of n_in and fills the plan; on failure
+     * writes what is wrong into why (why_size bytes). */
+    syn_status (*plan)(const syn_layer_desc *d, size_t n_in, int is_last, syn_layer_plan *p,
+                       char *why, size_t why_size);
+    /* Fills a layer record's kind-specific fields from d (offsets are the
+     * core's). */
+    void (*setup)(syn_layer *l, const syn_layer_desc *d);
+    /* Initial parameters and state; draws from rng only if it has weights. */
+    void (*init)(const syn_layer *l, float *params, float *state, syn_init init, syn_rng *rng);
+    /* z = f(in) into out (and logits), then the activation. */
+    void (*forward)(const syn_layer *l, const syn_layer_pass *p);
+    /* From dz = dL/dz [batch x units]: the parameter gradients into grads
+     * (the gradient arena, same layout as params) and, if d_in is not
+     * NULL, dL/d(in) [batch x n_in]. Reads what forward left in p. */
+    void (*backward)(const syn_layer *l, const syn_layer_pass *p, const float *dz, float *grads,
+                     float *d_in);
+    /* May the small-network path (kernels/small.h) run this layer? */
+    int (*small_ok)(const syn_layer *l);
+    /* The model file's attributes of the kind (docs/FORMAT.md, ARCH v2):
+     * attrs writes them (at most SYN_LAYER_MAX_ATTRS floats) and returns
+     * their count; set_attrs puts n read ones into d, 0 (why filled) when n
+     * is not the kind's count (the values are checked by plan). */
+    size_t (*attrs)(const syn_layer *l, float *out);
+    int (*set_attrs)(syn_layer_desc *d, const float *v, size_t n, char *why, size_t why_size);
+    /* Whether a file's state block for the layer is one it could have
+     * written (finite statistics, variances >= 0); NULL for kinds without
+     * state. */
+    int (*state_ok)(const syn_layer *l, const float *state, char *why, size_t why_size);
+} syn_layer_ops;
+
+#define SYN_LAYER_MAX_ATTRS 8
+
+/* set_attrs' count check, shared by the kinds: 0 with why filled unless n
+ * is `want`. */
+int syn_layer_attr_count(size_t n, size_t want, char *why, size_t why_size);
+
+/* The row of a kind; kind must be below SYN_LAYER_COUNT_. */
+const syn_layer_ops *syn_layer_ops_of(syn_layer_kind kind);
+
+extern const syn_layer_ops syn_dense_ops, syn_dropout_ops, syn_batchnorm_ops,
+    syn_layernorm_ops;
+
+/* Loops over this many elements run on the caller alone. */
+#define SYN_LAYER_PARALLEL_MIN 16384
+/* Rows and columns per chunk: fixed cuts, whatever the threads. */
+#define SYN_LAYER_ROWS_PER_CHUNK 16
+#define SYN_LAYER_COLS_PER_CHUNK 64
+
+/* pool when a loop of elems elements is worth threads, else NULL. */
+syn_pool *syn_layer_pool_for(syn_pool *pool, size_t elems);
+
+/* z += bias per row (bias may be NULL), logits = z when logits is not NULL,
+ * then the layer's activation: one pass over the block while it is in
+ * cache, rows split over the pool. */
+void syn_layer_bias_activate(const syn_layer *l, const float *bias, float *z, float *logits,
+                             size_t batch, syn_pool *pool);
+
+/* Column sums: sum[c] = sum over rows of m[r][c], in row order, columns
+ * split over the pool in fixed blocks. */
+void syn_layer_column_sums(float *sum, const float *m, size_t rows, size_t cols,
+                           syn_pool *pool);
+
+/* The checks every kind shares (activation and its parameter; softmax only
+ * last); 0 with why filled on failure. */
+int syn_layer_check_common(const syn_layer_desc *d, int is_last, char *why, size_t why_size);
+
+/* Non-dense kinds: their width is their input's; desc->units may say it. */
+int syn_layer_check_same_width(const syn_layer_desc *d, size_t n_in, char *why,
+                               size_t why_size);
+
+#endif
