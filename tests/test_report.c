@@ -268,6 +268,39 @@ static void test_logs(void)
     cli_result_free(&r);
 }
 
+/* Nonzero when the file holds the bytes of s. */
+static int file_has(const char *path, const char *s)
+{
+    size_t size = 0, len = strlen(s);
+    char *b = cli_read_file(path, &size);
+    int found = 0;
+    for (size_t i = 0; b && !found && i + len <= size; i++)
+        found = !memcmp(b + i, s, len);
+    free(b);
+    return found;
+}
+
+/* A checkpoint of a run without --report does not name the option, so the
+ * synapse before it (which refuses options it does not know) resumes it;
+ * with --report it is stored and a resume writes the report again. */
+static void test_checkpoint(void)
+{
+    cli_result r = run("train --data test.csv --hidden 4 --epochs 2 --out c1.syn "
+                       "--checkpoint c1.ckpt --quiet");
+    CHECK(r.code == 0 && !file_has(P("c1.ckpt"), "--report") && file_has(P("c1.ckpt"), "--lr"),
+          "no --report, none stored: %s", r.err);
+    cli_result_free(&r);
+    r = run("train --data test.csv --hidden 4 --epochs 2 --out c2.syn --checkpoint c2.ckpt "
+            "--report c2.html --quiet");
+    CHECK(r.code == 0 && file_has(P("c2.ckpt"), "--report"), "--report stored: %s", r.err);
+    cli_result_free(&r);
+    remove(P("c2.html"));
+    r = run("train --resume c2.ckpt --out c3.syn --quiet");
+    CHECK(r.code == 0 && contains(P("c2.html"), "</html>"), "a resume writes it again: %s",
+          r.err);
+    cli_result_free(&r);
+}
+
 /* The layer table of a network with the newer layer kinds, built through
  * the library (neither train nor the model file makes them yet), from
  * report_layers.c itself. */
@@ -392,6 +425,7 @@ int main(void)
     test_regression();
     test_logs();
     test_layer_kinds();
+    test_checkpoint();
     int browsed = test_in_browser();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
