@@ -179,7 +179,10 @@ static const char style[] =
 ".imgs.weights figure{width:44px}.imgs.weights canvas{width:42px;height:42px}}\n"
 "@media print{body{background:#fff;font-size:11pt}main{max-width:none;padding:0}"
 "section{border:none;padding:0;margin:12px 0}.scroll{overflow:visible}"
-".grid2{grid-template-columns:1fr 1fr}a{color:inherit}}\n";
+".grid2{grid-template-columns:1fr}.chart{max-width:440px}.legend{max-width:440px}"
+/* The heat maps keep their colours on paper (browsers drop backgrounds). */
+"table.heat td{padding:1px 3px;font-size:9pt;-webkit-print-color-adjust:exact;"
+"print-color-adjust:exact}a{color:inherit}}\n";
 
 /* Draws each canvas from its inline pixels: data-gray holds bytes 0..255,
  * data-signed bytes where 128 is zero (weights: red positive, blue
