@@ -6,17 +6,7 @@
 #include <string.h>
 
 #include "core/internal.h"
-
-int syn_loss_output_ok(syn_loss loss, syn_activation act)
-{
-    switch (loss) {
-    case SYN_LOSS_MSE: return 1;
-    case SYN_LOSS_BCE: return act == SYN_ACT_SIGMOID;
-    case SYN_LOSS_CROSS_ENTROPY: return act == SYN_ACT_SOFTMAX;
-    case SYN_LOSS_COUNT_: break;
-    }
-    return 0;
-}
+#include "kernels/small.h"
 
 syn_status syn_layer_plan_of(const syn_net_desc *desc, size_t l, size_t n_in,
                              syn_layer_plan *plan, syn_error *err)
@@ -81,7 +71,7 @@ static syn_status build_layers(syn_net *net, const syn_net_desc *desc)
         layer->n_in = n_in;
         layer->units = plan.units;
         layer->activation = ld->activation;
-        layer->leaky_slope = ld->leaky_slope != 0.0f ? ld->leaky_slope : 0.01f;
+        layer->leaky_slope = syn_activation_param(ld->activation, ld->leaky_slope);
         layer->has_bias = plan.b_size > 0;
         layer->saved_per_row = plan.saved_per_row;
         layer->saved_fixed = plan.saved_fixed;
@@ -114,6 +104,31 @@ static syn_status build_layers(syn_net *net, const syn_net_desc *desc)
     net->n_params = offset;
     net->n_state = state;
     net->max_width = max_width;
+    return SYN_OK;
+}
+
+/* The small path's view of the layers (kernels/small.h), for nets it may
+ * run: built once per network, since the arena never moves. */
+static syn_status build_small(syn_net *net)
+{
+    free(net->small);
+    net->small = NULL;
+    if (!net->small_ok || net->max_width > SYN_SMALL_WIDTH)
+        return SYN_OK;
+    net->small = calloc(net->n_layers, sizeof *net->small);
+    if (!net->small)
+        return SYN_ERR_OUT_OF_MEMORY;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const syn_layer *layer = &net->layers[l];
+        net->small[l] = (syn_small_layer){
+            .n_in = layer->n_in,
+            .units = layer->units,
+            .act = layer->activation,
+            .slope = layer->leaky_slope,
+            .w = net->params + layer->w_off,
+            .b = layer->has_bias ? net->params + layer->b_off : NULL,
+        };
+    }
     return SYN_OK;
 }
 
@@ -157,6 +172,8 @@ syn_status syn_net_create(const syn_net_desc *desc, syn_net **out)
             st = SYN_ERR_OUT_OF_MEMORY;
     }
     if (st == SYN_OK)
+        st = build_small(net);
+    if (st == SYN_OK)
         st = syn_net_init_weights(net, desc->init, desc->seed);
     if (st != SYN_OK) {
         syn_net_free(net);
@@ -180,12 +197,14 @@ void syn_net_free(syn_net *net)
     if (!net)
         return;
     free(net->layers);
+    free(net->small);
     syn_free_aligned(net->params);
     syn_free_aligned(net->state);
     syn_free_aligned(net->scale_offset);
     syn_free_aligned(net->scale_mul);
     free_class_names(net->class_names, net->n_class_names);
     syn_encoding_free(net->encoding);
+    free(net->loss_opts.class_weights);
     free(net);
 }
 
@@ -201,10 +220,12 @@ syn_status syn_net_clone(const syn_net *net, syn_net **out)
     copy->layers = NULL;
     copy->params = NULL;
     copy->state = NULL;
+    copy->small = NULL;
     copy->scale_offset = copy->scale_mul = NULL;
     copy->class_names = NULL;
     copy->n_class_names = 0;
     copy->encoding = NULL;
+    copy->loss_opts.class_weights = NULL;
     syn_status st = SYN_OK;
     copy->layers = malloc(net->n_layers * sizeof(syn_layer));
     copy->params = syn_alloc_floats(net->n_params);
@@ -217,13 +238,17 @@ syn_status syn_net_clone(const syn_net *net, syn_net **out)
         memcpy(copy->params, net->params, net->n_params * sizeof(float));
         if (net->n_state > 0)
             memcpy(copy->state, net->state, net->n_state * sizeof(float));
-        st = syn_net_set_input_scaling(copy, net->scale_offset, net->scale_mul);
+        st = build_small(copy);
+        if (st == SYN_OK)
+            st = syn_net_set_input_scaling(copy, net->scale_offset, net->scale_mul);
     }
     if (st == SYN_OK)
         st = syn_net_set_class_names(copy, (const char *const *)net->class_names,
                                      net->n_class_names);
     if (st == SYN_OK)
         st = syn_net_set_encoding(copy, net->encoding);
+    if (st == SYN_OK)
+        st = syn_loss_opts_copy(&copy->loss_opts, &net->loss_opts, net);
     if (st != SYN_OK) {
         syn_net_free(copy);
         return st;
@@ -330,6 +355,8 @@ syn_status syn_net_set_loss(syn_net *net, syn_loss loss, syn_reduction reduction
         return SYN_ERR_INVALID_ARGUMENT;
     if (!syn_loss_output_ok(loss, net->layers[net->n_layers - 1].activation))
         return SYN_ERR_INVALID_ARGUMENT;
+    if (loss != net->loss)
+        syn_loss_opts_reset(&net->loss_opts);
     net->loss = loss;
     net->reduction = reduction;
     return SYN_OK;
@@ -345,7 +372,7 @@ syn_status syn_net_layer(const syn_net *net, size_t layer, syn_layer_desc *desc,
         desc->kind = l->kind;
         desc->units = l->units;
         desc->activation = l->activation;
-        desc->leaky_slope = l->activation == SYN_ACT_LEAKY_RELU ? l->leaky_slope : 0.0f;
+        desc->leaky_slope = l->leaky_slope; /* 0 without a parameter */
         desc->no_bias = l->kind != SYN_LAYER_DROPOUT && !l->has_bias;
         desc->rate = l->rate;
         desc->eps = l->eps;
