@@ -302,8 +302,8 @@ static void test_checkpoint(void)
 }
 
 /* The layer table of a network with the newer layer kinds, built through
- * the library (neither train nor the model file makes them yet), from
- * report_layers.c itself. */
+ * the library (train does not make them yet): report_layers.c itself, then
+ * synapse report on the saved model. */
 static void test_layer_kinds(void)
 {
     syn_layer_desc layers[4] = {
@@ -335,7 +335,19 @@ static void test_layer_kinds(void)
           !strcmp(rows[2].detail, "rate 0.25 (training only)"), "dropout: %s", rows[2].detail);
     CHECK(!strcmp(rows[3].kind, "dense") && rows[3].n_in == 8 && rows[3].params == 27,
           "the output layer");
+    /* And through a model file, in the HTML. */
+    CHECK(net && syn_net_save(net, NULL, P("kinds.syn"), NULL) == SYN_OK, "kinds.syn saved");
     syn_net_free(net);
+    cli_result r = run("report --model kinds.syn --out kinds.html");
+    CHECK(r.code == 0 && contains(P("kinds.html"), "<td>batchnorm</td><td>eps 1e-05, momentum "
+                                                   "0.1, then linear</td><td class=\"num\">8"
+                                                   "</td><td class=\"num\">8</td><td class="
+                                                   "\"num\">16</td>") &&
+          contains(P("kinds.html"), "<td>dropout</td><td>rate 0.25 (training only)</td>") &&
+          contains(P("kinds.html"), "data-metric=\"params\" data-value=\"83\""),
+          "the report's table: %s", r.err);
+    cli_result_free(&r);
+    check_html("kinds.html");
 }
 
 /* FIPS 180-2's examples, and lengths around the block and buffer edges
