@@ -268,9 +268,42 @@ static void test_logs(void)
     cli_result_free(&r);
 }
 
+/* Nonzero when the file holds the bytes of s. */
+static int file_has(const char *path, const char *s)
+{
+    size_t size = 0, len = strlen(s);
+    char *b = cli_read_file(path, &size);
+    int found = 0;
+    for (size_t i = 0; b && !found && i + len <= size; i++)
+        found = !memcmp(b + i, s, len);
+    free(b);
+    return found;
+}
+
+/* A checkpoint of a run without --report does not name the option, so the
+ * synapse before it (which refuses options it does not know) resumes it;
+ * with --report it is stored and a resume writes the report again. */
+static void test_checkpoint(void)
+{
+    cli_result r = run("train --data test.csv --hidden 4 --epochs 2 --out c1.syn "
+                       "--checkpoint c1.ckpt --quiet");
+    CHECK(r.code == 0 && !file_has(P("c1.ckpt"), "--report") && file_has(P("c1.ckpt"), "--lr"),
+          "no --report, none stored: %s", r.err);
+    cli_result_free(&r);
+    r = run("train --data test.csv --hidden 4 --epochs 2 --out c2.syn --checkpoint c2.ckpt "
+            "--report c2.html --quiet");
+    CHECK(r.code == 0 && file_has(P("c2.ckpt"), "--report"), "--report stored: %s", r.err);
+    cli_result_free(&r);
+    remove(P("c2.html"));
+    r = run("train --resume c2.ckpt --out c3.syn --quiet");
+    CHECK(r.code == 0 && contains(P("c2.html"), "</html>"), "a resume writes it again: %s",
+          r.err);
+    cli_result_free(&r);
+}
+
 /* The layer table of a network with the newer layer kinds, built through
- * the library (neither train nor the model file makes them yet), from
- * report_layers.c itself. */
+ * the library (train does not make them yet): report_layers.c itself, then
+ * synapse report on the saved model. */
 static void test_layer_kinds(void)
 {
     syn_layer_desc layers[4] = {
@@ -302,7 +335,19 @@ static void test_layer_kinds(void)
           !strcmp(rows[2].detail, "rate 0.25 (training only)"), "dropout: %s", rows[2].detail);
     CHECK(!strcmp(rows[3].kind, "dense") && rows[3].n_in == 8 && rows[3].params == 27,
           "the output layer");
+    /* And through a model file, in the HTML. */
+    CHECK(net && syn_net_save(net, NULL, P("kinds.syn"), NULL) == SYN_OK, "kinds.syn saved");
     syn_net_free(net);
+    cli_result r = run("report --model kinds.syn --out kinds.html");
+    CHECK(r.code == 0 && contains(P("kinds.html"), "<td>batchnorm</td><td>eps 1e-05, momentum "
+                                                   "0.1, then linear</td><td class=\"num\">8"
+                                                   "</td><td class=\"num\">8</td><td class="
+                                                   "\"num\">16</td>") &&
+          contains(P("kinds.html"), "<td>dropout</td><td>rate 0.25 (training only)</td>") &&
+          contains(P("kinds.html"), "data-metric=\"params\" data-value=\"83\""),
+          "the report's table: %s", r.err);
+    cli_result_free(&r);
+    check_html("kinds.html");
 }
 
 /* FIPS 180-2's examples, and lengths around the block and buffer edges
@@ -392,6 +437,7 @@ int main(void)
     test_regression();
     test_logs();
     test_layer_kinds();
+    test_checkpoint();
     int browsed = test_in_browser();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
