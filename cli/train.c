@@ -88,6 +88,11 @@ static void train_usage(FILE *to)
 "                        not apply; not with --checkpoint or --resume\n"
 "  --hidden N,N,...      hidden layer widths (default %s; %s from %d\n"
 "                        training rows; \"none\" or \"\" for none)\n"
+"  --layers SPEC         the hidden layers as a list instead of --hidden, e.g.\n"
+"                        \"512:relu,bn,dropout:0.2,256,ln,dropout:0.2\": N[:act]\n"
+"                        dense (--activation without one), bn[:act] batch norm,\n"
+"                        ln[:act] layer norm, dropout:P; may end with the output\n"
+"                        width; @FILE reads the list from FILE (# comments)\n"
 "  --activation A        hidden activation: sigmoid|tanh|relu|leaky_relu|linear\n"
 "                        (default relu)\n"
 "  --loss mse|bce|ce|huber|l1\n"
@@ -315,10 +320,11 @@ static int load_init_model(int argc, char **argv, const train_options *o, train_
     memset(&given, 0, sizeof given);
     given.activation = given.loss = given.scale = INT_MIN;
     parse_train(argc, argv, &given);
-    if (given.hidden || given.activation != INT_MIN || given.loss != INT_MIN ||
+    if (given.hidden || given.layers || given.activation != INT_MIN || given.loss != INT_MIN ||
         given.scale != INT_MIN)
         return cli_usage_error("train", "--init takes the layers, loss and scaling from %s: "
-                               "drop --hidden, --activation, --loss and --scale", o->init);
+                               "drop --hidden, --layers, --activation, --loss and --scale",
+                               o->init);
     syn_error err = {{0}};
     syn_status st = syn_net_load(o->init, &run->net, NULL, &err);
     return st == SYN_OK ? SYN_EXIT_OK : cli_library_error("train", st, &err, o->init);
@@ -452,7 +458,9 @@ static int check_network_memory(const train_options *o, const train_run *run,
         st = SYN_ERR_OVERFLOW;
     if (st == SYN_ERR_OVERFLOW)
         return cli_runtime_error("train", "the network is too large: its size overflows this "
-                                 "machine's address space (--hidden %s)", run->plan.hidden);
+                                 "machine's address space (%s %s)",
+                                 o->layers ? "--layers" : "--hidden",
+                                 o->layers ? o->layers : run->plan.hidden);
     if (st != SYN_OK)
         return cli_library_error("train", st, NULL, "sizing the network");
     size_t limit = o->memory_limit, data = data_memory(run);
@@ -557,28 +565,63 @@ static void set_rule_settings(syn_plateau *to, const syn_plateau *from)
     to->lr_factor = from->lr_factor;
 }
 
-static int build_net(const train_options *o, train_run *run)
+/* The hidden layers from --layers, or from --hidden's widths. */
+static int hidden_layers(const train_options *o, const train_run *run, syn_layer_desc **out,
+                         size_t *n_hidden)
 {
-    size_t *widths, n_hidden;
-    if (!cli_parse_size_list(run->plan.hidden, &widths, &n_hidden))
+    syn_activation act = activation_values[o->activation];
+    if (o->layers) {
+        if (o->hidden)
+            return cli_usage_error("train", "--layers and --hidden both describe the hidden "
+                                   "layers: give one");
+        char msg[256];
+        if (!cli_parse_layers(o->layers, act, syn_dataset_target_width(run->data), out,
+                              n_hidden, msg, sizeof msg))
+            return cli_usage_error("train", "--layers: %s", msg);
+        return SYN_EXIT_OK;
+    }
+    size_t *widths;
+    if (!cli_parse_size_list(run->plan.hidden, &widths, n_hidden))
         return cli_usage_error("train", "--hidden expects widths from 1 to 16777216 like "
                                "256,128 (or none), got '%s'", run->plan.hidden);
-    syn_layer_desc *layers = calloc(n_hidden + 1, sizeof *layers);
-    if (!layers) {
+    *out = calloc(*n_hidden + 1, sizeof **out);
+    if (!*out) {
         free(widths);
         return cli_runtime_error("train", "out of memory");
     }
-    for (size_t i = 0; i < n_hidden; i++) {
-        layers[i].units = widths[i];
-        layers[i].activation = activation_values[o->activation];
+    for (size_t i = 0; i < *n_hidden; i++) {
+        (*out)[i].units = widths[i];
+        (*out)[i].activation = act;
     }
     free(widths);
+    return SYN_EXIT_OK;
+}
+
+static int build_net(const train_options *o, train_run *run)
+{
+    syn_layer_desc *hidden = NULL;
+    size_t n_hidden = 0;
+    int rc = hidden_layers(o, run, &hidden, &n_hidden);
+    if (rc != SYN_EXIT_OK)
+        return rc;
+    syn_layer_desc *layers = calloc(n_hidden + 1, sizeof *layers);
+    if (!layers) {
+        free(hidden);
+        return cli_runtime_error("train", "out of memory");
+    }
+    if (n_hidden > 0)
+        memcpy(layers, hidden, n_hidden * sizeof *layers);
+    free(hidden);
     syn_loss loss;
-    int rc = output_layer(o, run, &layers[n_hidden], &loss);
+    rc = output_layer(o, run, &layers[n_hidden], &loss);
     syn_net_desc desc = {.n_inputs = syn_dataset_n_features(run->data),
                          .n_layers = n_hidden + 1, .layers = layers, .loss = loss,
                          .reduction = SYN_REDUCTION_MEAN, .init = SYN_INIT_AUTO,
                          .seed = (uint64_t)o->seed};
+    syn_error err = {{0}};
+    if (rc == SYN_EXIT_OK && syn_net_desc_check(&desc, &err) != SYN_OK)
+        rc = cli_usage_error("train", "%s: %s", o->layers ? "--layers" : "the network",
+                             err.message);
     if (rc == SYN_EXIT_OK)
         rc = check_network_memory(o, run, &desc);
     syn_status st = rc == SYN_EXIT_OK ? syn_net_create(&desc, &run->net) : SYN_OK;

@@ -811,7 +811,10 @@ static void report_plan(const train_options *o, train_run *run)
         snprintf(rule, sizeof rule, "%zu epochs", pl->max_epochs);
     }
     syn_optim_desc od = syn_optimizer_desc(syn_trainer_optimizer(run->trainer));
-    const char *hidden = o->init ? "those of --init" : *pl->hidden ? pl->hidden : "none";
+    const char *hidden = o->init     ? "those of --init"
+                         : o->layers ? o->layers
+                         : *pl->hidden ? pl->hidden
+                                       : "none";
     /* A schedule other than the default's, and a warmup, are named. */
     char sched[96] = "";
     const syn_schedule *sc = &state.train.schedule;

@@ -1150,12 +1150,17 @@ syn_status syn_net_load(const char *path, syn_net **out, syn_optimizer **opt_out
 syn_status syn_net_export_onnx(const syn_net *net, const char *path, syn_error *err);
 
 /* Reads an ONNX model that is one chain from its input to its output:
- * optional Sub/Mul input scaling, then per layer Gemm (transA 0, transB 0
- * or 1, alpha and beta 1) or MatMul [+ Add], then at most one of Relu,
- * LeakyRelu, Sigmoid, Tanh, Softmax (last only); Identity, Flatten (axis 1)
- * and Constant are allowed. Weights are float or double initializers or
- * Constants. This covers torch.onnx.export of Linear layers and synapse's
- * own export. The loss is cross-entropy after a Softmax, else MSE. Errors:
+ * optional input scaling (Sub, then Mul or Div, by constants that
+ * broadcast over the sample: (x - mean) / std), then per layer Gemm
+ * (transA 0, transB 0 or 1, alpha and beta 1) or MatMul [+ Add], then at
+ * most one of Relu, LeakyRelu, Sigmoid, Tanh, Softmax (last only);
+ * Identity, Flatten (axis 1), Reshape to [batch, ...] (a constant shape
+ * such as [-1, n] or [0, -1], or one computed by Shape, Gather, Unsqueeze
+ * and Concat as x.view(x.size(0), -1) exports) and Constant are allowed.
+ * Weights are float or double initializers or Constants. Class names come
+ * from metadata_props "class_names", else "classes" (JSON lists). This
+ * covers torch.onnx.export of Linear layers and synapse's own export. The
+ * loss is cross-entropy after a Softmax, else MSE. Errors:
  * IO, FORMAT (not ONNX), TRUNCATED, CORRUPT, SHAPE, UNSUPPORTED (err names
  * the first node that does not fit, e.g. "node 3 "Conv_3" (Conv): operator
  * Conv is not supported (supported: ...)"), OUT_OF_MEMORY. */
