@@ -93,12 +93,14 @@ enum {
     /* TensorProto.DataType */
     ONNX_DTYPE_FLOAT = 1,
     ONNX_DTYPE_INT64 = 7,
+    ONNX_DTYPE_BOOL = 9,
     ONNX_DTYPE_DOUBLE = 11
 };
 
 /* What syn_net_export_onnx writes (docs/FORMAT.md). */
 #define SYN_ONNX_IR_VERSION 8
 #define SYN_ONNX_OPSET 13
+#define SYN_ONNX_OPSET_LAYERNORM 17 /* a net with a LayerNorm layer */
 
 /* Builds the ONNX image of net in a malloc'd buffer the caller frees.
  * Errors: INVALID_ARGUMENT, OVERFLOW, OUT_OF_MEMORY. */

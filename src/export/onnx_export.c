@@ -50,6 +50,21 @@ static void put_tensor(syn_pb_writer *w, const char *name, const int64_t *dims, 
     syn_pb_end(w, tensor);
 }
 
+/* A FLOAT tensor of n zeros [n] (BatchNormalization's B without beta). */
+static void put_zeros(syn_pb_writer *w, const char *name, size_t n)
+{
+    size_t tensor = syn_pb_begin(w, ONNX_GRAPH_INITIALIZER);
+    syn_pb_put_int64(w, ONNX_TENSOR_DIMS, (int64_t)n);
+    syn_pb_put_varint(w, ONNX_TENSOR_DATA_TYPE, ONNX_DTYPE_FLOAT);
+    syn_pb_put_string(w, ONNX_TENSOR_NAME, name);
+    size_t raw = syn_pb_begin(w, ONNX_TENSOR_RAW_DATA);
+    static const uint8_t zero[64];
+    for (size_t done = 0; done < 4 * n; done += sizeof zero)
+        syn_pb_append(w, zero, 4 * n - done < sizeof zero ? 4 * n - done : sizeof zero);
+    syn_pb_end(w, raw);
+    syn_pb_end(w, tensor);
+}
+
 static void put_node(syn_pb_writer *w, const char *op_type, const char *name,
                      const char *const *inputs, size_t n_inputs, const char *output,
                      const onnx_attr *attrs, size_t n_attrs)
@@ -129,33 +144,98 @@ static void put_scaling(syn_pb_writer *w, char *current)
     snprintf(current, NAME_SIZE, "input_scaled");
 }
 
+/* The initializer names of layer l: dense%zu.weight/.bias for dense
+ * layers (as before kinds existed), bn%zu.* and ln%zu.* for the norms. */
+static const char *kind_prefix(syn_layer_kind kind)
+{
+    switch (kind) {
+    case SYN_LAYER_DENSE: return "dense";
+    case SYN_LAYER_DROPOUT: return "dropout";
+    case SYN_LAYER_BATCHNORM: return "bn";
+    case SYN_LAYER_LAYERNORM: return "ln";
+    case SYN_LAYER_COUNT_: break;
+    }
+    return "layer";
+}
+
+/* Layer l's own operator, before its activation. */
+static void put_kind_node(syn_pb_writer *w, const syn_layer *layer, size_t l, const char *in,
+                          const char *out)
+{
+    const char *pre = kind_prefix(layer->kind);
+    char node[NAME_SIZE], weight[NAME_SIZE], bias[NAME_SIZE], mean[NAME_SIZE], var[NAME_SIZE];
+    snprintf(weight, sizeof weight, "%s%zu.weight", pre, l);
+    snprintf(bias, sizeof bias, "%s%zu.bias", pre, l);
+    snprintf(mean, sizeof mean, "%s%zu.running_mean", pre, l);
+    snprintf(var, sizeof var, "%s%zu.running_var", pre, l);
+    const char *inputs[5] = {in, weight, bias, mean, var};
+    switch (layer->kind) {
+    case SYN_LAYER_DENSE: {
+        /* Gemm: Y = X * B^T + C with transB = 1 reads W [units x n_in] as
+         * it is stored; C is optional since opset 11, so a bias-free layer
+         * is a Gemm with two inputs. */
+        onnx_attr trans_b = {"transB", ONNX_ATTR_TYPE_INT, 0.0f, 1};
+        snprintf(node, sizeof node, "dense%zu_gemm", l);
+        put_node(w, "Gemm", node, inputs, layer->has_bias ? 3 : 2, out, &trans_b, 1);
+        break;
+    }
+    case SYN_LAYER_DROPOUT: {
+        /* Dropout-13 with its ratio and no training_mode (false): the
+         * identity at inference, as in PyTorch's eval mode; the ratio
+         * survives for an importer that trains again. */
+        const char *drop_in[2] = {in, weight};
+        snprintf(weight, sizeof weight, "dropout%zu.ratio", l);
+        snprintf(node, sizeof node, "dropout%zu", l);
+        put_node(w, "Dropout", node, drop_in, 2, out, NULL, 0);
+        break;
+    }
+    case SYN_LAYER_BATCHNORM: {
+        /* BatchNormalization-9 (opset 13) at inference: (X - mean) /
+         * sqrt(var + epsilon) * scale + B; B is required (zeros without
+         * beta). ONNX's momentum is PyTorch's 1 - momentum. */
+        onnx_attr attrs[2] = {{"epsilon", ONNX_ATTR_TYPE_FLOAT, layer->eps, 0},
+                              {"momentum", ONNX_ATTR_TYPE_FLOAT, 1.0f - layer->momentum, 0}};
+        snprintf(node, sizeof node, "bn%zu_batchnorm", l);
+        put_node(w, "BatchNormalization", node, inputs, 5, out, attrs, 2);
+        break;
+    }
+    case SYN_LAYER_LAYERNORM: {
+        /* LayerNormalization (opset 17) over the last axis. */
+        onnx_attr attrs[2] = {{"axis", ONNX_ATTR_TYPE_INT, 0.0f, -1},
+                              {"epsilon", ONNX_ATTR_TYPE_FLOAT, layer->eps, 0}};
+        snprintf(node, sizeof node, "ln%zu_layernorm", l);
+        put_node(w, "LayerNormalization", node, inputs, layer->has_bias ? 3 : 2, out, attrs, 2);
+        break;
+    }
+    case SYN_LAYER_COUNT_: break;
+    }
+}
+
 static void put_layer_nodes(syn_pb_writer *w, const syn_net *net, size_t l, char *current)
 {
     const syn_layer *layer = &net->layers[l];
     int last = l + 1 == net->n_layers;
     const char *act_op = activation_op(layer->activation);
-    char weight[NAME_SIZE], bias[NAME_SIZE], node[NAME_SIZE], out[NAME_SIZE];
-    snprintf(weight, sizeof weight, "dense%zu.weight", l);
-    snprintf(bias, sizeof bias, "dense%zu.bias", l);
-    snprintf(node, sizeof node, "dense%zu_gemm", l);
+    char node[NAME_SIZE], out[NAME_SIZE];
     if (last && !act_op)
         snprintf(out, sizeof out, "output");
-    else
+    else if (layer->kind == SYN_LAYER_DENSE)
         snprintf(out, sizeof out, "dense%zu_linear", l);
-    /* Gemm: Y = X * B^T + C with transB = 1 reads W [units x n_in] as it
-     * is stored; C is optional since opset 11, so a bias-free layer is a
-     * Gemm with two inputs. */
-    const char *inputs[3] = {current, weight, bias};
-    onnx_attr trans_b = {"transB", ONNX_ATTR_TYPE_INT, 0.0f, 1};
-    put_node(w, "Gemm", node, inputs, layer->has_bias ? 3 : 2, out, &trans_b, 1);
+    else
+        snprintf(out, sizeof out, "%s%zu_out", kind_prefix(layer->kind), l);
+    put_kind_node(w, layer, l, current, out);
     snprintf(current, NAME_SIZE, "%s", out);
     if (!act_op)
         return;
-    snprintf(node, sizeof node, "dense%zu_%s", l, activation_word(layer->activation));
+    if (layer->kind == SYN_LAYER_DENSE)
+        snprintf(node, sizeof node, "dense%zu_%s", l, activation_word(layer->activation));
+    else
+        snprintf(node, sizeof node, "%s%zu_%s", kind_prefix(layer->kind), l,
+                 activation_word(layer->activation));
     if (last)
         snprintf(out, sizeof out, "output");
     else
-        snprintf(out, sizeof out, "dense%zu_%s", l, activation_word(layer->activation));
+        snprintf(out, sizeof out, "%s", node);
     const char *act_in[1] = {current};
     onnx_attr attr = {NULL, 0, 0.0f, 0};
     size_t n_attrs = 0;
@@ -181,14 +261,30 @@ static void put_initializers(syn_pb_writer *w, const syn_net *net)
     }
     for (size_t l = 0; l < net->n_layers; l++) {
         const syn_layer *layer = &net->layers[l];
+        const char *pre = kind_prefix(layer->kind);
         char name[NAME_SIZE];
         int64_t dims[2] = {(int64_t)layer->units, (int64_t)layer->n_in};
-        snprintf(name, sizeof name, "dense%zu.weight", l);
-        put_tensor(w, name, dims, 2, net->params + layer->w_off, layer->units * layer->n_in);
-        if (layer->has_bias) {
-            snprintf(name, sizeof name, "dense%zu.bias", l);
-            put_tensor(w, name, dims, 1, net->params + layer->b_off, layer->units);
+        if (layer->kind == SYN_LAYER_DROPOUT) {
+            snprintf(name, sizeof name, "dropout%zu.ratio", l);
+            put_tensor(w, name, dims, 0, &layer->rate, 1);
+            continue;
         }
+        /* Dense: W [units x n_in]; norms: gamma [units]. */
+        int dense = layer->kind == SYN_LAYER_DENSE;
+        snprintf(name, sizeof name, "%s%zu.weight", pre, l);
+        put_tensor(w, name, dims, dense ? 2 : 1, net->params + layer->w_off,
+                   dense ? layer->units * layer->n_in : layer->units);
+        snprintf(name, sizeof name, "%s%zu.bias", pre, l);
+        if (layer->has_bias)
+            put_tensor(w, name, dims, 1, net->params + layer->b_off, layer->units);
+        if (layer->kind != SYN_LAYER_BATCHNORM)
+            continue;
+        if (!layer->has_bias)
+            put_zeros(w, name, layer->units);
+        snprintf(name, sizeof name, "%s%zu.running_mean", pre, l);
+        put_tensor(w, name, dims, 1, net->state + layer->s_off, layer->units);
+        snprintf(name, sizeof name, "%s%zu.running_var", pre, l);
+        put_tensor(w, name, dims, 1, net->state + layer->s_off + layer->units, layer->units);
     }
 }
 
@@ -315,7 +411,9 @@ static void put_doc_string(syn_pb_writer *w, const syn_net *net)
     syn_pb_append(w, part, (size_t)n);
     for (size_t l = 0; l < net->n_layers; l++) {
         const syn_layer *layer = &net->layers[l];
-        n = snprintf(part, sizeof part, " -> %zu %s%s", layer->units,
+        n = snprintf(part, sizeof part, " -> %zu %s%s%s%s", layer->units,
+                     layer->kind == SYN_LAYER_DENSE ? "" : syn_layer_kind_name(layer->kind),
+                     layer->kind == SYN_LAYER_DENSE ? "" : " ",
                      activation_word(layer->activation), layer->has_bias ? "" : " (no bias)");
         syn_pb_append(w, part, (size_t)n);
     }
@@ -335,12 +433,12 @@ syn_status syn_onnx_serialize(const syn_net *net, uint8_t **out, size_t *out_siz
     }
     *out = NULL;
     *out_size = 0;
-    size_t bad = syn_net_first_kind_not(net, 1u << SYN_LAYER_DENSE);
-    if (bad < net->n_layers) {
-        syn_set_error(err, "export_onnx: layer %zu (%s): this exporter writes dense layers only",
-                      bad, syn_layer_kind_name(net->layers[bad].kind));
-        return SYN_ERR_INVALID_ARGUMENT;
-    }
+    /* LayerNormalization exists from opset 17; without it the file stays at
+     * opset 13, the widest-read version. */
+    int64_t opset_version = syn_net_first_kind_not(net, ~(1u << SYN_LAYER_LAYERNORM)) <
+                                    net->n_layers
+                                ? SYN_ONNX_OPSET_LAYERNORM
+                                : SYN_ONNX_OPSET;
     if (net->n_inputs > (size_t)INT64_MAX || net->max_width > (size_t)INT64_MAX) {
         syn_set_error(err, "export_onnx: a width does not fit ONNX's int64 dims");
         return SYN_ERR_OVERFLOW;
@@ -352,7 +450,7 @@ syn_status syn_onnx_serialize(const syn_net *net, uint8_t **out, size_t *out_siz
     put_doc_string(&w, net);
     size_t opset = syn_pb_begin(&w, ONNX_MODEL_OPSET_IMPORT);
     syn_pb_put_string(&w, ONNX_OPSET_DOMAIN, "");
-    syn_pb_put_int64(&w, ONNX_OPSET_VERSION, SYN_ONNX_OPSET);
+    syn_pb_put_int64(&w, ONNX_OPSET_VERSION, opset_version);
     syn_pb_end(&w, opset);
     put_class_names(&w, net);
     put_encoding(&w, net);
