@@ -63,6 +63,7 @@ enum {
     ONNX_ATTR_TYPE_FLOAT = 1,
     ONNX_ATTR_TYPE_INT = 2,
     ONNX_ATTR_TYPE_TENSOR = 4,
+    ONNX_ATTR_TYPE_INTS = 7,
 
     /* ValueInfoProto */
     ONNX_VALUE_NAME = 1, /* string */
@@ -100,7 +101,6 @@ enum {
 /* What syn_net_export_onnx writes (docs/FORMAT.md). */
 #define SYN_ONNX_IR_VERSION 8
 #define SYN_ONNX_OPSET 13
-#define SYN_ONNX_OPSET_LAYERNORM 17 /* a net with a LayerNorm layer */
 
 /* Builds the ONNX image of net in a malloc'd buffer the caller frees.
  * Errors: INVALID_ARGUMENT, OVERFLOW, OUT_OF_MEMORY. */

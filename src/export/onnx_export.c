@@ -15,12 +15,13 @@
 
 #define NAME_SIZE 64
 
-typedef struct onnx_attr {
-    const char *name;
-    int type; /* ONNX_ATTR_TYPE_FLOAT or ONNX_ATTR_TYPE_INT */
-    float f;
-    int64_t i;
-} onnx_attr;
+/* The layers' attribute type (layers/layer_export.h): the kinds write
+ * their nodes through the sinks below. */
+typedef syn_onnx_attr onnx_attr;
+_Static_assert((int)SYN_ONNX_FLOAT == (int)ONNX_ATTR_TYPE_FLOAT &&
+                   (int)SYN_ONNX_INT == (int)ONNX_ATTR_TYPE_INT &&
+                   (int)SYN_ONNX_INTS == (int)ONNX_ATTR_TYPE_INTS,
+               "attribute types are ONNX's");
 
 /* A FLOAT TensorProto with raw_data: little-endian float32 written byte by
  * byte, so the file is the same on every host. */
@@ -50,21 +51,6 @@ static void put_tensor(syn_pb_writer *w, const char *name, const int64_t *dims, 
     syn_pb_end(w, tensor);
 }
 
-/* A FLOAT tensor of n zeros [n] (BatchNormalization's B without beta). */
-static void put_zeros(syn_pb_writer *w, const char *name, size_t n)
-{
-    size_t tensor = syn_pb_begin(w, ONNX_GRAPH_INITIALIZER);
-    syn_pb_put_int64(w, ONNX_TENSOR_DIMS, (int64_t)n);
-    syn_pb_put_varint(w, ONNX_TENSOR_DATA_TYPE, ONNX_DTYPE_FLOAT);
-    syn_pb_put_string(w, ONNX_TENSOR_NAME, name);
-    size_t raw = syn_pb_begin(w, ONNX_TENSOR_RAW_DATA);
-    static const uint8_t zero[64];
-    for (size_t done = 0; done < 4 * n; done += sizeof zero)
-        syn_pb_append(w, zero, 4 * n - done < sizeof zero ? 4 * n - done : sizeof zero);
-    syn_pb_end(w, raw);
-    syn_pb_end(w, tensor);
-}
-
 static void put_node(syn_pb_writer *w, const char *op_type, const char *name,
                      const char *const *inputs, size_t n_inputs, const char *output,
                      const onnx_attr *attrs, size_t n_attrs)
@@ -80,6 +66,9 @@ static void put_node(syn_pb_writer *w, const char *op_type, const char *name,
         syn_pb_put_string(w, ONNX_ATTR_NAME, attrs[k].name);
         if (attrs[k].type == ONNX_ATTR_TYPE_FLOAT)
             syn_pb_put_float(w, ONNX_ATTR_F, attrs[k].f);
+        else if (attrs[k].type == ONNX_ATTR_TYPE_INTS)
+            for (size_t j = 0; j < attrs[k].n_ints; j++)
+                syn_pb_put_int64(w, ONNX_ATTR_INTS, attrs[k].ints[j]);
         else
             syn_pb_put_int64(w, ONNX_ATTR_I, attrs[k].i);
         syn_pb_put_varint(w, ONNX_ATTR_TYPE, (uint64_t)attrs[k].type);
@@ -144,108 +133,75 @@ static void put_scaling(syn_pb_writer *w, char *current)
     snprintf(current, NAME_SIZE, "input_scaled");
 }
 
-/* The initializer names of layer l: dense%zu.weight/.bias for dense
- * layers (as before kinds existed), bn%zu.* and ln%zu.* for the norms. */
-static const char *kind_prefix(syn_layer_kind kind)
+/* The sinks the layer kinds write through (layers/layer_export.h): the
+ * graph's nodes and its initializers are written in two passes, nodes
+ * first, as the file has always been laid out. */
+static void sink_node(void *ctx, const char *op, const char *name, const char *const *inputs,
+                      size_t n_inputs, const char *output, const syn_onnx_attr *attrs,
+                      size_t n_attrs)
 {
-    switch (kind) {
-    case SYN_LAYER_DENSE: return "dense";
-    case SYN_LAYER_DROPOUT: return "dropout";
-    case SYN_LAYER_BATCHNORM: return "bn";
-    case SYN_LAYER_LAYERNORM: return "ln";
-    case SYN_LAYER_COUNT_: break;
-    }
-    return "layer";
+    put_node(ctx, op, name, inputs, n_inputs, output, attrs, n_attrs);
 }
 
-/* Layer l's own operator, before its activation. */
-static void put_kind_node(syn_pb_writer *w, const syn_layer *layer, size_t l, const char *in,
-                          const char *out)
+static void sink_tensor(void *ctx, const char *name, const int64_t *dims, size_t n_dims,
+                        const float *values, size_t count)
 {
-    const char *pre = kind_prefix(layer->kind);
-    char node[NAME_SIZE], weight[NAME_SIZE], bias[NAME_SIZE], mean[NAME_SIZE], var[NAME_SIZE];
-    snprintf(weight, sizeof weight, "%s%zu.weight", pre, l);
-    snprintf(bias, sizeof bias, "%s%zu.bias", pre, l);
-    snprintf(mean, sizeof mean, "%s%zu.running_mean", pre, l);
-    snprintf(var, sizeof var, "%s%zu.running_var", pre, l);
-    const char *inputs[5] = {in, weight, bias, mean, var};
-    switch (layer->kind) {
-    case SYN_LAYER_DENSE: {
-        /* Gemm: Y = X * B^T + C with transB = 1 reads W [units x n_in] as
-         * it is stored; C is optional since opset 11, so a bias-free layer
-         * is a Gemm with two inputs. */
-        onnx_attr trans_b = {"transB", ONNX_ATTR_TYPE_INT, 0.0f, 1};
-        snprintf(node, sizeof node, "dense%zu_gemm", l);
-        put_node(w, "Gemm", node, inputs, layer->has_bias ? 3 : 2, out, &trans_b, 1);
-        break;
-    }
-    case SYN_LAYER_DROPOUT: {
-        /* Dropout-13 with its ratio and no training_mode (false): the
-         * identity at inference, as in PyTorch's eval mode; the ratio
-         * survives for an importer that trains again. */
-        const char *drop_in[2] = {in, weight};
-        snprintf(weight, sizeof weight, "dropout%zu.ratio", l);
-        snprintf(node, sizeof node, "dropout%zu", l);
-        put_node(w, "Dropout", node, drop_in, 2, out, NULL, 0);
-        break;
-    }
-    case SYN_LAYER_BATCHNORM: {
-        /* BatchNormalization-9 (opset 13) at inference: (X - mean) /
-         * sqrt(var + epsilon) * scale + B; B is required (zeros without
-         * beta). ONNX's momentum is PyTorch's 1 - momentum. */
-        onnx_attr attrs[2] = {{"epsilon", ONNX_ATTR_TYPE_FLOAT, layer->eps, 0},
-                              {"momentum", ONNX_ATTR_TYPE_FLOAT, 1.0f - layer->momentum, 0}};
-        snprintf(node, sizeof node, "bn%zu_batchnorm", l);
-        put_node(w, "BatchNormalization", node, inputs, 5, out, attrs, 2);
-        break;
-    }
-    case SYN_LAYER_LAYERNORM: {
-        /* LayerNormalization (opset 17) over the last axis. */
-        onnx_attr attrs[2] = {{"axis", ONNX_ATTR_TYPE_INT, 0.0f, -1},
-                              {"epsilon", ONNX_ATTR_TYPE_FLOAT, layer->eps, 0}};
-        snprintf(node, sizeof node, "ln%zu_layernorm", l);
-        put_node(w, "LayerNormalization", node, inputs, layer->has_bias ? 3 : 2, out, attrs, 2);
-        break;
-    }
-    case SYN_LAYER_COUNT_: break;
-    }
+    put_tensor(ctx, name, dims, n_dims, values, count);
+}
+
+static void skip_node(void *ctx, const char *op, const char *name, const char *const *inputs,
+                      size_t n_inputs, const char *output, const syn_onnx_attr *attrs,
+                      size_t n_attrs)
+{
+    (void)ctx, (void)op, (void)name, (void)inputs, (void)n_inputs, (void)output, (void)attrs,
+        (void)n_attrs;
+}
+
+static void skip_tensor(void *ctx, const char *name, const int64_t *dims, size_t n_dims,
+                        const float *values, size_t count)
+{
+    (void)ctx, (void)name, (void)dims, (void)n_dims, (void)values, (void)count;
 }
 
 static void put_layer_nodes(syn_pb_writer *w, const syn_net *net, size_t l, char *current)
 {
     const syn_layer *layer = &net->layers[l];
+    const syn_layer_ops *ops = syn_layer_ops_of(layer->kind);
     int last = l + 1 == net->n_layers;
     const char *act_op = activation_op(layer->activation);
     char node[NAME_SIZE], out[NAME_SIZE];
     if (last && !act_op)
         snprintf(out, sizeof out, "output");
-    else if (layer->kind == SYN_LAYER_DENSE)
-        snprintf(out, sizeof out, "dense%zu_linear", l);
     else
-        snprintf(out, sizeof out, "%s%zu_out", kind_prefix(layer->kind), l);
-    put_kind_node(w, layer, l, current, out);
-    snprintf(current, NAME_SIZE, "%s", out);
+        snprintf(out, sizeof out, "%s%zu_linear", ops->name, l);
+    syn_onnx_sink nodes = {w, skip_tensor, sink_node};
+    if (ops->onnx_emit(layer, l, net->params, net->state, current, out, &nodes)) {
+        snprintf(current, NAME_SIZE, "%s", out);
+    } else if (last && !act_op) {
+        /* A layer that is its input (dropout) at the end: the graph's
+         * output still needs its name. */
+        const char *in[1] = {current};
+        snprintf(node, sizeof node, "%s%zu_identity", ops->name, l);
+        put_node(w, "Identity", node, in, 1, "output", NULL, 0);
+        snprintf(current, NAME_SIZE, "output");
+    }
     if (!act_op)
         return;
-    if (layer->kind == SYN_LAYER_DENSE)
-        snprintf(node, sizeof node, "dense%zu_%s", l, activation_word(layer->activation));
-    else
-        snprintf(node, sizeof node, "%s%zu_%s", kind_prefix(layer->kind), l,
-                 activation_word(layer->activation));
+    snprintf(node, sizeof node, "%s%zu_%s", ops->name, l, activation_word(layer->activation));
     if (last)
         snprintf(out, sizeof out, "output");
     else
-        snprintf(out, sizeof out, "%s", node);
+        snprintf(out, sizeof out, "%s%zu_%s", ops->name, l, activation_word(layer->activation));
     const char *act_in[1] = {current};
-    onnx_attr attr = {NULL, 0, 0.0f, 0};
+    onnx_attr attr = {NULL, 0, 0.0f, 0, NULL, 0};
     size_t n_attrs = 0;
     if (layer->activation == SYN_ACT_LEAKY_RELU) {
-        attr = (onnx_attr){"alpha", ONNX_ATTR_TYPE_FLOAT, layer->leaky_slope, 0};
+        attr = (onnx_attr){"alpha", ONNX_ATTR_TYPE_FLOAT, layer->leaky_slope, 0, NULL, 0};
         n_attrs = 1;
     } else if (layer->activation == SYN_ACT_SOFTMAX) {
         /* axis 1 of a [batch, units] tensor: the same under the opset < 13
          * (flatten to 2-D at axis) and the opset >= 13 (one axis) rules. */
-        attr = (onnx_attr){"axis", ONNX_ATTR_TYPE_INT, 0.0f, 1};
+        attr = (onnx_attr){"axis", ONNX_ATTR_TYPE_INT, 0.0f, 1, NULL, 0};
         n_attrs = 1;
     }
     put_node(w, act_op, node, act_in, 1, out, &attr, n_attrs);
@@ -259,33 +215,10 @@ static void put_initializers(syn_pb_writer *w, const syn_net *net)
         put_tensor(w, "input_offset", dims, 1, net->scale_offset, net->n_inputs);
         put_tensor(w, "input_scale", dims, 1, net->scale_mul, net->n_inputs);
     }
-    for (size_t l = 0; l < net->n_layers; l++) {
-        const syn_layer *layer = &net->layers[l];
-        const char *pre = kind_prefix(layer->kind);
-        char name[NAME_SIZE];
-        int64_t dims[2] = {(int64_t)layer->units, (int64_t)layer->n_in};
-        if (layer->kind == SYN_LAYER_DROPOUT) {
-            snprintf(name, sizeof name, "dropout%zu.ratio", l);
-            put_tensor(w, name, dims, 0, &layer->rate, 1);
-            continue;
-        }
-        /* Dense: W [units x n_in]; norms: gamma [units]. */
-        int dense = layer->kind == SYN_LAYER_DENSE;
-        snprintf(name, sizeof name, "%s%zu.weight", pre, l);
-        put_tensor(w, name, dims, dense ? 2 : 1, net->params + layer->w_off,
-                   dense ? layer->units * layer->n_in : layer->units);
-        snprintf(name, sizeof name, "%s%zu.bias", pre, l);
-        if (layer->has_bias)
-            put_tensor(w, name, dims, 1, net->params + layer->b_off, layer->units);
-        if (layer->kind != SYN_LAYER_BATCHNORM)
-            continue;
-        if (!layer->has_bias)
-            put_zeros(w, name, layer->units);
-        snprintf(name, sizeof name, "%s%zu.running_mean", pre, l);
-        put_tensor(w, name, dims, 1, net->state + layer->s_off, layer->units);
-        snprintf(name, sizeof name, "%s%zu.running_var", pre, l);
-        put_tensor(w, name, dims, 1, net->state + layer->s_off + layer->units, layer->units);
-    }
+    syn_onnx_sink tensors = {w, sink_tensor, skip_node};
+    for (size_t l = 0; l < net->n_layers; l++)
+        syn_layer_ops_of(net->layers[l].kind)
+            ->onnx_emit(&net->layers[l], l, net->params, net->state, "", "", &tensors);
 }
 
 static void put_graph(syn_pb_writer *w, const syn_net *net)
@@ -411,10 +344,12 @@ static void put_doc_string(syn_pb_writer *w, const syn_net *net)
     syn_pb_append(w, part, (size_t)n);
     for (size_t l = 0; l < net->n_layers; l++) {
         const syn_layer *layer = &net->layers[l];
-        n = snprintf(part, sizeof part, " -> %zu %s%s%s%s", layer->units,
-                     layer->kind == SYN_LAYER_DENSE ? "" : syn_layer_kind_name(layer->kind),
-                     layer->kind == SYN_LAYER_DENSE ? "" : " ",
-                     activation_word(layer->activation), layer->has_bias ? "" : " (no bias)");
+        if (layer->kind == SYN_LAYER_DENSE)
+            n = snprintf(part, sizeof part, " -> %zu %s%s", layer->units,
+                         activation_word(layer->activation), layer->has_bias ? "" : " (no bias)");
+        else
+            n = snprintf(part, sizeof part, " -> %s %s", syn_layer_kind_name(layer->kind),
+                         activation_word(layer->activation));
         syn_pb_append(w, part, (size_t)n);
     }
     if (net->scale_offset) {
@@ -433,12 +368,12 @@ syn_status syn_onnx_serialize(const syn_net *net, uint8_t **out, size_t *out_siz
     }
     *out = NULL;
     *out_size = 0;
-    /* LayerNormalization exists from opset 17; without it the file stays at
-     * opset 13, the widest-read version. */
-    int64_t opset_version = syn_net_first_kind_not(net, ~(1u << SYN_LAYER_LAYERNORM)) <
-                                    net->n_layers
-                                ? SYN_ONNX_OPSET_LAYERNORM
-                                : SYN_ONNX_OPSET;
+    for (size_t l = 0; l < net->n_layers; l++)
+        if (!syn_layer_ops_of(net->layers[l].kind)->onnx_emit) {
+            syn_set_error(err, "export_onnx: layer %zu (%s): ONNX cannot express this kind", l,
+                          syn_layer_kind_name(net->layers[l].kind));
+            return SYN_ERR_INVALID_ARGUMENT;
+        }
     if (net->n_inputs > (size_t)INT64_MAX || net->max_width > (size_t)INT64_MAX) {
         syn_set_error(err, "export_onnx: a width does not fit ONNX's int64 dims");
         return SYN_ERR_OVERFLOW;
@@ -450,7 +385,7 @@ syn_status syn_onnx_serialize(const syn_net *net, uint8_t **out, size_t *out_siz
     put_doc_string(&w, net);
     size_t opset = syn_pb_begin(&w, ONNX_MODEL_OPSET_IMPORT);
     syn_pb_put_string(&w, ONNX_OPSET_DOMAIN, "");
-    syn_pb_put_int64(&w, ONNX_OPSET_VERSION, opset_version);
+    syn_pb_put_int64(&w, ONNX_OPSET_VERSION, SYN_ONNX_OPSET);
     syn_pb_end(&w, opset);
     put_class_names(&w, net);
     put_encoding(&w, net);
