@@ -1141,10 +1141,13 @@ syn_status syn_net_load(const char *path, syn_net **out, syn_optimizer **opt_out
 /* Export and import: ONNX and C headers (docs/FORMAT.md)                    */
 /* ------------------------------------------------------------------------ */
 
-/* Writes net as an ONNX model (IR version 8, opset 13) to path atomically,
- * as syn_net_save does: input "input" [batch x n_inputs], output "output"
- * [batch x n_outputs] (probabilities for a softmax output), the input
- * scaling as Sub and Mul, each layer as Gemm plus its activation; class
+/* Writes net as an ONNX model (IR version 8, opset 13, or 17 with a layer
+ * norm) to path atomically, as syn_net_save does: input "input" [batch x
+ * n_inputs], output "output" [batch x n_outputs] (probabilities for a
+ * softmax output), the input scaling as Sub and Mul, each dense layer as
+ * Gemm, dropout as Dropout (the identity at inference), batch norm as
+ * BatchNormalization with its running statistics, layer norm as
+ * LayerNormalization, each followed by its activation; class
  * names in metadata_props "class_names" (a JSON array). Errors:
  * INVALID_ARGUMENT, OVERFLOW, OUT_OF_MEMORY, IO. */
 syn_status syn_net_export_onnx(const syn_net *net, const char *path, syn_error *err);
@@ -1152,8 +1155,10 @@ syn_status syn_net_export_onnx(const syn_net *net, const char *path, syn_error *
 /* Reads an ONNX model that is one chain from its input to its output:
  * optional input scaling (Sub, then Mul or Div, by constants that
  * broadcast over the sample: (x - mean) / std), then per layer Gemm
- * (transA 0, transB 0 or 1, alpha and beta 1) or MatMul [+ Add], then at
- * most one of Relu, LeakyRelu, Sigmoid, Tanh, Softmax (last only);
+ * (transA 0, transB 0 or 1, alpha and beta 1) or MatMul [+ Add],
+ * BatchNormalization (inference), LayerNormalization (or the operators
+ * torch.onnx.export writes nn.LayerNorm as before opset 17) or Dropout,
+ * then at most one of Relu, LeakyRelu, Sigmoid, Tanh, Softmax (last only);
  * Identity, Flatten (axis 1), Reshape to [batch, ...] (a constant shape
  * such as [-1, n] or [0, -1], or one computed by Shape, Gather, Unsqueeze
  * and Concat as x.view(x.size(0), -1) exports) and Constant are allowed.

@@ -97,6 +97,21 @@ static const spec specs[] = {
     {"deep_mixed", 8, 4,
      {DENSE(16, SYN_ACT_RELU, 0, 0), DENSE(12, SYN_ACT_TANH, 0, 1),
       DENSE(10, SYN_ACT_SIGMOID, 0, 0), DENSE(6, SYN_ACT_SOFTMAX, 0, 0)}, 1, 1},
+    /* The layer kinds as the kinds' own ONNX emitters write them (a batch
+     * norm as BatchNormalization, a layer norm in operators), read back by
+     * the importer; dropout, which the export leaves out, is
+     * tests/test_onnx_kinds.c's. */
+    {"bn_relu", 6, 3,
+     {DENSE(10, SYN_ACT_LINEAR, 0, 0),
+      {.kind = SYN_LAYER_BATCHNORM, .activation = SYN_ACT_RELU},
+      DENSE(3, SYN_ACT_SOFTMAX, 0, 0)}, 1, 1},
+    {"ln_tanh", 5, 4,
+     {DENSE(8, SYN_ACT_LINEAR, 0, 0),
+      {.kind = SYN_LAYER_LAYERNORM, .activation = SYN_ACT_TANH, .eps = 1e-3f},
+      DENSE(4, SYN_ACT_LINEAR, 0, 1),
+      {.kind = SYN_LAYER_LAYERNORM, .no_bias = 1, .activation = SYN_ACT_SIGMOID}}, 0, 0},
+    {"bn_first", 4, 2,
+     {{.kind = SYN_LAYER_BATCHNORM, .momentum = 0.3f}, DENSE(3, SYN_ACT_RELU, 0, 0)}, 0, 0},
 };
 #define N_SPECS (sizeof specs / sizeof specs[0])
 
@@ -114,11 +129,21 @@ static syn_net *make_net(const spec *s, uint64_t seed)
     syn_rng rng;
     syn_rng_seed(&rng, seed ^ 0x5eed);
     for (size_t l = 0; l < s->n_layers; l++) {
-        float *b;
-        syn_net_layer_params(net, l, NULL, &b);
-        for (size_t u = 0; b && u < s->layers[l].units; u++)
+        float *w, *b;
+        syn_layer_desc d;
+        size_t n_in;
+        syn_net_layer_params(net, l, &w, &b);
+        syn_net_layer(net, l, &d, &n_in);
+        for (size_t u = 0; b && u < d.units; u++)
             b[u] = (float)(0.5 * syn_rng_normal(&rng));
+        /* norms: gamma away from 1 */
+        for (size_t u = 0; d.kind != SYN_LAYER_DENSE && w && u < d.units; u++)
+            w[u] = (float)(0.5 + syn_rng_uniform(&rng));
     }
+    size_t n_state;
+    float *state = syn_net_state(net, &n_state);
+    for (size_t k = 0; k < n_state; k++) /* running means, then variances, per layer */
+        state[k] = (float)(0.5 + syn_rng_uniform(&rng));
     if (s->scaling) {
         float offset[16], scale[16];
         for (size_t j = 0; j < s->n_inputs; j++) {
@@ -488,7 +513,7 @@ static void test_unsupported(void)
  * shape vector), C (a float constant of n_c elements, each c) and Z (a
  * scalar INT64 0). */
 typedef struct tnode {
-    const char *op, *name, *in0, *in1, *out;
+    const char *op, *name, *in0, *in1, *out; /* in1 may list more inputs: "a,b,c" */
 } tnode;
 
 typedef struct tgraph {
@@ -508,9 +533,19 @@ static syn_status parse_tgraph(const tgraph *t, syn_net **out, syn_error *err)
     size_t g = begin_model(&w);
     const char *last = "x";
     for (size_t k = 0; k < 8 && t->nodes[k].op; k++) {
-        put_node(&w, t->nodes[k].op, t->nodes[k].name, t->nodes[k].in0, t->nodes[k].in1,
-                 t->nodes[k].out);
-        last = t->nodes[k].out;
+        const tnode *tn = &t->nodes[k];
+        size_t node = syn_pb_begin(&w, ONNX_GRAPH_NODE);
+        syn_pb_put_string(&w, ONNX_NODE_INPUT, tn->in0);
+        for (const char *p = tn->in1; p && *p;) {
+            size_t len = strcspn(p, ",");
+            syn_pb_put_bytes(&w, ONNX_NODE_INPUT, p, len);
+            p += len + (p[len] == ',');
+        }
+        syn_pb_put_string(&w, ONNX_NODE_OUTPUT, tn->out);
+        syn_pb_put_string(&w, ONNX_NODE_NAME, tn->name);
+        syn_pb_put_string(&w, ONNX_NODE_OP_TYPE, tn->op);
+        syn_pb_end(&w, node);
+        last = tn->out;
     }
     size_t init = syn_pb_begin(&w, ONNX_GRAPH_INITIALIZER);
     syn_pb_put_int64(&w, ONNX_TENSOR_DIMS, (int64_t)t->n_in);
@@ -629,6 +664,27 @@ static void test_wrapped_graphs(void)
           {{"Sub", "wide", "x", "C", "a"}, {"Reshape", "r", "a", "S", "b"},
            {"MatMul", "m", "b", "W", "y"}}},
          SYN_ERR_SHAPE, "\"wide\" (Sub): its constant's dim 2 does not broadcast", 0},
+        {"BatchNormalization with a negative running variance",
+         {{3}, 1, 3, {0}, 0, 3, -1.0f,
+          {{"BatchNormalization", "neg_var", "x", "C,C,C,C", "a"},
+           {"MatMul", "m", "a", "W", "y"}}},
+         SYN_ERR_CORRUPT, "\"neg_var\" (BatchNormalization): feature 0 has running mean -1 "
+         "and variance -1", 0},
+        {"BatchNormalization with gamma 2, beta, mean and var 2",
+         {{3}, 1, 3, {0}, 0, 3, 2.0f,
+          {{"BatchNormalization", "bn", "x", "C,C,C,C", "a"},
+           {"MatMul", "m", "a", "W", "y"}}},
+         SYN_OK, NULL, 3.0f}, /* 0.5 * sum_j ((x_j - 2) / sqrt(2 + 1e-5) * 2 + 2), x = 1, 2, 3 */
+        {"an activation after Dropout",
+         {{3}, 1, 3, {0}, 0, 1, 0.25f,
+          {{"MatMul", "m", "x", "W", "a"}, {"Dropout", "drop", "a", "C", "b"},
+           {"Relu", "late_relu", "b", NULL, "y"}}},
+         SYN_ERR_UNSUPPORTED, "\"late_relu\" (Relu): an activation right after Dropout", 0},
+        {"ReduceMean that is no LayerNorm",
+         {{3}, 1, 3, {0}, 0, 1, 1.0f,
+          {{"ReduceMean", "rm", "x", NULL, "a"}, {"MatMul", "m", "a", "W", "y"}}},
+         SYN_ERR_UNSUPPORTED, "\"rm\" (ReduceMean): ReduceMean is supported as part of a "
+         "LayerNorm", 0},
         {"Gather out of range",
          {{2, 3}, 2, 6, {5}, 1, 1, 1.0f,
           {{"Shape", "sh", "x", NULL, "s0"}, {"Gather", "far", "s0", "S", "s1"},
@@ -733,7 +789,7 @@ static void test_onnx_checker(void)
                      "for p in sys.argv[1:]:\n"
                      "    m = onnx.load(p)\n"
                      "    onnx.checker.check_model(m, full_check=True)\n"
-                     "    assert m.ir_version == 8 and m.opset_import[0].version == 13, p\n"
+                     "    assert m.ir_version == 8 and m.opset_import[0].version in (13, 17), p\n"
                      "    assert m.producer_name == \"synapse\", p\n"
                      "print(\"onnx.checker: %%d models pass (onnx %%s)\" %% "
                      "(len(sys.argv) - 1, onnx.__version__))'");

@@ -94,6 +94,7 @@ enum {
     /* TensorProto.DataType */
     ONNX_DTYPE_FLOAT = 1,
     ONNX_DTYPE_INT64 = 7,
+    ONNX_DTYPE_BOOL = 9,
     ONNX_DTYPE_DOUBLE = 11
 };
 

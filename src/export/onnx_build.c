@@ -42,25 +42,65 @@ static syn_status broadcast(onnx_ctx *c, const onnx_tensor *t, size_t n, float f
 }
 
 /* Tensors with float_data are decoded into a scratch buffer first. */
+/* A dense layer's W into synapse's [units x n_in]; tensors with
+ * float_data are decoded into a scratch buffer first. */
+static syn_status load_dense(onnx_ctx *c, const found_layer *fl, float *w)
+{
+    size_t count = fl->units * fl->n_in;
+    float *tmp = malloc(count * sizeof *tmp);
+    if (!tmp)
+        return syn_onnx_fail(c, SYN_ERR_OUT_OF_MEMORY, "out of memory");
+    syn_status st = syn_onnx_tensor_floats(c, fl->weight, count, tmp);
+    if (st == SYN_OK) {
+        for (size_t u = 0; u < fl->units; u++)
+            for (size_t i = 0; i < fl->n_in; i++)
+                w[u * fl->n_in + i] =
+                    fl->transposed ? tmp[i * fl->units + u] : tmp[u * fl->n_in + i];
+    }
+    free(tmp);
+    return st;
+}
+
+/* A batch norm's running statistics into the net's state arena; a file's
+ * variance must be one a training run could have made (finite, >= 0),
+ * else inference would take the square root of a negative number. */
+static syn_status load_running(onnx_ctx *c, const found_layer *fl, float *mean, float *var)
+{
+    syn_status st = broadcast(c, fl->mean, fl->units, 0.0f, mean);
+    if (st == SYN_OK)
+        st = broadcast(c, fl->var, fl->units, 1.0f, var);
+    for (size_t u = 0; st == SYN_OK && u < fl->units; u++)
+        if (!isfinite(mean[u]) || !(var[u] >= 0.0f) || !isfinite(var[u])) {
+            const onnx_node *node = &c->g.nodes[fl->node];
+            char nb[SHOWN_NAME + 4];
+            st = syn_onnx_fail(c, SYN_ERR_CORRUPT, "node %zu \"%s\" (BatchNormalization): "
+                               "feature %zu has running mean %g and variance %g", fl->node,
+                               syn_onnx_shown(node->name, nb), u, (double)mean[u],
+                               (double)var[u]);
+        }
+    return st;
+}
+
 static syn_status load_weights(onnx_ctx *c, syn_net *net)
 {
     syn_status st = SYN_OK;
     for (size_t l = 0; l < c->n_layers && st == SYN_OK; l++) {
         const found_layer *fl = &c->layers[l];
+        const syn_layer *layer = &net->layers[l];
         float *w, *b;
         syn_net_layer_params(net, l, &w, &b);
-        size_t count = fl->units * fl->n_in;
-        float *tmp = malloc(count * sizeof *tmp);
-        if (!tmp)
-            return syn_onnx_fail(c, SYN_ERR_OUT_OF_MEMORY, "out of memory");
-        st = syn_onnx_tensor_floats(c, fl->weight, count, tmp);
-        if (st == SYN_OK) {
-            for (size_t u = 0; u < fl->units; u++)
-                for (size_t i = 0; i < fl->n_in; i++)
-                    w[u * fl->n_in + i] =
-                        fl->transposed ? tmp[i * fl->units + u] : tmp[u * fl->n_in + i];
+        switch (fl->kind) {
+        case SYN_LAYER_DENSE: st = load_dense(c, fl, w); break;
+        case SYN_LAYER_DROPOUT: break;
+        case SYN_LAYER_BATCHNORM:
+            st = load_running(c, fl, net->state + layer->s_off,
+                              net->state + layer->s_off + fl->units);
+            if (st == SYN_OK)
+                st = broadcast(c, fl->weight, fl->units, 1.0f, w);
+            break;
+        case SYN_LAYER_LAYERNORM: st = broadcast(c, fl->weight, fl->units, 1.0f, w); break;
+        case SYN_LAYER_COUNT_: break;
         }
-        free(tmp);
         if (st == SYN_OK && b)
             st = broadcast(c, fl->bias, fl->units, 0.0f, b);
     }
@@ -326,10 +366,15 @@ static syn_status build_net(onnx_ctx *c, syn_net **out)
     if (!descs)
         return syn_onnx_fail(c, SYN_ERR_OUT_OF_MEMORY, "out of memory");
     for (size_t l = 0; l < c->n_layers; l++) {
-        descs[l].units = c->layers[l].units;
-        descs[l].activation = c->layers[l].activation;
-        descs[l].leaky_slope = c->layers[l].slope;
-        descs[l].no_bias = c->layers[l].bias == NULL;
+        const found_layer *fl = &c->layers[l];
+        descs[l].units = fl->units;
+        descs[l].activation = fl->activation;
+        descs[l].leaky_slope = fl->slope;
+        descs[l].no_bias = fl->bias == NULL;
+        descs[l].kind = fl->kind;
+        descs[l].rate = fl->rate;
+        descs[l].eps = fl->eps;
+        descs[l].momentum = fl->momentum;
     }
     syn_activation last = c->layers[c->n_layers - 1].activation;
     syn_net_desc desc = {
@@ -342,11 +387,15 @@ static syn_status build_net(onnx_ctx *c, syn_net **out)
         .seed = 0,
     };
     syn_net *net = NULL;
-    syn_status st = syn_net_create(&desc, &net);
+    syn_error why = {{0}};
+    syn_status st = syn_net_desc_check(&desc, &why);
+    if (st == SYN_OK)
+        st = syn_net_create(&desc, &net);
     free(descs);
     if (st != SYN_OK)
         return syn_onnx_fail(c, st == SYN_ERR_INVALID_ARGUMENT ? SYN_ERR_UNSUPPORTED : st,
-                             "cannot build the network: %s", syn_strerror(st));
+                             "cannot build the network: %s",
+                             why.message[0] ? why.message : syn_strerror(st));
     st = load_weights(c, net);
     if (st == SYN_OK)
         st = load_scaling(c, net);

@@ -25,7 +25,7 @@
 #define MAX_TENSORS 4096
 #define MAX_GRAPH_IO 4096
 #define MAX_DIMS 8
-#define NODE_MAX_IO 4
+#define NODE_MAX_IO 5 /* BatchNormalization has five inputs */
 #define SHOWN_NAME 64
 
 typedef struct onnx_span {
@@ -65,10 +65,14 @@ typedef struct onnx_graph {
 
 /* A layer found on the chain, before the network exists. */
 typedef struct found_layer {
+    syn_layer_kind kind;
     size_t n_in, units;
-    const onnx_tensor *weight;
+    const onnx_tensor *weight; /* dense: W; norms: gamma (NULL: ones) */
     int transposed; /* weight stored [n_in x units] (MatMul, Gemm transB=0) */
-    const onnx_tensor *bias;
+    const onnx_tensor *bias;   /* dense: b; norms: beta */
+    const onnx_tensor *mean, *var; /* batch norm: the running statistics */
+    float eps, momentum, rate; /* norms, batch norm, dropout (PyTorch's meanings) */
+    size_t node;               /* the node that made it, for messages */
     syn_activation activation;
     int has_activation;
     float slope;

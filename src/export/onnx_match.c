@@ -16,8 +16,9 @@
 #include "export/onnx_import.h"
 
 static const char supported_ops[] =
-    "Gemm, MatMul, Add, Sub, Mul, Div, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Identity, "
-    "Flatten, Reshape, Constant; Shape, Gather, Unsqueeze, Concat for a Reshape's shape";
+    "Gemm, MatMul, Add, Sub, Mul, Div, BatchNormalization, LayerNormalization, Dropout, Relu, "
+    "LeakyRelu, Sigmoid, Tanh, Softmax, Identity, Flatten, Reshape, Constant; Shape, Gather, "
+    "Unsqueeze, Concat for a Reshape's shape; ReduceMean, Pow, Sqrt in a LayerNorm";
 
 /* ------------------------------------------------------------------------ */
 /* The chain                                                                 */
@@ -50,6 +51,12 @@ typedef struct walk {
     size_t n_values;
     shape_value *shapes;
     size_t n_shapes;
+    /* A LayerNorm written out in primitives (torch.onnx.export before
+     * opset 17): the step reached (0: none) and the values it made. */
+    int ln_stage;
+    onnx_span ln_x, ln_mean, ln_diff, ln_sq, ln_var, ln_vare, ln_std;
+    float ln_eps;
+    int ln_affine; /* after one: 1 a Mul may be gamma, 2 an Add may be beta */
 } walk;
 
 static void flat_dims(onnx_dims *d, size_t features)
@@ -156,6 +163,8 @@ static syn_status start_layer(onnx_ctx *c, size_t index, const onnx_node *n, int
                          "the weight must be a non-empty matrix");
     found_layer *layer = &c->layers[c->n_layers];
     memset(layer, 0, sizeof *layer);
+    layer->kind = SYN_LAYER_DENSE;
+    layer->node = index;
     layer->weight = w;
     layer->transposed = !trans_b;
     layer->units = (size_t)(trans_b ? w->dims[0] : w->dims[1]);
@@ -183,7 +192,7 @@ static syn_status start_layer(onnx_ctx *c, size_t index, const onnx_node *n, int
 static syn_status add_bias(onnx_ctx *c, size_t index, const onnx_node *n, onnx_span other)
 {
     found_layer *layer = open_layer(c);
-    if (!layer || layer->bias || layer->has_activation)
+    if (!layer || layer->kind != SYN_LAYER_DENSE || layer->bias || layer->has_activation)
         return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
                          "Add is supported only as the bias right after MatMul or Gemm");
     const onnx_tensor *b;
@@ -533,7 +542,12 @@ static syn_status set_activation(onnx_ctx *c, size_t index, const onnx_node *n, 
     found_layer *layer = open_layer(c);
     if (!layer || layer->has_activation)
         return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
-                         "an activation must follow a Gemm or MatMul layer");
+                         "an activation must follow a layer (Gemm, MatMul, BatchNormalization, "
+                         "LayerNormalization)");
+    if (layer->kind == SYN_LAYER_DROPOUT)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                         "an activation right after Dropout (synapse's dropout layer is linear; "
+                         "put the activation before it)");
     syn_status st;
     layer->slope = 0.0f;
     if (act == SYN_ACT_LEAKY_RELU) {
@@ -579,6 +593,317 @@ static int op_activation(onnx_span op, syn_activation *act)
     return 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Layers of other kinds: Dropout, BatchNormalization, LayerNormalization    */
+/* ------------------------------------------------------------------------ */
+
+/* A layer whose width is its input's: that width from the sample shape,
+ * else the open layer, else `fallback` (a norm's gamma; 0: unknown). */
+static syn_status same_width_layer(onnx_ctx *c, size_t index, const onnx_node *n, walk *w,
+                                   syn_layer_kind kind, size_t fallback, found_layer **out)
+{
+    size_t width = 0;
+    found_layer *prev = open_layer(c);
+    if (w->dims.rank_known && w->dims.rank != 1)
+        return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "its input has samples of %zu "
+                          "axes; it is supported on [batch, features]", w->dims.rank);
+    if (w->dims.rank_known && w->dims.d[0] >= 0)
+        width = (size_t)w->dims.d[0];
+    else if (prev)
+        width = prev->units;
+    else
+        width = fallback;
+    if (width == 0)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                         "the width of its input is unknown (declare the graph input's shape)");
+    if (fallback != 0 && fallback != width)
+        return node_failf(c, index, n, SYN_ERR_SHAPE, "its parameters have %zu elements for "
+                          "%zu features", fallback, width);
+    found_layer *layer = &c->layers[c->n_layers++];
+    memset(layer, 0, sizeof *layer);
+    layer->kind = kind;
+    layer->node = index;
+    layer->n_in = layer->units = width;
+    layer->activation = SYN_ACT_LINEAR;
+    flat_dims(&w->dims, width);
+    *out = layer;
+    return SYN_OK;
+}
+
+/* A per-feature constant operand of a norm: its element count. */
+static syn_status norm_operand(onnx_ctx *c, size_t index, const onnx_node *n, onnx_span name,
+                               const onnx_tensor **t, size_t *count)
+{
+    syn_status st = operand(c, index, n, name, t);
+    if (st == SYN_OK)
+        st = syn_onnx_tensor_count(c, *t, count);
+    return st;
+}
+
+/* An epsilon attribute (absent: ONNX's and PyTorch's 1e-5). synapse reads
+ * an eps of 0 as the default, so 0 cannot be kept and is refused. */
+static syn_status norm_eps(onnx_ctx *c, size_t index, const onnx_node *n, float *eps)
+{
+    onnx_attr_value a;
+    syn_status st = syn_onnx_node_attr(c, n, "epsilon", &a);
+    if (st != SYN_OK)
+        return st;
+    *eps = a.found ? a.f : 1e-5f;
+    if (!(*eps > 0.0f) || !isfinite(*eps))
+        return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "epsilon %g (must be > 0)",
+                          (double)*eps);
+    return SYN_OK;
+}
+
+/* Dropout (identity at inference): a dropout layer keeping its ratio, from
+ * the attribute (before opset 12) or a constant second input; a third input
+ * training_mode must be a constant false. */
+static syn_status dropout_node(onnx_ctx *c, size_t index, const onnx_node *n, walk *w)
+{
+    onnx_attr_value ratio_attr;
+    syn_status st = syn_onnx_node_attr(c, n, "ratio", &ratio_attr);
+    if (st != SYN_OK)
+        return st;
+    float ratio = ratio_attr.found ? ratio_attr.f : 0.5f; /* ONNX's default */
+    const onnx_tensor *t;
+    size_t count;
+    if (n->n_inputs >= 2 && n->inputs[1].size > 0) {
+        if ((st = norm_operand(c, index, n, n->inputs[1], &t, &count)) != SYN_OK ||
+            (count == 1 && (st = syn_onnx_tensor_floats(c, t, 1, &ratio)) != SYN_OK))
+            return st;
+        if (count != 1)
+            return node_fail(c, index, n, SYN_ERR_CORRUPT, "ratio must be a scalar");
+    }
+    if (n->n_inputs >= 3 && n->inputs[2].size > 0) {
+        const onnx_tensor *mode = syn_onnx_find_tensor(c, n->inputs[2]);
+        if (!mode || mode->n_dims != 0 || mode->data_type != ONNX_DTYPE_BOOL ||
+            !mode->has_raw || mode->raw.size != 1 || mode->raw.data[0] != 0)
+            return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                             "training_mode must be a constant false (an inference graph)");
+    }
+    if (!(ratio >= 0.0f && ratio < 1.0f))
+        return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "ratio %g (must be in [0, 1))",
+                          (double)ratio);
+    found_layer *layer;
+    if ((st = same_width_layer(c, index, n, w, SYN_LAYER_DROPOUT, 0, &layer)) != SYN_OK)
+        return st;
+    layer->rate = ratio;
+    return SYN_OK;
+}
+
+/* BatchNormalization at inference (PyTorch's BatchNorm1d in eval mode):
+ * X, scale (gamma), B (beta), input_mean, input_var. ONNX's momentum is
+ * PyTorch's 1 - momentum (both only matter to further training). */
+static syn_status batchnorm_node(onnx_ctx *c, size_t index, const onnx_node *n, walk *w)
+{
+    if (n->n_inputs != 5)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                         "BatchNormalization takes X, scale, B, mean and var");
+    onnx_attr_value mode, spatial, momentum;
+    syn_status st;
+    if ((st = syn_onnx_node_attr(c, n, "training_mode", &mode)) != SYN_OK ||
+        (st = syn_onnx_node_attr(c, n, "spatial", &spatial)) != SYN_OK ||
+        (st = syn_onnx_node_attr(c, n, "momentum", &momentum)) != SYN_OK)
+        return st;
+    if ((mode.found && mode.i != 0) || (spatial.found && spatial.i != 1))
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                         "only inference mode (training_mode 0, spatial 1) is supported");
+    float m = momentum.found ? 1.0f - momentum.f : 0.1f;
+    if (!(m > 0.0f && m <= 1.0f))
+        return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "momentum %g (PyTorch's 1 - %g "
+                          "must be in (0, 1])", momentum.f, momentum.f);
+    const onnx_tensor *t[4];
+    size_t count[4];
+    for (int k = 0; k < 4; k++)
+        if ((st = norm_operand(c, index, n, n->inputs[k + 1], &t[k], &count[k])) != SYN_OK)
+            return st;
+    for (int k = 1; k < 4; k++)
+        if (count[k] != count[0])
+            return node_fail(c, index, n, SYN_ERR_SHAPE,
+                             "scale, B, mean and var differ in size");
+    float eps;
+    found_layer *layer;
+    if ((st = norm_eps(c, index, n, &eps)) != SYN_OK ||
+        (st = same_width_layer(c, index, n, w, SYN_LAYER_BATCHNORM, count[0], &layer)) != SYN_OK)
+        return st;
+    layer->weight = t[0];
+    layer->bias = t[1];
+    layer->mean = t[2];
+    layer->var = t[3];
+    layer->eps = eps;
+    layer->momentum = m;
+    return SYN_OK;
+}
+
+/* LayerNormalization (opset 17) over the last axis: X, Scale, B. */
+static syn_status layernorm_node(onnx_ctx *c, size_t index, const onnx_node *n, walk *w)
+{
+    if (n->n_inputs < 2 || n->n_inputs > 3)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                         "LayerNormalization takes X, Scale and an optional B");
+    onnx_attr_value axis;
+    syn_status st = syn_onnx_node_attr(c, n, "axis", &axis);
+    if (st != SYN_OK)
+        return st;
+    if (axis.found && axis.i != -1 && axis.i != 1)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                         "only a LayerNormalization over the last axis is supported");
+    const onnx_tensor *gamma, *beta = NULL;
+    size_t count, beta_count;
+    if ((st = norm_operand(c, index, n, n->inputs[1], &gamma, &count)) != SYN_OK)
+        return st;
+    if (n->n_inputs == 3 && n->inputs[2].size > 0) {
+        if ((st = norm_operand(c, index, n, n->inputs[2], &beta, &beta_count)) != SYN_OK)
+            return st;
+        if (beta_count != count)
+            return node_fail(c, index, n, SYN_ERR_SHAPE, "Scale and B differ in size");
+    }
+    float eps;
+    found_layer *layer;
+    if ((st = norm_eps(c, index, n, &eps)) != SYN_OK ||
+        (st = same_width_layer(c, index, n, w, SYN_LAYER_LAYERNORM, count, &layer)) != SYN_OK)
+        return st;
+    layer->weight = gamma;
+    layer->bias = beta;
+    layer->eps = eps;
+    return SYN_OK;
+}
+
+/* A ReduceMean over the last axis with keepdims (the attribute, or the
+ * second input from opset 18). */
+static syn_status mean_over_last(onnx_ctx *c, size_t index, const onnx_node *n, const walk *w)
+{
+    onnx_attr_value axes, keep;
+    shape_value ax;
+    syn_status st;
+    memset(&ax, 0, sizeof ax);
+    if ((st = syn_onnx_node_attr(c, n, "axes", &axes)) != SYN_OK ||
+        (st = syn_onnx_node_attr(c, n, "keepdims", &keep)) != SYN_OK)
+        return st;
+    if (n->n_inputs == 2) {
+        if ((st = shape_operand(c, index, n, w, n->inputs[1], &ax)) != SYN_OK)
+            return st;
+    } else {
+        ax.n = axes.n_ints <= MAX_DIMS ? axes.n_ints : 0;
+        memcpy(ax.v, axes.ints, sizeof ax.v);
+    }
+    if ((keep.found && keep.i != 1) || ax.n != 1 || (ax.v[0] != -1 && ax.v[0] != 1) ||
+        (w->dims.rank_known && w->dims.rank != 1))
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                         "ReduceMean is supported as part of a LayerNorm over the features "
+                         "(axes = [-1], keepdims = 1)");
+    return SYN_OK;
+}
+
+/* The float value of a one-element constant operand. */
+static syn_status scalar_operand(onnx_ctx *c, size_t index, const onnx_node *n, onnx_span name,
+                                 float *v)
+{
+    const onnx_tensor *t;
+    size_t count;
+    syn_status st = norm_operand(c, index, n, name, &t, &count);
+    if (st == SYN_OK && count != 1)
+        st = node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "expected a one-element constant");
+    return st == SYN_OK ? syn_onnx_tensor_floats(c, t, 1, v) : st;
+}
+
+/* One step of a LayerNorm in primitives, as torch.onnx.export writes
+ * nn.LayerNorm before opset 17 (PyTorch's definition, biased variance):
+ *   m = ReduceMean(x), d = Sub(x, m), q = Pow(d, 2), v = ReduceMean(q),
+ *   e = Add(v, eps), s = Sqrt(e), y = Div(d, s)  [, Mul(y, gamma), Add(., beta)]
+ * The chain stays at x until the Div; any other node breaks off. */
+static syn_status ln_step(onnx_ctx *c, size_t index, const onnx_node *n, walk *w)
+{
+    static const char *const expect[] = {"", "Sub", "Pow", "ReduceMean", "Add", "Sqrt", "Div"};
+    onnx_span in0 = n->inputs[0], in1 = n->n_inputs > 1 ? n->inputs[1] : in0;
+    onnx_span out = n->outputs[0];
+    syn_status st = SYN_OK;
+    float v = 0.0f;
+    int ok = n->n_outputs == 1 && out.size > 0;
+    switch (w->ln_stage) {
+    case 1:
+        ok = ok && onnx_span_is(n->op_type, "Sub") && n->n_inputs == 2 &&
+             onnx_span_eq(in0, w->ln_x) && onnx_span_eq(in1, w->ln_mean);
+        w->ln_diff = out;
+        break;
+    case 2: /* Pow(d, 2), or Mul(d, d) as other exporters write it */
+        ok = ok && n->n_inputs == 2 && onnx_span_eq(in0, w->ln_diff);
+        if (ok && onnx_span_is(n->op_type, "Pow"))
+            ok = (st = scalar_operand(c, index, n, in1, &v)) == SYN_OK && v == 2.0f;
+        else
+            ok = ok && onnx_span_is(n->op_type, "Mul") && onnx_span_eq(in1, w->ln_diff);
+        w->ln_sq = out;
+        break;
+    case 3:
+        ok = ok && onnx_span_is(n->op_type, "ReduceMean") && onnx_span_eq(in0, w->ln_sq);
+        if (ok && (st = mean_over_last(c, index, n, w)) != SYN_OK)
+            return st;
+        w->ln_var = out;
+        break;
+    case 4: {
+        int first = onnx_span_eq(in0, w->ln_var);
+        ok = ok && onnx_span_is(n->op_type, "Add") && n->n_inputs == 2 &&
+             (first || onnx_span_eq(in1, w->ln_var));
+        if (ok && (st = scalar_operand(c, index, n, first ? in1 : in0, &w->ln_eps)) != SYN_OK)
+            return st;
+        w->ln_vare = out;
+        break;
+    }
+    case 5:
+        ok = ok && onnx_span_is(n->op_type, "Sqrt") && onnx_span_eq(in0, w->ln_vare);
+        w->ln_std = out;
+        break;
+    case 6:
+        ok = ok && onnx_span_is(n->op_type, "Div") && n->n_inputs == 2 &&
+             onnx_span_eq(in0, w->ln_diff) && onnx_span_eq(in1, w->ln_std);
+        break;
+    default: ok = 0; break;
+    }
+    if (st != SYN_OK)
+        return st;
+    if (!ok)
+        return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "a LayerNorm written out in "
+                          "operators (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div) expects "
+                          "%s of the values before here", expect[w->ln_stage]);
+    if (w->ln_stage++ < 6)
+        return SYN_OK;
+    w->ln_stage = 0;
+    if (!(w->ln_eps > 0.0f) || !isfinite(w->ln_eps))
+        return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "epsilon %g (must be > 0)",
+                          (double)w->ln_eps);
+    found_layer *layer;
+    if ((st = same_width_layer(c, index, n, w, SYN_LAYER_LAYERNORM, 0, &layer)) != SYN_OK)
+        return st;
+    layer->eps = w->ln_eps;
+    w->ln_affine = 1;
+    w->current = out;
+    w->values[w->n_values].name = out;
+    w->values[w->n_values++].dims = w->dims;
+    return SYN_OK;
+}
+
+/* Mul then Add of constants right after a LayerNorm in operators: its
+ * gamma and beta (elementwise_affine). */
+static syn_status ln_affine(onnx_ctx *c, size_t index, const onnx_node *n, int is_mul,
+                            onnx_span other, walk *w)
+{
+    found_layer *layer = open_layer(c);
+    const onnx_tensor *t;
+    size_t count;
+    syn_status st = norm_operand(c, index, n, other, &t, &count);
+    if (st != SYN_OK)
+        return st;
+    if (count != layer->units)
+        return node_failf(c, index, n, SYN_ERR_SHAPE, "a LayerNorm's %s of %zu elements for "
+                          "%zu features", is_mul ? "weight" : "bias", count, layer->units);
+    if (is_mul)
+        layer->weight = t;
+    else
+        layer->bias = t;
+    w->ln_affine = is_mul ? 2 : 0;
+    return SYN_OK;
+}
+
 /* A Gemm or MatMul takes [batch, features]: its sample is one axis. */
 static syn_status layer_input(onnx_ctx *c, size_t index, const onnx_node *n, const walk *w)
 {
@@ -605,6 +930,52 @@ static syn_status visit_node(onnx_ctx *c, size_t index, const onnx_node *n, walk
     if (onnx_span_is(n->op_type, "Shape") || onnx_span_is(n->op_type, "Gather") ||
         onnx_span_is(n->op_type, "Unsqueeze") || onnx_span_is(n->op_type, "Concat"))
         return shape_node(c, index, n, w);
+    if (w->ln_stage > 0)
+        return ln_step(c, index, n, w);
+    int on_chain = n->n_inputs > 0 && onnx_span_eq(n->inputs[0], w->current);
+    if (onnx_span_is(n->op_type, "Identity") && n->n_inputs == 1 && n->n_outputs == 1 &&
+        !on_chain && syn_onnx_find_tensor(c, n->inputs[0])) {
+        /* torch.onnx.export shares equal constants this way (a fresh
+         * BatchNorm's running_var is its weight): an alias. */
+        onnx_tensor *t = &c->g.tensors[c->g.n_tensors++];
+        *t = *syn_onnx_find_tensor(c, n->inputs[0]);
+        t->name = n->outputs[0];
+        return SYN_OK;
+    }
+    int dropout = onnx_span_is(n->op_type, "Dropout");
+    int batchnorm = onnx_span_is(n->op_type, "BatchNormalization");
+    int layernorm = onnx_span_is(n->op_type, "LayerNormalization");
+    int reduce_mean = onnx_span_is(n->op_type, "ReduceMean");
+    if (dropout || batchnorm || layernorm || (reduce_mean && on_chain)) {
+        /* Extra outputs (Dropout's mask, the norms' statistics) are the
+         * training graph's; the chain goes on from the first. */
+        syn_status st = SYN_OK;
+        w->ln_affine = 0;
+        if (!on_chain || n->n_outputs == 0 || n->outputs[0].size == 0) {
+            char vb[SHOWN_NAME + 4];
+            return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "does not continue the chain "
+                              "from \"%s\"", syn_onnx_shown(w->current, vb));
+        }
+        if (w->softmax_seen)
+            return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                             "Softmax must be the last operator");
+        if (reduce_mean) {
+            if ((st = mean_over_last(c, index, n, w)) != SYN_OK)
+                return st;
+            w->ln_x = w->current;
+            w->ln_mean = n->outputs[0];
+            w->ln_stage = 1;
+            return SYN_OK;
+        }
+        st = dropout ? dropout_node(c, index, n, w)
+             : batchnorm ? batchnorm_node(c, index, n, w) : layernorm_node(c, index, n, w);
+        if (st != SYN_OK)
+            return st;
+        w->current = n->outputs[0];
+        w->values[w->n_values].name = w->current;
+        w->values[w->n_values++].dims = w->dims;
+        return SYN_OK;
+    }
     syn_activation act = SYN_ACT_LINEAR;
     int is_act = op_activation(n->op_type, &act);
     int gemm = onnx_span_is(n->op_type, "Gemm"), matmul = onnx_span_is(n->op_type, "MatMul");
@@ -651,6 +1022,8 @@ static syn_status visit_node(onnx_ctx *c, size_t index, const onnx_node *n, walk
                                "layer takes %zu", (long long)w->dims.d[0], c->layers[0].n_in);
         if (st == SYN_OK)
             flat_dims(&w->dims, c->layers[c->n_layers - 1].units);
+    } else if ((mul && w->ln_affine == 1) || (add && w->ln_affine != 0)) {
+        st = ln_affine(c, index, n, mul, other, w);
     } else if (add) {
         st = add_bias(c, index, n, other);
     } else if (sub || mul || div) {
@@ -673,6 +1046,8 @@ static syn_status visit_node(onnx_ctx *c, size_t index, const onnx_node *n, walk
     }
     if (st != SYN_OK)
         return st;
+    if (!((mul || add) && w->ln_affine != 0))
+        w->ln_affine = 0;
     w->current = n->outputs[0];
     w->values[w->n_values].name = w->current;
     w->values[w->n_values++].dims = w->dims;

@@ -7,7 +7,8 @@ bias, an Identity node, initializers listed as graph inputs); and MLPs with
 what PyTorch users put around them: input normalization (x - mean) / std or
 x / 255, nn.Flatten of image-shaped inputs, x.view(x.size(0), -1) and
 x.view(-1, n), a Reshape to [0, -1], class names in metadata_props
-"classes". tests/test_onnx.c imports each model with syn_net_import_onnx and
+"classes"; and the layer kinds: BatchNorm1d, LayerNorm at opset 17 and
+written out in operators before it, Dropout. tests/test_onnx.c imports each model with syn_net_import_onnx and
 must reproduce the outputs.
 
 Files per model NAME:
@@ -105,15 +106,61 @@ def wrapped_models():
         View(10), nn.Linear(10, 4), nn.LeakyReLU(0.1), nn.Linear(4, 3)), (2, 5), 11, 1.0, {})
 
 
-def export_model(out_dir, name, model, x, opset, metadata):
+def layer_kind_models():
+    """BatchNorm1d (after Linear, and first), LayerNorm at opset 17 (one
+    LayerNormalization node) and before it (written out in ReduceMean, Sub,
+    Pow, Sqrt, Div, Mul, Add), without affine, and Dropout (dropped by the
+    export in eval mode): (name, module, sample shape, opset, input scale,
+    metadata). Norm parameters and running statistics are drawn away from
+    their initial 1 and 0 so the test sees them."""
+    yield ("bn_relu_dropout", nn.Sequential(
+        nn.Linear(6, 12), nn.BatchNorm1d(12), nn.ReLU(), nn.Dropout(0.3), nn.Linear(12, 4),
+        nn.Softmax(dim=1)), (6,), 13, 2.0, {})
+    yield ("bn_first", nn.Sequential(nn.BatchNorm1d(5), nn.Linear(5, 3)), (5,), 11, 3.0, {})
+    yield ("layernorm17", nn.Sequential(
+        nn.Linear(6, 8), nn.LayerNorm(8), nn.Tanh(), nn.Linear(8, 2)), (6,), 17, 2.0, {})
+    yield ("layernorm13", nn.Sequential(
+        nn.Linear(6, 8), nn.LayerNorm(8), nn.Tanh(), nn.Linear(8, 2)), (6,), 13, 2.0, {})
+    yield ("layernorm_plain15", nn.Sequential(
+        nn.Linear(5, 7), nn.ReLU(), nn.LayerNorm(7, elementwise_affine=False), nn.Linear(7, 3)),
+        (5,), 15, 2.0, {})
+
+
+def perturb_norms(model, g, x):
+    """Random gamma and beta for every norm layer, and running statistics
+    as training on x leaves them (momentum None: the plain average over
+    the passes), so the model is one a training run could have made."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.BatchNorm1d, nn.LayerNorm)) and m.weight is not None:
+                m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
+                m.bias.copy_(torch.rand(m.bias.shape, generator=g) - 0.5)
+        bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
+        for m in bns:
+            m.momentum = None
+        model.train()
+        for k in range(4):
+            model(x[8 * k:8 * k + 8])
+        for m in bns:
+            m.momentum = 0.1
+        model.eval()
+
+
+def scale_params(model):
+    with torch.no_grad():
+        for p in model.parameters():  # larger than default init: exercise saturation
+            p.mul_(1.5)
+
+
+def export_model(out_dir, name, model, x, opset, metadata, prepared=False):
     """Exports model on inputs x (dynamic batch axis), writes its inputs
     (flattened per sample) and outputs; returns the manifest line."""
     import onnx
 
     model.eval()
+    if not prepared:
+        scale_params(model)
     with torch.no_grad():
-        for p in model.parameters():  # larger than default init: exercise saturation
-            p.mul_(1.5)
         y = model(x)
     path = os.path.join(out_dir, name + ".onnx")
     kwargs = {} if opset is None else {"opset_version": opset}
@@ -229,6 +276,13 @@ def main():
         if name == "view_minus1":
             make_reshape_zero(out_dir, name, "reshape_zero")
             manifest.append(line.replace(name, "reshape_zero", 1))
+    g = torch.Generator().manual_seed(20261202)
+    for name, model, sample, opset, scale, metadata in layer_kind_models():
+        torch.manual_seed(20261201 + len(manifest))
+        x = torch.randn(ROWS, *sample) * scale
+        scale_params(model)
+        perturb_norms(model, g, x)
+        manifest.append(export_model(out_dir, name, model, x, opset, metadata, prepared=True))
     with open(os.path.join(out_dir, "manifest.txt"), "w") as f:
         f.write("# name n_inputs n_outputs rows opset softmax (make_torch_fixtures.py)\n")
         f.write("\n".join(manifest) + "\n")
