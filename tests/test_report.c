@@ -180,7 +180,7 @@ static void test_images(void)
     write_images("train-images", "train-labels", 600);
     write_images("test-images", "test-labels", 150);
     train_and_report("img", "--data train-images --labels train-labels --test-data "
-                     "test-images --test-labels test-labels --hidden 16 --epochs 40 "
+                     "test-images --test-labels test-labels --hidden 16 --epochs 30 "
                      "--batch 32 --seed 3",
                      "--data test-images --labels test-labels",
                      "--data test-images --labels test-labels");
@@ -190,7 +190,7 @@ static void test_images(void)
           contains(P("img-report.html"), "of the first dense layer as a 8x8 image"),
           "first-layer weights drawn");
     CHECK(contains(P("img-train.html"), "faint: each epoch, solid: smoothed"),
-          "40 epochs: a smoothed line over the raw values");
+          "30 epochs: a smoothed line over the raw values");
 }
 
 static void test_hostile(void)
