@@ -1046,13 +1046,16 @@ syn_status syn_trainer_restore(syn_trainer *tr, const syn_trainer_state *state,
  * the trainer's snapshot of them, the optimizer state arenas of the kind's
  * default settings (syn_optim_state_arenas of syn_optim_defaults(optim):
  * RMSprop with momentum or centered keeps more), and for batch > 0 the
- * workspace (gradients, activations, scratch) and the batch buffers
- * (batch 0 counts the network and optimizer only). Not counted: the
- * trainer's row order (one size_t per training row) and the dataset.
- * Computed from the description alone, so a program can refuse a network
- * before allocating anything. Errors: INVALID_ARGUMENT (NULL, zero widths
- * or layers, unknown optimizer), OVERFLOW (the total does not fit size_t:
- * no such network can be allocated). */
+ * workspace (gradients, activations, what each layer keeps for backward,
+ * scratch) and the batch buffers (batch 0 counts the network and optimizer
+ * only); batch norm's running statistics too. Not counted: the trainer's
+ * row order (one size_t per training row) and the dataset. Computed from
+ * the description alone, by the same per-kind plans the constructors use
+ * (tests/test_layers.c compares it with what malloc hands out), so a
+ * program can refuse a network before allocating anything. Errors:
+ * INVALID_ARGUMENT (NULL, zero widths or layers, a layer syn_net_create
+ * would refuse, unknown optimizer), OVERFLOW (the total does not fit
+ * size_t: no such network can be allocated). */
 syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind optim, size_t batch,
                                    size_t *bytes);
 
