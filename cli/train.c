@@ -123,7 +123,8 @@ static void train_usage(FILE *to)
 "                        after %d epochs without improvement). step: x0.1 (--gamma)\n"
 "                        every N/3 epochs; exponential: x--gamma per epoch (default:\n"
 "                        to 1/100 of --lr over the run); onecycle (needs --epochs):\n"
-"                        PyTorch's OneCycleLR per step, peak --lr; plateau:\n"
+"                        PyTorch's OneCycleLR per step, peak --lr, momentum\n"
+"                        (Adam's beta1) cycled 0.95-0.85-0.95; plateau:\n"
 "                        ReduceLROnPlateau on the validation loss (x0.1 after 10\n"
 "                        epochs without improvement)\n"
 "  --warmup N            first N epochs: the rate rises linearly from --lr/3 to\n"
@@ -812,6 +813,27 @@ static int apply_loss_options(const train_options *o, train_run *run)
     return rc;
 }
 
+/* Whether OneCycleLR can cycle the optimizer's momentum (beta1 of the Adam
+ * family): PyTorch raises for Adagrad, and would turn plain SGD into
+ * momentum SGD; those (and RMSprop without momentum) run the cycle of the
+ * rate alone, as cycle_momentum=False. */
+static int has_momentum(const syn_optim_desc *d)
+{
+    switch (d->kind) {
+    case SYN_OPTIM_MOMENTUM:
+    case SYN_OPTIM_NESTEROV:
+    case SYN_OPTIM_ADAM:
+    case SYN_OPTIM_ADAMW:
+    case SYN_OPTIM_NADAM:
+    case SYN_OPTIM_RADAM: return 1;
+    case SYN_OPTIM_RMSPROP: return d->momentum > 0.0f;
+    case SYN_OPTIM_SGD:
+    case SYN_OPTIM_ADAGRAD:
+    case SYN_OPTIM_COUNT_: break;
+    }
+    return 0;
+}
+
 static int create_trainer(const train_options *o, train_run *run)
 {
     syn_optim_desc optim = syn_optim_defaults((syn_optim_kind)o->optimizer);
@@ -833,6 +855,7 @@ static int create_trainer(const train_options *o, train_run *run)
     td.schedule.gamma = o->gamma >= 0.0                        ? (float)o->gamma
                         : pl->schedule == SYN_SCHEDULE_EXPONENTIAL ? (float)pow(0.01, 1.0 / span)
                                                                    : 0.1f;
+    td.schedule.no_cycle_momentum = !has_momentum(&optim);
     syn_status st = syn_trainer_create(run->net, &optim, &td, &run->trainer);
     size_t eval_batch = 1024;
     if (st == SYN_OK)

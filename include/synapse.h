@@ -601,8 +601,13 @@ typedef enum syn_schedule_kind {
     /* OneCycleLR per optimizer step, three_phase=False, anneal_strategy
      * "cos", over t_max epochs of the trainer's steps: from lr / div_factor
      * up to lr (max_lr) over the first pct_start of the steps, then down to
-     * lr / div_factor / final_div_factor. The momentum is not cycled (as
-     * cycle_momentum=False). */
+     * lr / div_factor / final_div_factor. As cycle_momentum=True (PyTorch's
+     * default), the momentum (beta1 of Adam, AdamW, NAdam, RAdam; the
+     * momentum of momentum, Nesterov and RMSprop) moves the other way, from
+     * max_momentum down to base_momentum and back (after a warmup, which
+     * keeps the optimizer's own); the trainer refuses an
+     * optimizer without one (plain SGD, Adagrad, RMSprop without momentum:
+     * set no_cycle_momentum, cycle_momentum=False). */
     SYN_SCHEDULE_ONECYCLE,
     /* ReduceLROnPlateau(mode "min", threshold_mode "rel") on a loss the
      * caller reports after each epoch (syn_trainer_observe_loss, e.g. the
@@ -636,11 +641,15 @@ typedef struct syn_schedule {
     float threshold;        /* PLATEAU: >= 0, 1e-4 by default */
     size_t cooldown;        /* PLATEAU: 0 by default */
     float eps;              /* PLATEAU: >= 0, 1e-8 by default */
+    int no_cycle_momentum;  /* ONECYCLE: nonzero is cycle_momentum=False */
+    float base_momentum;    /* ONECYCLE: in [0, 1), 0.85 by default */
+    float max_momentum;     /* ONECYCLE: in [0, 1), 0.95 by default */
 } syn_schedule;
 
 /* PyTorch's defaults for a kind (STEP: step 10, gamma 0.1; COSINE: t_max
  * 1, min_lr 0; EXPONENTIAL: gamma 0.95; ONECYCLE: t_max 1, pct_start 0.3,
- * div_factor 25, final_div_factor 1e4; PLATEAU: patience 10, factor 0.1,
+ * div_factor 25, final_div_factor 1e4, cycled momentum 0.85 to 0.95;
+ * PLATEAU: patience 10, factor 0.1,
  * threshold 1e-4, cooldown 0, min_lr 0, eps 1e-8), no warmup. */
 syn_schedule syn_schedule_defaults(syn_schedule_kind kind);
 /* Short name ("constant", "step", "cosine", "exponential", "onecycle",

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "layers/layer.h"
 
 #define BN_EPS 1e-5f
@@ -125,6 +126,7 @@ static void bn_stats(const bn_job *j, size_t c0, size_t c1)
     }
 }
 
+SYN_VECTOR_CLONES
 static void bn_forward_cols(void *ctx, size_t lo, size_t hi)
 {
     const bn_job *j = ctx;
@@ -160,6 +162,7 @@ static void bn_forward(const syn_layer *l, const syn_layer_pass *p)
  *   dbeta = sum_r dz, dgamma = sum_r dz * xh,
  *   dx = gamma * inv / B * (B * dz - dbeta - xh * dgamma);
  * inference (fixed statistics): dx = dz * gamma * inv. */
+SYN_VECTOR_CLONES
 static void bn_backward_cols(void *ctx, size_t lo, size_t hi)
 {
     const bn_job *j = ctx;

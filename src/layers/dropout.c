@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "layers/layer.h"
 
 static uint64_t mix64(uint64_t z)
@@ -95,6 +96,7 @@ typedef struct mask_job {
 } mask_job;
 
 /* dst = src * mask / (1 - rate) on rows [lo, hi). */
+SYN_VECTOR_CLONES
 static void mask_rows(void *ctx, size_t lo, size_t hi)
 {
     const mask_job *j = ctx;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "layers/layer.h"
 
 #define LN_EPS 1e-5f
@@ -62,6 +63,7 @@ typedef struct ln_job {
     float *grads, *d_in;
 } ln_job;
 
+SYN_VECTOR_CLONES
 static void ln_forward_rows(void *ctx, size_t lo, size_t hi)
 {
     const ln_job *j = ctx;
@@ -96,6 +98,7 @@ static void ln_forward(const syn_layer *l, const syn_layer_pass *p)
 }
 
 /* dx = inv * (g - mean(g) - xh * mean(g * xh)), g = dz * gamma. */
+SYN_VECTOR_CLONES
 static void ln_input_rows(void *ctx, size_t lo, size_t hi)
 {
     const ln_job *j = ctx;
@@ -122,6 +125,7 @@ static void ln_input_rows(void *ctx, size_t lo, size_t hi)
 }
 
 /* dgamma = sum_r dz * xh, dbeta = sum_r dz, columns in fixed blocks. */
+SYN_VECTOR_CLONES
 static void ln_param_cols(void *ctx, size_t lo, size_t hi)
 {
     const ln_job *j = ctx;
