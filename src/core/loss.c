@@ -19,6 +19,11 @@ static double loss_norm(const syn_net *net, size_t batch, size_t n_out)
     return net->loss == SYN_LOSS_CROSS_ENTROPY ? (double)batch : (double)batch * (double)n_out;
 }
 
+double syn_loss_divisor(const syn_net *net, size_t batch)
+{
+    return loss_norm(net, batch, net->layers[net->n_layers - 1].units);
+}
+
 static double row_logsumexp(const float *z, size_t n)
 {
     double max = z[0];
