@@ -169,14 +169,14 @@ int cli_ranks_check_data(const syn_comm *c, const train_options *o, const syn_da
         const int64_t *a = all, *b = all + (size_t)r * N_FACTS;
         if (a[0] != b[0] || a[1] != b[1]) {
             int lab = a[0] == b[0];
-            rc = cli_runtime_error("train", "rank %d's %s %s is %lld bytes, rank 0's %lld: "
-                                   "every rank must read the same data; stopping before the "
-                                   "first step", r, lab ? "--labels" : "--data",
-                                   lab ? o->labels : o->data, (long long)b[lab],
+            rc = cli_runtime_error("train", "rank %d's %s file is %lld bytes, rank 0's (%s) "
+                                   "%lld: every rank must read the same data; stopping "
+                                   "before the first step", r, lab ? "--labels" : "--data",
+                                   (long long)b[lab], lab ? o->labels : o->data,
                                    (long long)a[lab]);
         } else if (memcmp(a + 2, b + 2, (N_FACTS - 2) * sizeof *a)) {
-            rc = cli_runtime_error("train", "rank %d's data (%s) has the same size as rank "
-                                   "0's but not the same content (%lld rows, fingerprint "
+            rc = cli_runtime_error("train", "rank %d's data has the same size as rank 0's "
+                                   "(%s) but not the same content (%lld rows, fingerprint "
                                    "%016llx; rank 0: %lld rows, %016llx): every rank must "
                                    "read the same data; stopping before the first step", r,
                                    o->data, (long long)b[2], (unsigned long long)b[6],

@@ -1,0 +1,284 @@
+/* test_mpi.c - `mpirun -np N synapse train` (README, "Training on several
+ * machines"), label mpi; skipped (77) when mpirun is missing or synapse was
+ * built without MPI. On this one machine, with --oversubscribe and
+ * OpenMPI's allow-run-as-root settings:
+ *  - 1, 2, 3 and 4 ranks over shared memory (btl self,vader) and over TCP
+ *    on loopback (btl self,tcp) save byte-identical models, identical to
+ *    `synapse train --shards` on one process; rank 0 alone prints and
+ *    writes (one epoch line per epoch, one log);
+ *  - kill -9 of rank 1 mid-run ends the job within 30 s, non-zero, with
+ *    mpirun naming the rank and synapse naming the step; --resume from the
+ *    last checkpoint with 3 ranks (and with --shards on one) ends with the
+ *    model of an uninterrupted run, byte for byte;
+ *  - a rank whose data differs in content, or in size, or cannot be read,
+ *    stops the job before the first step with an error naming the rank and
+ *    the file; no model is written. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "cli_run.h"
+
+static char dir[256];
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* A 3-class table of `rows` rows and 10 features. */
+static void write_data(const char *name, size_t rows, int spoil)
+{
+    FILE *fp = fopen(cli_path(dir, name), "w");
+    unsigned s = 12345;
+    fprintf(fp, "f0,f1,f2,f3,f4,f5,f6,f7,f8,f9,y\n");
+    for (size_t r = 0; r < rows; r++) {
+        double v[10], sum = 0;
+        for (int j = 0; j < 10; j++) {
+            s = s * 1103515245u + 12345u;
+            v[j] = (double)((s >> 8) % 20000) / 10000.0 - 1.0;
+            sum += v[j] * (j % 3 == 0 ? 1 : -0.5);
+            if (spoil && r == rows / 2 && j == 3) /* another value of the same width */
+                fprintf(fp, "%s,", v[j] < 0 ? (v[j] == -0.1111 ? "-0.2222" : "-0.1111")
+                                            : (v[j] == 0.1111 ? "0.2222" : "0.1111"));
+            else
+                fprintf(fp, "%.4f,", v[j]);
+        }
+        fprintf(fp, "%d\n", sum > 0.3 ? 2 : sum > -0.3 ? 1 : 0);
+    }
+    fclose(fp);
+}
+
+/* Runs a shell command in dir under a hard time limit; exit code (-1 if
+ * killed), stderr kept in dir/err.txt. */
+static int run_sh(const char *cmd, double *seconds)
+{
+    char full[8192];
+    snprintf(full, sizeof full, "cd '%s' && timeout -k 5 240 %s > out.txt 2> err.txt", dir, cmd);
+    double t0 = now_seconds();
+    int status = system(full);
+    if (seconds)
+        *seconds = now_seconds() - t0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static char *err_text(void)
+{
+    char *t = cli_read_file(cli_path(dir, "err.txt"), NULL);
+    return t ? t : calloc(1, 1);
+}
+
+static int same_file(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    char *x = cli_read_file(cli_path(dir, a), &na), *y = cli_read_file(cli_path(dir, b), &nb);
+    int same = x && y && na == nb && !memcmp(x, y, na);
+    free(x);
+    free(y);
+    return same;
+}
+
+static int exists(const char *name)
+{
+    struct stat st;
+    return stat(cli_path(dir, name), &st) == 0;
+}
+
+static size_t count(const char *text, const char *what)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, what)); p++)
+        n++;
+    return n;
+}
+
+#define TRAIN "--data d.csv --target y --hidden 32,16 --batch 60 --seed 3"
+#define MPIRUN "mpirun --oversubscribe"
+
+static void identity(void)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' train " TRAIN " --epochs 3 --shards --quiet --out ref.syn",
+             SYN_CLI_PATH);
+    CHECK(run_sh(cmd, NULL) == 0, "--shards reference run");
+    const char *btls[] = {"self,vader", "self,tcp"};
+    for (int b = 0; b < 2; b++)
+        for (int n = 1; n <= 4; n++) {
+            int verbose = b == 0 && n == 3;
+            snprintf(cmd, sizeof cmd,
+                     MPIRUN " --mca btl %s -np %d '%s' train " TRAIN " --epochs 3 %s "
+                     "--out m.syn --log m.log", btls[b], n, SYN_CLI_PATH,
+                     verbose ? "" : "--quiet");
+            remove(cli_path(dir, "m.syn"));
+            double secs;
+            int rc = run_sh(cmd, &secs);
+            char *err = err_text();
+            CHECK(rc == 0, "btl %s, %d ranks: exit %d: %s", btls[b], n, rc, err);
+            CHECK(same_file("m.syn", "ref.syn"), "btl %s, %d ranks: model differs from "
+                  "--shards on one process", btls[b], n);
+            CHECK(exists("m.log"), "btl %s, %d ranks: rank 0 wrote the log", btls[b], n);
+            if (verbose)
+                CHECK(count(err, "epoch 1/3") == 1 && count(err, "epoch 3/3") == 1,
+                      "3 ranks: one progress line per epoch (rank 0 alone prints): %s", err);
+            printf("btl %s, %d ranks: %.2f s\n", btls[b], n, secs);
+            free(err);
+        }
+}
+
+/* The pid of rank `rank` among mpirun's children (OMPI_COMM_WORLD_RANK in
+ * their environments), or 0. */
+static pid_t rank_pid(pid_t mpirun, int rank)
+{
+    char cmd[128], want[64];
+    snprintf(cmd, sizeof cmd, "pgrep -P %d", (int)mpirun);
+    snprintf(want, sizeof want, "OMPI_COMM_WORLD_RANK=%d", rank);
+    FILE *p = popen(cmd, "r");
+    int pid, found = 0;
+    while (p && !found && fscanf(p, "%d", &pid) == 1) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/environ", pid);
+        size_t n = 0;
+        char *env = cli_read_file(path, &n);
+        for (size_t i = 0; env && i < n; i += strlen(env + i) + 1)
+            if (!strcmp(env + i, want))
+                found = pid;
+        free(env);
+    }
+    if (p)
+        pclose(p);
+    return found;
+}
+
+static void kill_and_resume(void)
+{
+    char cmd[2048];
+    const char *opts = TRAIN " --epochs 40 --quiet";
+    snprintf(cmd, sizeof cmd, "'%s' train %s --shards --out whole.syn", SYN_CLI_PATH, opts);
+    CHECK(run_sh(cmd, NULL) == 0, "uninterrupted --shards run");
+    fflush(NULL);
+    pid_t job = fork();
+    if (job == 0) {
+        if (chdir(dir) != 0)
+            _exit(126);
+        if (!freopen("kill_err.txt", "w", stderr) || !freopen("/dev/null", "w", stdout))
+            _exit(126);
+        execlp("mpirun", "mpirun", "--oversubscribe", "-np", "2", SYN_CLI_PATH, "train",
+               "--data", "d.csv", "--target", "y", "--hidden", "32,16", "--batch", "60",
+               "--seed", "3", "--epochs", "40", "--quiet", "--checkpoint", "ck",
+               "--checkpoint-every", "7", "--out", "k.syn", (char *)NULL);
+        _exit(127);
+    }
+    /* Wait for a checkpoint, then kill rank 1. */
+    double t0 = now_seconds();
+    while (!exists("ck") && now_seconds() - t0 < 60)
+        usleep(20000);
+    usleep(300000);
+    pid_t victim = rank_pid(job, 1);
+    CHECK(victim > 0, "found rank 1 among mpirun's children");
+    int status = 0;
+    double killed = now_seconds();
+    if (victim > 0)
+        kill(victim, SIGKILL);
+    pid_t w = 0;
+    while ((w = waitpid(job, &status, WNOHANG)) == 0 && now_seconds() - killed < 60)
+        usleep(20000);
+    double took = now_seconds() - killed;
+    if (w == 0) {
+        kill(job, SIGKILL);
+        waitpid(job, &status, 0);
+    }
+    char *err = cli_read_file(cli_path(dir, "kill_err.txt"), NULL);
+    if (!err)
+        err = calloc(1, 1);
+    CHECK(w == job && took < 30.0, "the job ended %.1f s after kill -9 of rank 1", took);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 0, "non-zero exit: status %d", status);
+    CHECK(strstr(err, "rank 1") != NULL, "mpirun names rank 1: %s", err);
+    CHECK(strstr(err, "(rank 0 of 2)") && strstr(err, "after batch"),
+          "synapse names the rank and the step: %s", err);
+    CHECK(!exists("k.syn"), "no model from the killed job");
+    printf("kill -9 of rank 1: job ended after %.2f s\n", took);
+    free(err);
+    /* Resume with another number of ranks, and on one process. */
+    char cp[1024];
+    snprintf(cp, sizeof cp, "cp '%s/ck' '%s/ck1'", dir, dir);
+    CHECK(system(cp) == 0, "copy of the checkpoint");
+    snprintf(cmd, sizeof cmd, MPIRUN " -np 3 '%s' train %s --resume ck --out r3.syn",
+             SYN_CLI_PATH, opts);
+    int rc = run_sh(cmd, NULL);
+    err = err_text();
+    CHECK(rc == 0, "resume on 3 ranks: exit %d: %s", rc, err);
+    free(err);
+    CHECK(same_file("r3.syn", "whole.syn"), "resumed on 3 ranks = uninterrupted run");
+    snprintf(cmd, sizeof cmd, "'%s' train %s --shards --resume ck1 --out r1.syn",
+             SYN_CLI_PATH, opts);
+    CHECK(run_sh(cmd, NULL) == 0, "resume with --shards on one process");
+    CHECK(same_file("r1.syn", "whole.syn"), "resumed on one process = uninterrupted run");
+}
+
+static void mismatched_data(void)
+{
+    write_data("spoiled.csv", 300, 1);   /* one value's sign: same size */
+    write_data("longer.csv", 301, 0);
+    const struct {
+        const char *file, *says;
+    } cases[] = {{"spoiled.csv", "not the same content"}, {"longer.csv", "bytes"},
+                 {"missing.csv", "missing.csv"}};
+    for (int i = 0; i < 3; i++) {
+        char cmd[2048];
+        const char *rest = "--target y --hidden 8 --batch 60 --epochs 2 --quiet --out bad.syn";
+        snprintf(cmd, sizeof cmd,
+                 MPIRUN " -np 1 '%s' train --data d.csv %s : -np 1 '%s' train --data %s %s",
+                 SYN_CLI_PATH, rest, SYN_CLI_PATH, cases[i].file, rest);
+        double secs;
+        int rc = run_sh(cmd, &secs);
+        char *err = err_text();
+        CHECK(rc != 0 && rc != -1, "%s on rank 1: exit %d", cases[i].file, rc);
+        CHECK(strstr(err, "rank 1") && strstr(err, cases[i].says),
+              "%s on rank 1: the error names the rank and says '%s': %s", cases[i].file,
+              cases[i].says, err);
+        CHECK(!exists("bad.syn"), "%s: no model written", cases[i].file);
+        CHECK(secs < 30, "%s: ended in %.1f s", cases[i].file, secs);
+        free(err);
+    }
+}
+
+int main(void)
+{
+#ifndef SYN_TEST_HAVE_MPI
+    printf("skipped: synapse was built without MPI (-DSYN_MPI=OFF or no libopenmpi-dev)\n");
+    return 77;
+#else
+    if (system("command -v mpirun > /dev/null 2>&1") != 0) {
+        printf("skipped: mpirun is not installed (apt-get install openmpi-bin)\n");
+        return 77;
+    }
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    /* Not the caller's MCA settings, and no network interfaces but loopback. */
+    setenv("OMPI_MCA_btl_tcp_if_include", "lo", 1);
+    setenv("OMPI_MCA_oob_tcp_if_include", "lo", 1);
+    snprintf(dir, sizeof dir, "/tmp/syn_mpi_XXXXXX");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    write_data("d.csv", 300, 0);
+    identity();
+    kill_and_resume();
+    mismatched_data();
+    char rm[512];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
+    if (check_failed_ == 0 && !getenv("SYN_KEEP") && system(rm) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    return check_finish();
+#endif
+}
