@@ -144,7 +144,7 @@ static void train_usage(FILE *to)
 "  --report FILE.html    a self-contained HTML report at the end (synapse report\n"
 "                        --help): curves, the test set's evaluation (else the\n"
 "                        validation rows'), provenance, timings\n"
-"  --shards              sum each batch's gradient over 12 fixed shards in exact\n"
+"  --shards              sum each batch's gradient over fixed shards in exact\n"
 "                        fixed point, as every mpirun job does: the same model for\n"
 "                        any number of ranks (slower than the default float path)\n"
 "  --rank-timeout S      under mpirun: a rank that waits S seconds (120) for the\n"

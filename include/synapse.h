@@ -775,20 +775,31 @@ syn_status syn_trainer_set_base_lr(syn_trainer *tr, float lr);
  * Each returns SYN_OK, or a status (SYN_ERR_COMM) on every rank that could
  * not complete it; a rank that sees a failure must not call another.
  *
- * With a comm, each global batch is cut into SYN_SHARDS micro-shards (fewer
- * when the batch has fewer rows: one row each) with fixed boundaries, shard
- * k holding rows [k*B/S, (k+1)*B/S); rank r of n owns shards
- * [r*S/n, (r+1)*S/n). Each shard's gradient is computed on its own and
- * converted to exact fixed point (int64, one power-of-two scale per
- * parameter block, chosen from the largest magnitude over all shards so no
- * sum can overflow); integer sums do not depend on their order, so the
- * parameters after every step are bit-identical for any number of ranks at
- * the same global batch, one rank included. Without a comm (NULL) the
- * trainer takes the plain path: one pass over the whole batch in float,
- * faster, and different in the last bits from the sharded one (its sums
- * run over the batch in another grouping). 12 = lcm(1, 2, 3, 4): 1 to 4
- * ranks get equal shares. */
+ * With a comm, each global batch of B rows is cut into S = syn_shard_count(B)
+ * micro-shards with fixed boundaries, shard k holding rows
+ * [k*B/S, (k+1)*B/S); rank r of n owns shards [r*S/n, (r+1)*S/n). Each
+ * shard's gradient is computed on its own and converted to exact fixed
+ * point (one power-of-two scale per parameter block, chosen from the
+ * largest magnitude over all shards so no sum can overflow); integer sums
+ * do not depend on their order, so the parameters after every step are
+ * bit-identical for any number of ranks at the same global batch, one rank
+ * included. Without a comm (NULL) the trainer takes the plain path: one
+ * pass over the whole batch in float, whose sums run over all B rows in
+ * another grouping, so its last bits differ from the sharded path's. */
+/* At most this many shards: 12 = lcm(1, 2, 3, 4). */
 #define SYN_SHARDS 12
+/* Rows a shard has at least (when the batch has them): a shard costs a
+ * pass over the gradient arena, so shards of fewer rows cost more than
+ * they share. */
+#define SYN_SHARD_ROWS 64
+
+/* The shards of a batch of `batch` rows: the largest of 1, 2, 3, 4, 6, 8
+ * and 12 that leaves every shard SYN_SHARD_ROWS rows or more (1 for a
+ * smaller batch): a function of the batch alone, so that the result cannot
+ * depend on the rank count; divisible by 2 and 3 where the batch allows,
+ * so 2, 3 or 4 ranks get equal shares. More ranks than shards leave ranks
+ * idle. */
+size_t syn_shard_count(size_t batch);
 
 typedef struct syn_comm {
     int rank, size;  /* this process, and how many there are (size >= 1) */
@@ -816,9 +827,12 @@ syn_comm syn_comm_single(void);
  * every batch, and all of them make the same step. Errors: INVALID_ARGUMENT
  * (size < 1, rank out of range, a NULL function), UNSUPPORTED for a net
  * with batch norm (its statistics are over the whole batch, which the
- * shards do not see), OUT_OF_MEMORY. Memory per rank: the shard buffers,
- * ceil(SYN_SHARDS / size) * 4 bytes and 8 bytes per parameter, on top of a
- * plain trainer's (syn_net_memory_estimate does not count them). */
+ * shards do not see), OUT_OF_MEMORY. Memory per rank, on top of a plain
+ * trainer's (syn_net_memory_estimate does not count it): ceil(SYN_SHARDS /
+ * size) * 4 + 16 bytes per parameter (the shards' gradients, the local and
+ * the all-reduced sums), while the workspace holds one shard's rows, not
+ * the batch's. The trainer's workspace is replaced (syn_trainer_workspace
+ * returns the new one). */
 syn_status syn_trainer_set_comm(syn_trainer *tr, const syn_comm *comm);
 
 /* When to stop, and when to lower the learning rate, from one number per

@@ -101,7 +101,9 @@ static size_t count(const char *text, const char *what)
     return n;
 }
 
-#define TRAIN "--data d.csv --target y --hidden 32,16 --batch 60 --seed 3"
+/* 1500 rows at batch 400: 6 shards a batch (syn_shard_count), last batch 300
+ * (4 shards). */
+#define TRAIN "--data d.csv --target y --hidden 32,16 --batch 400 --seed 3"
 #define MPIRUN "mpirun --oversubscribe"
 
 static void identity(void)
@@ -172,9 +174,9 @@ static void kill_and_resume(void)
         if (!freopen("kill_err.txt", "w", stderr) || !freopen("/dev/null", "w", stdout))
             _exit(126);
         execlp("mpirun", "mpirun", "--oversubscribe", "-np", "2", SYN_CLI_PATH, "train",
-               "--data", "d.csv", "--target", "y", "--hidden", "32,16", "--batch", "60",
+               "--data", "d.csv", "--target", "y", "--hidden", "32,16", "--batch", "400",
                "--seed", "3", "--epochs", "40", "--quiet", "--checkpoint", "ck",
-               "--checkpoint-every", "7", "--out", "k.syn", (char *)NULL);
+               "--checkpoint-every", "5", "--out", "k.syn", (char *)NULL);
         _exit(127);
     }
     /* Wait for a checkpoint, then kill rank 1. */
@@ -226,15 +228,15 @@ static void kill_and_resume(void)
 
 static void mismatched_data(void)
 {
-    write_data("spoiled.csv", 300, 1);   /* one value's sign: same size */
-    write_data("longer.csv", 301, 0);
+    write_data("spoiled.csv", 1500, 1);   /* one value changed: same size */
+    write_data("longer.csv", 1501, 0);
     const struct {
         const char *file, *says;
     } cases[] = {{"spoiled.csv", "not the same content"}, {"longer.csv", "bytes"},
                  {"missing.csv", "missing.csv"}};
     for (int i = 0; i < 3; i++) {
         char cmd[2048];
-        const char *rest = "--target y --hidden 8 --batch 60 --epochs 2 --quiet --out bad.syn";
+        const char *rest = "--target y --hidden 8 --batch 400 --epochs 2 --quiet --out bad.syn";
         snprintf(cmd, sizeof cmd,
                  MPIRUN " -np 1 '%s' train --data d.csv %s : -np 1 '%s' train --data %s %s",
                  SYN_CLI_PATH, rest, SYN_CLI_PATH, cases[i].file, rest);
@@ -271,7 +273,7 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    write_data("d.csv", 300, 0);
+    write_data("d.csv", 1500, 0);
     identity();
     kill_and_resume();
     mismatched_data();

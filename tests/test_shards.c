@@ -4,8 +4,9 @@
  *  - the parameters after every epoch are bit-identical for N = 1, 2, 3, 4,
  *    5 and 13 ranks (13 > SYN_SHARDS: a rank with no shard) and for
  *    syn_comm_single, on dense + dropout + layernorm nets, mean and sum
- *    reductions, a batch that does not divide by 12, a last partial batch
- *    and batches smaller than 12 rows; every rank ends with the same bits;
+ *    reductions, batches of 12, 6, 3 and 2 shards that do not divide
+ *    evenly, a last partial batch; every rank ends with the same bits;
+ *  - syn_shard_count's table;
  *  - the sharded step is the plain step's gradient to float rounding
  *    (one SGD step, parameters within 1e-6 relative), and the caller-array
  *    path (syn_trainer_step) matches the dataset path;
@@ -21,7 +22,7 @@
 #include "synapse.h"
 
 #define N_IN 7
-#define N_ROWS 203
+#define N_ROWS 1603
 #define MAX_RANKS 16
 
 /* ---------------------------------------------------------------- a comm of threads */
@@ -249,14 +250,15 @@ static void identity_across_ranks(const setup *s, const char *name)
  * to rounding; the caller-array path equals the dataset path. */
 static void one_step_matches_plain(void)
 {
-    setup s = {.kind = 0, .batch = 50, .epochs = 1, .poison_row = -1};
-    float x[50 * N_IN], y[50 * 3];
+    enum { B = 300 }; /* 4 shards */
+    setup s = {.kind = 0, .batch = B, .epochs = 1, .poison_row = -1};
+    static float x[B * N_IN], y[B * 3];
     syn_rng rng;
     syn_rng_seed(&rng, 8);
     for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
         x[i] = (float)(syn_rng_uniform(&rng) * 2 - 1);
     memset(y, 0, sizeof y);
-    for (int r = 0; r < 50; r++)
+    for (int r = 0; r < B; r++)
         y[r * 3 + r % 3] = 1.0f;
     float *after[2] = {NULL, NULL};
     size_t n = 0;
@@ -264,14 +266,14 @@ static void one_step_matches_plain(void)
         syn_net *net = make_net(&s);
         syn_optim_desc od = syn_optim_defaults(SYN_OPTIM_SGD);
         od.lr = 1.0f;
-        syn_train_desc td = {.batch_size = 50, .seed = 1};
+        syn_train_desc td = {.batch_size = B, .seed = 1};
         syn_trainer *tr = NULL;
         CHECK_OK(syn_trainer_create(net, &od, &td, &tr));
         syn_comm single = syn_comm_single();
         if (mode)
             CHECK_OK(syn_trainer_set_comm(tr, &single));
         double loss;
-        CHECK_OK(syn_trainer_step(tr, x, y, 50, &loss));
+        CHECK_OK(syn_trainer_step(tr, x, y, B, &loss));
         const float *p = syn_net_params(net, &n);
         after[mode] = malloc(n * sizeof(float));
         memcpy(after[mode], p, n * sizeof(float));
@@ -292,7 +294,7 @@ static void one_step_matches_plain(void)
 
 static void failures(void)
 {
-    setup s = {.kind = 0, .batch = 48, .epochs = 1, .poison_row = 100};
+    setup s = {.kind = 0, .batch = 400, .epochs = 1, .poison_row = 1000};
     for (int n = 1; n <= 4; n++) {
         rank_run r = run_job(&s, n, 0);
         CHECK(r.st == SYN_ERR_DIVERGED, "NaN row, %d ranks: %s", n, syn_strerror(r.st));
@@ -306,7 +308,7 @@ static void failures(void)
     s.kind = 2;
     syn_net *net = make_net(&s);
     syn_optim_desc od = syn_optim_defaults(SYN_OPTIM_ADAM);
-    syn_train_desc td = {.batch_size = 48};
+    syn_train_desc td = {.batch_size = 400};
     syn_trainer *tr = NULL;
     CHECK_OK(syn_trainer_create(net, &od, &td, &tr));
     syn_comm single = syn_comm_single();
@@ -322,20 +324,33 @@ static void failures(void)
     syn_net_free(net);
 }
 
+static void shard_counts(void)
+{
+    const size_t batch[] = {1, 63, 127, 128, 191, 192, 256, 383, 384, 511, 512, 767, 768,
+                            100000};
+    const size_t want[] = {1, 1, 1, 2, 2, 3, 4, 4, 6, 6, 8, 8, 12, 12};
+    for (size_t i = 0; i < sizeof batch / sizeof batch[0]; i++)
+        CHECK(syn_shard_count(batch[i]) == want[i], "batch %zu: %zu shards, want %zu",
+              batch[i], syn_shard_count(batch[i]), want[i]);
+}
+
 int main(void)
 {
-    setup dense = {.kind = 0, .reduction = SYN_REDUCTION_MEAN, .batch = 50, .epochs = 2,
+    shard_counts();
+    setup dense = {.kind = 0, .reduction = SYN_REDUCTION_MEAN, .batch = 770, .epochs = 2,
                    .poison_row = -1};
-    identity_across_ranks(&dense, "dense, batch 50 (203 rows: last batch 3)");
-    setup mixed = {.kind = 1, .reduction = SYN_REDUCTION_MEAN, .batch = 64, .epochs = 2,
+    identity_across_ranks(&dense, "dense, batch 770 (12 shards; last batch 63)");
+    /* The last batch, 304 rows, has 4 shards of 76 rows: more than the
+     * 73 of a whole batch's 6. */
+    setup mixed = {.kind = 1, .reduction = SYN_REDUCTION_MEAN, .batch = 433, .epochs = 2,
                    .poison_row = -1};
-    identity_across_ranks(&mixed, "dropout + layernorm, batch 64");
-    setup sum = {.kind = 1, .reduction = SYN_REDUCTION_SUM, .batch = 36, .epochs = 1,
+    identity_across_ranks(&mixed, "dropout + layernorm, batch 433 (6 shards; last 4)");
+    setup sum = {.kind = 1, .reduction = SYN_REDUCTION_SUM, .batch = 200, .epochs = 1,
                  .poison_row = -1};
-    identity_across_ranks(&sum, "sum reduction, batch 36");
-    setup tiny = {.kind = 0, .reduction = SYN_REDUCTION_MEAN, .batch = 7, .epochs = 1,
-                  .poison_row = -1};
-    identity_across_ranks(&tiny, "batch 7 (< 12 shards)");
+    identity_across_ranks(&sum, "sum reduction, batch 200 (3 shards)");
+    setup two = {.kind = 0, .reduction = SYN_REDUCTION_MEAN, .batch = 130, .epochs = 1,
+                 .poison_row = -1};
+    identity_across_ranks(&two, "batch 130 (2 shards)");
     one_step_matches_plain();
     failures();
     return check_finish();

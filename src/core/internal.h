@@ -139,9 +139,7 @@ typedef struct syn_shard_batch {
  * state (batch norm), OVERFLOW, OUT_OF_MEMORY. */
 syn_status syn_sharded_create(const syn_net *net, const syn_comm *comm, syn_sharded **out);
 void syn_sharded_free(syn_sharded *sh);
-/* Shards of a batch (SYN_SHARDS, or the rows when fewer), and the most
- * rows one of them holds: what the workspace must fit. */
-size_t syn_sharded_count(size_t batch);
+/* The most rows one shard of a batch holds: what the workspace must fit. */
 size_t syn_sharded_pass_rows(size_t batch);
 /* The combined gradient of the batch into the workspace's gradient arena,
  * with the batch's loss and correct rows: the same on every rank. Returns

@@ -6,14 +6,21 @@
  * on the plain path.
  *
  * One step: every local shard runs forward, loss and backward on its own
- * rows and keeps its gradient in float, in the loss's sum units (times the
+ * rows (its backward writes straight into the shard's slot of a buffer)
+ * and keeps its gradient in float, in the loss's sum units (times the
  * shard's mean divisor); one max all-reduce gives every parameter block's
  * largest magnitude over all shards (and any rank's failure); from it each
- * block gets a power-of-two scale 2^e with SYN_SHARDS * max * 2^e < 2^62;
- * the shards are rounded to int64 at that scale and summed, locally and by
- * one int64 all-reduce; the sum goes back to float divided by the global
- * divisor. Rounding to the grid happens once per shard element, before any
- * sum, so every rank count sees the same integers. The per-shard losses,
+ * block gets a power-of-two scale 2^e with SYN_SHARDS * max * 2^e <= 2^50;
+ * the shards are rounded to integers at that scale and summed, locally and
+ * by one int64 all-reduce; the sum goes back to float divided by the
+ * global divisor. Rounding to the grid happens once per shard element,
+ * before any sum, so every rank count sees the same integers.
+ *
+ * Speed: the local sum runs in double, which holds every integer below
+ * 2^53 exactly, so it is still exact and vectorizes (int64 conversions do
+ * not, before AVX-512); rounding to an integer is (v + 1.5*2^52) -
+ * 1.5*2^52, round-to-nearest-even for |v| < 2^51 (the bound keeps |v| <=
+ * 2^50). Each element becomes an int64 once, for the all-reduce. The per-shard losses,
  * divisors and correct counts travel in the same all-reduce, one slot per
  * shard (its owner's value plus zeros: exact), and are combined in shard
  * order. */
@@ -32,7 +39,9 @@ struct syn_sharded {
     int *exps;           /* [n_blocks] this step's scale exponents */
     double *maxes;       /* [n_blocks + 2]: block maxima, failure status, non-finite */
     size_t local_cap;    /* shards a rank owns at most: ceil(SYN_SHARDS / size) */
-    float *grads;        /* [local_cap x n_params] this step's shard gradients */
+    size_t stride;       /* floats per shard gradient: n_params in whole 64-byte lines */
+    float *grads;        /* [local_cap x stride] this step's shard gradients */
+    double *sum;         /* [n_params] the local sum, exact integers in double */
     double norm[SYN_SHARDS];
     int64_t *acc;        /* [n_params + 3 * SYN_SHARDS] fixed point, then the slots */
     size_t *ids;         /* [ids_cap] sample ids 0.. of a caller's batch */
@@ -82,6 +91,7 @@ void syn_sharded_free(syn_sharded *sh)
     free(sh->exps);
     free(sh->maxes);
     syn_free_aligned(sh->grads);
+    syn_free_aligned(sh->sum);
     free(sh->acc);
     free(sh->ids);
     free(sh);
@@ -101,9 +111,12 @@ syn_status syn_sharded_create(const syn_net *net, const syn_comm *comm, syn_shar
     sh->comm = *comm;
     sh->n_params = net->n_params;
     sh->local_cap = (SYN_SHARDS + (size_t)comm->size - 1) / (size_t)comm->size;
-    size_t n_grads, n_acc;
+    size_t n_grads, n_acc, n_sum;
     st = make_blocks(sh, net);
-    if (st == SYN_OK && (!syn_mul_size(sh->local_cap, net->n_params, &n_grads) ||
+    sh->stride = net->n_params + (16 - net->n_params % 16) % 16;
+    if (st == SYN_OK && (sh->stride < net->n_params ||
+                         !syn_mul_size(sh->local_cap, sh->stride, &n_grads) ||
+                         !syn_mul_size(net->n_params + 1, sizeof(double), &n_sum) ||
                          !syn_add_size(net->n_params, 3 * SYN_SHARDS, &n_acc) ||
                          !syn_mul_size(n_acc, sizeof(int64_t), &n_acc)))
         st = SYN_ERR_OVERFLOW;
@@ -112,7 +125,8 @@ syn_status syn_sharded_create(const syn_net *net, const syn_comm *comm, syn_shar
         sh->maxes = calloc(sh->n_blocks + 2, sizeof *sh->maxes);
         sh->grads = syn_alloc_floats(n_grads > 0 ? n_grads : 1);
         sh->acc = malloc(n_acc);
-        if (!sh->exps || !sh->maxes || !sh->grads || !sh->acc)
+        sh->sum = syn_alloc_aligned(n_sum);
+        if (!sh->exps || !sh->maxes || !sh->grads || !sh->acc || !sh->sum)
             st = SYN_ERR_OUT_OF_MEMORY;
     }
     if (st != SYN_OK) {
@@ -123,22 +137,33 @@ syn_status syn_sharded_create(const syn_net *net, const syn_comm *comm, syn_shar
     return SYN_OK;
 }
 
-size_t syn_sharded_count(size_t batch)
+size_t syn_shard_count(size_t batch)
 {
-    return batch < SYN_SHARDS ? batch : SYN_SHARDS;
+    static const size_t counts[] = {12, 8, 6, 4, 3, 2};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+        if (batch / counts[i] >= SYN_SHARD_ROWS)
+            return counts[i];
+    return 1;
 }
 
 size_t syn_sharded_pass_rows(size_t batch)
 {
-    size_t k = syn_sharded_count(batch);
-    return k == 0 ? 0 : batch / k + (batch % k != 0);
+    /* The most rows a shard of any batch of up to `batch` rows holds (a
+     * last, smaller batch may have fewer shards of more rows): below 12
+     * shards a batch has fewer than 2 * SYN_SHARD_ROWS rows a shard, as
+     * the next count up leaves fewer than SYN_SHARD_ROWS and the counts
+     * are at most 2 apart; at 12 the batch's own shards are the largest. */
+    size_t k = syn_shard_count(batch);
+    size_t own = batch / k + (batch % k != 0);
+    size_t small = batch < 2 * SYN_SHARD_ROWS ? batch : 2 * SYN_SHARD_ROWS;
+    return own > small ? own : small;
 }
 
 /* Shard k of K over `batch` rows: [lo, hi). batch * K cannot overflow:
  * the trainer checks batch <= SIZE_MAX / SYN_SHARDS. */
 static void shard_bounds(size_t batch, size_t k, size_t *lo, size_t *hi)
 {
-    size_t n = syn_sharded_count(batch);
+    size_t n = syn_shard_count(batch);
     *lo = k * batch / n;
     *hi = (k + 1) * batch / n;
 }
@@ -153,39 +178,42 @@ static void owned_shards(const syn_comm *c, size_t n_shards, size_t *first, size
 typedef struct convert_job {
     const syn_sharded *sh;
     size_t n_local;
-    double scale_norm[SYN_SHARDS]; /* each local shard's divisor */
+    double unit[SYN_SHARDS]; /* each local shard's factor to sum units */
     float *out;
     double divisor;
 } convert_job;
 
-/* The block holding element i, searching from block b on. */
-static size_t block_of(const syn_sharded *sh, size_t b, size_t i)
+/* The block holding element i. */
+static size_t block_of(const syn_sharded *sh, size_t i)
 {
+    size_t b = 0;
     while (sh->block_start[b + 1] <= i)
         b++;
     return b;
 }
 
-/* acc[i] = sum over local shards of round(g * norm * 2^e): per element, so
+#define ROUNDER 6755399441055744.0 /* 1.5 * 2^52 */
+
+/* acc[i] = sum over local shards of round(g * unit * 2^e): per element, so
  * the chunks (fixed by the pool) cannot change a value. */
 static void to_fixed(void *ctx, size_t lo, size_t hi)
 {
     const convert_job *j = ctx;
     const syn_sharded *sh = j->sh;
-    size_t b = block_of(sh, 0, lo);
-    while (lo < hi) {
+    double *sum = sh->sum;
+    for (size_t b = block_of(sh, lo); lo < hi; b++) {
         size_t end = sh->block_start[b + 1] < hi ? sh->block_start[b + 1] : hi;
-        double scale[SYN_SHARDS];
-        for (size_t s = 0; s < j->n_local; s++)
-            scale[s] = ldexp(j->scale_norm[s], sh->exps[b]);
-        for (size_t i = lo; i < end; i++) {
-            int64_t sum = 0;
-            for (size_t s = 0; s < j->n_local; s++)
-                sum += (int64_t)llrint((double)sh->grads[s * sh->n_params + i] * scale[s]);
-            sh->acc[i] = sum;
+        for (size_t i = lo; i < end; i++)
+            sum[i] = 0.0;
+        for (size_t s = 0; s < j->n_local; s++) {
+            const float *g = sh->grads + s * sh->stride;
+            double scale = ldexp(j->unit[s], sh->exps[b]);
+            for (size_t i = lo; i < end; i++)
+                sum[i] += ((double)g[i] * scale + ROUNDER) - ROUNDER;
         }
+        for (size_t i = lo; i < end; i++)
+            sh->acc[i] = (int64_t)sum[i];
         lo = end;
-        b++;
     }
 }
 
@@ -194,44 +222,49 @@ static void from_fixed(void *ctx, size_t lo, size_t hi)
 {
     const convert_job *j = ctx;
     const syn_sharded *sh = j->sh;
-    size_t b = block_of(sh, 0, lo);
-    while (lo < hi) {
+    for (size_t b = block_of(sh, lo); lo < hi; b++) {
         size_t end = sh->block_start[b + 1] < hi ? sh->block_start[b + 1] : hi;
+        double unscale = ldexp(1.0, -sh->exps[b]); /* exact: a power of two */
         for (size_t i = lo; i < end; i++)
-            j->out[i] = (float)(ldexp((double)sh->acc[i], -sh->exps[b]) / j->divisor);
+            j->out[i] = (float)((double)sh->acc[i] * unscale / j->divisor);
         lo = end;
-        b++;
     }
 }
 
-/* Largest |g| per block into maxes (times norm); nonzero if any g is not
- * finite. */
-static int block_maxima(syn_sharded *sh, const float *g, double norm)
+/* Largest |g| per block into maxes (times unit); nonzero if any g is not
+ * finite. On the bits, to vectorize without -ffast-math: |g| orders as its
+ * bits without the sign (a signed int32 maximum, which gcc vectorizes even
+ * on SSE2), and Inf and NaN are the bits >= 0x7f800000. */
+static int block_maxima(syn_sharded *sh, const float *g, double unit)
 {
-    int bad = 0;
+    int32_t worst = 0;
     for (size_t b = 0; b < sh->n_blocks; b++) {
-        float m = 0.0f;
+        int32_t top = 0;
         for (size_t i = sh->block_start[b]; i < sh->block_start[b + 1]; i++) {
-            float v = fabsf(g[i]);
-            bad |= !(v <= 3.4028234663852886e38f);
-            m = v > m ? v : m;
+            int32_t u;
+            memcpy(&u, &g[i], sizeof u);
+            u &= 0x7fffffff;
+            top = u > top ? u : top;
         }
-        double scaled = (double)m * norm;
-        if (scaled > sh->maxes[b])
+        worst = top > worst ? top : worst;
+        float m;
+        memcpy(&m, &top, sizeof m);
+        double scaled = (double)m * unit;
+        if (top < 0x7f800000 && scaled > sh->maxes[b])
             sh->maxes[b] = scaled;
     }
-    return bad;
+    return worst >= 0x7f800000;
 }
 
 /* The exponent e of a block whose shard magnitudes are at most m, so that
- * the sum of n_shards of them at 2^e stays below 2^62. */
+ * the sum of n_shards of them at 2^e stays within 2^50. */
 static int block_exponent(double m, size_t n_shards)
 {
     if (!(m > 0.0))
         return 0;
     int x;
     frexp(m * (double)n_shards, &x); /* m * n_shards < 2^x */
-    return 62 - x;
+    return 50 - x;
 }
 
 static uint64_t double_bits(double v)
@@ -265,10 +298,11 @@ static syn_status ensure_ids(syn_sharded *sh, size_t batch)
     return SYN_OK;
 }
 
-/* Forward, loss and backward of one shard; the gradient is left in the
- * workspace. */
-static syn_status run_shard(const syn_shard_batch *a, size_t lo, size_t n, double *loss,
-                            size_t *correct)
+/* Forward, loss and backward of one shard; the gradient goes into `into`
+ * (n_params floats, 64-byte aligned, whole vectors: the small path's
+ * stores). */
+static syn_status run_shard(const syn_shard_batch *a, size_t lo, size_t n, float *into,
+                            double *loss, size_t *correct)
 {
     syn_status st;
     const float *y;
@@ -294,14 +328,19 @@ static syn_status run_shard(const syn_shard_batch *a, size_t lo, size_t n, doubl
                            : 0;
     if (!isfinite(*loss))
         return SYN_OK; /* reported through the all-reduce, as every rank must */
-    return syn_backward(a->net, a->ws, y, n);
+    /* The backward pass writes the shard's gradient in place. */
+    float *own = a->ws->grads;
+    a->ws->grads = into;
+    st = syn_backward(a->net, a->ws, y, n);
+    a->ws->grads = own;
+    return st;
 }
 
 syn_status syn_sharded_batch(syn_sharded *sh, syn_shard_batch *a, double *loss,
                              size_t *correct)
 {
     const syn_comm *c = &sh->comm;
-    size_t n_shards = syn_sharded_count(a->batch), first, end;
+    size_t n_shards = syn_shard_count(a->batch), first, end;
     owned_shards(c, n_shards, &first, &end);
     syn_status st = SYN_OK;
     if (!a->ds) {
@@ -318,7 +357,8 @@ syn_status syn_sharded_batch(syn_sharded *sh, syn_shard_batch *a, double *loss,
         size_t lo, hi, right = 0;
         shard_bounds(a->batch, k, &lo, &hi);
         double value = 0.0;
-        st = run_shard(a, lo, hi - lo, &value, &right);
+        float *g = sh->grads + (k - first) * sh->stride;
+        st = run_shard(a, lo, hi - lo, g, &value, &right);
         if (st != SYN_OK)
             break;
         double norm = syn_loss_divisor(a->net, hi - lo);
@@ -329,12 +369,9 @@ syn_status syn_sharded_batch(syn_sharded *sh, syn_shard_batch *a, double *loss,
             bad = 1;
             continue;
         }
-        size_t n;
-        const float *g = syn_workspace_grads(a->ws, &n);
-        memcpy(sh->grads + (k - first) * sh->n_params, g, n * sizeof(float));
         /* Sum units: the shard's mean times its divisor. */
         double unit = a->net->reduction == SYN_REDUCTION_SUM ? 1.0 : norm;
-        job.scale_norm[k - first] = unit;
+        job.unit[k - first] = unit;
         bad |= block_maxima(sh, g, unit);
     }
     /* Every rank reaches the collectives, whatever failed locally, so that
