@@ -114,8 +114,11 @@ void cli_ranks_batch_done(const syn_batch_report *r)
 int cli_ranks_failed(syn_status st)
 {
 #ifdef SYN_HAVE_MPI
-    if (ranks.mpi && syn_mpi_detail(ranks.mpi)[0])
-        return cli_runtime_error("train", "%s, %s", syn_mpi_detail(ranks.mpi), ranks.where);
+    if (ranks.mpi && syn_mpi_detail(ranks.mpi)[0]) {
+        /* The detail starts "rank R of N: ", which the error's tag says. */
+        const char *d = syn_mpi_detail(ranks.mpi), *rest = strstr(d, ": ");
+        return cli_runtime_error("train", "%s, %s", rest ? rest + 2 : d, ranks.where);
+    }
 #endif
     return cli_runtime_error("train", "training %s: %s", ranks.where, syn_strerror(st));
 }

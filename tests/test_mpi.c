@@ -10,6 +10,8 @@
  *    mpirun naming the rank and synapse naming the step; --resume from the
  *    last checkpoint with 3 ranks (and with --shards on one) ends with the
  *    model of an uninterrupted run, byte for byte;
+ *  - a rank that stops answering (SIGSTOP) ends the job after --rank-timeout
+ *    with an error naming the operation, the rank and the step;
  *  - a rank whose data differs in content, or in size, or cannot be read,
  *    stops the job before the first step with an error naming the rank and
  *    the file; no model is written. */
@@ -226,6 +228,56 @@ static void kill_and_resume(void)
     CHECK(same_file("r1.syn", "whole.syn"), "resumed on one process = uninterrupted run");
 }
 
+/* SIGSTOP of rank 1: rank 0's collective times out after 3 s. */
+static void hung_rank(void)
+{
+    fflush(NULL);
+    pid_t job = fork();
+    if (job == 0) {
+        if (chdir(dir) != 0)
+            _exit(126);
+        if (!freopen("hang_err.txt", "w", stderr) || !freopen("/dev/null", "w", stdout))
+            _exit(126);
+        execlp("mpirun", "mpirun", "--oversubscribe", "-np", "2", SYN_CLI_PATH, "train",
+               "--data", "d.csv", "--target", "y", "--hidden", "32,16", "--batch", "400",
+               "--epochs", "200", "--quiet", "--rank-timeout", "3", "--out", "h.syn",
+               "--checkpoint", "hck", "--checkpoint-every", "1", (char *)NULL);
+        _exit(127);
+    }
+    /* Training has begun when rank 0 wrote its first checkpoint. */
+    double t0 = now_seconds();
+    while (!exists("hck") && now_seconds() - t0 < 60)
+        usleep(20000);
+    pid_t victim = rank_pid(job, 1);
+    CHECK(victim > 0, "found rank 1");
+    if (victim > 0)
+        kill(victim, SIGSTOP);
+    double stopped = now_seconds();
+    int status = 0;
+    pid_t w = 0;
+    while ((w = waitpid(job, &status, WNOHANG)) == 0 && now_seconds() - stopped < 60)
+        usleep(20000);
+    double took = now_seconds() - stopped;
+    if (w == 0) {
+        if (victim > 0)
+            kill(victim, SIGKILL);
+        kill(job, SIGKILL);
+        waitpid(job, &status, 0);
+    }
+    if (victim > 0)
+        kill(victim, SIGCONT);
+    char *err = cli_read_file(cli_path(dir, "hang_err.txt"), NULL);
+    if (!err)
+        err = calloc(1, 1);
+    CHECK(w == job && took >= 2.5 && took < 30.0, "the job ended %.1f s after SIGSTOP", took);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 0, "non-zero exit: status %d", status);
+    CHECK(strstr(err, "(rank 0 of 2): all-reduce") && strstr(err, "no answer from the other ranks within 3 s")
+              && strstr(err, "epoch"),
+          "rank 0 names the wait, itself and the step: %s", err);
+    printf("SIGSTOP of rank 1: job ended after %.2f s\n", took);
+    free(err);
+}
+
 static void mismatched_data(void)
 {
     write_data("spoiled.csv", 1500, 1);   /* one value changed: same size */
@@ -276,6 +328,7 @@ int main(void)
     write_data("d.csv", 1500, 0);
     identity();
     kill_and_resume();
+    hung_rank();
     mismatched_data();
     char rm[512];
     snprintf(rm, sizeof rm, "rm -rf '%s'", dir);

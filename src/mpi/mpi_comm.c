@@ -158,17 +158,22 @@ syn_status syn_mpi_create(MPI_Comm comm, double timeout_seconds, syn_mpi **out)
     if (!m)
         return SYN_ERR_OUT_OF_MEMORY;
     m->timeout = timeout_seconds;
-    if (MPI_Comm_dup(comm, &m->comm) != MPI_SUCCESS) {
+    int rank = 0, size = 1;
+    if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS || MPI_Comm_size(comm, &size) != MPI_SUCCESS) {
+        free(m);
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    m->iface = (syn_comm){.rank = rank, .size = size, .ctx = m, .sum_i64 = mpi_sum_i64,
+                          .max_f64 = mpi_max_f64, .broadcast = mpi_broadcast,
+                          .barrier = mpi_barrier};
+    /* The duplicate is collective too: non-blocking, under the timeout. */
+    MPI_Request req;
+    if (MPI_Comm_idup(comm, &m->comm, &req) != MPI_SUCCESS ||
+        wait_for(m, &req, "duplicating the communicator") != SYN_OK) {
         free(m);
         return SYN_ERR_COMM;
     }
     MPI_Comm_set_errhandler(m->comm, MPI_ERRORS_RETURN);
-    int rank = 0, size = 1;
-    MPI_Comm_rank(m->comm, &rank);
-    MPI_Comm_size(m->comm, &size);
-    m->iface = (syn_comm){.rank = rank, .size = size, .ctx = m, .sum_i64 = mpi_sum_i64,
-                          .max_f64 = mpi_max_f64, .broadcast = mpi_broadcast,
-                          .barrier = mpi_barrier};
     *out = m;
     return SYN_OK;
 }
