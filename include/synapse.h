@@ -829,8 +829,8 @@ syn_comm syn_comm_single(void);
  * with batch norm (its statistics are over the whole batch, which the
  * shards do not see), OUT_OF_MEMORY. Memory per rank, on top of a plain
  * trainer's (syn_net_memory_estimate does not count it): ceil(SYN_SHARDS /
- * size) * 4 + 16 bytes per parameter (the shards' gradients, the local and
- * the all-reduced sums), while the workspace holds one shard's rows, not
+ * size) * 4 + 8 bytes per parameter (the shards' gradients and the int64
+ * sums), while the workspace holds one shard's rows, not
  * the batch's. The trainer's workspace is replaced (syn_trainer_workspace
  * returns the new one). */
 syn_status syn_trainer_set_comm(syn_trainer *tr, const syn_comm *comm);

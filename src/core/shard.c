@@ -16,14 +16,16 @@
  * global divisor. Rounding to the grid happens once per shard element,
  * before any sum, so every rank count sees the same integers.
  *
+ * The per-shard losses, divisors and correct counts travel in the same
+ * all-reduce, one slot per shard (its owner's value plus zeros: exact),
+ * and are combined in shard order.
+ *
  * Speed: the local sum runs in double, which holds every integer below
- * 2^53 exactly, so it is still exact and vectorizes (int64 conversions do
- * not, before AVX-512); rounding to an integer is (v + 1.5*2^52) -
+ * 2^53 exactly, so it stays exact and vectorizes (int64 conversions do
+ * not before AVX-512), in tiles that stay in L1 while each shard's
+ * gradient is read once; rounding to an integer is (v + 1.5*2^52) -
  * 1.5*2^52, round-to-nearest-even for |v| < 2^51 (the bound keeps |v| <=
- * 2^50). Each element becomes an int64 once, for the all-reduce. The per-shard losses,
- * divisors and correct counts travel in the same all-reduce, one slot per
- * shard (its owner's value plus zeros: exact), and are combined in shard
- * order. */
+ * 2^50). Each element becomes an int64 once, for the all-reduce. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +43,6 @@ struct syn_sharded {
     size_t local_cap;    /* shards a rank owns at most: ceil(SYN_SHARDS / size) */
     size_t stride;       /* floats per shard gradient: n_params in whole 64-byte lines */
     float *grads;        /* [local_cap x stride] this step's shard gradients */
-    double *sum;         /* [n_params] the local sum, exact integers in double */
     double norm[SYN_SHARDS];
     int64_t *acc;        /* [n_params + 3 * SYN_SHARDS] fixed point, then the slots */
     size_t *ids;         /* [ids_cap] sample ids 0.. of a caller's batch */
@@ -91,7 +92,6 @@ void syn_sharded_free(syn_sharded *sh)
     free(sh->exps);
     free(sh->maxes);
     syn_free_aligned(sh->grads);
-    syn_free_aligned(sh->sum);
     free(sh->acc);
     free(sh->ids);
     free(sh);
@@ -111,12 +111,11 @@ syn_status syn_sharded_create(const syn_net *net, const syn_comm *comm, syn_shar
     sh->comm = *comm;
     sh->n_params = net->n_params;
     sh->local_cap = (SYN_SHARDS + (size_t)comm->size - 1) / (size_t)comm->size;
-    size_t n_grads, n_acc, n_sum;
+    size_t n_grads, n_acc;
     st = make_blocks(sh, net);
     sh->stride = net->n_params + (16 - net->n_params % 16) % 16;
     if (st == SYN_OK && (sh->stride < net->n_params ||
                          !syn_mul_size(sh->local_cap, sh->stride, &n_grads) ||
-                         !syn_mul_size(net->n_params + 1, sizeof(double), &n_sum) ||
                          !syn_add_size(net->n_params, 3 * SYN_SHARDS, &n_acc) ||
                          !syn_mul_size(n_acc, sizeof(int64_t), &n_acc)))
         st = SYN_ERR_OVERFLOW;
@@ -125,8 +124,7 @@ syn_status syn_sharded_create(const syn_net *net, const syn_comm *comm, syn_shar
         sh->maxes = calloc(sh->n_blocks + 2, sizeof *sh->maxes);
         sh->grads = syn_alloc_floats(n_grads > 0 ? n_grads : 1);
         sh->acc = malloc(n_acc);
-        sh->sum = syn_alloc_aligned(n_sum);
-        if (!sh->exps || !sh->maxes || !sh->grads || !sh->acc || !sh->sum)
+        if (!sh->exps || !sh->maxes || !sh->grads || !sh->acc)
             st = SYN_ERR_OUT_OF_MEMORY;
     }
     if (st != SYN_OK) {
@@ -194,25 +192,35 @@ static size_t block_of(const syn_sharded *sh, size_t i)
 
 #define ROUNDER 6755399441055744.0 /* 1.5 * 2^52 */
 
+/* Elements summed at a time in to_fixed: their running sums stay in L1
+ * while every shard's stream goes by once. */
+#define TILE 512
+
 /* acc[i] = sum over local shards of round(g * unit * 2^e): per element, so
- * the chunks (fixed by the pool) cannot change a value. */
+ * the chunks (fixed by the pool) and tiles cannot change a value. */
 static void to_fixed(void *ctx, size_t lo, size_t hi)
 {
     const convert_job *j = ctx;
     const syn_sharded *sh = j->sh;
-    double *sum = sh->sum;
+    double sum[TILE];
     for (size_t b = block_of(sh, lo); lo < hi; b++) {
         size_t end = sh->block_start[b + 1] < hi ? sh->block_start[b + 1] : hi;
-        for (size_t i = lo; i < end; i++)
-            sum[i] = 0.0;
-        for (size_t s = 0; s < j->n_local; s++) {
-            const float *g = sh->grads + s * sh->stride;
-            double scale = ldexp(j->unit[s], sh->exps[b]);
-            for (size_t i = lo; i < end; i++)
-                sum[i] += ((double)g[i] * scale + ROUNDER) - ROUNDER;
+        double scale[SYN_SHARDS];
+        for (size_t s = 0; s < j->n_local; s++)
+            scale[s] = ldexp(j->unit[s], sh->exps[b]);
+        for (size_t t = lo; t < end; t += TILE) {
+            size_t n = end - t < TILE ? end - t : TILE;
+            for (size_t i = 0; i < n; i++)
+                sum[i] = 0.0;
+            for (size_t s = 0; s < j->n_local; s++) {
+                const float *g = sh->grads + s * sh->stride + t;
+                double k = scale[s];
+                for (size_t i = 0; i < n; i++)
+                    sum[i] += ((double)g[i] * k + ROUNDER) - ROUNDER;
+            }
+            for (size_t i = 0; i < n; i++)
+                sh->acc[t + i] = (int64_t)sum[i];
         }
-        for (size_t i = lo; i < end; i++)
-            sh->acc[i] = (int64_t)sum[i];
         lo = end;
     }
 }
