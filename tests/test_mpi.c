@@ -12,6 +12,10 @@
  *    model of an uninterrupted run, byte for byte;
  *  - a rank that stops answering (SIGSTOP) ends the job after --rank-timeout
  *    with an error naming the operation, the rank and the step;
+ *  - two ranks in two network namespaces joined by a veth pair (mpirun in
+ *    one, OpenMPI's rsh agent set to `ip netns exec` for the other), so
+ *    the TCP path crosses a real link: the --shards model again; skipped
+ *    with the reason where `ip netns add` is not allowed;
  *  - a rank whose data differs in content, or in size, or cannot be read,
  *    stops the job before the first step with an error naming the rank and
  *    the file; no model is written. */
@@ -278,6 +282,64 @@ static void hung_rank(void)
     free(err);
 }
 
+/* Two "machines": namespaces A (10.9.0.1) and B (10.9.0.2) joined by a veth
+ * pair; mpirun runs in A and starts B's daemon through the agent script. */
+static void namespaces(void)
+{
+    char a[32], b[32], va[16], vb[16], cmd[4096];
+    int id = (int)getpid() % 100000;
+    snprintf(a, sizeof a, "syn%da", id);
+    snprintf(b, sizeof b, "syn%db", id);
+    snprintf(va, sizeof va, "synv%da", id);
+    snprintf(vb, sizeof vb, "synv%db", id);
+    snprintf(cmd, sizeof cmd, "ip netns add %s 2> '%s/ns_err.txt'", a, dir);
+    if (system(cmd) != 0) {
+        char *why = cli_read_file(cli_path(dir, "ns_err.txt"), NULL);
+        printf("namespaces: skipped: 'ip netns add' is not allowed here (%s)\n",
+               why ? strtok(why, "\n") : "no reason given");
+        free(why);
+        return;
+    }
+    snprintf(cmd, sizeof cmd,
+             "ip netns add %s && ip link add %s type veth peer name %s && "
+             "ip link set %s netns %s && ip link set %s netns %s && "
+             "ip -n %s addr add 10.9.0.1/24 dev %s && ip -n %s addr add 10.9.0.2/24 dev %s && "
+             "ip -n %s link set %s up && ip -n %s link set %s up && "
+             "ip -n %s link set lo up && ip -n %s link set lo up",
+             b, va, vb, va, a, vb, b, a, va, b, vb, a, va, b, vb, a, b);
+    int ok = system(cmd) == 0;
+    CHECK(ok, "namespaces and veth pair set up");
+    FILE *fp = fopen(cli_path(dir, "agent.sh"), "w");
+    fprintf(fp, "#!/bin/sh\n# rsh agent: HOST CMD... runs CMD in HOST's namespace\n"
+                "host=$1; shift\ncase $host in\n10.9.0.1) ns=%s ;;\n10.9.0.2) ns=%s ;;\n"
+                "*) echo \"agent: unknown host $host\" >&2; exit 1 ;;\nesac\n"
+                "echo \"$host\" >> '%s/agent.log'\n"
+                "exec ip netns exec $ns sh -c \"$*\"\n", a, b, dir);
+    fclose(fp);
+    chmod(cli_path(dir, "agent.sh"), 0755);
+    if (ok) {
+        snprintf(cmd, sizeof cmd,
+                 "ip netns exec %s mpirun --host 10.9.0.1:1,10.9.0.2:1 -np 2 "
+                 "--mca plm_rsh_agent '%s/agent.sh' --mca btl self,tcp "
+                 "--mca btl_tcp_if_include 10.9.0.0/24 --mca oob_tcp_if_include 10.9.0.0/24 "
+                 "'%s' train " TRAIN " --epochs 3 --quiet --out ns.syn",
+                 a, dir, SYN_CLI_PATH);
+        double secs;
+        int rc = run_sh(cmd, &secs);
+        char *err = err_text();
+        CHECK(rc == 0, "two namespaces: exit %d: %s", rc, err);
+        free(err);
+        CHECK(same_file("ns.syn", "ref.syn"), "two namespaces: the --shards model");
+        char *log = cli_read_file(cli_path(dir, "agent.log"), NULL);
+        CHECK(log && strstr(log, "10.9.0.2"), "rank 1 was started in namespace B");
+        free(log);
+        printf("two namespaces over a veth pair: %.2f s\n", secs);
+    }
+    snprintf(cmd, sizeof cmd, "ip netns del %s; ip netns del %s", a, b);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove the namespaces %s and %s\n", a, b);
+}
+
 static void mismatched_data(void)
 {
     write_data("spoiled.csv", 1500, 1);   /* one value changed: same size */
@@ -327,6 +389,7 @@ int main(void)
     }
     write_data("d.csv", 1500, 0);
     identity();
+    namespaces();
     kill_and_resume();
     hung_rank();
     mismatched_data();
