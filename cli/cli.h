@@ -85,6 +85,14 @@ int cli_library_error_as(const char *cmd, syn_status st, const syn_error *err, c
 /* Splits "256,128" into positive sizes; "" and "none" give zero sizes.
  * Returns 0 on a malformed list. *out is malloc'd (free it). */
 int cli_parse_size_list(const char *text, size_t **out, size_t *count);
+/* A --layers spec (layer_spec.c): tokens separated by commas or blanks,
+ * N[:activation] (dense; default_act without one), bn[:activation],
+ * ln[:activation], dropout:P; "@path" reads them from a file ('#' starts a
+ * comment). A last bare width equal to n_outputs is the output layer and
+ * left out. *out (malloc'd, *n_out entries, may be 0) receives the hidden
+ * layers; 0 with msg naming the token on failure. */
+int cli_parse_layers(const char *spec, syn_activation default_act, size_t n_outputs,
+                     syn_layer_desc **out, size_t *n_out, char *msg, size_t msg_size);
 
 /* Parses a byte size: digits (one '.' allowed) and an optional binary unit
  * K, M, G, T, P, E (also KB/KiB, ...; 1K = 1024 bytes) or B. Returns 0 for
@@ -258,12 +266,14 @@ typedef struct cli_chart {
     size_t n_series;
     int unit_interval;             /* accuracies: the axis stays within [0, 1] */
     int allow_log;
+    double log_ratio;              /* log axis past this largest/smallest (0: 100) */
     size_t best_epoch, stop_epoch; /* 1-based; 0: no mark */
     const char *best_label, *stop_label;
 } cli_chart;
 
 /* Writes the chart as an inline <svg> element (no XML prolog), scaled by
- * its viewBox to the width of its container. Returns 0 on a write error. */
+ * its viewBox to the width of its container, and its legend as an HTML
+ * <div class="legend"> after it. Returns 0 on a write error. */
 int cli_chart_svg(FILE *fp, const cli_chart *c);
 
 /* A scatter plot for the report: points (x[i], y[i]), with the diagonal

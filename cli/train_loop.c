@@ -318,6 +318,25 @@ static int stopping_rule(const train_options *o, train_run *run, const epoch_res
     return action == SYN_PLATEAU_STOP;
 }
 
+/* --schedule plateau: ReduceLROnPlateau on the monitored loss (the
+ * validation loss, else the training loss), in the trainer. */
+static syn_status plateau_schedule(const train_options *o, train_run *run,
+                                   const epoch_result *r)
+{
+    syn_trainer_state before;
+    syn_trainer_get_state(run->trainer, &before);
+    int lowered = 0;
+    syn_status st = syn_trainer_observe_loss(run->trainer, monitored_value(run, r), &lowered);
+    if (st == SYN_OK && lowered && !o->quiet) {
+        syn_trainer_state after;
+        syn_trainer_get_state(run->trainer, &after);
+        fprintf(stderr, "epoch %zu: %s has not improved for %zu epochs (plateau schedule); "
+                "learning rate %g -> %g\n", r->stats.epoch + 1, monitored_name(run),
+                before.plateau.since_cut + 1, (double)before.base_lr, (double)after.base_lr);
+    }
+    return st;
+}
+
 /* Why the run ended after its last epoch, for the log and the report. */
 static void stop_reason(const train_run *run, int by_rule, char *buf, size_t size)
 {
@@ -698,6 +717,8 @@ static int run_epochs(const train_options *o, train_run *run, loop_state *s, int
         }
         if (s->ckpt_status != SYN_OK)
             return checkpoint_error(s);
+        if (st == SYN_OK && run->plan.plateau)
+            st = plateau_schedule(o, run, &r);
         if (st == SYN_OK && stopping_rule(o, run, &r, &st) && st == SYN_OK) {
             report_stop(o, run, s->stop, sizeof s->stop, 1);
             return SYN_EXIT_OK;
@@ -795,10 +816,25 @@ static void report_plan(const train_options *o, train_run *run)
         snprintf(rule, sizeof rule, "%zu epochs", pl->max_epochs);
     }
     syn_optim_desc od = syn_optimizer_desc(syn_trainer_optimizer(run->trainer));
-    const char *hidden = o->init ? "those of --init" : *pl->hidden ? pl->hidden : "none";
-    fprintf(stderr, "train: %zu features, %zu rows%s; hidden %s; %s, %s lr %g weight decay %g; "
+    const char *hidden = o->init     ? "those of --init"
+                         : o->layers ? o->layers
+                         : *pl->hidden ? pl->hidden
+                                       : "none";
+    /* A schedule other than the default's, and a warmup, are named. */
+    char sched[96] = "";
+    const syn_schedule *sc = &state.train.schedule;
+    int named = o->schedule >= 0 || sc->warmup;
+    if (named)
+        snprintf(sched, sizeof sched, ", %s schedule%s", syn_schedule_name(sc->kind),
+                 sc->warmup ? " after a linear warmup" : "");
+    if (named && sc->warmup) {
+        size_t k = strlen(sched);
+        snprintf(sched + k, sizeof sched - k, " of %zu epoch%s", sc->warmup,
+                 sc->warmup == 1 ? "" : "s");
+    }
+    fprintf(stderr, "train: %zu features, %zu rows%s; hidden %s; %s, %s lr %g weight decay %g%s; "
             "%s%s\n", f, n, val, hidden, batch, syn_optim_name(o->optimizer),
-            (double)state.base_lr, (double)od.weight_decay, rule,
+            (double)state.base_lr, (double)od.weight_decay, sched, rule,
             pl->scale_targets ? "; targets standardised while training" : "");
 }
 

@@ -99,8 +99,23 @@ typedef enum syn_activation {
     SYN_ACT_RELU,
     SYN_ACT_LEAKY_RELU, /* slope for x < 0 from syn_layer_desc.leaky_slope */
     SYN_ACT_SOFTMAX,    /* output layer only */
+    /* The following follow torch.nn's definitions (GELU, SiLU, ELU,
+     * Softplus) and may be used on any layer. */
+    SYN_ACT_GELU,       /* x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), GELU(approximate='none') */
+    SYN_ACT_GELU_TANH,  /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), 'tanh' */
+    SYN_ACT_SILU,       /* x sigmoid(x) (swish) */
+    SYN_ACT_ELU,        /* x > 0 ? x : alpha (e^x - 1); alpha from leaky_slope, default 1 */
+    SYN_ACT_SOFTPLUS,   /* log(1 + e^(beta x)) / beta, x where beta x > 20; beta default 1 */
     SYN_ACT_COUNT_
 } syn_activation;
+
+/* The activation's short name ("relu", "leaky_relu", "gelu", "gelu_tanh",
+ * ...: the names the CLI, `synapse info` and the exporters use); "unknown"
+ * for a value out of range. Never NULL. */
+const char *syn_activation_name(syn_activation act);
+/* The activation named `name` (exactly as syn_activation_name spells it)
+ * into *out. Errors: INVALID_ARGUMENT (NULL, or no such activation). */
+syn_status syn_activation_parse(const char *name, syn_activation *out);
 
 typedef enum syn_loss {
     /* Mean squared error, PyTorch's MSELoss: mean over all B*outputs
@@ -113,8 +128,18 @@ typedef enum syn_loss {
     /* Categorical cross-entropy, PyTorch's CrossEntropyLoss: the output
      * layer must be softmax; fused with it (log-sum-exp), stable for large
      * logits. Targets are class probabilities per row (one-hot for labels).
-     * Mean over the B samples, or their sum. */
+     * Mean over the B samples, or their sum. Label smoothing and class
+     * weights: syn_net_set_loss_options. */
     SYN_LOSS_CROSS_ENTROPY,
+    /* Huber loss, PyTorch's HuberLoss: per element of d = output - target,
+     * 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (delta 1.0,
+     * syn_net_set_loss_options). Any output activation but softmax. Mean
+     * over all B*outputs elements, or their sum. */
+    SYN_LOSS_HUBER,
+    /* Mean absolute error, PyTorch's L1Loss: |output - target|, mean over
+     * all elements or their sum; the gradient of |d| at d = 0 is 0, as
+     * torch.sign gives it. Any output activation but softmax. */
+    SYN_LOSS_L1,
     SYN_LOSS_COUNT_
 } syn_loss;
 
@@ -164,7 +189,9 @@ typedef struct syn_layer_desc {
                               * the input width (their output width is it) */
     syn_activation activation; /* applied after the layer's own function */
     float leaky_slope;       /* the activation's parameter, >= 0; 0 means its
-                              * default (leaky ReLU's slope: 0.01) */
+                              * default: leaky ReLU's slope 0.01, ELU's alpha 1,
+                              * softplus's beta 1; reported as 0 (and ignored)
+                              * for activations without one */
     int no_bias;             /* dense: no bias vector; norms: no beta */
     syn_layer_kind kind;     /* SYN_LAYER_DENSE when zero */
     float rate;              /* dropout probability, [0, 1) */
@@ -215,8 +242,43 @@ size_t syn_net_n_layers(const syn_net *net);
 size_t syn_net_param_count(const syn_net *net);
 syn_loss syn_net_loss(const syn_net *net);
 syn_reduction syn_net_reduction(const syn_net *net);
-/* Changes the loss; the same output-activation rules as syn_net_create. */
+/* Changes the loss; the same output-activation rules as syn_net_create.
+ * Changing the loss kind resets the loss options to their defaults. */
 syn_status syn_net_set_loss(syn_net *net, syn_loss loss, syn_reduction reduction);
+
+/* Settings of the net's loss, saved in its model file. A zeroed struct is
+ * the default (no smoothing, no weights, delta 1.0). */
+typedef struct syn_loss_options {
+    /* CROSS_ENTROPY, CrossEntropyLoss(label_smoothing=): in [0, 1). The
+     * target row t becomes (1 - s) t + s / C * sum(t) over the C classes
+     * (for a one-hot row: PyTorch's (1 - s) one-hot + s / C). */
+    float label_smoothing;
+    /* CROSS_ENTROPY, CrossEntropyLoss(weight=): n_class_weights ==
+     * n_outputs weights, finite, >= 0, not all 0 (copied); NULL: all 1.
+     * Class j's terms are scaled by w_j, and the mean reduction divides by
+     * the batch's total target weight sum_rows sum_j w_j t_j instead of the
+     * row count: for one-hot rows that is PyTorch's rule for class-index
+     * targets (sum of w[y_n]), combined with smoothing as PyTorch combines
+     * them. (PyTorch's probability-target path divides by the row count
+     * instead; the two agree without weights.) A batch whose target weight
+     * is 0 has loss 0 and zero gradients, where PyTorch returns NaN. */
+    const float *class_weights;
+    size_t n_class_weights;
+    /* HUBER, HuberLoss(delta=): > 0 and finite; 0 means 1.0. */
+    float huber_delta;
+} syn_loss_options;
+
+/* Sets the loss options; a setting the net's loss does not use must stay
+ * at its default (0 / NULL). Errors: INVALID_ARGUMENT (NULL net; label
+ * smoothing negative, NaN or >= 1; a negative, NaN or infinite weight, or
+ * all weights 0; delta negative, NaN or infinite; a setting for another
+ * loss), SHAPE (n_class_weights is not n_outputs), OUT_OF_MEMORY. On an
+ * error the options are unchanged. NULL options restores the defaults. */
+syn_status syn_net_set_loss_options(syn_net *net, const syn_loss_options *options);
+/* The net's loss options as set (huber_delta 0: the default 1.0);
+ * class_weights (NULL: none) points into the net, valid until its options
+ * change. Errors: INVALID_ARGUMENT (NULL). */
+syn_status syn_net_loss_options(const syn_net *net, syn_loss_options *options);
 
 /* Describes layer `layer` (0-based); n_in receives its input width. */
 syn_status syn_net_layer(const syn_net *net, size_t layer, syn_layer_desc *desc, size_t *n_in);
@@ -425,29 +487,61 @@ typedef enum syn_optim_kind {
     SYN_OPTIM_NESTEROV, /* torch.optim.SGD(momentum=, nesterov=True) */
     SYN_OPTIM_ADAM,     /* Kingma & Ba 2015 with bias correction; weight_decay is L2 */
     SYN_OPTIM_ADAMW,    /* Loshchilov & Hutter 2019: decoupled weight decay */
+    SYN_OPTIM_RMSPROP,  /* torch.optim.RMSprop: alpha, eps, momentum, centered */
+    SYN_OPTIM_ADAGRAD,  /* torch.optim.Adagrad: lr_decay, initial_accumulator_value */
+    SYN_OPTIM_NADAM,    /* torch.optim.NAdam (Dozat 2016): betas, momentum_decay */
+    SYN_OPTIM_RADAM,    /* torch.optim.RAdam (Liu et al. 2020): betas, rectified */
     SYN_OPTIM_COUNT_
 } syn_optim_kind;
 
+/* Optimizer settings; start from syn_optim_defaults(kind) and change what
+ * you need (fields another kind uses are ignored). weight_decay is L2 (added
+ * to the gradient, as torch.optim) for every kind but ADAMW. */
 typedef struct syn_optim_desc {
     syn_optim_kind kind;
     float lr;
-    float momentum;     /* MOMENTUM, NESTEROV */
+    float momentum;     /* MOMENTUM, NESTEROV: (0, 1); RMSPROP: [0, 1), 0 = none */
     float dampening;    /* MOMENTUM only (PyTorch forbids it with Nesterov) */
-    float beta1, beta2; /* ADAM, ADAMW */
-    float eps;          /* ADAM, ADAMW */
-    float weight_decay; /* L2 for SGD family and ADAM; decoupled for ADAMW */
+    float beta1, beta2; /* ADAM, ADAMW, NADAM, RADAM: [0, 1) */
+    float eps;          /* ADAM, ADAMW, RMSPROP, ADAGRAD, NADAM, RADAM: > 0 */
+    float weight_decay; /* >= 0: L2 for all but ADAMW; decoupled for ADAMW */
+    float alpha;        /* RMSPROP: smoothing constant of the squared average, [0, 1] */
+    int centered;       /* RMSPROP: 0 or 1, normalise by the gradient's variance */
+    float lr_decay;     /* ADAGRAD: lr / (1 + (t - 1) lr_decay), >= 0 */
+    float initial_accumulator_value; /* ADAGRAD: the sum's start, >= 0 */
+    float momentum_decay;            /* NADAM: psi in mu_t = beta1 (1 - 0.96^(t psi) / 2) */
 } syn_optim_desc;
 
 /* PyTorch's defaults: SGD lr 0.01; momentum 0.9, dampening 0; Adam lr 1e-3,
  * betas (0.9, 0.999), eps 1e-8, weight decay 0; AdamW the same with weight
- * decay 0.01. */
+ * decay 0.01; RMSprop lr 0.01, alpha 0.99, eps 1e-8, momentum 0, not
+ * centered; Adagrad lr 0.01, eps 1e-10, lr_decay 0, initial accumulator 0;
+ * NAdam lr 2e-3, betas (0.9, 0.999), eps 1e-8, momentum_decay 4e-3; RAdam
+ * lr 1e-3, betas (0.9, 0.999), eps 1e-8. */
 syn_optim_desc syn_optim_defaults(syn_optim_kind kind);
-/* Short name ("sgd", "momentum", "nesterov", "adam", "adamw"). */
+/* Short name ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop",
+ * "adagrad", "nadam", "radam"); "unknown" for a value out of range. */
 const char *syn_optim_name(syn_optim_kind kind);
+/* The optimizer named `name` (as syn_optim_name spells it) into *out.
+ * Errors: INVALID_ARGUMENT (NULL, or no such optimizer). */
+syn_status syn_optim_parse(const char *name, syn_optim_kind *out);
+/* Checks desc as syn_optimizer_create does. Errors: INVALID_ARGUMENT, with
+ * err (may be NULL) naming the optimizer and the field, e.g.
+ * "rmsprop: alpha must be in [0, 1], not -1". */
+syn_status syn_optim_validate(const syn_optim_desc *desc, syn_error *err);
+/* How many state arenas (each one float per parameter) an optimizer of
+ * this description keeps: 0 for SGD, 1 for momentum, Nesterov and Adagrad,
+ * 2 for the Adam family, NAdam and RAdam, 1 to 3 for RMSprop (square_avg,
+ * plus momentum_buffer with momentum, plus grad_avg when centered); 0 for
+ * NULL or an unknown kind. */
+size_t syn_optim_state_arenas(const syn_optim_desc *desc);
 
 typedef struct syn_optimizer syn_optimizer;
 
-/* Creates an optimizer with zeroed moments for net's parameter layout. */
+/* Creates an optimizer with zeroed state (Adagrad's sum at
+ * initial_accumulator_value) for net's parameter layout. Errors:
+ * INVALID_ARGUMENT (NULL, or settings syn_optim_validate refuses),
+ * OUT_OF_MEMORY. */
 syn_status syn_optimizer_create(const syn_net *net, const syn_optim_desc *desc,
                                 syn_optimizer **out);
 void syn_optimizer_free(syn_optimizer *opt);
@@ -463,11 +557,24 @@ syn_status syn_optimizer_set_threads(syn_optimizer *opt, int n_threads);
 syn_optim_desc syn_optimizer_desc(const syn_optimizer *opt);
 /* Steps taken so far (Adam's t). */
 uint64_t syn_optimizer_steps(const syn_optimizer *opt);
-/* The moment arenas: first = momentum buffer or Adam's m, second = Adam's
- * v (NULL for the SGD family, both NULL for plain SGD). Writable so a saved
- * state can be restored, together with syn_optimizer_set_steps. */
+/* The first two state arenas (syn_optimizer_arena 0 and 1, NULL where
+ * there is none): for the SGD family the momentum buffer and NULL, for
+ * Adam and AdamW m and v, both NULL for plain SGD. Writable so a saved
+ * state can be restored, together with syn_optimizer_set_steps. Kept for
+ * the kinds it was written for; syn_optimizer_arena covers every kind. */
 syn_status syn_optimizer_moments(syn_optimizer *opt, float **first, float **second,
                                  size_t *count);
+/* The number of state arenas (syn_optim_state_arenas of its settings). */
+size_t syn_optimizer_n_arenas(const syn_optimizer *opt);
+/* State arena `index` (< syn_optimizer_n_arenas): *arena (writable, for
+ * restoring), *name (torch.optim's state key: "momentum_buffer",
+ * "exp_avg", "exp_avg_sq", "square_avg", "grad_avg", "sum"), *count (the
+ * parameter count); each may be NULL. Errors: INVALID_ARGUMENT. */
+syn_status syn_optimizer_arena(syn_optimizer *opt, size_t index, float **arena,
+                               const char **name, size_t *count);
+/* The state scalars (writable): NAdam's mu_product (one value), none for
+ * the other kinds (*values NULL, *n 0). */
+syn_status syn_optimizer_scalars(syn_optimizer *opt, double **values, size_t *n);
 syn_status syn_optimizer_set_steps(syn_optimizer *opt, uint64_t steps);
 
 /* torch.nn.utils.clip_grad_norm_: if the global L2 norm of grads exceeds
@@ -476,28 +583,92 @@ syn_status syn_optimizer_set_steps(syn_optimizer *opt, uint64_t steps);
 syn_status syn_clip_grad_norm(float *grads, size_t count, float max_norm, double *norm);
 
 /* ------------------------------------------------------------------------ */
-/* Learning-rate schedules, evaluated per epoch                              */
+/* Learning-rate schedules (torch.optim.lr_scheduler)                        */
 /* ------------------------------------------------------------------------ */
 
+/* A schedule gives the rate of each epoch (each step, for ONECYCLE) from
+ * the base rate (the optimizer's lr, syn_trainer_state.base_lr). Old
+ * kinds read 0 in a field as PyTorch's default; start a new kind from
+ * syn_schedule_defaults, which fills every field with PyTorch's defaults. */
 typedef enum syn_schedule_kind {
     SYN_SCHEDULE_CONSTANT = 0,
     SYN_SCHEDULE_STEP,   /* lr * gamma^floor(epoch / step_size) (StepLR) */
     /* min_lr + (lr - min_lr) * (1 + cos(pi * epoch / t_max)) / 2, then min_lr
      * from epoch t_max on (CosineAnnealingLR's first half period). */
     SYN_SCHEDULE_COSINE,
+    /* lr * gamma^epoch (ExponentialLR; gamma > 0, no default in PyTorch:
+     * syn_schedule_defaults gives 0.95). */
+    SYN_SCHEDULE_EXPONENTIAL,
+    /* OneCycleLR per optimizer step, three_phase=False, anneal_strategy
+     * "cos", over t_max epochs of the trainer's steps: from lr / div_factor
+     * up to lr (max_lr) over the first pct_start of the steps, then down to
+     * lr / div_factor / final_div_factor. As cycle_momentum=True (PyTorch's
+     * default), the momentum (beta1 of Adam, AdamW, NAdam, RAdam; the
+     * momentum of momentum, Nesterov and RMSprop) moves the other way, from
+     * max_momentum down to base_momentum and back (after a warmup, which
+     * keeps the optimizer's own); the trainer refuses an
+     * optimizer without one (plain SGD, Adagrad, RMSprop without momentum:
+     * set no_cycle_momentum, cycle_momentum=False). */
+    SYN_SCHEDULE_ONECYCLE,
+    /* ReduceLROnPlateau(mode "min", threshold_mode "rel") on a loss the
+     * caller reports after each epoch (syn_trainer_observe_loss, e.g. the
+     * validation loss): when it has not fallen below best * (1 -
+     * threshold) for more than `patience` epochs, lr becomes max(lr *
+     * factor, min_lr) (unless that changes it by eps or less), then
+     * `cooldown` epochs are not counted. */
+    SYN_SCHEDULE_PLATEAU,
     SYN_SCHEDULE_COUNT_
 } syn_schedule_kind;
 
 typedef struct syn_schedule {
     syn_schedule_kind kind;
     size_t step_size; /* STEP; 0 means 10 */
-    float gamma;      /* STEP; 0 means 0.1 */
-    size_t t_max;     /* COSINE: epochs of the half period; 0 means 1 */
-    float min_lr;     /* COSINE */
+    float gamma;      /* STEP (0 means 0.1), EXPONENTIAL (> 0) */
+    size_t t_max;     /* COSINE: epochs of the half period; ONECYCLE: epochs of
+                       * the cycle; 0 means 1 */
+    float min_lr;     /* COSINE; PLATEAU (the floor of the cuts, >= 0) */
+    /* Linear warmup before any kind, per epoch (LinearLR then
+     * SequentialLR): epochs 0 .. warmup-1 run at lr * f, f rising linearly
+     * from warmup_start to 1 (LinearLR(start_factor=warmup_start,
+     * total_iters=warmup)); epoch `warmup` is the schedule's epoch 0 (its
+     * milestone). 0: no warmup. */
+    size_t warmup;
+    float warmup_start;     /* in (0, 1]; 0 means LinearLR's 1/3 */
+    float pct_start;        /* ONECYCLE: in [0, 1], 0.3 by default */
+    float div_factor;       /* ONECYCLE: >= 1, 25 by default */
+    float final_div_factor; /* ONECYCLE: >= 1, 1e4 by default */
+    size_t patience;        /* PLATEAU: 10 by default */
+    float factor;           /* PLATEAU: in [0, 1), 0.1 by default */
+    float threshold;        /* PLATEAU: >= 0, 1e-4 by default */
+    size_t cooldown;        /* PLATEAU: 0 by default */
+    float eps;              /* PLATEAU: >= 0, 1e-8 by default */
+    int no_cycle_momentum;  /* ONECYCLE: nonzero is cycle_momentum=False */
+    float base_momentum;    /* ONECYCLE: in [0, 1), 0.85 by default */
+    float max_momentum;     /* ONECYCLE: in [0, 1), 0.95 by default */
 } syn_schedule;
 
-/* The learning rate for 0-based `epoch` given the base rate. */
+/* PyTorch's defaults for a kind (STEP: step 10, gamma 0.1; COSINE: t_max
+ * 1, min_lr 0; EXPONENTIAL: gamma 0.95; ONECYCLE: t_max 1, pct_start 0.3,
+ * div_factor 25, final_div_factor 1e4, cycled momentum 0.85 to 0.95;
+ * PLATEAU: patience 10, factor 0.1,
+ * threshold 1e-4, cooldown 0, min_lr 0, eps 1e-8), no warmup. */
+syn_schedule syn_schedule_defaults(syn_schedule_kind kind);
+/* Short name ("constant", "step", "cosine", "exponential", "onecycle",
+ * "plateau"); "unknown" out of range. */
+const char *syn_schedule_name(syn_schedule_kind kind);
+/* Errors: INVALID_ARGUMENT (NULL, unknown kind, a field out of the range
+ * above, NaN). */
+syn_status syn_schedule_check(const syn_schedule *schedule);
+
+/* The learning rate of 0-based `epoch` given the base rate, for the
+ * per-epoch kinds (ONECYCLE: of the epoch's first step with one step per
+ * epoch; PLATEAU: base_lr, which the trainer's cuts lower). */
 float syn_schedule_lr(const syn_schedule *schedule, float base_lr, size_t epoch);
+/* The learning rate of step `step` (0-based, in the epoch) of `epoch` in an
+ * epoch of steps_per_epoch steps: ONECYCLE's per-step rate; the other
+ * kinds' rate of the epoch. */
+float syn_schedule_lr_step(const syn_schedule *schedule, float base_lr, size_t epoch,
+                           size_t step, size_t steps_per_epoch);
 
 /* ------------------------------------------------------------------------ */
 /* Datasets                                                                  */
@@ -724,9 +895,12 @@ typedef struct syn_epoch_stats {
     size_t epoch;     /* 0-based epoch just finished */
     size_t batches;   /* batches completed (on DIVERGED, batch `batches` failed) */
     size_t samples;
-    double loss;      /* mean of per-sample losses over the epoch, as trained */
+    double loss;      /* mean of per-sample losses over the epoch, as trained
+                       * (with class weights: of the batches' losses, each
+                       * weighted by its rows) */
     double accuracy;  /* fraction correct (classifiers), NaN for regression */
-    float lr;         /* learning rate used */
+    float lr;         /* learning rate of the epoch's first step (a per-step
+                       * schedule changes it at every step) */
 } syn_epoch_stats;
 
 /* A trainer owns the optimizer, a workspace, batch buffers and the shuffle
@@ -765,6 +939,16 @@ size_t syn_trainer_epochs_done(const syn_trainer *tr);
  * (syn_plateau) is PyTorch's ReduceLROnPlateau. Errors: INVALID_ARGUMENT
  * (NULL, lr not finite or negative). */
 syn_status syn_trainer_set_base_lr(syn_trainer *tr, float lr);
+/* Reports the loss of the epoch just finished (the validation loss, as
+ * ReduceLROnPlateau is meant to watch) to a SYN_SCHEDULE_PLATEAU schedule:
+ * call it once after each syn_trainer_epoch. When the schedule cuts, the
+ * base rate becomes max(base * factor, min_lr) (kept when that moves it by
+ * eps or less) and *lowered (may be NULL) is 1. Losses of warmup epochs
+ * are not counted (the schedule starts after them); for other kinds it
+ * does nothing. The rule's state is part of syn_trainer_state. Errors:
+ * INVALID_ARGUMENT (NULL trainer), STATE (no epoch finished since the last
+ * report). */
+syn_status syn_trainer_observe_loss(syn_trainer *tr, double loss, int *lowered);
 
 /* ---------------------------------------------------------------- several processes
  * Data-parallel training (docs/ARCHITECTURE.md, "Several processes"). The
@@ -843,8 +1027,14 @@ syn_status syn_trainer_set_comm(syn_trainer *tr, const syn_comm *comm);
  * and absolute below 1, where a loss falling towards 0 would otherwise
  * improve forever by ever smaller amounts (sklearn's tol is absolute).
  * The losses synapse trains on are scale-free (cross-entropy in nats, MSE
- * on standardised targets), so 1 is a meaningful unit. Plain data, so a
- * checkpoint can hold it: set the four settings, zero the rest. */
+ * on standardised targets), so 1 is a meaningful unit. With rel_threshold
+ * set the rule is PyTorch's ReduceLROnPlateau exactly (mode "min",
+ * threshold_mode "rel"): an epoch improves when its loss is below
+ * best * (1 - tol) (any finite loss improves on no best), and after a cut
+ * `cooldown` epochs are not counted towards the next; ReduceLROnPlateau's
+ * `patience` P is lr_patience P + 1 here (it cuts when more than P epochs
+ * did not improve). The trainer's SYN_SCHEDULE_PLATEAU runs on it. Plain
+ * data, so a checkpoint can hold it: set the settings, zero the rest. */
 typedef struct syn_plateau {
     double tol;           /* relative improvement that counts; >= 0 */
     size_t patience;      /* stop after this many epochs without one; >= 1 */
@@ -859,6 +1049,11 @@ typedef struct syn_plateau {
     size_t since_best;    /* epochs since then */
     size_t since_cut;     /* epochs since the best or the last cut */
     size_t n_cuts;        /* cuts asked for so far */
+    /* Settings, appended (0 for the rule above). */
+    int rel_threshold;    /* nonzero: ReduceLROnPlateau's rel threshold */
+    size_t cooldown;      /* epochs after a cut that are not counted */
+    /* State. */
+    size_t cooldown_left; /* of the cooldown after the last cut */
 } syn_plateau;
 
 typedef enum syn_plateau_action {
@@ -894,6 +1089,10 @@ typedef struct syn_trainer_state {
     uint64_t samples;
     float base_lr;          /* the learning rate the schedule starts from */
     syn_train_desc train;   /* the trainer's settings */
+    /* SYN_SCHEDULE_PLATEAU's rule (its settings from train.schedule) and
+     * the epochs reported to it so far; zeroed for other kinds. */
+    syn_plateau plateau;
+    uint64_t observed;
 } syn_trainer_state;
 
 /* Fills *state with the trainer's position. Errors: INVALID_ARGUMENT. */
@@ -914,8 +1113,9 @@ syn_status syn_trainer_restore(syn_trainer *tr, const syn_trainer_state *state,
 
 /* Bytes that a network of this description, an optimizer of this kind and
  * a trainer running batches of `batch` rows allocate together: parameters,
- * the trainer's snapshot of them, the optimizer moments (none for SGD, one
- * arena for momentum/Nesterov, two for Adam/AdamW), and for batch > 0 the
+ * the trainer's snapshot of them, the optimizer state arenas of the kind's
+ * default settings (syn_optim_state_arenas of syn_optim_defaults(optim):
+ * RMSprop with momentum or centered keeps more), and for batch > 0 the
  * workspace (gradients, activations, scratch) and the batch buffers
  * (batch 0 counts the network and optimizer only). Not counted: the
  * trainer's row order (one size_t per training row) and the dataset.
@@ -1011,21 +1211,31 @@ syn_status syn_net_load(const char *path, syn_net **out, syn_optimizer **opt_out
 /* Export and import: ONNX and C headers (docs/FORMAT.md)                    */
 /* ------------------------------------------------------------------------ */
 
-/* Writes net as an ONNX model (IR version 8, opset 13) to path atomically,
- * as syn_net_save does: input "input" [batch x n_inputs], output "output"
- * [batch x n_outputs] (probabilities for a softmax output), the input
- * scaling as Sub and Mul, each layer as Gemm plus its activation; class
+/* Writes net as an ONNX model (IR version 8, opset 13, or 17 with a layer
+ * norm) to path atomically, as syn_net_save does: input "input" [batch x
+ * n_inputs], output "output" [batch x n_outputs] (probabilities for a
+ * softmax output), the input scaling as Sub and Mul, each dense layer as
+ * Gemm, dropout as Dropout (the identity at inference), batch norm as
+ * BatchNormalization with its running statistics, layer norm as
+ * LayerNormalization, each followed by its activation; class
  * names in metadata_props "class_names" (a JSON array). Errors:
  * INVALID_ARGUMENT, OVERFLOW, OUT_OF_MEMORY, IO. */
 syn_status syn_net_export_onnx(const syn_net *net, const char *path, syn_error *err);
 
 /* Reads an ONNX model that is one chain from its input to its output:
- * optional Sub/Mul input scaling, then per layer Gemm (transA 0, transB 0
- * or 1, alpha and beta 1) or MatMul [+ Add], then at most one of Relu,
- * LeakyRelu, Sigmoid, Tanh, Softmax (last only); Identity, Flatten (axis 1)
- * and Constant are allowed. Weights are float or double initializers or
- * Constants. This covers torch.onnx.export of Linear layers and synapse's
- * own export. The loss is cross-entropy after a Softmax, else MSE. Errors:
+ * optional input scaling (Sub, then Mul or Div, by constants that
+ * broadcast over the sample: (x - mean) / std), then per layer Gemm
+ * (transA 0, transB 0 or 1, alpha and beta 1) or MatMul [+ Add],
+ * BatchNormalization (inference), LayerNormalization (or the operators
+ * torch.onnx.export writes nn.LayerNorm as before opset 17) or Dropout,
+ * then at most one of Relu, LeakyRelu, Sigmoid, Tanh, Softmax (last only);
+ * Identity, Flatten (axis 1), Reshape to [batch, ...] (a constant shape
+ * such as [-1, n] or [0, -1], or one computed by Shape, Gather, Unsqueeze
+ * and Concat as x.view(x.size(0), -1) exports) and Constant are allowed.
+ * Weights are float or double initializers or Constants. Class names come
+ * from metadata_props "class_names", else "classes" (JSON lists). This
+ * covers torch.onnx.export of Linear layers and synapse's own export. The
+ * loss is cross-entropy after a Softmax, else MSE. Errors:
  * IO, FORMAT (not ONNX), TRUNCATED, CORRUPT, SHAPE, UNSUPPORTED (err names
  * the first node that does not fit, e.g. "node 3 "Conv_3" (Conv): operator
  * Conv is not supported (supported: ...)"), OUT_OF_MEMORY. */

@@ -5,7 +5,8 @@
  *    5 and 13 ranks (13 > SYN_SHARDS: a rank with no shard) and for
  *    syn_comm_single, on dense + dropout + layernorm nets, mean and sum
  *    reductions, batches of 12, 6, 3 and 2 shards that do not divide
- *    evenly, a last partial batch; every rank ends with the same bits;
+ *    evenly, a last partial batch, class weights (the mean divides by the
+ *    target weight); every rank ends with the same bits;
  *  - syn_shard_count's table;
  *  - the sharded step is the plain step's gradient to float rounding
  *    (one SGD step, parameters within 1e-6 relative), and the caller-array
@@ -103,6 +104,7 @@ typedef struct setup {
     syn_reduction reduction;
     size_t batch, epochs;
     int poison_row;       /* >= 0: this row's feature is NaN */
+    int weighted;         /* class weights and label smoothing on the loss */
 } setup;
 
 static syn_net *make_net(const setup *s)
@@ -125,6 +127,13 @@ static syn_net *make_net(const setup *s)
     d.n_layers = s->kind == 1 ? 5 : 3;
     syn_net *net = NULL;
     syn_net_create(&d, &net);
+    if (net && s->weighted) {
+        /* Class 1 weighs nothing: a shard may hold no target weight. */
+        static const float w[3] = {0.5f, 0.0f, 3.0f};
+        syn_loss_options o = {.label_smoothing = 0.0f, .class_weights = w,
+                              .n_class_weights = 3};
+        syn_net_set_loss_options(net, &o);
+    }
     return net;
 }
 
@@ -351,6 +360,10 @@ int main(void)
     setup two = {.kind = 0, .reduction = SYN_REDUCTION_MEAN, .batch = 130, .epochs = 1,
                  .poison_row = -1};
     identity_across_ranks(&two, "batch 130 (2 shards)");
+    /* The mean divides by the batch's target weight, not its rows. */
+    setup weighted = {.kind = 1, .reduction = SYN_REDUCTION_MEAN, .batch = 770, .epochs = 1,
+                      .poison_row = -1, .weighted = 1};
+    identity_across_ranks(&weighted, "class weights, batch 770 (12 shards)");
     one_step_matches_plain();
     failures();
     return check_finish();

@@ -9,11 +9,19 @@
 #include "layers/activation.h"
 #include "layers/layer.h"
 
+/* The loss's settings (syn_loss_options), owned by the net (loss.c). */
+typedef struct syn_loss_opts {
+    float label_smoothing;
+    float *class_weights; /* [n_outputs], or NULL: all 1 */
+    float huber_delta;    /* as set: 0 means 1.0 */
+} syn_loss_opts;
+
 struct syn_net {
     size_t n_inputs, n_layers;
     syn_layer *layers;
     syn_loss loss;
     syn_reduction reduction;
+    syn_loss_opts loss_opts;
     float *params; /* n_params floats, 64-byte aligned */
     size_t n_params;
     float *state;  /* n_state non-trained floats (BN running statistics), or NULL */
@@ -39,6 +47,10 @@ struct syn_workspace {
     float *input;      /* [max_batch x widths[0]]: scaled copy of x */
     float **act;       /* act[l]: [max_batch x widths[l+1]] layer outputs */
     float *logits;     /* [max_batch x n_outputs]: output pre-activation */
+    /* pre[l]: [max_batch x widths[l+1]] pre-activations of hidden layer l
+     * when its activation needs them for the derivative (the table's
+     * needs_z), else NULL; the output layer's are `logits`. */
+    float **pre;
     float *delta[2];   /* ping-pong dL/dz buffers [max_batch x max_width] */
     float **saved;     /* saved[l]: what layer l keeps for backward (its plan), or NULL */
     size_t *saved_size; /* [n_layers] floats of each saved block */
@@ -61,6 +73,9 @@ struct syn_workspace {
  * objects' own pools are freed). The pool stays the caller's. */
 void syn_workspace_use_pool(syn_workspace *ws, syn_pool *pool);
 void syn_optimizer_use_pool(syn_optimizer *opt, syn_pool *pool);
+/* Copies src's whole state (arenas, scalars, step count) into dst, an
+ * optimizer of the same kind, layout and arena set; SHAPE otherwise. */
+syn_status syn_optimizer_copy_state(syn_optimizer *dst, const syn_optimizer *src);
 
 /* Is (units, activation, loss) a valid output-layer combination? */
 int syn_loss_output_ok(syn_loss loss, syn_activation act);
@@ -93,12 +108,42 @@ size_t syn_net_first_kind_not(const syn_net *net, unsigned ok);
 /* Do net and ws have the same shape? */
 int syn_workspace_fits(const syn_workspace *ws, const syn_net *net);
 
-/* Losses (loss.c). Both work on the output layer of the last pass. */
+/* Losses (loss.c): one row of a table per syn_loss. */
+/* The loss's short name ("mse", "bce", "ce", "huber", "l1"), NULL for a
+ * value out of range: the table's name column, for syn_loss_name/parse. */
+const char *syn_loss_row_name(syn_loss loss);
+/* Copies src's options into dst (a net's of net's output width); frees
+ * dst's weights first. */
+syn_status syn_loss_opts_copy(syn_loss_opts *dst, const syn_loss_opts *src, const syn_net *net);
+void syn_loss_opts_reset(syn_loss_opts *o);
+/* The share of a batch in a whole-set mean of the net's loss: the divisor
+ * its mean reduction used (the rows, or the target weight with class
+ * weights); for the sum reduction, the rows. The loss of many batches is
+ * then sum(loss_b * share_b) / sum(share_b), exactly the loss of the set. */
+double syn_loss_share(const syn_net *net, const float *targets, size_t batch);
+/* Both work on the output layer of the last pass. */
 double syn_loss_compute(const syn_net *net, const syn_workspace *ws, const float *targets,
                         size_t batch);
 /* Writes dL/dz of the output layer (pre-activation) into dz [batch x n_out]. */
 void syn_loss_grad(const syn_net *net, const syn_workspace *ws, const float *targets,
                    size_t batch, float *dz);
+
+/* OneCycleLR's momentum cycling (optim.c): sets beta1 (Adam, AdamW, NAdam,
+ * RAdam) or the momentum (momentum, Nesterov, RMSprop with a momentum
+ * buffer; > 0) to m in [0, 1); *previous (may be NULL) receives the value
+ * it replaced. UNSUPPORTED for an optimizer without one. */
+syn_status syn_optimizer_set_momentum(syn_optimizer *opt, float m, float *previous);
+
+/* Schedules (schedule.c): does the rate change every step (OneCycle), and
+ * does the schedule watch a loss per epoch (ReduceLROnPlateau)? Both for
+ * a schedule syn_schedule_check accepts. */
+int syn_schedule_per_step(const syn_schedule *sc);
+int syn_schedule_validated(const syn_schedule *sc);
+/* ONECYCLE with cycle_momentum: the momentum (or beta1) of a step, like
+ * syn_schedule_lr_step's rate; -1 when the schedule does not cycle it (or
+ * during the warmup, which leaves it as the optimizer has it). */
+double syn_schedule_momentum_step(const syn_schedule *sc, size_t epoch, size_t step,
+                                  size_t steps_per_epoch);
 
 /* The network and optimizer a trainer works on (train.c), for writing
  * checkpoints (checkpoint.c). */
@@ -110,9 +155,11 @@ syn_status syn_forward_train_ids(syn_net *net, syn_workspace *ws, const float *x
                                  size_t batch, uint64_t seed, uint64_t step,
                                  const size_t *ids);
 
-/* The mean reduction's divisor of a pass of `batch` rows (loss.c): rows, or
- * rows times outputs, as PyTorch's reduction='mean' divides; 1 for sum. */
-double syn_loss_divisor(const syn_net *net, size_t batch);
+/* The divisor of a pass's loss and gradient (loss.c): for the mean
+ * reduction the rows, the elements or, with class weights, the batch's
+ * target weight (0 when it has none), as PyTorch's reduction='mean'
+ * divides; 1 for sum. */
+double syn_loss_divisor(const syn_net *net, const float *targets, size_t batch);
 
 /* Rows of out [batch x n_out] whose predicted class is y's (train.c). */
 size_t syn_count_correct(const float *out, const float *y, size_t batch, size_t n_out);

@@ -27,10 +27,14 @@ static void workspace_release(syn_workspace *ws)
 {
     if (!ws)
         return;
-    if (ws->act)
-        for (size_t l = 0; l < ws->n_layers; l++)
+    for (size_t l = 0; l < ws->n_layers; l++) {
+        if (ws->act)
             syn_free_aligned(ws->act[l]);
+        if (ws->pre)
+            syn_free_aligned(ws->pre[l]);
+    }
     free(ws->act);
+    free(ws->pre);
     free(ws->widths);
     syn_free_aligned(ws->input);
     syn_free_aligned(ws->logits);
@@ -65,6 +69,13 @@ static float *alloc_block(size_t batch, size_t width)
     return syn_alloc_floats(n);
 }
 
+/* Does layer l keep its pre-activations for the activation derivative
+ * (the table's needs_z; the output layer's are the logits, kept anyway)? */
+static int keeps_pre(const syn_net *net, size_t l)
+{
+    return l + 1 < net->n_layers && syn_act_info_of(net->layers[l].activation)->needs_z;
+}
+
 /* The floats of layer l's saved block for passes of max_batch rows. */
 static int saved_floats(const syn_layer *layer, size_t max_batch, size_t *n)
 {
@@ -91,12 +102,13 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
     ws->max_batch = max_batch;
     ws->widths = calloc(net->n_layers + 1, sizeof *ws->widths);
     ws->act = calloc(net->n_layers, sizeof *ws->act);
+    ws->pre = calloc(net->n_layers, sizeof *ws->pre);
     ws->saved = calloc(net->n_layers, sizeof *ws->saved);
     ws->saved_size = calloc(net->n_layers, sizeof *ws->saved_size);
     ws->pool = syn_pool_create(0);
     ws->owns_pool = 1;
     syn_status st = SYN_OK;
-    if (!ws->widths || !ws->act || !ws->saved || !ws->saved_size || !ws->pool) {
+    if (!ws->widths || !ws->act || !ws->pre || !ws->saved || !ws->saved_size || !ws->pool) {
         workspace_release(ws);
         return SYN_ERR_OUT_OF_MEMORY;
     }
@@ -105,6 +117,8 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
         ws->widths[l + 1] = net->layers[l].units;
         ws->act[l] = alloc_block(max_batch, net->layers[l].units);
         if (!ws->act[l])
+            st = SYN_ERR_OUT_OF_MEMORY;
+        if (keeps_pre(net, l) && !(ws->pre[l] = alloc_block(max_batch, net->layers[l].units)))
             st = SYN_ERR_OUT_OF_MEMORY;
         size_t saved;
         if (!saved_floats(&net->layers[l], max_batch, &saved)) {
@@ -178,7 +192,8 @@ int syn_workspace_fits(const syn_workspace *ws, const syn_net *net)
     for (size_t l = 0; l < net->n_layers; l++) {
         size_t saved;
         if (ws->widths[l + 1] != net->layers[l].units ||
-            !saved_floats(&net->layers[l], ws->max_batch, &saved) || saved != ws->saved_size[l])
+            !saved_floats(&net->layers[l], ws->max_batch, &saved) ||
+            saved != ws->saved_size[l] || !ws->pre[l] != !keeps_pre(net, l))
             return 0;
     }
     return 1;
@@ -226,7 +241,11 @@ static void load_input(const syn_net *net, syn_workspace *ws, const float *x, si
 }
 
 /* Whether a pass of `batch` rows takes the small-network path
- * (kernels/small.h): a function of the shape and the CPU only. */
+ * (kernels/small.h): a function of the shape, the layers and the CPU only.
+ * net->small exists only when every layer's small_ok says so; a dense
+ * layer's is its activation row's small_path, so a net with an activation
+ * the small kernels lack goes through syn_gemm and the table's own
+ * derivative. */
 static int small_path(const syn_net *net, const syn_workspace *ws, size_t batch)
 {
 #ifdef SYN_HAVE_AVX512
@@ -264,7 +283,9 @@ static syn_layer_pass layer_pass(const syn_net *net, float *state_out, syn_works
     syn_layer_pass p = {
         .in = l == 0 ? ws->input : ws->act[l - 1],
         .out = ws->act[l],
-        .logits = l + 1 == net->n_layers ? ws->logits : NULL,
+        /* z before the activation: the output layer's logits, or a hidden
+         * layer's pre-activations when its derivative needs them. */
+        .logits = l + 1 == net->n_layers ? ws->logits : ws->pre[l],
         .params = net->params,
         .state = net->state,
         .state_out = state_out,
@@ -434,7 +455,7 @@ syn_status syn_loss_value(const syn_net *net, syn_workspace *ws, const float *ta
 
 typedef struct act_grad_job {
     const syn_layer *layer;
-    const float *a;
+    const float *a, *z;
     float *d;
 } act_grad_job;
 
@@ -444,19 +465,20 @@ static void act_grad_rows(void *ctx, size_t lo, size_t hi)
     size_t u = j->layer->units;
     for (size_t r = lo; r < hi; r++)
         syn_activation_backward(j->layer->activation, j->layer->leaky_slope, j->a + r * u,
-                                j->d + r * u, 1, u);
+                                j->z ? j->z + r * u : NULL, j->d + r * u, 1, u);
 }
 
-/* The previous layer's activation derivative, rows split over threads. */
-static void activation_grad(const syn_layer *layer, const float *a, float *d, size_t batch,
-                            const syn_workspace *ws)
+/* The previous layer's activation derivative from its outputs a and (when
+ * kept) pre-activations z, rows split over threads. */
+static void activation_grad(const syn_layer *layer, const float *a, const float *z, float *d,
+                            size_t batch, const syn_workspace *ws)
 {
     size_t u = layer->units;
     if (batch * u <= SYN_PARALLEL_MIN) {
-        syn_activation_backward(layer->activation, layer->leaky_slope, a, d, batch, u);
+        syn_activation_backward(layer->activation, layer->leaky_slope, a, z, d, batch, u);
         return;
     }
-    act_grad_job job = {layer, a, d};
+    act_grad_job job = {layer, a, z, d};
     syn_pool_run_ranges(ws->pool, batch, SYN_ROWS_PER_CHUNK, act_grad_rows, &job);
 }
 
@@ -479,7 +501,7 @@ static void backpropagate(const syn_net *net, syn_workspace *ws, size_t batch)
         syn_layer_ops_of(layer->kind)->backward(layer, &p, ws->delta[cur], ws->grads, d_prev);
         if (!d_prev)
             break;
-        activation_grad(&net->layers[l - 1], p.in, d_prev, batch, ws);
+        activation_grad(&net->layers[l - 1], p.in, ws->pre[l - 1], d_prev, batch, ws);
         cur = 1 - cur;
     }
 }
@@ -508,7 +530,7 @@ syn_status syn_backward_from_output(const syn_net *net, syn_workspace *ws, const
     const syn_layer *out = &net->layers[net->n_layers - 1];
 #ifdef SYN_HAVE_AVX512
     /* The small path applies an element-wise output derivative itself. */
-    if (small_path(net, ws, batch) && out->activation != SYN_ACT_SOFTMAX) {
+    if (small_path(net, ws, batch) && !syn_act_info_of(out->activation)->output_only) {
         syn_small_net sn;
         syn_small_backward_net(small_desc(net, ws, &sn), d_out, 1, batch);
         return SYN_OK;
@@ -516,7 +538,7 @@ syn_status syn_backward_from_output(const syn_net *net, syn_workspace *ws, const
 #endif
     memcpy(ws->delta[0], d_out, batch * out->units * sizeof(float));
     syn_activation_backward(out->activation, out->leaky_slope, ws->act[net->n_layers - 1],
-                            ws->delta[0], batch, out->units);
+                            ws->logits, ws->delta[0], batch, out->units);
     backpropagate(net, ws, batch);
     return SYN_OK;
 }

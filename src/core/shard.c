@@ -310,7 +310,7 @@ static syn_status ensure_ids(syn_sharded *sh, size_t batch)
  * (n_params floats, 64-byte aligned, whole vectors: the small path's
  * stores). */
 static syn_status run_shard(const syn_shard_batch *a, size_t lo, size_t n, float *into,
-                            double *loss, size_t *correct)
+                            double *loss, double *norm, size_t *correct)
 {
     syn_status st;
     const float *y;
@@ -330,6 +330,7 @@ static syn_status run_shard(const syn_shard_batch *a, size_t lo, size_t n, float
         st = syn_loss_value(a->net, a->ws, y, n, loss);
     if (st != SYN_OK)
         return st;
+    *norm = syn_loss_divisor(a->net, y, n);
     *correct = a->classify ? syn_count_correct(syn_workspace_activations(
                                                    a->ws, a->net->n_layers - 1),
                                                y, n, n_out)
@@ -364,12 +365,11 @@ syn_status syn_sharded_batch(syn_sharded *sh, syn_shard_batch *a, double *loss,
     for (size_t k = first; st == SYN_OK && k < end; k++) {
         size_t lo, hi, right = 0;
         shard_bounds(a->batch, k, &lo, &hi);
-        double value = 0.0;
+        double value = 0.0, norm = 1.0;
         float *g = sh->grads + (k - first) * sh->stride;
-        st = run_shard(a, lo, hi - lo, g, &value, &right);
+        st = run_shard(a, lo, hi - lo, g, &value, &norm, &right);
         if (st != SYN_OK)
             break;
-        double norm = syn_loss_divisor(a->net, hi - lo);
         slot[k] = (int64_t)double_bits(value);
         slot[SYN_SHARDS + k] = (int64_t)double_bits(norm);
         slot[2 * SYN_SHARDS + k] = (int64_t)right;
@@ -409,7 +409,9 @@ syn_status syn_sharded_batch(syn_sharded *sh, syn_shard_batch *a, double *loss,
         total_norm += norm;
         total_right += (size_t)slot[2 * SYN_SHARDS + k];
     }
-    int sum = a->net->reduction == SYN_REDUCTION_SUM;
+    /* With class weights a batch may hold no target weight: then, as on
+     * one pass, its loss is 0 and so is every gradient (all shards'). */
+    int sum = a->net->reduction == SYN_REDUCTION_SUM || total_norm == 0.0;
     *loss = sum ? total_loss : total_loss / total_norm;
     *correct = total_right;
     size_t n;

@@ -37,11 +37,19 @@ _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "floats travel as IEEE
  * statistics), required: a reader that skipped it would normalize with
  * made-up statistics. */
 #define TAG_STAT "STAT"
+/* Added without a version change (an optional section): the loss's
+ * settings (syn_loss_options). Optional, because they do not change what
+ * the network predicts; a reader that skips them only trains without them.
+ * Written only when a setting differs from its default, so a network
+ * without them writes the very bytes it wrote before. */
+#define TAG_LOSS "loss"
+#define LOSS_VERSION 1u
 
 enum { SEC_ARCH, SEC_PARM, SEC_SCAL, SEC_CLAS, SEC_META, SEC_OPTM, SEC_COLS, SEC_STAT,
-       SEC_COUNT };
+       SEC_LOSS, SEC_COUNT };
 static const char *const core_tags[SEC_COUNT] = {TAG_ARCH, TAG_PARM, TAG_SCAL, TAG_CLAS,
-                                                 TAG_META, TAG_OPTM, TAG_COLS, TAG_STAT};
+                                                 TAG_META, TAG_OPTM, TAG_COLS, TAG_STAT,
+                                                 TAG_LOSS};
 
 #define ARCH_HEAD_SIZE 20u    /* n_inputs u64, loss, reduction, n_layers u32 */
 #define LAYER_RECORD_SIZE 20u /* units u64, activation u32, slope f32, flags u32 */
@@ -217,9 +225,10 @@ static void write_arch(out_buf *b, const syn_net *net, uint32_t version)
         const syn_layer *layer = &net->layers[l];
         ob_u64(b, layer->units);
         ob_u32(b, (uint32_t)layer->activation);
-        /* The effective slope, so a reader never depends on the "0 means
-         * 0.01" default; other activations have no slope and store 0. */
-        ob_f32(b, layer->activation == SYN_ACT_LEAKY_RELU ? layer->leaky_slope : 0.0f);
+        /* The effective parameter (leaky slope, ELU alpha, softplus beta),
+         * so a reader never depends on the table's "0 means" default;
+         * activations without a parameter store 0. */
+        ob_f32(b, layer->leaky_slope);
         ob_u32(b, layer->has_bias ? LAYER_FLAG_BIAS : 0u);
         if (version < 2)
             continue;
@@ -320,6 +329,24 @@ static void write_encoding(out_buf *b, const syn_net *net)
     ob_end(b, at);
 }
 
+/* loss: u32 version, f32 label_smoothing, f32 huber_delta (as set: 0
+ * means 1.0), u32 n_weights (0 or n_outputs), f32 x n_weights. */
+static void write_loss(out_buf *b, const syn_net *net)
+{
+    const syn_loss_opts *o = &net->loss_opts;
+    if (o->label_smoothing == 0.0f && !o->class_weights && o->huber_delta == 0.0f)
+        return;
+    size_t n = o->class_weights ? net->layers[net->n_layers - 1].units : 0;
+    size_t at = ob_begin(b, TAG_LOSS);
+    ob_u32(b, LOSS_VERSION);
+    ob_f32(b, o->label_smoothing);
+    ob_f32(b, o->huber_delta);
+    ob_u32(b, (uint32_t)n);
+    if (n)
+        ob_floats(b, o->class_weights, n);
+    ob_end(b, at);
+}
+
 static void write_meta(out_buf *b, const syn_net *net)
 {
     const syn_train_meta *m = &net->meta;
@@ -342,29 +369,26 @@ static void write_meta(out_buf *b, const syn_net *net)
     ob_end(b, at);
 }
 
-static uint32_t moments_of(syn_optim_kind kind)
+/* Kinds from SYN_OPTIM_RMSPROP on were added with their own settings and
+ * state scalars, written after the arenas (docs/FORMAT.md, optm); the
+ * older kinds' records stay as they were, so older readers still read
+ * them. */
+static int optim_extended(syn_optim_kind kind)
 {
-    switch (kind) {
-    case SYN_OPTIM_SGD: return 0;
-    case SYN_OPTIM_MOMENTUM:
-    case SYN_OPTIM_NESTEROV: return 1;
-    default: return 2;
-    }
+    return kind >= SYN_OPTIM_RMSPROP;
 }
 
 static void write_optimizer(out_buf *b, const syn_optimizer *opt)
 {
-    /* syn_optimizer_moments hands out writable pointers for restoring; we
+    /* The state accessors hand out writable pointers for restoring; we
      * only read through them. */
     syn_optimizer *o = (syn_optimizer *)opt;
-    float *first = NULL, *second = NULL;
-    size_t count = 0;
-    syn_optimizer_moments(o, &first, &second, &count);
     syn_optim_desc d = syn_optimizer_desc(opt);
-    uint32_t n_moments = moments_of(d.kind);
+    size_t n_arenas = syn_optimizer_n_arenas(opt), count = 0;
+    syn_optimizer_moments(o, NULL, NULL, &count);
     size_t at = ob_begin(b, TAG_OPTM);
     ob_u32(b, (uint32_t)d.kind);
-    ob_u32(b, n_moments);
+    ob_u32(b, (uint32_t)n_arenas);
     ob_f32(b, d.lr);
     ob_f32(b, d.momentum);
     ob_f32(b, d.dampening);
@@ -374,10 +398,24 @@ static void write_optimizer(out_buf *b, const syn_optimizer *opt)
     ob_f32(b, d.weight_decay);
     ob_u64(b, syn_optimizer_steps(opt));
     ob_u64(b, count);
-    if (n_moments >= 1)
-        ob_floats(b, first, count);
-    if (n_moments >= 2)
-        ob_floats(b, second, count);
+    for (size_t k = 0; k < n_arenas; k++) {
+        float *arena = NULL;
+        syn_optimizer_arena(o, k, &arena, NULL, NULL);
+        ob_floats(b, arena, count);
+    }
+    if (optim_extended(d.kind)) {
+        double *scalars = NULL;
+        size_t n_scalars = 0;
+        syn_optimizer_scalars(o, &scalars, &n_scalars);
+        ob_f32(b, d.alpha);
+        ob_u32(b, (uint32_t)d.centered);
+        ob_f32(b, d.lr_decay);
+        ob_f32(b, d.initial_accumulator_value);
+        ob_f32(b, d.momentum_decay);
+        ob_u32(b, (uint32_t)n_scalars);
+        for (size_t k = 0; k < n_scalars; k++)
+            ob_f64(b, scalars[k]);
+    }
     ob_end(b, at);
 }
 
@@ -468,6 +506,7 @@ syn_status syn_model_serialize(const syn_net *net, const syn_optimizer *opt,
     write_scaling(&b, net);
     write_class_names(&b, net);
     write_encoding(&b, net);
+    write_loss(&b, net);
     write_meta(&b, net);
     if (opt)
         write_optimizer(&b, opt);
@@ -728,16 +767,17 @@ static syn_status check_layer(const syn_layer_desc *ld, uint32_t flags, size_t l
 {
     if (ld->units == 0)
         return fail(err, SYN_ERR_CORRUPT, name, "layer %zu has no units", l);
-    int leaky = ld->activation == SYN_ACT_LEAKY_RELU;
-    if (!isfinite(ld->leaky_slope) || ld->leaky_slope < 0.0f ||
-        (!leaky && ld->leaky_slope != 0.0f))
-        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: invalid leaky slope", l);
+    const syn_act_info *info = syn_act_info_of(ld->activation);
+    if (!syn_activation_param_ok(ld->activation, ld->leaky_slope) ||
+        (!info->param_name && ld->leaky_slope != 0.0f))
+        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: invalid %s parameter %g", l,
+                    info->name, (double)ld->leaky_slope);
     if (flags & ~LAYER_FLAG_BIAS)
         return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: unknown flags 0x%x", l,
                     (unsigned)flags);
-    if (ld->activation == SYN_ACT_SOFTMAX && l + 1 != n_layers)
-        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: softmax before the output layer",
-                    l);
+    if (info->output_only && l + 1 != n_layers)
+        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: %s before the output layer", l,
+                    info->name);
     return SYN_OK;
 }
 
@@ -1060,6 +1100,45 @@ static syn_status load_encoding(const section *s, syn_net *net, const char *name
     return st;
 }
 
+static syn_status load_loss(const section *s, syn_net *net, const char *name, syn_error *err)
+{
+    reader r = {s->payload, s->size, 0};
+    uint32_t version = rd_u32(&r);
+    if (!r.short_read && version != LOSS_VERSION)
+        return fail(err, SYN_ERR_VERSION, name, "section loss: version %u is not one this "
+                    "library reads (%u)", (unsigned)version, LOSS_VERSION);
+    syn_loss_options o;
+    memset(&o, 0, sizeof o);
+    o.label_smoothing = rd_f32(&r);
+    o.huber_delta = rd_f32(&r);
+    uint32_t n = rd_u32(&r);
+    size_t n_out = net->layers[net->n_layers - 1].units;
+    if (!r.short_read && n != 0 && n != n_out)
+        return fail(err, SYN_ERR_CORRUPT, name, "section loss: %u class weights for %zu "
+                    "outputs", (unsigned)n, n_out);
+    const uint8_t *w = rd_floats(&r, n);
+    syn_status st = payload_end(&r, s, name, err);
+    if (st != SYN_OK)
+        return st;
+    float *weights = NULL;
+    if (n && !(weights = malloc(n * sizeof *weights)))
+        return fail(err, SYN_ERR_OUT_OF_MEMORY, name, "out of memory");
+    if (n)
+        decode_floats(weights, w, n);
+    o.class_weights = weights;
+    o.n_class_weights = n;
+    /* The same checks as a caller's settings get. */
+    st = syn_net_set_loss_options(net, &o);
+    free(weights);
+    if (st == SYN_ERR_OUT_OF_MEMORY)
+        return fail(err, st, name, "out of memory");
+    if (st != SYN_OK)
+        return fail(err, SYN_ERR_CORRUPT, name, "section loss: settings that are not valid "
+                    "for the loss %u (smoothing %g, delta %g, %u weights)", (unsigned)net->loss,
+                    (double)o.label_smoothing, (double)o.huber_delta, (unsigned)n);
+    return SYN_OK;
+}
+
 static syn_status load_meta(const section *s, syn_net *net, const char *name, syn_error *err)
 {
     reader r = {s->payload, s->size, 0};
@@ -1099,7 +1178,7 @@ static syn_status load_optimizer(const section *s, const syn_net *net, const cha
     reader r = {s->payload, s->size, 0};
     syn_optim_desc d;
     memset(&d, 0, sizeof d);
-    uint32_t kind = rd_u32(&r), n_moments = rd_u32(&r);
+    uint32_t kind = rd_u32(&r), n_arenas = rd_u32(&r);
     d.lr = rd_f32(&r);
     d.momentum = rd_f32(&r);
     d.dampening = rd_f32(&r);
@@ -1114,32 +1193,66 @@ static syn_status load_optimizer(const section *s, const syn_net *net, const cha
         return fail(err, SYN_ERR_CORRUPT, name, "section optm: unknown optimizer %u",
                     (unsigned)kind);
     d.kind = (syn_optim_kind)kind;
-    if (n_moments != moments_of(d.kind))
-        return fail(err, SYN_ERR_CORRUPT, name, "section optm: %s keeps %u moments, not %u",
-                    syn_optim_name(d.kind), (unsigned)moments_of(d.kind),
-                    (unsigned)n_moments);
     if (count != (uint64_t)net->n_params)
         return fail(err, SYN_ERR_CORRUPT, name,
                     "section optm: %llu moments per arena for %zu parameters",
                     (unsigned long long)count, net->n_params);
-    const uint8_t *first = n_moments >= 1 ? rd_floats(&r, count) : NULL;
-    const uint8_t *second = n_moments >= 2 ? rd_floats(&r, count) : NULL;
+    /* At most 3 arenas (RMSprop's); checked against the settings below. */
+    if (n_arenas > 3)
+        return fail(err, SYN_ERR_CORRUPT, name, "section optm: %u state arenas",
+                    (unsigned)n_arenas);
+    const uint8_t *arenas[3] = {NULL, NULL, NULL};
+    for (uint32_t k = 0; k < n_arenas; k++)
+        arenas[k] = rd_floats(&r, count);
+    uint32_t n_scalars = 0;
+    double scalars[1] = {0.0};
+    if (optim_extended(d.kind)) {
+        d.alpha = rd_f32(&r);
+        uint32_t centered = rd_u32(&r);
+        d.lr_decay = rd_f32(&r);
+        d.initial_accumulator_value = rd_f32(&r);
+        d.momentum_decay = rd_f32(&r);
+        n_scalars = rd_u32(&r);
+        if (!r.short_read && (centered > 1 || n_scalars > 1))
+            return fail(err, SYN_ERR_CORRUPT, name,
+                        "section optm: centered %u, %u state scalars", (unsigned)centered,
+                        (unsigned)n_scalars);
+        d.centered = (int)centered;
+        for (uint32_t k = 0; k < n_scalars; k++)
+            scalars[k] = rd_f64(&r);
+    }
     syn_status st = payload_end(&r, s, name, err);
-    if (st != SYN_OK || !out)
+    if (st != SYN_OK)
         return st;
+    if (n_arenas != syn_optim_state_arenas(&d))
+        return fail(err, SYN_ERR_CORRUPT, name, "section optm: %s keeps %zu moments, not %u",
+                    syn_optim_name(d.kind), syn_optim_state_arenas(&d), (unsigned)n_arenas);
+    if (!out)
+        return SYN_OK;
+    syn_error why;
+    if (syn_optim_validate(&d, &why) != SYN_OK)
+        return fail(err, SYN_ERR_CORRUPT, name, "section optm: invalid settings: %s",
+                    why.message);
     syn_optimizer *opt = NULL;
     st = syn_optimizer_create(net, &d, &opt);
-    if (st == SYN_ERR_INVALID_ARGUMENT)
-        return fail(err, SYN_ERR_CORRUPT, name, "section optm: invalid %s settings",
-                    syn_optim_name(d.kind));
     if (st != SYN_OK)
         return fail(err, st, name, "section optm: %s", syn_strerror(st));
-    float *m = NULL, *v = NULL;
-    syn_optimizer_moments(opt, &m, &v, NULL);
-    if (first && m)
-        decode_floats(m, first, net->n_params);
-    if (second && v)
-        decode_floats(v, second, net->n_params);
+    double *own_scalars = NULL;
+    size_t own_n = 0;
+    syn_optimizer_scalars(opt, &own_scalars, &own_n);
+    if (own_n != n_scalars || (own_n && !isfinite(scalars[0]))) {
+        syn_optimizer_free(opt);
+        return fail(err, SYN_ERR_CORRUPT, name, "section optm: %s keeps %zu state scalars, "
+                    "not %u (or a scalar is not finite)", syn_optim_name(d.kind), own_n,
+                    (unsigned)n_scalars);
+    }
+    for (size_t k = 0; k < own_n; k++)
+        own_scalars[k] = scalars[k];
+    for (uint32_t k = 0; k < n_arenas; k++) {
+        float *arena = NULL;
+        syn_optimizer_arena(opt, k, &arena, NULL, NULL);
+        decode_floats(arena, arenas[k], net->n_params);
+    }
     syn_optimizer_set_steps(opt, steps);
     *out = opt;
     return SYN_OK;
@@ -1200,6 +1313,8 @@ syn_status syn_model_parse(const uint8_t *data, size_t size, const char *name, s
         st = load_class_names(&found[SEC_CLAS], built, name, err);
     if (st == SYN_OK && found[SEC_COLS].tag)
         st = load_encoding(&found[SEC_COLS], built, name, err);
+    if (st == SYN_OK && found[SEC_LOSS].tag)
+        st = load_loss(&found[SEC_LOSS], built, name, err);
     if (st == SYN_OK && found[SEC_META].tag)
         st = load_meta(&found[SEC_META], built, name, err);
     if (st == SYN_OK && found[SEC_OPTM].tag)

@@ -19,11 +19,29 @@ static inline __mmask16 lanes(size_t n)
     return (__mmask16)((1u << n) - 1u); /* n <= 16 */
 }
 
-/* The activations applied in the register (the others: activation.c's). */
+/* The activations applied in the register (tanh and softmax: activation.c's,
+ * over the stored rows). Only activations whose table row has small_path
+ * reach this file (pass.c's small_path()); the others answer 0 here and
+ * have no derivative in derive16, which makes test_small_path fail if one
+ * is admitted without being implemented. No `default:`: a new activation
+ * is a compiler warning (-Werror) in each switch. */
 static int fuses(syn_activation act)
 {
-    return act == SYN_ACT_SIGMOID || act == SYN_ACT_RELU || act == SYN_ACT_LEAKY_RELU ||
-           act == SYN_ACT_LINEAR;
+    switch (act) {
+    case SYN_ACT_LINEAR:
+    case SYN_ACT_SIGMOID:
+    case SYN_ACT_RELU:
+    case SYN_ACT_LEAKY_RELU: return 1;
+    case SYN_ACT_TANH:
+    case SYN_ACT_SOFTMAX:
+    case SYN_ACT_GELU:
+    case SYN_ACT_GELU_TANH:
+    case SYN_ACT_SILU:
+    case SYN_ACT_ELU:
+    case SYN_ACT_SOFTPLUS:
+    case SYN_ACT_COUNT_: return 0;
+    }
+    return 0;
 }
 
 /* Rows carried through a layer together. A tiny net's pass is a chain of
@@ -120,12 +138,26 @@ SYN_INLINE void activate_rows(syn_activation act, float slope, __m512 z[SYN_LOCK
                                         _mm512_mul_ps(z[q], _mm512_set1_ps(slope)), z[q]);
         }
         return;
-    default:
-        return;
+    case SYN_ACT_LINEAR: return;
+    /* Not fused (fuses() is 0): applied by activation.c, or refused. */
+    case SYN_ACT_TANH:
+    case SYN_ACT_SOFTMAX:
+    case SYN_ACT_GELU:
+    case SYN_ACT_GELU_TANH:
+    case SYN_ACT_SILU:
+    case SYN_ACT_ELU:
+    case SYN_ACT_SOFTPLUS:
+    case SYN_ACT_COUNT_: return;
     }
 }
 
-/* d * act'(from the outputs a), as activation.c's syn_activation_backward. */
+/* d * act'(from the outputs a), as activation.c's backward for the rows
+ * with small_path. Softmax only ever is an output layer, whose dz comes
+ * from the loss (pass.c never asks for its derivative here). Activations
+ * the small kernels do not implement give NaN, never a silent linear
+ * derivative: pass.c does not send them here, and if a table row claimed
+ * small_path without an implementation here, the gradients would be NaN
+ * and test_small_path fails. */
 static inline __m512 derive16(syn_activation act, float slope, __m512 a, __m512 d)
 {
     const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
@@ -139,9 +171,16 @@ static inline __m512 derive16(syn_activation act, float slope, __m512 a, __m512 
     case SYN_ACT_LEAKY_RELU:
         return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, zero, _CMP_GT_OQ),
                                     _mm512_mul_ps(d, _mm512_set1_ps(slope)), d);
-    default:
-        return d;
+    case SYN_ACT_LINEAR:
+    case SYN_ACT_SOFTMAX: return d;
+    case SYN_ACT_GELU:
+    case SYN_ACT_GELU_TANH:
+    case SYN_ACT_SILU:
+    case SYN_ACT_ELU:
+    case SYN_ACT_SOFTPLUS:
+    case SYN_ACT_COUNT_: break;
     }
+    return _mm512_set1_ps(__builtin_nanf(""));
 }
 
 /* W^T of a [units x n_in] W into wt[0..n_in-1], one column per vector,

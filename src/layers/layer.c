@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "layers/layer.h"
 
 static const syn_layer_ops *const kinds[] = {
@@ -76,6 +77,7 @@ typedef struct colsum_job {
 } colsum_job;
 
 /* Columns [lo, hi): each streams m row by row into its own sums. */
+SYN_VECTOR_CLONES
 static void colsum_cols(void *ctx, size_t lo, size_t hi)
 {
     const colsum_job *j = ctx;
@@ -103,13 +105,13 @@ int syn_layer_check_common(const syn_layer_desc *d, int is_last, char *why, size
         snprintf(why, why_size, "unknown activation %u", (unsigned)d->activation);
         return 0;
     }
-    if (!isfinite(d->leaky_slope) || d->leaky_slope < 0.0f) {
+    if (!syn_activation_param_ok(d->activation, d->leaky_slope)) {
         snprintf(why, why_size, "activation parameter %g is not a finite value >= 0",
                  (double)d->leaky_slope);
         return 0;
     }
-    if (d->activation == SYN_ACT_SOFTMAX && !is_last) {
-        snprintf(why, why_size, "softmax before the output layer");
+    if (syn_act_info_of(d->activation)->output_only && !is_last) {
+        snprintf(why, why_size, "%s before the output layer", syn_activation_name(d->activation));
         return 0;
     }
     return 1;
