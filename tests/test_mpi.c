@@ -166,48 +166,73 @@ static pid_t rank_pid(pid_t mpirun, int rank)
     return found;
 }
 
+/* Starts `mpirun -np 2 synapse train TRAIN EXTRA` in dir, stderr to
+ * err_file; the pid is mpirun's (the shell execs it). */
+static pid_t start_job(const char *err_file, const char *extra)
+{
+    char line[2048];
+    snprintf(line, sizeof line, "exec mpirun --oversubscribe -np 2 '%s' train " TRAIN
+             " --quiet %s 2> %s > /dev/null", SYN_CLI_PATH, extra, err_file);
+    fflush(NULL);
+    pid_t job = fork();
+    if (job == 0) {
+        if (chdir(dir) != 0)
+            _exit(126);
+        execl("/bin/sh", "sh", "-c", line, (char *)NULL);
+        _exit(127);
+    }
+    return job;
+}
+
+/* Waits up to 60 s for dir/name to appear (rank 0's first checkpoint:
+ * training has begun). */
+static void wait_for_file(const char *name)
+{
+    double t0 = now_seconds();
+    while (!exists(name) && now_seconds() - t0 < 60)
+        usleep(20000);
+}
+
+/* Waits up to 60 s for the job (then kills it and `victim`); returns the
+ * seconds from `since`, *ended whether it ended by itself. */
+static double wait_job(pid_t job, pid_t victim, double since, int *status, int *ended)
+{
+    pid_t w = 0;
+    while ((w = waitpid(job, status, WNOHANG)) == 0 && now_seconds() - since < 60)
+        usleep(20000);
+    double took = now_seconds() - since;
+    *ended = w == job;
+    if (w == 0) {
+        if (victim > 0)
+            kill(victim, SIGKILL);
+        kill(job, SIGKILL);
+        waitpid(job, status, 0);
+    }
+    return took;
+}
+
 static void kill_and_resume(void)
 {
     char cmd[2048];
     const char *opts = TRAIN " --epochs 40 --quiet";
     snprintf(cmd, sizeof cmd, "'%s' train %s --shards --out whole.syn", SYN_CLI_PATH, opts);
     CHECK(run_sh(cmd, NULL) == 0, "uninterrupted --shards run");
-    fflush(NULL);
-    pid_t job = fork();
-    if (job == 0) {
-        if (chdir(dir) != 0)
-            _exit(126);
-        if (!freopen("kill_err.txt", "w", stderr) || !freopen("/dev/null", "w", stdout))
-            _exit(126);
-        execlp("mpirun", "mpirun", "--oversubscribe", "-np", "2", SYN_CLI_PATH, "train",
-               "--data", "d.csv", "--target", "y", "--hidden", "32,16", "--batch", "400",
-               "--seed", "3", "--epochs", "40", "--quiet", "--checkpoint", "ck",
-               "--checkpoint-every", "5", "--out", "k.syn", (char *)NULL);
-        _exit(127);
-    }
+    pid_t job = start_job("kill_err.txt", "--epochs 40 --checkpoint ck --checkpoint-every 5 "
+                          "--out k.syn");
     /* Wait for a checkpoint, then kill rank 1. */
-    double t0 = now_seconds();
-    while (!exists("ck") && now_seconds() - t0 < 60)
-        usleep(20000);
+    wait_for_file("ck");
     usleep(300000);
     pid_t victim = rank_pid(job, 1);
     CHECK(victim > 0, "found rank 1 among mpirun's children");
-    int status = 0;
+    int status = 0, ended = 0;
     double killed = now_seconds();
     if (victim > 0)
         kill(victim, SIGKILL);
-    pid_t w = 0;
-    while ((w = waitpid(job, &status, WNOHANG)) == 0 && now_seconds() - killed < 60)
-        usleep(20000);
-    double took = now_seconds() - killed;
-    if (w == 0) {
-        kill(job, SIGKILL);
-        waitpid(job, &status, 0);
-    }
+    double took = wait_job(job, 0, killed, &status, &ended);
     char *err = cli_read_file(cli_path(dir, "kill_err.txt"), NULL);
     if (!err)
         err = calloc(1, 1);
-    CHECK(w == job && took < 30.0, "the job ended %.1f s after kill -9 of rank 1", took);
+    CHECK(ended && took < 30.0, "the job ended %.1f s after kill -9 of rank 1", took);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 0, "non-zero exit: status %d", status);
     CHECK(strstr(err, "rank 1") != NULL, "mpirun names rank 1: %s", err);
     CHECK(strstr(err, "(rank 0 of 2)") && strstr(err, "after batch"),
@@ -235,45 +260,21 @@ static void kill_and_resume(void)
 /* SIGSTOP of rank 1: rank 0's collective times out after 3 s. */
 static void hung_rank(void)
 {
-    fflush(NULL);
-    pid_t job = fork();
-    if (job == 0) {
-        if (chdir(dir) != 0)
-            _exit(126);
-        if (!freopen("hang_err.txt", "w", stderr) || !freopen("/dev/null", "w", stdout))
-            _exit(126);
-        execlp("mpirun", "mpirun", "--oversubscribe", "-np", "2", SYN_CLI_PATH, "train",
-               "--data", "d.csv", "--target", "y", "--hidden", "32,16", "--batch", "400",
-               "--epochs", "200", "--quiet", "--rank-timeout", "3", "--out", "h.syn",
-               "--checkpoint", "hck", "--checkpoint-every", "1", (char *)NULL);
-        _exit(127);
-    }
-    /* Training has begun when rank 0 wrote its first checkpoint. */
-    double t0 = now_seconds();
-    while (!exists("hck") && now_seconds() - t0 < 60)
-        usleep(20000);
+    pid_t job = start_job("hang_err.txt", "--epochs 200 --rank-timeout 3 --out h.syn "
+                          "--checkpoint hck --checkpoint-every 1");
+    wait_for_file("hck");
     pid_t victim = rank_pid(job, 1);
     CHECK(victim > 0, "found rank 1");
     if (victim > 0)
         kill(victim, SIGSTOP);
-    double stopped = now_seconds();
-    int status = 0;
-    pid_t w = 0;
-    while ((w = waitpid(job, &status, WNOHANG)) == 0 && now_seconds() - stopped < 60)
-        usleep(20000);
-    double took = now_seconds() - stopped;
-    if (w == 0) {
-        if (victim > 0)
-            kill(victim, SIGKILL);
-        kill(job, SIGKILL);
-        waitpid(job, &status, 0);
-    }
+    int status = 0, ended = 0;
+    double took = wait_job(job, victim, now_seconds(), &status, &ended);
     if (victim > 0)
         kill(victim, SIGCONT);
     char *err = cli_read_file(cli_path(dir, "hang_err.txt"), NULL);
     if (!err)
         err = calloc(1, 1);
-    CHECK(w == job && took >= 2.5 && took < 30.0, "the job ended %.1f s after SIGSTOP", took);
+    CHECK(ended && took >= 2.5 && took < 30.0, "the job ended %.1f s after SIGSTOP", took);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 0, "non-zero exit: status %d", status);
     CHECK(strstr(err, "(rank 0 of 2): all-reduce") && strstr(err, "no answer from the other ranks within 3 s")
               && strstr(err, "epoch"),
