@@ -8,7 +8,8 @@
  * data) for --seconds after one warm-up epoch, whole epochs, and prints
  * one line on rank 0: samples/s, and per step the seconds spent in the
  * comm's collectives (timed around each call: waiting for the slowest
- * rank included) and outside them (compute), and the bytes all-reduced.
+ * rank included) and outside them (compute), the bytes all-reduced, and
+ * the gradient all-reduce alone (after a barrier: no waiting in it).
  * Without mpirun it trains in one process: the plain float path, or with
  * --shards the one-process comm (the sharded path N ranks run). */
 #include <stdio.h>
@@ -156,13 +157,36 @@ int main(int argc, char **argv)
                 break;
         }
     } while (comm || elapsed < seconds);
+    /* The all-reduce alone, ranks lined up by a barrier first so that no
+     * waiting for a slower rank is in it: the median of 21. */
+    double pure = 0.0, pure_min = 0.0;
+    if (comm) {
+        size_t n = n_params + 3 * SYN_SHARDS;
+        int64_t *buf = calloc(n, sizeof *buf);
+        double t[21];
+        for (int i = 0; i < 21 && buf; i++) {
+            comm->barrier(comm->ctx);
+            double s0 = now_seconds();
+            comm->sum_i64(comm->ctx, buf, n);
+            t[i] = now_seconds() - s0;
+        }
+        for (int i = 0; i < 21 && buf; i++) /* insertion sort */
+            for (int k = i; k > 0 && t[k] < t[k - 1]; k--) {
+                double x = t[k];
+                t[k] = t[k - 1];
+                t[k - 1] = x;
+            }
+        pure = buf ? t[10] : 0.0;
+        pure_min = buf ? t[0] : 0.0;
+        free(buf);
+    }
     if (!comm || comm->rank == 0)
         printf("{\"ranks\": %d, \"threads\": %d, \"sharded\": %d, \"params\": %zu, "
                "\"samples_per_s\": %.1f, \"step_s\": %.6g, \"comm_s_per_step\": %.6g, "
-               "\"compute_s_per_step\": %.6g, \"bytes_per_step\": %.0f}\n",
+               "\"compute_s_per_step\": %.6g, \"bytes_per_step\": %.0f, \"allreduce_s\": %.6g, \"allreduce_min_s\": %.6g}\n",
                comm ? comm->size : 1, threads, comm != NULL, n_params,
                (double)samples / elapsed, elapsed / (double)steps, tm.seconds / (double)steps,
-               (elapsed - tm.seconds) / (double)steps, tm.bytes / (double)steps);
+               (elapsed - tm.seconds) / (double)steps, tm.bytes / (double)steps, pure, pure_min);
     syn_trainer_free(tr);
     syn_net_free(net);
     syn_dataset_free(ds);

@@ -42,6 +42,8 @@ med = {k: statistics.median(r["samples_per_s"] for r in runs(k)) for k in "ABCD"
 a = runs("A")
 comm = statistics.median(r["comm_s_per_step"] for r in a)
 comp = statistics.median(r["compute_s_per_step"] for r in a)
+pure = statistics.median(r["allreduce_s"] for r in a)
+pure_min = min(r["allreduce_min_s"] for r in a)
 nbytes = a[0]["bytes_per_step"]
 print(f"784-{hidden.replace(',', '-')}-10, global batch {batch}, {a[0]['params']} parameters:")
 for k, name in zip("ABCD", ["2 ranks x 1 thread", "1 rank x 2 threads (plain)",
@@ -50,7 +52,8 @@ for k, name in zip("ABCD", ["2 ranks x 1 thread", "1 rank x 2 threads (plain)",
 print(f"  A/B {med['A'] / med['B']:.2f}  A/C {med['A'] / med['C']:.2f}  "
       f"A/D {med['A'] / med['D']:.2f}")
 print(f"  per step at 2 ranks: compute {comp * 1e3:.2f} ms, collectives {comm * 1e3:.2f} ms "
-      f"(waiting included), {nbytes / 1e6:.2f} MB all-reduced")
+      f"(waiting included), {nbytes / 1e6:.2f} MB all-reduced; the gradient all-reduce "
+      f"alone {pure * 1e3:.2f} ms median, {pure_min * 1e3:.2f} ms best (shared memory)")
 # Scaling model: every rank keeps its share (global batch grows with N);
 # ring all-reduce of M bytes over N ranks, bandwidth W, latency alpha per
 # message: t = 2 (N-1)/N * M / W + 2 (N-1) alpha; no overlap with compute.

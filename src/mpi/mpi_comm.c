@@ -4,10 +4,13 @@
  * that stops answering turns into an error instead of a hang. Arrays of
  * more than 2^30 elements go in pieces (MPI counts are int).
  *
- * Polling: MPI_Test then sched_yield for the first 5 ms (a step's
- * all-reduce on one machine takes microseconds to milliseconds, and with
- * more ranks than cores the rank we wait for may need this core), then
- * 100 us sleeps, so a long wait does not burn a core.
+ * Polling: MPI_Test then sched_yield for the first 2 s (OpenMPI moves a
+ * non-blocking collective on only inside MPI_Test, so a pause between
+ * polls stalls every round of it: with 100 us sleeps after 5 ms, the
+ * all-reduce of 1.9 MB took 17 ms here; sched_yield hands the core to a
+ * rank that needs it when there are more ranks than cores), then 1 ms
+ * sleeps, so a long wait (a rank writing a checkpoint) does not burn a
+ * core.
  *
  * MPI level: includes only synapse.h, synapse_mpi.h and mpi.h; the core
  * library knows nothing of it. */
@@ -29,6 +32,8 @@ struct syn_mpi {
 };
 
 #define PIECE (1 << 30)
+/* Polling without sleeping this long before 1 ms sleeps (header). */
+#define SPIN_SECONDS 2.0
 
 static double now_seconds(void)
 {
@@ -73,10 +78,12 @@ static syn_status wait_for(syn_mpi *m, MPI_Request *req, const char *what)
             /* The request cannot be cancelled; the communicator is done. */
             return fail(m, what, why);
         }
-        if (waited < 0.005) {
+        /* OpenMPI progresses a non-blocking collective only inside
+         * MPI_Test: every pause stalls its next round. */
+        if (waited < SPIN_SECONDS) {
             sched_yield();
         } else {
-            struct timespec pause = {0, 100000};
+            struct timespec pause = {0, 1000000};
             nanosleep(&pause, NULL);
         }
     }
