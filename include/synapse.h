@@ -1228,7 +1228,9 @@ syn_status syn_net_export_onnx(const syn_net *net, const char *path, syn_error *
  * (transA 0, transB 0 or 1, alpha and beta 1) or MatMul [+ Add],
  * BatchNormalization (inference), LayerNormalization (or the operators
  * torch.onnx.export writes nn.LayerNorm as before opset 17) or Dropout,
- * then at most one of Relu, LeakyRelu, Sigmoid, Tanh, Softmax (last only);
+ * then at most one of Relu, LeakyRelu, Sigmoid, Tanh, Elu, Softplus,
+ * Softmax (last only), or GELU (erf or tanh), SiLU, Softplus(beta) in the
+ * operators torch.onnx.export writes them as;
  * Identity, Flatten (axis 1), Reshape to [batch, ...] (a constant shape
  * such as [-1, n] or [0, -1], or one computed by Shape, Gather, Unsqueeze
  * and Concat as x.view(x.size(0), -1) exports) and Constant are allowed.
