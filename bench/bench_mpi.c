@@ -158,7 +158,7 @@ int main(int argc, char **argv)
         }
     } while (comm || elapsed < seconds);
     /* The all-reduce alone, ranks lined up by a barrier first so that no
-     * waiting for a slower rank is in it: the median of 21. */
+     * waiting for a slower rank is in it: the median and the best of 21. */
     double pure = 0.0, pure_min = 0.0;
     if (comm) {
         size_t n = n_params + 3 * SYN_SHARDS;

@@ -166,6 +166,9 @@ int cli_ranks_check_data(const syn_comm *c, const train_options *o, const syn_da
             if (memcmp(all, all + (size_t)r * N_FACTS, N_FACTS * sizeof *all))
                 rc = SYN_EXIT_RUNTIME;
         free(all);
+        /* Rank 0 says why before anyone's MPI_Abort can end it. */
+        if (rc != SYN_EXIT_OK)
+            c->barrier(c->ctx);
         return rc;
     }
     for (int r = 1; r < c->size && rc == SYN_EXIT_OK; r++) {
@@ -187,5 +190,9 @@ int cli_ranks_check_data(const syn_comm *c, const train_options *o, const syn_da
         }
     }
     free(all);
+    if (rc != SYN_EXIT_OK) {
+        fflush(stderr);
+        c->barrier(c->ctx);
+    }
     return rc;
 }

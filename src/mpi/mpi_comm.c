@@ -89,18 +89,29 @@ static syn_status wait_for(syn_mpi *m, MPI_Request *req, const char *what)
     }
 }
 
-static syn_status allreduce(syn_mpi *m, void *buf, size_t n, MPI_Datatype type, size_t size,
-                            MPI_Op op, const char *name)
+/* How one piece of a collective starts: MPI_Iallreduce or MPI_Ibcast. */
+typedef struct piece_op {
+    MPI_Datatype type;
+    size_t size;   /* bytes of one element */
+    MPI_Op op;     /* all-reduce */
+    int root;      /* broadcast; -1: an all-reduce */
+} piece_op;
+
+/* Runs a collective over n elements of buf in pieces of at most PIECE
+ * (MPI counts are int), each waited for under the timeout. */
+static syn_status run_pieces(syn_mpi *m, void *buf, size_t n, const piece_op *p,
+                             const char *what)
 {
-    char what[96];
-    snprintf(what, sizeof what, "all-reduce (%s) of %zu values", name, n);
     if (m->broken)
         return fail(m, what, "an earlier collective failed");
     for (size_t at = 0; at < n; at += PIECE) {
         int count = (int)(n - at < PIECE ? n - at : PIECE);
+        void *piece = (char *)buf + at * p->size;
         MPI_Request req;
-        int rc = MPI_Iallreduce(MPI_IN_PLACE, (char *)buf + at * size, count, type, op,
-                                m->comm, &req);
+        int rc = p->root < 0
+                     ? MPI_Iallreduce(MPI_IN_PLACE, piece, count, p->type, p->op, m->comm,
+                                      &req)
+                     : MPI_Ibcast(piece, count, p->type, p->root, m->comm, &req);
         if (rc != MPI_SUCCESS)
             return mpi_fail(m, what, rc);
         syn_status st = wait_for(m, &req, what);
@@ -112,34 +123,29 @@ static syn_status allreduce(syn_mpi *m, void *buf, size_t n, MPI_Datatype type, 
 
 static syn_status mpi_sum_i64(void *ctx, int64_t *buf, size_t n)
 {
-    return allreduce(ctx, buf, n, MPI_INT64_T, sizeof(int64_t), MPI_SUM, "sum");
+    char what[96];
+    snprintf(what, sizeof what, "all-reduce (sum) of %zu values", n);
+    piece_op p = {MPI_INT64_T, sizeof(int64_t), MPI_SUM, -1};
+    return run_pieces(ctx, buf, n, &p, what);
 }
 
 static syn_status mpi_max_f64(void *ctx, double *buf, size_t n)
 {
-    return allreduce(ctx, buf, n, MPI_DOUBLE, sizeof(double), MPI_MAX, "max");
+    char what[96];
+    snprintf(what, sizeof what, "all-reduce (max) of %zu values", n);
+    piece_op p = {MPI_DOUBLE, sizeof(double), MPI_MAX, -1};
+    return run_pieces(ctx, buf, n, &p, what);
 }
 
 static syn_status mpi_broadcast(void *ctx, void *buf, size_t bytes, int root)
 {
     syn_mpi *m = ctx;
-    char what[96];
-    snprintf(what, sizeof what, "broadcast of %zu bytes from rank %d", bytes, root);
-    if (m->broken)
-        return fail(m, what, "an earlier collective failed");
     if (root < 0 || root >= m->iface.size)
         return SYN_ERR_INVALID_ARGUMENT;
-    for (size_t at = 0; at < bytes; at += PIECE) {
-        int count = (int)(bytes - at < PIECE ? bytes - at : PIECE);
-        MPI_Request req;
-        int rc = MPI_Ibcast((char *)buf + at, count, MPI_BYTE, root, m->comm, &req);
-        if (rc != MPI_SUCCESS)
-            return mpi_fail(m, what, rc);
-        syn_status st = wait_for(m, &req, what);
-        if (st != SYN_OK)
-            return st;
-    }
-    return SYN_OK;
+    char what[96];
+    snprintf(what, sizeof what, "broadcast of %zu bytes from rank %d", bytes, root);
+    piece_op p = {MPI_BYTE, 1, MPI_OP_NULL, root};
+    return run_pieces(m, buf, bytes, &p, what);
 }
 
 static syn_status mpi_barrier(void *ctx)
