@@ -14,10 +14,6 @@
 #include "cli.h"
 #include "train.h"
 
-/* Indexed by --activation (train_activation_names). */
-static const syn_activation activation_values[] = {SYN_ACT_SIGMOID, SYN_ACT_TANH,
-                                                   SYN_ACT_RELU, SYN_ACT_LEAKY_RELU,
-                                                   SYN_ACT_LINEAR};
 /* The defaults that depend on the data (choose_plan; docs/CLI.md). */
 #define VAL_FRACTION 0.1    /* the validation split taken by default ... */
 #define VAL_MIN_ROWS 100    /* ... when it gives at least this many rows */
@@ -87,16 +83,28 @@ static void train_usage(FILE *to)
 "                        not apply; not with --checkpoint or --resume\n"
 "  --hidden N,N,...      hidden layer widths (default %s; %s from %d\n"
 "                        training rows; \"none\" or \"\" for none)\n"
-"  --activation A        hidden activation: sigmoid|tanh|relu|leaky_relu|linear\n"
-"                        (default relu)\n"
+"  --activation A        hidden activation: linear|sigmoid|tanh|relu|leaky_relu|\n"
+"                        gelu|gelu_tanh|silu|elu|softplus (default relu; PyTorch's\n"
+"                        definitions, parameters at their defaults)\n"
 "  --loss mse|bce|ce     default ce (softmax outputs) for classes, mse (linear\n"
 "                        outputs) for regression. bce gives one sigmoid output per\n"
 "                        class (or per target, which must lie in [0, 1]); mse on\n"
 "                        classes fits linear outputs to one-hot rows.\n"
 "\n"
 "training:\n"
-"  --optimizer sgd|momentum|nesterov|adam|adamw   (default adam)\n"
-"  --lr X                learning rate (default 0.001 for adam/adamw, 0.01 else)\n"
+"  --optimizer NAME      sgd|momentum|nesterov|adam|adamw|rmsprop|adagrad|nadam|\n"
+"                        radam (default adam; torch.optim's rules and defaults)\n"
+"  --lr X                learning rate (default PyTorch's: 0.001 for adam, adamw,\n"
+"                        radam; 0.002 nadam; 0.01 else)\n"
+"  --momentum X          momentum, nesterov (default 0.9), rmsprop (default 0)\n"
+"  --beta1 X, --beta2 X  adam, adamw, nadam, radam (default 0.9, 0.999)\n"
+"  --eps X               adam family, rmsprop, adagrad, nadam, radam (default\n"
+"                        1e-8; adagrad 1e-10)\n"
+"  --alpha X             rmsprop's smoothing constant (default 0.99)\n"
+"  --centered            rmsprop: normalise by the gradient's variance\n"
+"  --lr-decay X          adagrad: lr / (1 + (step - 1) X) (default 0)\n"
+"  --initial-accumulator X  adagrad's initial sum (default 0)\n"
+"  --momentum-decay X    nadam (default 0.004)\n"
 "  --weight-decay X      (default without --epochs: %g / training rows; with\n"
 "                        --epochs N: 0; adamw: 0.01)\n"
 "  --batch N             mini-batch size (default: the training rows / %d rounded\n"
@@ -535,7 +543,7 @@ static int build_net(const train_options *o, train_run *run)
     }
     for (size_t i = 0; i < n_hidden; i++) {
         layers[i].units = widths[i];
-        layers[i].activation = activation_values[o->activation];
+        layers[i].activation = (syn_activation)o->activation; /* names by enum value */
     }
     free(widths);
     syn_loss loss;
@@ -544,6 +552,10 @@ static int build_net(const train_options *o, train_run *run)
                          .n_layers = n_hidden + 1, .layers = layers, .loss = loss,
                          .reduction = SYN_REDUCTION_MEAN, .init = SYN_INIT_AUTO,
                          .seed = (uint64_t)o->seed};
+    syn_error why;
+    if (rc == SYN_EXIT_OK && syn_net_desc_check(&desc, &why) != SYN_OK)
+        rc = cli_usage_error("train", "--activation %s: %s", train_activation_names[o->activation],
+                             why.message);
     if (rc == SYN_EXIT_OK)
         rc = check_network_memory(o, run, &desc);
     syn_status st = rc == SYN_EXIT_OK ? syn_net_create(&desc, &run->net) : SYN_OK;
@@ -634,9 +646,77 @@ static int prepare_rows_and_scaling(const train_options *o, train_run *run)
     return st == SYN_OK ? SYN_EXIT_OK : cli_library_error("train", st, NULL, "preparing data");
 }
 
+/* The optimizer options and the kinds that have each setting (bit k: kind
+ * k); one that another kind would ignore is refused instead. */
+#define KIND(k) (1u << (k))
+typedef struct optim_option {
+    const char *name;
+    size_t at; /* offsetof(train_options, ...) of its double */
+    unsigned kinds;
+} optim_option;
+
+static const optim_option optim_options[] = {
+    {"--momentum", offsetof(train_options, momentum),
+     KIND(SYN_OPTIM_MOMENTUM) | KIND(SYN_OPTIM_NESTEROV) | KIND(SYN_OPTIM_RMSPROP)},
+    {"--beta1", offsetof(train_options, beta1),
+     KIND(SYN_OPTIM_ADAM) | KIND(SYN_OPTIM_ADAMW) | KIND(SYN_OPTIM_NADAM) |
+         KIND(SYN_OPTIM_RADAM)},
+    {"--beta2", offsetof(train_options, beta2),
+     KIND(SYN_OPTIM_ADAM) | KIND(SYN_OPTIM_ADAMW) | KIND(SYN_OPTIM_NADAM) |
+         KIND(SYN_OPTIM_RADAM)},
+    {"--eps", offsetof(train_options, eps),
+     KIND(SYN_OPTIM_ADAM) | KIND(SYN_OPTIM_ADAMW) | KIND(SYN_OPTIM_RMSPROP) |
+         KIND(SYN_OPTIM_ADAGRAD) | KIND(SYN_OPTIM_NADAM) | KIND(SYN_OPTIM_RADAM)},
+    {"--alpha", offsetof(train_options, alpha), KIND(SYN_OPTIM_RMSPROP)},
+    {"--lr-decay", offsetof(train_options, lr_decay), KIND(SYN_OPTIM_ADAGRAD)},
+    {"--initial-accumulator", offsetof(train_options, initial_accumulator),
+     KIND(SYN_OPTIM_ADAGRAD)},
+    {"--momentum-decay", offsetof(train_options, momentum_decay), KIND(SYN_OPTIM_NADAM)},
+};
+
+/* The optimizer's settings: its defaults, then the options given. */
+static int optim_settings(const train_options *o, syn_optim_desc *d)
+{
+    syn_optim_kind kind = (syn_optim_kind)o->optimizer;
+    *d = syn_optim_defaults(kind);
+    for (size_t i = 0; i < sizeof optim_options / sizeof optim_options[0]; i++) {
+        const optim_option *op = &optim_options[i];
+        double v = *(const double *)((const char *)o + op->at);
+        if (v >= 0.0 && !(op->kinds & KIND(kind)))
+            return cli_usage_error("train", "%s does not apply to --optimizer %s", op->name,
+                                   syn_optim_name(kind));
+    }
+    if (o->centered && kind != SYN_OPTIM_RMSPROP)
+        return cli_usage_error("train", "--centered applies to --optimizer rmsprop only");
+    if (o->momentum >= 0.0)
+        d->momentum = (float)o->momentum;
+    if (o->beta1 >= 0.0)
+        d->beta1 = (float)o->beta1;
+    if (o->beta2 >= 0.0)
+        d->beta2 = (float)o->beta2;
+    if (o->eps >= 0.0)
+        d->eps = (float)o->eps;
+    if (o->alpha >= 0.0)
+        d->alpha = (float)o->alpha;
+    if (o->lr_decay >= 0.0)
+        d->lr_decay = (float)o->lr_decay;
+    if (o->initial_accumulator >= 0.0)
+        d->initial_accumulator_value = (float)o->initial_accumulator;
+    if (o->momentum_decay >= 0.0)
+        d->momentum_decay = (float)o->momentum_decay;
+    d->centered = o->centered != 0;
+    syn_error err;
+    if (syn_optim_validate(d, &err) != SYN_OK)
+        return cli_usage_error("train", "%s", err.message);
+    return SYN_EXIT_OK;
+}
+
 static int create_trainer(const train_options *o, train_run *run)
 {
-    syn_optim_desc optim = syn_optim_defaults((syn_optim_kind)o->optimizer);
+    syn_optim_desc optim;
+    int rc = optim_settings(o, &optim);
+    if (rc != SYN_EXIT_OK)
+        return rc;
     if (o->lr > 0.0)
         optim.lr = (float)o->lr;
     if (o->weight_decay >= 0.0)

@@ -244,6 +244,18 @@ static void test_checkpoint_and_resume(void)
     expect("train --resume a.ckpt --out c.syn --hidden 8", 2, "--hidden is '8'");
     expect("train --resume a.ckpt --out c.syn --optimizer sgd", 2, "trained with adam");
     expect("train --resume a.ckpt --out c.syn --data other.csv", 1, "other values");
+    /* The optimizers' own options and the new activations go through a
+     * checkpoint too, and must agree on resume. */
+    r = run(TRAIN "--out r.syn --optimizer rmsprop --centered --momentum 0.5 --alpha 0.9 "
+                  "--activation gelu --checkpoint r.ckpt");
+    CHECK(r.code == 0, "rmsprop run: %s", r.err);
+    free(r.out);
+    free(r.err);
+    r = run("train --resume r.ckpt --out r2.syn --quiet");
+    CHECK(r.code == 0 && same_file("r.syn", "r2.syn"), "rmsprop resume: %s", r.err);
+    free(r.out);
+    free(r.err);
+    expect("train --resume r.ckpt --out c.syn --alpha 0.5", 2, "--alpha is 0.5");
     expect("train --resume a.ckpt --out c.syn --data reg.csv", 1, "rows");
     expect("train --resume ref.syn --out c.syn", 1, "not a checkpoint");
     expect("train --resume nope.ckpt --out c.syn", 1, "nope.ckpt");

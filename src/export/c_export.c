@@ -13,6 +13,7 @@
 
 #include "data/encoding.h"
 #include "core/internal.h"
+#include "layers/activation.h"
 #include "io/file.h"
 
 #define MAX_PREFIX 64
@@ -100,16 +101,13 @@ static void put_c_string(text *t, const char *s)
     put(t, "\"");
 }
 
-static const char *activation_word(syn_activation act)
+/* The comment's words for an activation ("leaky relu"). */
+static void activation_word(syn_activation act, char *out, size_t size)
 {
-    switch (act) {
-    case SYN_ACT_SIGMOID: return "sigmoid";
-    case SYN_ACT_TANH: return "tanh";
-    case SYN_ACT_RELU: return "relu";
-    case SYN_ACT_LEAKY_RELU: return "leaky relu";
-    case SYN_ACT_SOFTMAX: return "softmax";
-    default: return "linear";
-    }
+    snprintf(out, size, "%s", syn_activation_name(act));
+    for (char *c = out; *c; c++)
+        if (*c == '_')
+            *c = ' ';
 }
 
 static int valid_prefix(const char *prefix)
@@ -133,9 +131,11 @@ static void put_preamble(text *t, const syn_net *net, const char *p, const char 
     for (size_t l = 0; l <= net->n_layers + 1; l++) {
         if (l == 0)
             snprintf(part, sizeof part, "%zu inputs", net->n_inputs);
-        else if (l <= net->n_layers)
-            snprintf(part, sizeof part, "-> %zu %s", net->layers[l - 1].units,
-                     activation_word(net->layers[l - 1].activation));
+        else if (l <= net->n_layers) {
+            char word[32];
+            activation_word(net->layers[l - 1].activation, word, sizeof word);
+            snprintf(part, sizeof part, "-> %zu %s", net->layers[l - 1].units, word);
+        }
         else if (net->scale_offset)
             snprintf(part, sizeof part, "(with input scaling)");
         else
@@ -257,9 +257,10 @@ static void put_data(text *t, const syn_net *net, const char *p, const char *up)
     }
     for (size_t l = 0; l < net->n_layers; l++) {
         const syn_layer *layer = &net->layers[l];
-        char name[32];
+        char name[32], word[32];
+        activation_word(layer->activation, word, sizeof word);
         put(t, "\n/* Layer %zu: %zu units x %zu inputs, row-major (PyTorch's Linear layout), "
-            "%s. */\n", l, layer->units, layer->n_in, activation_word(layer->activation));
+            "%s. */\n", l, layer->units, layer->n_in, word);
         snprintf(name, sizeof name, "w%zu", l);
         put_array(t, p, name, net->params + layer->w_off, layer->units * layer->n_in);
         if (layer->has_bias) {
@@ -283,7 +284,7 @@ static void put_data(text *t, const syn_net *net, const char *p, const char *up)
 /* Helpers shared by the layers: the float operations of synapse's reference
  * kernels, in the same order per output; expf stands for synapse's own
  * vectorizable exp, which is within 2 ulp of it. */
-static void put_helpers(text *t, const char *p)
+static void put_helpers(text *t, const syn_net *net, const char *p)
 {
     put(t, "\n/* out[u] = sum_i w[u * n_in + i] * in[i] + b[u] (b may be NULL). */\n"
         "static inline void %s_dense_(const float *w, const float *b, const float *in,\n"
@@ -297,15 +298,22 @@ static void put_helpers(text *t, const char *p)
         "        out[u] = b ? z + b[u] : z;\n"
         "    }\n"
         "}\n", p, (int)(strlen(p) + 27), "");
-    put(t, "\n/* Two branches so expf never overflows. */\n"
-        "static inline float %s_sigmoid_(float z)\n"
-        "{\n"
-        "    float e;\n"
-        "    if (z >= 0.0f)\n"
-        "        return 1.0f / (1.0f + expf(-z));\n"
-        "    e = expf(z);\n"
-        "    return e / (1.0f + e);\n"
-        "}\n", p);
+    /* Each element-wise activation the net uses, from the table's C form
+     * (layers/activation.c): a = f(z, parameter). */
+    int used[SYN_ACT_COUNT_] = {0};
+    for (size_t l = 0; l < net->n_layers; l++)
+        used[net->layers[l].activation] = 1;
+    for (int a = 0; a < SYN_ACT_COUNT_; a++) {
+        const syn_act_info *info = syn_act_info_of((syn_activation)a);
+        if (!used[a] || !info->c_body)
+            continue;
+        put(t, "\n/* %s, as synapse computes it (PyTorch's definition). */\n"
+            "static inline float %s_%s_(float x, float p)\n"
+            "{\n"
+            "    (void)p;\n"
+            "    %s\n"
+            "}\n", info->name, p, info->name, info->c_body);
+    }
     put(t, "\n/* Softmax with the maximum subtracted first. */\n"
         "static inline void %s_softmax_(float *v, size_t n)\n"
         "{\n"
@@ -326,27 +334,17 @@ static void put_helpers(text *t, const char *p)
 
 static void put_activation(text *t, const char *p, const syn_layer *layer, const char *v)
 {
-    size_t n = layer->units;
-    switch (layer->activation) {
-    case SYN_ACT_SIGMOID:
-        put(t, "    for (j = 0; j < %zu; j++)\n        %s[j] = %s_sigmoid_(%s[j]);\n", n, v, p, v);
-        break;
-    case SYN_ACT_TANH:
-        put(t, "    for (j = 0; j < %zu; j++)\n        %s[j] = tanhf(%s[j]);\n", n, v, v);
-        break;
-    case SYN_ACT_RELU:
-        put(t, "    for (j = 0; j < %zu; j++)\n        %s[j] = %s[j] < 0.0f ? 0.0f : %s[j];\n",
-            n, v, v, v);
-        break;
-    case SYN_ACT_LEAKY_RELU:
-        put(t, "    for (j = 0; j < %zu; j++)\n        %s[j] = %s[j] > 0.0f ? %s[j] : %s[j] * ",
-            n, v, v, v, v);
-        put_float(t, layer->leaky_slope);
-        put(t, ";\n");
-        break;
-    case SYN_ACT_SOFTMAX: put(t, "    %s_softmax_(%s, %zu);\n", p, v, n); break;
-    default: break;
+    const syn_act_info *info = syn_act_info_of(layer->activation);
+    if (info->output_only) { /* softmax: row-wise */
+        put(t, "    %s_softmax_(%s, %zu);\n", p, v, layer->units);
+        return;
     }
+    if (!info->c_body) /* linear */
+        return;
+    put(t, "    for (j = 0; j < %zu; j++)\n        %s[j] = %s_%s_(%s[j], ", layer->units, v, p,
+        info->name, v);
+    put_float(t, layer->leaky_slope);
+    put(t, ");\n");
 }
 
 /* The body of <prefix>_predict: scaled input and hidden layers alternate
@@ -386,7 +384,7 @@ static void put_predict(text *t, const syn_net *net, const char *p, const char *
             snprintf(bias, sizeof bias, "NULL");
         put(&body, "    %s_dense_(%s_w%zu, %s, %s, %zu, %zu, %s);\n", p, p, l, bias, src,
             layer->n_in, layer->units, dst);
-        if (layer->activation != SYN_ACT_LINEAR && layer->activation != SYN_ACT_SOFTMAX)
+        if (syn_act_info_of(layer->activation)->c_body)
             need_j = 1;
         put_activation(&body, p, layer, dst);
         if (!last) {
@@ -465,7 +463,7 @@ syn_status syn_net_export_c(const syn_net *net, const char *path, const char *pr
     text t = {0};
     put_preamble(&t, net, prefix, up);
     put_data(&t, net, prefix, up);
-    put_helpers(&t, prefix);
+    put_helpers(&t, net, prefix);
     put_predict(&t, net, prefix, up);
     put_api(&t, prefix, up);
     syn_status st = t.status;

@@ -94,28 +94,144 @@ static void put_value_info(syn_pb_writer *w, uint32_t field, const char *name, s
     syn_pb_end(w, info);
 }
 
-static const char *activation_op(syn_activation act)
+/* The scalar constants of layer l's activation in its ONNX form, as
+ * initializers "dense<l>.act<k>" (put_initializers writes them, the
+ * activation's nodes read them); returns their count. */
+static size_t act_constants(const syn_layer *layer, float vals[4])
 {
-    switch (act) {
-    case SYN_ACT_SIGMOID: return "Sigmoid";
-    case SYN_ACT_TANH: return "Tanh";
-    case SYN_ACT_RELU: return "Relu";
-    case SYN_ACT_LEAKY_RELU: return "LeakyRelu";
-    case SYN_ACT_SOFTMAX: return "Softmax";
-    default: return NULL;
+    const syn_act_info *info = syn_act_info_of(layer->activation);
+    switch (info->onnx_form) {
+    case SYN_ONNX_ACT_GELU_ERF:
+        vals[0] = 1.41421356237309505f; /* sqrt 2 */
+        vals[1] = 1.0f;
+        vals[2] = 0.5f;
+        return 3;
+    case SYN_ONNX_ACT_GELU_TANH:
+        vals[0] = 0.044715f;
+        vals[1] = 0.79788456080286535588f; /* sqrt(2 / pi) */
+        vals[2] = 1.0f;
+        vals[3] = 0.5f;
+        return 4;
+    case SYN_ONNX_ACT_SOFTPLUS:
+        if (layer->leaky_slope == 1.0f)
+            return 0;
+        vals[0] = layer->leaky_slope; /* beta */
+        return 1;
+    case SYN_ONNX_ACT_NONE:
+    case SYN_ONNX_ACT_OP:
+    case SYN_ONNX_ACT_OP_ALPHA:
+    case SYN_ONNX_ACT_SOFTMAX:
+    case SYN_ONNX_ACT_SILU:
+    case SYN_ONNX_ACT_COUNT_: break;
     }
+    return 0;
 }
 
-static const char *activation_word(syn_activation act)
+/* The nodes of one activation: each reads named values and writes the next
+ * one; the last writes "output" on the output layer. Node and value names
+ * are "dense<l>_<activation>" for the last node, with "_<k>" before it. */
+typedef struct act_chain {
+    syn_pb_writer *w;
+    size_t l;
+    int last;
+    const char *word;
+    int k;
+    char x[NAME_SIZE];   /* the activation's input z */
+    char cur[NAME_SIZE]; /* the latest value */
+} act_chain;
+
+static void chain_node(act_chain *c, const char *op, const char *a, const char *b,
+                       const onnx_attr *attr, int final)
 {
-    switch (act) {
-    case SYN_ACT_SIGMOID: return "sigmoid";
-    case SYN_ACT_TANH: return "tanh";
-    case SYN_ACT_RELU: return "relu";
-    case SYN_ACT_LEAKY_RELU: return "leaky_relu";
-    case SYN_ACT_SOFTMAX: return "softmax";
-    default: return "linear";
+    char node[NAME_SIZE], out[NAME_SIZE];
+    if (final) {
+        snprintf(node, sizeof node, "dense%zu_%s", c->l, c->word);
+        snprintf(out, sizeof out, "%s", c->last ? "output" : node);
+    } else {
+        snprintf(node, sizeof node, "dense%zu_%s_%d", c->l, c->word, c->k++);
+        snprintf(out, sizeof out, "%s", node);
     }
+    const char *inputs[2] = {a, b};
+    put_node(c->w, op, node, inputs, b ? 2 : 1, out, attr, attr ? 1 : 0);
+    snprintf(c->cur, sizeof c->cur, "%s", out);
+}
+
+/* Layer l's activation on `current` (the Gemm's output) in the table's
+ * ONNX form; current then names its output. */
+static void put_activation(syn_pb_writer *w, const syn_layer *layer, size_t l, int last,
+                           char *current)
+{
+    const syn_act_info *info = syn_act_info_of(layer->activation);
+    act_chain c = {w, l, last, info->name, 0, "", ""};
+    snprintf(c.x, sizeof c.x, "%s", current);
+    char k[4][NAME_SIZE];
+    for (int i = 0; i < 4; i++)
+        snprintf(k[i], sizeof k[i], "dense%zu.act%d", l, i);
+    char t[NAME_SIZE];
+    switch (info->onnx_form) {
+    case SYN_ONNX_ACT_NONE: return;
+    case SYN_ONNX_ACT_OP: chain_node(&c, info->onnx_op, c.x, NULL, NULL, 1); break;
+    case SYN_ONNX_ACT_OP_ALPHA: {
+        onnx_attr alpha = {"alpha", ONNX_ATTR_TYPE_FLOAT, layer->leaky_slope, 0};
+        chain_node(&c, info->onnx_op, c.x, NULL, &alpha, 1);
+        break;
+    }
+    case SYN_ONNX_ACT_SOFTMAX: {
+        /* axis 1 of a [batch, units] tensor: the same under the opset < 13
+         * (flatten to 2-D at axis) and the opset >= 13 (one axis) rules. */
+        onnx_attr axis = {"axis", ONNX_ATTR_TYPE_INT, 0.0f, 1};
+        chain_node(&c, info->onnx_op, c.x, NULL, &axis, 1);
+        break;
+    }
+    case SYN_ONNX_ACT_GELU_ERF:
+        /* torch.onnx.export's form of nn.GELU() at opset 13 (no Gelu
+         * operator before opset 20): x * (Erf(x / sqrt 2) + 1) * 0.5. */
+        chain_node(&c, "Div", c.x, k[0], NULL, 0);
+        chain_node(&c, "Erf", c.cur, NULL, NULL, 0);
+        chain_node(&c, "Add", c.cur, k[1], NULL, 0);
+        chain_node(&c, "Mul", c.x, c.cur, NULL, 0);
+        snprintf(t, sizeof t, "%s", c.cur);
+        chain_node(&c, "Mul", t, k[2], NULL, 1);
+        break;
+    case SYN_ONNX_ACT_GELU_TANH:
+        /* 0.5 x (1 + Tanh(sqrt(2/pi) (x + 0.044715 x^3))), as torch writes
+         * nn.GELU(approximate='tanh') at opset 13. */
+        chain_node(&c, "Mul", c.x, c.x, NULL, 0);
+        snprintf(t, sizeof t, "%s", c.cur);
+        chain_node(&c, "Mul", t, c.x, NULL, 0); /* x^3 */
+        snprintf(t, sizeof t, "%s", c.cur);
+        chain_node(&c, "Mul", t, k[0], NULL, 0);
+        snprintf(t, sizeof t, "%s", c.cur);
+        chain_node(&c, "Add", c.x, t, NULL, 0);
+        snprintf(t, sizeof t, "%s", c.cur);
+        chain_node(&c, "Mul", t, k[1], NULL, 0);
+        chain_node(&c, "Tanh", c.cur, NULL, NULL, 0);
+        snprintf(t, sizeof t, "%s", c.cur);
+        chain_node(&c, "Add", t, k[2], NULL, 0);
+        chain_node(&c, "Mul", c.x, c.cur, NULL, 0);
+        snprintf(t, sizeof t, "%s", c.cur);
+        chain_node(&c, "Mul", t, k[3], NULL, 1);
+        break;
+    case SYN_ONNX_ACT_SILU: /* x * Sigmoid(x), torch's form of nn.SiLU at opset 13 */
+        chain_node(&c, "Sigmoid", c.x, NULL, NULL, 0);
+        chain_node(&c, "Mul", c.x, c.cur, NULL, 1);
+        break;
+    case SYN_ONNX_ACT_SOFTPLUS:
+        /* ONNX's Softplus is log(exp(x) + 1): beta 1, and no threshold
+         * (above it the two differ by less than e^-20 relative). Another
+         * beta: Softplus(beta x) / beta, as torch writes it. */
+        if (layer->leaky_slope == 1.0f) {
+            chain_node(&c, info->onnx_op, c.x, NULL, NULL, 1);
+            break;
+        }
+        chain_node(&c, "Mul", c.x, k[0], NULL, 0);
+        chain_node(&c, info->onnx_op, c.cur, NULL, NULL, 0);
+        snprintf(t, sizeof t, "%s", c.cur);
+        chain_node(&c, "Div", t, k[0], NULL, 1);
+        break;
+    case SYN_ONNX_ACT_COUNT_: return;
+    }
+    snprintf(current, NAME_SIZE, "%s", c.cur);
 }
 
 /* Sub(input, offset) then Mul(., scale): exactly the float operations of
@@ -133,12 +249,12 @@ static void put_layer_nodes(syn_pb_writer *w, const syn_net *net, size_t l, char
 {
     const syn_layer *layer = &net->layers[l];
     int last = l + 1 == net->n_layers;
-    const char *act_op = activation_op(layer->activation);
+    int has_act = syn_act_info_of(layer->activation)->onnx_form != SYN_ONNX_ACT_NONE;
     char weight[NAME_SIZE], bias[NAME_SIZE], node[NAME_SIZE], out[NAME_SIZE];
     snprintf(weight, sizeof weight, "dense%zu.weight", l);
     snprintf(bias, sizeof bias, "dense%zu.bias", l);
     snprintf(node, sizeof node, "dense%zu_gemm", l);
-    if (last && !act_op)
+    if (last && !has_act)
         snprintf(out, sizeof out, "output");
     else
         snprintf(out, sizeof out, "dense%zu_linear", l);
@@ -149,27 +265,7 @@ static void put_layer_nodes(syn_pb_writer *w, const syn_net *net, size_t l, char
     onnx_attr trans_b = {"transB", ONNX_ATTR_TYPE_INT, 0.0f, 1};
     put_node(w, "Gemm", node, inputs, layer->has_bias ? 3 : 2, out, &trans_b, 1);
     snprintf(current, NAME_SIZE, "%s", out);
-    if (!act_op)
-        return;
-    snprintf(node, sizeof node, "dense%zu_%s", l, activation_word(layer->activation));
-    if (last)
-        snprintf(out, sizeof out, "output");
-    else
-        snprintf(out, sizeof out, "dense%zu_%s", l, activation_word(layer->activation));
-    const char *act_in[1] = {current};
-    onnx_attr attr = {NULL, 0, 0.0f, 0};
-    size_t n_attrs = 0;
-    if (layer->activation == SYN_ACT_LEAKY_RELU) {
-        attr = (onnx_attr){"alpha", ONNX_ATTR_TYPE_FLOAT, layer->leaky_slope, 0};
-        n_attrs = 1;
-    } else if (layer->activation == SYN_ACT_SOFTMAX) {
-        /* axis 1 of a [batch, units] tensor: the same under the opset < 13
-         * (flatten to 2-D at axis) and the opset >= 13 (one axis) rules. */
-        attr = (onnx_attr){"axis", ONNX_ATTR_TYPE_INT, 0.0f, 1};
-        n_attrs = 1;
-    }
-    put_node(w, act_op, node, act_in, 1, out, &attr, n_attrs);
-    snprintf(current, NAME_SIZE, "%s", out);
+    put_activation(w, layer, l, last, current);
 }
 
 static void put_initializers(syn_pb_writer *w, const syn_net *net)
@@ -188,6 +284,12 @@ static void put_initializers(syn_pb_writer *w, const syn_net *net)
         if (layer->has_bias) {
             snprintf(name, sizeof name, "dense%zu.bias", l);
             put_tensor(w, name, dims, 1, net->params + layer->b_off, layer->units);
+        }
+        float vals[4];
+        size_t n_consts = act_constants(layer, vals);
+        for (size_t k = 0; k < n_consts; k++) { /* scalars: no dims */
+            snprintf(name, sizeof name, "dense%zu.act%zu", l, k);
+            put_tensor(w, name, NULL, 0, &vals[k], 1);
         }
     }
 }
@@ -316,7 +418,7 @@ static void put_doc_string(syn_pb_writer *w, const syn_net *net)
     for (size_t l = 0; l < net->n_layers; l++) {
         const syn_layer *layer = &net->layers[l];
         n = snprintf(part, sizeof part, " -> %zu %s%s", layer->units,
-                     activation_word(layer->activation), layer->has_bias ? "" : " (no bias)");
+                     syn_activation_name(layer->activation), layer->has_bias ? "" : " (no bias)");
         syn_pb_append(w, part, (size_t)n);
     }
     if (net->scale_offset) {

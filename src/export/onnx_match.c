@@ -13,10 +13,11 @@
 #include "base/util.h"
 #include "export/onnx.h"
 #include "export/onnx_import.h"
+#include "layers/activation.h"
 
 static const char supported_ops[] =
-    "Gemm, MatMul, Add, Sub, Mul, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Identity, "
-    "Flatten, Constant";
+    "Gemm, MatMul, Add, Sub, Mul, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Elu, Softplus, "
+    "Identity, Flatten, Constant";
 
 /* ------------------------------------------------------------------------ */
 /* The chain                                                                 */
@@ -182,18 +183,24 @@ static syn_status set_activation(onnx_ctx *c, size_t index, const onnx_node *n, 
                          "an activation must follow a Gemm or MatMul layer");
     syn_status st;
     layer->slope = 0.0f;
-    if (act == SYN_ACT_LEAKY_RELU) {
+    const syn_act_info *info = syn_act_info_of(act);
+    if (info->onnx_form == SYN_ONNX_ACT_OP_ALPHA) { /* LeakyRelu, Elu */
         onnx_attr_value alpha;
         if ((st = syn_onnx_node_attr(c, n, "alpha", &alpha)) != SYN_OK)
             return st;
-        float slope = alpha.found ? alpha.f : 0.01f; /* ONNX's default alpha */
-        if (!isfinite(slope) || slope < 0.0f)
+        /* ONNX's default alpha is the table's default (0.01, 1). */
+        float param = alpha.found ? alpha.f : info->default_param;
+        if (!isfinite(param) || param < 0.0f)
             return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "alpha must be >= 0");
-        /* synapse reads a slope of 0 as "the default"; 0 is plain Relu. */
-        if (slope == 0.0f)
+        /* synapse reads a parameter of 0 as "the default"; a LeakyRelu of
+         * slope 0 is plain Relu (an Elu of alpha 0 is refused: no synapse
+         * activation is max(x, 0) with ELU's name). */
+        if (param == 0.0f && act == SYN_ACT_LEAKY_RELU)
             act = SYN_ACT_RELU;
-        layer->slope = slope;
-    } else if (act == SYN_ACT_SOFTMAX) {
+        else if (param == 0.0f)
+            return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "alpha must be > 0");
+        layer->slope = param;
+    } else if (info->onnx_form == SYN_ONNX_ACT_SOFTMAX) {
         onnx_attr_value axis;
         if ((st = syn_onnx_node_attr(c, n, "axis", &axis)) != SYN_OK)
             return st;
@@ -209,19 +216,20 @@ static syn_status set_activation(onnx_ctx *c, size_t index, const onnx_node *n, 
     return SYN_OK;
 }
 
+/* The activation whose table row is this one ONNX operator (Relu, Sigmoid,
+ * Tanh, LeakyRelu, Softmax, Elu, and Softplus: ONNX's has no threshold,
+ * which changes its value by less than e^-20 relative, and beta 1). The
+ * decomposed forms (GELU through Erf, SiLU as x * Sigmoid(x)) are chains of
+ * several nodes, not matched here. */
 static int op_activation(onnx_span op, syn_activation *act)
 {
-    static const struct {
-        const char *op;
-        syn_activation act;
-    } table[] = {{"Relu", SYN_ACT_RELU},       {"Sigmoid", SYN_ACT_SIGMOID},
-                 {"Tanh", SYN_ACT_TANH},       {"LeakyRelu", SYN_ACT_LEAKY_RELU},
-                 {"Softmax", SYN_ACT_SOFTMAX}};
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (onnx_span_is(op, table[i].op)) {
-            *act = table[i].act;
+    for (int a = 0; a < SYN_ACT_COUNT_; a++) {
+        const syn_act_info *info = syn_act_info_of((syn_activation)a);
+        if (info->onnx_op && onnx_span_is(op, info->onnx_op)) {
+            *act = (syn_activation)a;
             return 1;
         }
+    }
     return 0;
 }
 
