@@ -166,14 +166,11 @@ static void slow_chunk(void *ctx, size_t c)
     }
 }
 
-static void test_adaptive(void)
+/* One attempt of the slow-workers half: the share of late runs that ran
+ * alone, in [0, 1], or -1 when no run was late. */
+static double slow_worker_attempt(void)
 {
     syn_pool *pool = syn_pool_create(0);
-    if (syn_pool_max_threads(pool) < 2) {
-        printf("one CPU: adaptive thread count not tested\n");
-        syn_pool_free(pool);
-        return;
-    }
     slow_job job = {pthread_self(), 1, {0}};
     /* 0.4 s of runs; over the second half most run alone. Tries of 2
      * threads fall among them (a try lasts up to a window, 16 runs, when the
@@ -188,10 +185,37 @@ static void test_adaptive(void)
             alone += syn_pool_active_threads(pool) == 1;
         }
     }
-    CHECK(late > 0 && alone >= 0.7 * late, "slow workers: %d of %d runs on one thread", alone,
-          late);
+    syn_pool_free(pool);
+    return late ? (double)alone / late : -1.0;
+}
+
+static void test_adaptive(void)
+{
+    syn_pool *pool = syn_pool_create(0);
+    if (syn_pool_max_threads(pool) < 2) {
+        printf("one CPU: adaptive thread count not tested\n");
+        syn_pool_free(pool);
+        return;
+    }
+    syn_pool_free(pool);
+    /* The policy measures wall time, and a machine loaded by other work
+     * (a parallel build, another test suite) can deschedule the caller in
+     * the middle of its own chunks, which reads as a speedup from the slow
+     * worker. Up to three attempts: a pool that never adapts fails them
+     * all, a loaded machine rarely spoils three in a row. */
+    double share = -1.0;
+    for (int attempt = 0; attempt < 3 && share < 0.7; attempt++) {
+        double s = slow_worker_attempt();
+        share = s > share ? s : share;
+    }
+    CHECK(share >= 0.7, "slow workers: at best %.0f%% of late runs on one thread",
+          100.0 * share);
     /* Workers fast again: within a few seconds of runs the pool must try
      * more threads (whether it keeps them depends on the machine's load). */
+    pool = syn_pool_create(0);
+    slow_job job = {pthread_self(), 1, {0}};
+    for (double start = now(); now() - start < 0.3;)
+        syn_pool_run(pool, 8, slow_chunk, &job);
     job.slow_workers = 0;
     size_t most = 1;
     double end = now() + 4.0;

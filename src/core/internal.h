@@ -20,6 +20,9 @@ struct syn_net {
     size_t n_state;
     size_t min_train_batch; /* fewest rows a training pass takes (1, or 2 with BN) */
     int small_ok;  /* every layer's kind lets the small path run it */
+    /* The small path's view of the layers (kernels/small.h), [n_layers],
+     * when small_ok and every width is at most 16; else NULL. */
+    struct syn_small_layer *small;
     size_t max_width; /* widest of inputs and layer outputs */
     float *scale_offset, *scale_mul; /* [n_inputs] each, or both NULL */
     char **class_names;
@@ -49,6 +52,7 @@ struct syn_workspace {
      * 16-float vector per row of each layer's W and per bias,
      * [(units_sum + n_layers) x 16]. */
     float *small_acc;
+    struct syn_small_bufs *small_bufs; /* [n_layers]: the path's view of the blocks */
     size_t last_batch; /* batch of the last forward pass, 0 = none */
     int last_train;    /* the last forward pass was in training mode */
     uint64_t last_seed, last_step; /* its dropout seed and step */

@@ -130,6 +130,8 @@ syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind opti
         if (o.small_ok && max_width <= SYN_SMALL_WIDTH) { /* the small path's rows */
             add_block(&t, units_sum, SYN_SMALL_WIDTH * sizeof(float));
             add_block(&t, desc->n_layers, SYN_SMALL_WIDTH * sizeof(float));
+            add_block(&t, desc->n_layers, sizeof(syn_small_layer));
+            add_block(&t, desc->n_layers, sizeof(syn_small_bufs));
         }
         /* Each of the n_layers + 6 blocks may be rounded up to SYN_ALIGN,
          * and the n_layers + 4 row blocks have 16 floats (SYN_ALIGN bytes)

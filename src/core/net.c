@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "kernels/small.h"
 
 int syn_loss_output_ok(syn_loss loss, syn_activation act)
 {
@@ -117,6 +118,31 @@ static syn_status build_layers(syn_net *net, const syn_net_desc *desc)
     return SYN_OK;
 }
 
+/* The small path's view of the layers (kernels/small.h), for nets it may
+ * run: built once per network, since the arena never moves. */
+static syn_status build_small(syn_net *net)
+{
+    free(net->small);
+    net->small = NULL;
+    if (!net->small_ok || net->max_width > SYN_SMALL_WIDTH)
+        return SYN_OK;
+    net->small = calloc(net->n_layers, sizeof *net->small);
+    if (!net->small)
+        return SYN_ERR_OUT_OF_MEMORY;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const syn_layer *layer = &net->layers[l];
+        net->small[l] = (syn_small_layer){
+            .n_in = layer->n_in,
+            .units = layer->units,
+            .act = layer->activation,
+            .slope = layer->leaky_slope,
+            .w = net->params + layer->w_off,
+            .b = layer->has_bias ? net->params + layer->b_off : NULL,
+        };
+    }
+    return SYN_OK;
+}
+
 static void init_meta(syn_train_meta *meta)
 {
     memset(meta, 0, sizeof *meta);
@@ -157,6 +183,8 @@ syn_status syn_net_create(const syn_net_desc *desc, syn_net **out)
             st = SYN_ERR_OUT_OF_MEMORY;
     }
     if (st == SYN_OK)
+        st = build_small(net);
+    if (st == SYN_OK)
         st = syn_net_init_weights(net, desc->init, desc->seed);
     if (st != SYN_OK) {
         syn_net_free(net);
@@ -180,6 +208,7 @@ void syn_net_free(syn_net *net)
     if (!net)
         return;
     free(net->layers);
+    free(net->small);
     syn_free_aligned(net->params);
     syn_free_aligned(net->state);
     syn_free_aligned(net->scale_offset);
@@ -201,6 +230,7 @@ syn_status syn_net_clone(const syn_net *net, syn_net **out)
     copy->layers = NULL;
     copy->params = NULL;
     copy->state = NULL;
+    copy->small = NULL;
     copy->scale_offset = copy->scale_mul = NULL;
     copy->class_names = NULL;
     copy->n_class_names = 0;
@@ -217,7 +247,9 @@ syn_status syn_net_clone(const syn_net *net, syn_net **out)
         memcpy(copy->params, net->params, net->n_params * sizeof(float));
         if (net->n_state > 0)
             memcpy(copy->state, net->state, net->n_state * sizeof(float));
-        st = syn_net_set_input_scaling(copy, net->scale_offset, net->scale_mul);
+        st = build_small(copy);
+        if (st == SYN_OK)
+            st = syn_net_set_input_scaling(copy, net->scale_offset, net->scale_mul);
     }
     if (st == SYN_OK)
         st = syn_net_set_class_names(copy, (const char *const *)net->class_names,

@@ -42,6 +42,7 @@ static void workspace_release(syn_workspace *ws)
     syn_free_aligned(ws->delta[1]);
     syn_free_aligned(ws->grads);
     syn_free_aligned(ws->small_acc);
+    free(ws->small_bufs);
     if (ws->saved)
         for (size_t l = 0; l < ws->n_layers; l++)
             syn_free_aligned(ws->saved[l]);
@@ -142,8 +143,17 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
         size_t n;
         if (!syn_mul_size(rows, SYN_SMALL_WIDTH, &n))
             st = SYN_ERR_OVERFLOW;
-        else if (!(ws->small_acc = syn_alloc_floats(n)))
+        else if (!(ws->small_acc = syn_alloc_floats(n)) ||
+                 !(ws->small_bufs = calloc(net->n_layers, sizeof *ws->small_bufs)))
             st = SYN_ERR_OUT_OF_MEMORY;
+        for (size_t l = 0; st == SYN_OK && l < net->n_layers; l++) {
+            const syn_layer *layer = &net->layers[l];
+            ws->small_bufs[l] = (syn_small_bufs){
+                .out = ws->act[l],
+                .dw = ws->grads + layer->w_off,
+                .db = layer->has_bias ? ws->grads + layer->b_off : NULL,
+            };
+        }
     }
     if (st != SYN_OK) {
         workspace_release(ws);
@@ -235,16 +245,35 @@ static void load_input(const syn_net *net, syn_workspace *ws, const float *x, si
  * net->small_ok is every layer's small_ok; a dense layer's is its
  * activation row's small_path, so a net with an activation the small
  * kernels lack goes through syn_gemm and the table's own derivative. */
-static int small_path(const syn_net *net, size_t batch)
+static int small_path(const syn_net *net, const syn_workspace *ws, size_t batch)
 {
 #ifdef SYN_HAVE_AVX512
-    return net->small_ok && net->max_width <= SYN_SMALL_WIDTH && batch <= SYN_SMALL_ROWS &&
-           syn_small_available();
+    /* net->small and ws->small_bufs exist for such shapes (a workspace made
+     * for a net of the same shape whose activations the path lacks has no
+     * blocks for it). */
+    return net->small && ws->small_bufs && batch <= SYN_SMALL_ROWS && syn_small_available();
 #else
-    (void)net, (void)batch;
+    (void)net, (void)ws, (void)batch;
     return 0;
 #endif
 }
+
+#ifdef SYN_HAVE_AVX512
+/* The small path's plain description (kernels/small.h): the net's layer
+ * table and the workspace's blocks, both built when they were created. */
+static const syn_small_net *small_desc(const syn_net *net, syn_workspace *ws,
+                                       syn_small_net *sn)
+{
+    *sn = (syn_small_net){.n_layers = net->n_layers,
+                          .layers = net->small,
+                          .bufs = ws->small_bufs,
+                          .input = ws->input,
+                          .logits = ws->logits,
+                          .acc = ws->small_acc,
+                          .activate = syn_activation_forward};
+    return sn;
+}
+#endif
 
 /* Layer l's view of the pass that ws holds (or is about to run). */
 static syn_layer_pass layer_pass(const syn_net *net, float *state_out, syn_workspace *ws,
@@ -292,8 +321,9 @@ static void forward_layers(const syn_net *net, float *state_out, syn_workspace *
     if (out)
         *out = ws->act[net->n_layers - 1];
 #ifdef SYN_HAVE_AVX512
-    if (small_path(net, batch)) {
-        syn_small_forward_net(net, ws, x, batch);
+    if (small_path(net, ws, batch)) {
+        syn_small_net sn;
+        syn_small_forward_net(small_desc(net, ws, &sn), x, batch);
         return;
     }
 #else
@@ -446,8 +476,9 @@ static void activation_grad(const syn_layer *layer, const float *a, const float 
 static void backpropagate(const syn_net *net, syn_workspace *ws, size_t batch)
 {
 #ifdef SYN_HAVE_AVX512
-    if (small_path(net, batch)) {
-        syn_small_backward_net(net, ws, ws->delta[0], 0, batch);
+    if (small_path(net, ws, batch)) {
+        syn_small_net sn;
+        syn_small_backward_net(small_desc(net, ws, &sn), ws->delta[0], 0, batch);
         return;
     }
 #endif
@@ -488,8 +519,9 @@ syn_status syn_backward_from_output(const syn_net *net, syn_workspace *ws, const
     const syn_layer *out = &net->layers[net->n_layers - 1];
 #ifdef SYN_HAVE_AVX512
     /* The small path applies an element-wise output derivative itself. */
-    if (small_path(net, batch) && !syn_act_info_of(out->activation)->output_only) {
-        syn_small_backward_net(net, ws, d_out, 1, batch);
+    if (small_path(net, ws, batch) && !syn_act_info_of(out->activation)->output_only) {
+        syn_small_net sn;
+        syn_small_backward_net(small_desc(net, ws, &sn), d_out, 1, batch);
         return SYN_OK;
     }
 #endif

@@ -33,12 +33,20 @@ _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "floats travel as IEEE
 #define TAG_COLS "COLS"
 #define COLS_VERSION 1u
 
-enum { SEC_ARCH, SEC_PARM, SEC_SCAL, SEC_CLAS, SEC_META, SEC_OPTM, SEC_COLS, SEC_COUNT };
+/* Version 2: the layers' non-trained state (batch norm's running
+ * statistics), required: a reader that skipped it would normalize with
+ * made-up statistics. */
+#define TAG_STAT "STAT"
+
+enum { SEC_ARCH, SEC_PARM, SEC_SCAL, SEC_CLAS, SEC_META, SEC_OPTM, SEC_COLS, SEC_STAT,
+       SEC_COUNT };
 static const char *const core_tags[SEC_COUNT] = {TAG_ARCH, TAG_PARM, TAG_SCAL, TAG_CLAS,
-                                                 TAG_META, TAG_OPTM, TAG_COLS};
+                                                 TAG_META, TAG_OPTM, TAG_COLS, TAG_STAT};
 
 #define ARCH_HEAD_SIZE 20u    /* n_inputs u64, loss, reduction, n_layers u32 */
 #define LAYER_RECORD_SIZE 20u /* units u64, activation u32, slope f32, flags u32 */
+/* Version 2 records: the v1 fields, then kind u32, n_attrs u32, f32 each. */
+#define LAYER_RECORD_V2_MIN 28u
 #define LAYER_FLAG_BIAS 1u
 /* Header flag bits 0-15 announce features a reader must understand; v1
  * defines none. Bits 16-31 are hints a reader may ignore. */
@@ -192,7 +200,13 @@ static void ob_end(out_buf *b, size_t length_at)
 /* Encoding a network                                                        */
 /* ------------------------------------------------------------------------ */
 
-static void write_arch(out_buf *b, const syn_net *net)
+/* The format version a network needs: 1 unless a layer is not dense. */
+static uint32_t version_for(const syn_net *net)
+{
+    return syn_net_first_kind_not(net, 1u << SYN_LAYER_DENSE) < net->n_layers ? 2u : 1u;
+}
+
+static void write_arch(out_buf *b, const syn_net *net, uint32_t version)
 {
     size_t at = ob_begin(b, TAG_ARCH);
     ob_u64(b, net->n_inputs);
@@ -208,7 +222,28 @@ static void write_arch(out_buf *b, const syn_net *net)
          * activations without a parameter store 0. */
         ob_f32(b, layer->leaky_slope);
         ob_u32(b, layer->has_bias ? LAYER_FLAG_BIAS : 0u);
+        if (version < 2)
+            continue;
+        /* The kind's id is its enum value, which never changes; its
+         * attributes are the kind's own (layers/layer.h). */
+        const syn_layer_ops *ops = syn_layer_ops_of(layer->kind);
+        float attrs[SYN_LAYER_MAX_ATTRS];
+        size_t n = ops->attrs(layer, attrs);
+        ob_u32(b, (uint32_t)layer->kind);
+        ob_u32(b, (uint32_t)n);
+        for (size_t i = 0; i < n; i++)
+            ob_f32(b, attrs[i]);
     }
+    ob_end(b, at);
+}
+
+static void write_state(out_buf *b, const syn_net *net)
+{
+    if (net->n_state == 0)
+        return;
+    size_t at = ob_begin(b, TAG_STAT);
+    ob_u64(b, net->n_state);
+    ob_floats(b, net->state, net->n_state);
     ob_end(b, at);
 }
 
@@ -423,13 +458,6 @@ syn_status syn_model_serialize(const syn_net *net, const syn_optimizer *opt,
         syn_set_error(err, "model file: too many layers or class names for the format");
         return SYN_ERR_OVERFLOW;
     }
-    size_t bad = syn_net_first_kind_not(net, 1u << SYN_LAYER_DENSE);
-    if (bad < net->n_layers) {
-        syn_set_error(err, "model file: layer %zu (%s): format version %u stores dense layers "
-                      "only", bad, syn_layer_kind_name(net->layers[bad].kind),
-                      SYN_MODEL_VERSION);
-        return SYN_ERR_INVALID_ARGUMENT;
-    }
     if (opt) {
         size_t count = 0;
         syn_optimizer_moments((syn_optimizer *)opt, NULL, NULL, &count);
@@ -441,12 +469,14 @@ syn_status syn_model_serialize(const syn_net *net, const syn_optimizer *opt,
     }
     out_buf b = {0};
     ob_bytes(&b, SYN_MODEL_MAGIC, SYN_MODEL_MAGIC_SIZE);
-    ob_u32(&b, SYN_MODEL_VERSION);
-    ob_u32(&b, 0); /* flags: v1 sets none */
+    uint32_t version = version_for(net);
+    ob_u32(&b, version);
+    ob_u32(&b, 0); /* flags: v1 and v2 set none */
     ob_u64(&b, 0); /* total size, patched below */
     ob_u32(&b, 0); /* header CRC, patched below */
-    write_arch(&b, net);
+    write_arch(&b, net, version);
     write_params(&b, net);
+    write_state(&b, net);
     write_scaling(&b, net);
     write_class_names(&b, net);
     write_encoding(&b, net);
@@ -699,7 +729,7 @@ static syn_status payload_end(const reader *r, const section *s, const char *nam
 }
 
 typedef struct arch {
-    size_t n_inputs, n_layers, n_params;
+    size_t n_inputs, n_layers, n_params, n_state;
     syn_layer_desc *layers; /* malloc'd */
     syn_loss loss;
     syn_reduction reduction;
@@ -724,7 +754,32 @@ static syn_status check_layer(const syn_layer_desc *ld, uint32_t flags, size_t l
     return SYN_OK;
 }
 
-static syn_status parse_arch(const section *s, const char *name, arch *a, syn_error *err)
+/* Version 2's kind and attributes of layer l (after the v1 fields). */
+static syn_status parse_kind(reader *r, syn_layer_desc *ld, size_t l, const char *name,
+                             syn_error *err)
+{
+    uint32_t kind = rd_u32(r), n_attrs = rd_u32(r);
+    if (r->short_read)
+        return fail(err, SYN_ERR_CORRUPT, name, "section ARCH: layer %zu is cut short", l);
+    if (kind >= SYN_LAYER_COUNT_)
+        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: unknown kind %u", l,
+                    (unsigned)kind);
+    ld->kind = (syn_layer_kind)kind;
+    const syn_layer_ops *ops = syn_layer_ops_of(ld->kind);
+    if (n_attrs > SYN_LAYER_MAX_ATTRS || (size_t)n_attrs * 4 > r->left)
+        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu (%s): %u attributes", l, ops->name,
+                    (unsigned)n_attrs);
+    float v[SYN_LAYER_MAX_ATTRS];
+    for (uint32_t i = 0; i < n_attrs; i++)
+        v[i] = rd_f32(r);
+    char why[160] = "";
+    if (!ops->set_attrs(ld, v, n_attrs, why, sizeof why))
+        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu (%s): %s", l, ops->name, why);
+    return SYN_OK;
+}
+
+static syn_status parse_arch(const section *s, uint32_t version, const char *name, arch *a,
+                             syn_error *err)
 {
     reader r = {s->payload, s->size, 0};
     uint64_t n_inputs = rd_u64(&r);
@@ -739,8 +794,10 @@ static syn_status parse_arch(const section *s, const char *name, arch *a, syn_er
         return fail(err, SYN_ERR_CORRUPT, name, "section ARCH: unknown loss %u or reduction %u",
                     (unsigned)loss, (unsigned)reduction);
     /* The layer count is checked against the bytes present before the
-     * table is allocated, so a hostile count cannot make us over-allocate. */
-    if ((uint64_t)n_layers * LAYER_RECORD_SIZE != (uint64_t)r.left)
+     * table is allocated, so a hostile count cannot make us over-allocate
+     * (version 2 records are at least 28 bytes, and read exactly below). */
+    if (version < 2 ? (uint64_t)n_layers * LAYER_RECORD_SIZE != (uint64_t)r.left
+                    : (uint64_t)n_layers * LAYER_RECORD_V2_MIN > (uint64_t)r.left)
         return fail(err, SYN_ERR_CORRUPT, name, "section ARCH: %u layers do not fit %zu bytes",
                     (unsigned)n_layers, r.left);
     a->layers = calloc(n_layers, sizeof *a->layers);
@@ -750,7 +807,11 @@ static syn_status parse_arch(const section *s, const char *name, arch *a, syn_er
     a->n_layers = n_layers;
     a->loss = (syn_loss)loss;
     a->reduction = (syn_reduction)reduction;
-    size_t n_in = a->n_inputs, n_params = 0;
+    /* The layers are checked by their kinds' plans, as syn_net_create
+     * would, so every refusal names the layer and the field. */
+    syn_net_desc desc = {.n_inputs = a->n_inputs, .n_layers = n_layers, .layers = a->layers,
+                         .loss = a->loss, .reduction = a->reduction};
+    size_t n_in = a->n_inputs, n_params = 0, n_state = 0;
     for (size_t l = 0; l < n_layers; l++) {
         syn_layer_desc *ld = &a->layers[l];
         uint64_t units = rd_u64(&r);
@@ -764,21 +825,63 @@ static syn_status parse_arch(const section *s, const char *name, arch *a, syn_er
         ld->activation = (syn_activation)activation;
         ld->no_bias = !(flags & LAYER_FLAG_BIAS);
         syn_status st = check_layer(ld, flags, l, n_layers, name, err);
+        if (st == SYN_OK && version >= 2)
+            st = parse_kind(&r, ld, l, name, err);
         if (st != SYN_OK)
             return st;
-        size_t w_size;
-        if (!syn_mul_size(n_in, ld->units, &w_size) ||
-            !syn_add_size(n_params, w_size, &n_params) ||
-            (!ld->no_bias && !syn_add_size(n_params, ld->units, &n_params)))
+        syn_layer_plan plan;
+        syn_error why = {{0}};
+        st = syn_layer_plan_of(&desc, l, n_in, &plan, &why);
+        if (st != SYN_OK)
+            return fail(err, SYN_ERR_CORRUPT, name, "section ARCH: %s", why.message);
+        if (!syn_add_size(n_params, plan.w_size, &n_params) ||
+            !syn_add_size(n_params, plan.b_size, &n_params) ||
+            !syn_add_size(n_state, plan.n_state, &n_state))
             return fail(err, SYN_ERR_CORRUPT, name, "section ARCH: parameter count overflows");
-        n_in = ld->units;
+        n_in = plan.units;
     }
     if (!syn_loss_output_ok(a->loss, a->layers[n_layers - 1].activation))
         return fail(err, SYN_ERR_CORRUPT, name,
                     "section ARCH: loss %u does not fit the output activation %u",
                     (unsigned)loss, (unsigned)a->layers[n_layers - 1].activation);
     a->n_params = n_params;
+    a->n_state = n_state;
     return payload_end(&r, s, name, err);
+}
+
+/* STAT against the architecture: every layer's state as the kind could
+ * have written it. */
+static syn_status load_state(const section *s, const arch *a, syn_net *net, const char *name,
+                             syn_error *err)
+{
+    if (a->n_state == 0) {
+        if (s->tag)
+            return fail(err, SYN_ERR_CORRUPT, name,
+                        "section STAT: the architecture keeps no state");
+        return SYN_OK;
+    }
+    if (!s->tag)
+        return fail(err, SYN_ERR_CORRUPT, name, "section STAT is missing (%zu state values)",
+                    a->n_state);
+    reader r = {s->payload, s->size, 0};
+    uint64_t count = rd_u64(&r);
+    if (!r.short_read && count != (uint64_t)a->n_state)
+        return fail(err, SYN_ERR_CORRUPT, name,
+                    "section STAT holds %llu values, the architecture needs %zu",
+                    (unsigned long long)count, a->n_state);
+    const uint8_t *values = rd_floats(&r, count);
+    syn_status st = payload_end(&r, s, name, err);
+    if (st != SYN_OK)
+        return st;
+    decode_floats(net->state, values, a->n_state);
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const syn_layer_ops *ops = syn_layer_ops_of(net->layers[l].kind);
+        char why[160] = "";
+        if (ops->state_ok && !ops->state_ok(&net->layers[l], net->state, why, sizeof why))
+            return fail(err, SYN_ERR_CORRUPT, name, "section STAT: layer %zu (%s): %s", l,
+                        ops->name, why);
+    }
+    return SYN_OK;
 }
 
 /* Checks PARM against the architecture; *values points at the floats. */
@@ -1130,11 +1233,14 @@ syn_status syn_model_parse(const uint8_t *data, size_t size, const char *name, s
     const uint8_t *values = NULL;
     syn_net *built = NULL;
     syn_optimizer *built_opt = NULL;
-    st = parse_arch(&found[SEC_ARCH], name, &a, err);
+    /* index_sections checked the frame: the version is one this reads. */
+    st = parse_arch(&found[SEC_ARCH], get_u32(data + 8), name, &a, err);
     if (st == SYN_OK)
         st = parse_params(&found[SEC_PARM], &a, name, &values, err);
     if (st == SYN_OK)
         st = build_net(&a, values, name, &built, err);
+    if (st == SYN_OK)
+        st = load_state(&found[SEC_STAT], &a, built, name, err);
     if (st == SYN_OK && found[SEC_SCAL].tag)
         st = load_scaling(&found[SEC_SCAL], built, name, err);
     if (st == SYN_OK && found[SEC_CLAS].tag)

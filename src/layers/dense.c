@@ -105,6 +105,19 @@ static int dense_small_ok(const syn_layer *l)
     return syn_act_info_of(l->activation)->small_path;
 }
 
+static size_t dense_attrs(const syn_layer *l, float *out)
+{
+    (void)l, (void)out;
+    return 0;
+}
+
+static int dense_set_attrs(syn_layer_desc *d, const float *v, size_t n, char *why,
+                           size_t why_size)
+{
+    (void)d, (void)v;
+    return syn_layer_attr_count(n, 0, why, why_size);
+}
+
 const syn_layer_ops syn_dense_ops = {
     .name = "dense",
     .plan = dense_plan,
@@ -113,4 +126,7 @@ const syn_layer_ops syn_dense_ops = {
     .forward = dense_forward,
     .backward = dense_backward,
     .small_ok = dense_small_ok,
+    .attrs = dense_attrs,
+    .set_attrs = dense_set_attrs,
+    .state_ok = NULL,
 };

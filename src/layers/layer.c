@@ -125,3 +125,11 @@ int syn_layer_check_same_width(const syn_layer_desc *d, size_t n_in, char *why,
     }
     return 1;
 }
+
+int syn_layer_attr_count(size_t n, size_t want, char *why, size_t why_size)
+{
+    if (n == want)
+        return 1;
+    snprintf(why, why_size, "%zu attributes, this kind has %zu", n, want);
+    return 0;
+}

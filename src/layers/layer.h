@@ -85,7 +85,23 @@ typedef struct syn_layer_ops {
                      float *d_in);
     /* May the small-network path (kernels/small.h) run this layer? */
     int (*small_ok)(const syn_layer *l);
+    /* The model file's attributes of the kind (docs/FORMAT.md, ARCH v2):
+     * attrs writes them (at most SYN_LAYER_MAX_ATTRS floats) and returns
+     * their count; set_attrs puts n read ones into d, 0 (why filled) when n
+     * is not the kind's count (the values are checked by plan). */
+    size_t (*attrs)(const syn_layer *l, float *out);
+    int (*set_attrs)(syn_layer_desc *d, const float *v, size_t n, char *why, size_t why_size);
+    /* Whether a file's state block for the layer is one it could have
+     * written (finite statistics, variances >= 0); NULL for kinds without
+     * state. */
+    int (*state_ok)(const syn_layer *l, const float *state, char *why, size_t why_size);
 } syn_layer_ops;
+
+#define SYN_LAYER_MAX_ATTRS 8
+
+/* set_attrs' count check, shared by the kinds: 0 with why filled unless n
+ * is `want`. */
+int syn_layer_attr_count(size_t n, size_t want, char *why, size_t why_size);
 
 /* The row of a kind; kind must be below SYN_LAYER_COUNT_. */
 const syn_layer_ops *syn_layer_ops_of(syn_layer_kind kind);
