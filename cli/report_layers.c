@@ -7,28 +7,26 @@
 
 #include "report.h"
 
-static const char *activation_name(syn_activation a)
+/* The library's name, with spaces for underscores ("leaky relu"). */
+static void activation_words(syn_activation a, char *out, size_t size)
 {
-    switch (a) {
-    case SYN_ACT_LINEAR: return "linear";
-    case SYN_ACT_SIGMOID: return "sigmoid";
-    case SYN_ACT_TANH: return "tanh";
-    case SYN_ACT_RELU: return "relu";
-    case SYN_ACT_LEAKY_RELU: return "leaky relu";
-    case SYN_ACT_SOFTMAX: return "softmax";
-    default: return "unknown";
-    }
+    snprintf(out, size, "%s", syn_activation_name(a));
+    for (char *c = out; *c; c++)
+        if (*c == '_')
+            *c = ' ';
 }
 
 static void describe(const syn_layer_desc *d, report_layer *row)
 {
     snprintf(row->kind, sizeof row->kind, "dense");
+    char act[32];
+    activation_words(d->activation, act, sizeof act);
     if (d->activation == SYN_ACT_LEAKY_RELU)
         snprintf(row->detail, sizeof row->detail, "leaky relu (slope %g)%s",
                  d->leaky_slope > 0 ? (double)d->leaky_slope : 0.01,
                  d->no_bias ? ", no bias" : "");
     else
-        snprintf(row->detail, sizeof row->detail, "%s%s", activation_name(d->activation),
+        snprintf(row->detail, sizeof row->detail, "%s%s", act,
                  d->no_bias ? ", no bias" : "");
 }
 

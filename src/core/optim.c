@@ -821,6 +821,8 @@ float syn_schedule_lr(const syn_schedule *schedule, float base_lr, size_t epoch)
         return (float)(min + ((double)base_lr - min) * (1.0 + cos(3.141592653589793 * t / t_max)) /
                                  2.0);
     }
-    default: return base_lr;
+    case SYN_SCHEDULE_CONSTANT:
+    case SYN_SCHEDULE_COUNT_: break;
     }
+    return base_lr;
 }
