@@ -110,6 +110,20 @@ static double ref_loss(const syn_net *net, const double *p, const float *x, cons
                 total -= tr[j] * (z[j] - max - log(sum));
             break;
         }
+        case SYN_LOSS_HUBER: { /* PyTorch's HuberLoss */
+            syn_loss_options lo;
+            syn_net_loss_options(net, &lo);
+            double delta = lo.huber_delta > 0 ? lo.huber_delta : 1.0;
+            for (size_t j = 0; j < n_out; j++) {
+                double d = fabs(cur[r][j] - tr[j]);
+                total += d < delta ? 0.5 * d * d : delta * (d - 0.5 * delta);
+            }
+            break;
+        }
+        case SYN_LOSS_L1:
+            for (size_t j = 0; j < n_out; j++)
+                total += fabs(cur[r][j] - tr[j]);
+            break;
         case SYN_LOSS_COUNT_: break;
         }
     }

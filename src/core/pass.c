@@ -242,9 +242,10 @@ static void load_input(const syn_net *net, syn_workspace *ws, const float *x, si
 
 /* Whether a pass of `batch` rows takes the small-network path
  * (kernels/small.h): a function of the shape, the layers and the CPU only.
- * net->small_ok is every layer's small_ok; a dense layer's is its
- * activation row's small_path, so a net with an activation the small
- * kernels lack goes through syn_gemm and the table's own derivative. */
+ * net->small exists only when every layer's small_ok says so; a dense
+ * layer's is its activation row's small_path, so a net with an activation
+ * the small kernels lack goes through syn_gemm and the table's own
+ * derivative. */
 static int small_path(const syn_net *net, const syn_workspace *ws, size_t batch)
 {
 #ifdef SYN_HAVE_AVX512
