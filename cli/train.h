@@ -104,11 +104,11 @@ typedef struct train_run {
 
 /* ------------------------------------------------- train_options.c */
 
-extern const char *train_activation_names[], *train_optimizer_names[];
-extern const char *const train_loss_names[], *const train_schedule_names[],
-    *const train_scale_names[], *const train_task_names[];
-/* Fills train_activation_names and train_optimizer_names from the library
- * (main.c calls it first). */
+extern const char *train_activation_names[], *train_optimizer_names[], *train_loss_names[];
+extern const char *const train_schedule_names[], *const train_scale_names[],
+    *const train_task_names[];
+/* Fills train_activation_names, train_optimizer_names and train_loss_names
+ * from the library (main.c calls it first). */
 void train_names_init(void);
 
 /* How a resume treats an option. */

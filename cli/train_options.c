@@ -12,15 +12,14 @@
 
 #include "train.h"
 
-/* --activation and --optimizer: the library's names (syn_activation_name,
+/* --activation, --optimizer and --loss: the library's names (syn_activation_name,
  * syn_optim_name), indexed by the enum value, filled by train_names_init()
  * before any command runs; a checkpoint stores the chosen word, so the
  * order may grow with the enums (version 1 stored indices: train_ckpt.c
  * maps its own order). */
 const char *train_activation_names[SYN_ACT_COUNT_ + 1];
 const char *train_optimizer_names[SYN_OPTIM_COUNT_ + 1];
-/* Indexed by syn_loss. */
-const char *const train_loss_names[] = {"mse", "bce", "ce", "huber", "l1", NULL};
+const char *train_loss_names[SYN_LOSS_COUNT_ + 1]; /* syn_loss_name, the same way */
 
 void train_names_init(void)
 {
@@ -30,6 +29,9 @@ void train_names_init(void)
     for (int k = 0; k < SYN_OPTIM_COUNT_; k++)
         train_optimizer_names[k] = syn_optim_name((syn_optim_kind)k);
     train_optimizer_names[SYN_OPTIM_COUNT_] = NULL;
+    for (int l = 0; l < SYN_LOSS_COUNT_; l++)
+        train_loss_names[l] = syn_loss_name((syn_loss)l);
+    train_loss_names[SYN_LOSS_COUNT_] = NULL;
 }
 /* Indexed by syn_schedule_kind. */
 const char *const train_schedule_names[] = {"constant", "step", "cosine", "exponential",

@@ -311,6 +311,15 @@ static void test_names(void)
         syn_optim_desc d = syn_optim_defaults((syn_optim_kind)k);
         CHECK(syn_optim_validate(&d, NULL) == SYN_OK, "%s: defaults valid", name);
     }
+    for (int l = 0; l < SYN_LOSS_COUNT_; l++) {
+        syn_loss back;
+        const char *name = syn_loss_name((syn_loss)l);
+        CHECK(syn_loss_parse(name, &back) == SYN_OK && back == (syn_loss)l,
+              "loss %d (%s) round trip", l, name);
+    }
+    syn_loss loss;
+    CHECK(syn_loss_parse("cross_entropy", &loss) == SYN_ERR_INVALID_ARGUMENT, "unknown loss");
+    CHECK(strcmp(syn_loss_name(SYN_LOSS_COUNT_), "unknown") == 0, "loss out of range");
     syn_activation act;
     syn_optim_kind kind;
     CHECK(syn_activation_parse("gelu_erf", &act) == SYN_ERR_INVALID_ARGUMENT, "unknown act");
