@@ -419,6 +419,66 @@ static void test_bad_descriptions(void)
     }
 }
 
+/* A net wide enough that every loop runs on the threads (activation blocks
+ * over 16384 elements, an arena over 65536), with each newer activation,
+ * trained 2 epochs by each newer optimizer on 1, 2, 3 and 8 threads: the
+ * parameters must be the same bits. */
+static void test_thread_identity(void)
+{
+    enum { ROWS = 192, FEATURES = 40, CLASSES = 4 };
+    static float x[ROWS * FEATURES];
+    uint32_t labels[ROWS];
+    syn_rng rng;
+    syn_rng_seed(&rng, 5);
+    for (size_t i = 0; i < ROWS * FEATURES; i++)
+        x[i] = (float)syn_rng_normal(&rng);
+    for (size_t i = 0; i < ROWS; i++)
+        labels[i] = (uint32_t)syn_rng_below(&rng, CLASSES);
+    syn_dataset *ds = NULL;
+    CHECK_OK(syn_dataset_from_labels(x, ROWS, FEATURES, labels, CLASSES, &ds));
+    syn_layer_desc layers[] = {{.units = 300, .activation = SYN_ACT_GELU},
+                               {.units = 200, .activation = SYN_ACT_SILU},
+                               {.units = 64, .activation = SYN_ACT_ELU},
+                               {.units = 64, .activation = SYN_ACT_SOFTPLUS},
+                               {.units = 32, .activation = SYN_ACT_GELU_TANH},
+                               {.units = CLASSES, .activation = SYN_ACT_SOFTMAX}};
+    syn_net_desc nd = {.n_inputs = FEATURES, .n_layers = 6, .layers = layers,
+                       .loss = SYN_LOSS_CROSS_ENTROPY, .seed = 3};
+    const syn_optim_kind kinds[] = {SYN_OPTIM_RMSPROP, SYN_OPTIM_ADAGRAD, SYN_OPTIM_NADAM,
+                                    SYN_OPTIM_RADAM};
+    const int threads[] = {1, 2, 3, 8};
+    for (size_t k = 0; ds && k < sizeof kinds / sizeof *kinds; k++) {
+        syn_optim_desc od = syn_optim_defaults(kinds[k]);
+        if (kinds[k] == SYN_OPTIM_RMSPROP) {
+            od.momentum = 0.5f;
+            od.centered = 1;
+        }
+        float *first = NULL;
+        size_t n = 0;
+        int same = 1;
+        for (size_t t = 0; t < sizeof threads / sizeof *threads; t++) {
+            syn_net *net = NULL;
+            syn_trainer *tr = NULL;
+            syn_train_desc td = {.batch_size = 64, .n_threads = threads[t], .seed = 9};
+            CHECK_OK(syn_net_create(&nd, &net));
+            CHECK_OK(syn_trainer_create(net, &od, &td, &tr));
+            for (int e = 0; tr && e < 2; e++)
+                CHECK_OK(syn_trainer_epoch(tr, ds, NULL, 0, NULL, NULL, NULL));
+            const float *p = syn_net_params(net, &n);
+            if (t == 0 && p && (first = malloc(n * sizeof *first)))
+                memcpy(first, p, n * sizeof *first);
+            else if (t > 0 && (!first || !p || memcmp(first, p, n * sizeof *first) != 0))
+                same = 0;
+            syn_trainer_free(tr);
+            syn_net_free(net);
+        }
+        CHECK(first && n > 65536 && same, "%s: the same parameters on 1, 2, 3 and 8 threads",
+              syn_optim_name(kinds[k]));
+        free(first);
+    }
+    syn_dataset_free(ds);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmp_dir)) {
@@ -429,6 +489,7 @@ int main(void)
     test_activation_golden();
     test_optimizer_golden();
     test_bad_descriptions();
+    test_thread_identity();
     rmdir(tmp_dir);
     return check_finish();
 }
