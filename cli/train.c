@@ -785,27 +785,27 @@ static int apply_loss_options(const train_options *o, train_run *run)
 #define KIND(k) (1u << (k))
 typedef struct optim_option {
     const char *name;
-    size_t at; /* offsetof(train_options, ...) of its double */
+    size_t at;      /* offsetof(train_options, ...) of its double (< 0: not given) */
+    size_t desc_at; /* offsetof(syn_optim_desc, ...) of the float it sets */
     unsigned kinds;
 } optim_option;
 
+#define ADAM_FAMILY                                                                            \
+    (KIND(SYN_OPTIM_ADAM) | KIND(SYN_OPTIM_ADAMW) | KIND(SYN_OPTIM_NADAM) | KIND(SYN_OPTIM_RADAM))
+#define OPTIM_OPTION(name, member, field, kinds)                                               \
+    {name, offsetof(train_options, member), offsetof(syn_optim_desc, field), kinds}
 static const optim_option optim_options[] = {
-    {"--momentum", offsetof(train_options, momentum),
-     KIND(SYN_OPTIM_MOMENTUM) | KIND(SYN_OPTIM_NESTEROV) | KIND(SYN_OPTIM_RMSPROP)},
-    {"--beta1", offsetof(train_options, beta1),
-     KIND(SYN_OPTIM_ADAM) | KIND(SYN_OPTIM_ADAMW) | KIND(SYN_OPTIM_NADAM) |
-         KIND(SYN_OPTIM_RADAM)},
-    {"--beta2", offsetof(train_options, beta2),
-     KIND(SYN_OPTIM_ADAM) | KIND(SYN_OPTIM_ADAMW) | KIND(SYN_OPTIM_NADAM) |
-         KIND(SYN_OPTIM_RADAM)},
-    {"--eps", offsetof(train_options, eps),
-     KIND(SYN_OPTIM_ADAM) | KIND(SYN_OPTIM_ADAMW) | KIND(SYN_OPTIM_RMSPROP) |
-         KIND(SYN_OPTIM_ADAGRAD) | KIND(SYN_OPTIM_NADAM) | KIND(SYN_OPTIM_RADAM)},
-    {"--alpha", offsetof(train_options, alpha), KIND(SYN_OPTIM_RMSPROP)},
-    {"--lr-decay", offsetof(train_options, lr_decay), KIND(SYN_OPTIM_ADAGRAD)},
-    {"--initial-accumulator", offsetof(train_options, initial_accumulator),
-     KIND(SYN_OPTIM_ADAGRAD)},
-    {"--momentum-decay", offsetof(train_options, momentum_decay), KIND(SYN_OPTIM_NADAM)},
+    OPTIM_OPTION("--momentum", momentum, momentum,
+                 KIND(SYN_OPTIM_MOMENTUM) | KIND(SYN_OPTIM_NESTEROV) | KIND(SYN_OPTIM_RMSPROP)),
+    OPTIM_OPTION("--beta1", beta1, beta1, ADAM_FAMILY),
+    OPTIM_OPTION("--beta2", beta2, beta2, ADAM_FAMILY),
+    OPTIM_OPTION("--eps", eps, eps,
+                 ADAM_FAMILY | KIND(SYN_OPTIM_RMSPROP) | KIND(SYN_OPTIM_ADAGRAD)),
+    OPTIM_OPTION("--alpha", alpha, alpha, KIND(SYN_OPTIM_RMSPROP)),
+    OPTIM_OPTION("--lr-decay", lr_decay, lr_decay, KIND(SYN_OPTIM_ADAGRAD)),
+    OPTIM_OPTION("--initial-accumulator", initial_accumulator, initial_accumulator_value,
+                 KIND(SYN_OPTIM_ADAGRAD)),
+    OPTIM_OPTION("--momentum-decay", momentum_decay, momentum_decay, KIND(SYN_OPTIM_NADAM)),
 };
 
 /* The optimizer's settings: its defaults, then the options given. */
@@ -819,25 +819,11 @@ static int optim_settings(const train_options *o, syn_optim_desc *d)
         if (v >= 0.0 && !(op->kinds & KIND(kind)))
             return cli_usage_error("train", "%s does not apply to --optimizer %s", op->name,
                                    syn_optim_name(kind));
+        if (v >= 0.0)
+            *(float *)((char *)d + op->desc_at) = (float)v;
     }
     if (o->centered && kind != SYN_OPTIM_RMSPROP)
         return cli_usage_error("train", "--centered applies to --optimizer rmsprop only");
-    if (o->momentum >= 0.0)
-        d->momentum = (float)o->momentum;
-    if (o->beta1 >= 0.0)
-        d->beta1 = (float)o->beta1;
-    if (o->beta2 >= 0.0)
-        d->beta2 = (float)o->beta2;
-    if (o->eps >= 0.0)
-        d->eps = (float)o->eps;
-    if (o->alpha >= 0.0)
-        d->alpha = (float)o->alpha;
-    if (o->lr_decay >= 0.0)
-        d->lr_decay = (float)o->lr_decay;
-    if (o->initial_accumulator >= 0.0)
-        d->initial_accumulator_value = (float)o->initial_accumulator;
-    if (o->momentum_decay >= 0.0)
-        d->momentum_decay = (float)o->momentum_decay;
     d->centered = o->centered != 0;
     syn_error err;
     if (syn_optim_validate(d, &err) != SYN_OK)
