@@ -306,7 +306,15 @@ static void test_memory_limits(void)
     expect(args, 1, "more than --max-memory 100 KiB");
     snprintf(args, sizeof args, "%s--hidden 16000000,16000000 --max-memory 1T", base);
     /* d.csv is small: the default batch is the smallest, 32. */
-    expect(args, 1, "PiB (parameters, gradients, Adam moments, workspace for batch 32)");
+    expect(args, 1, "PiB (parameters, gradients, adam state (2 arenas), workspace for batch 32)");
+    /* Every optimizer is named by the library's table (the CLI's own list
+     * had only the first five), and RMSprop's extra arenas are counted. */
+    snprintf(args, sizeof args, "%s--max-memory 100K --hidden 4000 --optimizer radam", base);
+    expect(args, 1, "radam state (2 arenas)");
+    snprintf(args, sizeof args,
+             "%s--max-memory 100K --hidden 4000 --optimizer rmsprop --centered --momentum 0.5",
+             base);
+    expect(args, 1, "rmsprop state (3 arenas)");
     /* The default limit is the available memory. */
     snprintf(args, sizeof args, "%s--hidden 16777216,16777216,16777216", base);
     expect(args, 1, "PiB (parameters");
