@@ -88,7 +88,8 @@ static void train_usage(FILE *to)
 "                        gelu|gelu_tanh|silu|elu|softplus (default relu; PyTorch's\n"
 "                        definitions, parameters at their defaults)\n"
 "  --loss mse|bce|ce|huber|l1\n"
-"                        default ce (softmax outputs) for classes, mse (linear\n""                        outputs) for regression. bce gives one sigmoid output per\n"
+"                        default ce (softmax outputs) for classes, mse (linear\n"
+"                        outputs) for regression. bce gives one sigmoid output per\n"
 "                        class (or per target, which must lie in [0, 1]); mse,\n"
 "                        huber and l1 on classes fit linear outputs to one-hot rows.\n"
 "  --huber-delta X       huber's delta, in standardised target units (default 1.0)\n"
@@ -660,8 +661,8 @@ static int build_net(const train_options *o, train_run *run)
                          .seed = (uint64_t)o->seed};
     syn_error why;
     if (rc == SYN_EXIT_OK && syn_net_desc_check(&desc, &why) != SYN_OK)
-        rc = cli_usage_error("train", "--activation %s: %s", train_activation_names[o->activation],
-                             why.message);
+        rc = cli_usage_error("train", "--activation %s: %s",
+                             train_activation_names[o->activation], why.message);
     if (rc == SYN_EXIT_OK)
         rc = check_network_memory(o, run, &desc);
     syn_status st = rc == SYN_EXIT_OK ? syn_net_create(&desc, &run->net) : SYN_OK;
