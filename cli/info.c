@@ -14,7 +14,9 @@ static void info_usage(FILE *to)
     fprintf(to,
 "usage: synapse info MODEL\n"
 "\n"
-"Describes a model file: layers (widths, activations), loss, parameter count,\n"
+"Describes a model file: a table of the layers (kind, output width, activation,\n"
+"parameters and their memory, totals, what training allocates),\n"
+"loss, parameter count,\n"
 "input scaling (x' = (x - offset) * scale, summarised over the features),\n"
 "class names and the training metadata (epochs, seed, samples seen, final\n"
 "losses and accuracies, optimizer, library version).\n");
@@ -33,18 +35,101 @@ static const char *loss_name(syn_loss l, char *buf, size_t size)
     return buf;
 }
 
+/* 1234567 as "1,234,567". */
+static void grouped(char *buf, size_t size, size_t v)
+{
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%zu", v), out = 0;
+    for (int i = 0; i < n && (size_t)out + 2 < size; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            buf[out++] = ',';
+        buf[out++] = digits[i];
+    }
+    buf[out] = '\0';
+}
+
+/* What a layer's kind adds in the table: dropout's rate, batch norm's
+ * momentum, the norms' eps when it is not PyTorch's 1e-5, a missing bias;
+ * "" or the text after two spaces. */
+static void layer_note(const syn_layer_desc *d, char *buf, size_t size)
+{
+    char eps[32] = "";
+    if (d->kind == SYN_LAYER_BATCHNORM || d->kind == SYN_LAYER_LAYERNORM)
+        if (d->eps != 1e-5f)
+            snprintf(eps, sizeof eps, "eps %g", (double)d->eps);
+    const char *bias = d->no_bias ? (d->kind == SYN_LAYER_DENSE ? "no bias" : "no beta") : "";
+    switch (d->kind) {
+    case SYN_LAYER_DROPOUT: snprintf(buf, size, "  p %g", (double)d->rate); return;
+    case SYN_LAYER_BATCHNORM:
+        snprintf(buf, size, "  momentum %g%s%s%s%s", (double)d->momentum, *eps ? ", " : "", eps,
+                 *bias ? ", " : "", bias);
+        return;
+    case SYN_LAYER_DENSE:
+    case SYN_LAYER_LAYERNORM:
+        snprintf(buf, size, "%s%s%s%s", *eps || *bias ? "  " : "", eps, *eps && *bias ? ", " : "",
+                 bias);
+        return;
+    case SYN_LAYER_COUNT_: break;
+    }
+    buf[0] = '\0';
+}
+
+/* A Keras-like summary (model.summary()): per layer its kind, output
+ * width, activation, trained parameters and what they take; then the
+ * totals and what training and inference allocate
+ * (syn_net_memory_estimate, from the same plans the library uses). */
 static void print_layers(const syn_net *net)
 {
+    size_t n_layers = syn_net_n_layers(net), total = 0, state = 0;
+    syn_layer_desc *descs = calloc(n_layers ? n_layers : 1, sizeof *descs);
     printf("layers:\n");
-    for (size_t i = 0; i < syn_net_n_layers(net); i++) {
+    printf("  %-5s  %-10s %7s  %-10s %12s %10s\n", "layer", "kind", "output", "activation",
+           "parameters", "memory");
+    printf("  %-5s  %-10s %7zu\n", "input", "", syn_net_n_inputs(net));
+    for (size_t i = 0; i < n_layers; i++) {
         syn_layer_desc d;
-        size_t n_in = 0;
+        size_t n_in = 0, n_state = 0;
         if (syn_net_layer(net, i, &d, &n_in) != SYN_OK)
             continue;
-        size_t params = d.units * n_in + (d.no_bias ? 0 : d.units);
-        printf("  %zu  dense %6zu -> %-6zu %-10s %10zu parameters%s\n", i + 1, n_in, d.units,
-               syn_activation_name(d.activation), params, d.no_bias ? " (no bias)" : "");
+        if (descs)
+            descs[i] = d;
+        size_t params = 0;
+        switch (d.kind) {
+        case SYN_LAYER_DENSE: params = d.units * n_in + (d.no_bias ? 0 : d.units); break;
+        case SYN_LAYER_BATCHNORM:
+            n_state = 2 * d.units;
+            params = d.units * (d.no_bias ? 1 : 2);
+            break;
+        case SYN_LAYER_LAYERNORM: params = d.units * (d.no_bias ? 1 : 2); break;
+        case SYN_LAYER_DROPOUT:
+        case SYN_LAYER_COUNT_: break;
+        }
+        total += params;
+        state += n_state;
+        char count[32], mem[32], note[64];
+        grouped(count, sizeof count, params);
+        cli_format_bytes(mem, sizeof mem, (params + n_state) * sizeof(float));
+        layer_note(&d, note, sizeof note);
+        const char *kind = syn_layer_kind_name(d.kind);
+        printf("  %-5zu  %-10s %7zu  %-10s %12s %10s%s\n", i + 1, kind ? kind : "?", d.units,
+               syn_activation_name(d.activation), count, mem, note);
     }
+    char count[32], mem[32];
+    grouped(count, sizeof count, total);
+    cli_format_bytes(mem, sizeof mem, (total + state) * sizeof(float));
+    printf("  %-5s  %-10s %7s  %-10s %12s %10s%s\n", "total", "", "", "", count, mem,
+           state ? "  with the running statistics" : "");
+    syn_net_desc desc = {.n_inputs = syn_net_n_inputs(net), .n_layers = n_layers,
+                         .layers = descs, .loss = syn_net_loss(net),
+                         .reduction = syn_net_reduction(net)};
+    size_t train = 0;
+    if (descs && syn_net_memory_estimate(&desc, SYN_OPTIM_ADAM, 128, &train) == SYN_OK) {
+        char t[32];
+        cli_format_bytes(t, sizeof t, train);
+        printf("memory: %s to train with adam at batch 128 (parameters, gradients, moments, "
+               "workspace)\n", t);
+    }
+    free(descs);
 }
 
 static void range_of(const float *v, size_t n, double *lo, double *hi)

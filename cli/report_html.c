@@ -173,10 +173,16 @@ static const char style[] =
 "@media (max-width:700px){main{padding:10px}section{padding:10px 10px}"
 ".grid2{grid-template-columns:1fr}header h1{font-size:21px}body{font-size:14px}"
 "table.kv th{width:auto;white-space:normal}.card b{font-size:20px}"
-".cards{grid-template-columns:repeat(2,1fr)}.chart text{font-size:15px}}\n"
+".cards{grid-template-columns:repeat(2,1fr)}.chart text{font-size:15px}"
+/* Five images to a row on a phone, seven weight images. */
+".imgs{gap:4px}.imgs figure{width:62px}.imgs canvas{width:60px;height:60px}"
+".imgs.weights figure{width:44px}.imgs.weights canvas{width:42px;height:42px}}\n"
 "@media print{body{background:#fff;font-size:11pt}main{max-width:none;padding:0}"
 "section{border:none;padding:0;margin:12px 0}.scroll{overflow:visible}"
-".grid2{grid-template-columns:1fr 1fr}a{color:inherit}}\n";
+".grid2{grid-template-columns:1fr}.chart{max-width:440px}.legend{max-width:440px}"
+/* The heat maps keep their colours on paper (browsers drop backgrounds). */
+"table.heat td{padding:1px 3px;font-size:9pt;-webkit-print-color-adjust:exact;"
+"print-color-adjust:exact}a{color:inherit}}\n";
 
 /* Draws each canvas from its inline pixels: data-gray holds bytes 0..255,
  * data-signed bytes where 128 is zero (weights: red positive, blue

@@ -12,15 +12,17 @@
 #include "io/file.h"
 #include "export/onnx.h"
 #include "export/protobuf.h"
+#include "layers/activation.h"
 
 #define NAME_SIZE 64
 
-typedef struct onnx_attr {
-    const char *name;
-    int type; /* ONNX_ATTR_TYPE_FLOAT or ONNX_ATTR_TYPE_INT */
-    float f;
-    int64_t i;
-} onnx_attr;
+/* The layers' attribute type (layers/layer_export.h): the kinds write
+ * their nodes through the sinks below. */
+typedef syn_onnx_attr onnx_attr;
+_Static_assert((int)SYN_ONNX_FLOAT == (int)ONNX_ATTR_TYPE_FLOAT &&
+                   (int)SYN_ONNX_INT == (int)ONNX_ATTR_TYPE_INT &&
+                   (int)SYN_ONNX_INTS == (int)ONNX_ATTR_TYPE_INTS,
+               "attribute types are ONNX's");
 
 /* A FLOAT TensorProto with raw_data: little-endian float32 written byte by
  * byte, so the file is the same on every host. */
@@ -65,6 +67,9 @@ static void put_node(syn_pb_writer *w, const char *op_type, const char *name,
         syn_pb_put_string(w, ONNX_ATTR_NAME, attrs[k].name);
         if (attrs[k].type == ONNX_ATTR_TYPE_FLOAT)
             syn_pb_put_float(w, ONNX_ATTR_F, attrs[k].f);
+        else if (attrs[k].type == ONNX_ATTR_TYPE_INTS)
+            for (size_t j = 0; j < attrs[k].n_ints; j++)
+                syn_pb_put_int64(w, ONNX_ATTR_INTS, attrs[k].ints[j]);
         else
             syn_pb_put_int64(w, ONNX_ATTR_I, attrs[k].i);
         syn_pb_put_varint(w, ONNX_ATTR_TYPE, (uint64_t)attrs[k].type);
@@ -95,7 +100,7 @@ static void put_value_info(syn_pb_writer *w, uint32_t field, const char *name, s
 }
 
 /* The scalar constants of layer l's activation in its ONNX form, as
- * initializers "dense<l>.act<k>" (put_initializers writes them, the
+ * initializers "<kind><l>.act<k>" (put_initializers writes them, the
  * activation's nodes read them); returns their count. */
 static size_t act_constants(const syn_layer *layer, float vals[4])
 {
@@ -129,9 +134,10 @@ static size_t act_constants(const syn_layer *layer, float vals[4])
 
 /* The nodes of one activation: each reads named values and writes the next
  * one; the last writes "output" on the output layer. Node and value names
- * are "dense<l>_<activation>" for the last node, with "_<k>" before it. */
+ * are "<kind><l>_<activation>" for the last node, with "_<k>" before it. */
 typedef struct act_chain {
     syn_pb_writer *w;
+    const char *kind; /* the layer kind's name, as its own nodes */
     size_t l;
     int last;
     const char *word;
@@ -145,10 +151,10 @@ static void chain_node(act_chain *c, const char *op, const char *a, const char *
 {
     char node[NAME_SIZE], out[NAME_SIZE];
     if (final) {
-        snprintf(node, sizeof node, "dense%zu_%s", c->l, c->word);
+        snprintf(node, sizeof node, "%s%zu_%s", c->kind, c->l, c->word);
         snprintf(out, sizeof out, "%s", c->last ? "output" : node);
     } else {
-        snprintf(node, sizeof node, "dense%zu_%s_%d", c->l, c->word, c->k++);
+        snprintf(node, sizeof node, "%s%zu_%s_%d", c->kind, c->l, c->word, c->k++);
         snprintf(out, sizeof out, "%s", node);
     }
     const char *inputs[2] = {a, b};
@@ -158,28 +164,28 @@ static void chain_node(act_chain *c, const char *op, const char *a, const char *
 
 /* Layer l's activation on `current` (the Gemm's output) in the table's
  * ONNX form; current then names its output. */
-static void put_activation(syn_pb_writer *w, const syn_layer *layer, size_t l, int last,
-                           char *current)
+static void put_activation(syn_pb_writer *w, const syn_layer *layer, const char *kind,
+                           size_t l, int last, char *current)
 {
     const syn_act_info *info = syn_act_info_of(layer->activation);
-    act_chain c = {w, l, last, info->name, 0, "", ""};
+    act_chain c = {w, kind, l, last, info->name, 0, "", ""};
     snprintf(c.x, sizeof c.x, "%s", current);
     char k[4][NAME_SIZE];
     for (int i = 0; i < 4; i++)
-        snprintf(k[i], sizeof k[i], "dense%zu.act%d", l, i);
+        snprintf(k[i], sizeof k[i], "%s%zu.act%d", kind, l, i);
     char t[NAME_SIZE];
     switch (info->onnx_form) {
     case SYN_ONNX_ACT_NONE: return;
     case SYN_ONNX_ACT_OP: chain_node(&c, info->onnx_op, c.x, NULL, NULL, 1); break;
     case SYN_ONNX_ACT_OP_ALPHA: {
-        onnx_attr alpha = {"alpha", ONNX_ATTR_TYPE_FLOAT, layer->leaky_slope, 0};
+        onnx_attr alpha = {"alpha", ONNX_ATTR_TYPE_FLOAT, layer->leaky_slope, 0, NULL, 0};
         chain_node(&c, info->onnx_op, c.x, NULL, &alpha, 1);
         break;
     }
     case SYN_ONNX_ACT_SOFTMAX: {
         /* axis 1 of a [batch, units] tensor: the same under the opset < 13
          * (flatten to 2-D at axis) and the opset >= 13 (one axis) rules. */
-        onnx_attr axis = {"axis", ONNX_ATTR_TYPE_INT, 0.0f, 1};
+        onnx_attr axis = {"axis", ONNX_ATTR_TYPE_INT, 0.0f, 1, NULL, 0};
         chain_node(&c, info->onnx_op, c.x, NULL, &axis, 1);
         break;
     }
@@ -245,27 +251,59 @@ static void put_scaling(syn_pb_writer *w, char *current)
     snprintf(current, NAME_SIZE, "input_scaled");
 }
 
+/* The sinks the layer kinds write through (layers/layer_export.h): the
+ * graph's nodes and its initializers are written in two passes, nodes
+ * first, as the file has always been laid out. */
+static void sink_node(void *ctx, const char *op, const char *name, const char *const *inputs,
+                      size_t n_inputs, const char *output, const syn_onnx_attr *attrs,
+                      size_t n_attrs)
+{
+    put_node(ctx, op, name, inputs, n_inputs, output, attrs, n_attrs);
+}
+
+static void sink_tensor(void *ctx, const char *name, const int64_t *dims, size_t n_dims,
+                        const float *values, size_t count)
+{
+    put_tensor(ctx, name, dims, n_dims, values, count);
+}
+
+static void skip_node(void *ctx, const char *op, const char *name, const char *const *inputs,
+                      size_t n_inputs, const char *output, const syn_onnx_attr *attrs,
+                      size_t n_attrs)
+{
+    (void)ctx, (void)op, (void)name, (void)inputs, (void)n_inputs, (void)output, (void)attrs,
+        (void)n_attrs;
+}
+
+static void skip_tensor(void *ctx, const char *name, const int64_t *dims, size_t n_dims,
+                        const float *values, size_t count)
+{
+    (void)ctx, (void)name, (void)dims, (void)n_dims, (void)values, (void)count;
+}
+
 static void put_layer_nodes(syn_pb_writer *w, const syn_net *net, size_t l, char *current)
 {
     const syn_layer *layer = &net->layers[l];
+    const syn_layer_ops *ops = syn_layer_ops_of(layer->kind);
     int last = l + 1 == net->n_layers;
     int has_act = syn_act_info_of(layer->activation)->onnx_form != SYN_ONNX_ACT_NONE;
-    char weight[NAME_SIZE], bias[NAME_SIZE], node[NAME_SIZE], out[NAME_SIZE];
-    snprintf(weight, sizeof weight, "dense%zu.weight", l);
-    snprintf(bias, sizeof bias, "dense%zu.bias", l);
-    snprintf(node, sizeof node, "dense%zu_gemm", l);
+    char node[NAME_SIZE], out[NAME_SIZE];
     if (last && !has_act)
         snprintf(out, sizeof out, "output");
     else
-        snprintf(out, sizeof out, "dense%zu_linear", l);
-    /* Gemm: Y = X * B^T + C with transB = 1 reads W [units x n_in] as it
-     * is stored; C is optional since opset 11, so a bias-free layer is a
-     * Gemm with two inputs. */
-    const char *inputs[3] = {current, weight, bias};
-    onnx_attr trans_b = {"transB", ONNX_ATTR_TYPE_INT, 0.0f, 1};
-    put_node(w, "Gemm", node, inputs, layer->has_bias ? 3 : 2, out, &trans_b, 1);
-    snprintf(current, NAME_SIZE, "%s", out);
-    put_activation(w, layer, l, last, current);
+        snprintf(out, sizeof out, "%s%zu_linear", ops->name, l);
+    syn_onnx_sink nodes = {w, skip_tensor, sink_node};
+    if (ops->onnx_emit(layer, l, net->params, net->state, current, out, &nodes)) {
+        snprintf(current, NAME_SIZE, "%s", out);
+    } else if (last && !has_act) {
+        /* A layer that is its input (dropout) at the end: the graph's
+         * output still needs its name. */
+        const char *in[1] = {current};
+        snprintf(node, sizeof node, "%s%zu_identity", ops->name, l);
+        put_node(w, "Identity", node, in, 1, "output", NULL, 0);
+        snprintf(current, NAME_SIZE, "output");
+    }
+    put_activation(w, layer, ops->name, l, last, current);
 }
 
 static void put_initializers(syn_pb_writer *w, const syn_net *net)
@@ -275,20 +313,16 @@ static void put_initializers(syn_pb_writer *w, const syn_net *net)
         put_tensor(w, "input_offset", dims, 1, net->scale_offset, net->n_inputs);
         put_tensor(w, "input_scale", dims, 1, net->scale_mul, net->n_inputs);
     }
+    syn_onnx_sink tensors = {w, sink_tensor, skip_node};
     for (size_t l = 0; l < net->n_layers; l++) {
         const syn_layer *layer = &net->layers[l];
-        char name[NAME_SIZE];
-        int64_t dims[2] = {(int64_t)layer->units, (int64_t)layer->n_in};
-        snprintf(name, sizeof name, "dense%zu.weight", l);
-        put_tensor(w, name, dims, 2, net->params + layer->w_off, layer->units * layer->n_in);
-        if (layer->has_bias) {
-            snprintf(name, sizeof name, "dense%zu.bias", l);
-            put_tensor(w, name, dims, 1, net->params + layer->b_off, layer->units);
-        }
+        const syn_layer_ops *ops = syn_layer_ops_of(layer->kind);
+        ops->onnx_emit(layer, l, net->params, net->state, "", "", &tensors);
         float vals[4];
         size_t n_consts = act_constants(layer, vals);
-        for (size_t k = 0; k < n_consts; k++) { /* scalars: no dims */
-            snprintf(name, sizeof name, "dense%zu.act%zu", l, k);
+        for (size_t k = 0; k < n_consts; k++) { /* the activation's scalars: no dims */
+            char name[NAME_SIZE];
+            snprintf(name, sizeof name, "%s%zu.act%zu", ops->name, l, k);
             put_tensor(w, name, NULL, 0, &vals[k], 1);
         }
     }
@@ -417,8 +451,13 @@ static void put_doc_string(syn_pb_writer *w, const syn_net *net)
     syn_pb_append(w, part, (size_t)n);
     for (size_t l = 0; l < net->n_layers; l++) {
         const syn_layer *layer = &net->layers[l];
-        n = snprintf(part, sizeof part, " -> %zu %s%s", layer->units,
-                     syn_activation_name(layer->activation), layer->has_bias ? "" : " (no bias)");
+        if (layer->kind == SYN_LAYER_DENSE)
+            n = snprintf(part, sizeof part, " -> %zu %s%s", layer->units,
+                         syn_activation_name(layer->activation),
+                         layer->has_bias ? "" : " (no bias)");
+        else
+            n = snprintf(part, sizeof part, " -> %s %s", syn_layer_kind_name(layer->kind),
+                         syn_activation_name(layer->activation));
         syn_pb_append(w, part, (size_t)n);
     }
     if (net->scale_offset) {
@@ -437,12 +476,12 @@ syn_status syn_onnx_serialize(const syn_net *net, uint8_t **out, size_t *out_siz
     }
     *out = NULL;
     *out_size = 0;
-    size_t bad = syn_net_first_kind_not(net, 1u << SYN_LAYER_DENSE);
-    if (bad < net->n_layers) {
-        syn_set_error(err, "export_onnx: layer %zu (%s): this exporter writes dense layers only",
-                      bad, syn_layer_kind_name(net->layers[bad].kind));
-        return SYN_ERR_INVALID_ARGUMENT;
-    }
+    for (size_t l = 0; l < net->n_layers; l++)
+        if (!syn_layer_ops_of(net->layers[l].kind)->onnx_emit) {
+            syn_set_error(err, "export_onnx: layer %zu (%s): ONNX cannot express this kind", l,
+                          syn_layer_kind_name(net->layers[l].kind));
+            return SYN_ERR_INVALID_ARGUMENT;
+        }
     if (net->n_inputs > (size_t)INT64_MAX || net->max_width > (size_t)INT64_MAX) {
         syn_set_error(err, "export_onnx: a width does not fit ONNX's int64 dims");
         return SYN_ERR_OVERFLOW;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "layers/layer.h"
 
 static const syn_layer_ops *const kinds[] = {
@@ -76,6 +77,7 @@ typedef struct colsum_job {
 } colsum_job;
 
 /* Columns [lo, hi): each streams m row by row into its own sums. */
+SYN_VECTOR_CLONES
 static void colsum_cols(void *ctx, size_t lo, size_t hi)
 {
     const colsum_job *j = ctx;
