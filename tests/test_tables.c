@@ -425,7 +425,7 @@ static void test_bad_descriptions(void)
  * parameters must be the same bits. */
 static void test_thread_identity(void)
 {
-    enum { ROWS = 192, FEATURES = 40, CLASSES = 4 };
+    enum { ROWS = 128, FEATURES = 40, CLASSES = 4 };
     static float x[ROWS * FEATURES];
     uint32_t labels[ROWS];
     syn_rng rng;
