@@ -305,6 +305,17 @@ static void test_names(void)
         /* The small kernels keep no pre-activations. */
         CHECK(!(info->needs_z && info->small_path), "%s: needs_z on the small path", name);
         CHECK(info->forward && info->backward, "%s: forward and backward", name);
+        /* NaN in, NaN out, forward and backward, as in PyTorch. */
+        float v[2] = {NAN, 1.0f}, z[2] = {NAN, 1.0f}, dv[2] = {1.0f, 1.0f};
+        float param = syn_activation_param((syn_activation)a, 0.0f);
+        syn_activation_forward((syn_activation)a, param, v, 1, 2);
+        syn_activation_backward((syn_activation)a, param, v, z, dv, 1, 2);
+        /* The derivative too where it is a function of z or a (not the
+         * piecewise-constant ones: linear, the ReLUs). */
+        int grad_nan = info->needs_z || a == SYN_ACT_SIGMOID || a == SYN_ACT_TANH ||
+                       a == SYN_ACT_SOFTMAX;
+        CHECK(isnan(v[0]) && (!grad_nan || isnan(dv[0])), "%s: NaN stays NaN (%g, %g)", name,
+              (double)v[0], (double)dv[0]);
         CHECK((info->c_body != NULL) == (a != SYN_ACT_LINEAR && !info->output_only),
               "%s: a C form", name);
     }

@@ -42,6 +42,38 @@ static inline float fast_expf(float x_in)
     return x_in == x_in ? p * scale : x_in;
 }
 
+/* log(x) for a positive normal float, vectorizable: x = m 2^e with m in
+ * [sqrt(1/2), sqrt 2), then Cephes' degree-9 polynomial for log(1 + f),
+ * f = m - 1 (cephes/single/logf.c, as in sse_mathfun's log_ps; within an
+ * ulp or two), and e ln 2 added in two parts (Cody & Waite). Callers pass
+ * x >= the smallest normal (fast_expf's results are). */
+static inline float fast_logf(float x)
+{
+    int32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int32_t e = ((bits >> 23) & 0xff) - 126;
+    bits = (bits & 0x007fffff) | 0x3f000000; /* m in [0.5, 1) */
+    float m;
+    memcpy(&m, &bits, sizeof m);
+    int small = m < 0.707106781186547524f;
+    float ef = (float)(small ? e - 1 : e);
+    float f = small ? m + m - 1.0f : m - 1.0f;
+    float z = f * f;
+    float y = 7.0376836292e-2f;
+    y = y * f - 1.1514610310e-1f;
+    y = y * f + 1.1676998740e-1f;
+    y = y * f - 1.2420140846e-1f;
+    y = y * f + 1.4249322787e-1f;
+    y = y * f - 1.6668057665e-1f;
+    y = y * f + 2.0000714765e-1f;
+    y = y * f - 2.4999993993e-1f;
+    y = y * f + 3.3333331174e-1f;
+    y = y * f * z;
+    y += ef * -2.12194440e-4f;
+    y += -0.5f * z;
+    return f + y + ef * 0.693359375f;
+}
+
 static inline float sigmoidf(float z)
 {
     /* e^-|z| never overflows; both halves of the identity are exact. */
@@ -305,14 +337,30 @@ static void silu_backward(const float *a, const float *z, float *d, size_t rows,
     }
 }
 
-/* ELU (torch.nn.ELU): x for x > 0, else alpha (e^x - 1), through expm1f so
- * that small |x| keeps its relative precision; derivative 1 or alpha e^x
- * (PyTorch's elu_backward from the input, not the result). */
+/* ELU (torch.nn.ELU): x for x > 0, else alpha (e^x - 1); derivative 1 or
+ * alpha e^x (PyTorch's elu_backward from the input, not the result).
+ * e^x - 1 loses its relative precision near 0 when computed so, hence
+ * Kahan's expm1: with u = e^x, (u - 1) x / log u, whose ratio (u - 1) /
+ * log u is insensitive to u's rounding (Goldberg 1991, "What every
+ * computer scientist should know about floating-point arithmetic", thm 4's
+ * companion); x itself where u rounds to 1, and u - 1 below x = -20 where
+ * it is exact to float and log u would stop at fast_expf's floor. */
+static inline float fast_expm1f(float x)
+{
+    float u = fast_expf(x);
+    float kahan = (u - 1.0f) * x / fast_logf(u);
+    return u == 1.0f ? x : x < -20.0f ? u - 1.0f : kahan;
+}
+
+SYN_VECTOR_CLONES
 static void elu_forward(float *z, size_t rows, size_t cols, float alpha)
 {
     size_t n = rows * cols;
-    for (size_t i = 0; i < n; i++)
-        z[i] = z[i] > 0.0f ? z[i] : alpha * expm1f(z[i]);
+    for (size_t i = 0; i < n; i++) {
+        /* Written so that NaN goes through the negative side and stays NaN. */
+        float neg = alpha * fast_expm1f(z[i] > 0.0f ? 0.0f : z[i]);
+        z[i] = z[i] > 0.0f ? z[i] : neg;
+    }
 }
 
 SYN_VECTOR_CLONES
@@ -327,15 +375,26 @@ static void elu_backward(const float *a, const float *z, float *d, size_t rows, 
 
 /* Softplus (torch.nn.Softplus, beta 1, threshold 20): log(1 + e^(beta x))
  * / beta, and x itself where beta x > threshold; derivative
- * sigmoid(beta x), 1 above the threshold. */
+ * sigmoid(beta x), 1 above the threshold. log(1 + e) for small e through
+ * the same device as fast_expm1f: log(w) e / (w - 1), w = 1 + e rounded. */
 #define SYN_SOFTPLUS_THRESHOLD 20.0f
 
+static inline float fast_log1pf(float e)
+{
+    float w = 1.0f + e;
+    float goldberg = fast_logf(w) * e / (w - 1.0f);
+    return w == 1.0f ? e : goldberg;
+}
+
+SYN_VECTOR_CLONES
 static void softplus_forward(float *z, size_t rows, size_t cols, float beta)
 {
     size_t n = rows * cols;
     for (size_t i = 0; i < n; i++) {
         float bx = z[i] * beta;
-        z[i] = bx > SYN_SOFTPLUS_THRESHOLD ? z[i] : log1pf(fast_expf(bx)) / beta;
+        /* NaN goes through the log and stays NaN. */
+        float soft = fast_log1pf(fast_expf(bx > SYN_SOFTPLUS_THRESHOLD ? 0.0f : bx)) / beta;
+        z[i] = bx > SYN_SOFTPLUS_THRESHOLD ? z[i] : soft;
     }
 }
 
