@@ -38,3 +38,10 @@ syn_add_bench(bench_busy ${CMAKE_CURRENT_LIST_DIR}/busy.c)
 syn_add_bench(bench_defaults ${CMAKE_CURRENT_LIST_DIR}/defaults.c)
 target_compile_definitions(bench_defaults PRIVATE SYN_CLI_PATH="$<TARGET_FILE:synapse_cli>"
                            SYN_TABLES_DIR="${CMAKE_CURRENT_LIST_DIR}/tables")
+
+# Data-parallel training under mpirun (bench/mpi.sh): samples/s and the
+# seconds per step in collectives and in compute.
+if(SYN_HAVE_MPI)
+  syn_add_bench(bench_mpi ${CMAKE_CURRENT_LIST_DIR}/bench_mpi.c)
+  target_link_libraries(bench_mpi PRIVATE synapse_mpi)
+endif()

@@ -53,7 +53,7 @@ for seed in 1 2 3; do
         --optimizer adam --lr 0.001 --batch 128 --epochs "$epochs" --schedule cosine \
         --val-split 0 --seed "$seed" --out "$tmp/m.syn" --quiet > "$tmp/syn.txt" 2>&1
     end=$(date +%s.%N)
-    acc=$(sed -n 's/.*test accuracy \([0-9.]*\).*/\1/p' "$tmp/syn.txt" | tail -1)
+    acc=$(sed -n 's/^test: .*accuracy \([0-9.]*\).*/\1/p' "$tmp/syn.txt" | tail -1)
     t=$(peer bench/fashion_recipe.py --seed "$seed" --epochs "$epochs")
     $py -c "import json, sys; t = json.loads(sys.argv[3]); \
 rate = 60000 * int(sys.argv[5]) / (float(sys.argv[4]) - float(sys.argv[6])); \

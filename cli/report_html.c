@@ -596,9 +596,24 @@ static void write_model(writer *w)
         fprintf(fp, "<tr class=\"total\"><td></td><td>total</td><td></td><td></td><td></td>"
                 "<td class=\"num\" data-metric=\"params\" data-value=\"%zu\">%zu</td>"
                 "<td class=\"num\">%s</td></tr>\n</table></div>\n", total, total, mem);
-        fputs("<p>Memory: the float32 parameters (and batch norm's running statistics); "
-              "training holds about 2 to 4 times that (gradients and optimizer moments) plus "
-              "activations per batch.</p>\n", fp);
+        fputs("<p>Memory: the float32 parameters (and batch norm's running statistics).", fp);
+        /* What training allocates, from the plans the library sizes it by (as
+         * synapse info states it). */
+        syn_layer_desc *descs = calloc(n ? n : 1, sizeof *descs);
+        int ok = descs != NULL;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = syn_net_layer(net, i, &descs[i], NULL) == SYN_OK;
+        syn_net_desc desc = {.n_inputs = syn_net_n_inputs(net), .n_layers = n,
+                             .layers = descs, .loss = syn_net_loss(net),
+                             .reduction = syn_net_reduction(net)};
+        size_t train = 0;
+        if (ok && syn_net_memory_estimate(&desc, SYN_OPTIM_ADAM, 128, &train) == SYN_OK) {
+            cli_format_bytes(mem, sizeof mem, train);
+            fprintf(fp, " Training with adam at batch 128 allocates %s (parameters, "
+                    "gradients, moments, workspace).", mem);
+        }
+        free(descs);
+        fputs("</p>\n", fp);
     }
     free(rows);
     if (w->m->classify) {

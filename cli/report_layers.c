@@ -11,17 +11,12 @@
 /* The activation after the layer's own function, "" for none. */
 static void activation_text(const syn_layer_desc *d, char *buf, size_t size)
 {
-    /* The library's name, with spaces for underscores ("leaky relu"), and
-     * the parameter of the activations that have one (syn_net_layer
-     * reports it as the layer runs it, 0 for the others). */
-    if (d->leaky_slope > 0)
-        snprintf(buf, size, "%s (%g)", syn_activation_name(d->activation),
-                 (double)d->leaky_slope);
+    const char *name = syn_activation_name(d->activation);
+    if (d->activation == SYN_ACT_LEAKY_RELU)
+        snprintf(buf, size, "%s (slope %g)", name,
+                 d->leaky_slope > 0 ? (double)d->leaky_slope : 0.01);
     else
-        snprintf(buf, size, "%s", syn_activation_name(d->activation));
-    for (char *c = buf; *c; c++)
-        if (*c == '_')
-            *c = ' ';
+        snprintf(buf, size, "%s", name ? name : "unknown");
 }
 
 /* Kind, detail, output width and parameter counts of one layer: the one

@@ -110,6 +110,18 @@ static int contains(const char *path, const char *text)
     return found;
 }
 
+/* Nonzero when the file holds the bytes of s. */
+static int file_has(const char *path, const char *s)
+{
+    size_t size = 0, len = strlen(s);
+    char *b = cli_read_file(path, &size);
+    int found = 0;
+    for (size_t i = 0; b && !found && i + len <= size; i++)
+        found = !memcmp(b + i, s, len);
+    free(b);
+    return found;
+}
+
 /* What every report must be, read as text. */
 static void check_html(const char *name)
 {
@@ -204,6 +216,16 @@ static void test_hostile(void)
           contains(P("hostile-train.html"), "we&lt;i&gt;rd&amp;.csv") &&
           contains(P("hostile-train.html"), "&lt;b&gt;width&lt;/b&gt;"),
           "class, column and file names escaped");
+    /* Bytes that are not UTF-8 become U+FFFD; control bytes are dropped. */
+    FILE *fp = fopen(P("bytes.csv"), "w");
+    fputs("a,b,label\n1,2,x\xffy\n2,3,ok\x01\n1.5,2.5,x\xffy\n2.2,3.1,ok\x01\n", fp);
+    fclose(fp);
+    cli_result b = run("train --data bytes.csv --hidden 2 --epochs 2 --out bytes.syn "
+                       "--report bytes.html --quiet");
+    CHECK(b.code == 0 && contains(P("bytes.html"), "x\xEF\xBF\xBDy") &&
+          !file_has(P("bytes.html"), "\x01") && !file_has(P("bytes.html"), "\xff"),
+          "non-UTF-8 and control bytes: %s", b.err);
+    cli_result_free(&b);
     /* Without a test set, a classifier's validation rows are evaluated. */
     cli_result r = run("train --data test.csv --val-split 0.3 --hidden 4 --epochs 3 "
                        "--out v.syn --report v.html --quiet");
@@ -266,18 +288,6 @@ static void test_logs(void)
     r = run("report --log hostile.csv --out x.html");
     CHECK(r.code == 2 && strstr(r.err, "missing --model"), "--model is required");
     cli_result_free(&r);
-}
-
-/* Nonzero when the file holds the bytes of s. */
-static int file_has(const char *path, const char *s)
-{
-    size_t size = 0, len = strlen(s);
-    char *b = cli_read_file(path, &size);
-    int found = 0;
-    for (size_t i = 0; b && !found && i + len <= size; i++)
-        found = !memcmp(b + i, s, len);
-    free(b);
-    return found;
 }
 
 /* A checkpoint of a run without --report does not name the option, so the

@@ -10,9 +10,9 @@
 #include "data/encoding.h"
 #include "core/internal.h"
 #include "io/file.h"
+#include "layers/activation.h"
 #include "export/onnx.h"
 #include "export/protobuf.h"
-#include "layers/activation.h"
 
 #define NAME_SIZE 64
 
@@ -99,145 +99,114 @@ static void put_value_info(syn_pb_writer *w, uint32_t field, const char *name, s
     syn_pb_end(w, info);
 }
 
-/* The scalar constants of layer l's activation in its ONNX form, as
- * initializers "<kind><l>.act<k>" (put_initializers writes them, the
- * activation's nodes read them); returns their count. */
-static size_t act_constants(const syn_layer *layer, float vals[4])
+/* The activation's own name (the table's): node and value names. */
+static const char *activation_word(syn_activation act)
+{
+    return syn_act_info_of(act)->name;
+}
+
+/* The activation of layer l from `in` to `out` in opset 13 operators, as
+ * torch.onnx.export writes each (the table's ONNX form); the constants
+ * the decompositions need are initializers named act<l>.<what>, written
+ * by put_activation_constants. */
+static void put_activation_nodes(syn_pb_writer *w, const syn_layer *layer, size_t l,
+                                 const char *prefix, const char *in, const char *out)
 {
     const syn_act_info *info = syn_act_info_of(layer->activation);
+    char node[NAME_SIZE], t[8][NAME_SIZE], c[4][NAME_SIZE];
+    const char *word = info->name;
+    for (int k = 0; k < 8; k++) {
+        snprintf(t[k], sizeof t[k], "%s%zu_%s.t%d", prefix, l, word, k);
+        if (k < 4)
+            snprintf(c[k], sizeof c[k], "act%zu.c%d", l, k);
+    }
+    snprintf(node, sizeof node, "%s%zu_%s", prefix, l, word);
+#define NODE(op, suffix, output, attrs, n_attrs, ...)                                   \
+    do {                                                                                  \
+        const char *ins_[] = {__VA_ARGS__};                                               \
+        char name_[NAME_SIZE + 8];                                                        \
+        snprintf(name_, sizeof name_, "%s%s", node, suffix);                             \
+        put_node(w, op, name_, ins_, sizeof ins_ / sizeof *ins_, output, attrs, n_attrs); \
+    } while (0)
+    onnx_attr attr = {NULL, 0, 0.0f, 0, NULL, 0};
     switch (info->onnx_form) {
-    case SYN_ONNX_ACT_GELU_ERF:
-        vals[0] = 1.41421356237309505f; /* sqrt 2 */
-        vals[1] = 1.0f;
-        vals[2] = 0.5f;
-        return 3;
+    case SYN_ONNX_ACT_NONE: break;
+    case SYN_ONNX_ACT_OP: NODE(info->onnx_op, "", out, NULL, 0, in); break;
+    case SYN_ONNX_ACT_OP_ALPHA:
+        attr = (onnx_attr){"alpha", ONNX_ATTR_TYPE_FLOAT, layer->leaky_slope, 0, NULL, 0};
+        NODE(info->onnx_op, "", out, &attr, 1, in);
+        break;
+    case SYN_ONNX_ACT_SOFTMAX:
+        /* axis 1 of a [batch, units] tensor: the same under the opset < 13
+         * (flatten to 2-D at axis) and the opset >= 13 (one axis) rules. */
+        attr = (onnx_attr){"axis", ONNX_ATTR_TYPE_INT, 0.0f, 1, NULL, 0};
+        NODE("Softmax", "", out, &attr, 1, in);
+        break;
+    case SYN_ONNX_ACT_GELU_ERF: /* x * (Erf(x / sqrt 2) + 1) * 0.5; Erf needs no opset 20 */
+        NODE("Div", "_div", t[0], NULL, 0, in, c[0]);
+        NODE("Erf", "_erf", t[1], NULL, 0, t[0]);
+        NODE("Add", "_add", t[2], NULL, 0, t[1], c[1]);
+        NODE("Mul", "_mul", t[3], NULL, 0, in, t[2]);
+        NODE("Mul", "_half", out, NULL, 0, t[3], c[2]);
+        break;
     case SYN_ONNX_ACT_GELU_TANH:
-        vals[0] = 0.044715f;
-        vals[1] = 0.79788456080286535588f; /* sqrt(2 / pi) */
-        vals[2] = 1.0f;
-        vals[3] = 0.5f;
-        return 4;
-    case SYN_ONNX_ACT_SOFTPLUS:
-        if (layer->leaky_slope == 1.0f)
-            return 0;
-        vals[0] = layer->leaky_slope; /* beta */
-        return 1;
+        /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), node for node as
+         * torch.onnx.export writes GELU(approximate='tanh') */
+        NODE("Mul", "_square", t[0], NULL, 0, in, in);
+        NODE("Mul", "_cube", t[1], NULL, 0, in, t[0]);
+        NODE("Mul", "_scale", t[2], NULL, 0, c[0], t[1]);
+        NODE("Add", "_inner", t[3], NULL, 0, in, t[2]);
+        NODE("Mul", "_k", t[4], NULL, 0, c[1], t[3]);
+        NODE("Tanh", "_tanh", t[5], NULL, 0, t[4]);
+        NODE("Add", "_one", t[6], NULL, 0, c[2], t[5]);
+        NODE("Mul", "_mul", t[7], NULL, 0, in, t[6]);
+        NODE("Mul", "_half", out, NULL, 0, c[3], t[7]);
+        break;
+    case SYN_ONNX_ACT_SILU: /* x * Sigmoid(x) */
+        NODE("Sigmoid", "_sigmoid", t[0], NULL, 0, in);
+        NODE("Mul", "_mul", out, NULL, 0, in, t[0]);
+        break;
+    case SYN_ONNX_ACT_SOFTPLUS: /* Softplus(beta x) / beta */
+        if (layer->leaky_slope == 1.0f) {
+            NODE("Softplus", "", out, NULL, 0, in);
+            break;
+        }
+        NODE("Mul", "_beta", t[0], NULL, 0, in, c[0]);
+        NODE("Softplus", "", t[1], NULL, 0, t[0]);
+        NODE("Div", "_div", out, NULL, 0, t[1], c[0]);
+        break;
+    case SYN_ONNX_ACT_COUNT_: break;
+    }
+#undef NODE
+}
+
+/* The scalar constants of layer l's activation nodes. */
+static void put_activation_constants(syn_pb_writer *w, const syn_layer *layer, size_t l)
+{
+    float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    size_t n = 0;
+    switch (syn_act_info_of(layer->activation)->onnx_form) {
     case SYN_ONNX_ACT_NONE:
     case SYN_ONNX_ACT_OP:
     case SYN_ONNX_ACT_OP_ALPHA:
     case SYN_ONNX_ACT_SOFTMAX:
     case SYN_ONNX_ACT_SILU:
     case SYN_ONNX_ACT_COUNT_: break;
-    }
-    return 0;
-}
-
-/* The nodes of one activation: each reads named values and writes the next
- * one; the last writes "output" on the output layer. Node and value names
- * are "<kind><l>_<activation>" for the last node, with "_<k>" before it. */
-typedef struct act_chain {
-    syn_pb_writer *w;
-    const char *kind; /* the layer kind's name, as its own nodes */
-    size_t l;
-    int last;
-    const char *word;
-    int k;
-    char x[NAME_SIZE];   /* the activation's input z */
-    char cur[NAME_SIZE]; /* the latest value */
-} act_chain;
-
-static void chain_node(act_chain *c, const char *op, const char *a, const char *b,
-                       const onnx_attr *attr, int final)
-{
-    char node[NAME_SIZE], out[NAME_SIZE];
-    if (final) {
-        snprintf(node, sizeof node, "%s%zu_%s", c->kind, c->l, c->word);
-        snprintf(out, sizeof out, "%s", c->last ? "output" : node);
-    } else {
-        snprintf(node, sizeof node, "%s%zu_%s_%d", c->kind, c->l, c->word, c->k++);
-        snprintf(out, sizeof out, "%s", node);
-    }
-    const char *inputs[2] = {a, b};
-    put_node(c->w, op, node, inputs, b ? 2 : 1, out, attr, attr ? 1 : 0);
-    snprintf(c->cur, sizeof c->cur, "%s", out);
-}
-
-/* Layer l's activation on `current` (the Gemm's output) in the table's
- * ONNX form; current then names its output. */
-static void put_activation(syn_pb_writer *w, const syn_layer *layer, const char *kind,
-                           size_t l, int last, char *current)
-{
-    const syn_act_info *info = syn_act_info_of(layer->activation);
-    act_chain c = {w, kind, l, last, info->name, 0, "", ""};
-    snprintf(c.x, sizeof c.x, "%s", current);
-    char k[4][NAME_SIZE];
-    for (int i = 0; i < 4; i++)
-        snprintf(k[i], sizeof k[i], "%s%zu.act%d", kind, l, i);
-    char t[NAME_SIZE];
-    switch (info->onnx_form) {
-    case SYN_ONNX_ACT_NONE: return;
-    case SYN_ONNX_ACT_OP: chain_node(&c, info->onnx_op, c.x, NULL, NULL, 1); break;
-    case SYN_ONNX_ACT_OP_ALPHA: {
-        onnx_attr alpha = {"alpha", ONNX_ATTR_TYPE_FLOAT, layer->leaky_slope, 0, NULL, 0};
-        chain_node(&c, info->onnx_op, c.x, NULL, &alpha, 1);
-        break;
-    }
-    case SYN_ONNX_ACT_SOFTMAX: {
-        /* axis 1 of a [batch, units] tensor: the same under the opset < 13
-         * (flatten to 2-D at axis) and the opset >= 13 (one axis) rules. */
-        onnx_attr axis = {"axis", ONNX_ATTR_TYPE_INT, 0.0f, 1, NULL, 0};
-        chain_node(&c, info->onnx_op, c.x, NULL, &axis, 1);
-        break;
-    }
     case SYN_ONNX_ACT_GELU_ERF:
-        /* torch.onnx.export's form of nn.GELU() at opset 13 (no Gelu
-         * operator before opset 20): x * (Erf(x / sqrt 2) + 1) * 0.5. */
-        chain_node(&c, "Div", c.x, k[0], NULL, 0);
-        chain_node(&c, "Erf", c.cur, NULL, NULL, 0);
-        chain_node(&c, "Add", c.cur, k[1], NULL, 0);
-        chain_node(&c, "Mul", c.x, c.cur, NULL, 0);
-        snprintf(t, sizeof t, "%s", c.cur);
-        chain_node(&c, "Mul", t, k[2], NULL, 1);
+        v[0] = 1.41421356237309505f, v[1] = 1.0f, v[2] = 0.5f, n = 3;
         break;
     case SYN_ONNX_ACT_GELU_TANH:
-        /* 0.5 x (1 + Tanh(sqrt(2/pi) (x + 0.044715 x^3))), as torch writes
-         * nn.GELU(approximate='tanh') at opset 13. */
-        chain_node(&c, "Mul", c.x, c.x, NULL, 0);
-        snprintf(t, sizeof t, "%s", c.cur);
-        chain_node(&c, "Mul", t, c.x, NULL, 0); /* x^3 */
-        snprintf(t, sizeof t, "%s", c.cur);
-        chain_node(&c, "Mul", t, k[0], NULL, 0);
-        snprintf(t, sizeof t, "%s", c.cur);
-        chain_node(&c, "Add", c.x, t, NULL, 0);
-        snprintf(t, sizeof t, "%s", c.cur);
-        chain_node(&c, "Mul", t, k[1], NULL, 0);
-        chain_node(&c, "Tanh", c.cur, NULL, NULL, 0);
-        snprintf(t, sizeof t, "%s", c.cur);
-        chain_node(&c, "Add", t, k[2], NULL, 0);
-        chain_node(&c, "Mul", c.x, c.cur, NULL, 0);
-        snprintf(t, sizeof t, "%s", c.cur);
-        chain_node(&c, "Mul", t, k[3], NULL, 1);
-        break;
-    case SYN_ONNX_ACT_SILU: /* x * Sigmoid(x), torch's form of nn.SiLU at opset 13 */
-        chain_node(&c, "Sigmoid", c.x, NULL, NULL, 0);
-        chain_node(&c, "Mul", c.x, c.cur, NULL, 1);
+        v[0] = 0.044715f, v[1] = 0.79788456080286535f, v[2] = 1.0f, v[3] = 0.5f, n = 4;
         break;
     case SYN_ONNX_ACT_SOFTPLUS:
-        /* ONNX's Softplus is log(exp(x) + 1): beta 1, and no threshold
-         * (above it the two differ by less than e^-20 relative). Another
-         * beta: Softplus(beta x) / beta, as torch writes it. */
-        if (layer->leaky_slope == 1.0f) {
-            chain_node(&c, info->onnx_op, c.x, NULL, NULL, 1);
-            break;
-        }
-        chain_node(&c, "Mul", c.x, k[0], NULL, 0);
-        chain_node(&c, info->onnx_op, c.cur, NULL, NULL, 0);
-        snprintf(t, sizeof t, "%s", c.cur);
-        chain_node(&c, "Div", t, k[0], NULL, 1);
+        v[0] = layer->leaky_slope, n = layer->leaky_slope == 1.0f ? 0 : 1;
         break;
-    case SYN_ONNX_ACT_COUNT_: return;
     }
-    snprintf(current, NAME_SIZE, "%s", c.cur);
+    for (size_t k = 0; k < n; k++) {
+        char name[NAME_SIZE];
+        snprintf(name, sizeof name, "act%zu.c%zu", l, k);
+        put_tensor(w, name, NULL, 0, &v[k], 1);
+    }
 }
 
 /* Sub(input, offset) then Mul(., scale): exactly the float operations of
@@ -286,16 +255,16 @@ static void put_layer_nodes(syn_pb_writer *w, const syn_net *net, size_t l, char
     const syn_layer *layer = &net->layers[l];
     const syn_layer_ops *ops = syn_layer_ops_of(layer->kind);
     int last = l + 1 == net->n_layers;
-    int has_act = syn_act_info_of(layer->activation)->onnx_form != SYN_ONNX_ACT_NONE;
+    int act_op = syn_act_info_of(layer->activation)->onnx_form != SYN_ONNX_ACT_NONE;
     char node[NAME_SIZE], out[NAME_SIZE];
-    if (last && !has_act)
+    if (last && !act_op)
         snprintf(out, sizeof out, "output");
     else
         snprintf(out, sizeof out, "%s%zu_linear", ops->name, l);
     syn_onnx_sink nodes = {w, skip_tensor, sink_node};
     if (ops->onnx_emit(layer, l, net->params, net->state, current, out, &nodes)) {
         snprintf(current, NAME_SIZE, "%s", out);
-    } else if (last && !has_act) {
+    } else if (last && !act_op) {
         /* A layer that is its input (dropout) at the end: the graph's
          * output still needs its name. */
         const char *in[1] = {current};
@@ -303,7 +272,14 @@ static void put_layer_nodes(syn_pb_writer *w, const syn_net *net, size_t l, char
         put_node(w, "Identity", node, in, 1, "output", NULL, 0);
         snprintf(current, NAME_SIZE, "output");
     }
-    put_activation(w, layer, ops->name, l, last, current);
+    if (!act_op)
+        return;
+    if (last)
+        snprintf(out, sizeof out, "output");
+    else
+        snprintf(out, sizeof out, "%s%zu_%s", ops->name, l, activation_word(layer->activation));
+    put_activation_nodes(w, layer, l, ops->name, current, out);
+    snprintf(current, NAME_SIZE, "%s", out);
 }
 
 static void put_initializers(syn_pb_writer *w, const syn_net *net)
@@ -315,16 +291,9 @@ static void put_initializers(syn_pb_writer *w, const syn_net *net)
     }
     syn_onnx_sink tensors = {w, sink_tensor, skip_node};
     for (size_t l = 0; l < net->n_layers; l++) {
-        const syn_layer *layer = &net->layers[l];
-        const syn_layer_ops *ops = syn_layer_ops_of(layer->kind);
-        ops->onnx_emit(layer, l, net->params, net->state, "", "", &tensors);
-        float vals[4];
-        size_t n_consts = act_constants(layer, vals);
-        for (size_t k = 0; k < n_consts; k++) { /* the activation's scalars: no dims */
-            char name[NAME_SIZE];
-            snprintf(name, sizeof name, "%s%zu.act%zu", ops->name, l, k);
-            put_tensor(w, name, NULL, 0, &vals[k], 1);
-        }
+        syn_layer_ops_of(net->layers[l].kind)
+            ->onnx_emit(&net->layers[l], l, net->params, net->state, "", "", &tensors);
+        put_activation_constants(w, &net->layers[l], l);
     }
 }
 
@@ -453,11 +422,10 @@ static void put_doc_string(syn_pb_writer *w, const syn_net *net)
         const syn_layer *layer = &net->layers[l];
         if (layer->kind == SYN_LAYER_DENSE)
             n = snprintf(part, sizeof part, " -> %zu %s%s", layer->units,
-                         syn_activation_name(layer->activation),
-                         layer->has_bias ? "" : " (no bias)");
+                         activation_word(layer->activation), layer->has_bias ? "" : " (no bias)");
         else
             n = snprintf(part, sizeof part, " -> %s %s", syn_layer_kind_name(layer->kind),
-                         syn_activation_name(layer->activation));
+                         activation_word(layer->activation));
         syn_pb_append(w, part, (size_t)n);
     }
     if (net->scale_offset) {
