@@ -22,14 +22,17 @@ static void info_usage(FILE *to)
 "losses and accuracies, optimizer, library version).\n");
 }
 
-static const char *loss_name(syn_loss l)
+/* The loss's name (syn_loss_name) and what it is. */
+static const char *loss_name(syn_loss l, char *buf, size_t size)
 {
-    static const char *const names[] = {"mse (mean squared error)",
-                                        "bce (binary cross-entropy on sigmoid outputs)",
-                                        "ce (cross-entropy on softmax outputs)",
-                                        "huber (Huber loss)", "l1 (mean absolute error)"};
-    _Static_assert(sizeof names / sizeof names[0] == SYN_LOSS_COUNT_, "one name per loss");
-    return (unsigned)l < SYN_LOSS_COUNT_ ? names[l] : "?";
+    static const char *const what[] = {"mean squared error",
+                                       "binary cross-entropy on sigmoid outputs",
+                                       "cross-entropy on softmax outputs", "Huber loss",
+                                       "mean absolute error"};
+    _Static_assert(sizeof what / sizeof what[0] == SYN_LOSS_COUNT_, "one line per loss");
+    snprintf(buf, size, "%s (%s)", syn_loss_name(l),
+             (unsigned)l < SYN_LOSS_COUNT_ ? what[l] : "?");
+    return buf;
 }
 
 /* 1234567 as "1,234,567". */
@@ -261,7 +264,8 @@ int cmd_info(int argc, char **argv)
     printf("model: %s\n", path);
     printf("inputs: %zu, outputs: %zu\n", syn_net_n_inputs(net), syn_net_n_outputs(net));
     print_layers(net);
-    printf("loss: %s, %s reduction", loss_name(syn_net_loss(net)),
+    char loss[96];
+    printf("loss: %s, %s reduction", loss_name(syn_net_loss(net), loss, sizeof loss),
            syn_net_reduction(net) == SYN_REDUCTION_SUM ? "sum" : "mean");
     syn_loss_options lo;
     if (syn_net_loss_options(net, &lo) == SYN_OK) {

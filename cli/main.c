@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "train.h"
 #include "synapse.h"
 
 typedef struct command {
@@ -34,6 +35,7 @@ static void usage(FILE *to)
 int main(int argc, char **argv)
 {
     cli_signals_install();
+    train_names_init();
     if (argc < 2) {
         usage(stderr);
         return SYN_EXIT_USAGE;

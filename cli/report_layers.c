@@ -60,10 +60,11 @@ static int describe(const syn_layer_desc *d, size_t n_in, int has_bias, report_l
         row->params = width + (has_bias ? width : 0);
         *state = d->kind == SYN_LAYER_BATCHNORM ? 2 * width : 0;
         return 1;
-    default:
-        snprintf(row->detail, sizeof row->detail, "a layer kind this synapse does not know");
-        return 0;
+    case SYN_LAYER_COUNT_: break;
     }
+    /* A value past the enum (no net reports one). */
+    snprintf(row->detail, sizeof row->detail, "a layer kind this synapse does not know");
+    return 0;
 }
 
 int report_layers(const syn_net *net, report_layer *rows)

@@ -15,10 +15,6 @@
 #include "cli.h"
 #include "train.h"
 
-/* Indexed by --activation (train_activation_names). */
-static const syn_activation activation_values[] = {SYN_ACT_SIGMOID, SYN_ACT_TANH,
-                                                   SYN_ACT_RELU, SYN_ACT_LEAKY_RELU,
-                                                   SYN_ACT_LINEAR};
 /* The defaults that depend on the data (choose_plan; docs/CLI.md). */
 #define VAL_FRACTION 0.1    /* the validation split taken by default ... */
 #define VAL_MIN_ROWS 100    /* ... when it gives at least this many rows */
@@ -93,8 +89,9 @@ static void train_usage(FILE *to)
 "                        dense (--activation without one), bn[:act] batch norm,\n"
 "                        ln[:act] layer norm, dropout:P; may end with the output\n"
 "                        width; @FILE reads the list from FILE (# comments)\n"
-"  --activation A        hidden activation: sigmoid|tanh|relu|leaky_relu|linear\n"
-"                        (default relu)\n"
+"  --activation A        hidden activation: linear|sigmoid|tanh|relu|leaky_relu|\n"
+"                        gelu|gelu_tanh|silu|elu|softplus (default relu; PyTorch's\n"
+"                        definitions, parameters at their defaults)\n"
 "  --loss mse|bce|ce|huber|l1\n"
 "                        default ce (softmax outputs) for classes, mse (linear\n"
 "                        outputs) for regression. bce gives one sigmoid output per\n"
@@ -109,8 +106,19 @@ static void train_usage(FILE *to)
 "                        rows' total weight, as PyTorch's weight= does\n"
 "\n"
 "training:\n"
-"  --optimizer sgd|momentum|nesterov|adam|adamw   (default adam)\n"
-"  --lr X                learning rate (default 0.001 for adam/adamw, 0.01 else)\n"
+"  --optimizer NAME      sgd|momentum|nesterov|adam|adamw|rmsprop|adagrad|nadam|\n"
+"                        radam (default adam; torch.optim's rules and defaults)\n"
+"  --lr X                learning rate (default PyTorch's: 0.001 for adam, adamw,\n"
+"                        radam; 0.002 nadam; 0.01 else)\n"
+"  --momentum X          momentum, nesterov (default 0.9), rmsprop (default 0)\n"
+"  --beta1 X, --beta2 X  adam, adamw, nadam, radam (default 0.9, 0.999)\n"
+"  --eps X               adam family, rmsprop, adagrad, nadam, radam (default\n"
+"                        1e-8; adagrad 1e-10)\n"
+"  --alpha X             rmsprop's smoothing constant (default 0.99)\n"
+"  --centered            rmsprop: normalise by the gradient's variance\n"
+"  --lr-decay X          adagrad: lr / (1 + (step - 1) X) (default 0)\n"
+"  --initial-accumulator X  adagrad's initial sum (default 0)\n"
+"  --momentum-decay X    nadam (default 0.004)\n"
 "  --weight-decay X      (default without --epochs: %g / training rows; with\n"
 "                        --epochs N: 0; adamw: 0.01)\n"
 "  --batch N             mini-batch size (default: the training rows / %d rounded\n"
@@ -443,6 +451,57 @@ static int add_bytes(size_t *sum, size_t more)
     return 1;
 }
 
+/* The optimizer options and the kinds that have each setting (bit k: kind
+ * k); one that another kind would ignore is refused instead. */
+#define KIND(k) (1u << (k))
+typedef struct optim_option {
+    const char *name;
+    size_t at;      /* offsetof(train_options, ...) of its double (< 0: not given) */
+    size_t desc_at; /* offsetof(syn_optim_desc, ...) of the float it sets */
+    unsigned kinds;
+} optim_option;
+
+#define ADAM_FAMILY                                                                            \
+    (KIND(SYN_OPTIM_ADAM) | KIND(SYN_OPTIM_ADAMW) | KIND(SYN_OPTIM_NADAM) | KIND(SYN_OPTIM_RADAM))
+#define OPTIM_OPTION(name, member, field, kinds)                                               \
+    {name, offsetof(train_options, member), offsetof(syn_optim_desc, field), kinds}
+static const optim_option optim_options[] = {
+    OPTIM_OPTION("--momentum", momentum, momentum,
+                 KIND(SYN_OPTIM_MOMENTUM) | KIND(SYN_OPTIM_NESTEROV) | KIND(SYN_OPTIM_RMSPROP)),
+    OPTIM_OPTION("--beta1", beta1, beta1, ADAM_FAMILY),
+    OPTIM_OPTION("--beta2", beta2, beta2, ADAM_FAMILY),
+    OPTIM_OPTION("--eps", eps, eps,
+                 ADAM_FAMILY | KIND(SYN_OPTIM_RMSPROP) | KIND(SYN_OPTIM_ADAGRAD)),
+    OPTIM_OPTION("--alpha", alpha, alpha, KIND(SYN_OPTIM_RMSPROP)),
+    OPTIM_OPTION("--lr-decay", lr_decay, lr_decay, KIND(SYN_OPTIM_ADAGRAD)),
+    OPTIM_OPTION("--initial-accumulator", initial_accumulator, initial_accumulator_value,
+                 KIND(SYN_OPTIM_ADAGRAD)),
+    OPTIM_OPTION("--momentum-decay", momentum_decay, momentum_decay, KIND(SYN_OPTIM_NADAM)),
+};
+
+/* The optimizer's settings: its defaults, then the options given. */
+static int optim_settings(const train_options *o, syn_optim_desc *d)
+{
+    syn_optim_kind kind = (syn_optim_kind)o->optimizer;
+    *d = syn_optim_defaults(kind);
+    for (size_t i = 0; i < sizeof optim_options / sizeof optim_options[0]; i++) {
+        const optim_option *op = &optim_options[i];
+        double v = *(const double *)((const char *)o + op->at);
+        if (v >= 0.0 && !(op->kinds & KIND(kind)))
+            return cli_usage_error("train", "%s does not apply to --optimizer %s", op->name,
+                                   syn_optim_name(kind));
+        if (v >= 0.0)
+            *(float *)((char *)d + op->desc_at) = (float)v;
+    }
+    if (o->centered && kind != SYN_OPTIM_RMSPROP)
+        return cli_usage_error("train", "--centered applies to --optimizer rmsprop only");
+    d->centered = o->centered != 0;
+    syn_error err;
+    if (syn_optim_validate(d, &err) != SYN_OK)
+        return cli_usage_error("train", "%s", err.message);
+    return SYN_EXIT_OK;
+}
+
 /* Refuses, before anything is allocated, a network that cannot exist or
  * that does not fit in the memory limit next to the data. */
 static int check_network_memory(const train_options *o, const train_run *run,
@@ -451,9 +510,25 @@ static int check_network_memory(const train_options *o, const train_run *run,
     size_t n = syn_dataset_n_samples(run->data);
     size_t batch = run->plan.batch == 0 || run->plan.batch > n ? n : run->plan.batch;
     size_t eval_batch = n < 1024 ? n : 1024;
-    size_t need = 0, eval_ws = 0, bare = 0;
+    size_t need = 0, eval_ws = 0, bare = 0, one_arena = 0;
     syn_optim_kind kind = (syn_optim_kind)o->optimizer;
     syn_status st = syn_net_memory_estimate(desc, kind, batch, &need);
+    /* The estimate counts the state arenas of the optimizer's defaults;
+     * RMSprop with --momentum or --centered keeps one or two more, each the
+     * size of a momentum buffer (an estimate with momentum less one
+     * without). */
+    syn_optim_desc chosen, defaults = syn_optim_defaults(kind);
+    int rc = optim_settings(o, &chosen);
+    if (rc != SYN_EXIT_OK)
+        return rc;
+    size_t extra = 0;
+    if (syn_optim_state_arenas(&chosen) > syn_optim_state_arenas(&defaults))
+        extra = syn_optim_state_arenas(&chosen) - syn_optim_state_arenas(&defaults);
+    if (st == SYN_OK && extra > 0 &&
+        (st = syn_net_memory_estimate(desc, SYN_OPTIM_MOMENTUM, 0, &one_arena)) == SYN_OK &&
+        (st = syn_net_memory_estimate(desc, SYN_OPTIM_SGD, 0, &bare)) == SYN_OK &&
+        (one_arena - bare > SIZE_MAX / extra || !add_bytes(&need, extra * (one_arena - bare))))
+        st = SYN_ERR_OVERFLOW;
     if (st == SYN_OK)
         st = syn_net_memory_estimate(desc, SYN_OPTIM_SGD, eval_batch, &eval_ws);
     if (st == SYN_OK)
@@ -472,8 +547,14 @@ static int check_network_memory(const train_options *o, const train_run *run,
     size_t limit = o->memory_limit, data = data_memory(run);
     if (limit == 0 || (need <= limit && data <= limit - need))
         return SYN_EXIT_OK;
-    static const char *const state[] = {"no optimizer state", "momentum buffer",
-                                        "momentum buffer", "Adam moments", "AdamW moments"};
+    /* What the optimizer keeps, from the library's table. */
+    char state[64];
+    size_t arenas = syn_optim_state_arenas(&chosen);
+    if (arenas == 0)
+        snprintf(state, sizeof state, "no optimizer state");
+    else
+        snprintf(state, sizeof state, "%s state (%zu arena%s)", syn_optim_name(kind), arenas,
+                 arenas == 1 ? "" : "s");
     char need_text[32], limit_text[32], data_text[32];
     cli_format_bytes(need_text, sizeof need_text, need);
     cli_format_bytes(limit_text, sizeof limit_text, limit);
@@ -481,10 +562,10 @@ static int check_network_memory(const train_options *o, const train_run *run,
     if (need > limit)
         return cli_runtime_error("train", "the network needs %s (parameters, gradients, %s, "
                                  "workspace for batch %zu), more than --max-memory %s",
-                                 need_text, state[kind], batch, limit_text);
+                                 need_text, state, batch, limit_text);
     return cli_runtime_error("train", "the network needs %s (parameters, gradients, %s, "
                              "workspace for batch %zu) and the data %s: more than "
-                             "--max-memory %s", need_text, state[kind], batch, data_text,
+                             "--max-memory %s", need_text, state, batch, data_text,
                              limit_text);
 }
 
@@ -575,7 +656,7 @@ static void set_rule_settings(syn_plateau *to, const syn_plateau *from)
 static int hidden_layers(const train_options *o, const train_run *run, syn_layer_desc **out,
                          size_t *n_hidden)
 {
-    syn_activation act = activation_values[o->activation];
+    syn_activation act = (syn_activation)o->activation; /* the names are by enum value */
     if (o->layers) {
         if (o->hidden)
             return cli_usage_error("train", "--layers and --hidden both describe the hidden "
@@ -842,7 +923,10 @@ static int has_momentum(const syn_optim_desc *d)
 
 static int create_trainer(const train_options *o, train_run *run)
 {
-    syn_optim_desc optim = syn_optim_defaults((syn_optim_kind)o->optimizer);
+    syn_optim_desc optim;
+    int rc = optim_settings(o, &optim);
+    if (rc != SYN_EXIT_OK)
+        return rc;
     if (o->lr > 0.0)
         optim.lr = (float)o->lr;
     if (o->weight_decay >= 0.0)

@@ -24,6 +24,9 @@ typedef struct train_options {
     int task, header, scale, activation, loss, optimizer, schedule;
     int quiet;         /* 1 --quiet: only errors and the test result; 2 --silent */
     double val_split, lr, weight_decay;
+    /* Optimizer settings (syn_optim_desc); < 0: the optimizer's default. */
+    double momentum, beta1, beta2, eps, alpha, lr_decay, initial_accumulator, momentum_decay;
+    int centered;      /* --centered (RMSprop) */
     double tol;        /* --tol: relative improvement; < 0: the default */
     long batch, epochs, seed, early_stop, threads, checkpoint_every;
     long max_epochs;   /* --max-epochs: the cap without --epochs; 0: the default */
@@ -105,9 +108,12 @@ typedef struct train_run {
 
 /* ------------------------------------------------- train_options.c */
 
-extern const char *const train_activation_names[], *const train_loss_names[],
-    *const train_optimizer_names[], *const train_schedule_names[], *const train_scale_names[],
+extern const char *train_activation_names[], *train_optimizer_names[], *train_loss_names[];
+extern const char *const train_schedule_names[], *const train_scale_names[],
     *const train_task_names[];
+/* Fills train_activation_names, train_optimizer_names and train_loss_names
+ * from the library (main.c calls it first). */
+void train_names_init(void);
 
 /* How a resume treats an option. */
 typedef enum train_opt_resume {

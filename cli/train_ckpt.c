@@ -433,6 +433,20 @@ static int get_value(cursor *c, uint32_t version, const train_option_row *r,
     case CLI_CHOICE:
         if (version == 1) {
             *(int *)at = (int)(int32_t)get_u32(c);
+            /* Version 1's --activation indices were of its own list; the
+             * list is now the library's names by enum value. */
+            if (!strcmp(r->name, "--activation")) {
+                static const syn_activation v1_activations[] = {
+                    SYN_ACT_SIGMOID, SYN_ACT_TANH, SYN_ACT_RELU, SYN_ACT_LEAKY_RELU,
+                    SYN_ACT_LINEAR};
+                int v = *(int *)at;
+                if (v < 0 || v >= (int)(sizeof v1_activations / sizeof v1_activations[0])) {
+                    snprintf(d->error, sizeof d->error, "its --activation %d is out of range",
+                             v);
+                    return 0;
+                }
+                *(int *)at = (int)v1_activations[v];
+            }
             return 1;
         }
         text = get_string(c);

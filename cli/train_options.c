@@ -12,12 +12,27 @@
 
 #include "train.h"
 
-const char *const train_activation_names[] = {"sigmoid", "tanh", "relu", "leaky_relu",
-                                              "linear", NULL};
-/* Indexed by syn_loss. */
-const char *const train_loss_names[] = {"mse", "bce", "ce", "huber", "l1", NULL};
-const char *const train_optimizer_names[] = {"sgd", "momentum", "nesterov", "adam", "adamw",
-                                             NULL};
+/* --activation, --optimizer and --loss: the library's names (syn_activation_name,
+ * syn_optim_name), indexed by the enum value, filled by train_names_init()
+ * before any command runs; a checkpoint stores the chosen word, so the
+ * order may grow with the enums (version 1 stored indices: train_ckpt.c
+ * maps its own order). */
+const char *train_activation_names[SYN_ACT_COUNT_ + 1];
+const char *train_optimizer_names[SYN_OPTIM_COUNT_ + 1];
+const char *train_loss_names[SYN_LOSS_COUNT_ + 1]; /* syn_loss_name, the same way */
+
+void train_names_init(void)
+{
+    for (int a = 0; a < SYN_ACT_COUNT_; a++)
+        train_activation_names[a] = syn_activation_name((syn_activation)a);
+    train_activation_names[SYN_ACT_COUNT_] = NULL;
+    for (int k = 0; k < SYN_OPTIM_COUNT_; k++)
+        train_optimizer_names[k] = syn_optim_name((syn_optim_kind)k);
+    train_optimizer_names[SYN_OPTIM_COUNT_] = NULL;
+    for (int l = 0; l < SYN_LOSS_COUNT_; l++)
+        train_loss_names[l] = syn_loss_name((syn_loss)l);
+    train_loss_names[SYN_LOSS_COUNT_] = NULL;
+}
 /* Indexed by syn_schedule_kind. */
 const char *const train_schedule_names[] = {"constant", "step", "cosine", "exponential",
                                             "onecycle", "plateau", NULL};
@@ -61,8 +76,8 @@ const train_option_row train_option_rows[] = {
         OPT_MATCH, NULL),
     ROW("--hidden", CLI_STRING, hidden, 0, 0, NULL, 0, 0, NULL, OPT_MATCH, NULL),
     ROW("--layers", CLI_STRING, layers, 0, 0, NULL, 0, 0, NULL, OPT_MATCH, NULL),
-    ROW("--activation", CLI_CHOICE, activation, 0, 0, train_activation_names, 0, 2, NULL,
-        OPT_MATCH, NULL),
+    ROW("--activation", CLI_CHOICE, activation, 0, 0, train_activation_names, 0, SYN_ACT_RELU,
+        NULL, OPT_MATCH, NULL),
     /* -1: inferred from the data. */
     ROW("--loss", CLI_CHOICE, loss, 0, 0, train_loss_names, 0, -1, NULL, OPT_MATCH,
         "the default"),
@@ -80,6 +95,21 @@ const train_option_row train_option_rows[] = {
     /* -1: the optimizer's default. */
     ROW("--lr", CLI_DOUBLE, lr, 1e-12, 1e12, NULL, 0, -1, NULL, OPT_MATCH, "the default"),
     ROW("--weight-decay", CLI_DOUBLE, weight_decay, 0, 1e6, NULL, 0, -1, NULL, OPT_MATCH,
+        "the default"),
+    /* The optimizers' own settings (syn_optim_desc); -1: the optimizer's
+     * default. Each applies to the optimizers that have it, and is refused
+     * with another (train.c, create_trainer). */
+    ROW("--momentum", CLI_DOUBLE, momentum, 0, 1, NULL, 0, -1, NULL, OPT_MATCH, "the default"),
+    ROW("--beta1", CLI_DOUBLE, beta1, 0, 1, NULL, 0, -1, NULL, OPT_MATCH, "the default"),
+    ROW("--beta2", CLI_DOUBLE, beta2, 0, 1, NULL, 0, -1, NULL, OPT_MATCH, "the default"),
+    ROW("--eps", CLI_DOUBLE, eps, 1e-30, 1, NULL, 0, -1, NULL, OPT_MATCH, "the default"),
+    ROW("--alpha", CLI_DOUBLE, alpha, 0, 1, NULL, 0, -1, NULL, OPT_MATCH, "the default"),
+    ROW("--centered", CLI_FLAG, centered, 0, 0, NULL, 1, 0, NULL, OPT_MATCH, NULL),
+    ROW("--lr-decay", CLI_DOUBLE, lr_decay, 0, 1e6, NULL, 0, -1, NULL, OPT_MATCH,
+        "the default"),
+    ROW("--initial-accumulator", CLI_DOUBLE, initial_accumulator, 0, 1e6, NULL, 0, -1, NULL,
+        OPT_MATCH, "the default"),
+    ROW("--momentum-decay", CLI_DOUBLE, momentum_decay, 0, 1e6, NULL, 0, -1, NULL, OPT_MATCH,
         "the default"),
     ROW("--batch", CLI_LONG, batch, 0, 1e8, NULL, 0, -1, NULL, OPT_MATCH, "the default"),
     /* 0: no --epochs, the run stops on its own. */

@@ -143,6 +143,13 @@ typedef enum syn_loss {
     SYN_LOSS_COUNT_
 } syn_loss;
 
+/* The loss's short name ("mse", "bce", "ce", "huber", "l1": the names the
+ * CLI's --loss takes), "unknown" for a value out of range. Never NULL. */
+const char *syn_loss_name(syn_loss loss);
+/* The loss named `name` (as syn_loss_name spells it) into *out. Errors:
+ * INVALID_ARGUMENT (NULL, or no such loss). */
+syn_status syn_loss_parse(const char *name, syn_loss *out);
+
 typedef enum syn_reduction {
     SYN_REDUCTION_MEAN = 0,
     SYN_REDUCTION_SUM,

@@ -100,7 +100,7 @@ static double ref_loss(const syn_net *net, const double *p, const float *x, cons
                 total += -tr[j] * log(1 / (1 + exp(-z[j]))) -
                          (1 - tr[j]) * log(1 / (1 + exp(z[j])));
             break;
-        default: {
+        case SYN_LOSS_CROSS_ENTROPY: {
             double max = z[0], sum = 0;
             for (size_t j = 1; j < n_out; j++)
                 max = z[j] > max ? z[j] : max;
@@ -108,7 +108,23 @@ static double ref_loss(const syn_net *net, const double *p, const float *x, cons
                 sum += exp(z[j] - max);
             for (size_t j = 0; j < n_out; j++)
                 total -= tr[j] * (z[j] - max - log(sum));
+            break;
         }
+        case SYN_LOSS_HUBER: { /* PyTorch's HuberLoss */
+            syn_loss_options lo;
+            syn_net_loss_options(net, &lo);
+            double delta = lo.huber_delta > 0 ? lo.huber_delta : 1.0;
+            for (size_t j = 0; j < n_out; j++) {
+                double d = fabs(cur[r][j] - tr[j]);
+                total += d < delta ? 0.5 * d * d : delta * (d - 0.5 * delta);
+            }
+            break;
+        }
+        case SYN_LOSS_L1:
+            for (size_t j = 0; j < n_out; j++)
+                total += fabs(cur[r][j] - tr[j]);
+            break;
+        case SYN_LOSS_COUNT_: break;
         }
     }
     if (syn_net_reduction(net) == SYN_REDUCTION_MEAN)

@@ -46,6 +46,14 @@ static const spec specs[] = {
     {"deep_mixed", 16, 4,
      {DENSE(16, SYN_ACT_RELU, 0, 0), DENSE(12, SYN_ACT_TANH, 0, 1),
       DENSE(10, SYN_ACT_SIGMOID, 0, 0), DENSE(6, SYN_ACT_SOFTMAX, 0, 0)}, 1, 1},
+    /* The activation table's newer rows, parameters default and not. */
+    {"gelu_silu", 5, 4,
+     {DENSE(9, SYN_ACT_GELU, 0, 0), DENSE(8, SYN_ACT_SILU, 0, 0),
+      DENSE(7, SYN_ACT_GELU_TANH, 0, 1), DENSE(3, SYN_ACT_LINEAR, 0, 0)}, 1, 0},
+    {"elu_softplus", 6, 5,
+     {DENSE(8, SYN_ACT_ELU, 0, 0), DENSE(7, SYN_ACT_ELU, 0.5f, 0),
+      DENSE(6, SYN_ACT_SOFTPLUS, 0, 0), DENSE(5, SYN_ACT_SOFTPLUS, 2.0f, 0),
+      DENSE(3, SYN_ACT_SOFTMAX, 0, 0)}, 0, 1},
     /* Layer kinds: batch norm (running statistics), dropout (the identity),
      * layer norm; with and without beta, eps of their own. */
     {"kinds", 6, 5,

@@ -181,7 +181,13 @@ static void test_usage_errors(void)
     expect_usage("train --data flowers.csv --out m.syn --batch 1.5", "--batch");
     expect_usage("train --data flowers.csv --out m.syn --lr 1e-3x", "--lr");
     expect_usage("train --data flowers.csv --out m.syn --lr -1", "--lr");
-    expect_usage("train --data flowers.csv --out m.syn --optimizer rmsprop", "--optimizer");
+    expect_usage("train --data flowers.csv --out m.syn --optimizer adamax", "--optimizer");
+    expect_usage("train --data flowers.csv --out m.syn --optimizer adam --alpha 0.9", "--alpha");
+    expect_usage("train --data flowers.csv --out m.syn --optimizer rmsprop --alpha -1", "--alpha");
+    expect_usage("train --data flowers.csv --out m.syn --optimizer nadam --beta1 1",
+                 "beta1");
+    expect_usage("train --data flowers.csv --out m.syn --activation softmax", "softmax");
+    expect_usage("train --data flowers.csv --out m.syn --activation swish", "--activation");
     expect_usage("train --data flowers.csv --out m.syn --hidden 16,,8", "--hidden");
     expect_usage("train --data flowers.csv --out m.syn --epochs", "needs a value");
     expect_usage("train --data flowers.csv --out m.syn --epochs 3 --max-epochs 5",

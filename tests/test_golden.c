@@ -84,26 +84,15 @@ static void note_err(const char *category, double err)
 
 /* ------------------------------------------------------------------ parsing */
 
+/* The fixtures' words are the library's names. */
 static int parse_activation(const char *s, syn_activation *act)
 {
-    static const char *const names[] = {"linear", "sigmoid",    "tanh",
-                                        "relu",   "leaky_relu", "softmax"};
-    for (int i = 0; i < SYN_ACT_COUNT_; i++)
-        if (strcmp(s, names[i]) == 0) {
-            *act = (syn_activation)i;
-            return 1;
-        }
-    return 0;
+    return syn_activation_parse(s, act) == SYN_OK;
 }
 
 static int parse_optim_kind(const char *s, syn_optim_kind *kind)
 {
-    for (int i = 0; i < SYN_OPTIM_COUNT_; i++)
-        if (strcmp(s, syn_optim_name((syn_optim_kind)i)) == 0) {
-            *kind = (syn_optim_kind)i;
-            return 1;
-        }
-    return 0;
+    return syn_optim_parse(s, kind) == SYN_OK;
 }
 
 /* Reads `count` hex floats, one a line. Every value was a float32, so the

@@ -22,7 +22,7 @@
 #define N_IN 4
 #define N_OUT 3
 
-static const char *loss_name[] = {"mse", "bce", "ce"};
+
 
 static void make_targets(syn_loss loss, syn_rng *rng, float *t)
 {
@@ -83,8 +83,8 @@ static void check_case(syn_activation hidden, syn_activation out_act, syn_loss l
     double ref = ref_loss(net, pd, x, t, BATCH, z, a);
     char what[96];
     snprintf(what, sizeof what, "%s hidden, %s out, %s, %s%s%s", syn_activation_name(hidden),
-             syn_activation_name(out_act), loss_name[loss], red == SYN_REDUCTION_SUM ? "sum" : "mean",
-             no_bias_mid ? ", no bias" : "", scaled ? ", scaled" : "");
+             syn_activation_name(out_act), syn_loss_name(loss),
+             red == SYN_REDUCTION_SUM ? "sum" : "mean", no_bias_mid ? ", no bias" : "", scaled ? ", scaled" : "");
     CHECK_CLOSE(lib_loss, ref, 1e-5, 1e-7, "%s: loss %.9g vs %.9g", what, lib_loss, ref);
     for (int i = 0; i < BATCH * N_OUT; i++)
         CHECK_CLOSE(out[i], a[i], 1e-5, 1e-6, "%s: output %d", what, i);

@@ -97,6 +97,17 @@ static const spec specs[] = {
     {"deep_mixed", 8, 4,
      {DENSE(16, SYN_ACT_RELU, 0, 0), DENSE(12, SYN_ACT_TANH, 0, 1),
       DENSE(10, SYN_ACT_SIGMOID, 0, 0), DENSE(6, SYN_ACT_SOFTMAX, 0, 0)}, 1, 1},
+    /* The activation table's newer rows, parameters default and not. */
+    {"gelu_silu", 5, 4,
+     {DENSE(9, SYN_ACT_GELU, 0, 0), DENSE(8, SYN_ACT_SILU, 0, 0),
+      DENSE(7, SYN_ACT_GELU_TANH, 0, 1), DENSE(3, SYN_ACT_LINEAR, 0, 0)}, 1, 0},
+    {"elu_softplus1", 4, 3,
+     {DENSE(6, SYN_ACT_ELU, 0.5f, 0), DENSE(5, SYN_ACT_SOFTPLUS, 0, 0),
+      DENSE(2, SYN_ACT_ELU, 0, 0)}, 1, 0},
+    {"elu_softplus", 6, 5,
+     {DENSE(8, SYN_ACT_ELU, 0, 0), DENSE(7, SYN_ACT_ELU, 0.5f, 0),
+      DENSE(6, SYN_ACT_SOFTPLUS, 0, 0), DENSE(5, SYN_ACT_SOFTPLUS, 2.0f, 0),
+      DENSE(3, SYN_ACT_SOFTMAX, 0, 0)}, 0, 1},
     /* The layer kinds as the kinds' own ONNX emitters write them (a batch
      * norm as BatchNormalization, a layer norm in operators), read back by
      * the importer; dropout, which the export leaves out, is

@@ -4,7 +4,9 @@
  * after each of 12 steps (weight decay, momentum, centered, lr_decay,
  * initial accumulator, momentum_decay cases); a bit-exact resume of every
  * optimizer case through a model file; names and parsing; bad descriptions
- * refused with an error naming the field.
+ * refused with an error naming the field; the same settings (and a state
+ * arena count or scalar that does not fit them) refused in a resealed
+ * model file's optm section; thread-count bit-identity.
  *
  * Bounds. Activations: the fixture is PyTorch's float64 value at the
  * float32 input, and synapse computes in float32 with expf-class functions
@@ -28,6 +30,8 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "io/crc32.h"
+#include "io/model_file.h"
 #include "layers/activation.h"
 #include "synapse.h"
 
@@ -76,7 +80,8 @@ static void test_activation_golden(void)
         float param = (float)strtod(param_text, NULL);
         for (size_t i = 0; i < n; i++) {
             char xs[64], as[64], ds[64];
-            if (!next_line(f, line, sizeof line) || sscanf(line, "%63s %63s %63s", xs, as, ds) != 3)
+            if (!next_line(f, line, sizeof line) ||
+                sscanf(line, "%63s %63s %63s", xs, as, ds) != 3)
                 break;
             x[i] = (float)strtod(xs, NULL);
             want_a[i] = strtod(as, NULL);
@@ -300,6 +305,17 @@ static void test_names(void)
         /* The small kernels keep no pre-activations. */
         CHECK(!(info->needs_z && info->small_path), "%s: needs_z on the small path", name);
         CHECK(info->forward && info->backward, "%s: forward and backward", name);
+        /* NaN in, NaN out, forward and backward, as in PyTorch. */
+        float v[2] = {NAN, 1.0f}, z[2] = {NAN, 1.0f}, dv[2] = {1.0f, 1.0f};
+        float param = syn_activation_param((syn_activation)a, 0.0f);
+        syn_activation_forward((syn_activation)a, param, v, 1, 2);
+        syn_activation_backward((syn_activation)a, param, v, z, dv, 1, 2);
+        /* The derivative too where it is a function of z or a (not the
+         * piecewise-constant ones: linear, the ReLUs). */
+        int grad_nan = info->needs_z || a == SYN_ACT_SIGMOID || a == SYN_ACT_TANH ||
+                       a == SYN_ACT_SOFTMAX;
+        CHECK(isnan(v[0]) && (!grad_nan || isnan(dv[0])), "%s: NaN stays NaN (%g, %g)", name,
+              (double)v[0], (double)dv[0]);
         CHECK((info->c_body != NULL) == (a != SYN_ACT_LINEAR && !info->output_only),
               "%s: a C form", name);
     }
@@ -311,6 +327,15 @@ static void test_names(void)
         syn_optim_desc d = syn_optim_defaults((syn_optim_kind)k);
         CHECK(syn_optim_validate(&d, NULL) == SYN_OK, "%s: defaults valid", name);
     }
+    for (int l = 0; l < SYN_LOSS_COUNT_; l++) {
+        syn_loss back;
+        const char *name = syn_loss_name((syn_loss)l);
+        CHECK(syn_loss_parse(name, &back) == SYN_OK && back == (syn_loss)l,
+              "loss %d (%s) round trip", l, name);
+    }
+    syn_loss loss;
+    CHECK(syn_loss_parse("cross_entropy", &loss) == SYN_ERR_INVALID_ARGUMENT, "unknown loss");
+    CHECK(strcmp(syn_loss_name(SYN_LOSS_COUNT_), "unknown") == 0, "loss out of range");
     syn_activation act;
     syn_optim_kind kind;
     CHECK(syn_activation_parse("gelu_erf", &act) == SYN_ERR_INVALID_ARGUMENT, "unknown act");
@@ -410,6 +435,140 @@ static void test_bad_descriptions(void)
     }
 }
 
+/* A net wide enough that every loop runs on the threads (activation blocks
+ * over 16384 elements, an arena over 65536), with each newer activation,
+ * trained one epoch (two steps) by each newer optimizer on 1, 2, 3 and 8
+ * threads: the parameters must be the same bits. */
+static void test_thread_identity(void)
+{
+    enum { ROWS = 128, FEATURES = 40, CLASSES = 4 };
+    static float x[ROWS * FEATURES];
+    uint32_t labels[ROWS];
+    syn_rng rng;
+    syn_rng_seed(&rng, 5);
+    for (size_t i = 0; i < ROWS * FEATURES; i++)
+        x[i] = (float)syn_rng_normal(&rng);
+    for (size_t i = 0; i < ROWS; i++)
+        labels[i] = (uint32_t)syn_rng_below(&rng, CLASSES);
+    syn_dataset *ds = NULL;
+    CHECK_OK(syn_dataset_from_labels(x, ROWS, FEATURES, labels, CLASSES, &ds));
+    syn_layer_desc layers[] = {{.units = 300, .activation = SYN_ACT_GELU},
+                               {.units = 200, .activation = SYN_ACT_SILU},
+                               {.units = 64, .activation = SYN_ACT_ELU},
+                               {.units = 64, .activation = SYN_ACT_SOFTPLUS},
+                               {.units = 32, .activation = SYN_ACT_GELU_TANH},
+                               {.units = CLASSES, .activation = SYN_ACT_SOFTMAX}};
+    syn_net_desc nd = {.n_inputs = FEATURES, .n_layers = 6, .layers = layers,
+                       .loss = SYN_LOSS_CROSS_ENTROPY, .seed = 3};
+    const syn_optim_kind kinds[] = {SYN_OPTIM_RMSPROP, SYN_OPTIM_ADAGRAD, SYN_OPTIM_NADAM,
+                                    SYN_OPTIM_RADAM};
+    const int threads[] = {1, 2, 3, 8};
+    for (size_t k = 0; ds && k < sizeof kinds / sizeof *kinds; k++) {
+        syn_optim_desc od = syn_optim_defaults(kinds[k]);
+        if (kinds[k] == SYN_OPTIM_RMSPROP) {
+            od.momentum = 0.5f;
+            od.centered = 1;
+        }
+        float *first = NULL;
+        size_t n = 0;
+        int same = 1;
+        for (size_t t = 0; t < sizeof threads / sizeof *threads; t++) {
+            syn_net *net = NULL;
+            syn_trainer *tr = NULL;
+            syn_train_desc td = {.batch_size = 64, .n_threads = threads[t], .seed = 9};
+            CHECK_OK(syn_net_create(&nd, &net));
+            CHECK_OK(syn_trainer_create(net, &od, &td, &tr));
+            if (tr) /* two steps: the second reads the state the first left */
+                CHECK_OK(syn_trainer_epoch(tr, ds, NULL, 0, NULL, NULL, NULL));
+            const float *p = syn_net_params(net, &n);
+            if (t == 0 && p && (first = malloc(n * sizeof *first)))
+                memcpy(first, p, n * sizeof *first);
+            else if (t > 0 && (!first || !p || memcmp(first, p, n * sizeof *first) != 0))
+                same = 0;
+            syn_trainer_free(tr);
+            syn_net_free(net);
+        }
+        CHECK(first && n > 65536 && same, "%s: the same parameters on 1, 2, 3 and 8 threads",
+              syn_optim_name(kinds[k]));
+        free(first);
+    }
+    syn_dataset_free(ds);
+}
+
+static void put_le(uint8_t *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* One field of an optimizer's optm section changed (offset into the
+ * payload, the new bytes), the file resealed (size and CRCs, as a hostile
+ * writer would): the loader must refuse it with CORRUPT and a message
+ * holding `want`. */
+static void spoiled_optm(const syn_optim_desc *d, size_t offset, uint64_t value, int bytes,
+                         const char *want)
+{
+    syn_layer_desc layer = {.units = 2};
+    syn_net_desc nd = {.n_inputs = 3, .n_layers = 1, .layers = &layer};
+    syn_net *net = NULL, *back = NULL;
+    syn_optimizer *opt = NULL, *opt_back = NULL;
+    uint8_t *img = NULL;
+    size_t size = 0;
+    CHECK_OK(syn_net_create(&nd, &net));
+    CHECK_OK(syn_optimizer_create(net, d, &opt));
+    float g[8] = {0.1f, -0.2f, 0.3f, 0.4f, -0.5f, 0.6f, 0.7f, -0.8f};
+    if (opt)
+        CHECK_OK(syn_optimizer_step(opt, net, g, 8));
+    CHECK_OK(syn_model_serialize(net, opt, NULL, 0, &img, &size, NULL));
+    const uint8_t *payload = NULL;
+    size_t payload_size = 0;
+    CHECK(img && syn_model_find_section(img, size, NULL, "optm", &payload, &payload_size,
+                                        NULL) == SYN_OK && offset + bytes <= payload_size,
+          "%s: optm section", want);
+    if (payload && offset + bytes <= payload_size) {
+        put_le(img + (payload - img) + offset, value, bytes);
+        put_le(img + 16, size, 8);
+        put_le(img + 24, syn_crc32(0, img, 24), 4);
+        put_le(img + size - 4, syn_crc32(0, img, size - 4), 4);
+        syn_error err = {{0}};
+        syn_status st = syn_model_parse(img, size, "spoiled.syn", &back, &opt_back, &err);
+        CHECK(st == SYN_ERR_CORRUPT && !back && !opt_back && strstr(err.message, want),
+              "%s: %s (%s)", want, syn_strerror(st), err.message);
+    }
+    free(img);
+    syn_net_free(back);
+    syn_optimizer_free(opt_back);
+    syn_optimizer_free(opt);
+    syn_net_free(net);
+}
+
+/* The optm record (docs/FORMAT.md): kind, n_arenas, 7 floats, steps,
+ * count, the arenas (8 parameters here), then for kinds 5+ alpha,
+ * centered, lr_decay, initial_accumulator_value, momentum_decay,
+ * n_scalars, scalars. */
+static void test_hostile_optm(void)
+{
+    const size_t head = 4 + 4 + 7 * 4 + 8 + 8, arena = 8 * 4;
+    syn_optim_desc r = syn_optim_defaults(SYN_OPTIM_RMSPROP);
+    r.momentum = 0.5f;
+    r.centered = 1;
+    uint32_t minus_one;
+    float m1 = -1.0f;
+    memcpy(&minus_one, &m1, sizeof minus_one);
+    spoiled_optm(&r, head + 3 * arena, minus_one, 4, "alpha must be in [0, 1]");
+    spoiled_optm(&r, head + 3 * arena + 4, 7, 4, "centered 7");
+    spoiled_optm(&r, 4, 2, 4, "section optm: centered"); /* the third arena read as settings */
+    spoiled_optm(&r, 4, 9, 4, "9 state arenas");
+    syn_optim_desc n = syn_optim_defaults(SYN_OPTIM_NADAM);
+    spoiled_optm(&n, head + 2 * arena + 5 * 4, 0, 4, "unexpected bytes at its end");
+    spoiled_optm(&n, head + 2 * arena + 6 * 4, 0x7ff8000000000000ull, 8, "not finite");
+    syn_optim_desc a = syn_optim_defaults(SYN_OPTIM_ADAGRAD);
+    float m2 = -2.0f;
+    memcpy(&minus_one, &m2, sizeof minus_one);
+    spoiled_optm(&a, head + arena + 2 * 4, minus_one, 4, "lr_decay");
+    spoiled_optm(&a, 0, 99, 4, "unknown optimizer 99");
+}
+
 int main(void)
 {
     if (!mkdtemp(tmp_dir)) {
@@ -420,6 +579,8 @@ int main(void)
     test_activation_golden();
     test_optimizer_golden();
     test_bad_descriptions();
+    test_thread_identity();
+    test_hostile_optm();
     rmdir(tmp_dir);
     return check_finish();
 }

@@ -48,3 +48,8 @@ endif()
 # a file that includes a folder above its own fails it, naming the include.
 add_test(NAME layering COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/layering.sh
                                ${CMAKE_CURRENT_LIST_DIR}/../src)
+
+# No `default:` in a switch over a synapse enum, so -Wswitch names each
+# switch a new value misses (tests/no_default.sh).
+add_test(NAME no_default COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/no_default.sh
+                                  ${CMAKE_CURRENT_LIST_DIR}/..)

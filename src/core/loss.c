@@ -235,6 +235,23 @@ const char *syn_loss_row_name(syn_loss loss)
     return (unsigned)loss < SYN_LOSS_COUNT_ ? loss_rows[loss].name : NULL;
 }
 
+const char *syn_loss_name(syn_loss loss)
+{
+    return (unsigned)loss < SYN_LOSS_COUNT_ ? loss_rows[loss].name : "unknown";
+}
+
+syn_status syn_loss_parse(const char *name, syn_loss *out)
+{
+    if (!name || !out)
+        return SYN_ERR_INVALID_ARGUMENT;
+    for (size_t l = 0; l < SYN_LOSS_COUNT_; l++)
+        if (strcmp(name, loss_rows[l].name) == 0) {
+            *out = (syn_loss)l;
+            return SYN_OK;
+        }
+    return SYN_ERR_INVALID_ARGUMENT;
+}
+
 int syn_loss_output_ok(syn_loss loss, syn_activation act)
 {
     if ((unsigned)loss >= SYN_LOSS_COUNT_)

@@ -110,11 +110,31 @@ static int sgd_step(syn_optimizer *opt, float *p, const float *g)
 
 /* ---- Adam, AdamW ---- */
 
+/* The Adam family's moment decay (Adam, AdamW, NAdam, RAdam all write it as
+ * torch.optim does: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2). */
+typedef struct moment_rates {
+    float b1, b2, one_b1, one_b2;
+} moment_rates;
+
+static moment_rates moment_rates_of(const syn_optim_desc *d)
+{
+    moment_rates r = {d->beta1, d->beta2, (float)(1.0 - (double)d->beta1),
+                      (float)(1.0 - (double)d->beta2)};
+    return r;
+}
+
+static inline void update_moments(const moment_rates *r, float *m, float *v, float g)
+{
+    *m = *m * r->b1 + r->one_b1 * g;
+    *v = *v * r->b2 + r->one_b2 * g * g;
+}
+
 /* The per-step constants of an Adam update. */
 typedef struct adam_args {
     float *p, *m, *v;
     const float *g;
-    float b1, b2, one_b1, one_b2, eps, step_size, bias2_sqrt, l2, decay;
+    moment_rates r;
+    float eps, step_size, bias2_sqrt, l2, decay;
 } adam_args;
 
 /* Elements [lo, hi) of an Adam update; nonzero if a parameter became
@@ -134,8 +154,7 @@ static int adam_range(const void *args, size_t lo, size_t hi)
             p[i] *= a->decay;
         if (a->l2 != 0.0f)
             gi += a->l2 * p[i];
-        m[i] = m[i] * a->b1 + a->one_b1 * gi;
-        v[i] = v[i] * a->b2 + a->one_b2 * gi * gi;
+        update_moments(&a->r, &m[i], &v[i], gi);
         float denom = sqrtf(v[i]) / a->bias2_sqrt + a->eps;
         p[i] -= a->step_size * (m[i] / denom);
         bad |= !isfinite(p[i]);
@@ -155,13 +174,11 @@ static int adam_step(syn_optimizer *opt, float *p, const float *g)
     double bias2 = 1.0 - pow((double)d->beta2, t);
     float step_size = (float)((double)d->lr / bias1);
     float bias2_sqrt = (float)sqrt(bias2);
-    float b1 = d->beta1, b2 = d->beta2, eps = d->eps;
-    float one_b1 = (float)(1.0 - (double)d->beta1), one_b2 = (float)(1.0 - (double)d->beta2);
     float l2 = d->kind == SYN_OPTIM_ADAM ? d->weight_decay : 0.0f;
     float decay = d->kind == SYN_OPTIM_ADAMW
                       ? (float)(1.0 - (double)d->lr * (double)d->weight_decay)
                       : 1.0f;
-    adam_args a = {p, opt->state[0], opt->state[1], g, b1, b2, one_b1, one_b2, eps, step_size,
+    adam_args a = {p, opt->state[0], opt->state[1], g, moment_rates_of(d), d->eps, step_size,
                    bias2_sqrt, l2, decay};
     return run_chunks(opt->n, opt->pool, adam_range, &a);
 }
@@ -265,7 +282,8 @@ static int adagrad_step(syn_optimizer *opt, float *p, const float *g)
 typedef struct nadam_args {
     float *p, *m, *v;
     const float *g;
-    float b1, b2, one_b1, one_b2, bias2, eps, c_grad, c_avg, wd;
+    moment_rates r;
+    float bias2, eps, c_grad, c_avg, wd;
 } nadam_args;
 
 SYN_VECTOR_CLONES
@@ -279,8 +297,7 @@ static int nadam_range(const void *args, size_t lo, size_t hi)
         float gi = g[i];
         if (a->wd != 0.0f)
             gi += a->wd * p[i];
-        m[i] = m[i] * a->b1 + a->one_b1 * gi;
-        v[i] = v[i] * a->b2 + a->one_b2 * gi * gi;
+        update_moments(&a->r, &m[i], &v[i], gi);
         float denom = sqrtf(v[i] / a->bias2) + a->eps;
         p[i] += a->c_grad * (gi / denom);
         p[i] += a->c_avg * (m[i] / denom);
@@ -309,8 +326,7 @@ static int nadam_step(syn_optimizer *opt, float *p, const float *g)
     opt->scalars[0] = mu_product;
     double mu_product_next = (double)mu_product * mu_next;
     double lr = d->lr;
-    nadam_args a = {p, opt->state[0], opt->state[1], g, d->beta1, d->beta2,
-                    (float)(1.0 - b1), (float)(1.0 - (double)d->beta2), (float)bias2, d->eps,
+    nadam_args a = {p, opt->state[0], opt->state[1], g, moment_rates_of(d), (float)bias2, d->eps,
                     (float)(-lr * (1.0 - mu) / (1.0 - (double)mu_product)),
                     (float)(-lr * mu_next / (1.0 - mu_product_next)), d->weight_decay};
     return run_chunks(opt->n, opt->pool, nadam_range, &a);
@@ -321,7 +337,8 @@ static int nadam_step(syn_optimizer *opt, float *p, const float *g)
 typedef struct radam_args {
     float *p, *m, *v;
     const float *g;
-    float b1, b2, one_b1, one_b2, bias1, lr, bias2_sqrt, rect, eps, wd;
+    moment_rates r;
+    float bias1, lr, bias2_sqrt, rect, eps, wd;
     int rectified;
 } radam_args;
 
@@ -336,8 +353,7 @@ static int radam_range(const void *args, size_t lo, size_t hi)
         float gi = g[i];
         if (a->wd != 0.0f)
             gi += a->wd * p[i];
-        m[i] = m[i] * a->b1 + a->one_b1 * gi;
-        v[i] = v[i] * a->b2 + a->one_b2 * gi * gi;
+        update_moments(&a->r, &m[i], &v[i], gi);
         float corrected = m[i] / a->bias1;
         if (a->rectified) {
             float adaptive = a->bias2_sqrt / (sqrtf(v[i]) + a->eps);
@@ -367,8 +383,7 @@ static int radam_step(syn_optimizer *opt, float *p, const float *g)
     double rect = rectified ? sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf /
                                    ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
                             : 0.0;
-    radam_args a = {p, opt->state[0], opt->state[1], g, d->beta1, d->beta2,
-                    (float)(1.0 - (double)d->beta1), (float)(1.0 - b2), (float)bias1, d->lr,
+    radam_args a = {p, opt->state[0], opt->state[1], g, moment_rates_of(d), (float)bias1, d->lr,
                     (float)sqrt(bias2), (float)rect, d->eps, d->weight_decay, rectified};
     return run_chunks(opt->n, opt->pool, radam_range, &a);
 }

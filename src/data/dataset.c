@@ -535,13 +535,15 @@ syn_status syn_dataset_fit_scaling(const syn_dataset *ds, const size_t *rows, si
         return SYN_OK;
     case SYN_SCALE_STANDARD:
         return fit_standard(ds, rows, count, offset, scale);
-    default:
-        for (size_t j = 0; j < ds->p.n_features; j++) {
-            offset[j] = 0.0f;
-            scale[j] = 1.0f;
-        }
-        return SYN_OK;
+    case SYN_SCALE_NONE:
+    case SYN_SCALE_COUNT_: /* refused above */
+        break;
     }
+    for (size_t j = 0; j < ds->p.n_features; j++) {
+        offset[j] = 0.0f;
+        scale[j] = 1.0f;
+    }
+    return SYN_OK;
 }
 
 /* ------------------------------------------------------------------- split */

@@ -600,18 +600,14 @@ static syn_status set_activation(onnx_ctx *c, size_t index, const onnx_node *n, 
 
 static int op_activation(onnx_span op, syn_activation *act)
 {
-    static const struct {
-        const char *op;
-        syn_activation act;
-    } table[] = {{"Relu", SYN_ACT_RELU},       {"Sigmoid", SYN_ACT_SIGMOID},
-                 {"Tanh", SYN_ACT_TANH},       {"LeakyRelu", SYN_ACT_LEAKY_RELU},
-                 {"Softmax", SYN_ACT_SOFTMAX}, {"Elu", SYN_ACT_ELU},
-                 {"Softplus", SYN_ACT_SOFTPLUS}};
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (onnx_span_is(op, table[i].op)) {
-            *act = table[i].act;
+    /* The activation table's single-operator forms (layers/activation.c). */
+    for (int a = 0; a < SYN_ACT_COUNT_; a++) {
+        const syn_act_info *info = syn_act_info_of((syn_activation)a);
+        if (info->onnx_op && onnx_span_is(op, info->onnx_op)) {
+            *act = (syn_activation)a;
             return 1;
         }
+    }
     return 0;
 }
 

@@ -175,6 +175,11 @@ syn_status syn_pb_next(syn_pb_reader *r, syn_pb_field *field, int *more)
     field->data = NULL;
     field->size = 0;
     size_t left = (size_t)(r->end - q);
+    /* The four wire types we read; groups (3, 4) and 6, 7 are refused here,
+     * so the switch below needs no default. */
+    if (field->wire_type != SYN_PB_VARINT && field->wire_type != SYN_PB_FIXED64 &&
+        field->wire_type != SYN_PB_LEN && field->wire_type != SYN_PB_FIXED32)
+        return SYN_ERR_CORRUPT;
     switch (field->wire_type) {
     case SYN_PB_VARINT:
         st = syn_pb_read_varint(&q, r->end, &field->value);
@@ -206,7 +211,6 @@ syn_status syn_pb_next(syn_pb_reader *r, syn_pb_field *field, int *more)
         q += len;
         break;
     }
-    default: return SYN_ERR_CORRUPT;
     }
     r->p = q;
     *more = 1;

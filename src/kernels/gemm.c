@@ -34,9 +34,12 @@ static int cpu_has(syn_gemm_kind kind)
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case SYN_GEMM_AVX512:
         return __builtin_cpu_supports("avx512f");
-    default:
-        return 0;
+    case SYN_GEMM_AUTO:
+    case SYN_GEMM_SCALAR:
+    case SYN_GEMM_OPENBLAS:
+    case SYN_GEMM_KIND_COUNT_: return 0;
     }
+    return 0;
 #else
     (void)kind;
     return 0;
@@ -67,9 +70,9 @@ int syn_gemm_available(syn_gemm_kind kind)
 #else
         return 0;
 #endif
-    default:
-        return 0;
+    case SYN_GEMM_KIND_COUNT_: return 0;
     }
+    return 0; /* a value out of range */
 }
 
 const char *syn_gemm_kind_name(syn_gemm_kind kind)
@@ -192,11 +195,11 @@ void syn_gemm_with(syn_gemm_kind kind, int trans_a, int trans_b, size_t m, size_
         syn_gemm_builtin_avx2(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc,
                               pool);
         return;
-    default:
-        syn_gemm_builtin_scalar(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc,
-                                pool);
-        return;
+    case SYN_GEMM_AUTO: /* resolved above; syn_gemm_available made it one that runs */
+    case SYN_GEMM_SCALAR:
+    case SYN_GEMM_KIND_COUNT_: break;
     }
+    syn_gemm_builtin_scalar(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc, pool);
 }
 
 void syn_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, const float *a,

@@ -42,6 +42,38 @@ static inline float fast_expf(float x_in)
     return x_in == x_in ? p * scale : x_in;
 }
 
+/* log(x) for a positive normal float, vectorizable: x = m 2^e with m in
+ * [sqrt(1/2), sqrt 2), then Cephes' degree-9 polynomial for log(1 + f),
+ * f = m - 1 (cephes/single/logf.c, as in sse_mathfun's log_ps; within an
+ * ulp or two), and e ln 2 added in two parts (Cody & Waite). Callers pass
+ * x >= the smallest normal (fast_expf's results are). */
+static inline float fast_logf(float x)
+{
+    int32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int32_t e = ((bits >> 23) & 0xff) - 126;
+    bits = (bits & 0x007fffff) | 0x3f000000; /* m in [0.5, 1) */
+    float m;
+    memcpy(&m, &bits, sizeof m);
+    int small = m < 0.707106781186547524f;
+    float ef = (float)(small ? e - 1 : e);
+    float f = small ? m + m - 1.0f : m - 1.0f;
+    float z = f * f;
+    float y = 7.0376836292e-2f;
+    y = y * f - 1.1514610310e-1f;
+    y = y * f + 1.1676998740e-1f;
+    y = y * f - 1.2420140846e-1f;
+    y = y * f + 1.4249322787e-1f;
+    y = y * f - 1.6668057665e-1f;
+    y = y * f + 2.0000714765e-1f;
+    y = y * f - 2.4999993993e-1f;
+    y = y * f + 3.3333331174e-1f;
+    y = y * f * z;
+    y += ef * -2.12194440e-4f;
+    y += -0.5f * z;
+    return f + y + ef * 0.693359375f;
+}
+
 static inline float sigmoidf(float z)
 {
     /* e^-|z| never overflows; both halves of the identity are exact. */
@@ -183,35 +215,71 @@ static void softmax_backward(const float *a, const float *z, float *d, size_t ro
 
 /* GELU, exact form (torch.nn.GELU(approximate='none')): x Phi(x) =
  * 0.5 x (1 + erf(x / sqrt 2)); derivative Phi(x) + x phi(x) with
- * phi(x) = exp(-x^2 / 2) / sqrt(2 pi) (GeluBackwardKernelImpl). Phi is
- * written 0.5 erfc(-x / sqrt 2), the same function without the
- * cancellation of 1 + erf for negative x: glibc's erfcf is within an ulp or
- * two over the whole range, so the output keeps its relative precision in
- * the left tail too (1 + erff loses it there, as does PyTorch's 1.5e-7
- * vectorized erf). */
+ * phi(x) = exp(-x^2 / 2) / sqrt(2 pi) (GeluBackwardKernelImpl). */
 #define SYN_SQRT1_2 0.70710678118654752440f
 #define SYN_INV_SQRT_2PI 0.39894228040143267794f
 #define SYN_SQRT_2_PI 0.79788456080286535588f /* sqrt(2 / pi) */
 #define SYN_GELU_KAPPA 0.044715f
 
+/* Phi(x) and phi(x), vectorizable (no libm call, no branch), with relative
+ * precision in both tails. Phi(-|x|) = erfc(z) / 2, z = |x| / sqrt 2, by
+ * Numerical Recipes' erfcc (Press et al., 2nd ed., sec. 6.2: a Chebyshev
+ * fit of fractional error below 1.2e-7 for every z >= 0):
+ * erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z / 2). exp(-z^2) =
+ * exp(-x^2 / 2) is also phi's, so it is computed once, and without the
+ * relative error x^2 / 2 * 2^-24 that rounding x^2 would leave in it: x is
+ * split into hi (12 significant bits, so hi^2 is exact) and lo, and
+ * exp(-x^2 / 2) = exp(-hi^2 / 2) exp(-lo (2 hi + lo) / 2). Phi(x) for
+ * x >= 0 is 1 - Phi(-x). Against the float64 reference within 1e-6
+ * relative (test_tables prints the worst); 1 + erff(x / sqrt 2), as
+ * PyTorch computes it, loses all precision below x = -5 or so. */
+static inline void gauss_cdf_pdf(float x, float *cdf, float *pdf)
+{
+    float ax = fabsf(x), hi;
+    uint32_t bits;
+    memcpy(&bits, &ax, sizeof bits);
+    bits &= 0xFFFFF000u;
+    memcpy(&hi, &bits, sizeof hi);
+    float lo = ax - hi;
+    float g = fast_expf(-0.5f * (hi * hi)) * fast_expf(-0.5f * (lo * (2.0f * hi + lo)));
+    float t = 1.0f / (1.0f + 0.5f * (ax * SYN_SQRT1_2));
+    float q = 0.17087277f;
+    q = q * t - 0.82215223f;
+    q = q * t + 1.48851587f;
+    q = q * t - 1.13520398f;
+    q = q * t + 0.27886807f;
+    q = q * t - 0.18628806f;
+    q = q * t + 0.09678418f;
+    q = q * t + 0.37409196f;
+    q = q * t + 1.00002368f;
+    q = q * t - 1.26551223f;
+    float tail = 0.5f * t * g * fast_expf(q); /* Phi(-|x|) */
+    *cdf = x >= 0.0f ? 1.0f - tail : tail;
+    *pdf = SYN_INV_SQRT_2PI * g;
+}
+
+SYN_VECTOR_CLONES
 static void gelu_forward(float *z, size_t rows, size_t cols, float p)
 {
     (void)p;
     size_t n = rows * cols;
-    for (size_t i = 0; i < n; i++)
-        z[i] = 0.5f * z[i] * erfcf(-z[i] * SYN_SQRT1_2);
+    for (size_t i = 0; i < n; i++) {
+        float cdf, pdf;
+        gauss_cdf_pdf(z[i], &cdf, &pdf);
+        z[i] = z[i] * cdf;
+    }
 }
 
+SYN_VECTOR_CLONES
 static void gelu_backward(const float *a, const float *z, float *d, size_t rows, size_t cols,
                           float p)
 {
     (void)a, (void)p;
     size_t n = rows * cols;
     for (size_t i = 0; i < n; i++) {
-        float x = z[i];
-        float cdf = 0.5f * erfcf(-x * SYN_SQRT1_2);
-        float pdf = SYN_INV_SQRT_2PI * fast_expf(-0.5f * x * x);
-        d[i] *= cdf + x * pdf;
+        float cdf, pdf;
+        gauss_cdf_pdf(z[i], &cdf, &pdf);
+        d[i] *= cdf + z[i] * pdf;
     }
 }
 
@@ -269,14 +337,30 @@ static void silu_backward(const float *a, const float *z, float *d, size_t rows,
     }
 }
 
-/* ELU (torch.nn.ELU): x for x > 0, else alpha (e^x - 1), through expm1f so
- * that small |x| keeps its relative precision; derivative 1 or alpha e^x
- * (PyTorch's elu_backward from the input, not the result). */
+/* ELU (torch.nn.ELU): x for x > 0, else alpha (e^x - 1); derivative 1 or
+ * alpha e^x (PyTorch's elu_backward from the input, not the result).
+ * e^x - 1 loses its relative precision near 0 when computed so, hence
+ * Kahan's expm1: with u = e^x, (u - 1) x / log u, whose ratio (u - 1) /
+ * log u is insensitive to u's rounding (Goldberg 1991, "What every
+ * computer scientist should know about floating-point arithmetic", thm 4's
+ * companion); x itself where u rounds to 1, and u - 1 below x = -20 where
+ * it is exact to float and log u would stop at fast_expf's floor. */
+static inline float fast_expm1f(float x)
+{
+    float u = fast_expf(x);
+    float kahan = (u - 1.0f) * x / fast_logf(u);
+    return u == 1.0f ? x : x < -20.0f ? u - 1.0f : kahan;
+}
+
+SYN_VECTOR_CLONES
 static void elu_forward(float *z, size_t rows, size_t cols, float alpha)
 {
     size_t n = rows * cols;
-    for (size_t i = 0; i < n; i++)
-        z[i] = z[i] > 0.0f ? z[i] : alpha * expm1f(z[i]);
+    for (size_t i = 0; i < n; i++) {
+        /* Written so that NaN goes through the negative side and stays NaN. */
+        float neg = alpha * fast_expm1f(z[i] > 0.0f ? 0.0f : z[i]);
+        z[i] = z[i] > 0.0f ? z[i] : neg;
+    }
 }
 
 SYN_VECTOR_CLONES
@@ -291,15 +375,26 @@ static void elu_backward(const float *a, const float *z, float *d, size_t rows, 
 
 /* Softplus (torch.nn.Softplus, beta 1, threshold 20): log(1 + e^(beta x))
  * / beta, and x itself where beta x > threshold; derivative
- * sigmoid(beta x), 1 above the threshold. */
+ * sigmoid(beta x), 1 above the threshold. log(1 + e) for small e through
+ * the same device as fast_expm1f: log(w) e / (w - 1), w = 1 + e rounded. */
 #define SYN_SOFTPLUS_THRESHOLD 20.0f
 
+static inline float fast_log1pf(float e)
+{
+    float w = 1.0f + e;
+    float goldberg = fast_logf(w) * e / (w - 1.0f);
+    return w == 1.0f ? e : goldberg;
+}
+
+SYN_VECTOR_CLONES
 static void softplus_forward(float *z, size_t rows, size_t cols, float beta)
 {
     size_t n = rows * cols;
     for (size_t i = 0; i < n; i++) {
         float bx = z[i] * beta;
-        z[i] = bx > SYN_SOFTPLUS_THRESHOLD ? z[i] : log1pf(fast_expf(bx)) / beta;
+        /* NaN goes through the log and stays NaN. */
+        float soft = fast_log1pf(fast_expf(bx > SYN_SOFTPLUS_THRESHOLD ? 0.0f : bx)) / beta;
+        z[i] = bx > SYN_SOFTPLUS_THRESHOLD ? z[i] : soft;
     }
 }
 
