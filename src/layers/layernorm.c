@@ -174,4 +174,5 @@ const syn_layer_ops syn_layernorm_ops = {
     .forward = ln_forward,
     .backward = ln_backward,
     .small_ok = ln_small_ok,
+    .keeps_shape = 1,
 };
