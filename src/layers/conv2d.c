@@ -83,7 +83,8 @@ static syn_status conv_geometry(const syn_layer_desc *d, const size_t in[3], geo
             snprintf(why, why_size,
                      "input %zux%zux%zu is smaller than the kernel %zux%zu (dilation %zux%zu, "
                      "padding %zux%zu)",
-                     in[0], in[1], in[2], d->kernel[0], d->kernel[1], g->d[0], g->d[1],
+                     in[0], in[1], in[2], d->kernel[0], d->kernel[1],
+                     d->dilation[0] ? d->dilation[0] : 1, d->dilation[1] ? d->dilation[1] : 1,
                      d->padding[0], d->padding[1]);
             return SYN_ERR_INVALID_ARGUMENT;
         }

@@ -150,15 +150,15 @@ int syn_layer_check_fields(const syn_layer_desc *d, unsigned takes, int is_last,
     const char *bad = NULL;
     if (!(takes & SYN_FIELD_ACTIVATION) &&
         (d->activation != SYN_ACT_LINEAR || d->leaky_slope != 0.0f))
-        bad = "an activation";
+        bad = "activation";
     else if (!(takes & SYN_FIELD_BIAS) && d->no_bias)
-        bad = "no_bias";
+        bad = "bias option (no_bias)";
     else if (!(takes & SYN_FIELD_RATE) && d->rate != 0.0f)
-        bad = "a rate";
+        bad = "rate";
     else if (!(takes & SYN_FIELD_NORM) && (d->eps != 0.0f || d->momentum != 0.0f))
         bad = "eps or momentum";
     else if (!(takes & SYN_FIELD_WINDOW) && window_set(d))
-        bad = "a kernel, stride or padding";
+        bad = "kernel, stride or padding";
     else if (!(takes & SYN_FIELD_CONV) && conv_set(d))
         bad = "dilation, groups or same padding";
     else if (!(takes & SYN_FIELD_EXCLUDE) && d->exclude_pad)
