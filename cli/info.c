@@ -20,13 +20,6 @@ static void info_usage(FILE *to)
 "losses and accuracies, optimizer, library version).\n");
 }
 
-static const char *activation_name(syn_activation a)
-{
-    static const char *const names[] = {"linear", "sigmoid", "tanh", "relu", "leaky_relu",
-                                        "softmax"};
-    return (unsigned)a < SYN_ACT_COUNT_ ? names[a] : "?";
-}
-
 static const char *loss_name(syn_loss l)
 {
     static const char *const names[] = {"mse (mean squared error)",
@@ -45,7 +38,7 @@ static void print_layers(const syn_net *net)
             continue;
         size_t params = d.units * n_in + (d.no_bias ? 0 : d.units);
         printf("  %zu  dense %6zu -> %-6zu %-10s %10zu parameters%s\n", i + 1, n_in, d.units,
-               activation_name(d.activation), params, d.no_bias ? " (no bias)" : "");
+               syn_activation_name(d.activation), params, d.no_bias ? " (no bias)" : "");
     }
 }
 

@@ -98,8 +98,23 @@ typedef enum syn_activation {
     SYN_ACT_RELU,
     SYN_ACT_LEAKY_RELU, /* slope for x < 0 from syn_layer_desc.leaky_slope */
     SYN_ACT_SOFTMAX,    /* output layer only */
+    /* The following follow torch.nn's definitions (GELU, SiLU, ELU,
+     * Softplus) and may be used on any layer. */
+    SYN_ACT_GELU,       /* x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), GELU(approximate='none') */
+    SYN_ACT_GELU_TANH,  /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), 'tanh' */
+    SYN_ACT_SILU,       /* x sigmoid(x) (swish) */
+    SYN_ACT_ELU,        /* x > 0 ? x : alpha (e^x - 1); alpha from leaky_slope, default 1 */
+    SYN_ACT_SOFTPLUS,   /* log(1 + e^(beta x)) / beta, x where beta x > 20; beta default 1 */
     SYN_ACT_COUNT_
 } syn_activation;
+
+/* The activation's short name ("relu", "leaky_relu", "gelu", "gelu_tanh",
+ * ...: the names the CLI, `synapse info` and the exporters use); "unknown"
+ * for a value out of range. Never NULL. */
+const char *syn_activation_name(syn_activation act);
+/* The activation named `name` (exactly as syn_activation_name spells it)
+ * into *out. Errors: INVALID_ARGUMENT (NULL, or no such activation). */
+syn_status syn_activation_parse(const char *name, syn_activation *out);
 
 typedef enum syn_loss {
     /* Mean squared error, PyTorch's MSELoss: mean over all B*outputs
@@ -191,7 +206,9 @@ typedef struct syn_layer_desc {
                               * the input width (their output width is it) */
     syn_activation activation; /* applied after the layer's own function */
     float leaky_slope;       /* the activation's parameter, >= 0; 0 means its
-                              * default (leaky ReLU's slope: 0.01) */
+                              * default: leaky ReLU's slope 0.01, ELU's alpha 1,
+                              * softplus's beta 1; reported as 0 (and ignored)
+                              * for activations without one */
     int no_bias;             /* dense: no bias vector; norms: no beta */
     syn_layer_kind kind;     /* SYN_LAYER_DENSE when zero */
     float rate;              /* dropout probability, [0, 1) */
@@ -472,29 +489,61 @@ typedef enum syn_optim_kind {
     SYN_OPTIM_NESTEROV, /* torch.optim.SGD(momentum=, nesterov=True) */
     SYN_OPTIM_ADAM,     /* Kingma & Ba 2015 with bias correction; weight_decay is L2 */
     SYN_OPTIM_ADAMW,    /* Loshchilov & Hutter 2019: decoupled weight decay */
+    SYN_OPTIM_RMSPROP,  /* torch.optim.RMSprop: alpha, eps, momentum, centered */
+    SYN_OPTIM_ADAGRAD,  /* torch.optim.Adagrad: lr_decay, initial_accumulator_value */
+    SYN_OPTIM_NADAM,    /* torch.optim.NAdam (Dozat 2016): betas, momentum_decay */
+    SYN_OPTIM_RADAM,    /* torch.optim.RAdam (Liu et al. 2020): betas, rectified */
     SYN_OPTIM_COUNT_
 } syn_optim_kind;
 
+/* Optimizer settings; start from syn_optim_defaults(kind) and change what
+ * you need (fields another kind uses are ignored). weight_decay is L2 (added
+ * to the gradient, as torch.optim) for every kind but ADAMW. */
 typedef struct syn_optim_desc {
     syn_optim_kind kind;
     float lr;
-    float momentum;     /* MOMENTUM, NESTEROV */
+    float momentum;     /* MOMENTUM, NESTEROV: (0, 1); RMSPROP: [0, 1), 0 = none */
     float dampening;    /* MOMENTUM only (PyTorch forbids it with Nesterov) */
-    float beta1, beta2; /* ADAM, ADAMW */
-    float eps;          /* ADAM, ADAMW */
-    float weight_decay; /* L2 for SGD family and ADAM; decoupled for ADAMW */
+    float beta1, beta2; /* ADAM, ADAMW, NADAM, RADAM: [0, 1) */
+    float eps;          /* ADAM, ADAMW, RMSPROP, ADAGRAD, NADAM, RADAM: > 0 */
+    float weight_decay; /* >= 0: L2 for all but ADAMW; decoupled for ADAMW */
+    float alpha;        /* RMSPROP: smoothing constant of the squared average, [0, 1] */
+    int centered;       /* RMSPROP: 0 or 1, normalise by the gradient's variance */
+    float lr_decay;     /* ADAGRAD: lr / (1 + (t - 1) lr_decay), >= 0 */
+    float initial_accumulator_value; /* ADAGRAD: the sum's start, >= 0 */
+    float momentum_decay;            /* NADAM: psi in mu_t = beta1 (1 - 0.96^(t psi) / 2) */
 } syn_optim_desc;
 
 /* PyTorch's defaults: SGD lr 0.01; momentum 0.9, dampening 0; Adam lr 1e-3,
  * betas (0.9, 0.999), eps 1e-8, weight decay 0; AdamW the same with weight
- * decay 0.01. */
+ * decay 0.01; RMSprop lr 0.01, alpha 0.99, eps 1e-8, momentum 0, not
+ * centered; Adagrad lr 0.01, eps 1e-10, lr_decay 0, initial accumulator 0;
+ * NAdam lr 2e-3, betas (0.9, 0.999), eps 1e-8, momentum_decay 4e-3; RAdam
+ * lr 1e-3, betas (0.9, 0.999), eps 1e-8. */
 syn_optim_desc syn_optim_defaults(syn_optim_kind kind);
-/* Short name ("sgd", "momentum", "nesterov", "adam", "adamw"). */
+/* Short name ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop",
+ * "adagrad", "nadam", "radam"); "unknown" for a value out of range. */
 const char *syn_optim_name(syn_optim_kind kind);
+/* The optimizer named `name` (as syn_optim_name spells it) into *out.
+ * Errors: INVALID_ARGUMENT (NULL, or no such optimizer). */
+syn_status syn_optim_parse(const char *name, syn_optim_kind *out);
+/* Checks desc as syn_optimizer_create does. Errors: INVALID_ARGUMENT, with
+ * err (may be NULL) naming the optimizer and the field, e.g.
+ * "rmsprop: alpha must be in [0, 1], not -1". */
+syn_status syn_optim_validate(const syn_optim_desc *desc, syn_error *err);
+/* How many state arenas (each one float per parameter) an optimizer of
+ * this description keeps: 0 for SGD, 1 for momentum, Nesterov and Adagrad,
+ * 2 for the Adam family, NAdam and RAdam, 1 to 3 for RMSprop (square_avg,
+ * plus momentum_buffer with momentum, plus grad_avg when centered); 0 for
+ * NULL or an unknown kind. */
+size_t syn_optim_state_arenas(const syn_optim_desc *desc);
 
 typedef struct syn_optimizer syn_optimizer;
 
-/* Creates an optimizer with zeroed moments for net's parameter layout. */
+/* Creates an optimizer with zeroed state (Adagrad's sum at
+ * initial_accumulator_value) for net's parameter layout. Errors:
+ * INVALID_ARGUMENT (NULL, or settings syn_optim_validate refuses),
+ * OUT_OF_MEMORY. */
 syn_status syn_optimizer_create(const syn_net *net, const syn_optim_desc *desc,
                                 syn_optimizer **out);
 void syn_optimizer_free(syn_optimizer *opt);
@@ -510,11 +559,24 @@ syn_status syn_optimizer_set_threads(syn_optimizer *opt, int n_threads);
 syn_optim_desc syn_optimizer_desc(const syn_optimizer *opt);
 /* Steps taken so far (Adam's t). */
 uint64_t syn_optimizer_steps(const syn_optimizer *opt);
-/* The moment arenas: first = momentum buffer or Adam's m, second = Adam's
- * v (NULL for the SGD family, both NULL for plain SGD). Writable so a saved
- * state can be restored, together with syn_optimizer_set_steps. */
+/* The first two state arenas (syn_optimizer_arena 0 and 1, NULL where
+ * there is none): for the SGD family the momentum buffer and NULL, for
+ * Adam and AdamW m and v, both NULL for plain SGD. Writable so a saved
+ * state can be restored, together with syn_optimizer_set_steps. Kept for
+ * the kinds it was written for; syn_optimizer_arena covers every kind. */
 syn_status syn_optimizer_moments(syn_optimizer *opt, float **first, float **second,
                                  size_t *count);
+/* The number of state arenas (syn_optim_state_arenas of its settings). */
+size_t syn_optimizer_n_arenas(const syn_optimizer *opt);
+/* State arena `index` (< syn_optimizer_n_arenas): *arena (writable, for
+ * restoring), *name (torch.optim's state key: "momentum_buffer",
+ * "exp_avg", "exp_avg_sq", "square_avg", "grad_avg", "sum"), *count (the
+ * parameter count); each may be NULL. Errors: INVALID_ARGUMENT. */
+syn_status syn_optimizer_arena(syn_optimizer *opt, size_t index, float **arena,
+                               const char **name, size_t *count);
+/* The state scalars (writable): NAdam's mu_product (one value), none for
+ * the other kinds (*values NULL, *n 0). */
+syn_status syn_optimizer_scalars(syn_optimizer *opt, double **values, size_t *n);
 syn_status syn_optimizer_set_steps(syn_optimizer *opt, uint64_t steps);
 
 /* torch.nn.utils.clip_grad_norm_: if the global L2 norm of grads exceeds
@@ -892,8 +954,9 @@ syn_status syn_trainer_restore(syn_trainer *tr, const syn_trainer_state *state,
 
 /* Bytes that a network of this description, an optimizer of this kind and
  * a trainer running batches of `batch` rows allocate together: parameters,
- * the trainer's snapshot of them, the optimizer moments (none for SGD, one
- * arena for momentum/Nesterov, two for Adam/AdamW), and for batch > 0 the
+ * the trainer's snapshot of them, the optimizer state arenas of the kind's
+ * default settings (syn_optim_state_arenas of syn_optim_defaults(optim):
+ * RMSprop with momentum or centered keeps more), and for batch > 0 the
  * workspace (gradients, activations, scratch) and the batch buffers
  * (batch 0 counts the network and optimizer only). Not counted: the
  * trainer's row order (one size_t per training row) and the dataset.

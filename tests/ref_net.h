@@ -23,8 +23,19 @@ static double ref_act(syn_activation act, double slope, double z)
     case SYN_ACT_TANH: return tanh(z);
     case SYN_ACT_RELU: return z > 0 ? z : 0;
     case SYN_ACT_LEAKY_RELU: return z > 0 ? z : slope * z;
-    default: return z;
+    /* torch.nn.GELU, SiLU, ELU, Softplus, in double. */
+    case SYN_ACT_GELU: return 0.5 * z * (1.0 + erf(z / sqrt(2.0)));
+    case SYN_ACT_GELU_TANH:
+        return 0.5 * z * (1.0 + tanh(sqrt(2.0 / 3.14159265358979323846) *
+                                     (z + 0.044715 * z * z * z)));
+    case SYN_ACT_SILU: return z / (1.0 + exp(-z));
+    case SYN_ACT_ELU: return z > 0 ? z : slope * expm1(z);
+    case SYN_ACT_SOFTPLUS: return z * slope > 20.0 ? z : log1p(exp(slope * z)) / slope;
+    case SYN_ACT_LINEAR:
+    case SYN_ACT_SOFTMAX: /* row-wise: ref_loss does it */
+    case SYN_ACT_COUNT_: break;
     }
+    return z;
 }
 
 /* Forward pass in double with parameters `p` (layout of the net); writes the

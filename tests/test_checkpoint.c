@@ -76,6 +76,14 @@ static syn_optim_desc optim_of(const config *c)
 {
     syn_optim_desc o = syn_optim_defaults(c->optim);
     o.lr = 0.01f;
+    if (c->optim == SYN_OPTIM_RMSPROP) { /* all three arenas */
+        o.momentum = 0.5f;
+        o.centered = 1;
+    }
+    if (c->optim == SYN_OPTIM_ADAGRAD) {
+        o.lr_decay = 0.01f;
+        o.initial_accumulator_value = 0.1f;
+    }
     return o;
 }
 
@@ -376,10 +384,16 @@ int main(void)
         {SYN_OPTIM_ADAMW, SYN_LOSS_MSE, SYN_REDUCTION_MEAN, 6, 0.5f, 0},
         {SYN_OPTIM_NESTEROV, SYN_LOSS_MSE, SYN_REDUCTION_MEAN, 4, 0.0f, 1},
         {SYN_OPTIM_SGD, SYN_LOSS_CROSS_ENTROPY, SYN_REDUCTION_MEAN, 1, 0.0f, 0},
+        {SYN_OPTIM_RMSPROP, SYN_LOSS_CROSS_ENTROPY, SYN_REDUCTION_MEAN, 7, 0.0f, 0},
+        {SYN_OPTIM_ADAGRAD, SYN_LOSS_MSE, SYN_REDUCTION_MEAN, 9, 0.0f, 0},
+        {SYN_OPTIM_NADAM, SYN_LOSS_CROSS_ENTROPY, SYN_REDUCTION_SUM, 6, 1.0f, 0},
+        {SYN_OPTIM_RADAM, SYN_LOSS_MSE, SYN_REDUCTION_MEAN, 5, 0.0f, 0},
     };
     const char *names[] = {"adam/ce/batch 5", "momentum/ce-sum/batch 8 clip",
                            "adamw/mse/batch 6 clip", "nesterov/mse/no shuffle",
-                           "sgd/ce/batch 1"};
+                           "sgd/ce/batch 1", "rmsprop centered momentum/ce/batch 7",
+                           "adagrad lr_decay/mse/batch 9", "nadam/ce-sum/batch 6 clip",
+                           "radam/mse/batch 5"};
     for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++)
         check_config(&configs[i], names[i]);
     check_refusals();

@@ -19,6 +19,8 @@
 
 #include "check.h"
 #include "core/internal.h"
+#include "io/crc32.h"
+#include "io/model_file.h"
 #include "synapse.h"
 
 /* ---- fixtures ---------------------------------------------------------- */
@@ -392,7 +394,7 @@ static void test_shapes(void)
     syn_layer_desc back;
     CHECK_OK(syn_net_layer(net, 0, &back, NULL));
     CHECK(back.kind == SYN_LAYER_CONV2D && back.kernel[0] == 3 && back.stride[1] == 1 &&
-              back.groups == 1 && back.units == 32 * 26 * 26,
+              back.groups == 1 && back.units == 32,
           "syn_net_layer describes the convolution");
     syn_net_free(net);
     /* A flat input is C x 1 x 1. */
@@ -451,8 +453,8 @@ static void test_shapes(void)
     d[0].rate = 0.2f;
     d[0].activation = SYN_ACT_RELU;
     expect_refused(d, 2, 784, img, "layer 0 (dropout2d): this kind takes no activation");
-    syn_layer_desc f[2] = {{.kind = SYN_LAYER_FLATTEN, .no_bias = 1}, {.units = 2}};
-    expect_refused(f, 2, 784, img, "layer 0 (flatten): this kind takes no bias option");
+    syn_layer_desc f[2] = {{.kind = SYN_LAYER_FLATTEN, .eps = 1e-3f}, {.units = 2}};
+    expect_refused(f, 2, 784, img, "layer 0 (flatten): this kind takes no eps or momentum");
     syn_layer_desc bn[2] = {{.kind = SYN_LAYER_BATCHNORM2D, .momentum = 2}, {.units = 2}};
     expect_refused(bn, 2, 784, img, "layer 0 (batchnorm2d): momentum 2 is not in (0, 1]");
     syn_layer_desc dn[2] = {{.units = 3, .kernel = {3, 3}}, {.units = 2}};
@@ -792,6 +794,121 @@ static void test_memory_estimate(void)
     }
 }
 
+/* ---- model file --------------------------------------------------------- */
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void reseal(uint8_t *img, size_t size)
+{
+    put32(img + 24, syn_crc32(0, img, 24));
+    put32(img + size - 4, syn_crc32(0, img, size - 4));
+}
+
+/* Offset of the payload of section tag, 0 when absent. */
+static size_t find_section(const uint8_t *img, size_t size, const char *tag)
+{
+    for (size_t pos = 28; pos + 12 <= size - 4;) {
+        uint64_t len = 0;
+        for (int i = 7; i >= 0; i--)
+            len = len << 8 | img[pos + 4 + i];
+        if (!memcmp(img + pos, tag, 4))
+            return pos + 12;
+        pos += 12 + (size_t)len;
+    }
+    return 0;
+}
+
+/* A CNN of every kind (trained a step, so BN2d's statistics moved) saved
+ * and read back: the same layers, shapes, parameters, state and
+ * predictions bit for bit; then hostile edits with valid CRCs refused by
+ * name. A dense net without a shape writes no shap section. */
+static void test_model_file(void)
+{
+    enum { R = 6 };
+    const size_t shape[3] = {1, 28, 28};
+    syn_net *net = cnn_net(shape, every_kind, EVERY_KIND, 3), *back = NULL;
+    syn_workspace *ws = NULL;
+    if (!net)
+        return;
+    float *x = malloc(R * 784 * sizeof(float)), t[R * 10];
+    fill(x, R * 784, 2, 1.0f, 0.0f);
+    one_hot(t, R, 10, 5);
+    CHECK_OK(syn_workspace_create(net, R, &ws));
+    CHECK_OK(syn_forward_train(net, ws, x, R, 1, 0, NULL));
+    uint8_t *img = NULL;
+    size_t size = 0;
+    syn_error err = {{0}};
+    CHECK_OK(syn_model_serialize(net, NULL, NULL, 0, &img, &size, &err));
+    if (!img)
+        return;
+    CHECK(syn_model_parse(img, size, "cnn", &back, NULL, &err) == SYN_OK, "%s", err.message);
+    if (back) {
+        size_t a[3], b[3];
+        CHECK(back->n_params == net->n_params && back->n_state == net->n_state &&
+                  memcmp(back->params, net->params, net->n_params * sizeof(float)) == 0 &&
+                  memcmp(back->state, net->state, net->n_state * sizeof(float)) == 0,
+              "parameters and running statistics read back");
+        syn_net_input_shape(back, a);
+        CHECK(memcmp(a, shape, sizeof a) == 0, "input shape read back");
+        for (size_t l = 0; l < EVERY_KIND; l++) {
+            syn_layer_desc d0, d1;
+            syn_net_layer(net, l, &d0, NULL);
+            syn_net_layer(back, l, &d1, NULL);
+            syn_net_layer_shape(net, l, a);
+            syn_net_layer_shape(back, l, b);
+            CHECK(memcmp(&d0, &d1, sizeof d0) == 0 && memcmp(a, b, sizeof a) == 0,
+                  "layer %zu read back", l);
+        }
+        syn_workspace *wb = NULL;
+        const float *o0, *o1;
+        CHECK_OK(syn_workspace_create(back, R, &wb));
+        CHECK_OK(syn_forward(net, ws, x, R, &o0));
+        CHECK_OK(syn_forward(back, wb, x, R, &o1));
+        CHECK(memcmp(o0, o1, R * 10 * sizeof(float)) == 0, "the same predictions");
+        syn_workspace_free(wb);
+        syn_net_free(back);
+    }
+    size_t at = find_section(img, size, "shap");
+    CHECK(at > 0, "a shap section");
+    uint8_t *bad = malloc(size);
+    /* Two bytes each: (offset, value) pairs into the payload. */
+    struct { size_t off[2]; uint8_t v[2]; const char *needle; } spoils[] = {
+        {{0, 0}, {2, 2}, "section shap: network: input shape 2x28x28 is not the 784 inputs"},
+        {{8, 8}, {0, 0}, "section shap: dimension 1 is 0"},
+        {{0, 8}, {4, 7}, "section ARCH: layer 1 (batchnorm2d): units 5408: this kind keeps "
+                         "its input width 1040"},
+    };
+    for (size_t k = 0; at && k < sizeof spoils / sizeof spoils[0]; k++) {
+        memcpy(bad, img, size);
+        bad[at + spoils[k].off[0]] = spoils[k].v[0];
+        bad[at + spoils[k].off[1]] = spoils[k].v[1];
+        reseal(bad, size);
+        syn_net *n2 = NULL;
+        syn_error e2 = {{0}};
+        CHECK(syn_model_parse(bad, size, "hostile", &n2, NULL, &e2) == SYN_ERR_CORRUPT && !n2,
+              "spoiled shap refused");
+        CHECK(strstr(e2.message, spoils[k].needle) != NULL, "\"%s\" names \"%s\"", e2.message,
+              spoils[k].needle);
+        syn_net_free(n2);
+    }
+    free(bad);
+    free(img);
+    syn_workspace_free(ws);
+    syn_net_free(net);
+    free(x);
+    syn_layer_desc dense[] = {{.units = 3}};
+    syn_net_desc dd = {.n_inputs = 4, .n_layers = 1, .layers = dense};
+    CHECK_OK(syn_net_create(&dd, &net));
+    CHECK_OK(syn_model_serialize(net, NULL, NULL, 0, &img, &size, &err));
+    CHECK(img && find_section(img, size, "shap") == 0, "no shap section for a flat input");
+    free(img);
+    syn_net_free(net);
+}
+
 int main(void)
 {
     test_fixtures();
@@ -800,5 +917,6 @@ int main(void)
     test_dropout2d();
     test_threads();
     test_memory_estimate();
+    test_model_file();
     return check_finish();
 }

@@ -36,3 +36,8 @@ if(NOT SYN_SANITIZE)
                    ${CMAKE_BINARY_DIR} ${CMAKE_C_COMPILER})
   set_tests_properties(install_check PROPERTIES TIMEOUT 300)
 endif()
+
+# The layering of src/ (base <- kernels <- layers <- core <- {io, export}):
+# a file that includes a folder above its own fails it, naming the include.
+add_test(NAME layering COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/layering.sh
+                               ${CMAKE_CURRENT_LIST_DIR}/../src)

@@ -21,6 +21,9 @@ struct syn_net {
     size_t n_state;
     size_t min_train_batch; /* fewest rows a training pass takes (1, or 2 with BN) */
     int small_ok;  /* every layer's kind lets the small path run it */
+    /* The small path's view of the layers (kernels/small.h), [n_layers],
+     * when small_ok and every width is at most 16; else NULL. */
+    struct syn_small_layer *small;
     size_t max_width; /* widest of inputs and layer outputs */
     float *scale_offset, *scale_mul; /* [n_inputs] each, or both NULL */
     char **class_names;
@@ -37,6 +40,10 @@ struct syn_workspace {
     float *input;      /* [max_batch x widths[0]]: scaled copy of x */
     float **act;       /* act[l]: [max_batch x widths[l+1]] layer outputs */
     float *logits;     /* [max_batch x n_outputs]: output pre-activation */
+    /* pre[l]: [max_batch x widths[l+1]] pre-activations of hidden layer l
+     * when its activation needs them for the derivative (the table's
+     * needs_z), else NULL; the output layer's are `logits`. */
+    float **pre;
     float *delta[2];   /* ping-pong dL/dz buffers [max_batch x max_width] */
     float **saved;     /* saved[l]: what layer l keeps for backward (its plan), or NULL */
     size_t *saved_size; /* [n_layers] floats of each saved block */
@@ -48,6 +55,7 @@ struct syn_workspace {
      * 16-float vector per row of each layer's W and per bias,
      * [(units_sum + n_layers) x 16]. */
     float *small_acc;
+    struct syn_small_bufs *small_bufs; /* [n_layers]: the path's view of the blocks */
     size_t last_batch; /* batch of the last forward pass, 0 = none */
     int last_train;    /* the last forward pass was in training mode */
     uint64_t last_seed, last_step; /* its dropout seed and step */
@@ -60,6 +68,9 @@ struct syn_workspace {
  * objects' own pools are freed). The pool stays the caller's. */
 void syn_workspace_use_pool(syn_workspace *ws, syn_pool *pool);
 void syn_optimizer_use_pool(syn_optimizer *opt, syn_pool *pool);
+/* Copies src's whole state (arenas, scalars, step count) into dst, an
+ * optimizer of the same kind, layout and arena set; SHAPE otherwise. */
+syn_status syn_optimizer_copy_state(syn_optimizer *dst, const syn_optimizer *src);
 
 /* Is (units, activation, loss) a valid output-layer combination? */
 int syn_loss_output_ok(syn_loss loss, syn_activation act);

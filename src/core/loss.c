@@ -77,7 +77,8 @@ void syn_loss_grad(const syn_net *net, const syn_workspace *ws, const float *tar
         float scale = 2.0f * inv;
         for (size_t i = 0; i < n; i++)
             dz[i] = scale * (a[i] - targets[i]);
-        syn_activation_backward(out->activation, out->leaky_slope, a, dz, batch, n_out);
+        syn_activation_backward(out->activation, out->leaky_slope, a, ws->logits, dz, batch,
+                                n_out);
         break;
     }
     case SYN_LOSS_BCE:

@@ -32,6 +32,7 @@ typedef struct layout {
     size_t saved_per_row, saved_fixed; /* summed over the layers */
     size_t saved_blocks;               /* layers that keep a saved block */
     size_t scratch;                    /* the largest layer's scratch at this batch */
+    size_t pre_sum, n_pre; /* hidden layers keeping pre-activations (needs_z) */
     int small_ok;
 } layout;
 
@@ -63,6 +64,11 @@ static syn_status plan_layout(const syn_net_desc *desc, size_t batch, layout *o)
             return SYN_ERR_OVERFLOW;
         if (p.saved_per_row > 0 || p.saved_fixed > 0)
             o->saved_blocks++;
+        if (l + 1 < desc->n_layers && syn_act_info_of(desc->layers[l].activation)->needs_z) {
+            if (!syn_add_size(o->pre_sum, p.units, &o->pre_sum))
+                return SYN_ERR_OVERFLOW;
+            o->n_pre++;
+        }
         /* The kind's own answer, as net.c asks it of the built layer. */
         syn_layer probe = {.kind = desc->layers[l].kind, .activation = desc->layers[l].activation};
         if (!syn_layer_ops_of(probe.kind)->small_ok(&probe))
@@ -86,9 +92,9 @@ syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind opti
         return st;
     size_t n_params = o.n_params, units_sum = o.units_sum, max_width = o.max_width;
     size_t n_out = o.n_out;
-    size_t moments = optim == SYN_OPTIM_SGD                                   ? 0
-                     : optim == SYN_OPTIM_MOMENTUM || optim == SYN_OPTIM_NESTEROV ? 1
-                                                                                  : 2;
+    /* The state arenas of the kind's default settings (optim.c's table). */
+    syn_optim_desc od = syn_optim_defaults(optim);
+    size_t moments = syn_optim_state_arenas(&od);
     tally t = {0, 0};
     add_block(&t, desc->n_layers, sizeof(syn_layer)); /* the layer table */
     add_block(&t, n_params, sizeof(float));           /* parameters */
@@ -114,13 +120,14 @@ syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind opti
                  syn_add_size(per_row, n_out, &per_row) &&
                  syn_add_size(per_row, max_width, &per_row) &&
                  syn_add_size(per_row, max_width, &per_row) &&
-                 syn_add_size(per_row, n_out, &per_row);
+                 syn_add_size(per_row, n_out, &per_row) &&
+                 syn_add_size(per_row, o.pre_sum, &per_row);
         size_t rows;
         if (!ok || !syn_mul_size(batch, per_row, &rows))
             return SYN_ERR_OVERFLOW;
         add_block(&t, n_params, sizeof(float));
         add_block(&t, rows, sizeof(float));
-        add_block(&t, desc->n_layers, 4 * sizeof(size_t)); /* widths, pointers, saved */
+        add_block(&t, desc->n_layers, 5 * sizeof(size_t)); /* widths, pointers, saved, pre */
         if (o.saved_blocks > 0) { /* the layers' saved blocks */
             size_t saved;
             if (!syn_mul_size(batch, o.saved_per_row, &saved) ||
@@ -134,12 +141,15 @@ syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind opti
         if (o.small_ok && max_width <= SYN_SMALL_WIDTH) { /* the small path's rows */
             add_block(&t, units_sum, SYN_SMALL_WIDTH * sizeof(float));
             add_block(&t, desc->n_layers, SYN_SMALL_WIDTH * sizeof(float));
+            add_block(&t, desc->n_layers, sizeof(syn_small_layer));
+            add_block(&t, desc->n_layers, sizeof(syn_small_bufs));
         }
         /* Each of the n_layers + 6 blocks may be rounded up to SYN_ALIGN,
          * and the n_layers + 4 row blocks have 16 floats (SYN_ALIGN bytes)
          * of slack (pass.c). */
         add_block(&t, desc->n_layers, 2 * SYN_ALIGN);
         add_block(&t, 6 + 4, SYN_ALIGN);
+        add_block(&t, o.n_pre, 2 * SYN_ALIGN); /* the kept pre-activation blocks */
     }
     if (t.overflow)
         return SYN_ERR_OVERFLOW;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "kernels/small.h"
 
 int syn_loss_output_ok(syn_loss loss, syn_activation act)
 {
@@ -127,7 +128,7 @@ static syn_status build_layers(syn_net *net, const syn_net_desc *desc)
         layer->n_in = n_in;
         layer->units = plan.units;
         layer->activation = ld->activation;
-        layer->leaky_slope = ld->leaky_slope != 0.0f ? ld->leaky_slope : 0.01f;
+        layer->leaky_slope = syn_activation_param(ld->activation, ld->leaky_slope);
         layer->has_bias = plan.b_size > 0;
         layer->saved_per_row = plan.saved_per_row;
         layer->saved_fixed = plan.saved_fixed;
@@ -160,6 +161,31 @@ static syn_status build_layers(syn_net *net, const syn_net_desc *desc)
     net->n_params = offset;
     net->n_state = state;
     net->max_width = max_width;
+    return SYN_OK;
+}
+
+/* The small path's view of the layers (kernels/small.h), for nets it may
+ * run: built once per network, since the arena never moves. */
+static syn_status build_small(syn_net *net)
+{
+    free(net->small);
+    net->small = NULL;
+    if (!net->small_ok || net->max_width > SYN_SMALL_WIDTH)
+        return SYN_OK;
+    net->small = calloc(net->n_layers, sizeof *net->small);
+    if (!net->small)
+        return SYN_ERR_OUT_OF_MEMORY;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const syn_layer *layer = &net->layers[l];
+        net->small[l] = (syn_small_layer){
+            .n_in = layer->n_in,
+            .units = layer->units,
+            .act = layer->activation,
+            .slope = layer->leaky_slope,
+            .w = net->params + layer->w_off,
+            .b = layer->has_bias ? net->params + layer->b_off : NULL,
+        };
+    }
     return SYN_OK;
 }
 
@@ -203,6 +229,8 @@ syn_status syn_net_create(const syn_net_desc *desc, syn_net **out)
             st = SYN_ERR_OUT_OF_MEMORY;
     }
     if (st == SYN_OK)
+        st = build_small(net);
+    if (st == SYN_OK)
         st = syn_net_init_weights(net, desc->init, desc->seed);
     if (st != SYN_OK) {
         syn_net_free(net);
@@ -226,6 +254,7 @@ void syn_net_free(syn_net *net)
     if (!net)
         return;
     free(net->layers);
+    free(net->small);
     syn_free_aligned(net->params);
     syn_free_aligned(net->state);
     syn_free_aligned(net->scale_offset);
@@ -247,6 +276,7 @@ syn_status syn_net_clone(const syn_net *net, syn_net **out)
     copy->layers = NULL;
     copy->params = NULL;
     copy->state = NULL;
+    copy->small = NULL;
     copy->scale_offset = copy->scale_mul = NULL;
     copy->class_names = NULL;
     copy->n_class_names = 0;
@@ -263,7 +293,9 @@ syn_status syn_net_clone(const syn_net *net, syn_net **out)
         memcpy(copy->params, net->params, net->n_params * sizeof(float));
         if (net->n_state > 0)
             memcpy(copy->state, net->state, net->n_state * sizeof(float));
-        st = syn_net_set_input_scaling(copy, net->scale_offset, net->scale_mul);
+        st = build_small(copy);
+        if (st == SYN_OK)
+            st = syn_net_set_input_scaling(copy, net->scale_offset, net->scale_mul);
     }
     if (st == SYN_OK)
         st = syn_net_set_class_names(copy, (const char *const *)net->class_names,
@@ -390,9 +422,11 @@ syn_status syn_net_layer(const syn_net *net, size_t layer, syn_layer_desc *desc,
     if (desc) {
         memset(desc, 0, sizeof *desc);
         desc->kind = l->kind;
-        desc->units = l->units;
+        /* A convolution's units are its output channels (its width is
+         * channels x height x width); every other kind's, its width. */
+        desc->units = l->kind == SYN_LAYER_CONV2D ? l->out_shape[0] : l->units;
         desc->activation = l->activation;
-        desc->leaky_slope = l->activation == SYN_ACT_LEAKY_RELU ? l->leaky_slope : 0.0f;
+        desc->leaky_slope = l->leaky_slope; /* 0 without a parameter */
         desc->no_bias = l->w_off != (size_t)-1 && !l->has_bias; /* kinds with weights */
         desc->rate = l->rate;
         desc->eps = l->eps;

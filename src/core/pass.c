@@ -27,10 +27,14 @@ static void workspace_release(syn_workspace *ws)
 {
     if (!ws)
         return;
-    if (ws->act)
-        for (size_t l = 0; l < ws->n_layers; l++)
+    for (size_t l = 0; l < ws->n_layers; l++) {
+        if (ws->act)
             syn_free_aligned(ws->act[l]);
+        if (ws->pre)
+            syn_free_aligned(ws->pre[l]);
+    }
     free(ws->act);
+    free(ws->pre);
     free(ws->widths);
     syn_free_aligned(ws->input);
     syn_free_aligned(ws->logits);
@@ -39,6 +43,7 @@ static void workspace_release(syn_workspace *ws)
     syn_free_aligned(ws->grads);
     syn_free_aligned(ws->small_acc);
     syn_free_aligned(ws->scratch);
+    free(ws->small_bufs);
     if (ws->saved)
         for (size_t l = 0; l < ws->n_layers; l++)
             syn_free_aligned(ws->saved[l]);
@@ -63,6 +68,13 @@ static float *alloc_block(size_t batch, size_t width)
     if (!syn_mul_size(batch, width, &n) || !syn_add_size(n, SYN_SMALL_WIDTH, &n))
         return NULL;
     return syn_alloc_floats(n);
+}
+
+/* Does layer l keep its pre-activations for the activation derivative
+ * (the table's needs_z; the output layer's are the logits, kept anyway)? */
+static int keeps_pre(const syn_net *net, size_t l)
+{
+    return l + 1 < net->n_layers && syn_act_info_of(net->layers[l].activation)->needs_z;
 }
 
 /* The floats of layer l's saved block for passes of max_batch rows. */
@@ -91,12 +103,13 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
     ws->max_batch = max_batch;
     ws->widths = calloc(net->n_layers + 1, sizeof *ws->widths);
     ws->act = calloc(net->n_layers, sizeof *ws->act);
+    ws->pre = calloc(net->n_layers, sizeof *ws->pre);
     ws->saved = calloc(net->n_layers, sizeof *ws->saved);
     ws->saved_size = calloc(net->n_layers, sizeof *ws->saved_size);
     ws->pool = syn_pool_create(0);
     ws->owns_pool = 1;
     syn_status st = SYN_OK;
-    if (!ws->widths || !ws->act || !ws->saved || !ws->saved_size || !ws->pool) {
+    if (!ws->widths || !ws->act || !ws->pre || !ws->saved || !ws->saved_size || !ws->pool) {
         workspace_release(ws);
         return SYN_ERR_OUT_OF_MEMORY;
     }
@@ -111,6 +124,8 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
         ws->widths[l + 1] = net->layers[l].units;
         ws->act[l] = alloc_block(max_batch, net->layers[l].units);
         if (!ws->act[l])
+            st = SYN_ERR_OUT_OF_MEMORY;
+        if (keeps_pre(net, l) && !(ws->pre[l] = alloc_block(max_batch, net->layers[l].units)))
             st = SYN_ERR_OUT_OF_MEMORY;
         size_t saved;
         if (!saved_floats(&net->layers[l], max_batch, &saved)) {
@@ -138,8 +153,17 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
         size_t n;
         if (!syn_mul_size(rows, SYN_SMALL_WIDTH, &n))
             st = SYN_ERR_OVERFLOW;
-        else if (!(ws->small_acc = syn_alloc_floats(n)))
+        else if (!(ws->small_acc = syn_alloc_floats(n)) ||
+                 !(ws->small_bufs = calloc(net->n_layers, sizeof *ws->small_bufs)))
             st = SYN_ERR_OUT_OF_MEMORY;
+        for (size_t l = 0; st == SYN_OK && l < net->n_layers; l++) {
+            const syn_layer *layer = &net->layers[l];
+            ws->small_bufs[l] = (syn_small_bufs){
+                .out = ws->act[l],
+                .dw = ws->grads + layer->w_off,
+                .db = layer->has_bias ? ws->grads + layer->b_off : NULL,
+            };
+        }
     }
     if (st != SYN_OK) {
         workspace_release(ws);
@@ -178,7 +202,8 @@ int syn_workspace_fits(const syn_workspace *ws, const syn_net *net)
     for (size_t l = 0; l < net->n_layers; l++) {
         size_t saved;
         if (ws->widths[l + 1] != net->layers[l].units ||
-            !saved_floats(&net->layers[l], ws->max_batch, &saved) || saved != ws->saved_size[l])
+            !saved_floats(&net->layers[l], ws->max_batch, &saved) ||
+            saved != ws->saved_size[l] || !ws->pre[l] != !keeps_pre(net, l))
             return 0;
         size_t scratch;
         if (!syn_scratch_floats(net->layers[l].scratch_per_row, net->layers[l].scratch_rows,
@@ -231,17 +256,40 @@ static void load_input(const syn_net *net, syn_workspace *ws, const float *x, si
 }
 
 /* Whether a pass of `batch` rows takes the small-network path
- * (kernels/small.h): a function of the shape and the CPU only. */
-static int small_path(const syn_net *net, size_t batch)
+ * (kernels/small.h): a function of the shape, the layers and the CPU only.
+ * net->small exists only when every layer's small_ok says so; a dense
+ * layer's is its activation row's small_path, so a net with an activation
+ * the small kernels lack goes through syn_gemm and the table's own
+ * derivative. */
+static int small_path(const syn_net *net, const syn_workspace *ws, size_t batch)
 {
 #ifdef SYN_HAVE_AVX512
-    return net->small_ok && net->max_width <= SYN_SMALL_WIDTH && batch <= SYN_SMALL_ROWS &&
-           syn_small_available();
+    /* net->small and ws->small_bufs exist for such shapes (a workspace made
+     * for a net of the same shape whose activations the path lacks has no
+     * blocks for it). */
+    return net->small && ws->small_bufs && batch <= SYN_SMALL_ROWS && syn_small_available();
 #else
-    (void)net, (void)batch;
+    (void)net, (void)ws, (void)batch;
     return 0;
 #endif
 }
+
+#ifdef SYN_HAVE_AVX512
+/* The small path's plain description (kernels/small.h): the net's layer
+ * table and the workspace's blocks, both built when they were created. */
+static const syn_small_net *small_desc(const syn_net *net, syn_workspace *ws,
+                                       syn_small_net *sn)
+{
+    *sn = (syn_small_net){.n_layers = net->n_layers,
+                          .layers = net->small,
+                          .bufs = ws->small_bufs,
+                          .input = ws->input,
+                          .logits = ws->logits,
+                          .acc = ws->small_acc,
+                          .activate = syn_activation_forward};
+    return sn;
+}
+#endif
 
 /* Layer l's view of the pass that ws holds (or is about to run). */
 static syn_layer_pass layer_pass(const syn_net *net, float *state_out, syn_workspace *ws,
@@ -250,7 +298,9 @@ static syn_layer_pass layer_pass(const syn_net *net, float *state_out, syn_works
     syn_layer_pass p = {
         .in = l == 0 ? ws->input : ws->act[l - 1],
         .out = ws->act[l],
-        .logits = l + 1 == net->n_layers ? ws->logits : NULL,
+        /* z before the activation: the output layer's logits, or a hidden
+         * layer's pre-activations when its derivative needs them. */
+        .logits = l + 1 == net->n_layers ? ws->logits : ws->pre[l],
         .params = net->params,
         .state = net->state,
         .state_out = state_out,
@@ -288,8 +338,9 @@ static void forward_layers(const syn_net *net, float *state_out, syn_workspace *
     if (out)
         *out = ws->act[net->n_layers - 1];
 #ifdef SYN_HAVE_AVX512
-    if (small_path(net, batch)) {
-        syn_small_forward_net(net, ws, x, batch);
+    if (small_path(net, ws, batch)) {
+        syn_small_net sn;
+        syn_small_forward_net(small_desc(net, ws, &sn), x, batch);
         return;
     }
 #else
@@ -410,7 +461,7 @@ syn_status syn_loss_value(const syn_net *net, syn_workspace *ws, const float *ta
 
 typedef struct act_grad_job {
     const syn_layer *layer;
-    const float *a;
+    const float *a, *z;
     float *d;
 } act_grad_job;
 
@@ -420,19 +471,20 @@ static void act_grad_rows(void *ctx, size_t lo, size_t hi)
     size_t u = j->layer->units;
     for (size_t r = lo; r < hi; r++)
         syn_activation_backward(j->layer->activation, j->layer->leaky_slope, j->a + r * u,
-                                j->d + r * u, 1, u);
+                                j->z ? j->z + r * u : NULL, j->d + r * u, 1, u);
 }
 
-/* The previous layer's activation derivative, rows split over threads. */
-static void activation_grad(const syn_layer *layer, const float *a, float *d, size_t batch,
-                            const syn_workspace *ws)
+/* The previous layer's activation derivative from its outputs a and (when
+ * kept) pre-activations z, rows split over threads. */
+static void activation_grad(const syn_layer *layer, const float *a, const float *z, float *d,
+                            size_t batch, const syn_workspace *ws)
 {
     size_t u = layer->units;
     if (batch * u <= SYN_PARALLEL_MIN) {
-        syn_activation_backward(layer->activation, layer->leaky_slope, a, d, batch, u);
+        syn_activation_backward(layer->activation, layer->leaky_slope, a, z, d, batch, u);
         return;
     }
-    act_grad_job job = {layer, a, d};
+    act_grad_job job = {layer, a, z, d};
     syn_pool_run_ranges(ws->pool, batch, SYN_ROWS_PER_CHUNK, act_grad_rows, &job);
 }
 
@@ -441,8 +493,9 @@ static void activation_grad(const syn_layer *layer, const float *a, float *d, si
 static void backpropagate(const syn_net *net, syn_workspace *ws, size_t batch)
 {
 #ifdef SYN_HAVE_AVX512
-    if (small_path(net, batch)) {
-        syn_small_backward_net(net, ws, ws->delta[0], 0, batch);
+    if (small_path(net, ws, batch)) {
+        syn_small_net sn;
+        syn_small_backward_net(small_desc(net, ws, &sn), ws->delta[0], 0, batch);
         return;
     }
 #endif
@@ -454,7 +507,7 @@ static void backpropagate(const syn_net *net, syn_workspace *ws, size_t batch)
         syn_layer_ops_of(layer->kind)->backward(layer, &p, ws->delta[cur], ws->grads, d_prev);
         if (!d_prev)
             break;
-        activation_grad(&net->layers[l - 1], p.in, d_prev, batch, ws);
+        activation_grad(&net->layers[l - 1], p.in, ws->pre[l - 1], d_prev, batch, ws);
         cur = 1 - cur;
     }
 }
@@ -483,14 +536,15 @@ syn_status syn_backward_from_output(const syn_net *net, syn_workspace *ws, const
     const syn_layer *out = &net->layers[net->n_layers - 1];
 #ifdef SYN_HAVE_AVX512
     /* The small path applies an element-wise output derivative itself. */
-    if (small_path(net, batch) && out->activation != SYN_ACT_SOFTMAX) {
-        syn_small_backward_net(net, ws, d_out, 1, batch);
+    if (small_path(net, ws, batch) && !syn_act_info_of(out->activation)->output_only) {
+        syn_small_net sn;
+        syn_small_backward_net(small_desc(net, ws, &sn), d_out, 1, batch);
         return SYN_OK;
     }
 #endif
     memcpy(ws->delta[0], d_out, batch * out->units * sizeof(float));
     syn_activation_backward(out->activation, out->leaky_slope, ws->act[net->n_layers - 1],
-                            ws->delta[0], batch, out->units);
+                            ws->logits, ws->delta[0], batch, out->units);
     backpropagate(net, ws, batch);
     return SYN_OK;
 }

@@ -163,19 +163,9 @@ syn_status syn_trainer_restore(syn_trainer *tr, const syn_trainer_state *state,
                                     !state->train.no_shuffle != !tr->desc.no_shuffle))
         return SYN_ERR_STATE;
     if (opt) {
-        syn_optimizer *src = (syn_optimizer *)opt; /* read only, see model_file.c */
-        float *m = NULL, *v = NULL, *dm = NULL, *dv = NULL;
-        size_t count = 0, dcount = 0;
-        syn_optimizer_moments(src, &m, &v, &count);
-        syn_optimizer_moments(tr->opt, &dm, &dv, &dcount);
-        if (syn_optimizer_desc(opt).kind != syn_optimizer_desc(tr->opt).kind ||
-            count != dcount)
-            return SYN_ERR_SHAPE;
-        if (m && dm)
-            memcpy(dm, m, count * sizeof(float));
-        if (v && dv)
-            memcpy(dv, v, count * sizeof(float));
-        syn_optimizer_set_steps(tr->opt, syn_optimizer_steps(opt));
+        syn_status st = syn_optimizer_copy_state(tr->opt, opt);
+        if (st != SYN_OK)
+            return st;
     }
     tr->epochs_done = (size_t)state->epochs_done;
     tr->pos.batches_done = (size_t)state->batches_done;

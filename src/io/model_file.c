@@ -33,12 +33,27 @@ _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "floats travel as IEEE
 #define TAG_COLS "COLS"
 #define COLS_VERSION 1u
 
-enum { SEC_ARCH, SEC_PARM, SEC_SCAL, SEC_CLAS, SEC_META, SEC_OPTM, SEC_COLS, SEC_COUNT };
+/* Version 2: the layers' non-trained state (batch norm's running
+ * statistics), required: a reader that skipped it would normalize with
+ * made-up statistics. */
+#define TAG_STAT "STAT"
+
+/* The input's shape (issue 15): u64 channels, height, width, written only
+ * when it is not flat. Optional: a reader that skips it sees the same
+ * floats as a flat vector, which is what a dense layer reads anyway, and
+ * a net whose layers need the shape has kinds such a reader refuses. */
+#define TAG_SHAP "shap"
+
+enum { SEC_ARCH, SEC_PARM, SEC_SCAL, SEC_CLAS, SEC_META, SEC_OPTM, SEC_COLS, SEC_STAT,
+       SEC_SHAP, SEC_COUNT };
 static const char *const core_tags[SEC_COUNT] = {TAG_ARCH, TAG_PARM, TAG_SCAL, TAG_CLAS,
-                                                 TAG_META, TAG_OPTM, TAG_COLS};
+                                                 TAG_META, TAG_OPTM, TAG_COLS, TAG_STAT,
+                                                 TAG_SHAP};
 
 #define ARCH_HEAD_SIZE 20u    /* n_inputs u64, loss, reduction, n_layers u32 */
 #define LAYER_RECORD_SIZE 20u /* units u64, activation u32, slope f32, flags u32 */
+/* Version 2 records: the v1 fields, then kind u32, n_attrs u32, f32 each. */
+#define LAYER_RECORD_V2_MIN 28u
 #define LAYER_FLAG_BIAS 1u
 /* Header flag bits 0-15 announce features a reader must understand; v1
  * defines none. Bits 16-31 are hints a reader may ignore. */
@@ -192,7 +207,13 @@ static void ob_end(out_buf *b, size_t length_at)
 /* Encoding a network                                                        */
 /* ------------------------------------------------------------------------ */
 
-static void write_arch(out_buf *b, const syn_net *net)
+/* The format version a network needs: 1 unless a layer is not dense. */
+static uint32_t version_for(const syn_net *net)
+{
+    return syn_net_first_kind_not(net, 1u << SYN_LAYER_DENSE) < net->n_layers ? 2u : 1u;
+}
+
+static void write_arch(out_buf *b, const syn_net *net, uint32_t version)
 {
     size_t at = ob_begin(b, TAG_ARCH);
     ob_u64(b, net->n_inputs);
@@ -201,13 +222,47 @@ static void write_arch(out_buf *b, const syn_net *net)
     ob_u32(b, (uint32_t)net->n_layers);
     for (size_t l = 0; l < net->n_layers; l++) {
         const syn_layer *layer = &net->layers[l];
-        ob_u64(b, layer->units);
+        syn_layer_desc d;
+        syn_net_layer(net, l, &d, NULL); /* units as a description says them */
+        ob_u64(b, d.units);
         ob_u32(b, (uint32_t)layer->activation);
-        /* The effective slope, so a reader never depends on the "0 means
-         * 0.01" default; other activations have no slope and store 0. */
-        ob_f32(b, layer->activation == SYN_ACT_LEAKY_RELU ? layer->leaky_slope : 0.0f);
+        /* The effective parameter (leaky slope, ELU alpha, softplus beta),
+         * so a reader never depends on the table's "0 means" default;
+         * activations without a parameter store 0. */
+        ob_f32(b, layer->leaky_slope);
         ob_u32(b, layer->has_bias ? LAYER_FLAG_BIAS : 0u);
+        if (version < 2)
+            continue;
+        /* The kind's id is its enum value, which never changes; its
+         * attributes are the kind's own (layers/layer.h). */
+        const syn_layer_ops *ops = syn_layer_ops_of(layer->kind);
+        float attrs[SYN_LAYER_MAX_ATTRS];
+        size_t n = ops->attrs(layer, attrs);
+        ob_u32(b, (uint32_t)layer->kind);
+        ob_u32(b, (uint32_t)n);
+        for (size_t i = 0; i < n; i++)
+            ob_f32(b, attrs[i]);
     }
+    ob_end(b, at);
+}
+
+static void write_shape(out_buf *b, const syn_net *net)
+{
+    if (net->in_shape[1] == 1 && net->in_shape[2] == 1)
+        return; /* flat: {n_inputs, 1, 1} */
+    size_t at = ob_begin(b, TAG_SHAP);
+    for (int i = 0; i < 3; i++)
+        ob_u64(b, net->in_shape[i]);
+    ob_end(b, at);
+}
+
+static void write_state(out_buf *b, const syn_net *net)
+{
+    if (net->n_state == 0)
+        return;
+    size_t at = ob_begin(b, TAG_STAT);
+    ob_u64(b, net->n_state);
+    ob_floats(b, net->state, net->n_state);
     ob_end(b, at);
 }
 
@@ -307,29 +362,26 @@ static void write_meta(out_buf *b, const syn_net *net)
     ob_end(b, at);
 }
 
-static uint32_t moments_of(syn_optim_kind kind)
+/* Kinds from SYN_OPTIM_RMSPROP on were added with their own settings and
+ * state scalars, written after the arenas (docs/FORMAT.md, optm); the
+ * older kinds' records stay as they were, so older readers still read
+ * them. */
+static int optim_extended(syn_optim_kind kind)
 {
-    switch (kind) {
-    case SYN_OPTIM_SGD: return 0;
-    case SYN_OPTIM_MOMENTUM:
-    case SYN_OPTIM_NESTEROV: return 1;
-    default: return 2;
-    }
+    return kind >= SYN_OPTIM_RMSPROP;
 }
 
 static void write_optimizer(out_buf *b, const syn_optimizer *opt)
 {
-    /* syn_optimizer_moments hands out writable pointers for restoring; we
+    /* The state accessors hand out writable pointers for restoring; we
      * only read through them. */
     syn_optimizer *o = (syn_optimizer *)opt;
-    float *first = NULL, *second = NULL;
-    size_t count = 0;
-    syn_optimizer_moments(o, &first, &second, &count);
     syn_optim_desc d = syn_optimizer_desc(opt);
-    uint32_t n_moments = moments_of(d.kind);
+    size_t n_arenas = syn_optimizer_n_arenas(opt), count = 0;
+    syn_optimizer_moments(o, NULL, NULL, &count);
     size_t at = ob_begin(b, TAG_OPTM);
     ob_u32(b, (uint32_t)d.kind);
-    ob_u32(b, n_moments);
+    ob_u32(b, (uint32_t)n_arenas);
     ob_f32(b, d.lr);
     ob_f32(b, d.momentum);
     ob_f32(b, d.dampening);
@@ -339,10 +391,24 @@ static void write_optimizer(out_buf *b, const syn_optimizer *opt)
     ob_f32(b, d.weight_decay);
     ob_u64(b, syn_optimizer_steps(opt));
     ob_u64(b, count);
-    if (n_moments >= 1)
-        ob_floats(b, first, count);
-    if (n_moments >= 2)
-        ob_floats(b, second, count);
+    for (size_t k = 0; k < n_arenas; k++) {
+        float *arena = NULL;
+        syn_optimizer_arena(o, k, &arena, NULL, NULL);
+        ob_floats(b, arena, count);
+    }
+    if (optim_extended(d.kind)) {
+        double *scalars = NULL;
+        size_t n_scalars = 0;
+        syn_optimizer_scalars(o, &scalars, &n_scalars);
+        ob_f32(b, d.alpha);
+        ob_u32(b, (uint32_t)d.centered);
+        ob_f32(b, d.lr_decay);
+        ob_f32(b, d.initial_accumulator_value);
+        ob_f32(b, d.momentum_decay);
+        ob_u32(b, (uint32_t)n_scalars);
+        for (size_t k = 0; k < n_scalars; k++)
+            ob_f64(b, scalars[k]);
+    }
     ob_end(b, at);
 }
 
@@ -411,13 +477,6 @@ syn_status syn_model_serialize(const syn_net *net, const syn_optimizer *opt,
         syn_set_error(err, "model file: too many layers or class names for the format");
         return SYN_ERR_OVERFLOW;
     }
-    size_t bad = syn_net_first_kind_not(net, 1u << SYN_LAYER_DENSE);
-    if (bad < net->n_layers) {
-        syn_set_error(err, "model file: layer %zu (%s): format version %u stores dense layers "
-                      "only", bad, syn_layer_kind_name(net->layers[bad].kind),
-                      SYN_MODEL_VERSION);
-        return SYN_ERR_INVALID_ARGUMENT;
-    }
     if (opt) {
         size_t count = 0;
         syn_optimizer_moments((syn_optimizer *)opt, NULL, NULL, &count);
@@ -429,12 +488,15 @@ syn_status syn_model_serialize(const syn_net *net, const syn_optimizer *opt,
     }
     out_buf b = {0};
     ob_bytes(&b, SYN_MODEL_MAGIC, SYN_MODEL_MAGIC_SIZE);
-    ob_u32(&b, SYN_MODEL_VERSION);
-    ob_u32(&b, 0); /* flags: v1 sets none */
+    uint32_t version = version_for(net);
+    ob_u32(&b, version);
+    ob_u32(&b, 0); /* flags: v1 and v2 set none */
     ob_u64(&b, 0); /* total size, patched below */
     ob_u32(&b, 0); /* header CRC, patched below */
-    write_arch(&b, net);
+    write_arch(&b, net, version);
+    write_shape(&b, net);
     write_params(&b, net);
+    write_state(&b, net);
     write_scaling(&b, net);
     write_class_names(&b, net);
     write_encoding(&b, net);
@@ -687,10 +749,11 @@ static syn_status payload_end(const reader *r, const section *s, const char *nam
 }
 
 typedef struct arch {
-    size_t n_inputs, n_layers, n_params;
+    size_t n_inputs, n_layers, n_params, n_state;
     syn_layer_desc *layers; /* malloc'd */
     syn_loss loss;
     syn_reduction reduction;
+    size_t shape[3]; /* the input's (section shap), all 0 when flat */
 } arch;
 
 static syn_status check_layer(const syn_layer_desc *ld, uint32_t flags, size_t l,
@@ -698,20 +761,62 @@ static syn_status check_layer(const syn_layer_desc *ld, uint32_t flags, size_t l
 {
     if (ld->units == 0)
         return fail(err, SYN_ERR_CORRUPT, name, "layer %zu has no units", l);
-    int leaky = ld->activation == SYN_ACT_LEAKY_RELU;
-    if (!isfinite(ld->leaky_slope) || ld->leaky_slope < 0.0f ||
-        (!leaky && ld->leaky_slope != 0.0f))
-        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: invalid leaky slope", l);
+    const syn_act_info *info = syn_act_info_of(ld->activation);
+    if (!syn_activation_param_ok(ld->activation, ld->leaky_slope) ||
+        (!info->param_name && ld->leaky_slope != 0.0f))
+        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: invalid %s parameter %g", l,
+                    info->name, (double)ld->leaky_slope);
     if (flags & ~LAYER_FLAG_BIAS)
         return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: unknown flags 0x%x", l,
                     (unsigned)flags);
-    if (ld->activation == SYN_ACT_SOFTMAX && l + 1 != n_layers)
-        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: softmax before the output layer",
-                    l);
+    if (info->output_only && l + 1 != n_layers)
+        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: %s before the output layer", l,
+                    info->name);
     return SYN_OK;
 }
 
-static syn_status parse_arch(const section *s, const char *name, arch *a, syn_error *err)
+/* Version 2's kind and attributes of layer l (after the v1 fields). */
+static syn_status parse_kind(reader *r, syn_layer_desc *ld, size_t l, const char *name,
+                             syn_error *err)
+{
+    uint32_t kind = rd_u32(r), n_attrs = rd_u32(r);
+    if (r->short_read)
+        return fail(err, SYN_ERR_CORRUPT, name, "section ARCH: layer %zu is cut short", l);
+    if (kind >= SYN_LAYER_COUNT_)
+        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu: unknown kind %u", l,
+                    (unsigned)kind);
+    ld->kind = (syn_layer_kind)kind;
+    const syn_layer_ops *ops = syn_layer_ops_of(ld->kind);
+    if (n_attrs > SYN_LAYER_MAX_ATTRS || (size_t)n_attrs * 4 > r->left)
+        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu (%s): %u attributes", l, ops->name,
+                    (unsigned)n_attrs);
+    float v[SYN_LAYER_MAX_ATTRS];
+    for (uint32_t i = 0; i < n_attrs; i++)
+        v[i] = rd_f32(r);
+    char why[160] = "";
+    if (!ops->set_attrs(ld, v, n_attrs, why, sizeof why))
+        return fail(err, SYN_ERR_CORRUPT, name, "layer %zu (%s): %s", l, ops->name, why);
+    return SYN_OK;
+}
+
+/* shap into a->shape (before ARCH, whose plans need it). */
+static syn_status parse_shape(const section *s, const char *name, arch *a, syn_error *err)
+{
+    if (!s->tag)
+        return SYN_OK;
+    reader r = {s->payload, s->size, 0};
+    for (int i = 0; i < 3; i++) {
+        uint64_t v = rd_u64(&r);
+        if (r.short_read || v == 0 || v > SIZE_MAX)
+            return fail(err, SYN_ERR_CORRUPT, name, "section shap: dimension %d is %llu", i,
+                        (unsigned long long)v);
+        a->shape[i] = (size_t)v;
+    }
+    return payload_end(&r, s, name, err);
+}
+
+static syn_status parse_arch(const section *s, uint32_t version, const char *name, arch *a,
+                             syn_error *err)
 {
     reader r = {s->payload, s->size, 0};
     uint64_t n_inputs = rd_u64(&r);
@@ -726,8 +831,10 @@ static syn_status parse_arch(const section *s, const char *name, arch *a, syn_er
         return fail(err, SYN_ERR_CORRUPT, name, "section ARCH: unknown loss %u or reduction %u",
                     (unsigned)loss, (unsigned)reduction);
     /* The layer count is checked against the bytes present before the
-     * table is allocated, so a hostile count cannot make us over-allocate. */
-    if ((uint64_t)n_layers * LAYER_RECORD_SIZE != (uint64_t)r.left)
+     * table is allocated, so a hostile count cannot make us over-allocate
+     * (version 2 records are at least 28 bytes, and read exactly below). */
+    if (version < 2 ? (uint64_t)n_layers * LAYER_RECORD_SIZE != (uint64_t)r.left
+                    : (uint64_t)n_layers * LAYER_RECORD_V2_MIN > (uint64_t)r.left)
         return fail(err, SYN_ERR_CORRUPT, name, "section ARCH: %u layers do not fit %zu bytes",
                     (unsigned)n_layers, r.left);
     a->layers = calloc(n_layers, sizeof *a->layers);
@@ -737,7 +844,15 @@ static syn_status parse_arch(const section *s, const char *name, arch *a, syn_er
     a->n_layers = n_layers;
     a->loss = (syn_loss)loss;
     a->reduction = (syn_reduction)reduction;
-    size_t n_in = a->n_inputs, n_params = 0;
+    /* The layers are checked by their kinds' plans, as syn_net_create
+     * would, so every refusal names the layer and the field. */
+    syn_net_desc desc = {.n_inputs = a->n_inputs, .n_layers = n_layers, .layers = a->layers,
+                         .loss = a->loss, .reduction = a->reduction,
+                         .input_shape = {a->shape[0], a->shape[1], a->shape[2]}};
+    size_t shape[3], n_params = 0, n_state = 0;
+    syn_error bad = {{0}};
+    if (syn_input_shape_of(&desc, shape, &bad) != SYN_OK)
+        return fail(err, SYN_ERR_CORRUPT, name, "section shap: %s", bad.message);
     for (size_t l = 0; l < n_layers; l++) {
         syn_layer_desc *ld = &a->layers[l];
         uint64_t units = rd_u64(&r);
@@ -751,21 +866,63 @@ static syn_status parse_arch(const section *s, const char *name, arch *a, syn_er
         ld->activation = (syn_activation)activation;
         ld->no_bias = !(flags & LAYER_FLAG_BIAS);
         syn_status st = check_layer(ld, flags, l, n_layers, name, err);
+        if (st == SYN_OK && version >= 2)
+            st = parse_kind(&r, ld, l, name, err);
         if (st != SYN_OK)
             return st;
-        size_t w_size;
-        if (!syn_mul_size(n_in, ld->units, &w_size) ||
-            !syn_add_size(n_params, w_size, &n_params) ||
-            (!ld->no_bias && !syn_add_size(n_params, ld->units, &n_params)))
+        syn_layer_plan plan;
+        syn_error why = {{0}};
+        st = syn_layer_plan_of(&desc, l, shape, &plan, &why);
+        if (st != SYN_OK)
+            return fail(err, SYN_ERR_CORRUPT, name, "section ARCH: %s", why.message);
+        memcpy(shape, plan.out_shape, sizeof shape);
+        if (!syn_add_size(n_params, plan.w_size, &n_params) ||
+            !syn_add_size(n_params, plan.b_size, &n_params) ||
+            !syn_add_size(n_state, plan.n_state, &n_state))
             return fail(err, SYN_ERR_CORRUPT, name, "section ARCH: parameter count overflows");
-        n_in = ld->units;
     }
     if (!syn_loss_output_ok(a->loss, a->layers[n_layers - 1].activation))
         return fail(err, SYN_ERR_CORRUPT, name,
                     "section ARCH: loss %u does not fit the output activation %u",
                     (unsigned)loss, (unsigned)a->layers[n_layers - 1].activation);
     a->n_params = n_params;
+    a->n_state = n_state;
     return payload_end(&r, s, name, err);
+}
+
+/* STAT against the architecture: every layer's state as the kind could
+ * have written it. */
+static syn_status load_state(const section *s, const arch *a, syn_net *net, const char *name,
+                             syn_error *err)
+{
+    if (a->n_state == 0) {
+        if (s->tag)
+            return fail(err, SYN_ERR_CORRUPT, name,
+                        "section STAT: the architecture keeps no state");
+        return SYN_OK;
+    }
+    if (!s->tag)
+        return fail(err, SYN_ERR_CORRUPT, name, "section STAT is missing (%zu state values)",
+                    a->n_state);
+    reader r = {s->payload, s->size, 0};
+    uint64_t count = rd_u64(&r);
+    if (!r.short_read && count != (uint64_t)a->n_state)
+        return fail(err, SYN_ERR_CORRUPT, name,
+                    "section STAT holds %llu values, the architecture needs %zu",
+                    (unsigned long long)count, a->n_state);
+    const uint8_t *values = rd_floats(&r, count);
+    syn_status st = payload_end(&r, s, name, err);
+    if (st != SYN_OK)
+        return st;
+    decode_floats(net->state, values, a->n_state);
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const syn_layer_ops *ops = syn_layer_ops_of(net->layers[l].kind);
+        char why[160] = "";
+        if (ops->state_ok && !ops->state_ok(&net->layers[l], net->state, why, sizeof why))
+            return fail(err, SYN_ERR_CORRUPT, name, "section STAT: layer %zu (%s): %s", l,
+                        ops->name, why);
+    }
+    return SYN_OK;
 }
 
 /* Checks PARM against the architecture; *values points at the floats. */
@@ -996,7 +1153,7 @@ static syn_status load_optimizer(const section *s, const syn_net *net, const cha
     reader r = {s->payload, s->size, 0};
     syn_optim_desc d;
     memset(&d, 0, sizeof d);
-    uint32_t kind = rd_u32(&r), n_moments = rd_u32(&r);
+    uint32_t kind = rd_u32(&r), n_arenas = rd_u32(&r);
     d.lr = rd_f32(&r);
     d.momentum = rd_f32(&r);
     d.dampening = rd_f32(&r);
@@ -1011,32 +1168,66 @@ static syn_status load_optimizer(const section *s, const syn_net *net, const cha
         return fail(err, SYN_ERR_CORRUPT, name, "section optm: unknown optimizer %u",
                     (unsigned)kind);
     d.kind = (syn_optim_kind)kind;
-    if (n_moments != moments_of(d.kind))
-        return fail(err, SYN_ERR_CORRUPT, name, "section optm: %s keeps %u moments, not %u",
-                    syn_optim_name(d.kind), (unsigned)moments_of(d.kind),
-                    (unsigned)n_moments);
     if (count != (uint64_t)net->n_params)
         return fail(err, SYN_ERR_CORRUPT, name,
                     "section optm: %llu moments per arena for %zu parameters",
                     (unsigned long long)count, net->n_params);
-    const uint8_t *first = n_moments >= 1 ? rd_floats(&r, count) : NULL;
-    const uint8_t *second = n_moments >= 2 ? rd_floats(&r, count) : NULL;
+    /* At most 3 arenas (RMSprop's); checked against the settings below. */
+    if (n_arenas > 3)
+        return fail(err, SYN_ERR_CORRUPT, name, "section optm: %u state arenas",
+                    (unsigned)n_arenas);
+    const uint8_t *arenas[3] = {NULL, NULL, NULL};
+    for (uint32_t k = 0; k < n_arenas; k++)
+        arenas[k] = rd_floats(&r, count);
+    uint32_t n_scalars = 0;
+    double scalars[1] = {0.0};
+    if (optim_extended(d.kind)) {
+        d.alpha = rd_f32(&r);
+        uint32_t centered = rd_u32(&r);
+        d.lr_decay = rd_f32(&r);
+        d.initial_accumulator_value = rd_f32(&r);
+        d.momentum_decay = rd_f32(&r);
+        n_scalars = rd_u32(&r);
+        if (!r.short_read && (centered > 1 || n_scalars > 1))
+            return fail(err, SYN_ERR_CORRUPT, name,
+                        "section optm: centered %u, %u state scalars", (unsigned)centered,
+                        (unsigned)n_scalars);
+        d.centered = (int)centered;
+        for (uint32_t k = 0; k < n_scalars; k++)
+            scalars[k] = rd_f64(&r);
+    }
     syn_status st = payload_end(&r, s, name, err);
-    if (st != SYN_OK || !out)
+    if (st != SYN_OK)
         return st;
+    if (n_arenas != syn_optim_state_arenas(&d))
+        return fail(err, SYN_ERR_CORRUPT, name, "section optm: %s keeps %zu moments, not %u",
+                    syn_optim_name(d.kind), syn_optim_state_arenas(&d), (unsigned)n_arenas);
+    if (!out)
+        return SYN_OK;
+    syn_error why;
+    if (syn_optim_validate(&d, &why) != SYN_OK)
+        return fail(err, SYN_ERR_CORRUPT, name, "section optm: invalid settings: %s",
+                    why.message);
     syn_optimizer *opt = NULL;
     st = syn_optimizer_create(net, &d, &opt);
-    if (st == SYN_ERR_INVALID_ARGUMENT)
-        return fail(err, SYN_ERR_CORRUPT, name, "section optm: invalid %s settings",
-                    syn_optim_name(d.kind));
     if (st != SYN_OK)
         return fail(err, st, name, "section optm: %s", syn_strerror(st));
-    float *m = NULL, *v = NULL;
-    syn_optimizer_moments(opt, &m, &v, NULL);
-    if (first && m)
-        decode_floats(m, first, net->n_params);
-    if (second && v)
-        decode_floats(v, second, net->n_params);
+    double *own_scalars = NULL;
+    size_t own_n = 0;
+    syn_optimizer_scalars(opt, &own_scalars, &own_n);
+    if (own_n != n_scalars || (own_n && !isfinite(scalars[0]))) {
+        syn_optimizer_free(opt);
+        return fail(err, SYN_ERR_CORRUPT, name, "section optm: %s keeps %zu state scalars, "
+                    "not %u (or a scalar is not finite)", syn_optim_name(d.kind), own_n,
+                    (unsigned)n_scalars);
+    }
+    for (size_t k = 0; k < own_n; k++)
+        own_scalars[k] = scalars[k];
+    for (uint32_t k = 0; k < n_arenas; k++) {
+        float *arena = NULL;
+        syn_optimizer_arena(opt, k, &arena, NULL, NULL);
+        decode_floats(arena, arenas[k], net->n_params);
+    }
     syn_optimizer_set_steps(opt, steps);
     *out = opt;
     return SYN_OK;
@@ -1052,6 +1243,7 @@ static syn_status build_net(const arch *a, const uint8_t *values, const char *na
     desc.layers = a->layers;
     desc.loss = a->loss;
     desc.reduction = a->reduction;
+    memcpy(desc.input_shape, a->shape, sizeof desc.input_shape);
     /* The cheapest initialisation: every weight is overwritten next. */
     desc.init = SYN_INIT_UNIFORM;
     syn_status st = syn_net_create(&desc, out);
@@ -1083,11 +1275,16 @@ syn_status syn_model_parse(const uint8_t *data, size_t size, const char *name, s
     const uint8_t *values = NULL;
     syn_net *built = NULL;
     syn_optimizer *built_opt = NULL;
-    st = parse_arch(&found[SEC_ARCH], name, &a, err);
+    /* index_sections checked the frame: the version is one this reads. */
+    st = parse_shape(&found[SEC_SHAP], name, &a, err);
+    if (st == SYN_OK)
+        st = parse_arch(&found[SEC_ARCH], get_u32(data + 8), name, &a, err);
     if (st == SYN_OK)
         st = parse_params(&found[SEC_PARM], &a, name, &values, err);
     if (st == SYN_OK)
         st = build_net(&a, values, name, &built, err);
+    if (st == SYN_OK)
+        st = load_state(&found[SEC_STAT], &a, built, name, err);
     if (st == SYN_OK && found[SEC_SCAL].tag)
         st = load_scaling(&found[SEC_SCAL], built, name, err);
     if (st == SYN_OK && found[SEC_CLAS].tag)

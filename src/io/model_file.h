@@ -13,7 +13,10 @@
 
 #define SYN_MODEL_MAGIC "\x89SYN\r\n\x1a\n"
 #define SYN_MODEL_MAGIC_SIZE 8
-#define SYN_MODEL_VERSION 1u
+/* The newest version this library reads. The writer uses the oldest that
+ * expresses the network: 1 for dense layers only (byte for byte what
+ * earlier libraries wrote, and what they read), 2 for other kinds. */
+#define SYN_MODEL_VERSION 2u
 #define SYN_MODEL_HEADER_SIZE 28u  /* magic, version, flags, total size, CRC */
 #define SYN_MODEL_SECTION_HEAD 12u /* tag, u64 payload length */
 #define SYN_MODEL_TRAILER_SIZE 4u  /* CRC-32 of everything before it */

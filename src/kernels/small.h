@@ -38,21 +38,53 @@
 /* Passes of more rows than this go to syn_gemm, whose kernels use threads. */
 #define SYN_SMALL_ROWS 256
 
+/* One dense layer as the path sees it: plain sizes and pointers, built by
+ * the core (net.c, once per network) for a net whose every layer's kind
+ * admits the path. The kernels include nothing of the core or the layers. */
+typedef struct syn_small_layer {
+    size_t n_in, units;   /* both <= SYN_SMALL_WIDTH */
+    syn_activation act;   /* the layer's activation (its code, synapse.h) */
+    float slope;          /* leaky ReLU's effective slope */
+    const float *w;       /* W [units x n_in] in the parameter arena */
+    const float *b;       /* bias [units], NULL without */
+} syn_small_layer;
+
+/* A layer's blocks in a workspace (pass.c, once per workspace). */
+typedef struct syn_small_bufs {
+    float *out;           /* the layer's output rows [batch x units] (+16 slack) */
+    float *dw, *db;       /* its gradient blocks (db NULL without bias) */
+} syn_small_bufs;
+
+typedef struct syn_small_net {
+    size_t n_layers;
+    const syn_small_layer *layers;
+    const syn_small_bufs *bufs;
+    const float *input;   /* the scaled input rows backward reads */
+    float *logits;        /* the output layer's pre-activation rows */
+    /* Gradient rows between row blocks of a backward pass: one aligned
+     * 16-float vector per row of each W and per bias,
+     * [(sum of units + n_layers) x 16]. */
+    float *acc;
+    /* Applies an activation the path does not fuse (tanh, softmax) over
+     * stored rows: activation.c's syn_activation_forward. */
+    void (*activate)(syn_activation act, float slope, float *rows, size_t n_rows,
+                     size_t units);
+} syn_small_net;
+
 /* Nonzero if the path was compiled in and the CPU has AVX-512F. */
 int syn_small_available(void);
 
-/* The whole forward pass of a net that pass.c's small_path() admits:
- * reads x [batch x n_inputs] (already scaled), writes every layer's
- * outputs and the output logits into ws as syn_forward does. Sigmoid,
- * ReLU, leaky ReLU and linear are applied in the register; tanh and
- * softmax by activation.c over the stored rows, which are read back. */
-void syn_small_forward_net(const syn_net *net, syn_workspace *ws, const float *x, size_t batch);
-/* The whole backward pass of such a net, into ws->grads: from d, the rows
+/* The whole forward pass: reads x [batch x n_inputs] (already scaled),
+ * writes every layer's outputs and the output logits. Sigmoid, ReLU, leaky
+ * ReLU and linear are applied in the register; tanh and softmax by
+ * sn->activate over the stored rows, which are read back. */
+void syn_small_forward_net(const syn_small_net *sn, const float *x, size_t batch);
+/* The whole backward pass, into the gradient blocks: from d, the rows
  * [batch x outputs] of dL/dz of the output layer, or of dL/d(outputs)
  * when output_derivative is set (the output activation is then applied
  * here, and must not be softmax). Reads the layers' outputs and the input
- * that the forward pass of the same rows left in ws. */
-void syn_small_backward_net(const syn_net *net, syn_workspace *ws, const float *d,
-                            int output_derivative, size_t batch);
+ * that the forward pass of the same rows left. */
+void syn_small_backward_net(const syn_small_net *sn, const float *d, int output_derivative,
+                            size_t batch);
 
 #endif

@@ -7,7 +7,6 @@
 #include <immintrin.h>
 #include <stdint.h>
 
-#include "core/internal.h"
 
 int syn_small_available(void)
 {
@@ -20,11 +19,29 @@ static inline __mmask16 lanes(size_t n)
     return (__mmask16)((1u << n) - 1u); /* n <= 16 */
 }
 
-/* The activations applied in the register (the others: activation.c's). */
+/* The activations applied in the register (tanh and softmax: activation.c's,
+ * over the stored rows). Only activations whose table row has small_path
+ * reach this file (pass.c's small_path()); the others answer 0 here and
+ * have no derivative in derive16, which makes test_small_path fail if one
+ * is admitted without being implemented. No `default:`: a new activation
+ * is a compiler warning (-Werror) in each switch. */
 static int fuses(syn_activation act)
 {
-    return act == SYN_ACT_SIGMOID || act == SYN_ACT_RELU || act == SYN_ACT_LEAKY_RELU ||
-           act == SYN_ACT_LINEAR;
+    switch (act) {
+    case SYN_ACT_LINEAR:
+    case SYN_ACT_SIGMOID:
+    case SYN_ACT_RELU:
+    case SYN_ACT_LEAKY_RELU: return 1;
+    case SYN_ACT_TANH:
+    case SYN_ACT_SOFTMAX:
+    case SYN_ACT_GELU:
+    case SYN_ACT_GELU_TANH:
+    case SYN_ACT_SILU:
+    case SYN_ACT_ELU:
+    case SYN_ACT_SOFTPLUS:
+    case SYN_ACT_COUNT_: return 0;
+    }
+    return 0;
 }
 
 /* Rows carried through a layer together. A tiny net's pass is a chain of
@@ -121,12 +138,26 @@ SYN_INLINE void activate_rows(syn_activation act, float slope, __m512 z[SYN_LOCK
                                         _mm512_mul_ps(z[q], _mm512_set1_ps(slope)), z[q]);
         }
         return;
-    default:
-        return;
+    case SYN_ACT_LINEAR: return;
+    /* Not fused (fuses() is 0): applied by activation.c, or refused. */
+    case SYN_ACT_TANH:
+    case SYN_ACT_SOFTMAX:
+    case SYN_ACT_GELU:
+    case SYN_ACT_GELU_TANH:
+    case SYN_ACT_SILU:
+    case SYN_ACT_ELU:
+    case SYN_ACT_SOFTPLUS:
+    case SYN_ACT_COUNT_: return;
     }
 }
 
-/* d * act'(from the outputs a), as activation.c's syn_activation_backward. */
+/* d * act'(from the outputs a), as activation.c's backward for the rows
+ * with small_path. Softmax only ever is an output layer, whose dz comes
+ * from the loss (pass.c never asks for its derivative here). Activations
+ * the small kernels do not implement give NaN, never a silent linear
+ * derivative: pass.c does not send them here, and if a table row claimed
+ * small_path without an implementation here, the gradients would be NaN
+ * and test_small_path fails. */
 static inline __m512 derive16(syn_activation act, float slope, __m512 a, __m512 d)
 {
     const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
@@ -140,9 +171,16 @@ static inline __m512 derive16(syn_activation act, float slope, __m512 a, __m512 
     case SYN_ACT_LEAKY_RELU:
         return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, zero, _CMP_GT_OQ),
                                     _mm512_mul_ps(d, _mm512_set1_ps(slope)), d);
-    default:
-        return d;
+    case SYN_ACT_LINEAR:
+    case SYN_ACT_SOFTMAX: return d;
+    case SYN_ACT_GELU:
+    case SYN_ACT_GELU_TANH:
+    case SYN_ACT_SILU:
+    case SYN_ACT_ELU:
+    case SYN_ACT_SOFTPLUS:
+    case SYN_ACT_COUNT_: break;
     }
+    return _mm512_set1_ps(__builtin_nanf(""));
 }
 
 /* W^T of a [units x n_in] W into wt[0..n_in-1], one column per vector,
@@ -187,14 +225,14 @@ SYN_INLINE void transpose_weights(const float *w, size_t n_in, size_t units,
 /* One layer over one block of rows r0 .. r0 + rows - 1 (rows <= SYN_LOCK):
  * from the rows' inputs (x, the scaled input, for the first layer; else
  * v, the previous layer's output rows as vectors) to the layer's outputs,
- * stored in ws and left in v. wt and b hold the layer's W^T and bias
+ * stored in the layer's output block and left in v. wt and b hold the layer's W^T and bias
  * vector. Rows past the batch are computed from the block's first row and
  * never stored. */
-SYN_INLINE void layer_block(const syn_net *net, syn_workspace *ws, size_t l,
+SYN_INLINE void layer_block(const syn_small_net *sn, size_t l,
                             const __m512 wt[SYN_SMALL_WIDTH], __m512 b, const float *x,
                             size_t r0, size_t rows, __m512 v[SYN_LOCK])
 {
-    const syn_layer *layer = &net->layers[l];
+    const syn_small_layer *layer = &sn->layers[l];
     size_t n_in = layer->n_in, units = layer->units;
     __m512 acc[SYN_LOCK];
     /* Each output summed over i in order, like syn_gemm. */
@@ -221,20 +259,20 @@ SYN_INLINE void layer_block(const syn_net *net, syn_workspace *ws, size_t l,
                 }
         }
     }
-    if (layer->has_bias)
+    if (layer->b)
         EACH_ROW(q) acc[q] = _mm512_add_ps(acc[q], b);
-    int last = l + 1 == net->n_layers, fused = fuses(layer->activation);
+    int last = l + 1 == sn->n_layers, fused = fuses(layer->act);
     /* Whole-vector stores, in row order, into the blocks' slack (see
      * transpose_weights for why whole): each spills into the next row,
      * which is written next. */
     if (last)
         EACH_ROW(q) {
             if ((size_t)q < rows)
-                _mm512_storeu_ps(ws->logits + (r0 + q) * units, acc[q]);
+                _mm512_storeu_ps(sn->logits + (r0 + q) * units, acc[q]);
         }
     if (fused)
-        activate_rows(layer->activation, layer->leaky_slope, acc);
-    float *act = ws->act[l] + r0 * units;
+        activate_rows(layer->act, layer->slope, acc);
+    float *act = sn->bufs[l].out + r0 * units;
     EACH_ROW(q) {
         if ((size_t)q < rows)
             _mm512_storeu_ps(act + q * units, acc[q]);
@@ -242,9 +280,9 @@ SYN_INLINE void layer_block(const syn_net *net, syn_workspace *ws, size_t l,
     }
     if (fused)
         return;
-    /* tanh and softmax: activation.c's, over the block's rows, which are
-     * then read back. */
-    syn_activation_forward(layer->activation, layer->leaky_slope, act, rows, units);
+    /* tanh and softmax: the caller's (activation.c's), over the block's
+     * rows, which are then read back. */
+    sn->activate(layer->act, layer->slope, act, rows, units);
     EACH_ROW(q) {
         if ((size_t)q < rows)
             v[q] = _mm512_loadu_ps(act + q * units);
@@ -252,13 +290,14 @@ SYN_INLINE void layer_block(const syn_net *net, syn_workspace *ws, size_t l,
 }
 
 /* The layer's W^T and bias vector (zero without bias). */
-SYN_INLINE __m512 layer_weights(const syn_net *net, size_t l, __m512 wt[SYN_SMALL_WIDTH])
+SYN_INLINE __m512 layer_weights(const syn_small_net *sn, size_t l,
+                                __m512 wt[SYN_SMALL_WIDTH])
 {
-    const syn_layer *layer = &net->layers[l];
-    transpose_weights(net->params + layer->w_off, layer->n_in, layer->units, wt);
+    const syn_small_layer *layer = &sn->layers[l];
+    transpose_weights(layer->w, layer->n_in, layer->units, wt);
     __m512 b[SYN_SMALL_WIDTH] = {_mm512_setzero_ps()};
-    if (layer->has_bias) /* b as a [units x 1] matrix's one column */
-        transpose_weights(net->params + layer->b_off, 1, layer->units, b);
+    if (layer->b) /* b as a [units x 1] matrix's one column */
+        transpose_weights(layer->b, 1, layer->units, b);
     return b[0];
 }
 
@@ -268,29 +307,29 @@ SYN_INLINE __m512 layer_weights(const syn_net *net, size_t l, __m512 wt[SYN_SMAL
  * vectors. Out of line, so that the one-block pass below has the
  * registers to itself (sharing a function with this loop, it spilled
  * three times as much and the seed's XOR ran 3% slower). */
-__attribute__((noinline)) static void forward_by_layer(const syn_net *net, syn_workspace *ws,
+__attribute__((noinline)) static void forward_by_layer(const syn_small_net *sn,
                                                        const float *x, size_t batch)
 {
     __m512 wt[SYN_SMALL_WIDTH], v[SYN_LOCK];
     EACH_ROW(q) v[q] = _mm512_setzero_ps();
-    for (size_t l = 0; l < net->n_layers; l++) {
-        __m512 b = layer_weights(net, l, wt);
-        size_t n_in = net->layers[l].n_in;
+    for (size_t l = 0; l < sn->n_layers; l++) {
+        __m512 b = layer_weights(sn, l, wt);
+        size_t n_in = sn->layers[l].n_in;
         for (size_t r0 = 0; r0 < batch; r0 += SYN_LOCK) {
             size_t rows = batch - r0 < SYN_LOCK ? batch - r0 : SYN_LOCK;
             if (l > 0) {
-                const float *in = ws->act[l - 1] + r0 * n_in;
+                const float *in = sn->bufs[l - 1].out + r0 * n_in;
                 EACH_ROW(q) v[q] = _mm512_loadu_ps(in + ((size_t)q < rows ? q : 0) * n_in);
             }
-            layer_block(net, ws, l, wt, b, x, r0, rows, v);
+            layer_block(sn, l, wt, b, x, r0, rows, v);
         }
     }
 }
 
-void syn_small_forward_net(const syn_net *net, syn_workspace *ws, const float *x, size_t batch)
+void syn_small_forward_net(const syn_small_net *sn, const float *x, size_t batch)
 {
     if (batch > SYN_LOCK) {
-        forward_by_layer(net, ws, x, batch);
+        forward_by_layer(sn, x, batch);
         return;
     }
     /* One block (the seed's XOR): its rows go through every layer in
@@ -298,31 +337,31 @@ void syn_small_forward_net(const syn_net *net, syn_workspace *ws, const float *x
      * the weights. */
     __m512 wt[SYN_SMALL_WIDTH], v[SYN_LOCK];
     EACH_ROW(q) v[q] = _mm512_setzero_ps();
-    for (size_t l = 0; l < net->n_layers; l++) {
-        __m512 b = layer_weights(net, l, wt);
-        layer_block(net, ws, l, wt, b, x, 0, batch, v);
+    for (size_t l = 0; l < sn->n_layers; l++) {
+        __m512 b = layer_weights(sn, l, wt);
+        layer_block(sn, l, wt, b, x, 0, batch, v);
     }
 }
 
-void syn_small_backward_net(const syn_net *net, syn_workspace *ws, const float *d,
-                            int output_derivative, size_t batch)
+void syn_small_backward_net(const syn_small_net *sn, const float *d, int output_derivative,
+                            size_t batch)
 {
-    size_t top = net->n_layers - 1, out_units = net->layers[top].units;
+    size_t top = sn->n_layers - 1, out_units = sn->layers[top].units;
     /* Blocks of SYN_LOCK rows, each carried down through every layer in
      * registers: its dL/dz rows go into the weight and bias gradients and
      * through W and the activation derivative into the layer below. The
      * gradients sum over all rows in row order, one accumulator per
      * element, as syn_gemm does: the first block starts them, and later
-     * blocks continue from what the block before left in ws->small_acc,
-     * one aligned vector per gradient row. (Not in ws->grads itself: rows
+     * blocks continue from what the block before left in sn->acc, one
+     * aligned vector per gradient row. (Not in the gradient blocks: rows
      * narrower than 16 floats share vectors there, and a masked load that
      * overlaps the masked store of the next row waits for it to reach the
      * cache, which tripled the backward pass of an 8-wide net.) The last
-     * block stores into ws->grads. */
+     * block stores into the gradient blocks. */
     for (size_t r0 = 0; r0 < batch; r0 += SYN_LOCK) {
         size_t rows = batch - r0 < SYN_LOCK ? batch - r0 : SYN_LOCK;
         int first = r0 == 0, final = r0 + rows == batch;
-        float *acc_rows = ws->small_acc; /* this layer's, from the top down */
+        float *acc_rows = sn->acc; /* this layer's, from the top down */
         __m512 dz[SYN_LOCK];
         EACH_ROW(q) {
             dz[q] = (size_t)q < rows
@@ -330,27 +369,27 @@ void syn_small_backward_net(const syn_net *net, syn_workspace *ws, const float *
                         : _mm512_setzero_ps();
         }
         if (output_derivative) {
-            const syn_layer *layer = &net->layers[top];
-            const float *a = ws->act[top] + r0 * out_units;
+            const syn_small_layer *layer = &sn->layers[top];
+            const float *a = sn->bufs[top].out + r0 * out_units;
             /* Rows past the batch read the block's first row (their dz is
              * zero and never used). */
             EACH_ROW(q) {
-                dz[q] = derive16(layer->activation, layer->leaky_slope,
+                dz[q] = derive16(layer->act, layer->slope,
                                  _mm512_loadu_ps(a + ((size_t)q < rows ? q : 0) * out_units),
                                  dz[q]);
             }
         }
         for (size_t l = top;; l--) {
-            const syn_layer *layer = &net->layers[l];
+            const syn_small_layer *layer = &sn->layers[l];
             size_t n_in = layer->n_in, units = layer->units;
-            const float *in = (l == 0 ? ws->input : ws->act[l - 1]) + r0 * n_in;
+            const float *in = (l == 0 ? sn->input : sn->bufs[l - 1].out) + r0 * n_in;
             __m512 x[SYN_LOCK];
             /* Whole-vector loads (the blocks' slack); rows past the batch
              * are never used. */
             EACH_ROW(q) x[q] = _mm512_loadu_ps(in + ((size_t)q < rows ? q : 0) * n_in);
             /* dW[o][:] += dz[r][o] * x[r][:] and db += dz[r], over the rows. */
             __mmask16 in_mask = lanes(n_in), out_mask = lanes(units);
-            float *dw = ws->grads + layer->w_off;
+            float *dw = sn->bufs[l].dw;
             EACH_INPUT(o) {
                 if ((size_t)o < units) {
                     float *keep = acc_rows + o * SYN_SMALL_WIDTH;
@@ -367,14 +406,14 @@ void syn_small_backward_net(const syn_net *net, syn_workspace *ws, const float *
                 }
             }
             acc_rows += units * SYN_SMALL_WIDTH;
-            if (layer->has_bias) {
+            if (layer->b) {
                 __m512 acc = first ? _mm512_setzero_ps() : _mm512_load_ps(acc_rows);
                 EACH_ROW(q) {
                     if ((size_t)q < rows)
                         acc = _mm512_add_ps(acc, dz[q]);
                 }
                 if (final)
-                    _mm512_mask_storeu_ps(ws->grads + layer->b_off, out_mask, acc);
+                    _mm512_mask_storeu_ps(sn->bufs[l].db, out_mask, acc);
                 else
                     _mm512_store_ps(acc_rows, acc);
             }
@@ -383,8 +422,8 @@ void syn_small_backward_net(const syn_net *net, syn_workspace *ws, const float *
                 break;
             /* dL/dz below: (sum_o dz[r][o] W[o][:]) * act'(x[r]), over o
              * in order. */
-            const float *w = net->params + layer->w_off;
-            const syn_layer *below = &net->layers[l - 1];
+            const float *w = layer->w;
+            const syn_small_layer *below = &sn->layers[l - 1];
             __m512 acc[SYN_LOCK], w0 = _mm512_maskz_loadu_ps(in_mask, w);
             EACH_ROW(q) {
                 acc[q] = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_setzero_si512(), dz[q]), w0);
@@ -398,7 +437,7 @@ void syn_small_backward_net(const syn_net *net, syn_workspace *ws, const float *
                     }
                 }
             }
-            EACH_ROW(q) dz[q] = derive16(below->activation, below->leaky_slope, x[q], acc[q]);
+            EACH_ROW(q) dz[q] = derive16(below->act, below->slope, x[q], acc[q]);
         }
     }
 }

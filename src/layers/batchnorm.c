@@ -243,6 +243,42 @@ static int bn_small_ok(const syn_layer *l)
     return 0;
 }
 
+/* Attributes: the effective eps and momentum (a file never depends on the
+ * defaults). */
+static size_t bn_attrs(const syn_layer *l, float *out)
+{
+    out[0] = l->eps;
+    out[1] = l->momentum;
+    return 2;
+}
+
+static int bn_set_attrs(syn_layer_desc *d, const float *v, size_t n, char *why,
+                        size_t why_size)
+{
+    if (!syn_layer_attr_count(n, 2, why, why_size))
+        return 0;
+    if (!(v[0] > 0.0f) || !(v[1] > 0.0f)) {
+        snprintf(why, why_size, "eps %g and momentum %g must be > 0", (double)v[0],
+                 (double)v[1]);
+        return 0;
+    }
+    d->eps = v[0];
+    d->momentum = v[1];
+    return 1;
+}
+
+static int bn_state_ok(const syn_layer *l, const float *state, char *why, size_t why_size)
+{
+    const float *mean = state + l->s_off, *var = mean + l->channels;
+    for (size_t c = 0; c < l->channels; c++)
+        if (!isfinite(mean[c]) || !isfinite(var[c]) || var[c] < 0.0f) {
+            snprintf(why, why_size, "unit %zu: running mean %g, variance %g", c,
+                     (double)mean[c], (double)var[c]);
+            return 0;
+        }
+    return 1;
+}
+
 const syn_layer_ops syn_batchnorm_ops = {
     .name = "batchnorm",
     .plan = bn_plan,
@@ -251,6 +287,9 @@ const syn_layer_ops syn_batchnorm_ops = {
     .forward = bn_forward,
     .backward = bn_backward,
     .small_ok = bn_small_ok,
+    .attrs = bn_attrs,
+    .set_attrs = bn_set_attrs,
+    .state_ok = bn_state_ok,
     .keeps_shape = 1,
 };
 
@@ -289,5 +328,8 @@ const syn_layer_ops syn_batchnorm2d_ops = {
     .forward = bn_forward,
     .backward = bn_backward,
     .small_ok = bn_small_ok,
+    .attrs = bn_attrs,
+    .set_attrs = bn_set_attrs,
+    .state_ok = bn_state_ok,
     .keeps_shape = 1,
 };

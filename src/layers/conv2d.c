@@ -375,6 +375,43 @@ static int conv_small_ok(const syn_layer *l)
     return 0;
 }
 
+/* kernel (h, w), stride, padding, dilation, groups, pad_same: the
+ * description's values (padding 0 with pad_same). */
+static size_t conv_attrs(const syn_layer *l, float *out)
+{
+    for (int a = 0; a < 2; a++) {
+        out[a] = (float)l->kernel[a];
+        out[2 + a] = (float)l->stride[a];
+        out[4 + a] = l->pad_same ? 0.0f : (float)l->pad[a];
+        out[6 + a] = (float)l->dilation[a];
+    }
+    out[8] = (float)l->groups;
+    out[9] = (float)l->pad_same;
+    return 10;
+}
+
+static int conv_set_attrs(syn_layer_desc *d, const float *v, size_t n, char *why,
+                          size_t why_size)
+{
+    size_t s[10];
+    if (!syn_layer_attr_count(n, 10, why, why_size) ||
+        !syn_layer_attr_sizes(v, 10, s, why, why_size))
+        return 0;
+    for (int a = 0; a < 2; a++) {
+        d->kernel[a] = s[a];
+        d->stride[a] = s[2 + a];
+        d->padding[a] = s[4 + a];
+        d->dilation[a] = s[6 + a];
+    }
+    d->groups = s[8];
+    if (s[9] > 1) {
+        snprintf(why, why_size, "pad_same %zu is not 0 or 1", s[9]);
+        return 0;
+    }
+    d->pad_same = (int)s[9];
+    return 1;
+}
+
 const syn_layer_ops syn_conv2d_ops = {
     .name = "conv2d",
     .plan_shape = conv_plan,
@@ -383,4 +420,7 @@ const syn_layer_ops syn_conv2d_ops = {
     .forward = conv_forward,
     .backward = conv_backward,
     .small_ok = conv_small_ok,
+    .attrs = conv_attrs,
+    .set_attrs = conv_set_attrs,
+    .state_ok = NULL,
 };

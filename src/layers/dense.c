@@ -47,8 +47,7 @@ static syn_init resolve_init(syn_init init, syn_activation act)
 {
     if (init != SYN_INIT_AUTO)
         return init;
-    return act == SYN_ACT_RELU || act == SYN_ACT_LEAKY_RELU ? SYN_INIT_HE_NORMAL
-                                                             : SYN_INIT_XAVIER_UNIFORM;
+    return syn_act_info_of(act)->he_init ? SYN_INIT_HE_NORMAL : SYN_INIT_XAVIER_UNIFORM;
 }
 
 void syn_layer_init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, syn_init init,
@@ -101,21 +100,27 @@ static void dense_backward(const syn_layer *l, const syn_layer_pass *p, const fl
                  l->n_in, 0.0f, d_in, l->n_in, p->pool);
 }
 
-/* The small kernels implement every activation of the table as it is now
- * (sigmoid, ReLU, leaky ReLU and linear in the register, tanh and softmax
- * over the stored rows). */
+/* The small kernels implement the activations whose table row says
+ * small_path (sigmoid, ReLU, leaky ReLU and linear in the register, tanh
+ * and softmax over the stored rows); a net with any other activation goes
+ * through syn_gemm and the table's own derivative, never through one the
+ * small kernels lack (test_gradcheck). */
 static int dense_small_ok(const syn_layer *l)
 {
-    switch (l->activation) {
-    case SYN_ACT_LINEAR:
-    case SYN_ACT_SIGMOID:
-    case SYN_ACT_TANH:
-    case SYN_ACT_RELU:
-    case SYN_ACT_LEAKY_RELU:
-    case SYN_ACT_SOFTMAX: return 1;
-    case SYN_ACT_COUNT_: break;
-    }
+    return syn_act_info_of(l->activation)->small_path;
+}
+
+static size_t dense_attrs(const syn_layer *l, float *out)
+{
+    (void)l, (void)out;
     return 0;
+}
+
+static int dense_set_attrs(syn_layer_desc *d, const float *v, size_t n, char *why,
+                           size_t why_size)
+{
+    (void)d, (void)v;
+    return syn_layer_attr_count(n, 0, why, why_size);
 }
 
 const syn_layer_ops syn_dense_ops = {
@@ -126,4 +131,7 @@ const syn_layer_ops syn_dense_ops = {
     .forward = dense_forward,
     .backward = dense_backward,
     .small_ok = dense_small_ok,
+    .attrs = dense_attrs,
+    .set_attrs = dense_set_attrs,
+    .state_ok = NULL,
 };

@@ -62,10 +62,11 @@ static syn_status dropout_plan(const syn_layer_desc *d, size_t n_in, int is_last
         snprintf(why, why_size, "rate %g is not in [0, 1)", (double)d->rate);
         return SYN_ERR_INVALID_ARGUMENT;
     }
-    if (d->activation != SYN_ACT_LINEAR || d->leaky_slope != 0.0f || d->no_bias ||
-        d->eps != 0.0f || d->momentum != 0.0f) {
-        snprintf(why, why_size, "a dropout layer takes only a rate (no activation, bias, "
-                                "eps or momentum)");
+    /* no_bias is moot: there is no bias either way. */
+    if (d->activation != SYN_ACT_LINEAR || d->leaky_slope != 0.0f || d->eps != 0.0f ||
+        d->momentum != 0.0f) {
+        snprintf(why, why_size, "a dropout layer takes only a rate (no activation, eps or "
+                                "momentum)");
         return SYN_ERR_INVALID_ARGUMENT;
     }
     memset(p, 0, sizeof *p);
@@ -162,6 +163,22 @@ static int dropout_small_ok(const syn_layer *l)
     return 0;
 }
 
+/* Attributes: the rate. */
+static size_t dropout_attrs(const syn_layer *l, float *out)
+{
+    out[0] = l->rate;
+    return 1;
+}
+
+static int dropout_set_attrs(syn_layer_desc *d, const float *v, size_t n, char *why,
+                             size_t why_size)
+{
+    if (!syn_layer_attr_count(n, 1, why, why_size))
+        return 0;
+    d->rate = v[0];
+    return 1;
+}
+
 const syn_layer_ops syn_dropout_ops = {
     .name = "dropout",
     .plan = dropout_plan,
@@ -170,6 +187,9 @@ const syn_layer_ops syn_dropout_ops = {
     .forward = dropout_forward,
     .backward = dropout_backward,
     .small_ok = dropout_small_ok,
+    .attrs = dropout_attrs,
+    .set_attrs = dropout_set_attrs,
+    .state_ok = NULL,
     .keeps_shape = 1,
 };
 
@@ -200,5 +220,8 @@ const syn_layer_ops syn_dropout2d_ops = {
     .forward = dropout_forward,
     .backward = dropout_backward,
     .small_ok = dropout_small_ok,
+    .attrs = dropout_attrs,
+    .set_attrs = dropout_set_attrs,
+    .state_ok = NULL,
     .keeps_shape = 1,
 };

@@ -111,13 +111,13 @@ static int check_activation(const syn_layer_desc *d, int is_last, char *why, siz
         snprintf(why, why_size, "unknown activation %u", (unsigned)d->activation);
         return 0;
     }
-    if (!isfinite(d->leaky_slope) || d->leaky_slope < 0.0f) {
+    if (!syn_activation_param_ok(d->activation, d->leaky_slope)) {
         snprintf(why, why_size, "activation parameter %g is not a finite value >= 0",
                  (double)d->leaky_slope);
         return 0;
     }
-    if (d->activation == SYN_ACT_SOFTMAX && !is_last) {
-        snprintf(why, why_size, "softmax before the output layer");
+    if (syn_act_info_of(d->activation)->output_only && !is_last) {
+        snprintf(why, why_size, "%s before the output layer", syn_activation_name(d->activation));
         return 0;
     }
     return 1;
@@ -147,12 +147,11 @@ int syn_layer_check_common(const syn_layer_desc *d, int is_last, char *why, size
 int syn_layer_check_fields(const syn_layer_desc *d, unsigned takes, int is_last, char *why,
                            size_t why_size)
 {
+    /* no_bias is moot for a kind without a bias (as dropout.c has it). */
     const char *bad = NULL;
     if (!(takes & SYN_FIELD_ACTIVATION) &&
         (d->activation != SYN_ACT_LINEAR || d->leaky_slope != 0.0f))
         bad = "activation";
-    else if (!(takes & SYN_FIELD_BIAS) && d->no_bias)
-        bad = "bias option (no_bias)";
     else if (!(takes & SYN_FIELD_RATE) && d->rate != 0.0f)
         bad = "rate";
     else if (!(takes & SYN_FIELD_NORM) && (d->eps != 0.0f || d->momentum != 0.0f))
@@ -168,6 +167,18 @@ int syn_layer_check_fields(const syn_layer_desc *d, unsigned takes, int is_last,
         return 0;
     }
     return check_activation(d, is_last, why, why_size);
+}
+
+int syn_layer_attr_sizes(const float *v, size_t n, size_t *out, char *why, size_t why_size)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!(v[i] >= 0.0f && v[i] <= 16777216.0f) || v[i] != floorf(v[i])) {
+            snprintf(why, why_size, "attribute %zu (%g) is not a size", i, (double)v[i]);
+            return 0;
+        }
+        out[i] = (size_t)v[i];
+    }
+    return 1;
 }
 
 int syn_layer_window_out(size_t n, size_t k, size_t s, size_t dil, size_t pad_total,
@@ -190,4 +201,12 @@ int syn_layer_check_same_width(const syn_layer_desc *d, size_t n_in, char *why,
         return 0;
     }
     return 1;
+}
+
+int syn_layer_attr_count(size_t n, size_t want, char *why, size_t why_size)
+{
+    if (n == want)
+        return 1;
+    snprintf(why, why_size, "%zu attributes, this kind has %zu", n, want);
+    return 0;
 }

@@ -27,7 +27,8 @@ typedef struct syn_layer {
     syn_layer_kind kind;
     size_t n_in, units;       /* input and output widths */
     syn_activation activation;
-    float leaky_slope;        /* effective (0.01 when the desc said 0) */
+    float leaky_slope;        /* effective (syn_activation_param: the table's
+                               * default when the desc said 0; 0 without one) */
     int has_bias;             /* dense: b; norms: beta */
     size_t w_off, b_off;      /* parameter arena: W or gamma, b or beta; (size_t)-1: none */
     size_t s_off;             /* state arena: running mean then var; (size_t)-1: none */
@@ -105,7 +106,28 @@ typedef struct syn_layer_ops {
     syn_status (*plan_shape)(const syn_layer_desc *d, const size_t in_shape[3], int is_last,
                              syn_layer_plan *p, char *why, size_t why_size);
     int keeps_shape; /* output shape = input shape (element-wise kinds) */
+    /* The model file's attributes of the kind (docs/FORMAT.md, ARCH v2):
+     * attrs writes them (at most SYN_LAYER_MAX_ATTRS floats) and returns
+     * their count; set_attrs puts n read ones into d, 0 (why filled) when n
+     * is not the kind's count (the values are checked by plan). */
+    size_t (*attrs)(const syn_layer *l, float *out);
+    int (*set_attrs)(syn_layer_desc *d, const float *v, size_t n, char *why, size_t why_size);
+    /* Whether a file's state block for the layer is one it could have
+     * written (finite statistics, variances >= 0); NULL for kinds without
+     * state. */
+    int (*state_ok)(const syn_layer *l, const float *state, char *why, size_t why_size);
 } syn_layer_ops;
+
+#define SYN_LAYER_MAX_ATTRS 12
+
+/* set_attrs' count check, shared by the kinds: 0 with why filled unless n
+ * is `want`. */
+int syn_layer_attr_count(size_t n, size_t want, char *why, size_t why_size);
+
+/* Attributes that are sizes (kernel, stride, ...), stored as floats: each
+ * of v[0..n) must be an integer in [0, 2^24] (exact in a float); 0 with
+ * why filled otherwise. */
+int syn_layer_attr_sizes(const float *v, size_t n, size_t *out, char *why, size_t why_size);
 
 /* The row of a kind; kind must be below SYN_LAYER_COUNT_. */
 const syn_layer_ops *syn_layer_ops_of(syn_layer_kind kind);
@@ -131,7 +153,7 @@ int syn_layer_window_out(size_t n, size_t k, size_t s, size_t dil, size_t pad_to
 /* The fields of a description a kind may take (syn_layer_check_fields). */
 enum {
     SYN_FIELD_ACTIVATION = 1, /* activation, leaky_slope (then checked as common) */
-    SYN_FIELD_BIAS = 2,       /* no_bias */
+    SYN_FIELD_BIAS = 2,       /* no_bias (moot, so never refused, without a bias) */
     SYN_FIELD_RATE = 4,
     SYN_FIELD_NORM = 8,       /* eps, momentum */
     SYN_FIELD_WINDOW = 16,    /* kernel, stride, padding */

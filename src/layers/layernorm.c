@@ -166,6 +166,26 @@ static int ln_small_ok(const syn_layer *l)
     return 0;
 }
 
+/* Attributes: the effective eps. */
+static size_t ln_attrs(const syn_layer *l, float *out)
+{
+    out[0] = l->eps;
+    return 1;
+}
+
+static int ln_set_attrs(syn_layer_desc *d, const float *v, size_t n, char *why,
+                        size_t why_size)
+{
+    if (!syn_layer_attr_count(n, 1, why, why_size))
+        return 0;
+    if (!(v[0] > 0.0f)) {
+        snprintf(why, why_size, "eps %g must be > 0", (double)v[0]);
+        return 0;
+    }
+    d->eps = v[0];
+    return 1;
+}
+
 const syn_layer_ops syn_layernorm_ops = {
     .name = "layernorm",
     .plan = ln_plan,
@@ -174,5 +194,8 @@ const syn_layer_ops syn_layernorm_ops = {
     .forward = ln_forward,
     .backward = ln_backward,
     .small_ok = ln_small_ok,
+    .attrs = ln_attrs,
+    .set_attrs = ln_set_attrs,
+    .state_ok = NULL,
     .keeps_shape = 1,
 };

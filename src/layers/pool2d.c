@@ -227,6 +227,51 @@ static int pool_small_ok(const syn_layer *l)
     return 0;
 }
 
+/* kernel (h, w), stride, padding, exclude_pad. */
+static size_t pool_attrs(const syn_layer *l, float *out)
+{
+    for (int a = 0; a < 2; a++) {
+        out[a] = (float)l->kernel[a];
+        out[2 + a] = (float)l->stride[a];
+        out[4 + a] = (float)l->pad[a];
+    }
+    out[6] = (float)l->exclude_pad;
+    return 7;
+}
+
+static int pool_set_attrs(syn_layer_desc *d, const float *v, size_t n, char *why,
+                          size_t why_size)
+{
+    size_t s[7];
+    if (!syn_layer_attr_count(n, 7, why, why_size) ||
+        !syn_layer_attr_sizes(v, 7, s, why, why_size))
+        return 0;
+    for (int a = 0; a < 2; a++) {
+        d->kernel[a] = s[a];
+        d->stride[a] = s[2 + a];
+        d->padding[a] = s[4 + a];
+    }
+    if (s[6] > 1) {
+        snprintf(why, why_size, "exclude_pad %zu is not 0 or 1", s[6]);
+        return 0;
+    }
+    d->exclude_pad = (int)s[6]; /* max pooling's plan refuses 1 */
+    return 1;
+}
+
+static size_t no_attrs(const syn_layer *l, float *out)
+{
+    (void)l, (void)out;
+    return 0;
+}
+
+static int set_no_attrs(syn_layer_desc *d, const float *v, size_t n, char *why,
+                        size_t why_size)
+{
+    (void)d, (void)v;
+    return syn_layer_attr_count(n, 0, why, why_size);
+}
+
 const syn_layer_ops syn_maxpool2d_ops = {
     .name = "maxpool2d",
     .plan_shape = maxpool_plan,
@@ -235,6 +280,9 @@ const syn_layer_ops syn_maxpool2d_ops = {
     .forward = pool_forward,
     .backward = pool_backward,
     .small_ok = pool_small_ok,
+    .attrs = pool_attrs,
+    .set_attrs = pool_set_attrs,
+    .state_ok = NULL,
 };
 
 const syn_layer_ops syn_avgpool2d_ops = {
@@ -245,6 +293,9 @@ const syn_layer_ops syn_avgpool2d_ops = {
     .forward = pool_forward,
     .backward = pool_backward,
     .small_ok = pool_small_ok,
+    .attrs = pool_attrs,
+    .set_attrs = pool_set_attrs,
+    .state_ok = NULL,
 };
 
 /* ---- global average pooling ------------------------------------------ */
@@ -329,4 +380,7 @@ const syn_layer_ops syn_global_avgpool_ops = {
     .forward = gap_forward,
     .backward = gap_backward,
     .small_ok = pool_small_ok,
+    .attrs = no_attrs,
+    .set_attrs = set_no_attrs,
+    .state_ok = NULL,
 };
