@@ -245,12 +245,14 @@ typedef struct cli_chart {
     size_t n_series;
     int unit_interval;             /* accuracies: the axis stays within [0, 1] */
     int allow_log;
+    double log_ratio;              /* log axis past this largest/smallest (0: 100) */
     size_t best_epoch, stop_epoch; /* 1-based; 0: no mark */
     const char *best_label, *stop_label;
 } cli_chart;
 
 /* Writes the chart as an inline <svg> element (no XML prolog), scaled by
- * its viewBox to the width of its container. Returns 0 on a write error. */
+ * its viewBox to the width of its container, and its legend as an HTML
+ * <div class="legend"> after it. Returns 0 on a write error. */
 int cli_chart_svg(FILE *fp, const cli_chart *c);
 
 /* A scatter plot for the report: points (x[i], y[i]), with the diagonal

@@ -24,7 +24,9 @@ static const char *loss_name(syn_loss l)
 {
     static const char *const names[] = {"mse (mean squared error)",
                                         "bce (binary cross-entropy on sigmoid outputs)",
-                                        "ce (cross-entropy on softmax outputs)"};
+                                        "ce (cross-entropy on softmax outputs)",
+                                        "huber (Huber loss)", "l1 (mean absolute error)"};
+    _Static_assert(sizeof names / sizeof names[0] == SYN_LOSS_COUNT_, "one name per loss");
     return (unsigned)l < SYN_LOSS_COUNT_ ? names[l] : "?";
 }
 
@@ -174,8 +176,18 @@ int cmd_info(int argc, char **argv)
     printf("model: %s\n", path);
     printf("inputs: %zu, outputs: %zu\n", syn_net_n_inputs(net), syn_net_n_outputs(net));
     print_layers(net);
-    printf("loss: %s, %s reduction\n", loss_name(syn_net_loss(net)),
+    printf("loss: %s, %s reduction", loss_name(syn_net_loss(net)),
            syn_net_reduction(net) == SYN_REDUCTION_SUM ? "sum" : "mean");
+    syn_loss_options lo;
+    if (syn_net_loss_options(net, &lo) == SYN_OK) {
+        if (lo.label_smoothing > 0.0f)
+            printf(", label smoothing %g", (double)lo.label_smoothing);
+        if (lo.huber_delta > 0.0f)
+            printf(", delta %g", (double)lo.huber_delta);
+        for (size_t j = 0; j < lo.n_class_weights; j++)
+            printf("%s%g", j ? "," : ", class weights ", (double)lo.class_weights[j]);
+    }
+    putchar('\n');
     printf("parameters: %zu\n", syn_net_param_count(net));
     print_scaling(net);
     print_classes(net);

@@ -76,7 +76,8 @@ typedef struct axis {
 /* A decade axis over the values' exponents, when every finite value (of
  * a, b and the extra point) is positive and they span more than
  * LOG_AXIS_RATIO; returns 0 (no log axis) otherwise. */
-static int log_axis(const double *a, const double *b, size_t n, double extra, axis *ax)
+static int log_axis(const double *a, const double *b, size_t n, double extra, double ratio,
+                    axis *ax)
 {
     double lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i <= n; i++) {
@@ -90,11 +91,12 @@ static int log_axis(const double *a, const double *b, size_t n, double extra, ax
             hi = v[k] > hi ? v[k] : hi;
         }
     }
-    if (!isfinite(lo) || hi / lo <= LOG_AXIS_RATIO)
+    if (!isfinite(lo) || hi / lo <= ratio)
         return 0;
     ax->log = 1;
-    ax->lo = floor(log10(lo));
-    ax->hi = ceil(log10(hi));
+    /* Not a decade more for float noise: 1e-3 as a float is 1.00000005e-3. */
+    ax->lo = floor(log10(lo) + 1e-6);
+    ax->hi = ceil(log10(hi) - 1e-6);
     double decades = ax->hi - ax->lo;
     ax->step = decades > 8 ? ceil(decades / 8) : 1.0;
     ax->hi = ax->lo + ceil(decades / ax->step) * ax->step;
@@ -328,7 +330,7 @@ int cli_plot_svg(FILE *fp, const cli_history *h, const char *title, int accuracy
                .n_epochs = h->n};
     double test_loss = h->test_epoch ? h->test_loss : NAN;
     double test_acc = h->test_epoch ? h->test_acc : NAN;
-    int log = log_axis(h->train_loss, h->val_loss, h->n, test_loss, &p.y);
+    int log = log_axis(h->train_loss, h->val_loss, h->n, test_loss, LOG_AXIS_RATIO, &p.y);
     if (!log)
         p.y = value_axis(h->train_loss, h->val_loss, h->n, test_loss, 0);
     draw_panel(fp, &p, h, h->train_loss, h->val_loss, test_loss, "Loss",
@@ -364,46 +366,26 @@ static void smooth_series(const double *v, size_t n, double *out)
     }
 }
 
-/* The legend names the series and the marks (their lines carry no text,
- * which would collide with the curves and each other). */
-static void chart_legend(FILE *fp, const panel *p, const cli_chart *c, int bottom,
-                         int best, int stop)
+/* A legend entry: a line sample (a CSS border style) and its name. */
+typedef struct legend_item {
+    const char *name, *color, *style;
+} legend_item;
+
+/* The legend as HTML under the chart: it hides no curve, wraps to the
+ * width and takes the page's font size (readable on a phone, where the
+ * SVG's own text shrinks with it). */
+static void chart_legend(FILE *fp, const legend_item *items, size_t n)
 {
-    size_t rows = (size_t)best + (size_t)stop;
-    for (size_t k = 0; k < c->n_series; k++)
-        rows += any_finite(c->series[k].v, c->n);
-    if (rows < 2)
+    if (!n)
         return;
-    double w = 190, h = 6 + 20 * (double)rows;
-    double x = p->x0 + p->w - w - 8, y = bottom ? p->y0 + p->h - h - 8 : p->y0 + 8;
-    fprintf(fp, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.0f\" height=\"%.0f\" fill=\"#fff\" "
-            "fill-opacity=\"0.9\" stroke=\"#bbb\" rx=\"3\"/>\n", x, y, w, h);
-    size_t row = 0;
-    for (size_t k = 0; k < c->n_series; k++) {
-        const cli_series *s = &c->series[k];
-        if (!any_finite(s->v, c->n))
-            continue;
-        double ly = y + 14 + 20 * (double)row++;
-        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-                "stroke-width=\"2\"%s/>\n", x + 8, ly, x + 32, ly, s->color,
-                s->dashed ? " stroke-dasharray=\"6 3\"" : "");
-        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">", x + 40, ly + 4);
-        xml_text(fp, s->name);
-        fputs("</text>\n", fp);
+    fputs("<div class=\"legend\">", fp);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(fp, "<span><i style=\"border-top:2px %s %s\"></i>", items[i].style,
+                items[i].color);
+        xml_text(fp, items[i].name);
+        fputs("</span>", fp);
     }
-    const char *labels[2] = {c->best_label, c->stop_label}, *colors[2] = {COLOR_MARK, "#b22"};
-    int shown[2] = {best, stop};
-    for (int k = 0; k < 2; k++) {
-        if (!shown[k])
-            continue;
-        double ly = y + 14 + 20 * (double)row++;
-        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-                "stroke-width=\"1.5\" stroke-dasharray=\"2 3\"/>\n", x + 8, ly, x + 32, ly,
-                colors[k]);
-        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">", x + 40, ly + 4);
-        xml_text(fp, labels[k] ? labels[k] : "");
-        fputs("</text>\n", fp);
-    }
+    fputs("</div>\n", fp);
 }
 
 /* A vertical line at epoch e (named in the legend); returns whether it
@@ -421,29 +403,50 @@ static int chart_mark(FILE *fp, const panel *p, size_t e, const char *color)
 
 /* Report charts are narrower than --plot's panels, so that their text
  * stays readable where a phone shrinks them to its width. */
-#define CHART_W 380.0
-#define CHART_H 250.0
+#define CHART_W 320.0
+#define CHART_H 220.0
+#define CHART_ML 84.0 /* left of the plotting area: tick labels and the axis label */
 
 int cli_chart_svg(FILE *fp, const cli_chart *c)
 {
-    double width = MARGIN_L + CHART_W + MARGIN_R + 10, height = 36 + CHART_H + MARGIN_B;
+    const double *a = c->series[0].v, *b = c->n_series > 1 ? c->series[1].v : a;
+    int stop = c->stop_epoch && c->stop_epoch != c->best_epoch && c->stop_epoch <= c->n;
+    int best = c->best_epoch && c->best_epoch <= c->n;
+    int smooth = c->n >= SMOOTH_MIN_POINTS;
+    legend_item items[6];
+    size_t n_items = 0;
+    for (size_t k = 0; k < c->n_series && k < 2; k++)
+        if (any_finite(c->series[k].v, c->n) && (c->n_series > 1 || best || stop))
+            items[n_items++] = (legend_item){c->series[k].name, c->series[k].color,
+                                             c->series[k].dashed ? "dashed" : "solid"};
+    if (best)
+        items[n_items++] = (legend_item){c->best_label ? c->best_label : "", COLOR_MARK,
+                                         "dotted"};
+    if (stop)
+        items[n_items++] = (legend_item){c->stop_label ? c->stop_label : "", "#b22", "dotted"};
+    if (smooth)
+        items[n_items++] = (legend_item){"faint: each epoch, solid: smoothed", "#999",
+                                         "solid"};
+    double width = CHART_ML + CHART_W + MARGIN_R + 10, height = 36 + CHART_H + MARGIN_B - 4;
     fprintf(fp, "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f "
             "%.0f\" role=\"img\" aria-label=\"", width, height);
     xml_text(fp, c->title);
     fputs("\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n", fp);
-    panel p = {.x0 = MARGIN_L + 10, .y0 = 36, .w = CHART_W, .h = CHART_H, .n_epochs = c->n};
-    const double *a = c->series[0].v, *b = c->n_series > 1 ? c->series[1].v : a;
-    int log = c->allow_log && log_axis(a, b, c->n, NAN, &p.y);
+    panel p = {.x0 = CHART_ML, .y0 = 36, .w = CHART_W, .h = CHART_H, .n_epochs = c->n};
+    int log = c->allow_log && log_axis(a, b, c->n, NAN,
+                                       c->log_ratio > 0 ? c->log_ratio : LOG_AXIS_RATIO, &p.y);
     if (!log)
         p.y = value_axis(a, b, c->n, NAN, c->unit_interval);
-    char y_label[96];
-    snprintf(y_label, sizeof y_label, "%s%s", c->y_label, log ? " (log scale)" : "");
-    draw_axes(fp, &p, "", y_label);
+    draw_axes(fp, &p, "", "");
+    /* The axis label clear of tick labels as long as "0.0008". */
+    fprintf(fp, "<text transform=\"translate(%.1f %.1f) rotate(-90)\" text-anchor=\"middle\" "
+            "font-size=\"13\">", p.x0 - 62, p.y0 + p.h / 2);
+    xml_text(fp, c->y_label);
+    fprintf(fp, "%s</text>\n", log ? " (log scale)" : "");
     fprintf(fp, "<text x=\"%.1f\" y=\"20\" text-anchor=\"middle\" font-size=\"15\" "
             "font-weight=\"bold\">", p.x0 + p.w / 2);
     xml_text(fp, c->title);
     fputs("</text>\n", fp);
-    int smooth = c->n >= SMOOTH_MIN_POINTS;
     double *smoothed = smooth ? malloc(c->n * sizeof *smoothed) : NULL;
     for (size_t k = 0; k < c->n_series; k++) {
         const cli_series *s = &c->series[k];
@@ -460,13 +463,12 @@ int cli_chart_svg(FILE *fp, const cli_chart *c)
         }
     }
     free(smoothed);
-    int stop = c->stop_epoch != c->best_epoch && chart_mark(fp, &p, c->stop_epoch, "#b22");
-    int best = chart_mark(fp, &p, c->best_epoch, COLOR_MARK);
-    chart_legend(fp, &p, c, c->unit_interval, best, stop);
-    if (smooth)
-        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#555\">faint: each "
-                "epoch; solid: smoothed (EMA %.1f)</text>\n", p.x0, height - 6, SMOOTH_WEIGHT);
+    if (stop)
+        chart_mark(fp, &p, c->stop_epoch, "#b22");
+    if (best)
+        chart_mark(fp, &p, c->best_epoch, COLOR_MARK);
     fputs("</svg>\n", fp);
+    chart_legend(fp, items, n_items);
     return !ferror(fp);
 }
 
@@ -489,12 +491,12 @@ static void draw_x_axis(FILE *fp, const panel *p, const axis *x, const char *x_l
 
 int cli_scatter_svg(FILE *fp, const cli_scatter *s)
 {
-    double width = MARGIN_L + CHART_W + MARGIN_R + 10, height = 36 + CHART_H + MARGIN_B;
+    double width = CHART_ML + CHART_W + MARGIN_R + 10, height = 36 + CHART_H + MARGIN_B;
     fprintf(fp, "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f "
             "%.0f\" role=\"img\" aria-label=\"", width, height);
     xml_text(fp, s->title);
     fputs("\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n", fp);
-    panel p = {.x0 = MARGIN_L + 10, .y0 = 36, .w = CHART_W, .h = CHART_H};
+    panel p = {.x0 = CHART_ML, .y0 = 36, .w = CHART_W, .h = CHART_H};
     axis x = value_axis(s->x, s->x, s->n, NAN, 0);
     p.y = s->diagonal ? x : value_axis(s->y, s->y, s->n, s->zero_line ? 0.0 : NAN, 0);
     if (s->diagonal) {
@@ -515,7 +517,7 @@ int cli_scatter_svg(FILE *fp, const cli_scatter *s)
     }
     draw_x_axis(fp, &p, &x, s->x_label);
     fprintf(fp, "<text transform=\"translate(%.1f %.1f) rotate(-90)\" text-anchor=\"middle\" "
-            "font-size=\"13\">", p.x0 - 48, p.y0 + p.h / 2);
+            "font-size=\"13\">", p.x0 - 62, p.y0 + p.h / 2);
     xml_text(fp, s->y_label);
     fputs("</text>\n", fp);
     fprintf(fp, "<text x=\"%.1f\" y=\"20\" text-anchor=\"middle\" font-size=\"15\" "

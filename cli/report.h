@@ -90,11 +90,12 @@ int report_sha256_file(const char *path, char hex[65], uint64_t *size);
 
 /* One row of the model's layer table, from the public API. */
 typedef struct report_layer {
-    char kind[32];        /* "dense" */
-    char detail[64];      /* activation, bias */
+    char kind[32];        /* "dense", "dropout", "batchnorm", ... */
+    char detail[160];     /* activation, bias, rate, eps, ... */
     size_t n_in, units;   /* input and output width */
-    size_t params;
-    size_t bytes;         /* of its parameters (float32) */
+    size_t params;        /* trained parameters */
+    size_t state;         /* floats kept but not trained (running statistics) */
+    size_t bytes;         /* of both (float32) */
 } report_layer;
 
 /* Fills rows[0..syn_net_n_layers) (the caller allocates them). Returns

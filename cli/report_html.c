@@ -138,7 +138,7 @@ static const char style[] =
 ".grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:12px}\n"
 /* A grid item may shrink below its table's width: the table scrolls. */
 ".grid2>*{min-width:0}\n"
-".chart{width:100%;height:auto;display:block;max-width:560px}\n"
+".chart{width:100%;height:auto;display:block;max-width:500px}\n"
 ".scroll{overflow-x:auto;max-width:100%}\n"
 "table{border-collapse:collapse;font-variant-numeric:tabular-nums}\n"
 "th,td{padding:3px 9px;border-bottom:1px solid #edf0f4;text-align:left;vertical-align:top}\n"
@@ -166,13 +166,14 @@ static const char style[] =
 "border:1px solid #ccd}\n"
 ".bar div{color:#fff;font-size:12px;line-height:26px;padding:0 6px;white-space:nowrap;"
 "overflow:hidden}\n"
-".legend span{display:inline-block;margin-right:14px;font-size:13px}\n"
-".legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}\n"
+".legend{max-width:500px;padding:0 0 6px 16px;font-size:13px;line-height:1.6}\n"
+".legend span{display:inline-block;margin-right:16px;white-space:nowrap}\n"
+".legend i{display:inline-block;width:26px;height:0;margin-right:6px;vertical-align:4px}\n"
 "footer{color:#667;font-size:12px;margin-top:20px}\n"
 "@media (max-width:700px){main{padding:10px}section{padding:10px 10px}"
 ".grid2{grid-template-columns:1fr}header h1{font-size:21px}body{font-size:14px}"
 "table.kv th{width:auto;white-space:normal}.card b{font-size:20px}"
-".cards{grid-template-columns:repeat(2,1fr)}.chart text{font-size:14px}}\n"
+".cards{grid-template-columns:repeat(2,1fr)}.chart text{font-size:15px}}\n"
 "@media print{body{background:#fff;font-size:11pt}main{max-width:none;padding:0}"
 "section{border:none;padding:0;margin:12px 0}.scroll{overflow:visible}"
 ".grid2{grid-template-columns:1fr 1fr}a{color:inherit}}\n";
@@ -589,8 +590,9 @@ static void write_model(writer *w)
         fprintf(fp, "<tr class=\"total\"><td></td><td>total</td><td></td><td></td><td></td>"
                 "<td class=\"num\" data-metric=\"params\" data-value=\"%zu\">%zu</td>"
                 "<td class=\"num\">%s</td></tr>\n</table></div>\n", total, total, mem);
-        fputs("<p>Memory: the float32 parameters; training holds about 2 to 4 times that "
-              "(gradients and optimizer moments) plus activations per batch.</p>\n", fp);
+        fputs("<p>Memory: the float32 parameters (and batch norm's running statistics); "
+              "training holds about 2 to 4 times that (gradients and optimizer moments) plus "
+              "activations per batch.</p>\n", fp);
     }
     free(rows);
     if (w->m->classify) {
@@ -623,6 +625,8 @@ static int any_value(const double *v, size_t n)
     return 0;
 }
 
+/* allow_log: 0 linear, 1 a log axis past two decades, 2 past one (a
+ * learning rate cut tenfold). */
 static void chart(writer *w, const char *title, const char *y_label, const double *a,
                   const char *a_name, const double *b, const char *b_name, int unit,
                   int allow_log, const char *absent)
@@ -636,12 +640,13 @@ static void chart(writer *w, const char *title, const char *y_label, const doubl
     }
     cli_series s[2] = {{a_name, a, "#1f77b4", 0}, {b_name, b, "#e8710a", 1}};
     char best[64], stop[64];
-    snprintf(best, sizeof best, h->restored ? "best epoch %zu (restored)" : "saved epoch %zu",
+    snprintf(best, sizeof best, h->restored ? "best epoch %zu" : "saved epoch %zu",
              h->saved_epoch);
-    snprintf(stop, sizeof stop, "stopped after epoch %zu", h->n_epochs);
+    snprintf(stop, sizeof stop, "last epoch %zu", h->n_epochs);
     cli_chart c = {.title = title, .y_label = y_label, .n = h->n_epochs, .series = s,
                    .n_series = any_value(b, h->n_epochs) ? 2 : 1, .unit_interval = unit,
-                   .allow_log = allow_log, .best_epoch = h->saved_epoch,
+                   .allow_log = allow_log, .log_ratio = allow_log == 2 ? 9.99 : 0,
+                   .best_epoch = h->saved_epoch,
                    .stop_epoch = h->restored ? h->n_epochs : 0, .best_label = best,
                    .stop_label = stop};
     fputs("<div>", w->fp);
@@ -696,7 +701,7 @@ static void write_curves(writer *w)
         if (w->m->classify)
             chart(w, "Accuracy", "accuracy", ta, "training", va, "validation", 1, 0,
                   "The log has no accuracy values.");
-        chart(w, "Learning rate", "learning rate", lr, "learning rate", NULL, NULL, 0, 1,
+        chart(w, "Learning rate", "learning rate", lr, "learning rate", NULL, NULL, 0, 2,
               h->has_lr ? "The log has no learning rates." :
                           "Learning rate: not recorded (a log of a synapse before the lr "
                           "column).");
@@ -1024,7 +1029,9 @@ static void write_weights(writer *w, size_t side)
     size_t n_in = 0, w_off = 0;
     size_t count = 0;
     const float *params = syn_net_params_const(w->m->net, &count);
-    if (syn_net_layer(w->m->net, 0, &d, &n_in) != SYN_OK || n_in != side * side ||
+    /* A dense first layer only: a norm's gamma is not an image of weights. */
+    if (syn_net_layer(w->m->net, 0, &d, &n_in) != SYN_OK || d.kind != SYN_LAYER_DENSE ||
+        n_in != side * side ||
         syn_net_layer_offsets(w->m->net, 0, &w_off, NULL) != SYN_OK ||
         w_off > count || d.units > (count - w_off) / n_in)
         return;

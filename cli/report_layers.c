@@ -1,7 +1,8 @@
 /* report_layers.c - the report's layer table, built only from the public
- * API (syn_net_layer, syn_net_layer_offsets): one row per layer with its
- * kind, input and output width, parameters and their memory. Layer kinds
- * that the library adds later are one more case in describe(). */
+ * API (syn_net_layer, syn_net_layer_offsets, syn_layer_kind_name): one row
+ * per layer with its kind, input and output width, parameters and their
+ * memory. A layer kind that the library adds later is one more case in
+ * describe(). */
 #include <stdint.h>
 #include <string.h>
 
@@ -20,16 +21,61 @@ static const char *activation_name(syn_activation a)
     }
 }
 
-static void describe(const syn_layer_desc *d, report_layer *row)
+/* The activation after the layer's own function, "" for none. */
+static void activation_text(const syn_layer_desc *d, char *buf, size_t size)
 {
-    snprintf(row->kind, sizeof row->kind, "dense");
     if (d->activation == SYN_ACT_LEAKY_RELU)
-        snprintf(row->detail, sizeof row->detail, "leaky relu (slope %g)%s",
-                 d->leaky_slope > 0 ? (double)d->leaky_slope : 0.01,
-                 d->no_bias ? ", no bias" : "");
+        snprintf(buf, size, "leaky relu (slope %g)",
+                 d->leaky_slope > 0 ? (double)d->leaky_slope : 0.01);
     else
-        snprintf(row->detail, sizeof row->detail, "%s%s", activation_name(d->activation),
-                 d->no_bias ? ", no bias" : "");
+        snprintf(buf, size, "%s", activation_name(d->activation));
+}
+
+/* Kind, detail, output width and parameter counts of one layer: the one
+ * place that knows the layer kinds (synapse.h's syn_layer_kind). *state:
+ * floats the model keeps that training does not update (batch norm's
+ * running statistics). Returns 0 for a kind this version does not know. */
+static int describe(const syn_layer_desc *d, size_t n_in, int has_bias, report_layer *row,
+                    size_t *state)
+{
+    const char *kind = syn_layer_kind_name(d->kind);
+    char act[48];
+    activation_text(d, act, sizeof act);
+    snprintf(row->kind, sizeof row->kind, "%s", kind ? kind : "unknown");
+    *state = 0;
+    size_t width = d->units ? d->units : n_in;
+    row->units = width;
+    switch (d->kind) {
+    case SYN_LAYER_DENSE:
+        snprintf(row->detail, sizeof row->detail, "%s%s", act, has_bias ? "" : ", no bias");
+        /* Weights [units x n_in] and the bias. */
+        if (n_in && d->units > SIZE_MAX / n_in - 1)
+            return 0;
+        row->params = d->units * n_in + (has_bias ? d->units : 0);
+        return 1;
+    case SYN_LAYER_DROPOUT:
+        snprintf(row->detail, sizeof row->detail, "rate %g (training only)", (double)d->rate);
+        row->params = 0;
+        return 1;
+    case SYN_LAYER_BATCHNORM:
+    case SYN_LAYER_LAYERNORM:
+        /* gamma and beta per unit; batch norm keeps running mean and
+         * variance besides. */
+        if (d->kind == SYN_LAYER_BATCHNORM)
+            snprintf(row->detail, sizeof row->detail, "eps %g, momentum %g%s, then %s",
+                     d->eps > 0 ? (double)d->eps : 1e-5,
+                     d->momentum > 0 ? (double)d->momentum : 0.1, has_bias ? "" : ", no beta",
+                     act);
+        else
+            snprintf(row->detail, sizeof row->detail, "eps %g%s, then %s",
+                     d->eps > 0 ? (double)d->eps : 1e-5, has_bias ? "" : ", no beta", act);
+        row->params = width + (has_bias ? width : 0);
+        *state = d->kind == SYN_LAYER_BATCHNORM ? 2 * width : 0;
+        return 1;
+    default:
+        snprintf(row->detail, sizeof row->detail, "a layer kind this synapse does not know");
+        return 0;
+    }
 }
 
 int report_layers(const syn_net *net, report_layer *rows)
@@ -37,20 +83,17 @@ int report_layers(const syn_net *net, report_layer *rows)
     size_t n = syn_net_n_layers(net);
     for (size_t i = 0; i < n; i++) {
         syn_layer_desc d;
-        size_t n_in = 0, b_off = 0;
+        size_t n_in = 0, b_off = 0, state = 0;
         if (syn_net_layer(net, i, &d, &n_in) != SYN_OK ||
             syn_net_layer_offsets(net, i, NULL, &b_off) != SYN_OK)
             return 0;
         memset(&rows[i], 0, sizeof rows[i]);
-        describe(&d, &rows[i]);
         rows[i].n_in = n_in;
-        rows[i].units = d.units;
-        /* Dense: weights [units x n_in] and the bias; the offsets say whether
-         * the arena holds a bias for it. */
-        if (n_in && d.units > SIZE_MAX / n_in - 1)
+        if (!describe(&d, n_in, b_off != (size_t)-1, &rows[i], &state) ||
+            rows[i].params > SIZE_MAX / sizeof(float) - state)
             return 0;
-        rows[i].params = d.units * n_in + (b_off != (size_t)-1 ? d.units : 0);
-        rows[i].bytes = rows[i].params * sizeof(float);
+        rows[i].state = state;
+        rows[i].bytes = (rows[i].params + state) * sizeof(float);
     }
     return 1;
 }

@@ -104,8 +104,8 @@ static int log_error(const char *cmd, const char *path, size_t line, const char 
                              cli_printable(path, safe, sizeof safe), line, what);
 }
 
-static int read_row(char **fields, int n, const int *where, size_t line, report_history *h,
-                    char *why, size_t why_size)
+static int read_row(char **fields, int n, const int *where, report_history *h, char *why,
+                    size_t why_size)
 {
     double v[COL_COUNT];
     for (int c = 0; c < COL_COUNT; c++) {
@@ -132,7 +132,6 @@ static int read_row(char **fields, int n, const int *where, size_t line, report_
         h->saved_epoch = h->n_epochs;
     if (where[COL_STOP] >= 0 && where[COL_STOP] < n && fields[where[COL_STOP]][0])
         snprintf(h->stop_reason, sizeof h->stop_reason, "%s", fields[where[COL_STOP]]);
-    (void)line;
     return 1;
 }
 
@@ -186,7 +185,7 @@ int report_history_read(const char *cmd, const char *path, report_history *h)
             continue;
         }
         char why[160];
-        if (!read_row(fields, n, where, line_no, h, why, sizeof why))
+        if (!read_row(fields, n, where, h, why, sizeof why))
             rc = log_error(cmd, path, line_no, why, h);
     }
     if (rc == SYN_EXIT_OK && ferror(fp))

@@ -5,6 +5,7 @@
  * options: parsing, the memory limit (refused before allocating), and
  * --resume, which takes the run's options from a checkpoint, checks the
  * data against it and puts the trainer back where it stopped. */
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -89,10 +90,18 @@ static void train_usage(FILE *to)
 "                        training rows; \"none\" or \"\" for none)\n"
 "  --activation A        hidden activation: sigmoid|tanh|relu|leaky_relu|linear\n"
 "                        (default relu)\n"
-"  --loss mse|bce|ce     default ce (softmax outputs) for classes, mse (linear\n"
+"  --loss mse|bce|ce|huber|l1\n"
+"                        default ce (softmax outputs) for classes, mse (linear\n"
 "                        outputs) for regression. bce gives one sigmoid output per\n"
-"                        class (or per target, which must lie in [0, 1]); mse on\n"
-"                        classes fits linear outputs to one-hot rows.\n"
+"                        class (or per target, which must lie in [0, 1]); mse,\n"
+"                        huber and l1 on classes fit linear outputs to one-hot rows.\n"
+"  --huber-delta X       huber's delta, in standardised target units (default 1.0)\n"
+"  --label-smoothing X   ce: mix each one-hot target with uniform, in [0, 1)\n"
+"                        (PyTorch's label_smoothing; default 0)\n"
+"  --class-weights W     ce: per-class weights, 'balanced' (training rows /\n"
+"                        (classes * the class's rows), sklearn's rule) or a list\n"
+"                        W1,W2,... in class order; the mean divides by the\n"
+"                        rows' total weight, as PyTorch's weight= does\n"
 "\n"
 "training:\n"
 "  --optimizer sgd|momentum|nesterov|adam|adamw   (default adam)\n"
@@ -103,11 +112,18 @@ static void train_usage(FILE *to)
 "                        down to a power of 2, from %d to %d; 0 for full batch)\n"
 "  --epochs N            exactly N passes over the training rows (default: stop on\n"
 "                        its own, see --early-stop)\n"
-"  --schedule constant|step|cosine\n"
-"                        learning-rate schedule per epoch (default with --epochs:\n"
-"                        cosine, annealed to 0 over N; step: x0.1 every N/3\n"
-"                        epochs; without --epochs: constant, x%g after %d epochs\n"
-"                        without improvement)\n"
+"  --schedule constant|step|cosine|exponential|onecycle|plateau\n"
+"                        learning-rate schedule (default with --epochs: cosine,\n"
+"                        annealed to 0 over N; without --epochs: constant, x%g\n"
+"                        after %d epochs without improvement). step: x0.1 (--gamma)\n"
+"                        every N/3 epochs; exponential: x--gamma per epoch (default:\n"
+"                        to 1/100 of --lr over the run); onecycle (needs --epochs):\n"
+"                        PyTorch's OneCycleLR per step, peak --lr; plateau:\n"
+"                        ReduceLROnPlateau on the validation loss (x0.1 after 10\n"
+"                        epochs without improvement)\n"
+"  --warmup N            first N epochs: the rate rises linearly from --lr/3 to\n"
+"                        --lr, then the schedule starts (LinearLR, SequentialLR)\n"
+"  --gamma X             step and exponential schedules' factor\n"
 "  --seed N              seeds weights, shuffling and the split (default 1)\n"
 "  --early-stop P        stop when the monitored loss (validation, else training)\n"
 "                        has not improved by --tol for P epochs (default %d\n"
@@ -181,6 +197,16 @@ static int check_train_options(const train_options *o)
     if (o->tol >= 0.0 && o->epochs && !o->early_stop)
         return cli_usage_error(cmd, "--tol belongs to the stopping rule: with --epochs N "
                                "add --early-stop P, or drop --epochs");
+    if (o->schedule == SYN_SCHEDULE_ONECYCLE && !o->epochs)
+        return cli_usage_error(cmd, "--schedule onecycle needs --epochs N: the cycle spans "
+                               "the run's steps");
+    long cap = o->epochs ? o->epochs : o->max_epochs ? o->max_epochs : MAX_EPOCHS;
+    if (o->warmup >= cap)
+        return cli_usage_error(cmd, "--warmup %ld leaves none of the run's %ld epochs%s for "
+                               "the schedule", o->warmup, cap, o->epochs ? "" : " (its cap)");
+    if (o->gamma >= 0.0 && o->schedule != SYN_SCHEDULE_STEP &&
+        o->schedule != SYN_SCHEDULE_EXPONENTIAL)
+        return cli_usage_error(cmd, "--gamma belongs to --schedule step or exponential");
     if (!strcmp(o->data, "-"))
         return cli_usage_error(cmd, "--data cannot be stdin for training");
     /* stdout carries train's results, and a checkpoint is rewritten in place. */
@@ -229,7 +255,7 @@ static int check_train_options(const train_options *o)
 static int init_data_spec(const syn_net *net, cli_data_spec *spec, const char ***names)
 {
     syn_loss loss = syn_net_loss(net);
-    if (loss == SYN_LOSS_MSE) {
+    if (loss == SYN_LOSS_MSE || loss == SYN_LOSS_HUBER || loss == SYN_LOSS_L1) {
         spec->task = CLI_TASK_REGRESS;
         spec->default_targets = syn_net_n_outputs(net);
         return 1;
@@ -469,8 +495,10 @@ static void choose_plan(const train_options *o, train_run *run)
     size_t n = syn_dataset_n_samples(run->data);
     pl->auto_epochs = o->epochs == 0;
     pl->stopping = pl->auto_epochs || o->early_stop > 0;
-    /* --epochs N without --early-stop trains on every row, as it always did. */
-    pl->auto_val = o->val_split < 0.0 && pl->stopping;
+    pl->plateau = o->schedule == SYN_SCHEDULE_PLATEAU;
+    /* --epochs N without --early-stop trains on every row, as it always did;
+     * a plateau schedule watches a validation loss when there is one. */
+    pl->auto_val = o->val_split < 0.0 && (pl->stopping || pl->plateau);
     pl->val_fraction = o->val_split < 0.0 ? 0.0 : o->val_split;
     if (pl->auto_val)
         pl->val_fraction = floor((double)n * VAL_FRACTION + 0.5) >= VAL_MIN_ROWS ? VAL_FRACTION
@@ -495,10 +523,12 @@ static void choose_plan(const train_options *o, train_run *run)
                    : pl->auto_epochs    ? SYN_SCHEDULE_CONSTANT
                                         : SYN_SCHEDULE_COSINE;
     pl->cut_lr = pl->auto_epochs && o->schedule < 0;
-    /* MSE on a linear output: standardised targets, folded back at the end
-     * (a fine-tuned model keeps the units it was trained in). */
+    /* MSE, Huber or L1 on a linear output: standardised targets, folded
+     * back at the end (a fine-tuned model keeps the units it was trained
+     * in); Huber's delta is then in units of each target's spread. */
+    syn_loss loss = o->loss < 0 ? SYN_LOSS_MSE : (syn_loss)o->loss;
     pl->scale_targets = !run->classify && !o->init && !run->raw_targets &&
-                        (o->loss < 0 || (syn_loss)o->loss == SYN_LOSS_MSE);
+                        (loss == SYN_LOSS_MSE || loss == SYN_LOSS_HUBER || loss == SYN_LOSS_L1);
 }
 
 /* The stopping rule's settings (its counters start at zero). */
@@ -507,7 +537,11 @@ static syn_plateau plan_rule(const train_options *o, const train_plan *pl)
     syn_plateau r;
     memset(&r, 0, sizeof r);
     r.tol = o->tol >= 0.0 ? o->tol : pl->auto_epochs ? TOL : 0.0;
-    r.patience = (size_t)(o->early_stop > 0 ? o->early_stop : PATIENCE);
+    /* With a plateau schedule the default patience lets it cut once (after
+     * PATIENCE + 1 epochs, ReduceLROnPlateau's rule) and see the lower rate
+     * for as long again before the run stops. */
+    size_t patience = pl->plateau ? 2 * (PATIENCE + 1) : PATIENCE;
+    r.patience = (size_t)(o->early_stop > 0 ? (size_t)o->early_stop : patience);
     r.lr_patience = pl->cut_lr ? r.patience / 2 : 0;
     r.lr_factor = LR_FACTOR;
     return r;
@@ -634,6 +668,107 @@ static int prepare_rows_and_scaling(const train_options *o, train_run *run)
     return st == SYN_OK ? SYN_EXIT_OK : cli_library_error("train", st, NULL, "preparing data");
 }
 
+/* --class-weights balanced: sklearn's compute_class_weight("balanced"),
+ * n_samples / (n_classes * count_c) over the training rows, which (as
+ * sklearn) must hold every class. */
+static int balanced_weights(const train_run *run, float *w, size_t k)
+{
+    size_t *count = calloc(k, sizeof *count);
+    if (!count)
+        return cli_runtime_error("train", "out of memory");
+    for (size_t i = 0; i < run->n_train; i++) {
+        uint32_t label = 0;
+        if (syn_dataset_label(run->data, run->train_rows[i], &label) == SYN_OK && label < k)
+            count[label]++;
+    }
+    int rc = SYN_EXIT_OK;
+    for (size_t c = 0; c < k && rc == SYN_EXIT_OK; c++) {
+        if (count[c] == 0) {
+            const char *name = c < run->n_class_names ? run->class_names[c] : NULL;
+            char shown[256];
+            rc = cli_runtime_error("train", "--class-weights balanced: class %zu%s%s%s has no "
+                                   "training row, so it has no weight (give the weights as a "
+                                   "list)", c, name ? " ('" : "",
+                                   name ? cli_printable(name, shown, sizeof shown) : "",
+                                   name ? "')" : "");
+            break;
+        }
+        w[c] = (float)((double)run->n_train / ((double)k * (double)count[c]));
+    }
+    free(count);
+    return rc;
+}
+
+/* --class-weights W1,W2,...: one finite weight >= 0 per class, not all 0. */
+static int listed_weights(const char *text, float *w, size_t k)
+{
+    const char *p = text;
+    size_t n = 0;
+    int any = 0;
+    for (;;) {
+        char *end;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (end == p || errno || !isfinite(v) || v < 0.0 || v > 3.4e38 ||
+            (*end != ',' && *end != '\0'))
+            return cli_usage_error("train", "--class-weights expects 'balanced' or %zu "
+                                   "numbers >= 0 like 1,2.5,...; item %zu of '%s' is not one",
+                                   k, n + 1, text);
+        if (n < k)
+            w[n] = (float)v;
+        any |= v > 0.0;
+        n++;
+        if (*end == '\0')
+            break;
+        p = end + 1;
+    }
+    if (n != k)
+        return cli_usage_error("train", "--class-weights lists %zu weights, but the data has "
+                               "%zu classes", n, k);
+    if (!any)
+        return cli_usage_error("train", "--class-weights are all 0: no row would count");
+    return SYN_EXIT_OK;
+}
+
+/* --label-smoothing, --class-weights and --huber-delta onto the net's loss
+ * (after the split: balanced weights count the training rows). A resumed
+ * run recomputes the same settings from the same options and rows. */
+static int apply_loss_options(const train_options *o, train_run *run)
+{
+    syn_loss loss = syn_net_loss(run->net);
+    if (o->label_smoothing == 0.0 && !o->class_weights && o->huber_delta == 0.0)
+        return SYN_EXIT_OK;
+    const char *name = (unsigned)loss < SYN_LOSS_COUNT_ ? train_loss_names[loss] : "?";
+    if ((o->label_smoothing > 0.0 || o->class_weights) && loss != SYN_LOSS_CROSS_ENTROPY)
+        return cli_usage_error("train", "%s applies to the cross-entropy loss (--loss ce, the "
+                               "default for classes), not to this run's %s",
+                               o->class_weights ? "--class-weights" : "--label-smoothing",
+                               name);
+    if (o->huber_delta > 0.0 && loss != SYN_LOSS_HUBER)
+        return cli_usage_error("train", "--huber-delta applies to --loss huber, not to this "
+                               "run's %s", name);
+    if (o->label_smoothing >= 1.0)
+        return cli_usage_error("train", "--label-smoothing must be below 1 (1 would leave no "
+                               "target), got %g", o->label_smoothing);
+    size_t k = syn_net_n_outputs(run->net);
+    float *w = NULL;
+    int rc = SYN_EXIT_OK;
+    if (o->class_weights) {
+        if (!(w = malloc(k * sizeof *w)))
+            return cli_runtime_error("train", "out of memory");
+        rc = !strcmp(o->class_weights, "balanced") ? balanced_weights(run, w, k)
+                                                   : listed_weights(o->class_weights, w, k);
+    }
+    syn_loss_options lo = {.label_smoothing = (float)o->label_smoothing,
+                           .class_weights = w, .n_class_weights = w ? k : 0,
+                           .huber_delta = (float)o->huber_delta};
+    syn_status st = rc == SYN_EXIT_OK ? syn_net_set_loss_options(run->net, &lo) : SYN_OK;
+    free(w);
+    if (rc == SYN_EXIT_OK && st != SYN_OK)
+        rc = cli_library_error("train", st, NULL, "setting the loss options");
+    return rc;
+}
+
 static int create_trainer(const train_options *o, train_run *run)
 {
     syn_optim_desc optim = syn_optim_defaults((syn_optim_kind)o->optimizer);
@@ -646,10 +781,15 @@ static int create_trainer(const train_options *o, train_run *run)
     const train_plan *pl = &run->plan;
     syn_train_desc td = {.batch_size = pl->batch, .n_threads = (int)o->threads,
                          .seed = (uint64_t)o->seed};
-    td.schedule.kind = pl->schedule;
-    td.schedule.t_max = pl->max_epochs;
-    td.schedule.step_size = pl->max_epochs >= 3 ? pl->max_epochs / 3 : 1;
-    td.schedule.gamma = 0.1f;
+    /* The schedule's own epochs follow the warmup (SequentialLR). */
+    size_t warmup = (size_t)o->warmup, span = pl->max_epochs - warmup;
+    td.schedule = syn_schedule_defaults(pl->schedule);
+    td.schedule.warmup = warmup;
+    td.schedule.t_max = span;
+    td.schedule.step_size = span >= 3 ? span / 3 : 1;
+    td.schedule.gamma = o->gamma >= 0.0                        ? (float)o->gamma
+                        : pl->schedule == SYN_SCHEDULE_EXPONENTIAL ? (float)pow(0.01, 1.0 / span)
+                                                                   : 0.1f;
     syn_status st = syn_trainer_create(run->net, &optim, &td, &run->trainer);
     size_t eval_batch = 1024;
     if (st == SYN_OK)
@@ -741,6 +881,8 @@ static int setup(int argc, char **argv, const train_options *o, train_run *run)
     }
     if (rc == SYN_EXIT_OK)
         rc = prepare_rows_and_scaling(o, run);
+    if (rc == SYN_EXIT_OK)
+        rc = apply_loss_options(o, run);
     /* After the imputation is fitted: the test set is read with it. */
     if (rc == SYN_EXIT_OK && o->test_data)
         rc = load_test_data(o, run);

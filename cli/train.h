@@ -13,6 +13,11 @@ typedef struct train_options {
     const char *checkpoint, *resume, *max_memory;
     const char *init;  /* --init MODEL: fine-tune a saved (or imported) model */
     const char *na_values, *categorical, *ignore; /* CSV encoding: comma lists */
+    const char *class_weights; /* --class-weights: "balanced" or a list; NULL: none */
+    double label_smoothing;    /* --label-smoothing, in [0, 1) */
+    double gamma;              /* --gamma of step and exponential; < 0: the default */
+    long warmup;               /* --warmup N epochs; 0: none */
+    double huber_delta;        /* --huber-delta; 0: 1.0 */
     long max_categories;
     int strict;        /* --test-data: an unseen category is an error */
     int task, header, scale, activation, loss, optimizer, schedule;
@@ -58,6 +63,7 @@ typedef struct train_plan {
     int stopping;              /* a syn_plateau rule runs (auto, or --early-stop) */
     syn_schedule_kind schedule;
     int cut_lr;                /* the rule's lr cuts are applied */
+    int plateau;               /* the schedule watches the monitored loss */
     int scale_targets;         /* regression targets standardised while training */
 } train_plan;
 

@@ -318,6 +318,25 @@ static int stopping_rule(const train_options *o, train_run *run, const epoch_res
     return action == SYN_PLATEAU_STOP;
 }
 
+/* --schedule plateau: ReduceLROnPlateau on the monitored loss (the
+ * validation loss, else the training loss), in the trainer. */
+static syn_status plateau_schedule(const train_options *o, train_run *run,
+                                   const epoch_result *r)
+{
+    syn_trainer_state before;
+    syn_trainer_get_state(run->trainer, &before);
+    int lowered = 0;
+    syn_status st = syn_trainer_observe_loss(run->trainer, monitored_value(run, r), &lowered);
+    if (st == SYN_OK && lowered && !o->quiet) {
+        syn_trainer_state after;
+        syn_trainer_get_state(run->trainer, &after);
+        fprintf(stderr, "epoch %zu: %s has not improved for %zu epochs (plateau schedule); "
+                "learning rate %g -> %g\n", r->stats.epoch + 1, monitored_name(run),
+                before.plateau.since_cut + 1, (double)before.base_lr, (double)after.base_lr);
+    }
+    return st;
+}
+
 /* Why the run ended after its last epoch, for the log and the report. */
 static void stop_reason(const train_run *run, int by_rule, char *buf, size_t size)
 {
@@ -695,6 +714,8 @@ static int run_epochs(const train_options *o, train_run *run, loop_state *s, int
         }
         if (s->ckpt_status != SYN_OK)
             return checkpoint_error(s);
+        if (st == SYN_OK && run->plan.plateau)
+            st = plateau_schedule(o, run, &r);
         if (st == SYN_OK && stopping_rule(o, run, &r, &st) && st == SYN_OK) {
             report_stop(o, run, s->stop, sizeof s->stop, 1);
             return SYN_EXIT_OK;

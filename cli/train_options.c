@@ -14,10 +14,13 @@
 
 const char *const train_activation_names[] = {"sigmoid", "tanh", "relu", "leaky_relu",
                                               "linear", NULL};
-const char *const train_loss_names[] = {"mse", "bce", "ce", NULL};
+/* Indexed by syn_loss. */
+const char *const train_loss_names[] = {"mse", "bce", "ce", "huber", "l1", NULL};
 const char *const train_optimizer_names[] = {"sgd", "momentum", "nesterov", "adam", "adamw",
                                              NULL};
-const char *const train_schedule_names[] = {"constant", "step", "cosine", NULL};
+/* Indexed by syn_schedule_kind. */
+const char *const train_schedule_names[] = {"constant", "step", "cosine", "exponential",
+                                            "onecycle", "plateau", NULL};
 const char *const train_scale_names[] = {"none", "minmax", "standard", NULL};
 const char *const train_task_names[] = {"auto", "classify", "regress", NULL};
 
@@ -62,6 +65,15 @@ const train_option_row train_option_rows[] = {
     /* -1: inferred from the data. */
     ROW("--loss", CLI_CHOICE, loss, 0, 0, train_loss_names, 0, -1, NULL, OPT_MATCH,
         "the default"),
+    /* CrossEntropyLoss(label_smoothing=); below 1 (train.c checks). */
+    ROW("--label-smoothing", CLI_DOUBLE, label_smoothing, 0, 1, NULL, 0, 0, NULL, OPT_MATCH,
+        NULL),
+    /* "balanced" (sklearn's n_samples / (n_classes * count)) or a list. */
+    ROW("--class-weights", CLI_STRING, class_weights, 0, 0, NULL, 0, 0, NULL, OPT_MATCH,
+        "none"),
+    /* 0: HuberLoss's default, 1.0. */
+    ROW("--huber-delta", CLI_DOUBLE, huber_delta, 1e-30, 1e30, NULL, 0, 0, NULL, OPT_MATCH,
+        "1.0"),
     ROW("--optimizer", CLI_CHOICE, optimizer, 0, 0, train_optimizer_names, 0, SYN_OPTIM_ADAM,
         NULL, OPT_MATCH, NULL),
     /* -1: the optimizer's default. */
@@ -74,6 +86,10 @@ const train_option_row train_option_rows[] = {
         "none (the run stops on its own)"),
     ROW("--schedule", CLI_CHOICE, schedule, 0, 0, train_schedule_names, 0, -1, NULL,
         OPT_MATCH, "the default"),
+    /* 0: no warmup. */
+    ROW("--warmup", CLI_LONG, warmup, 1, 1e7, NULL, 0, 0, NULL, OPT_MATCH, "none"),
+    /* -1: step 0.1, exponential to 1/100 of the rate over the run. */
+    ROW("--gamma", CLI_DOUBLE, gamma, 1e-6, 1e3, NULL, 0, -1, NULL, OPT_MATCH, "the default"),
     ROW("--seed", CLI_LONG, seed, 0, 9.2e18, NULL, 0, 1, NULL, OPT_MATCH, NULL),
     /* 0: no early stopping. */
     ROW("--early-stop", CLI_LONG, early_stop, 1, 1e7, NULL, 0, 0, NULL, OPT_MATCH,

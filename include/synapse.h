@@ -127,8 +127,18 @@ typedef enum syn_loss {
     /* Categorical cross-entropy, PyTorch's CrossEntropyLoss: the output
      * layer must be softmax; fused with it (log-sum-exp), stable for large
      * logits. Targets are class probabilities per row (one-hot for labels).
-     * Mean over the B samples, or their sum. */
+     * Mean over the B samples, or their sum. Label smoothing and class
+     * weights: syn_net_set_loss_options. */
     SYN_LOSS_CROSS_ENTROPY,
+    /* Huber loss, PyTorch's HuberLoss: per element of d = output - target,
+     * 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (delta 1.0,
+     * syn_net_set_loss_options). Any output activation but softmax. Mean
+     * over all B*outputs elements, or their sum. */
+    SYN_LOSS_HUBER,
+    /* Mean absolute error, PyTorch's L1Loss: |output - target|, mean over
+     * all elements or their sum; the gradient of |d| at d = 0 is 0, as
+     * torch.sign gives it. Any output activation but softmax. */
+    SYN_LOSS_L1,
     SYN_LOSS_COUNT_
 } syn_loss;
 
@@ -275,8 +285,43 @@ size_t syn_net_n_layers(const syn_net *net);
 size_t syn_net_param_count(const syn_net *net);
 syn_loss syn_net_loss(const syn_net *net);
 syn_reduction syn_net_reduction(const syn_net *net);
-/* Changes the loss; the same output-activation rules as syn_net_create. */
+/* Changes the loss; the same output-activation rules as syn_net_create.
+ * Changing the loss kind resets the loss options to their defaults. */
 syn_status syn_net_set_loss(syn_net *net, syn_loss loss, syn_reduction reduction);
+
+/* Settings of the net's loss, saved in its model file. A zeroed struct is
+ * the default (no smoothing, no weights, delta 1.0). */
+typedef struct syn_loss_options {
+    /* CROSS_ENTROPY, CrossEntropyLoss(label_smoothing=): in [0, 1). The
+     * target row t becomes (1 - s) t + s / C * sum(t) over the C classes
+     * (for a one-hot row: PyTorch's (1 - s) one-hot + s / C). */
+    float label_smoothing;
+    /* CROSS_ENTROPY, CrossEntropyLoss(weight=): n_class_weights ==
+     * n_outputs weights, finite, >= 0, not all 0 (copied); NULL: all 1.
+     * Class j's terms are scaled by w_j, and the mean reduction divides by
+     * the batch's total target weight sum_rows sum_j w_j t_j instead of the
+     * row count: for one-hot rows that is PyTorch's rule for class-index
+     * targets (sum of w[y_n]), combined with smoothing as PyTorch combines
+     * them. (PyTorch's probability-target path divides by the row count
+     * instead; the two agree without weights.) A batch whose target weight
+     * is 0 has loss 0 and zero gradients, where PyTorch returns NaN. */
+    const float *class_weights;
+    size_t n_class_weights;
+    /* HUBER, HuberLoss(delta=): > 0 and finite; 0 means 1.0. */
+    float huber_delta;
+} syn_loss_options;
+
+/* Sets the loss options; a setting the net's loss does not use must stay
+ * at its default (0 / NULL). Errors: INVALID_ARGUMENT (NULL net; label
+ * smoothing negative, NaN or >= 1; a negative, NaN or infinite weight, or
+ * all weights 0; delta negative, NaN or infinite; a setting for another
+ * loss), SHAPE (n_class_weights is not n_outputs), OUT_OF_MEMORY. On an
+ * error the options are unchanged. NULL options restores the defaults. */
+syn_status syn_net_set_loss_options(syn_net *net, const syn_loss_options *options);
+/* The net's loss options as set (huber_delta 0: the default 1.0);
+ * class_weights (NULL: none) points into the net, valid until its options
+ * change. Errors: INVALID_ARGUMENT (NULL). */
+syn_status syn_net_loss_options(const syn_net *net, syn_loss_options *options);
 
 /* Describes layer `layer` (0-based); n_in receives its input width. */
 syn_status syn_net_layer(const syn_net *net, size_t layer, syn_layer_desc *desc, size_t *n_in);
@@ -585,28 +630,83 @@ syn_status syn_optimizer_set_steps(syn_optimizer *opt, uint64_t steps);
 syn_status syn_clip_grad_norm(float *grads, size_t count, float max_norm, double *norm);
 
 /* ------------------------------------------------------------------------ */
-/* Learning-rate schedules, evaluated per epoch                              */
+/* Learning-rate schedules (torch.optim.lr_scheduler)                        */
 /* ------------------------------------------------------------------------ */
 
+/* A schedule gives the rate of each epoch (each step, for ONECYCLE) from
+ * the base rate (the optimizer's lr, syn_trainer_state.base_lr). Old
+ * kinds read 0 in a field as PyTorch's default; start a new kind from
+ * syn_schedule_defaults, which fills every field with PyTorch's defaults. */
 typedef enum syn_schedule_kind {
     SYN_SCHEDULE_CONSTANT = 0,
     SYN_SCHEDULE_STEP,   /* lr * gamma^floor(epoch / step_size) (StepLR) */
     /* min_lr + (lr - min_lr) * (1 + cos(pi * epoch / t_max)) / 2, then min_lr
      * from epoch t_max on (CosineAnnealingLR's first half period). */
     SYN_SCHEDULE_COSINE,
+    /* lr * gamma^epoch (ExponentialLR; gamma > 0, no default in PyTorch:
+     * syn_schedule_defaults gives 0.95). */
+    SYN_SCHEDULE_EXPONENTIAL,
+    /* OneCycleLR per optimizer step, three_phase=False, anneal_strategy
+     * "cos", over t_max epochs of the trainer's steps: from lr / div_factor
+     * up to lr (max_lr) over the first pct_start of the steps, then down to
+     * lr / div_factor / final_div_factor. The momentum is not cycled (as
+     * cycle_momentum=False). */
+    SYN_SCHEDULE_ONECYCLE,
+    /* ReduceLROnPlateau(mode "min", threshold_mode "rel") on a loss the
+     * caller reports after each epoch (syn_trainer_observe_loss, e.g. the
+     * validation loss): when it has not fallen below best * (1 -
+     * threshold) for more than `patience` epochs, lr becomes max(lr *
+     * factor, min_lr) (unless that changes it by eps or less), then
+     * `cooldown` epochs are not counted. */
+    SYN_SCHEDULE_PLATEAU,
     SYN_SCHEDULE_COUNT_
 } syn_schedule_kind;
 
 typedef struct syn_schedule {
     syn_schedule_kind kind;
     size_t step_size; /* STEP; 0 means 10 */
-    float gamma;      /* STEP; 0 means 0.1 */
-    size_t t_max;     /* COSINE: epochs of the half period; 0 means 1 */
-    float min_lr;     /* COSINE */
+    float gamma;      /* STEP (0 means 0.1), EXPONENTIAL (> 0) */
+    size_t t_max;     /* COSINE: epochs of the half period; ONECYCLE: epochs of
+                       * the cycle; 0 means 1 */
+    float min_lr;     /* COSINE; PLATEAU (the floor of the cuts, >= 0) */
+    /* Linear warmup before any kind, per epoch (LinearLR then
+     * SequentialLR): epochs 0 .. warmup-1 run at lr * f, f rising linearly
+     * from warmup_start to 1 (LinearLR(start_factor=warmup_start,
+     * total_iters=warmup)); epoch `warmup` is the schedule's epoch 0 (its
+     * milestone). 0: no warmup. */
+    size_t warmup;
+    float warmup_start;     /* in (0, 1]; 0 means LinearLR's 1/3 */
+    float pct_start;        /* ONECYCLE: in [0, 1], 0.3 by default */
+    float div_factor;       /* ONECYCLE: >= 1, 25 by default */
+    float final_div_factor; /* ONECYCLE: >= 1, 1e4 by default */
+    size_t patience;        /* PLATEAU: 10 by default */
+    float factor;           /* PLATEAU: in [0, 1), 0.1 by default */
+    float threshold;        /* PLATEAU: >= 0, 1e-4 by default */
+    size_t cooldown;        /* PLATEAU: 0 by default */
+    float eps;              /* PLATEAU: >= 0, 1e-8 by default */
 } syn_schedule;
 
-/* The learning rate for 0-based `epoch` given the base rate. */
+/* PyTorch's defaults for a kind (STEP: step 10, gamma 0.1; COSINE: t_max
+ * 1, min_lr 0; EXPONENTIAL: gamma 0.95; ONECYCLE: t_max 1, pct_start 0.3,
+ * div_factor 25, final_div_factor 1e4; PLATEAU: patience 10, factor 0.1,
+ * threshold 1e-4, cooldown 0, min_lr 0, eps 1e-8), no warmup. */
+syn_schedule syn_schedule_defaults(syn_schedule_kind kind);
+/* Short name ("constant", "step", "cosine", "exponential", "onecycle",
+ * "plateau"); "unknown" out of range. */
+const char *syn_schedule_name(syn_schedule_kind kind);
+/* Errors: INVALID_ARGUMENT (NULL, unknown kind, a field out of the range
+ * above, NaN). */
+syn_status syn_schedule_check(const syn_schedule *schedule);
+
+/* The learning rate of 0-based `epoch` given the base rate, for the
+ * per-epoch kinds (ONECYCLE: of the epoch's first step with one step per
+ * epoch; PLATEAU: base_lr, which the trainer's cuts lower). */
 float syn_schedule_lr(const syn_schedule *schedule, float base_lr, size_t epoch);
+/* The learning rate of step `step` (0-based, in the epoch) of `epoch` in an
+ * epoch of steps_per_epoch steps: ONECYCLE's per-step rate; the other
+ * kinds' rate of the epoch. */
+float syn_schedule_lr_step(const syn_schedule *schedule, float base_lr, size_t epoch,
+                           size_t step, size_t steps_per_epoch);
 
 /* ------------------------------------------------------------------------ */
 /* Datasets                                                                  */
@@ -833,9 +933,12 @@ typedef struct syn_epoch_stats {
     size_t epoch;     /* 0-based epoch just finished */
     size_t batches;   /* batches completed (on DIVERGED, batch `batches` failed) */
     size_t samples;
-    double loss;      /* mean of per-sample losses over the epoch, as trained */
+    double loss;      /* mean of per-sample losses over the epoch, as trained
+                       * (with class weights: of the batches' losses, each
+                       * weighted by its rows) */
     double accuracy;  /* fraction correct (classifiers), NaN for regression */
-    float lr;         /* learning rate used */
+    float lr;         /* learning rate of the epoch's first step (a per-step
+                       * schedule changes it at every step) */
 } syn_epoch_stats;
 
 /* A trainer owns the optimizer, a workspace, batch buffers and the shuffle
@@ -874,6 +977,16 @@ size_t syn_trainer_epochs_done(const syn_trainer *tr);
  * (syn_plateau) is PyTorch's ReduceLROnPlateau. Errors: INVALID_ARGUMENT
  * (NULL, lr not finite or negative). */
 syn_status syn_trainer_set_base_lr(syn_trainer *tr, float lr);
+/* Reports the loss of the epoch just finished (the validation loss, as
+ * ReduceLROnPlateau is meant to watch) to a SYN_SCHEDULE_PLATEAU schedule:
+ * call it once after each syn_trainer_epoch. When the schedule cuts, the
+ * base rate becomes max(base * factor, min_lr) (kept when that moves it by
+ * eps or less) and *lowered (may be NULL) is 1. Losses of warmup epochs
+ * are not counted (the schedule starts after them); for other kinds it
+ * does nothing. The rule's state is part of syn_trainer_state. Errors:
+ * INVALID_ARGUMENT (NULL trainer), STATE (no epoch finished since the last
+ * report). */
+syn_status syn_trainer_observe_loss(syn_trainer *tr, double loss, int *lowered);
 
 /* When to stop, and when to lower the learning rate, from one number per
  * epoch (a validation loss, or the training loss without validation rows):
@@ -883,8 +996,14 @@ syn_status syn_trainer_set_base_lr(syn_trainer *tr, float lr);
  * and absolute below 1, where a loss falling towards 0 would otherwise
  * improve forever by ever smaller amounts (sklearn's tol is absolute).
  * The losses synapse trains on are scale-free (cross-entropy in nats, MSE
- * on standardised targets), so 1 is a meaningful unit. Plain data, so a
- * checkpoint can hold it: set the four settings, zero the rest. */
+ * on standardised targets), so 1 is a meaningful unit. With rel_threshold
+ * set the rule is PyTorch's ReduceLROnPlateau exactly (mode "min",
+ * threshold_mode "rel"): an epoch improves when its loss is below
+ * best * (1 - tol) (any finite loss improves on no best), and after a cut
+ * `cooldown` epochs are not counted towards the next; ReduceLROnPlateau's
+ * `patience` P is lr_patience P + 1 here (it cuts when more than P epochs
+ * did not improve). The trainer's SYN_SCHEDULE_PLATEAU runs on it. Plain
+ * data, so a checkpoint can hold it: set the settings, zero the rest. */
 typedef struct syn_plateau {
     double tol;           /* relative improvement that counts; >= 0 */
     size_t patience;      /* stop after this many epochs without one; >= 1 */
@@ -899,6 +1018,11 @@ typedef struct syn_plateau {
     size_t since_best;    /* epochs since then */
     size_t since_cut;     /* epochs since the best or the last cut */
     size_t n_cuts;        /* cuts asked for so far */
+    /* Settings, appended (0 for the rule above). */
+    int rel_threshold;    /* nonzero: ReduceLROnPlateau's rel threshold */
+    size_t cooldown;      /* epochs after a cut that are not counted */
+    /* State. */
+    size_t cooldown_left; /* of the cooldown after the last cut */
 } syn_plateau;
 
 typedef enum syn_plateau_action {
@@ -934,6 +1058,10 @@ typedef struct syn_trainer_state {
     uint64_t samples;
     float base_lr;          /* the learning rate the schedule starts from */
     syn_train_desc train;   /* the trainer's settings */
+    /* SYN_SCHEDULE_PLATEAU's rule (its settings from train.schedule) and
+     * the epochs reported to it so far; zeroed for other kinds. */
+    syn_plateau plateau;
+    uint64_t observed;
 } syn_trainer_state;
 
 /* Fills *state with the trainer's position. Errors: INVALID_ARGUMENT. */

@@ -16,8 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "synapse.h"
+
 #include "check.h"
 #include "cli_run.h"
+#include "../cli/report_layers.c"
 #include "../cli/sha256.c"
 
 static char tmp_dir[] = "/tmp/syn_test_report_XXXXXX";
@@ -186,7 +189,7 @@ static void test_images(void)
     CHECK(contains(P("img-report.html"), "id=\"weights\"") &&
           contains(P("img-report.html"), "of the first dense layer as a 8x8 image"),
           "first-layer weights drawn");
-    CHECK(contains(P("img-train.html"), "smoothed (EMA"),
+    CHECK(contains(P("img-train.html"), "faint: each epoch, solid: smoothed"),
           "40 epochs: a smoothed line over the raw values");
 }
 
@@ -263,6 +266,43 @@ static void test_logs(void)
     r = run("report --log hostile.csv --out x.html");
     CHECK(r.code == 2 && strstr(r.err, "missing --model"), "--model is required");
     cli_result_free(&r);
+}
+
+/* The layer table of a network with the newer layer kinds, built through
+ * the library (neither train nor the model file makes them yet), from
+ * report_layers.c itself. */
+static void test_layer_kinds(void)
+{
+    syn_layer_desc layers[4] = {
+        {.units = 8, .activation = SYN_ACT_RELU},
+        {.kind = SYN_LAYER_BATCHNORM, .activation = SYN_ACT_LINEAR},
+        {.kind = SYN_LAYER_DROPOUT, .rate = 0.25f},
+        {.units = 3, .activation = SYN_ACT_SOFTMAX}};
+    syn_net_desc desc = {.n_inputs = 4, .n_layers = 4, .layers = layers,
+                         .loss = SYN_LOSS_CROSS_ENTROPY, .seed = 1};
+    syn_net *net = NULL;
+    CHECK_OK(syn_net_create(&desc, &net));
+    report_layer rows[4];
+    CHECK(net && report_layers(net, rows), "the table of four kinds");
+    size_t total = 0, state = 0;
+    for (int i = 0; net && i < 4; i++) {
+        total += rows[i].params;
+        state += rows[i].state;
+    }
+    CHECK(net && total == syn_net_param_count(net) && state == 16,
+          "parameters %zu = syn_net_param_count, running statistics %zu", total, state);
+    CHECK(!strcmp(rows[0].kind, "dense") && rows[0].params == 40 && rows[0].units == 8 &&
+          !strcmp(rows[0].detail, "relu"), "dense: %s %s %zu", rows[0].kind, rows[0].detail,
+          rows[0].params);
+    CHECK(!strcmp(rows[1].kind, "batchnorm") && rows[1].units == 8 && rows[1].params == 16 &&
+          rows[1].bytes == 32 * sizeof(float) &&
+          !strcmp(rows[1].detail, "eps 1e-05, momentum 0.1, then linear"),
+          "batch norm: %s %zu %zu", rows[1].detail, rows[1].params, rows[1].bytes);
+    CHECK(!strcmp(rows[2].kind, "dropout") && rows[2].units == 8 && rows[2].params == 0 &&
+          !strcmp(rows[2].detail, "rate 0.25 (training only)"), "dropout: %s", rows[2].detail);
+    CHECK(!strcmp(rows[3].kind, "dense") && rows[3].n_in == 8 && rows[3].params == 27,
+          "the output layer");
+    syn_net_free(net);
 }
 
 /* FIPS 180-2's examples, and lengths around the block and buffer edges
@@ -351,6 +391,7 @@ int main(void)
     test_hostile();
     test_regression();
     test_logs();
+    test_layer_kinds();
     int browsed = test_in_browser();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);

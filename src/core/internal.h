@@ -9,12 +9,20 @@
 #include "layers/activation.h"
 #include "layers/layer.h"
 
+/* The loss's settings (syn_loss_options), owned by the net (loss.c). */
+typedef struct syn_loss_opts {
+    float label_smoothing;
+    float *class_weights; /* [n_outputs], or NULL: all 1 */
+    float huber_delta;    /* as set: 0 means 1.0 */
+} syn_loss_opts;
+
 struct syn_net {
     size_t n_inputs, n_layers;
     size_t in_shape[3]; /* each sample's C, H, W (flat: {n_inputs, 1, 1}) */
     syn_layer *layers;
     syn_loss loss;
     syn_reduction reduction;
+    syn_loss_opts loss_opts;
     float *params; /* n_params floats, 64-byte aligned */
     size_t n_params;
     float *state;  /* n_state non-trained floats (BN running statistics), or NULL */
@@ -112,12 +120,31 @@ size_t syn_net_first_kind_not(const syn_net *net, unsigned ok);
 /* Do net and ws have the same shape? */
 int syn_workspace_fits(const syn_workspace *ws, const syn_net *net);
 
-/* Losses (loss.c). Both work on the output layer of the last pass. */
+/* Losses (loss.c): one row of a table per syn_loss. */
+/* The loss's short name ("mse", "bce", "ce", "huber", "l1"), NULL for a
+ * value out of range: the table's name column, for syn_loss_name/parse. */
+const char *syn_loss_row_name(syn_loss loss);
+/* Copies src's options into dst (a net's of net's output width); frees
+ * dst's weights first. */
+syn_status syn_loss_opts_copy(syn_loss_opts *dst, const syn_loss_opts *src, const syn_net *net);
+void syn_loss_opts_reset(syn_loss_opts *o);
+/* The share of a batch in a whole-set mean of the net's loss: the divisor
+ * its mean reduction used (the rows, or the target weight with class
+ * weights); for the sum reduction, the rows. The loss of many batches is
+ * then sum(loss_b * share_b) / sum(share_b), exactly the loss of the set. */
+double syn_loss_share(const syn_net *net, const float *targets, size_t batch);
+/* Both work on the output layer of the last pass. */
 double syn_loss_compute(const syn_net *net, const syn_workspace *ws, const float *targets,
                         size_t batch);
 /* Writes dL/dz of the output layer (pre-activation) into dz [batch x n_out]. */
 void syn_loss_grad(const syn_net *net, const syn_workspace *ws, const float *targets,
                    size_t batch, float *dz);
+
+/* Schedules (schedule.c): does the rate change every step (OneCycle), and
+ * does the schedule watch a loss per epoch (ReduceLROnPlateau)? Both for
+ * a schedule syn_schedule_check accepts. */
+int syn_schedule_per_step(const syn_schedule *sc);
+int syn_schedule_validated(const syn_schedule *sc);
 
 /* The network and optimizer a trainer works on (train.c), for writing
  * checkpoints (checkpoint.c). */

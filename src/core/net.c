@@ -8,17 +8,6 @@
 #include "core/internal.h"
 #include "kernels/small.h"
 
-int syn_loss_output_ok(syn_loss loss, syn_activation act)
-{
-    switch (loss) {
-    case SYN_LOSS_MSE: return 1;
-    case SYN_LOSS_BCE: return act == SYN_ACT_SIGMOID;
-    case SYN_LOSS_CROSS_ENTROPY: return act == SYN_ACT_SOFTMAX;
-    case SYN_LOSS_COUNT_: break;
-    }
-    return 0;
-}
-
 syn_status syn_layer_plan_of(const syn_net_desc *desc, size_t l, const size_t in_shape[3],
                              syn_layer_plan *plan, syn_error *err)
 {
@@ -261,6 +250,7 @@ void syn_net_free(syn_net *net)
     syn_free_aligned(net->scale_mul);
     free_class_names(net->class_names, net->n_class_names);
     syn_encoding_free(net->encoding);
+    free(net->loss_opts.class_weights);
     free(net);
 }
 
@@ -281,6 +271,7 @@ syn_status syn_net_clone(const syn_net *net, syn_net **out)
     copy->class_names = NULL;
     copy->n_class_names = 0;
     copy->encoding = NULL;
+    copy->loss_opts.class_weights = NULL;
     syn_status st = SYN_OK;
     copy->layers = malloc(net->n_layers * sizeof(syn_layer));
     copy->params = syn_alloc_floats(net->n_params);
@@ -302,6 +293,8 @@ syn_status syn_net_clone(const syn_net *net, syn_net **out)
                                      net->n_class_names);
     if (st == SYN_OK)
         st = syn_net_set_encoding(copy, net->encoding);
+    if (st == SYN_OK)
+        st = syn_loss_opts_copy(&copy->loss_opts, &net->loss_opts, net);
     if (st != SYN_OK) {
         syn_net_free(copy);
         return st;
@@ -409,6 +402,8 @@ syn_status syn_net_set_loss(syn_net *net, syn_loss loss, syn_reduction reduction
         return SYN_ERR_INVALID_ARGUMENT;
     if (!syn_loss_output_ok(loss, net->layers[net->n_layers - 1].activation))
         return SYN_ERR_INVALID_ARGUMENT;
+    if (loss != net->loss)
+        syn_loss_opts_reset(&net->loss_opts);
     net->loss = loss;
     net->reduction = reduction;
     return SYN_OK;

@@ -2,9 +2,9 @@
  * arenas, defaults, validation, step), each step one loop over the flat
  * (params, grads, state) arenas, with torch.optim's exact update rules
  * (PyTorch 1.13, single-tensor path: SGD, Adam, AdamW, RMSprop, Adagrad,
- * NAdam, RAdam; NAdam as fixed in PyTorch 2.0, see nadam_step), global-norm
- * gradient clipping (torch.nn.utils.clip_grad_norm_) and learning-rate
- * schedules. Scalars that PyTorch computes in Python floats (bias
+ * NAdam, RAdam; NAdam as fixed in PyTorch 2.0, see nadam_step) and global-norm
+ * gradient clipping (torch.nn.utils.clip_grad_norm_); schedules are in
+ * schedule.c. Scalars that PyTorch computes in Python floats (bias
  * corrections, step sizes) are computed in double here too, then used as
  * float. Adding an optimizer is one enum value (synapse.h), one row here
  * and its settings' fields in syn_optim_desc. */
@@ -801,26 +801,4 @@ syn_status syn_clip_grad_norm(float *grads, size_t count, float max_norm, double
             grads[i] *= c;
     }
     return SYN_OK;
-}
-
-float syn_schedule_lr(const syn_schedule *schedule, float base_lr, size_t epoch)
-{
-    if (!schedule)
-        return base_lr;
-    switch (schedule->kind) {
-    case SYN_SCHEDULE_STEP: {
-        size_t step = schedule->step_size ? schedule->step_size : 10;
-        double gamma = schedule->gamma != 0.0f ? schedule->gamma : 0.1;
-        return (float)((double)base_lr * pow(gamma, (double)(epoch / step)));
-    }
-    case SYN_SCHEDULE_COSINE: {
-        /* Loshchilov & Hutter 2017 (SGDR), eq. 5, one half period. */
-        double t_max = (double)(schedule->t_max ? schedule->t_max : 1);
-        double t = (double)epoch < t_max ? (double)epoch : t_max;
-        double min = schedule->min_lr;
-        return (float)(min + ((double)base_lr - min) * (1.0 + cos(3.141592653589793 * t / t_max)) /
-                                 2.0);
-    }
-    default: return base_lr;
-    }
 }

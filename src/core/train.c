@@ -40,7 +40,28 @@ struct syn_trainer {
     epoch_pos pos;
     syn_rng epoch_rng;   /* rng before this epoch's shuffle */
     size_t epoch_rows;   /* rows of the epoch in progress */
+    /* SYN_SCHEDULE_PLATEAU: ReduceLROnPlateau's rule and the epochs
+     * reported to it (syn_trainer_observe_loss). */
+    syn_plateau plateau;
+    size_t observed;
 };
+
+/* ReduceLROnPlateau's settings on syn_plateau: PyTorch cuts when more than
+ * `patience` epochs did not improve, and never stops the run. */
+static syn_plateau plateau_rule(const syn_schedule *sc)
+{
+    syn_plateau p;
+    memset(&p, 0, sizeof p);
+    if (sc->kind != SYN_SCHEDULE_PLATEAU)
+        return p;
+    p.tol = sc->threshold;
+    p.patience = SIZE_MAX;
+    p.lr_patience = sc->patience + 1;
+    p.lr_factor = sc->factor;
+    p.rel_threshold = 1;
+    p.cooldown = sc->cooldown;
+    return p;
+}
 
 syn_status syn_trainer_create(syn_net *net, const syn_optim_desc *optim,
                               const syn_train_desc *train, syn_trainer **out)
@@ -49,7 +70,7 @@ syn_status syn_trainer_create(syn_net *net, const syn_optim_desc *optim,
         return SYN_ERR_INVALID_ARGUMENT;
     *out = NULL;
     if (!net || !optim || !train || train->n_threads < 0 ||
-        (unsigned)train->schedule.kind >= SYN_SCHEDULE_COUNT_ || !(train->clip_norm >= 0.0f) ||
+        syn_schedule_check(&train->schedule) != SYN_OK || !(train->clip_norm >= 0.0f) ||
         !isfinite(train->clip_norm))
         return SYN_ERR_INVALID_ARGUMENT;
     syn_trainer *tr = calloc(1, sizeof *tr);
@@ -58,6 +79,7 @@ syn_status syn_trainer_create(syn_net *net, const syn_optim_desc *optim,
     tr->net = net;
     tr->desc = *train;
     tr->base_lr = optim->lr;
+    tr->plateau = plateau_rule(&train->schedule);
     syn_rng_seed(&tr->rng, train->seed);
     syn_status st = syn_optimizer_create(net, optim, &tr->opt);
     size_t snap;
@@ -138,12 +160,20 @@ syn_status syn_trainer_get_state(const syn_trainer *tr, syn_trainer_state *state
     state->samples = tr->pos.samples;
     state->base_lr = tr->base_lr;
     state->train = tr->desc;
+    state->plateau = tr->plateau;
+    state->observed = tr->observed;
     return SYN_OK;
 }
 
 /* A mid-epoch state must describe a position some epoch can reach. */
 static int state_consistent(const syn_trainer_state *s)
 {
+    const syn_plateau *p = &s->plateau;
+    if (s->observed > s->epochs_done || (p->have_best && !(p->best == p->best)) ||
+        p->best_epoch > s->epochs_done || p->since_best > s->epochs_done ||
+        p->since_cut > s->epochs_done || p->n_cuts > s->epochs_done ||
+        p->cooldown_left > s->train.schedule.cooldown)
+        return 0;
     if (s->batches_done == 0)
         return s->n_rows == 0 && s->samples == 0 && s->correct == 0 && s->loss_sum == 0.0;
     if (s->n_rows == 0 || s->n_rows > SIZE_MAX || s->epochs_done > SIZE_MAX)
@@ -175,6 +205,16 @@ syn_status syn_trainer_restore(syn_trainer *tr, const syn_trainer_state *state,
     tr->epoch_rows = (size_t)state->n_rows;
     tr->epoch_rng = state->rng;
     tr->rng = state->rng;
+    /* The rule's counters; its settings stay the trainer's own. */
+    const syn_plateau *p = &state->plateau;
+    tr->plateau.have_best = p->have_best;
+    tr->plateau.best = p->best;
+    tr->plateau.best_epoch = p->best_epoch;
+    tr->plateau.since_best = p->since_best;
+    tr->plateau.since_cut = p->since_cut;
+    tr->plateau.n_cuts = p->n_cuts;
+    tr->plateau.cooldown_left = p->cooldown_left;
+    tr->observed = (size_t)state->observed;
     return SYN_OK;
 }
 
@@ -431,8 +471,6 @@ syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_
         return st;
     size_t n_out = syn_net_n_outputs(tr->net);
     int classify = syn_dataset_n_classes(ds) > 0;
-    float lr = syn_schedule_lr(&tr->desc.schedule, tr->base_lr, tr->epochs_done);
-    syn_optimizer_set_lr(tr->opt, lr);
     size_t n_batches = (n_rows + batch - 1) / batch, b = tr->pos.batches_done;
     /* A last batch too small for a training pass (one row with batch norm,
      * whose variance needs two: PyTorch refuses it too) is left out of the
@@ -444,9 +482,16 @@ syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_
         }
         n_batches--;
     }
+    const syn_schedule *sched = &tr->desc.schedule;
+    int per_step = syn_schedule_per_step(sched);
+    float lr = syn_schedule_lr_step(sched, tr->base_lr, tr->epochs_done, 0, n_batches);
+    syn_optimizer_set_lr(tr->opt, lr);
     for (; b < n_batches; b++) {
         size_t count = n_rows - b * batch < batch ? n_rows - b * batch : batch;
         double loss = 0.0;
+        if (per_step)
+            syn_optimizer_set_lr(tr->opt, syn_schedule_lr_step(sched, tr->base_lr,
+                                                               tr->epochs_done, b, n_batches));
         st = train_batch(tr, NULL, NULL, ds, tr->order + b * batch, count, &loss);
         if (st != SYN_OK)
             break;
@@ -500,7 +545,7 @@ syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_
  * (Welford's update), so R^2's denominator does not cancel catastrophically
  * for targets far from zero, as sum(y^2) - sum(y)^2 / n would. */
 typedef struct eval_sums {
-    double loss;
+    double loss, weight; /* batch losses times their shares, and the shares */
     size_t correct, seen;
     double *abs_err, *sq_err, *y_mean, *y_m2; /* n_outputs each, regression */
 } eval_sums;
@@ -546,7 +591,9 @@ static void finish_eval(const syn_net *net, const eval_sums *s, size_t n, int cl
 {
     size_t n_out = syn_net_n_outputs(net);
     result->samples = n;
-    result->loss = s->loss / (double)n;
+    /* With class weights, the batches' losses weighted by their target
+     * weight: the loss of the whole set (0 when it has no target weight). */
+    result->loss = s->weight > 0.0 ? s->loss / s->weight : 0.0;
     result->accuracy = classify ? (double)s->correct / (double)n : NAN;
     result->mse = result->mae = result->r2 = NAN;
     if (classify) {
@@ -621,7 +668,14 @@ syn_status syn_evaluate_targets(const syn_net *net, syn_workspace *ws, const syn
         }
         if (st != SYN_OK)
             break;
-        s.loss += loss_as_sum(net, loss, count);
+        if (net->reduction == SYN_REDUCTION_SUM) {
+            s.loss += loss;
+            s.weight += (double)count;
+        } else {
+            double share = syn_loss_share(net, y, count);
+            s.loss += loss * share;
+            s.weight += share;
+        }
         add_batch(net, out, y, count, classify, &s, confusion);
     }
     if (st == SYN_OK)
@@ -644,5 +698,37 @@ syn_status syn_trainer_set_base_lr(syn_trainer *tr, float lr)
     if (!tr || !(lr >= 0.0f) || !isfinite(lr))
         return SYN_ERR_INVALID_ARGUMENT;
     tr->base_lr = lr;
+    return SYN_OK;
+}
+
+syn_status syn_trainer_observe_loss(syn_trainer *tr, double loss, int *lowered)
+{
+    if (lowered)
+        *lowered = 0;
+    if (!tr)
+        return SYN_ERR_INVALID_ARGUMENT;
+    const syn_schedule *sc = &tr->desc.schedule;
+    if (!syn_schedule_validated(sc))
+        return SYN_OK;
+    if (tr->observed >= tr->epochs_done)
+        return SYN_ERR_STATE;
+    size_t epoch = tr->epochs_done - 1;
+    tr->observed = tr->epochs_done;
+    /* SequentialLR: the schedule starts at the milestone after warmup. */
+    if (epoch < sc->warmup)
+        return SYN_OK;
+    syn_plateau_action action;
+    syn_status st = syn_plateau_update(&tr->plateau, epoch, loss, &action);
+    if (st != SYN_OK || action != SYN_PLATEAU_CUT_LR)
+        return st;
+    /* ReduceLROnPlateau._reduce_lr, in Python floats. */
+    double old_lr = tr->base_lr, new_lr = old_lr * (double)sc->factor;
+    if (new_lr < (double)sc->min_lr)
+        new_lr = sc->min_lr;
+    if (old_lr - new_lr > (double)sc->eps) {
+        tr->base_lr = (float)new_lr;
+        if (lowered)
+            *lowered = 1;
+    }
     return SYN_OK;
 }

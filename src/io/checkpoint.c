@@ -2,10 +2,12 @@
  * state, written atomically by model_file.c) with two optional sections, the
  * trainer's position ("ckpt") and an opaque block of the caller's ("user").
  * Optional sections keep a checkpoint readable as a plain model by every
- * reader. Layout of "ckpt" in docs/FORMAT.md; values are little-endian and
+ * reader. Layout of "ckpt" in docs/FORMAT.md (version 1, before the
+ * schedules of issue 14, still reads); values are little-endian and
  * floats travel as their bit patterns, so a resumed run continues bit for
  * bit. */
 #include <assert.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,12 +17,20 @@
 
 #define CKPT_TAG "ckpt"
 #define USER_TAG "user"
-#define CKPT_VERSION 1u
+/* 2 appended the schedules' fields and ReduceLROnPlateau's state; 1 still
+ * reads (its schedules have none of them). */
+#define CKPT_VERSION 2u
 /* version; epochs, batches, rows; rng; loss sum, correct, samples; base lr;
  * batch size, no_shuffle, clip norm; schedule (kind, step size, gamma,
  * t_max, min lr); threads; seed. */
-#define CKPT_SIZE (4u + 3u * 8u + 4u * 8u + 3u * 8u + 4u + 8u + 4u + 4u + \
-                   4u + 8u + 4u + 8u + 4u + 4u + 8u)
+#define CKPT_V1_SIZE (4u + 3u * 8u + 4u * 8u + 3u * 8u + 4u + 8u + 4u + 4u + \
+                      4u + 8u + 4u + 8u + 4u + 4u + 8u)
+/* Version 2 adds: warmup, warmup_start, pct_start, div_factor,
+ * final_div_factor, patience, factor, threshold, cooldown, eps; the plateau
+ * rule's have_best, best, best_epoch, since_best, since_cut, n_cuts,
+ * cooldown_left; the epochs observed. */
+#define CKPT_SIZE (CKPT_V1_SIZE + 8u + 4u * 4u + 8u + 4u + 4u + 8u + 4u + \
+                   4u + 8u + 8u * 5u + 8u)
 
 typedef struct writer {
     uint8_t *p;
@@ -109,7 +119,65 @@ static void encode_state(const syn_trainer_state *s, uint8_t out[CKPT_SIZE])
     w_f32(&w, s->train.schedule.min_lr);
     w_u32(&w, (uint32_t)s->train.n_threads);
     w_u64(&w, s->train.seed);
+    const syn_schedule *sc = &s->train.schedule;
+    w_u64(&w, sc->warmup);
+    w_f32(&w, sc->warmup_start);
+    w_f32(&w, sc->pct_start);
+    w_f32(&w, sc->div_factor);
+    w_f32(&w, sc->final_div_factor);
+    w_u64(&w, sc->patience);
+    w_f32(&w, sc->factor);
+    w_f32(&w, sc->threshold);
+    w_u64(&w, sc->cooldown);
+    w_f32(&w, sc->eps);
+    const syn_plateau *p = &s->plateau;
+    w_u32(&w, p->have_best ? 1u : 0u);
+    w_f64(&w, p->best);
+    w_u64(&w, p->best_epoch);
+    w_u64(&w, p->since_best);
+    w_u64(&w, p->since_cut);
+    w_u64(&w, p->n_cuts);
+    w_u64(&w, p->cooldown_left);
+    w_u64(&w, s->observed);
     assert(w.p == out + CKPT_SIZE);
+}
+
+/* Version 2's fields after version 1's; 0 when a field does not fit size_t. */
+static int decode_v2(reader *r, syn_trainer_state *s)
+{
+    syn_schedule *sc = &s->train.schedule;
+    uint64_t warmup = r_u64(r);
+    sc->warmup_start = r_f32(r);
+    sc->pct_start = r_f32(r);
+    sc->div_factor = r_f32(r);
+    sc->final_div_factor = r_f32(r);
+    uint64_t patience = r_u64(r);
+    sc->factor = r_f32(r);
+    sc->threshold = r_f32(r);
+    uint64_t cooldown = r_u64(r);
+    sc->eps = r_f32(r);
+    syn_plateau *p = &s->plateau;
+    uint32_t have_best = r_u32(r);
+    p->best = r_f64(r);
+    uint64_t counts[5];
+    for (int i = 0; i < 5; i++)
+        counts[i] = r_u64(r);
+    s->observed = r_u64(r);
+    for (int i = 0; i < 5; i++)
+        if (counts[i] > SIZE_MAX)
+            return 0;
+    if (warmup > SIZE_MAX || patience > SIZE_MAX || cooldown > SIZE_MAX || have_best > 1)
+        return 0;
+    sc->warmup = (size_t)warmup;
+    sc->patience = (size_t)patience;
+    sc->cooldown = (size_t)cooldown;
+    p->have_best = (int)have_best;
+    p->best_epoch = (size_t)counts[0];
+    p->since_best = (size_t)counts[1];
+    p->since_cut = (size_t)counts[2];
+    p->n_cuts = (size_t)counts[3];
+    p->cooldown_left = (size_t)counts[4];
+    return 1;
 }
 
 static syn_status decode_state(const uint8_t *data, size_t size, const char *path,
@@ -121,14 +189,14 @@ static syn_status decode_state(const uint8_t *data, size_t size, const char *pat
         return SYN_ERR_CORRUPT;
     }
     uint32_t version = r_u32(&r);
-    if (version != CKPT_VERSION) {
-        syn_set_error(err, "%s: section ckpt: version %u, this library reads %u", path,
+    if (version == 0 || version > CKPT_VERSION) {
+        syn_set_error(err, "%s: section ckpt: version %u, this library reads 1 to %u", path,
                       (unsigned)version, CKPT_VERSION);
         return SYN_ERR_VERSION;
     }
-    if (size != CKPT_SIZE) {
-        syn_set_error(err, "%s: section ckpt: %zu bytes, expected %u", path, size,
-                      (unsigned)CKPT_SIZE);
+    size_t want = version == 1 ? CKPT_V1_SIZE : CKPT_SIZE;
+    if (size != want) {
+        syn_set_error(err, "%s: section ckpt: %zu bytes, expected %zu", path, size, want);
         return SYN_ERR_CORRUPT;
     }
     memset(s, 0, sizeof *s);
@@ -151,8 +219,11 @@ static syn_status decode_state(const uint8_t *data, size_t size, const char *pat
     s->train.schedule.min_lr = r_f32(&r);
     uint32_t threads = r_u32(&r);
     s->train.seed = r_u64(&r);
+    int v2_ok = version == 1 || decode_v2(&r, s);
     if (batch > SIZE_MAX || step_size > SIZE_MAX || t_max > SIZE_MAX || no_shuffle > 1 ||
-        kind >= SYN_SCHEDULE_COUNT_ || threads > 0x7fffffffu ||
+        kind >= SYN_SCHEDULE_COUNT_ || threads > 0x7fffffffu || !v2_ok ||
+        (version == 1 && kind > SYN_SCHEDULE_COSINE) || s->observed > s->epochs_done ||
+        (s->plateau.have_best && isnan(s->plateau.best)) ||
         (s->batches_done > 0 && s->n_rows == 0) || s->correct > s->samples) {
         syn_set_error(err, "%s: section ckpt: a field is out of range", path);
         return SYN_ERR_CORRUPT;
@@ -163,6 +234,11 @@ static syn_status decode_state(const uint8_t *data, size_t size, const char *pat
     s->train.schedule.step_size = (size_t)step_size;
     s->train.schedule.t_max = (size_t)t_max;
     s->train.n_threads = (int)threads;
+    if (syn_schedule_check(&s->train.schedule) != SYN_OK) {
+        syn_set_error(err, "%s: section ckpt: the %s schedule's settings are out of range",
+                      path, syn_schedule_name(s->train.schedule.kind));
+        return SYN_ERR_CORRUPT;
+    }
     return SYN_OK;
 }
 

@@ -37,6 +37,13 @@ _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "floats travel as IEEE
  * statistics), required: a reader that skipped it would normalize with
  * made-up statistics. */
 #define TAG_STAT "STAT"
+/* Added without a version change (an optional section): the loss's
+ * settings (syn_loss_options). Optional, because they do not change what
+ * the network predicts; a reader that skips them only trains without them.
+ * Written only when a setting differs from its default, so a network
+ * without them writes the very bytes it wrote before. */
+#define TAG_LOSS "loss"
+#define LOSS_VERSION 1u
 
 /* The input's shape (issue 15): u64 channels, height, width, written only
  * when it is not flat. Optional: a reader that skips it sees the same
@@ -45,10 +52,10 @@ _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "floats travel as IEEE
 #define TAG_SHAP "shap"
 
 enum { SEC_ARCH, SEC_PARM, SEC_SCAL, SEC_CLAS, SEC_META, SEC_OPTM, SEC_COLS, SEC_STAT,
-       SEC_SHAP, SEC_COUNT };
+       SEC_LOSS, SEC_SHAP, SEC_COUNT };
 static const char *const core_tags[SEC_COUNT] = {TAG_ARCH, TAG_PARM, TAG_SCAL, TAG_CLAS,
                                                  TAG_META, TAG_OPTM, TAG_COLS, TAG_STAT,
-                                                 TAG_SHAP};
+                                                 TAG_LOSS, TAG_SHAP};
 
 #define ARCH_HEAD_SIZE 20u    /* n_inputs u64, loss, reduction, n_layers u32 */
 #define LAYER_RECORD_SIZE 20u /* units u64, activation u32, slope f32, flags u32 */
@@ -340,6 +347,24 @@ static void write_encoding(out_buf *b, const syn_net *net)
     ob_end(b, at);
 }
 
+/* loss: u32 version, f32 label_smoothing, f32 huber_delta (as set: 0
+ * means 1.0), u32 n_weights (0 or n_outputs), f32 x n_weights. */
+static void write_loss(out_buf *b, const syn_net *net)
+{
+    const syn_loss_opts *o = &net->loss_opts;
+    if (o->label_smoothing == 0.0f && !o->class_weights && o->huber_delta == 0.0f)
+        return;
+    size_t n = o->class_weights ? net->layers[net->n_layers - 1].units : 0;
+    size_t at = ob_begin(b, TAG_LOSS);
+    ob_u32(b, LOSS_VERSION);
+    ob_f32(b, o->label_smoothing);
+    ob_f32(b, o->huber_delta);
+    ob_u32(b, (uint32_t)n);
+    if (n)
+        ob_floats(b, o->class_weights, n);
+    ob_end(b, at);
+}
+
 static void write_meta(out_buf *b, const syn_net *net)
 {
     const syn_train_meta *m = &net->meta;
@@ -500,6 +525,7 @@ syn_status syn_model_serialize(const syn_net *net, const syn_optimizer *opt,
     write_scaling(&b, net);
     write_class_names(&b, net);
     write_encoding(&b, net);
+    write_loss(&b, net);
     write_meta(&b, net);
     if (opt)
         write_optimizer(&b, opt);
@@ -1114,6 +1140,45 @@ static syn_status load_encoding(const section *s, syn_net *net, const char *name
     return st;
 }
 
+static syn_status load_loss(const section *s, syn_net *net, const char *name, syn_error *err)
+{
+    reader r = {s->payload, s->size, 0};
+    uint32_t version = rd_u32(&r);
+    if (!r.short_read && version != LOSS_VERSION)
+        return fail(err, SYN_ERR_VERSION, name, "section loss: version %u is not one this "
+                    "library reads (%u)", (unsigned)version, LOSS_VERSION);
+    syn_loss_options o;
+    memset(&o, 0, sizeof o);
+    o.label_smoothing = rd_f32(&r);
+    o.huber_delta = rd_f32(&r);
+    uint32_t n = rd_u32(&r);
+    size_t n_out = net->layers[net->n_layers - 1].units;
+    if (!r.short_read && n != 0 && n != n_out)
+        return fail(err, SYN_ERR_CORRUPT, name, "section loss: %u class weights for %zu "
+                    "outputs", (unsigned)n, n_out);
+    const uint8_t *w = rd_floats(&r, n);
+    syn_status st = payload_end(&r, s, name, err);
+    if (st != SYN_OK)
+        return st;
+    float *weights = NULL;
+    if (n && !(weights = malloc(n * sizeof *weights)))
+        return fail(err, SYN_ERR_OUT_OF_MEMORY, name, "out of memory");
+    if (n)
+        decode_floats(weights, w, n);
+    o.class_weights = weights;
+    o.n_class_weights = n;
+    /* The same checks as a caller's settings get. */
+    st = syn_net_set_loss_options(net, &o);
+    free(weights);
+    if (st == SYN_ERR_OUT_OF_MEMORY)
+        return fail(err, st, name, "out of memory");
+    if (st != SYN_OK)
+        return fail(err, SYN_ERR_CORRUPT, name, "section loss: settings that are not valid "
+                    "for the loss %u (smoothing %g, delta %g, %u weights)", (unsigned)net->loss,
+                    (double)o.label_smoothing, (double)o.huber_delta, (unsigned)n);
+    return SYN_OK;
+}
+
 static syn_status load_meta(const section *s, syn_net *net, const char *name, syn_error *err)
 {
     reader r = {s->payload, s->size, 0};
@@ -1291,6 +1356,8 @@ syn_status syn_model_parse(const uint8_t *data, size_t size, const char *name, s
         st = load_class_names(&found[SEC_CLAS], built, name, err);
     if (st == SYN_OK && found[SEC_COLS].tag)
         st = load_encoding(&found[SEC_COLS], built, name, err);
+    if (st == SYN_OK && found[SEC_LOSS].tag)
+        st = load_loss(&found[SEC_LOSS], built, name, err);
     if (st == SYN_OK && found[SEC_META].tag)
         st = load_meta(&found[SEC_META], built, name, err);
     if (st == SYN_OK && found[SEC_OPTM].tag)

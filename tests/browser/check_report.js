@@ -163,7 +163,8 @@ function compareNumbers(marks, ev) {
         const shown = Number(mark.text.replace('%', ''));
         // Four decimals, or four significant digits past 1e5.
         check(Number.isFinite(shown) &&
-              Math.abs(shown - want) <= 0.5e-4 + 5e-4 * (Math.abs(want) >= 1e5 ? Math.abs(want) : 0),
+              Math.abs(shown - want) <=
+                  0.5e-4 + 5e-4 * (Math.abs(want) >= 1e5 ? Math.abs(want) : 0),
               `${what}: shown ${mark.text} = eval ${want}`);
     };
     const find = (pred) => marks.find(pred);
@@ -222,7 +223,8 @@ async function main() {
     const cells = JSON.parse(await evaluate(s, `JSON.stringify(Array.from(
         document.querySelectorAll('#confusion td[data-row]'), (e) => ({
             value: e.getAttribute('data-value'), text: e.textContent.trim(),
-            row: Number(e.getAttribute('data-row')), col: Number(e.getAttribute('data-col'))})))`));
+            row: Number(e.getAttribute('data-row')),
+            col: Number(e.getAttribute('data-col'))})))`));
     compareNumbers(marks.concat(cells), ev);
     const page = JSON.parse(await evaluate(s, `JSON.stringify({
         scripts: document.scripts.length,
