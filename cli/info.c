@@ -30,17 +30,46 @@ static const char *loss_name(syn_loss l)
     return (unsigned)l < SYN_LOSS_COUNT_ ? names[l] : "?";
 }
 
+/* Layer l's parameter count: from its first offset to the next layer's
+ * (the arena holds the layers in order). */
+static size_t layer_params(const syn_net *net, size_t l)
+{
+    size_t w, b, first = (size_t)-1, next = syn_net_param_count(net);
+    syn_net_layer_offsets(net, l, &w, &b);
+    first = w != (size_t)-1 ? w : b;
+    if (first == (size_t)-1)
+        return 0;
+    for (size_t k = l + 1; k < syn_net_n_layers(net); k++) {
+        syn_net_layer_offsets(net, k, &w, &b);
+        size_t at = w != (size_t)-1 ? w : b;
+        if (at != (size_t)-1) {
+            next = at;
+            break;
+        }
+    }
+    return next - first;
+}
+
 static void print_layers(const syn_net *net)
 {
+    size_t in[3];
+    syn_net_input_shape(net, in);
+    if (in[1] > 1 || in[2] > 1)
+        printf("input shape: %zu x %zu x %zu (channels, height, width)\n", in[0], in[1], in[2]);
     printf("layers:\n");
     for (size_t i = 0; i < syn_net_n_layers(net); i++) {
         syn_layer_desc d;
-        size_t n_in = 0;
-        if (syn_net_layer(net, i, &d, &n_in) != SYN_OK)
+        size_t n_in = 0, s[3];
+        if (syn_net_layer(net, i, &d, &n_in) != SYN_OK || syn_net_layer_shape(net, i, s))
             continue;
-        size_t params = d.units * n_in + (d.no_bias ? 0 : d.units);
-        printf("  %zu  dense %6zu -> %-6zu %-10s %10zu parameters%s\n", i + 1, n_in, d.units,
-               syn_activation_name(d.activation), params, d.no_bias ? " (no bias)" : "");
+        char out[64];
+        if (s[1] > 1 || s[2] > 1)
+            snprintf(out, sizeof out, "%zux%zux%zu", s[0], s[1], s[2]);
+        else
+            snprintf(out, sizeof out, "%zu", s[0]);
+        printf("  %zu  %-13s %6zu -> %-10s %-10s %10zu parameters%s\n", i + 1,
+               syn_layer_kind_name(d.kind), n_in, out, syn_activation_name(d.activation),
+               layer_params(net, i), d.no_bias ? " (no bias)" : "");
     }
 }
 

@@ -733,6 +733,13 @@ void syn_dataset_free(syn_dataset *ds);
 
 size_t syn_dataset_n_samples(const syn_dataset *ds);
 size_t syn_dataset_n_features(const syn_dataset *ds);
+/* Each sample's shape (channels, height, width; NCHW): 1 x H x W for IDX
+ * images of [N x H x W], C x H x W for [N x C x H x W], else (and for
+ * CSV, until set) n_features x 1 x 1. What syn_net_desc.input_shape takes. */
+syn_status syn_dataset_shape(const syn_dataset *ds, size_t shape[3]);
+/* Gives the samples a shape (CSV data holding images); SHAPE unless every
+ * dimension is >= 1 and their product is n_features. */
+syn_status syn_dataset_set_shape(syn_dataset *ds, const size_t shape[3]);
 /* Width of the target rows that syn_dataset_gather writes: n_classes for a
  * labelled dataset (one-hot), n_targets for regression. */
 size_t syn_dataset_target_width(const syn_dataset *ds);

@@ -13,6 +13,8 @@
  *  - bit-identity for 1, 2, 3 and 8 threads;
  *  - the memory estimate against what is allocated. */
 #include <malloc.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -909,6 +911,69 @@ static void test_model_file(void)
     syn_net_free(net);
 }
 
+/* ---- data shapes -------------------------------------------------------- */
+
+/* An IDX file of uint8 with the given dimensions (the first counts
+ * samples), pixels 0, 1, 2, ... */
+static int write_idx(const char *path, const uint32_t *dims, unsigned n_dims)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return 0;
+    unsigned char head[4] = {0, 0, 0x08, (unsigned char)n_dims};
+    fwrite(head, 1, 4, f);
+    size_t n = 1;
+    for (unsigned d = 0; d < n_dims; d++) {
+        unsigned char b[4] = {(unsigned char)(dims[d] >> 24), (unsigned char)(dims[d] >> 16),
+                              (unsigned char)(dims[d] >> 8), (unsigned char)dims[d]};
+        fwrite(b, 1, 4, f);
+        n *= dims[d];
+    }
+    for (size_t i = 0; i < n; i++)
+        fputc((int)(i & 0xff), f);
+    return fclose(f) == 0;
+}
+
+/* IDX images arrive as 1 x H x W ([N x H x W]) or C x H x W ([N x C x H x
+ * W]), other ranks flat; a shape can be given to flat data, checked. */
+static void test_data_shapes(void)
+{
+    char dir[] = "/tmp/syn_conv_XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "%s/images.idx", dir);
+    struct { uint32_t dims[4]; unsigned n; size_t want[3]; } cases[] = {
+        {{2, 5, 7}, 3, {1, 5, 7}}, {{2, 3, 5, 7}, 4, {3, 5, 7}}, {{2, 12}, 2, {12, 1, 1}},
+    };
+    for (size_t k = 0; k < 3; k++) {
+        syn_dataset *ds = NULL;
+        syn_error err = {{0}};
+        CHECK(write_idx(path, cases[k].dims, cases[k].n), "write %s", path);
+        CHECK(syn_dataset_load_idx(path, NULL, &ds, &err) == SYN_OK, "%s", err.message);
+        size_t s[3] = {0};
+        CHECK_OK(syn_dataset_shape(ds, s));
+        CHECK(memcmp(s, cases[k].want, sizeof s) == 0, "rank %u: %zux%zux%zu", cases[k].n,
+              s[0], s[1], s[2]);
+        syn_dataset_free(ds);
+    }
+    unlink(path);
+    rmdir(dir);
+    float x[2 * 12] = {0};
+    syn_dataset *ds = NULL;
+    CHECK_OK(syn_dataset_from_floats(x, 2, 12, NULL, 0, &ds));
+    const size_t good[3] = {3, 2, 2}, bad[3] = {3, 2, 3}, zero[3] = {0, 12, 1};
+    size_t s[3];
+    CHECK(syn_dataset_set_shape(ds, bad) == SYN_ERR_SHAPE, "3x2x3 is not 12 features");
+    CHECK(syn_dataset_set_shape(ds, zero) == SYN_ERR_SHAPE, "a zero dimension");
+    CHECK_OK(syn_dataset_set_shape(ds, good));
+    CHECK_OK(syn_dataset_shape(ds, s));
+    CHECK(memcmp(s, good, sizeof s) == 0, "the shape set");
+    syn_dataset_free(ds);
+}
+
 int main(void)
 {
     test_fixtures();
@@ -918,5 +983,6 @@ int main(void)
     test_threads();
     test_memory_estimate();
     test_model_file();
+    test_data_shapes();
     return check_finish();
 }
