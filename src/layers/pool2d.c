@@ -4,7 +4,8 @@
  *    False (https://pytorch.org/docs/stable/generated/torch.nn.MaxPool2d.html):
  *    "padding: implicit negative infinity padding to be added on both
  *    sides", at most half the kernel. The maximum of a window is its first
- *    largest value, a NaN winning (ATen's CPU kernel: val > max || isnan);
+ *    largest value, its last NaN if any (ATen's CPU kernel: val > max ||
+ *    isnan);
  *    backward sends dz to that element, found again from the input rather
  *    than saved.
  *  - nn.AvgPool2d(kernel_size, stride=kernel_size, padding=0,
@@ -101,30 +102,56 @@ typedef struct pool_job {
 } pool_job;
 
 /* A window's rows or columns inside the input: [*lo, *hi). */
-static void window(size_t o, size_t s, size_t pad, size_t k, size_t n, size_t *lo, size_t *hi)
+static inline void window(size_t o, size_t s, size_t pad, size_t k, size_t n, size_t *lo, size_t *hi)
 {
     size_t start = o * s; /* in padded coordinates */
     *lo = start < pad ? 0 : start - pad;
     *hi = start + k - pad < n ? start + k - pad : n;
 }
 
-/* The index in its plane of the maximum of output (oh, ow)'s window. */
-static size_t max_index(const syn_layer *l, const float *plane, size_t oh, size_t ow)
+/* The index in plane of the maximum of the window [h0, h1) x [w0, w1):
+ * the first largest value, or the last NaN (ATen's val > max || isnan). */
+static inline size_t window_max(const float *plane, size_t iw, size_t h0, size_t h1, size_t w0,
+                                size_t w1)
 {
-    size_t h0, h1, w0, w1, iw = l->in_shape[2];
-    window(oh, l->stride[0], l->pad[0], l->kernel[0], l->in_shape[1], &h0, &h1);
-    window(ow, l->stride[1], l->pad[1], l->kernel[1], iw, &w0, &w1);
     size_t best = h0 * iw + w0;
     float m = -INFINITY;
     for (size_t h = h0; h < h1; h++)
         for (size_t w = w0; w < w1; w++) {
             float v = plane[h * iw + w];
-            if (v > m || isnan(v)) {
+            if (v > m || v != v) {
                 m = v;
                 best = h * iw + w;
             }
         }
     return best;
+}
+
+/* Max pooling over planes [lo, hi): out receives each window's maximum
+ * (forward), or d_in each output's gradient at its maximum (backward). */
+static void max_planes(const syn_layer *l, const float *in, float *out, const float *dz,
+                       float *d_in, size_t lo, size_t hi)
+{
+    size_t ih = l->in_shape[1], iw = l->in_shape[2], oh_n = l->out_shape[1];
+    size_t ow_n = l->out_shape[2], plane = ih * iw;
+    for (size_t pl = lo; pl < hi; pl++) {
+        const float *x = in + pl * plane;
+        if (d_in)
+            memset(d_in + pl * plane, 0, plane * sizeof(float));
+        for (size_t oh = 0; oh < oh_n; oh++) {
+            size_t h0, h1;
+            window(oh, l->stride[0], l->pad[0], l->kernel[0], ih, &h0, &h1);
+            for (size_t ow = 0; ow < ow_n; ow++) {
+                size_t w0, w1, o = (pl * oh_n + oh) * ow_n + ow;
+                window(ow, l->stride[1], l->pad[1], l->kernel[1], iw, &w0, &w1);
+                size_t at = window_max(x, iw, h0, h1, w0, w1);
+                if (d_in)
+                    d_in[pl * plane + at] += dz[o];
+                else
+                    out[o] = x[at];
+            }
+        }
+    }
 }
 
 /* The divisor of output (oh, ow), and its window. */
@@ -144,16 +171,15 @@ static void pool_forward_planes(void *ctx, size_t lo, size_t hi)
     const syn_layer *l = j->l;
     size_t in_plane = l->in_shape[1] * l->in_shape[2], oh_n = l->out_shape[1];
     size_t ow_n = l->out_shape[2], iw = l->in_shape[2];
-    int avg = l->kind == SYN_LAYER_AVGPOOL2D;
+    if (l->kind == SYN_LAYER_MAXPOOL2D) {
+        max_planes(l, j->p->in, j->p->out, NULL, NULL, lo, hi);
+        return;
+    }
     for (size_t pl = lo; pl < hi; pl++) {
         const float *x = j->p->in + pl * in_plane;
         float *y = j->p->out + pl * oh_n * ow_n;
         for (size_t oh = 0; oh < oh_n; oh++)
             for (size_t ow = 0; ow < ow_n; ow++) {
-                if (!avg) {
-                    y[oh * ow_n + ow] = x[max_index(l, x, oh, ow)];
-                    continue;
-                }
                 size_t h0, h1, w0, w1;
                 float div = avg_window(l, oh, ow, &h0, &h1, &w0, &w1);
                 float sum = 0.0f;
@@ -171,19 +197,17 @@ static void pool_backward_planes(void *ctx, size_t lo, size_t hi)
     const syn_layer *l = j->l;
     size_t in_plane = l->in_shape[1] * l->in_shape[2], oh_n = l->out_shape[1];
     size_t ow_n = l->out_shape[2], iw = l->in_shape[2];
-    int avg = l->kind == SYN_LAYER_AVGPOOL2D;
+    if (l->kind == SYN_LAYER_MAXPOOL2D) {
+        max_planes(l, j->p->in, NULL, j->dz, j->d_in, lo, hi);
+        return;
+    }
     for (size_t pl = lo; pl < hi; pl++) {
-        const float *x = j->p->in + pl * in_plane;
         const float *dz = j->dz + pl * oh_n * ow_n;
         float *dx = j->d_in + pl * in_plane;
         memset(dx, 0, in_plane * sizeof(float));
         for (size_t oh = 0; oh < oh_n; oh++)
             for (size_t ow = 0; ow < ow_n; ow++) {
                 float g = dz[oh * ow_n + ow];
-                if (!avg) {
-                    dx[max_index(l, x, oh, ow)] += g;
-                    continue;
-                }
                 size_t h0, h1, w0, w1;
                 g /= avg_window(l, oh, ow, &h0, &h1, &w0, &w1);
                 for (size_t h = h0; h < h1; h++)
