@@ -369,12 +369,6 @@ static void conv_backward(const syn_layer *l, const syn_layer_pass *p, const flo
     }
 }
 
-static int conv_small_ok(const syn_layer *l)
-{
-    (void)l;
-    return 0;
-}
-
 /* kernel (h, w), stride, padding, dilation, groups, pad_same: the
  * description's values (padding 0 with pad_same). */
 static size_t conv_attrs(const syn_layer *l, float *out)
@@ -419,7 +413,7 @@ const syn_layer_ops syn_conv2d_ops = {
     .init = conv_init,
     .forward = conv_forward,
     .backward = conv_backward,
-    .small_ok = conv_small_ok,
+    .small_ok = syn_layer_not_small,
     .attrs = conv_attrs,
     .set_attrs = conv_set_attrs,
     .state_ok = NULL,

@@ -49,25 +49,6 @@ static void flatten_backward(const syn_layer *l, const syn_layer_pass *p, const 
         memcpy(d_in, dz, p->batch * l->units * sizeof(float));
 }
 
-static int flatten_small_ok(const syn_layer *l)
-{
-    (void)l;
-    return 0;
-}
-
-static size_t flatten_attrs(const syn_layer *l, float *out)
-{
-    (void)l, (void)out;
-    return 0;
-}
-
-static int flatten_set_attrs(syn_layer_desc *d, const float *v, size_t n, char *why,
-                             size_t why_size)
-{
-    (void)d, (void)v;
-    return syn_layer_attr_count(n, 0, why, why_size);
-}
-
 const syn_layer_ops syn_flatten_ops = {
     .name = "flatten",
     .plan_shape = flatten_plan,
@@ -75,8 +56,8 @@ const syn_layer_ops syn_flatten_ops = {
     .init = flatten_init,
     .forward = flatten_forward,
     .backward = flatten_backward,
-    .small_ok = flatten_small_ok,
-    .attrs = flatten_attrs,
-    .set_attrs = flatten_set_attrs,
+    .small_ok = syn_layer_not_small,
+    .attrs = syn_layer_no_attrs,
+    .set_attrs = syn_layer_set_no_attrs,
     .state_ok = NULL,
 };

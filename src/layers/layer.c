@@ -181,6 +181,25 @@ int syn_layer_attr_sizes(const float *v, size_t n, size_t *out, char *why, size_
     return 1;
 }
 
+size_t syn_layer_no_attrs(const syn_layer *l, float *out)
+{
+    (void)l, (void)out;
+    return 0;
+}
+
+int syn_layer_set_no_attrs(syn_layer_desc *d, const float *v, size_t n, char *why,
+                           size_t why_size)
+{
+    (void)d, (void)v;
+    return syn_layer_attr_count(n, 0, why, why_size);
+}
+
+int syn_layer_not_small(const syn_layer *l)
+{
+    (void)l;
+    return 0;
+}
+
 int syn_layer_window_out(size_t n, size_t k, size_t s, size_t dil, size_t pad_total,
                          size_t *out)
 {

@@ -129,6 +129,13 @@ int syn_layer_attr_count(size_t n, size_t want, char *why, size_t why_size);
  * why filled otherwise. */
 int syn_layer_attr_sizes(const float *v, size_t n, size_t *out, char *why, size_t why_size);
 
+/* Rows for the kinds without attributes (no_attrs writes none, set_no_attrs
+ * accepts none) and without a small-path form (not_small: 0). */
+size_t syn_layer_no_attrs(const syn_layer *l, float *out);
+int syn_layer_set_no_attrs(syn_layer_desc *d, const float *v, size_t n, char *why,
+                           size_t why_size);
+int syn_layer_not_small(const syn_layer *l);
+
 /* The row of a kind; kind must be below SYN_LAYER_COUNT_. */
 const syn_layer_ops *syn_layer_ops_of(syn_layer_kind kind);
 

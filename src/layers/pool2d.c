@@ -245,12 +245,6 @@ static void pool_backward(const syn_layer *l, const syn_layer_pass *p, const flo
     run_planes(l, p, pool_backward_planes, &job);
 }
 
-static int pool_small_ok(const syn_layer *l)
-{
-    (void)l;
-    return 0;
-}
-
 /* kernel (h, w), stride, padding, exclude_pad. */
 static size_t pool_attrs(const syn_layer *l, float *out)
 {
@@ -283,19 +277,6 @@ static int pool_set_attrs(syn_layer_desc *d, const float *v, size_t n, char *why
     return 1;
 }
 
-static size_t no_attrs(const syn_layer *l, float *out)
-{
-    (void)l, (void)out;
-    return 0;
-}
-
-static int set_no_attrs(syn_layer_desc *d, const float *v, size_t n, char *why,
-                        size_t why_size)
-{
-    (void)d, (void)v;
-    return syn_layer_attr_count(n, 0, why, why_size);
-}
-
 const syn_layer_ops syn_maxpool2d_ops = {
     .name = "maxpool2d",
     .plan_shape = maxpool_plan,
@@ -303,7 +284,7 @@ const syn_layer_ops syn_maxpool2d_ops = {
     .init = pool_init,
     .forward = pool_forward,
     .backward = pool_backward,
-    .small_ok = pool_small_ok,
+    .small_ok = syn_layer_not_small,
     .attrs = pool_attrs,
     .set_attrs = pool_set_attrs,
     .state_ok = NULL,
@@ -316,7 +297,7 @@ const syn_layer_ops syn_avgpool2d_ops = {
     .init = pool_init,
     .forward = pool_forward,
     .backward = pool_backward,
-    .small_ok = pool_small_ok,
+    .small_ok = syn_layer_not_small,
     .attrs = pool_attrs,
     .set_attrs = pool_set_attrs,
     .state_ok = NULL,
@@ -403,8 +384,8 @@ const syn_layer_ops syn_global_avgpool_ops = {
     .init = pool_init,
     .forward = gap_forward,
     .backward = gap_backward,
-    .small_ok = pool_small_ok,
-    .attrs = no_attrs,
-    .set_attrs = set_no_attrs,
+    .small_ok = syn_layer_not_small,
+    .attrs = syn_layer_no_attrs,
+    .set_attrs = syn_layer_set_no_attrs,
     .state_ok = NULL,
 };
