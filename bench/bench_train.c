@@ -5,6 +5,8 @@
  * times instead the seed notebook's 60000 full-batch XOR steps.
  *
  *   bench_train --hidden 256,128 --batch 128 --seconds 3 [--threads 2]
+ *   bench_train --hidden 512,256 --bn-dropout 0.2   (each hidden layer:
+ *       dense, batch norm, ReLU, dropout, as torch_mlp.py --bn-dropout)
  *   bench_train --xor */
 #include <math.h>
 #include <stdio.h>
@@ -98,6 +100,7 @@ typedef struct options {
     double seconds;
     int threads;
     size_t eval_batch;
+    double bn_dropout; /* < 0: plain dense ReLU layers */
 } options;
 
 static int parse(int argc, char **argv, options *o)
@@ -116,6 +119,8 @@ static int parse(int argc, char **argv, options *o)
             o->seconds = strtod(argv[++i], NULL);
         } else if (!strcmp(argv[i], "--threads") && next) {
             o->threads = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--bn-dropout") && next) {
+            o->bn_dropout = strtod(argv[++i], NULL);
         } else if (!strcmp(argv[i], "--eval-batch") && next) {
             o->eval_batch = strtoul(argv[++i], NULL, 10);
         } else {
@@ -136,6 +141,8 @@ static double flops_per_sample(const syn_net *net)
         syn_layer_desc d;
         size_t n_in;
         syn_net_layer(net, l, &d, &n_in);
+        if (d.kind != SYN_LAYER_DENSE)
+            continue;
         double macs = (double)n_in * (double)d.units;
         total += (l == 0 ? 4.0 : 6.0) * macs;
     }
@@ -195,7 +202,7 @@ int main(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "--xor"))
         return bench_xor();
     options o = {.hidden = {256, 128}, .n_hidden = 2, .batch = 128, .seconds = 3,
-                 .threads = 2, .eval_batch = 1000};
+                 .threads = 2, .eval_batch = 1000, .bn_dropout = -1};
     if (!parse(argc, argv, &o))
         return 2;
     syn_error err = {{0}};
@@ -204,11 +211,22 @@ int main(int argc, char **argv)
                                          DATA_DIR "/train-labels-idx1-ubyte.gz", &ds, &err);
     if (st != SYN_OK)
         return fail("loading Fashion-MNIST", st, &err);
-    syn_layer_desc layers[MAX_LAYERS + 1];
-    for (size_t l = 0; l < o.n_hidden; l++)
-        layers[l] = (syn_layer_desc){.units = o.hidden[l], .activation = SYN_ACT_RELU};
-    layers[o.n_hidden] = (syn_layer_desc){.units = 10, .activation = SYN_ACT_SOFTMAX};
-    syn_net_desc desc = {.n_inputs = 784, .n_layers = o.n_hidden + 1, .layers = layers,
+    syn_layer_desc layers[3 * MAX_LAYERS + 1];
+    size_t n_layers = 0;
+    for (size_t l = 0; l < o.n_hidden; l++) {
+        if (o.bn_dropout < 0) {
+            layers[n_layers++] =
+                (syn_layer_desc){.units = o.hidden[l], .activation = SYN_ACT_RELU};
+            continue;
+        }
+        layers[n_layers++] = (syn_layer_desc){.units = o.hidden[l]};
+        layers[n_layers++] =
+            (syn_layer_desc){.kind = SYN_LAYER_BATCHNORM, .activation = SYN_ACT_RELU};
+        layers[n_layers++] =
+            (syn_layer_desc){.kind = SYN_LAYER_DROPOUT, .rate = (float)o.bn_dropout};
+    }
+    layers[n_layers++] = (syn_layer_desc){.units = 10, .activation = SYN_ACT_SOFTMAX};
+    syn_net_desc desc = {.n_inputs = 784, .n_layers = n_layers, .layers = layers,
                          .loss = SYN_LOSS_CROSS_ENTROPY, .seed = 1};
     syn_net *net = NULL;
     syn_trainer *tr = NULL;

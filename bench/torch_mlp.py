@@ -46,6 +46,9 @@ def main():
     ap.add_argument("--rows", type=int, default=0,
                     help="train on the first ROWS rows only (0: all 60000); bench/busy.sh "
                          "uses 8192, bench_train's slice, so loaded runs end in time")
+    ap.add_argument("--bn-dropout", type=float, default=-1.0,
+                    help="each hidden layer Linear, BatchNorm1d, ReLU, Dropout(P) "
+                         "(bench_train --bn-dropout P builds the same)")
     ap.add_argument("--defaults", action="store_true",
                     help="PyTorch's own thread count and float modes")
     args = ap.parse_args()
@@ -64,7 +67,11 @@ def main():
     for i in range(len(widths) - 1):
         layers.append(torch.nn.Linear(widths[i], widths[i + 1]))
         if i + 2 < len(widths):
+            if args.bn_dropout >= 0:
+                layers.append(torch.nn.BatchNorm1d(widths[i + 1]))
             layers.append(torch.nn.ReLU())
+            if args.bn_dropout >= 0:
+                layers.append(torch.nn.Dropout(args.bn_dropout))
     model = torch.nn.Sequential(*layers)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -85,6 +92,7 @@ def main():
         epoch()
         epochs += 1
     train_rate = epochs * n / (time.perf_counter() - start)
+    model.eval()
     with torch.no_grad():
         start, done = time.perf_counter(), 0
         while time.perf_counter() - start < args.seconds / 2:

@@ -80,6 +80,14 @@ int cli_library_error_as(const char *cmd, syn_status st, const syn_error *err, c
 /* Splits "256,128" into positive sizes; "" and "none" give zero sizes.
  * Returns 0 on a malformed list. *out is malloc'd (free it). */
 int cli_parse_size_list(const char *text, size_t **out, size_t *count);
+/* A --layers spec (layer_spec.c): tokens separated by commas or blanks,
+ * N[:activation] (dense; default_act without one), bn[:activation],
+ * ln[:activation], dropout:P; "@path" reads them from a file ('#' starts a
+ * comment). A last bare width equal to n_outputs is the output layer and
+ * left out. *out (malloc'd, *n_out entries, may be 0) receives the hidden
+ * layers; 0 with msg naming the token on failure. */
+int cli_parse_layers(const char *spec, syn_activation default_act, size_t n_outputs,
+                     syn_layer_desc **out, size_t *n_out, char *msg, size_t msg_size);
 
 /* Parses a byte size: digits (one '.' allowed) and an optional binary unit
  * K, M, G, T, P, E (also KB/KiB, ...; 1K = 1024 bytes) or B. Returns 0 for

@@ -154,9 +154,10 @@ int cmd_report(int argc, char **argv)
         return rc;
     size_t matrix = eval_memory(&m);
     if (o.data && m.classify && (matrix == 0 || (o.memory_limit && matrix > o.memory_limit))) {
+        size_t k = m.n_classes;
         model_info_free(&m);
         return cli_runtime_error("report", "the confusion matrix of %zu classes needs more "
-                                 "than --max-memory", m.n_classes);
+                                 "than --max-memory", k);
     }
     report_history h;
     memset(&h, 0, sizeof h);

@@ -173,10 +173,16 @@ static const char style[] =
 "@media (max-width:700px){main{padding:10px}section{padding:10px 10px}"
 ".grid2{grid-template-columns:1fr}header h1{font-size:21px}body{font-size:14px}"
 "table.kv th{width:auto;white-space:normal}.card b{font-size:20px}"
-".cards{grid-template-columns:repeat(2,1fr)}.chart text{font-size:15px}}\n"
+".cards{grid-template-columns:repeat(2,1fr)}.chart text{font-size:15px}"
+/* Five images to a row on a phone, seven weight images. */
+".imgs{gap:4px}.imgs figure{width:62px}.imgs canvas{width:60px;height:60px}"
+".imgs.weights figure{width:44px}.imgs.weights canvas{width:42px;height:42px}}\n"
 "@media print{body{background:#fff;font-size:11pt}main{max-width:none;padding:0}"
 "section{border:none;padding:0;margin:12px 0}.scroll{overflow:visible}"
-".grid2{grid-template-columns:1fr 1fr}a{color:inherit}}\n";
+".grid2{grid-template-columns:1fr}.chart{max-width:440px}.legend{max-width:440px}"
+/* The heat maps keep their colours on paper (browsers drop backgrounds). */
+"table.heat td{padding:1px 3px;font-size:9pt;-webkit-print-color-adjust:exact;"
+"print-color-adjust:exact}a{color:inherit}}\n";
 
 /* Draws each canvas from its inline pixels: data-gray holds bytes 0..255,
  * data-signed bytes where 128 is zero (weights: red positive, blue
@@ -590,9 +596,24 @@ static void write_model(writer *w)
         fprintf(fp, "<tr class=\"total\"><td></td><td>total</td><td></td><td></td><td></td>"
                 "<td class=\"num\" data-metric=\"params\" data-value=\"%zu\">%zu</td>"
                 "<td class=\"num\">%s</td></tr>\n</table></div>\n", total, total, mem);
-        fputs("<p>Memory: the float32 parameters (and batch norm's running statistics); "
-              "training holds about 2 to 4 times that (gradients and optimizer moments) plus "
-              "activations per batch.</p>\n", fp);
+        fputs("<p>Memory: the float32 parameters (and batch norm's running statistics).", fp);
+        /* What training allocates, from the plans the library sizes it by (as
+         * synapse info states it). */
+        syn_layer_desc *descs = calloc(n ? n : 1, sizeof *descs);
+        int ok = descs != NULL;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = syn_net_layer(net, i, &descs[i], NULL) == SYN_OK;
+        syn_net_desc desc = {.n_inputs = syn_net_n_inputs(net), .n_layers = n,
+                             .layers = descs, .loss = syn_net_loss(net),
+                             .reduction = syn_net_reduction(net)};
+        size_t train = 0;
+        if (ok && syn_net_memory_estimate(&desc, SYN_OPTIM_ADAM, 128, &train) == SYN_OK) {
+            cli_format_bytes(mem, sizeof mem, train);
+            fprintf(fp, " Training with adam at batch 128 allocates %s (parameters, "
+                    "gradients, moments, workspace).", mem);
+        }
+        free(descs);
+        fputs("</p>\n", fp);
     }
     free(rows);
     if (w->m->classify) {

@@ -8,27 +8,15 @@
 
 #include "report.h"
 
-static const char *activation_name(syn_activation a)
-{
-    switch (a) {
-    case SYN_ACT_LINEAR: return "linear";
-    case SYN_ACT_SIGMOID: return "sigmoid";
-    case SYN_ACT_TANH: return "tanh";
-    case SYN_ACT_RELU: return "relu";
-    case SYN_ACT_LEAKY_RELU: return "leaky relu";
-    case SYN_ACT_SOFTMAX: return "softmax";
-    default: return "unknown";
-    }
-}
-
 /* The activation after the layer's own function, "" for none. */
 static void activation_text(const syn_layer_desc *d, char *buf, size_t size)
 {
+    const char *name = syn_activation_name(d->activation);
     if (d->activation == SYN_ACT_LEAKY_RELU)
-        snprintf(buf, size, "leaky relu (slope %g)",
+        snprintf(buf, size, "%s (slope %g)", name,
                  d->leaky_slope > 0 ? (double)d->leaky_slope : 0.01);
     else
-        snprintf(buf, size, "%s", activation_name(d->activation));
+        snprintf(buf, size, "%s", name ? name : "unknown");
 }
 
 /* Kind, detail, output width and parameter counts of one layer: the one

@@ -90,6 +90,11 @@ static void train_usage(FILE *to)
 "                        not apply; not with --checkpoint or --resume\n"
 "  --hidden N,N,...      hidden layer widths (default %s; %s from %d\n"
 "                        training rows; \"none\" or \"\" for none)\n"
+"  --layers SPEC         the hidden layers as a list instead of --hidden, e.g.\n"
+"                        \"512:relu,bn,dropout:0.2,256,ln,dropout:0.2\": N[:act]\n"
+"                        dense (--activation without one), bn[:act] batch norm,\n"
+"                        ln[:act] layer norm, dropout:P; may end with the output\n"
+"                        width; @FILE reads the list from FILE (# comments)\n"
 "  --activation A        hidden activation: sigmoid|tanh|relu|leaky_relu|linear\n"
 "                        (default relu)\n"
 "  --loss mse|bce|ce|huber|l1\n"
@@ -120,7 +125,8 @@ static void train_usage(FILE *to)
 "                        after %d epochs without improvement). step: x0.1 (--gamma)\n"
 "                        every N/3 epochs; exponential: x--gamma per epoch (default:\n"
 "                        to 1/100 of --lr over the run); onecycle (needs --epochs):\n"
-"                        PyTorch's OneCycleLR per step, peak --lr; plateau:\n"
+"                        PyTorch's OneCycleLR per step, peak --lr, momentum\n"
+"                        (Adam's beta1) cycled 0.95-0.85-0.95; plateau:\n"
 "                        ReduceLROnPlateau on the validation loss (x0.1 after 10\n"
 "                        epochs without improvement)\n"
 "  --warmup N            first N epochs: the rate rises linearly from --lr/3 to\n"
@@ -336,10 +342,11 @@ static int load_init_model(int argc, char **argv, const train_options *o, train_
     memset(&given, 0, sizeof given);
     given.activation = given.loss = given.scale = INT_MIN;
     parse_train(argc, argv, &given);
-    if (given.hidden || given.activation != INT_MIN || given.loss != INT_MIN ||
+    if (given.hidden || given.layers || given.activation != INT_MIN || given.loss != INT_MIN ||
         given.scale != INT_MIN)
         return cli_usage_error("train", "--init takes the layers, loss and scaling from %s: "
-                               "drop --hidden, --activation, --loss and --scale", o->init);
+                               "drop --hidden, --layers, --activation, --loss and --scale",
+                               o->init);
     syn_error err = {{0}};
     syn_status st = syn_net_load(o->init, &run->net, NULL, &err);
     return st == SYN_OK ? SYN_EXIT_OK : cli_library_error("train", st, &err, o->init);
@@ -473,7 +480,9 @@ static int check_network_memory(const train_options *o, const train_run *run,
         st = SYN_ERR_OVERFLOW;
     if (st == SYN_ERR_OVERFLOW)
         return cli_runtime_error("train", "the network is too large: its size overflows this "
-                                 "machine's address space (--hidden %s)", run->plan.hidden);
+                                 "machine's address space (%s %s)",
+                                 o->layers ? "--layers" : "--hidden",
+                                 o->layers ? o->layers : run->plan.hidden);
     if (st != SYN_OK)
         return cli_library_error("train", st, NULL, "sizing the network");
     size_t limit = o->memory_limit, data = data_memory(run);
@@ -578,24 +587,55 @@ static void set_rule_settings(syn_plateau *to, const syn_plateau *from)
     to->lr_factor = from->lr_factor;
 }
 
-static int build_net(const train_options *o, train_run *run)
+/* The hidden layers from --layers, or from --hidden's widths. */
+static int hidden_layers(const train_options *o, const train_run *run, syn_layer_desc **out,
+                         size_t *n_hidden)
 {
-    size_t *widths, n_hidden;
-    if (!cli_parse_size_list(run->plan.hidden, &widths, &n_hidden))
+    syn_activation act = activation_values[o->activation];
+    if (o->layers) {
+        if (o->hidden)
+            return cli_usage_error("train", "--layers and --hidden both describe the hidden "
+                                   "layers: give one");
+        char msg[256];
+        if (!cli_parse_layers(o->layers, act, syn_dataset_target_width(run->data), out,
+                              n_hidden, msg, sizeof msg))
+            return cli_usage_error("train", "--layers: %s", msg);
+        return SYN_EXIT_OK;
+    }
+    size_t *widths;
+    if (!cli_parse_size_list(run->plan.hidden, &widths, n_hidden))
         return cli_usage_error("train", "--hidden expects widths from 1 to 16777216 like "
                                "256,128 (or none), got '%s'", run->plan.hidden);
-    syn_layer_desc *layers = calloc(n_hidden + 1, sizeof *layers);
-    if (!layers) {
+    *out = calloc(*n_hidden + 1, sizeof **out);
+    if (!*out) {
         free(widths);
         return cli_runtime_error("train", "out of memory");
     }
-    for (size_t i = 0; i < n_hidden; i++) {
-        layers[i].units = widths[i];
-        layers[i].activation = activation_values[o->activation];
+    for (size_t i = 0; i < *n_hidden; i++) {
+        (*out)[i].units = widths[i];
+        (*out)[i].activation = act;
     }
     free(widths);
+    return SYN_EXIT_OK;
+}
+
+static int build_net(const train_options *o, train_run *run)
+{
+    syn_layer_desc *hidden = NULL;
+    size_t n_hidden = 0;
+    int rc = hidden_layers(o, run, &hidden, &n_hidden);
+    if (rc != SYN_EXIT_OK)
+        return rc;
+    syn_layer_desc *layers = calloc(n_hidden + 1, sizeof *layers);
+    if (!layers) {
+        free(hidden);
+        return cli_runtime_error("train", "out of memory");
+    }
+    if (n_hidden > 0)
+        memcpy(layers, hidden, n_hidden * sizeof *layers);
+    free(hidden);
     syn_loss loss;
-    int rc = output_layer(o, run, &layers[n_hidden], &loss);
+    rc = output_layer(o, run, &layers[n_hidden], &loss);
     syn_net_desc desc = {.n_inputs = syn_dataset_n_features(run->data),
                          .n_layers = n_hidden + 1, .layers = layers, .loss = loss,
                          .reduction = SYN_REDUCTION_MEAN, .init = SYN_INIT_AUTO,
@@ -604,6 +644,10 @@ static int build_net(const train_options *o, train_run *run)
     size_t shape[3];
     if (syn_dataset_shape(run->data, shape) == SYN_OK && (shape[1] > 1 || shape[2] > 1))
         memcpy(desc.input_shape, shape, sizeof shape);
+    syn_error err = {{0}};
+    if (rc == SYN_EXIT_OK && syn_net_desc_check(&desc, &err) != SYN_OK)
+        rc = cli_usage_error("train", "%s: %s", o->layers ? "--layers" : "the network",
+                             err.message);
     if (rc == SYN_EXIT_OK)
         rc = check_network_memory(o, run, &desc);
     syn_status st = rc == SYN_EXIT_OK ? syn_net_create(&desc, &run->net) : SYN_OK;
@@ -795,6 +839,27 @@ static int apply_loss_options(const train_options *o, train_run *run)
     return rc;
 }
 
+/* Whether OneCycleLR can cycle the optimizer's momentum (beta1 of the Adam
+ * family): PyTorch raises for Adagrad, and would turn plain SGD into
+ * momentum SGD; those (and RMSprop without momentum) run the cycle of the
+ * rate alone, as cycle_momentum=False. */
+static int has_momentum(const syn_optim_desc *d)
+{
+    switch (d->kind) {
+    case SYN_OPTIM_MOMENTUM:
+    case SYN_OPTIM_NESTEROV:
+    case SYN_OPTIM_ADAM:
+    case SYN_OPTIM_ADAMW:
+    case SYN_OPTIM_NADAM:
+    case SYN_OPTIM_RADAM: return 1;
+    case SYN_OPTIM_RMSPROP: return d->momentum > 0.0f;
+    case SYN_OPTIM_SGD:
+    case SYN_OPTIM_ADAGRAD:
+    case SYN_OPTIM_COUNT_: break;
+    }
+    return 0;
+}
+
 static int create_trainer(const train_options *o, train_run *run)
 {
     syn_optim_desc optim = syn_optim_defaults((syn_optim_kind)o->optimizer);
@@ -816,6 +881,7 @@ static int create_trainer(const train_options *o, train_run *run)
     td.schedule.gamma = o->gamma >= 0.0                        ? (float)o->gamma
                         : pl->schedule == SYN_SCHEDULE_EXPONENTIAL ? (float)pow(0.01, 1.0 / span)
                                                                    : 0.1f;
+    td.schedule.no_cycle_momentum = !has_momentum(&optim);
     syn_status st = syn_trainer_create(run->net, &optim, &td, &run->trainer);
     size_t eval_batch = 1024;
     if (st == SYN_OK)

@@ -811,10 +811,25 @@ static void report_plan(const train_options *o, train_run *run)
         snprintf(rule, sizeof rule, "%zu epochs", pl->max_epochs);
     }
     syn_optim_desc od = syn_optimizer_desc(syn_trainer_optimizer(run->trainer));
-    const char *hidden = o->init ? "those of --init" : *pl->hidden ? pl->hidden : "none";
-    fprintf(stderr, "train: %zu features, %zu rows%s; hidden %s; %s, %s lr %g weight decay %g; "
+    const char *hidden = o->init     ? "those of --init"
+                         : o->layers ? o->layers
+                         : *pl->hidden ? pl->hidden
+                                       : "none";
+    /* A schedule other than the default's, and a warmup, are named. */
+    char sched[96] = "";
+    const syn_schedule *sc = &state.train.schedule;
+    int named = o->schedule >= 0 || sc->warmup;
+    if (named)
+        snprintf(sched, sizeof sched, ", %s schedule%s", syn_schedule_name(sc->kind),
+                 sc->warmup ? " after a linear warmup" : "");
+    if (named && sc->warmup) {
+        size_t k = strlen(sched);
+        snprintf(sched + k, sizeof sched - k, " of %zu epoch%s", sc->warmup,
+                 sc->warmup == 1 ? "" : "s");
+    }
+    fprintf(stderr, "train: %zu features, %zu rows%s; hidden %s; %s, %s lr %g weight decay %g%s; "
             "%s%s\n", f, n, val, hidden, batch, syn_optim_name(o->optimizer),
-            (double)state.base_lr, (double)od.weight_decay, rule,
+            (double)state.base_lr, (double)od.weight_decay, sched, rule,
             pl->scale_targets ? "; targets standardised while training" : "");
 }
 

@@ -63,6 +63,7 @@ const train_option_row train_option_rows[] = {
     ROW("--scale", CLI_CHOICE, scale, 0, 0, train_scale_names, 0, SYN_SCALE_STANDARD, NULL,
         OPT_MATCH, NULL),
     ROW("--hidden", CLI_STRING, hidden, 0, 0, NULL, 0, 0, NULL, OPT_MATCH, NULL),
+    ROW("--layers", CLI_STRING, layers, 0, 0, NULL, 0, 0, NULL, OPT_MATCH, NULL),
     ROW("--activation", CLI_CHOICE, activation, 0, 0, train_activation_names, 0, 2, NULL,
         OPT_MATCH, NULL),
     /* -1: inferred from the data. */

@@ -649,8 +649,13 @@ typedef enum syn_schedule_kind {
     /* OneCycleLR per optimizer step, three_phase=False, anneal_strategy
      * "cos", over t_max epochs of the trainer's steps: from lr / div_factor
      * up to lr (max_lr) over the first pct_start of the steps, then down to
-     * lr / div_factor / final_div_factor. The momentum is not cycled (as
-     * cycle_momentum=False). */
+     * lr / div_factor / final_div_factor. As cycle_momentum=True (PyTorch's
+     * default), the momentum (beta1 of Adam, AdamW, NAdam, RAdam; the
+     * momentum of momentum, Nesterov and RMSprop) moves the other way, from
+     * max_momentum down to base_momentum and back (after a warmup, which
+     * keeps the optimizer's own); the trainer refuses an
+     * optimizer without one (plain SGD, Adagrad, RMSprop without momentum:
+     * set no_cycle_momentum, cycle_momentum=False). */
     SYN_SCHEDULE_ONECYCLE,
     /* ReduceLROnPlateau(mode "min", threshold_mode "rel") on a loss the
      * caller reports after each epoch (syn_trainer_observe_loss, e.g. the
@@ -684,11 +689,15 @@ typedef struct syn_schedule {
     float threshold;        /* PLATEAU: >= 0, 1e-4 by default */
     size_t cooldown;        /* PLATEAU: 0 by default */
     float eps;              /* PLATEAU: >= 0, 1e-8 by default */
+    int no_cycle_momentum;  /* ONECYCLE: nonzero is cycle_momentum=False */
+    float base_momentum;    /* ONECYCLE: in [0, 1), 0.85 by default */
+    float max_momentum;     /* ONECYCLE: in [0, 1), 0.95 by default */
 } syn_schedule;
 
 /* PyTorch's defaults for a kind (STEP: step 10, gamma 0.1; COSINE: t_max
  * 1, min_lr 0; EXPONENTIAL: gamma 0.95; ONECYCLE: t_max 1, pct_start 0.3,
- * div_factor 25, final_div_factor 1e4; PLATEAU: patience 10, factor 0.1,
+ * div_factor 25, final_div_factor 1e4, cycled momentum 0.85 to 0.95;
+ * PLATEAU: patience 10, factor 0.1,
  * threshold 1e-4, cooldown 0, min_lr 0, eps 1e-8), no warmup. */
 syn_schedule syn_schedule_defaults(syn_schedule_kind kind);
 /* Short name ("constant", "step", "cosine", "exponential", "onecycle",
@@ -1187,21 +1196,31 @@ syn_status syn_net_load(const char *path, syn_net **out, syn_optimizer **opt_out
 /* Export and import: ONNX and C headers (docs/FORMAT.md)                    */
 /* ------------------------------------------------------------------------ */
 
-/* Writes net as an ONNX model (IR version 8, opset 13) to path atomically,
- * as syn_net_save does: input "input" [batch x n_inputs], output "output"
- * [batch x n_outputs] (probabilities for a softmax output), the input
- * scaling as Sub and Mul, each layer as Gemm plus its activation; class
+/* Writes net as an ONNX model (IR version 8, opset 13, or 17 with a layer
+ * norm) to path atomically, as syn_net_save does: input "input" [batch x
+ * n_inputs], output "output" [batch x n_outputs] (probabilities for a
+ * softmax output), the input scaling as Sub and Mul, each dense layer as
+ * Gemm, dropout as Dropout (the identity at inference), batch norm as
+ * BatchNormalization with its running statistics, layer norm as
+ * LayerNormalization, each followed by its activation; class
  * names in metadata_props "class_names" (a JSON array). Errors:
  * INVALID_ARGUMENT, OVERFLOW, OUT_OF_MEMORY, IO. */
 syn_status syn_net_export_onnx(const syn_net *net, const char *path, syn_error *err);
 
 /* Reads an ONNX model that is one chain from its input to its output:
- * optional Sub/Mul input scaling, then per layer Gemm (transA 0, transB 0
- * or 1, alpha and beta 1) or MatMul [+ Add], then at most one of Relu,
- * LeakyRelu, Sigmoid, Tanh, Softmax (last only); Identity, Flatten (axis 1)
- * and Constant are allowed. Weights are float or double initializers or
- * Constants. This covers torch.onnx.export of Linear layers and synapse's
- * own export. The loss is cross-entropy after a Softmax, else MSE. Errors:
+ * optional input scaling (Sub, then Mul or Div, by constants that
+ * broadcast over the sample: (x - mean) / std), then per layer Gemm
+ * (transA 0, transB 0 or 1, alpha and beta 1) or MatMul [+ Add],
+ * BatchNormalization (inference), LayerNormalization (or the operators
+ * torch.onnx.export writes nn.LayerNorm as before opset 17) or Dropout,
+ * then at most one of Relu, LeakyRelu, Sigmoid, Tanh, Softmax (last only);
+ * Identity, Flatten (axis 1), Reshape to [batch, ...] (a constant shape
+ * such as [-1, n] or [0, -1], or one computed by Shape, Gather, Unsqueeze
+ * and Concat as x.view(x.size(0), -1) exports) and Constant are allowed.
+ * Weights are float or double initializers or Constants. Class names come
+ * from metadata_props "class_names", else "classes" (JSON lists). This
+ * covers torch.onnx.export of Linear layers and synapse's own export. The
+ * loss is cross-entropy after a Softmax, else MSE. Errors:
  * IO, FORMAT (not ONNX), TRUNCATED, CORRUPT, SHAPE, UNSUPPORTED (err names
  * the first node that does not fit, e.g. "node 3 "Conv_3" (Conv): operator
  * Conv is not supported (supported: ...)"), OUT_OF_MEMORY. */

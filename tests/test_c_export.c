@@ -46,6 +46,19 @@ static const spec specs[] = {
     {"deep_mixed", 16, 4,
      {DENSE(16, SYN_ACT_RELU, 0, 0), DENSE(12, SYN_ACT_TANH, 0, 1),
       DENSE(10, SYN_ACT_SIGMOID, 0, 0), DENSE(6, SYN_ACT_SOFTMAX, 0, 0)}, 1, 1},
+    /* Layer kinds: batch norm (running statistics), dropout (the identity),
+     * layer norm; with and without beta, eps of their own. */
+    {"kinds", 6, 5,
+     {DENSE(8, SYN_ACT_RELU, 0, 0), {.kind = SYN_LAYER_BATCHNORM, .activation = SYN_ACT_TANH},
+      {.kind = SYN_LAYER_DROPOUT, .rate = 0.3f},
+      {.kind = SYN_LAYER_LAYERNORM, .activation = SYN_ACT_RELU}, DENSE(3, SYN_ACT_SOFTMAX, 0, 0)},
+     1, 1},
+    {"kinds_nobeta", 5, 4,
+     {DENSE(6, SYN_ACT_LINEAR, 0, 1),
+      {.kind = SYN_LAYER_BATCHNORM, .no_bias = 1, .eps = 1e-3f, .momentum = 0.2f},
+      {.kind = SYN_LAYER_LAYERNORM, .no_bias = 1, .eps = 1e-2f},
+      {.kind = SYN_LAYER_DROPOUT, .rate = 0.5f}},
+     0, 0},
 };
 #define N_SPECS (sizeof specs / sizeof specs[0])
 
@@ -67,15 +80,27 @@ static syn_net *make_net(const spec *s, uint64_t seed)
     for (size_t l = 0; l < s->n_layers; l++) {
         float *w, *b;
         size_t n_in;
-        syn_net_layer(net, l, NULL, &n_in);
+        syn_layer_desc d;
+        syn_net_layer(net, l, &d, &n_in);
         syn_net_layer_params(net, l, &w, &b);
+        if (!w) /* dropout */
+            continue;
+        if (d.kind != SYN_LAYER_DENSE) /* gamma away from 1 */
+            for (size_t u = 0; u < d.units; u++)
+                w[u] = (float)(0.5 + syn_rng_uniform(&rng));
         /* Weights that need all 9 digits, a tiny subnormal and an exact 1. */
         w[0] = 1.0f;
-        if (n_in * s->layers[l].units > 2)
+        if (d.kind == SYN_LAYER_DENSE && n_in * d.units > 2)
             w[1] = 1e-40f;
-        for (size_t u = 0; b && u < s->layers[l].units; u++)
+        for (size_t u = 0; b && u < d.units; u++)
             b[u] = (float)(0.3 * syn_rng_normal(&rng));
     }
+    /* Running statistics of a trained net (one batch norm per spec: its
+     * means, then its variances). */
+    size_t n_state;
+    float *state = syn_net_state(net, &n_state);
+    for (size_t i = 0; i < n_state; i++)
+        state[i] = (float)(0.5 * syn_rng_uniform(&rng) + (i < n_state / 2 ? -0.1 : 0.2));
     if (s->scaling) {
         float offset[16], scale[16];
         for (size_t j = 0; j < s->n_inputs; j++) {

@@ -95,6 +95,46 @@ int main(void)
     expect("train --data six.csv --init torch.syn --hidden 8 --out x.syn", 2, "--init");
     expect("train --data train.csv --init torch.syn --out x.syn", 1, "torch.syn");
 
+    /* Class names on import: given on the command line (a list or @FILE,
+     * which replace the metadata's), or from metadata_props "classes". */
+    expect("import --format onnx torch.onnx -o named.syn --class-names cat,dog,bird,fish", 0,
+           NULL);
+    snprintf(path, sizeof path, "%s/six_x.csv", dir);
+    fp = fopen(path, "w");
+    fprintf(fp, "1,2,3,0,1,2\n0,4,6,1,3,5\n");
+    fclose(fp);
+    cli_result named = cli_run_in(dir, "predict --model named.syn --data six_x.csv");
+    CHECK(named.code == 0 && (strstr(named.out, "\ncat,") || strstr(named.out, "\ndog,") ||
+                              strstr(named.out, "\nbird,") || strstr(named.out, "\nfish,")) &&
+              strstr(named.out, "p_fish"),
+          "predict names the classes: %s", named.out);
+    cli_result_free(&named);
+    snprintf(path, sizeof path, "%s/names.txt", dir);
+    fp = fopen(path, "w");
+    fprintf(fp, "north\r\neast\r\nsouth\r\nwest\r\n");
+    fclose(fp);
+    snprintf(cmd2, sizeof cmd2, "cp '%s/fixtures/onnx/norm_sub_div.onnx' '%s/norm.onnx'",
+             SYN_TEST_DIR, dir);
+    CHECK(system(cmd2) == 0, "copy the PyTorch fixture");
+    expect("import --format onnx norm.onnx -o file.syn --class-names @names.txt", 0, NULL);
+    info = cli_run_in(dir, "info file.syn");
+    CHECK(info.code == 0 && strstr(info.out, "west") && !strstr(info.out, "fish"),
+          "class names from a file replace the metadata's: %s", info.out);
+    cli_result_free(&info);
+    expect("import --format onnx norm.onnx -o meta.syn", 0, NULL);
+    info = cli_run_in(dir, "info meta.syn");
+    CHECK(info.code == 0 && strstr(info.out, "fish"), "class names from metadata \"classes\": %s",
+          info.out);
+    cli_result_free(&info);
+    expect("import --format onnx torch.onnx -o x.syn --class-names a,b", 2, "2 names");
+    expect("import --format onnx torch.onnx -o x.syn --class-names a,,c,d", 2, "empty entry");
+    expect("import --format onnx torch.onnx -o x.syn --class-names @nothere.txt", 1,
+           "nothere.txt");
+    fp = fopen(path, "w");
+    fprintf(fp, "north\n\nsouth\nwest\n");
+    fclose(fp);
+    expect("import --format onnx torch.onnx -o x.syn --class-names @names.txt", 2, "line 2");
+
     expect("export m.syn -o x.onnx", 2, "--format");
     expect("export --format onnx m.syn", 2, "-o");
     expect("export --format svg m.syn -o x", 2, "svg");

@@ -466,8 +466,42 @@ static void test_memory_estimate(void)
     }
 }
 
+/* With batch norm a last batch of one row (no variance) is left out of the
+ * epoch, as DataLoader's drop_last would; one row in all is refused. */
+static void test_trailing_row(void)
+{
+    enum { ROWS = 17 };
+    float x[ROWS * N_IN];
+    uint32_t labels[ROWS];
+    fill(x, ROWS * N_IN, 21, 1.0f, 0.0f);
+    for (int r = 0; r < ROWS; r++)
+        labels[r] = (uint32_t)(r % 4);
+    syn_dataset *ds = NULL;
+    CHECK_OK(syn_dataset_from_labels(x, ROWS, N_IN, labels, 4, &ds));
+    syn_net *net = mix_net(N_IN, mix, MIX_LAYERS);
+    syn_trainer *tr = NULL;
+    syn_optim_desc od = syn_optim_defaults(SYN_OPTIM_SGD);
+    syn_train_desc td = {.batch_size = 8, .n_threads = 1, .seed = 2};
+    if (net)
+        CHECK_OK(syn_trainer_create(net, &od, &td, &tr));
+    if (tr && ds) {
+        syn_epoch_stats st;
+        CHECK_OK(syn_trainer_epoch(tr, ds, NULL, 0, NULL, NULL, &st));
+        CHECK(st.batches == 2 && st.samples == 16, "17 rows in 8s: %zu batches, %zu samples",
+              st.batches, st.samples);
+        size_t one = 3;
+        CHECK(syn_trainer_epoch(tr, ds, &one, 1, NULL, NULL, &st) == SYN_ERR_SHAPE,
+              "a one-row epoch with batch norm is refused");
+        CHECK(syn_trainer_epochs_done(tr) == 1, "the refused epoch did not count");
+    }
+    syn_trainer_free(tr);
+    syn_net_free(net);
+    syn_dataset_free(ds);
+}
+
 int main(void)
 {
+    test_trailing_row();
     test_refusals();
     test_dropout();
     test_batchnorm();

@@ -97,7 +97,7 @@ static int load(const char *path, fixture *fx)
             fx->seed = u;
         } else if (!strcmp(word, "steps") && sscanf(line, "%*s %llu", &u) == 1) {
             fx->steps = (size_t)u;
-        } else if (!strcmp(word, "lr") && sscanf(line, "%*s %39s", a1) == 1) {
+        } else if (!strcmp(word, "lr") && sscanf(line, "%*s %31s", a1) == 1) {
             d = strtod(a1, NULL);
             fx->lr = (float)d;
         } else if (!strcmp(word, "array") && sscanf(line, "%*s %31s %llu", a1, &u) == 2) {

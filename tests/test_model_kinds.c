@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "f32_io.h"
 #include "io/crc32.h"
 #include "io/model_file.h"
 #include "synapse.h"
@@ -396,8 +397,56 @@ static void test_resume(void)
     rmdir(dir);
 }
 
-int main(void)
+/* ---- a committed version-2 file keeps loading and predicting ---------- */
+
+#define FIXTURE SYN_TEST_DIR "/fixtures/model/v2_kinds"
+
+/* `test_model_kinds --write-fixture` wrote tests/fixtures/model/v2_kinds.syn
+ * and its predictions (v2_kinds.out.f32) with the code of format version 2;
+ * every later version must keep reading them. */
+static int write_fixture(void)
 {
+    float x[ROWS * N_IN], y[ROWS * 3];
+    syn_net *net = make_net(x);
+    predict(net, x, y);
+    syn_error err = {{0}};
+    int ok = syn_net_save(net, NULL, FIXTURE ".syn", &err) == SYN_OK &&
+             write_f32(FIXTURE ".out.f32", y, ROWS * 3);
+    if (!ok)
+        fprintf(stderr, "write_fixture: %s\n", err.message);
+    syn_net_free(net);
+    return ok ? 0 : 1;
+}
+
+static void test_v2_fixture(void)
+{
+    float x[ROWS * N_IN], want[ROWS * 3], got[ROWS * 3];
+    syn_net *fresh = make_net(x); /* the inputs the fixture was written with */
+    syn_net_free(fresh);
+    syn_net *net = NULL;
+    syn_error err = {{0}};
+    CHECK(syn_net_load(FIXTURE ".syn", &net, NULL, &err) == SYN_OK, "v2 fixture: %s",
+          err.message);
+    CHECK(read_f32(FIXTURE ".out.f32", want, ROWS * 3), "v2 fixture predictions");
+    if (!net)
+        return;
+    predict(net, x, got);
+    /* Bits on the machine that wrote it; elsewhere the kernels' FMA
+     * rounding may differ (docs/ARCHITECTURE.md), hence 1e-5. */
+    int same = !memcmp(got, want, sizeof got);
+    double worst = 0;
+    for (size_t i = 0; i < ROWS * 3; i++)
+        worst = fmax(worst, fabs((double)got[i] - want[i]) / (fabs(want[i]) + 1e-6));
+    CHECK(worst <= 1e-5, "v2 fixture predicts as written (worst relative %g)", worst);
+    printf("v2 fixture: predictions %s\n", same ? "bit for bit" : "within 1e-5");
+    syn_net_free(net);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && !strcmp(argv[1], "--write-fixture"))
+        return write_fixture();
+    test_v2_fixture();
     test_round_trip();
     test_hostile();
     test_resume();

@@ -97,6 +97,21 @@ static const spec specs[] = {
     {"deep_mixed", 8, 4,
      {DENSE(16, SYN_ACT_RELU, 0, 0), DENSE(12, SYN_ACT_TANH, 0, 1),
       DENSE(10, SYN_ACT_SIGMOID, 0, 0), DENSE(6, SYN_ACT_SOFTMAX, 0, 0)}, 1, 1},
+    /* The layer kinds as the kinds' own ONNX emitters write them (a batch
+     * norm as BatchNormalization, a layer norm in operators), read back by
+     * the importer; dropout, which the export leaves out, is
+     * tests/test_onnx_kinds.c's. */
+    {"bn_relu", 6, 3,
+     {DENSE(10, SYN_ACT_LINEAR, 0, 0),
+      {.kind = SYN_LAYER_BATCHNORM, .activation = SYN_ACT_RELU},
+      DENSE(3, SYN_ACT_SOFTMAX, 0, 0)}, 1, 1},
+    {"ln_tanh", 5, 4,
+     {DENSE(8, SYN_ACT_LINEAR, 0, 0),
+      {.kind = SYN_LAYER_LAYERNORM, .activation = SYN_ACT_TANH, .eps = 1e-3f},
+      DENSE(4, SYN_ACT_LINEAR, 0, 1),
+      {.kind = SYN_LAYER_LAYERNORM, .no_bias = 1, .activation = SYN_ACT_SIGMOID}}, 0, 0},
+    {"bn_first", 4, 2,
+     {{.kind = SYN_LAYER_BATCHNORM, .momentum = 0.3f}, DENSE(3, SYN_ACT_RELU, 0, 0)}, 0, 0},
 };
 #define N_SPECS (sizeof specs / sizeof specs[0])
 
@@ -114,11 +129,21 @@ static syn_net *make_net(const spec *s, uint64_t seed)
     syn_rng rng;
     syn_rng_seed(&rng, seed ^ 0x5eed);
     for (size_t l = 0; l < s->n_layers; l++) {
-        float *b;
-        syn_net_layer_params(net, l, NULL, &b);
-        for (size_t u = 0; b && u < s->layers[l].units; u++)
+        float *w, *b;
+        syn_layer_desc d;
+        size_t n_in;
+        syn_net_layer_params(net, l, &w, &b);
+        syn_net_layer(net, l, &d, &n_in);
+        for (size_t u = 0; b && u < d.units; u++)
             b[u] = (float)(0.5 * syn_rng_normal(&rng));
+        /* norms: gamma away from 1 */
+        for (size_t u = 0; d.kind != SYN_LAYER_DENSE && w && u < d.units; u++)
+            w[u] = (float)(0.5 + syn_rng_uniform(&rng));
     }
+    size_t n_state;
+    float *state = syn_net_state(net, &n_state);
+    for (size_t k = 0; k < n_state; k++) /* running means, then variances, per layer */
+        state[k] = (float)(0.5 + syn_rng_uniform(&rng));
     if (s->scaling) {
         float offset[16], scale[16];
         for (size_t j = 0; j < s->n_inputs; j++) {
@@ -379,16 +404,34 @@ static void put_weight(syn_pb_writer *w)
     syn_pb_end(w, t);
 }
 
+/* ModelProto with ir_version 8 and opset 13 up to its open graph; returns
+ * the graph's mark for finish_model. */
+static size_t begin_model(syn_pb_writer *w)
+{
+    syn_pb_put_int64(w, ONNX_MODEL_IR_VERSION, 8);
+    size_t op = syn_pb_begin(w, ONNX_MODEL_OPSET_IMPORT);
+    syn_pb_put_int64(w, ONNX_OPSET_VERSION, 13);
+    syn_pb_end(w, op);
+    return syn_pb_begin(w, ONNX_MODEL_GRAPH);
+}
+
+/* Closes the graph, parses the model as "model.onnx" and frees w. */
+static syn_status finish_model(syn_pb_writer *w, size_t graph, syn_net **out, syn_error *err)
+{
+    syn_pb_end(w, graph);
+    syn_status st = w->status;
+    if (st == SYN_OK)
+        st = syn_onnx_parse(w->data, w->size, "model.onnx", out, err);
+    syn_pb_writer_free(w);
+    return st;
+}
+
 typedef enum graph_kind { GRAPH_CONV, GRAPH_BRANCH, GRAPH_OK_MATMUL, GRAPH_OK_GEMM } graph_kind;
 
 static syn_status parse_graph_kind(graph_kind kind, syn_net **out, syn_error *err)
 {
     syn_pb_writer w = {0};
-    syn_pb_put_int64(&w, ONNX_MODEL_IR_VERSION, 8);
-    size_t op = syn_pb_begin(&w, ONNX_MODEL_OPSET_IMPORT);
-    syn_pb_put_int64(&w, ONNX_OPSET_VERSION, 13);
-    syn_pb_end(&w, op);
-    size_t g = syn_pb_begin(&w, ONNX_MODEL_GRAPH);
+    size_t g = begin_model(&w);
     switch (kind) {
     case GRAPH_CONV:
         put_node(&w, "Identity", "Identity_0", "x", NULL, "a");
@@ -428,12 +471,7 @@ static syn_status parse_graph_kind(graph_kind kind, syn_net **out, syn_error *er
     }
     put_value(&w, ONNX_GRAPH_INPUT, "x", 2);
     put_value(&w, ONNX_GRAPH_OUTPUT, "y", 2);
-    syn_pb_end(&w, g);
-    syn_status st = w.status;
-    if (st == SYN_OK)
-        st = syn_onnx_parse(w.data, w.size, "model.onnx", out, err);
-    syn_pb_writer_free(&w);
-    return st;
+    return finish_model(&w, g, out, err);
 }
 
 static void test_unsupported(void)
@@ -469,6 +507,261 @@ static void test_unsupported(void)
     }
 }
 
+/* What PyTorch users put around a model, hand-built: a graph from input x
+ * of sample shape dims (a symbolic batch first) through the nodes, with
+ * initializers W (a [n_in x 2] MatMul weight of 0.5 each), S (an INT64
+ * shape vector), C (a float constant of n_c elements, each c) and Z (a
+ * scalar INT64 0). */
+typedef struct tnode {
+    const char *op, *name, *in0, *in1, *out; /* in1 may list more inputs: "a,b,c" */
+} tnode;
+
+typedef struct tgraph {
+    int64_t dims[4];
+    size_t rank;
+    size_t n_in;
+    int64_t shape[4];
+    size_t shape_n;
+    size_t n_c;
+    float c;
+    tnode nodes[8];
+} tgraph;
+
+static syn_status parse_tgraph(const tgraph *t, syn_net **out, syn_error *err)
+{
+    syn_pb_writer w = {0};
+    size_t g = begin_model(&w);
+    const char *last = "x";
+    for (size_t k = 0; k < 8 && t->nodes[k].op; k++) {
+        const tnode *tn = &t->nodes[k];
+        size_t node = syn_pb_begin(&w, ONNX_GRAPH_NODE);
+        syn_pb_put_string(&w, ONNX_NODE_INPUT, tn->in0);
+        for (const char *p = tn->in1; p && *p;) {
+            size_t len = strcspn(p, ",");
+            syn_pb_put_bytes(&w, ONNX_NODE_INPUT, p, len);
+            p += len + (p[len] == ',');
+        }
+        syn_pb_put_string(&w, ONNX_NODE_OUTPUT, tn->out);
+        syn_pb_put_string(&w, ONNX_NODE_NAME, tn->name);
+        syn_pb_put_string(&w, ONNX_NODE_OP_TYPE, tn->op);
+        syn_pb_end(&w, node);
+        last = tn->out;
+    }
+    size_t init = syn_pb_begin(&w, ONNX_GRAPH_INITIALIZER);
+    syn_pb_put_int64(&w, ONNX_TENSOR_DIMS, (int64_t)t->n_in);
+    syn_pb_put_int64(&w, ONNX_TENSOR_DIMS, 2);
+    syn_pb_put_varint(&w, ONNX_TENSOR_DATA_TYPE, ONNX_DTYPE_FLOAT);
+    syn_pb_put_string(&w, ONNX_TENSOR_NAME, "W");
+    for (size_t k = 0; k < 2 * t->n_in; k++)
+        syn_pb_put_float(&w, ONNX_TENSOR_FLOAT_DATA, 0.5f);
+    syn_pb_end(&w, init);
+    init = syn_pb_begin(&w, ONNX_GRAPH_INITIALIZER);
+    syn_pb_put_int64(&w, ONNX_TENSOR_DIMS, (int64_t)t->shape_n);
+    syn_pb_put_varint(&w, ONNX_TENSOR_DATA_TYPE, ONNX_DTYPE_INT64);
+    syn_pb_put_string(&w, ONNX_TENSOR_NAME, "S");
+    for (size_t k = 0; k < t->shape_n; k++)
+        syn_pb_put_int64(&w, ONNX_TENSOR_INT64_DATA, t->shape[k]);
+    syn_pb_end(&w, init);
+    init = syn_pb_begin(&w, ONNX_GRAPH_INITIALIZER);
+    syn_pb_put_varint(&w, ONNX_TENSOR_DATA_TYPE, ONNX_DTYPE_INT64);
+    syn_pb_put_string(&w, ONNX_TENSOR_NAME, "Z");
+    syn_pb_put_int64(&w, ONNX_TENSOR_INT64_DATA, 0);
+    syn_pb_end(&w, init);
+    init = syn_pb_begin(&w, ONNX_GRAPH_INITIALIZER);
+    if (t->n_c > 1)
+        syn_pb_put_int64(&w, ONNX_TENSOR_DIMS, (int64_t)t->n_c);
+    syn_pb_put_varint(&w, ONNX_TENSOR_DATA_TYPE, ONNX_DTYPE_FLOAT);
+    syn_pb_put_string(&w, ONNX_TENSOR_NAME, "C");
+    for (size_t k = 0; k < (t->n_c ? t->n_c : 1); k++)
+        syn_pb_put_float(&w, ONNX_TENSOR_FLOAT_DATA, t->c);
+    syn_pb_end(&w, init);
+    size_t v = syn_pb_begin(&w, ONNX_GRAPH_INPUT);
+    syn_pb_put_string(&w, ONNX_VALUE_NAME, "x");
+    size_t ty = syn_pb_begin(&w, ONNX_VALUE_TYPE);
+    size_t tt = syn_pb_begin(&w, ONNX_TYPE_TENSOR_TYPE);
+    syn_pb_put_varint(&w, ONNX_TENSOR_TYPE_ELEM_TYPE, ONNX_DTYPE_FLOAT);
+    size_t sh = syn_pb_begin(&w, ONNX_TENSOR_TYPE_SHAPE);
+    size_t d = syn_pb_begin(&w, ONNX_SHAPE_DIM);
+    syn_pb_put_string(&w, ONNX_DIM_PARAM, "N");
+    syn_pb_end(&w, d);
+    for (size_t k = 0; k < t->rank; k++) {
+        d = syn_pb_begin(&w, ONNX_SHAPE_DIM);
+        syn_pb_put_int64(&w, ONNX_DIM_VALUE, t->dims[k]);
+        syn_pb_end(&w, d);
+    }
+    syn_pb_end(&w, sh);
+    syn_pb_end(&w, tt);
+    syn_pb_end(&w, ty);
+    syn_pb_end(&w, v);
+    put_value(&w, ONNX_GRAPH_OUTPUT, last, 2);
+    return finish_model(&w, g, out, err);
+}
+
+/* Accepted forms compute what ONNX would; refused ones name their node. */
+static void test_wrapped_graphs(void)
+{
+    static const struct {
+        const char *what;
+        tgraph g;
+        syn_status want;
+        const char *message; /* in the error, or NULL */
+        float y0;            /* y[0] for x = 1, 2, 3, ... when accepted */
+    } cases[] = {
+        {"Reshape [0, -1] of [N, 2, 3]",
+         {{2, 3}, 2, 6, {0, -1}, 2, 1, 1.0f,
+          {{"Reshape", "r", "x", "S", "a"}, {"MatMul", "m", "a", "W", "y"}}},
+         SYN_OK, NULL, 0.5f * 21},
+        {"Sub then Div by 4, then Reshape [-1, 6]",
+         {{2, 3}, 2, 6, {-1, 6}, 2, 1, 4.0f,
+          {{"Sub", "s", "x", "C", "a"}, {"Div", "d", "a", "C", "b"},
+           {"Reshape", "r", "b", "S", "c"}, {"MatMul", "m", "c", "W", "y"}}},
+         SYN_OK, NULL, 0.5f * (21 - 24) / 4},
+        {"Div by a per-feature vector",
+         {{3}, 1, 3, {0}, 0, 3, 2.0f,
+          {{"Div", "d", "x", "C", "a"}, {"MatMul", "m", "a", "W", "y"}}},
+         SYN_OK, NULL, 0.5f * 6 / 2},
+        {"Shape, Gather, Unsqueeze, Concat, Reshape",
+         {{2, 3}, 2, 6, {-1}, 1, 1, 1.0f,
+          {{"Shape", "sh", "x", NULL, "s0"}, {"Gather", "ga", "s0", "Z", "s1"},
+           {"Unsqueeze", "un", "s1", "Z", "s2"}, {"Concat", "co", "s2", "S", "s3"},
+           {"Reshape", "r", "x", "s3", "a"}, {"MatMul", "m", "a", "W", "y"}}},
+         SYN_OK, NULL, 0.5f * 21},
+        {"Reshape that changes the batch",
+         {{2, 3}, 2, 3, {-1, 3}, 2, 1, 1.0f,
+          {{"Reshape", "bad_reshape", "x", "S", "a"}, {"MatMul", "m", "a", "W", "y"}}},
+         SYN_ERR_SHAPE, "node 0 \"bad_reshape\" (Reshape): Reshape to samples of 3 features "
+         "would change the batch", 0},
+        {"Reshape to a fixed batch",
+         {{2, 3}, 2, 6, {4, 6}, 2, 1, 1.0f,
+          {{"Reshape", "fixed", "x", "S", "a"}, {"MatMul", "m", "a", "W", "y"}}},
+         SYN_ERR_UNSUPPORTED, "\"fixed\" (Reshape): the first axis must stay the batch", 0},
+        {"Reshape to one axis",
+         {{2, 3}, 2, 6, {-1}, 1, 1, 1.0f,
+          {{"Reshape", "flat", "x", "S", "a"}, {"MatMul", "m", "a", "W", "y"}}},
+         SYN_ERR_UNSUPPORTED, "\"flat\" (Reshape): Reshape to fewer than two axes", 0},
+        {"a layer on an unflattened sample",
+         {{2, 3}, 2, 6, {0}, 0, 1, 1.0f, {{"MatMul", "mm", "x", "W", "y"}}},
+         SYN_ERR_UNSUPPORTED, "\"mm\" (MatMul): its input has samples of 2 axes", 0},
+        {"Div after the first layer",
+         {{3}, 1, 3, {0}, 0, 1, 2.0f,
+          {{"MatMul", "m", "x", "W", "a"}, {"Div", "late", "a", "C", "y"}}},
+         SYN_ERR_UNSUPPORTED, "\"late\" (Div): Sub, Mul and Div are supported only as input", 0},
+        {"Mul then Div",
+         {{3}, 1, 3, {0}, 0, 1, 2.0f,
+          {{"Mul", "mu", "x", "C", "a"}, {"Div", "twice", "a", "C", "b"},
+           {"MatMul", "m", "b", "W", "y"}}},
+         SYN_ERR_UNSUPPORTED, "\"twice\" (Div): input scaling must be at most one Sub", 0},
+        {"a constant divided by the input",
+         {{3}, 1, 3, {0}, 0, 1, 2.0f,
+          {{"Div", "inv", "C", "x", "a"}, {"MatMul", "m", "a", "W", "y"}}},
+         SYN_ERR_UNSUPPORTED, "\"inv\" (Div): the chain must be the first operand", 0},
+        {"Div by zero",
+         {{3}, 1, 3, {0}, 0, 1, 0.0f,
+          {{"Div", "zero", "x", "C", "a"}, {"MatMul", "m", "a", "W", "y"}}},
+         SYN_ERR_UNSUPPORTED, "node 0 \"zero\" (Div): divides feature 0 by 0", 0},
+        {"a per-feature constant that does not broadcast",
+         {{2, 3}, 2, 6, {0, -1}, 2, 2, 1.0f,
+          {{"Sub", "wide", "x", "C", "a"}, {"Reshape", "r", "a", "S", "b"},
+           {"MatMul", "m", "b", "W", "y"}}},
+         SYN_ERR_SHAPE, "\"wide\" (Sub): its constant's dim 2 does not broadcast", 0},
+        {"BatchNormalization with a negative running variance",
+         {{3}, 1, 3, {0}, 0, 3, -1.0f,
+          {{"BatchNormalization", "neg_var", "x", "C,C,C,C", "a"},
+           {"MatMul", "m", "a", "W", "y"}}},
+         SYN_ERR_CORRUPT, "\"neg_var\" (BatchNormalization): feature 0 has running mean -1 "
+         "and variance -1", 0},
+        {"BatchNormalization with gamma 2, beta, mean and var 2",
+         {{3}, 1, 3, {0}, 0, 3, 2.0f,
+          {{"BatchNormalization", "bn", "x", "C,C,C,C", "a"},
+           {"MatMul", "m", "a", "W", "y"}}},
+         SYN_OK, NULL, 3.0f}, /* 0.5 * sum_j ((x_j - 2) / sqrt(2 + 1e-5) * 2 + 2), x = 1, 2, 3 */
+        {"an activation after Dropout",
+         {{3}, 1, 3, {0}, 0, 1, 0.25f,
+          {{"MatMul", "m", "x", "W", "a"}, {"Dropout", "drop", "a", "C", "b"},
+           {"Relu", "late_relu", "b", NULL, "y"}}},
+         SYN_ERR_UNSUPPORTED, "\"late_relu\" (Relu): an activation right after Dropout", 0},
+        {"ReduceMean that is no LayerNorm",
+         {{3}, 1, 3, {0}, 0, 1, 1.0f,
+          {{"ReduceMean", "rm", "x", NULL, "a"}, {"MatMul", "m", "a", "W", "y"}}},
+         SYN_ERR_UNSUPPORTED, "\"rm\" (ReduceMean): ReduceMean is supported as part of a "
+         "LayerNorm", 0},
+        {"Gather out of range",
+         {{2, 3}, 2, 6, {5}, 1, 1, 1.0f,
+          {{"Shape", "sh", "x", NULL, "s0"}, {"Gather", "far", "s0", "S", "s1"},
+           {"Reshape", "r", "x", "s1", "a"}, {"MatMul", "m", "a", "W", "y"}}},
+         SYN_ERR_CORRUPT, "\"far\" (Gather): index 5 out of a shape of 3", 0},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        syn_net *net = NULL;
+        syn_error err = {{0}};
+        syn_status st = parse_tgraph(&cases[k].g, &net, &err);
+        CHECK(st == cases[k].want, "%s: status %d (%s), expected %d", cases[k].what, (int)st,
+              err.message, (int)cases[k].want);
+        if (cases[k].message)
+            CHECK(strstr(err.message, cases[k].message) != NULL, "%s: message \"%s\"",
+                  cases[k].what, err.message);
+        if (!net)
+            continue;
+        size_t n = syn_net_n_inputs(net);
+        CHECK(n == cases[k].g.n_in, "%s: %zu inputs", cases[k].what, n);
+        float x[8];
+        for (size_t i = 0; i < n && i < 8; i++)
+            x[i] = (float)(i + 1);
+        float *y = forward_copy(net, x, 1);
+        CHECK(y && fabsf(y[0] - cases[k].y0) <= 1e-6f * (1 + fabsf(cases[k].y0)),
+              "%s: y[0] %g, expected %g", cases[k].what, y ? (double)y[0] : NAN,
+              (double)cases[k].y0);
+        free(y);
+        syn_net_free(net);
+    }
+}
+
+/* Class names: from metadata_props "classes" (a plain list, strings or
+ * numbers) when synapse's own "class_names" is absent; and a binary
+ * classifier's two names for its one Sigmoid output survive a round trip. */
+static void test_class_names(void)
+{
+    static const struct {
+        const char *fixture;
+        const char *names[4];
+        size_t n;
+    } cases[] = {{"norm_sub_div", {"cat", "dog", "bird", "fish"}, 4},
+                 {"image_flatten", {"0", "1", "2"}, 3}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/fixtures/onnx/%s.onnx", SYN_TEST_DIR, cases[k].fixture);
+        syn_net *net = NULL;
+        syn_error err = {{0}};
+        CHECK(syn_net_import_onnx(path, &net, &err) == SYN_OK, "%s: %s", path, err.message);
+        if (!net)
+            continue;
+        CHECK(syn_net_n_class_names(net) == cases[k].n, "%s: %zu class names",
+              cases[k].fixture, syn_net_n_class_names(net));
+        for (size_t i = 0; i < cases[k].n && i < syn_net_n_class_names(net); i++)
+            CHECK(!strcmp(syn_net_class_name(net, i), cases[k].names[i]), "%s: class %zu is %s",
+                  cases[k].fixture, i, syn_net_class_name(net, i));
+        syn_net_free(net);
+    }
+    syn_layer_desc layers[2] = {{.units = 3, .activation = SYN_ACT_TANH},
+                                {.units = 1, .activation = SYN_ACT_SIGMOID}};
+    syn_net_desc desc = {.n_inputs = 2, .n_layers = 2, .layers = layers,
+                         .loss = SYN_LOSS_BCE, .seed = 3};
+    syn_net *net = NULL, *back = NULL;
+    const char *names[2] = {"no", "yes"};
+    CHECK_OK(syn_net_create(&desc, &net));
+    CHECK_OK(syn_net_set_class_names(net, names, 2));
+    char path[128];
+    snprintf(path, sizeof path, "%s/binary.onnx", tmp_dir);
+    syn_error err = {{0}};
+    CHECK_OK(syn_net_export_onnx(net, path, &err));
+    CHECK(syn_net_import_onnx(path, &back, &err) == SYN_OK, "binary classifier: %s",
+          err.message);
+    CHECK(back && syn_net_n_class_names(back) == 2 && !strcmp(syn_net_class_name(back, 1), "yes"),
+          "binary classifier: class names lost");
+    syn_net_free(back);
+    syn_net_free(net);
+}
+
 /* ------------------------------------------------------------------------ */
 /* External consumers                                                        */
 /* ------------------------------------------------------------------------ */
@@ -496,7 +789,7 @@ static void test_onnx_checker(void)
                      "for p in sys.argv[1:]:\n"
                      "    m = onnx.load(p)\n"
                      "    onnx.checker.check_model(m, full_check=True)\n"
-                     "    assert m.ir_version == 8 and m.opset_import[0].version == 13, p\n"
+                     "    assert m.ir_version == 8 and m.opset_import[0].version in (13, 17), p\n"
                      "    assert m.producer_name == \"synapse\", p\n"
                      "print(\"onnx.checker: %%d models pass (onnx %%s)\" %% "
                      "(len(sys.argv) - 1, onnx.__version__))'");
@@ -723,6 +1016,8 @@ int main(void)
     test_truncation();
     test_random_bytes();
     test_unsupported();
+    test_wrapped_graphs();
+    test_class_names();
     test_torch_fixtures();
     test_onnx_checker();
     test_onnx_runtime();

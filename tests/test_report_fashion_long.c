@@ -57,8 +57,9 @@ int main(void)
                  sizeof shots - (size_t)(slash ? slash + 1 - shots : 0), "report-shots");
         mkdir(shots, 0755);
         snprintf(cmd, sizeof cmd, "SYN_REPORT_TILES=1400 SYN_CHROMIUM_PROFILE='%s' node "
-                 "'%s/browser/check_report.js' '%s/fashion.html' '%s/fashion.json' "
-                 "'%s/fashion' '%s'", dir, SYN_TEST_DIR, dir, dir, shots, chromium);
+                 "'%s/browser/check_report.js' --chromium '%s' '%s/fashion.html' "
+                 "'%s/fashion.json' '%s/fashion'", dir, SYN_TEST_DIR, chromium, dir, dir,
+                 shots);
         int status = system(cmd);
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "in Chromium (above)");
         printf("screenshots in %s\n", shots);

@@ -53,16 +53,25 @@ static syn_net *make_net(void)
 
 typedef struct recorder {
     syn_trainer *tr;
-    float lr[MAX_STEPS];
+    float lr[MAX_STEPS], momentum[MAX_STEPS];
     size_t n;
 } recorder;
+
+/* The momentum OneCycleLR cycles: beta1 of the Adam family, else momentum. */
+static float momentum_of(const syn_optim_desc *d)
+{
+    return d->kind == SYN_OPTIM_ADAM ? d->beta1 : d->momentum;
+}
 
 static int record_lr(void *user, const syn_batch_report *report)
 {
     (void)report;
     recorder *r = user;
-    if (r->n < MAX_STEPS)
-        r->lr[r->n++] = syn_optimizer_desc(syn_trainer_optimizer(r->tr)).lr;
+    if (r->n < MAX_STEPS) {
+        syn_optim_desc d = syn_optimizer_desc(syn_trainer_optimizer(r->tr));
+        r->momentum[r->n] = momentum_of(&d);
+        r->lr[r->n++] = d.lr;
+    }
     return 0;
 }
 
@@ -94,6 +103,9 @@ static int set_field(syn_schedule *s, const char *field, const char *text)
     else if (!strcmp(field, "threshold")) s->threshold = (float)v;
     else if (!strcmp(field, "cooldown")) s->cooldown = z;
     else if (!strcmp(field, "eps")) s->eps = (float)v;
+    else if (!strcmp(field, "no_cycle_momentum")) s->no_cycle_momentum = (int)z;
+    else if (!strcmp(field, "base_momentum")) s->base_momentum = (float)v;
+    else if (!strcmp(field, "max_momentum")) s->max_momentum = (float)v;
     else return 0;
     return 1;
 }
@@ -119,12 +131,17 @@ static double *read_doubles(FILE *f, const char *want, size_t count)
 /* Runs the trainer through the case's epochs (reporting each loss) and
  * compares the rate of every step. */
 static void run_golden(const char *name, const syn_schedule *sc, size_t epochs, size_t spe,
-                       float base, const double *losses, const double *want, double *worst)
+                       float base, syn_optim_kind kind, float momentum, const double *losses,
+                       const double *want, const double *want_m, double *worst)
 {
     syn_dataset *ds = make_data(2 * spe);
     syn_net *net = make_net();
-    syn_optim_desc od = syn_optim_defaults(SYN_OPTIM_SGD);
+    syn_optim_desc od = syn_optim_defaults(kind);
     od.lr = base;
+    if (kind == SYN_OPTIM_ADAM)
+        od.beta1 = momentum;
+    else
+        od.momentum = momentum;
     syn_train_desc td = {.batch_size = 2, .no_shuffle = 1, .schedule = *sc, .n_threads = 1};
     recorder *rec = calloc(1, sizeof *rec);
     CHECK_OK(syn_trainer_create(net, &od, &td, &rec->tr));
@@ -145,10 +162,13 @@ static void run_golden(const char *name, const syn_schedule *sc, size_t epochs, 
     int bad = 0;
     for (size_t i = 0; i < rec->n && i < epochs * spe; i++) {
         double e = fabs(rec->lr[i] - want[i]) / want[i];
+        double em = fabs(rec->momentum[i] - want_m[i]) / (want_m[i] > 0 ? want_m[i] : 1.0);
+        e = em > e ? em : e;
         *worst = e > *worst ? e : *worst;
         if (!(e <= REL_TOL) && bad++ < 3)
-            fprintf(stderr, "%s: step %zu (epoch %zu): lr %.9g, PyTorch %.9g\n", name, i,
-                    i / spe, (double)rec->lr[i], want[i]);
+            fprintf(stderr, "%s: step %zu (epoch %zu): lr %.9g momentum %.9g, PyTorch %.9g "
+                    "%.9g\n", name, i, i / spe, (double)rec->lr[i], (double)rec->momentum[i],
+                    want[i], want_m[i]);
         /* The pure function agrees with the trainer, but for the cuts of
          * ReduceLROnPlateau, which live in the trainer. */
         if (sc->kind != SYN_SCHEDULE_PLATEAU || i / spe < sc->warmup)
@@ -182,7 +202,11 @@ static void test_golden(void)
         syn_schedule_kind kind = SYN_SCHEDULE_CONSTANT;
         CHECK(kind_of(kind_text, &kind), "%s: kind %s", name, kind_text);
         syn_schedule sc = syn_schedule_defaults(kind);
-        char field[32], value[64];
+        char field[32], value[64], optim[16], momentum[64];
+        CHECK(fscanf(f, " optim %15s %63s", optim, momentum) == 2, "%s: optim", name);
+        syn_optim_kind okind = !strcmp(optim, "adam")       ? SYN_OPTIM_ADAM
+                               : !strcmp(optim, "momentum") ? SYN_OPTIM_MOMENTUM
+                                                            : SYN_OPTIM_SGD;
         long at = ftell(f);
         while (fscanf(f, " set %31s %63s", field, value) == 2) {
             CHECK(set_field(&sc, field, value), "%s: field %s", name, field);
@@ -191,17 +215,19 @@ static void test_golden(void)
         fseek(f, at, SEEK_SET);
         double *losses = read_doubles(f, "losses", epochs);
         double *want = read_doubles(f, "lr", epochs * spe);
+        double *want_m = read_doubles(f, "momentum", epochs * spe);
         char end[8];
-        CHECK(losses && want && fscanf(f, " %7s", end) == 1 && !strcmp(end, "end") &&
+        CHECK(losses && want && want_m && fscanf(f, " %7s", end) == 1 && !strcmp(end, "end") &&
                   epochs * spe <= MAX_STEPS,
               "%s: malformed", name);
         CHECK_OK(syn_schedule_check(&sc));
-        if (losses && want && epochs * spe <= MAX_STEPS)
-            run_golden(name, &sc, epochs, spe, (float)strtod(base_text, NULL), losses, want,
-                       &worst);
+        if (losses && want && want_m && epochs * spe <= MAX_STEPS)
+            run_golden(name, &sc, epochs, spe, (float)strtod(base_text, NULL), okind,
+                       (float)strtod(momentum, NULL), losses, want, want_m, &worst);
         seen[kind] = 1;
         free(losses);
         free(want);
+        free(want_m);
         n_cases++;
     }
     for (int k = 0; k < SYN_SCHEDULE_COUNT_; k++)
@@ -391,6 +417,31 @@ static void test_refused(void)
               "the trainer refuses %s %s = %s", syn_schedule_name(cases[i].kind),
               cases[i].field, cases[i].value);
     }
+    /* OneCycleLR(cycle_momentum=True) needs a momentum or beta1: plain SGD,
+     * Adagrad and RMSprop without momentum are refused, as PyTorch raises
+     * for an optimizer without either (plain SGD it would turn into
+     * momentum SGD); cycle_momentum=False takes any. */
+    const syn_optim_kind none[] = {SYN_OPTIM_SGD, SYN_OPTIM_ADAGRAD, SYN_OPTIM_RMSPROP};
+    for (int k = 0; k < 3; k++) {
+        syn_schedule one = syn_schedule_defaults(SYN_SCHEDULE_ONECYCLE);
+        syn_optim_desc o = syn_optim_defaults(none[k]);
+        syn_train_desc td = {.schedule = one};
+        syn_trainer *tr = NULL;
+        CHECK(syn_trainer_create(net, &o, &td, &tr) == SYN_ERR_INVALID_ARGUMENT && !tr,
+              "onecycle cycling the momentum of %s refused", syn_optim_name(none[k]));
+        td.schedule.no_cycle_momentum = 1;
+        CHECK_OK(syn_trainer_create(net, &o, &td, &tr));
+        syn_trainer_free(tr);
+    }
+    const struct {
+        const char *field, *value;
+    } moms[] = {{"base_momentum", "1"}, {"max_momentum", "-0.1"}, {"max_momentum", "nan"}};
+    for (int k = 0; k < 3; k++) {
+        s = syn_schedule_defaults(SYN_SCHEDULE_ONECYCLE);
+        set_field(&s, moms[k].field, moms[k].value);
+        CHECK(syn_schedule_check(&s) == SYN_ERR_INVALID_ARGUMENT, "%s %s", moms[k].field,
+              moms[k].value);
+    }
     /* A zeroed struct of an old kind still means PyTorch's defaults. */
     syn_schedule zero = {.kind = SYN_SCHEDULE_STEP};
     CHECK_OK(syn_schedule_check(&zero));
@@ -444,7 +495,7 @@ static void test_hostile_checkpoint(void)
     } spoils[] = {{factor_at, 0x3f800000u, "factor 1"},
                   {factor_at, 0x7fc00000u, "factor NaN"},
                   {have_best_at, 2u, "have_best 2"},
-                  {0, 3u, "version 3"}};
+                  {0, 4u, "version 4"}};
     for (size_t k = 0; at && k < sizeof spoils / sizeof spoils[0]; k++) {
         uint8_t *copy = malloc(size);
         memcpy(copy, img, size);

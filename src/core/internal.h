@@ -140,11 +140,22 @@ double syn_loss_compute(const syn_net *net, const syn_workspace *ws, const float
 void syn_loss_grad(const syn_net *net, const syn_workspace *ws, const float *targets,
                    size_t batch, float *dz);
 
+/* OneCycleLR's momentum cycling (optim.c): sets beta1 (Adam, AdamW, NAdam,
+ * RAdam) or the momentum (momentum, Nesterov, RMSprop with a momentum
+ * buffer; > 0) to m in [0, 1); *previous (may be NULL) receives the value
+ * it replaced. UNSUPPORTED for an optimizer without one. */
+syn_status syn_optimizer_set_momentum(syn_optimizer *opt, float m, float *previous);
+
 /* Schedules (schedule.c): does the rate change every step (OneCycle), and
  * does the schedule watch a loss per epoch (ReduceLROnPlateau)? Both for
  * a schedule syn_schedule_check accepts. */
 int syn_schedule_per_step(const syn_schedule *sc);
 int syn_schedule_validated(const syn_schedule *sc);
+/* ONECYCLE with cycle_momentum: the momentum (or beta1) of a step, like
+ * syn_schedule_lr_step's rate; -1 when the schedule does not cycle it (or
+ * during the warmup, which leaves it as the optimizer has it). */
+double syn_schedule_momentum_step(const syn_schedule *sc, size_t epoch, size_t step,
+                                  size_t steps_per_epoch);
 
 /* The network and optimizer a trainer works on (train.c), for writing
  * checkpoints (checkpoint.c). */

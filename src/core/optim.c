@@ -704,6 +704,37 @@ syn_status syn_optimizer_set_threads(syn_optimizer *opt, int n_threads)
     return SYN_OK;
 }
 
+syn_status syn_optimizer_set_momentum(syn_optimizer *opt, float m, float *previous)
+{
+    if (!opt || !(m >= 0.0f && m < 1.0f))
+        return SYN_ERR_INVALID_ARGUMENT;
+    /* OneCycleLR sets group["betas"][0] when the optimizer has betas, else
+     * group["momentum"]; without a buffer to carry it (plain SGD, RMSprop
+     * created without momentum) or a momentum at all (Adagrad) it cannot. */
+    float *at = NULL;
+    switch (opt->desc.kind) {
+    case SYN_OPTIM_ADAM:
+    case SYN_OPTIM_ADAMW:
+    case SYN_OPTIM_NADAM:
+    case SYN_OPTIM_RADAM: at = &opt->desc.beta1; break;
+    case SYN_OPTIM_MOMENTUM:
+    case SYN_OPTIM_NESTEROV:
+    case SYN_OPTIM_RMSPROP:
+        if (opt->desc.momentum > 0.0f && m > 0.0f)
+            at = &opt->desc.momentum;
+        break;
+    case SYN_OPTIM_SGD:
+    case SYN_OPTIM_ADAGRAD:
+    case SYN_OPTIM_COUNT_: break;
+    }
+    if (!at)
+        return SYN_ERR_UNSUPPORTED;
+    if (previous)
+        *previous = *at;
+    *at = m;
+    return SYN_OK;
+}
+
 syn_optim_desc syn_optimizer_desc(const syn_optimizer *opt)
 {
     if (!opt)

@@ -2,7 +2,7 @@
  * syn_schedule_kind, with torch.optim.lr_scheduler's definitions
  * (https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate):
  * StepLR, CosineAnnealingLR (first half period), ExponentialLR, OneCycleLR
- * (per step, cos annealing, two phases) and ReduceLROnPlateau (whose cuts
+ * (per step, cos annealing, two phases, cycle_momentum) and ReduceLROnPlateau (whose cuts
  * the trainer applies to its base rate, syn_trainer_observe_loss), each
  * after an optional LinearLR warmup chained as SequentialLR chains them.
  *
@@ -96,6 +96,24 @@ static double cos_anneal(double start, double end, double pct)
     return end + (start - end) / 2.0 * (cos(PI * pct) + 1.0);
 }
 
+/* OneCycleLR's phases at a step: which phase (1 or 2) and how far into it,
+ * as get_lr walks them. */
+static int onecycle_phase(const syn_schedule *sc, size_t e, size_t s, size_t spe, double *pct)
+{
+    double total = (double)(sc->t_max ? sc->t_max : 1) * (double)spe;
+    double step = (double)e * (double)spe + (double)s;
+    double end1 = (double)sc->pct_start * total - 1.0, end2 = total - 1.0;
+    if (step > end2)
+        step = end2;
+    if (end1 > 0.0 && step <= end1) {
+        *pct = step / end1;
+        return 1;
+    }
+    double span = end2 - end1;
+    *pct = span > 0.0 ? (step - end1) / span : 1.0;
+    return 2;
+}
+
 /* OneCycleLR.get_lr with three_phase=False: phase 1 ends at step
  * pct_start * total - 1 (initial_lr -> max_lr), phase 2 at total - 1
  * (max_lr -> initial_lr / final_div_factor). PyTorch raises past the last
@@ -104,23 +122,20 @@ static double cos_anneal(double start, double end, double pct)
  * skipped, as one that ends before it is. */
 static double onecycle_lr(const syn_schedule *sc, double base, size_t e, size_t s, size_t spe)
 {
-    double total = (double)(sc->t_max ? sc->t_max : 1) * (double)spe;
-    double step = (double)e * (double)spe + (double)s;
-    double initial = base / sc->div_factor, min = initial / sc->final_div_factor;
-    double end1 = (double)sc->pct_start * total - 1.0, end2 = total - 1.0;
-    if (step > end2)
-        step = end2;
-    if (end1 > 0.0 && step <= end1)
-        return cos_anneal(initial, base, step / end1);
-    double span = end2 - end1;
-    return cos_anneal(base, min, span > 0.0 ? (step - end1) / span : 1.0);
+    double initial = base / sc->div_factor, min = initial / sc->final_div_factor, pct;
+    if (onecycle_phase(sc, e, s, spe, &pct) == 1)
+        return cos_anneal(initial, base, pct);
+    return cos_anneal(base, min, pct);
 }
 
 static int onecycle_ok(const syn_schedule *sc)
 {
     return finite_in(sc->pct_start, 0.0, 1.0) && finite_in(sc->div_factor, 1.0, 1e30) &&
-           finite_in(sc->final_div_factor, 1.0, 1e30);
+           finite_in(sc->final_div_factor, 1.0, 1e30) &&
+           (sc->no_cycle_momentum || (finite_in(sc->base_momentum, 0.0, 0.99999994) &&
+                                      finite_in(sc->max_momentum, 0.0, 0.99999994)));
 }
+
 
 /* ReduceLROnPlateau keeps the rate until the trainer's cuts lower it. */
 static int plateau_ok(const syn_schedule *sc)
@@ -158,6 +173,8 @@ syn_schedule syn_schedule_defaults(syn_schedule_kind kind)
     s.factor = 0.1f;
     s.threshold = 1e-4f;
     s.eps = 1e-8f;
+    s.base_momentum = 0.85f;
+    s.max_momentum = 0.95f;
     return s;
 }
 
@@ -201,6 +218,19 @@ float syn_schedule_lr_step(const syn_schedule *sc, float base_lr, size_t epoch, 
     size_t spe = row->per_step && steps_per_epoch ? steps_per_epoch : 1;
     size_t s = row->per_step && step < spe ? step : 0;
     return (float)row->lr(sc, base_lr, epoch - sc->warmup, s, spe);
+}
+
+double syn_schedule_momentum_step(const syn_schedule *sc, size_t epoch, size_t step,
+                                  size_t steps_per_epoch)
+{
+    if (sc->kind != SYN_SCHEDULE_ONECYCLE || sc->no_cycle_momentum || epoch < sc->warmup)
+        return -1.0;
+    size_t spe = steps_per_epoch ? steps_per_epoch : 1;
+    double pct;
+    /* Phase 1: max_momentum -> base_momentum; phase 2: back up. */
+    if (onecycle_phase(sc, epoch - sc->warmup, step < spe ? step : 0, spe, &pct) == 1)
+        return cos_anneal(sc->max_momentum, sc->base_momentum, pct);
+    return cos_anneal(sc->base_momentum, sc->max_momentum, pct);
 }
 
 float syn_schedule_lr(const syn_schedule *schedule, float base_lr, size_t epoch)

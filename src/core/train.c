@@ -91,6 +91,17 @@ syn_status syn_trainer_create(syn_net *net, const syn_optim_desc *optim,
         st = SYN_ERR_OUT_OF_MEMORY;
     if (st == SYN_OK)
         syn_optimizer_use_pool(tr->opt, tr->pool);
+    /* OneCycleLR(cycle_momentum=True) needs a momentum or beta1 to cycle
+     * (PyTorch raises for an optimizer without either); until the cycle
+     * starts (after a warmup) the optimizer keeps its own. */
+    const syn_schedule *sc = &train->schedule;
+    float own = 0.0f;
+    if (st == SYN_OK && syn_schedule_momentum_step(sc, sc->warmup, 0, 1) >= 0.0) {
+        if (syn_optimizer_set_momentum(tr->opt, sc->max_momentum, &own) == SYN_OK)
+            syn_optimizer_set_momentum(tr->opt, own, NULL);
+        else
+            st = SYN_ERR_INVALID_ARGUMENT;
+    }
     if (st != SYN_OK) {
         syn_trainer_free(tr);
         return st;
@@ -489,9 +500,13 @@ syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_
     for (; b < n_batches; b++) {
         size_t count = n_rows - b * batch < batch ? n_rows - b * batch : batch;
         double loss = 0.0;
-        if (per_step)
+        if (per_step) {
             syn_optimizer_set_lr(tr->opt, syn_schedule_lr_step(sched, tr->base_lr,
                                                                tr->epochs_done, b, n_batches));
+            double m = syn_schedule_momentum_step(sched, tr->epochs_done, b, n_batches);
+            if (m >= 0.0)
+                syn_optimizer_set_momentum(tr->opt, (float)m, NULL);
+        }
         st = train_batch(tr, NULL, NULL, ds, tr->order + b * batch, count, &loss);
         if (st != SYN_OK)
             break;

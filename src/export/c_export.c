@@ -248,6 +248,45 @@ static void put_encoding(text *t, const syn_net *net, const char *p, const char 
     free(fill);
 }
 
+/* The sink the layer kinds write their C through (layers/layer_export.h). */
+typedef struct c_sink_ctx {
+    text *t;
+    const char *prefix;
+} c_sink_ctx;
+
+static void sink_text(void *ctx, const char *fmt, ...)
+{
+    text *t = ((c_sink_ctx *)ctx)->t;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof buf)
+        t->status = SYN_ERR_OVERFLOW;
+    else
+        put(t, "%s", buf);
+}
+
+static void sink_array(void *ctx, const char *name, const float *values, size_t count)
+{
+    c_sink_ctx *c = ctx;
+    put_array(c->t, c->prefix, name, values, count);
+}
+
+static void sink_value(void *ctx, float v)
+{
+    put_float(((c_sink_ctx *)ctx)->t, v);
+}
+
+/* A sink over t, its context in the caller's *ctx. */
+static syn_c_sink c_sink(text *t, const char *prefix, c_sink_ctx *ctx)
+{
+    ctx->t = t;
+    ctx->prefix = prefix;
+    return (syn_c_sink){ctx, sink_text, sink_array, sink_value, prefix};
+}
+
 static void put_data(text *t, const syn_net *net, const char *p, const char *up)
 {
     if (net->scale_offset) {
@@ -255,17 +294,11 @@ static void put_data(text *t, const syn_net *net, const char *p, const char *up)
         put_array(t, p, "input_offset", net->scale_offset, net->n_inputs);
         put_array(t, p, "input_scale", net->scale_mul, net->n_inputs);
     }
+    c_sink_ctx ctx;
+    syn_c_sink sink = c_sink(t, p, &ctx);
     for (size_t l = 0; l < net->n_layers; l++) {
         const syn_layer *layer = &net->layers[l];
-        char name[32];
-        put(t, "\n/* Layer %zu: %zu units x %zu inputs, row-major (PyTorch's Linear layout), "
-            "%s. */\n", l, layer->units, layer->n_in, activation_word(layer->activation));
-        snprintf(name, sizeof name, "w%zu", l);
-        put_array(t, p, name, net->params + layer->w_off, layer->units * layer->n_in);
-        if (layer->has_bias) {
-            snprintf(name, sizeof name, "b%zu", l);
-            put_array(t, p, name, net->params + layer->b_off, layer->units);
-        }
+        syn_layer_ops_of(layer->kind)->c_data(layer, l, net->params, net->state, &sink);
     }
     put_encoding(t, net, p, up);
     if (net->n_class_names > 0) {
@@ -379,14 +412,11 @@ static void put_predict(text *t, const syn_net *net, const char *p, const char *
             if (layer->units > width)
                 width = layer->units;
         }
-        char bias[MAX_PREFIX + 16];
-        if (layer->has_bias)
-            snprintf(bias, sizeof bias, "%s_b%zu", p, l);
-        else
-            snprintf(bias, sizeof bias, "NULL");
-        put(&body, "    %s_dense_(%s_w%zu, %s, %s, %zu, %zu, %s);\n", p, p, l, bias, src,
-            layer->n_in, layer->units, dst);
-        if (layer->activation != SYN_ACT_LINEAR && layer->activation != SYN_ACT_SOFTMAX)
+        c_sink_ctx ctx;
+        syn_c_sink sink = c_sink(&body, p, &ctx);
+        syn_layer_ops_of(layer->kind)->c_body(layer, l, src, dst, &sink);
+        if ((layer->activation != SYN_ACT_LINEAR && layer->activation != SYN_ACT_SOFTMAX) ||
+            layer->kind != SYN_LAYER_DENSE)
             need_j = 1;
         put_activation(&body, p, layer, dst);
         if (!last) {
@@ -448,11 +478,13 @@ syn_status syn_net_export_c(const syn_net *net, const char *path, const char *pr
                       "characters", prefix, MAX_PREFIX);
         return SYN_ERR_INVALID_ARGUMENT;
     }
-    size_t bad = syn_net_first_kind_not(net, 1u << SYN_LAYER_DENSE);
-    if (bad < net->n_layers) {
-        syn_set_error(err, "export_c: layer %zu (%s): this exporter writes dense layers only",
-                      bad, syn_layer_kind_name(net->layers[bad].kind));
-        return SYN_ERR_INVALID_ARGUMENT;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const syn_layer_ops *ops = syn_layer_ops_of(net->layers[l].kind);
+        if (!ops->c_data || !ops->c_body) {
+            syn_set_error(err, "export_c: layer %zu (%s): the C export cannot express this kind",
+                          l, ops->name);
+            return SYN_ERR_INVALID_ARGUMENT;
+        }
     }
     if (net->layers[net->n_layers - 1].units > 0x7fffffff) {
         syn_set_error(err, "export_c: too many outputs for an int argmax");

@@ -56,12 +56,14 @@ enum {
     ONNX_ATTR_I = 3,     /* int64 */
     ONNX_ATTR_S = 4,     /* bytes */
     ONNX_ATTR_T = 5,     /* TensorProto */
+    ONNX_ATTR_INTS = 8,  /* repeated int64 */
     ONNX_ATTR_TYPE = 20, /* AttributeType enum */
 
     /* AttributeProto.AttributeType */
     ONNX_ATTR_TYPE_FLOAT = 1,
     ONNX_ATTR_TYPE_INT = 2,
     ONNX_ATTR_TYPE_TENSOR = 4,
+    ONNX_ATTR_TYPE_INTS = 7,
 
     /* ValueInfoProto */
     ONNX_VALUE_NAME = 1, /* string */
@@ -82,6 +84,7 @@ enum {
     ONNX_TENSOR_DATA_TYPE = 2,     /* int32, TensorProto.DataType */
     ONNX_TENSOR_SEGMENT = 3,
     ONNX_TENSOR_FLOAT_DATA = 4,    /* repeated float, packed */
+    ONNX_TENSOR_INT64_DATA = 7,    /* repeated int64, packed */
     ONNX_TENSOR_NAME = 8,          /* string */
     ONNX_TENSOR_RAW_DATA = 9,      /* bytes, little-endian elements */
     ONNX_TENSOR_DOUBLE_DATA = 10,  /* repeated double, packed */
@@ -90,6 +93,8 @@ enum {
 
     /* TensorProto.DataType */
     ONNX_DTYPE_FLOAT = 1,
+    ONNX_DTYPE_INT64 = 7,
+    ONNX_DTYPE_BOOL = 9,
     ONNX_DTYPE_DOUBLE = 11
 };
 

@@ -2,6 +2,7 @@
  * from the layers, input scaling and class names the chain matched, and
  * the entry points syn_onnx_parse and syn_net_import_onnx that run the
  * three stages. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,45 +42,141 @@ static syn_status broadcast(onnx_ctx *c, const onnx_tensor *t, size_t n, float f
 }
 
 /* Tensors with float_data are decoded into a scratch buffer first. */
+/* A dense layer's W into synapse's [units x n_in]; tensors with
+ * float_data are decoded into a scratch buffer first. */
+static syn_status load_dense(onnx_ctx *c, const found_layer *fl, float *w)
+{
+    size_t count = fl->units * fl->n_in;
+    float *tmp = malloc(count * sizeof *tmp);
+    if (!tmp)
+        return syn_onnx_fail(c, SYN_ERR_OUT_OF_MEMORY, "out of memory");
+    syn_status st = syn_onnx_tensor_floats(c, fl->weight, count, tmp);
+    if (st == SYN_OK) {
+        for (size_t u = 0; u < fl->units; u++)
+            for (size_t i = 0; i < fl->n_in; i++)
+                w[u * fl->n_in + i] =
+                    fl->transposed ? tmp[i * fl->units + u] : tmp[u * fl->n_in + i];
+    }
+    free(tmp);
+    return st;
+}
+
+/* A batch norm's running statistics into the net's state arena; a file's
+ * variance must be one a training run could have made (finite, >= 0),
+ * else inference would take the square root of a negative number. */
+static syn_status load_running(onnx_ctx *c, const found_layer *fl, float *mean, float *var)
+{
+    syn_status st = broadcast(c, fl->mean, fl->units, 0.0f, mean);
+    if (st == SYN_OK)
+        st = broadcast(c, fl->var, fl->units, 1.0f, var);
+    for (size_t u = 0; st == SYN_OK && u < fl->units; u++)
+        if (!isfinite(mean[u]) || !(var[u] >= 0.0f) || !isfinite(var[u])) {
+            const onnx_node *node = &c->g.nodes[fl->node];
+            char nb[SHOWN_NAME + 4];
+            st = syn_onnx_fail(c, SYN_ERR_CORRUPT, "node %zu \"%s\" (BatchNormalization): "
+                               "feature %zu has running mean %g and variance %g", fl->node,
+                               syn_onnx_shown(node->name, nb), u, (double)mean[u],
+                               (double)var[u]);
+        }
+    return st;
+}
+
 static syn_status load_weights(onnx_ctx *c, syn_net *net)
 {
     syn_status st = SYN_OK;
     for (size_t l = 0; l < c->n_layers && st == SYN_OK; l++) {
         const found_layer *fl = &c->layers[l];
+        const syn_layer *layer = &net->layers[l];
         float *w, *b;
         syn_net_layer_params(net, l, &w, &b);
-        size_t count = fl->units * fl->n_in;
-        float *tmp = malloc(count * sizeof *tmp);
-        if (!tmp)
-            return syn_onnx_fail(c, SYN_ERR_OUT_OF_MEMORY, "out of memory");
-        st = syn_onnx_tensor_floats(c, fl->weight, count, tmp);
-        if (st == SYN_OK) {
-            for (size_t u = 0; u < fl->units; u++)
-                for (size_t i = 0; i < fl->n_in; i++)
-                    w[u * fl->n_in + i] =
-                        fl->transposed ? tmp[i * fl->units + u] : tmp[u * fl->n_in + i];
+        switch (fl->kind) {
+        case SYN_LAYER_DENSE: st = load_dense(c, fl, w); break;
+        case SYN_LAYER_DROPOUT: break;
+        case SYN_LAYER_BATCHNORM:
+            st = load_running(c, fl, net->state + layer->s_off,
+                              net->state + layer->s_off + fl->units);
+            if (st == SYN_OK)
+                st = broadcast(c, fl->weight, fl->units, 1.0f, w);
+            break;
+        case SYN_LAYER_LAYERNORM: st = broadcast(c, fl->weight, fl->units, 1.0f, w); break;
+        /* The image kinds: the matcher does not import them (yet). */
+        case SYN_LAYER_CONV2D:
+        case SYN_LAYER_MAXPOOL2D:
+        case SYN_LAYER_AVGPOOL2D:
+        case SYN_LAYER_GLOBAL_AVGPOOL:
+        case SYN_LAYER_BATCHNORM2D:
+        case SYN_LAYER_DROPOUT2D:
+        case SYN_LAYER_FLATTEN:
+        case SYN_LAYER_COUNT_: break;
         }
-        free(tmp);
         if (st == SYN_OK && b)
             st = broadcast(c, fl->bias, fl->units, 0.0f, b);
     }
     return st;
 }
 
+/* A scaling constant over the n flattened features: t broadcasts against
+ * the sample shape d it met (checked by onnx_match.c), so feature f, at
+ * row-major multi-index (i_0, ..., i_r-1) of d, takes t's element at the
+ * same right-aligned index, 0 along t's dims of 1. A shape not known in
+ * full leaves t a vector of n elements or one. */
+static syn_status expand(onnx_ctx *c, const onnx_tensor *t, const onnx_dims *d, size_t n,
+                         float fill, float *dst)
+{
+    size_t count;
+    syn_status st = t ? syn_onnx_tensor_count(c, t, &count) : SYN_OK;
+    if (st != SYN_OK)
+        return st;
+    if (!t || count == 1 || onnx_dims_size(d) != n)
+        return broadcast(c, t, n, fill, dst);
+    float *values = malloc(count * sizeof *values);
+    if (!values)
+        return syn_onnx_fail(c, SYN_ERR_OUT_OF_MEMORY, "out of memory");
+    st = syn_onnx_tensor_floats(c, t, count, values);
+    for (size_t f = 0; st == SYN_OK && f < n; f++) {
+        size_t rest = f, at = 0, stride = 1;
+        for (size_t k = 0; k < d->rank; k++) {
+            size_t dim = (size_t)d->d[d->rank - 1 - k], i = rest % dim;
+            rest /= dim;
+            if (k < t->n_dims) {
+                size_t tdim = (size_t)t->dims[t->n_dims - 1 - k];
+                at += (tdim == 1 ? 0 : i) * stride;
+                stride *= tdim;
+            }
+        }
+        dst[f] = values[at];
+    }
+    free(values);
+    return st;
+}
+
 static syn_status load_scaling(onnx_ctx *c, syn_net *net)
 {
-    if (!c->offset && !c->scale)
+    const onnx_scaling *sc = &c->scaling;
+    if (!sc->offset && !sc->scale)
         return SYN_OK;
     size_t n = net->n_inputs;
     float *offset = malloc(n * sizeof *offset), *scale = malloc(n * sizeof *scale);
     syn_status st =
         offset && scale ? SYN_OK : syn_onnx_fail(c, SYN_ERR_OUT_OF_MEMORY, "out of memory");
     if (st == SYN_OK)
-        st = broadcast(c, c->offset, n, 0.0f, offset);
+        st = expand(c, sc->offset, &sc->offset_dims, n, 0.0f, offset);
     if (st == SYN_OK)
-        st = broadcast(c, c->scale, n, 1.0f, scale);
+        st = expand(c, sc->scale, &sc->scale_dims, n, 1.0f, scale);
+    /* x / s becomes x * (1 / s): within an ulp of PyTorch's division. */
+    for (size_t j = 0; st == SYN_OK && sc->divides && j < n; j++) {
+        if (scale[j] == 0.0f || !isfinite(scale[j])) {
+            const onnx_node *node = &c->g.nodes[sc->scale_node];
+            char nb[SHOWN_NAME + 4];
+            st = syn_onnx_fail(c, SYN_ERR_UNSUPPORTED, "node %zu \"%s\" (Div): divides "
+                               "feature %zu by %g", sc->scale_node,
+                               syn_onnx_shown(node->name, nb), j, (double)scale[j]);
+        }
+        scale[j] = 1.0f / scale[j];
+    }
     if (st == SYN_OK && syn_net_set_input_scaling(net, offset, scale) != SYN_OK)
-        st = syn_onnx_fail(c, SYN_ERR_CORRUPT, "the input scaling (Sub, Mul) is not finite");
+        st = syn_onnx_fail(c, SYN_ERR_CORRUPT, "the input scaling (%s) is not finite",
+                           sc->divides ? "Sub, Div" : "Sub, Mul");
     free(offset);
     free(scale);
     return st;
@@ -170,14 +267,61 @@ static const uint8_t *skip_ws(const uint8_t *p, const uint8_t *end)
     return p;
 }
 
-/* metadata_props "class_names": a JSON array of strings, one per output.
- * Every decoded string is no longer than its JSON form, so one buffer the
- * size of the value holds them all. */
+/* A JSON number token (RFC 8259's grammar) copied as written: a plain
+ * "classes" list may hold label values rather than names. */
+static int json_number(const uint8_t **p, const uint8_t *end, char **out)
+{
+    const uint8_t *q = *p, *start = q;
+    if (q < end && *q == '-')
+        q++;
+    if (q == end || !(*q >= '0' && *q <= '9'))
+        return 0;
+    if (*q == '0')
+        q++;
+    else
+        while (q < end && *q >= '0' && *q <= '9')
+            q++;
+    if (q < end && *q == '.') {
+        if (++q == end || !(*q >= '0' && *q <= '9'))
+            return 0;
+        while (q < end && *q >= '0' && *q <= '9')
+            q++;
+    }
+    if (q < end && (*q == 'e' || *q == 'E')) {
+        if (++q < end && (*q == '+' || *q == '-'))
+            q++;
+        if (q == end || !(*q >= '0' && *q <= '9'))
+            return 0;
+        while (q < end && *q >= '0' && *q <= '9')
+            q++;
+    }
+    memcpy(*out, start, (size_t)(q - start));
+    *out += q - start;
+    *(*out)++ = '\0';
+    *p = q;
+    return 1;
+}
+
+/* Whether count class names fit net: one per output, or two for a single
+ * output after a Sigmoid (the probability of the second class, as a
+ * synapse binary classifier stores them). */
+static int class_count_fits(const syn_net *net, size_t count)
+{
+    size_t n_out = syn_net_n_outputs(net);
+    return count == n_out || (n_out == 1 && count == 2 &&
+                              net->layers[net->n_layers - 1].activation == SYN_ACT_SIGMOID);
+}
+
+/* metadata_props "class_names" (synapse's export), else "classes": a JSON
+ * array of strings (or numbers), one per output. Every decoded string is
+ * no longer than its JSON form, so one buffer the size of the value holds
+ * them all. */
 static syn_status load_class_names(onnx_ctx *c, syn_net *net)
 {
-    if (!c->has_class_names)
+    if (!c->has_class_names && !c->has_classes)
         return SYN_OK;
-    onnx_span v = c->class_names;
+    const char *key = c->has_class_names ? "class_names" : "classes";
+    onnx_span v = c->has_class_names ? c->class_names : c->classes;
     char *text = malloc(v.size + 1);
     const char **names = calloc(v.size / 2 + 1, sizeof *names);
     syn_status st = SYN_OK;
@@ -195,10 +339,10 @@ static syn_status load_class_names(onnx_ctx *c, syn_net *net)
         p++;
     } else {
         while (ok) {
-            ok = p < end && *p++ == '"';
+            ok = p < end;
             if (ok) {
                 names[count++] = o;
-                ok = json_string(&p, end, &o);
+                ok = *p == '"' ? (p++, json_string(&p, end, &o)) : json_number(&p, end, &o);
             }
             p = skip_ws(p, end);
             if (!ok || p == end)
@@ -212,12 +356,11 @@ static syn_status load_class_names(onnx_ctx *c, syn_net *net)
         }
     }
     if (st == SYN_OK && (!ok || skip_ws(p, end) != end))
-        st = syn_onnx_fail(c, SYN_ERR_CORRUPT, "metadata \"class_names\" is not a JSON array of "
-                           "strings");
-    if (st == SYN_OK && count != 0 && count != syn_net_n_outputs(net))
-        st = syn_onnx_fail(c, SYN_ERR_CORRUPT,
-                           "metadata \"class_names\" has %zu names for %zu outputs", count,
-                           syn_net_n_outputs(net));
+        st = syn_onnx_fail(c, SYN_ERR_CORRUPT, "metadata \"%s\" is not a JSON array of "
+                           "strings", key);
+    if (st == SYN_OK && count != 0 && !class_count_fits(net, count))
+        st = syn_onnx_fail(c, SYN_ERR_CORRUPT, "metadata \"%s\" has %zu names for %zu "
+                           "outputs", key, count, syn_net_n_outputs(net));
     if (st == SYN_OK && syn_net_set_class_names(net, names, count) != SYN_OK)
         st = syn_onnx_fail(c, SYN_ERR_OUT_OF_MEMORY, "out of memory");
     free(text);
@@ -231,10 +374,15 @@ static syn_status build_net(onnx_ctx *c, syn_net **out)
     if (!descs)
         return syn_onnx_fail(c, SYN_ERR_OUT_OF_MEMORY, "out of memory");
     for (size_t l = 0; l < c->n_layers; l++) {
-        descs[l].units = c->layers[l].units;
-        descs[l].activation = c->layers[l].activation;
-        descs[l].leaky_slope = c->layers[l].slope;
-        descs[l].no_bias = c->layers[l].bias == NULL;
+        const found_layer *fl = &c->layers[l];
+        descs[l].units = fl->units;
+        descs[l].activation = fl->activation;
+        descs[l].leaky_slope = fl->slope;
+        descs[l].no_bias = fl->bias == NULL;
+        descs[l].kind = fl->kind;
+        descs[l].rate = fl->rate;
+        descs[l].eps = fl->eps;
+        descs[l].momentum = fl->momentum;
     }
     syn_activation last = c->layers[c->n_layers - 1].activation;
     syn_net_desc desc = {
@@ -247,11 +395,15 @@ static syn_status build_net(onnx_ctx *c, syn_net **out)
         .seed = 0,
     };
     syn_net *net = NULL;
-    syn_status st = syn_net_create(&desc, &net);
+    syn_error why = {{0}};
+    syn_status st = syn_net_desc_check(&desc, &why);
+    if (st == SYN_OK)
+        st = syn_net_create(&desc, &net);
     free(descs);
     if (st != SYN_OK)
         return syn_onnx_fail(c, st == SYN_ERR_INVALID_ARGUMENT ? SYN_ERR_UNSUPPORTED : st,
-                             "cannot build the network: %s", syn_strerror(st));
+                             "cannot build the network: %s",
+                             why.message[0] ? why.message : syn_strerror(st));
     st = load_weights(c, net);
     if (st == SYN_OK)
         st = load_scaling(c, net);

@@ -15,12 +15,13 @@
 
 #define NAME_SIZE 64
 
-typedef struct onnx_attr {
-    const char *name;
-    int type; /* ONNX_ATTR_TYPE_FLOAT or ONNX_ATTR_TYPE_INT */
-    float f;
-    int64_t i;
-} onnx_attr;
+/* The layers' attribute type (layers/layer_export.h): the kinds write
+ * their nodes through the sinks below. */
+typedef syn_onnx_attr onnx_attr;
+_Static_assert((int)SYN_ONNX_FLOAT == (int)ONNX_ATTR_TYPE_FLOAT &&
+                   (int)SYN_ONNX_INT == (int)ONNX_ATTR_TYPE_INT &&
+                   (int)SYN_ONNX_INTS == (int)ONNX_ATTR_TYPE_INTS,
+               "attribute types are ONNX's");
 
 /* A FLOAT TensorProto with raw_data: little-endian float32 written byte by
  * byte, so the file is the same on every host. */
@@ -65,6 +66,9 @@ static void put_node(syn_pb_writer *w, const char *op_type, const char *name,
         syn_pb_put_string(w, ONNX_ATTR_NAME, attrs[k].name);
         if (attrs[k].type == ONNX_ATTR_TYPE_FLOAT)
             syn_pb_put_float(w, ONNX_ATTR_F, attrs[k].f);
+        else if (attrs[k].type == ONNX_ATTR_TYPE_INTS)
+            for (size_t j = 0; j < attrs[k].n_ints; j++)
+                syn_pb_put_int64(w, ONNX_ATTR_INTS, attrs[k].ints[j]);
         else
             syn_pb_put_int64(w, ONNX_ATTR_I, attrs[k].i);
         syn_pb_put_varint(w, ONNX_ATTR_TYPE, (uint64_t)attrs[k].type);
@@ -129,43 +133,75 @@ static void put_scaling(syn_pb_writer *w, char *current)
     snprintf(current, NAME_SIZE, "input_scaled");
 }
 
+/* The sinks the layer kinds write through (layers/layer_export.h): the
+ * graph's nodes and its initializers are written in two passes, nodes
+ * first, as the file has always been laid out. */
+static void sink_node(void *ctx, const char *op, const char *name, const char *const *inputs,
+                      size_t n_inputs, const char *output, const syn_onnx_attr *attrs,
+                      size_t n_attrs)
+{
+    put_node(ctx, op, name, inputs, n_inputs, output, attrs, n_attrs);
+}
+
+static void sink_tensor(void *ctx, const char *name, const int64_t *dims, size_t n_dims,
+                        const float *values, size_t count)
+{
+    put_tensor(ctx, name, dims, n_dims, values, count);
+}
+
+static void skip_node(void *ctx, const char *op, const char *name, const char *const *inputs,
+                      size_t n_inputs, const char *output, const syn_onnx_attr *attrs,
+                      size_t n_attrs)
+{
+    (void)ctx, (void)op, (void)name, (void)inputs, (void)n_inputs, (void)output, (void)attrs,
+        (void)n_attrs;
+}
+
+static void skip_tensor(void *ctx, const char *name, const int64_t *dims, size_t n_dims,
+                        const float *values, size_t count)
+{
+    (void)ctx, (void)name, (void)dims, (void)n_dims, (void)values, (void)count;
+}
+
 static void put_layer_nodes(syn_pb_writer *w, const syn_net *net, size_t l, char *current)
 {
     const syn_layer *layer = &net->layers[l];
+    const syn_layer_ops *ops = syn_layer_ops_of(layer->kind);
     int last = l + 1 == net->n_layers;
     const char *act_op = activation_op(layer->activation);
-    char weight[NAME_SIZE], bias[NAME_SIZE], node[NAME_SIZE], out[NAME_SIZE];
-    snprintf(weight, sizeof weight, "dense%zu.weight", l);
-    snprintf(bias, sizeof bias, "dense%zu.bias", l);
-    snprintf(node, sizeof node, "dense%zu_gemm", l);
+    char node[NAME_SIZE], out[NAME_SIZE];
     if (last && !act_op)
         snprintf(out, sizeof out, "output");
     else
-        snprintf(out, sizeof out, "dense%zu_linear", l);
-    /* Gemm: Y = X * B^T + C with transB = 1 reads W [units x n_in] as it
-     * is stored; C is optional since opset 11, so a bias-free layer is a
-     * Gemm with two inputs. */
-    const char *inputs[3] = {current, weight, bias};
-    onnx_attr trans_b = {"transB", ONNX_ATTR_TYPE_INT, 0.0f, 1};
-    put_node(w, "Gemm", node, inputs, layer->has_bias ? 3 : 2, out, &trans_b, 1);
-    snprintf(current, NAME_SIZE, "%s", out);
+        snprintf(out, sizeof out, "%s%zu_linear", ops->name, l);
+    syn_onnx_sink nodes = {w, skip_tensor, sink_node};
+    if (ops->onnx_emit(layer, l, net->params, net->state, current, out, &nodes)) {
+        snprintf(current, NAME_SIZE, "%s", out);
+    } else if (last && !act_op) {
+        /* A layer that is its input (dropout) at the end: the graph's
+         * output still needs its name. */
+        const char *in[1] = {current};
+        snprintf(node, sizeof node, "%s%zu_identity", ops->name, l);
+        put_node(w, "Identity", node, in, 1, "output", NULL, 0);
+        snprintf(current, NAME_SIZE, "output");
+    }
     if (!act_op)
         return;
-    snprintf(node, sizeof node, "dense%zu_%s", l, activation_word(layer->activation));
+    snprintf(node, sizeof node, "%s%zu_%s", ops->name, l, activation_word(layer->activation));
     if (last)
         snprintf(out, sizeof out, "output");
     else
-        snprintf(out, sizeof out, "dense%zu_%s", l, activation_word(layer->activation));
+        snprintf(out, sizeof out, "%s%zu_%s", ops->name, l, activation_word(layer->activation));
     const char *act_in[1] = {current};
-    onnx_attr attr = {NULL, 0, 0.0f, 0};
+    onnx_attr attr = {NULL, 0, 0.0f, 0, NULL, 0};
     size_t n_attrs = 0;
     if (layer->activation == SYN_ACT_LEAKY_RELU) {
-        attr = (onnx_attr){"alpha", ONNX_ATTR_TYPE_FLOAT, layer->leaky_slope, 0};
+        attr = (onnx_attr){"alpha", ONNX_ATTR_TYPE_FLOAT, layer->leaky_slope, 0, NULL, 0};
         n_attrs = 1;
     } else if (layer->activation == SYN_ACT_SOFTMAX) {
         /* axis 1 of a [batch, units] tensor: the same under the opset < 13
          * (flatten to 2-D at axis) and the opset >= 13 (one axis) rules. */
-        attr = (onnx_attr){"axis", ONNX_ATTR_TYPE_INT, 0.0f, 1};
+        attr = (onnx_attr){"axis", ONNX_ATTR_TYPE_INT, 0.0f, 1, NULL, 0};
         n_attrs = 1;
     }
     put_node(w, act_op, node, act_in, 1, out, &attr, n_attrs);
@@ -179,17 +215,10 @@ static void put_initializers(syn_pb_writer *w, const syn_net *net)
         put_tensor(w, "input_offset", dims, 1, net->scale_offset, net->n_inputs);
         put_tensor(w, "input_scale", dims, 1, net->scale_mul, net->n_inputs);
     }
-    for (size_t l = 0; l < net->n_layers; l++) {
-        const syn_layer *layer = &net->layers[l];
-        char name[NAME_SIZE];
-        int64_t dims[2] = {(int64_t)layer->units, (int64_t)layer->n_in};
-        snprintf(name, sizeof name, "dense%zu.weight", l);
-        put_tensor(w, name, dims, 2, net->params + layer->w_off, layer->units * layer->n_in);
-        if (layer->has_bias) {
-            snprintf(name, sizeof name, "dense%zu.bias", l);
-            put_tensor(w, name, dims, 1, net->params + layer->b_off, layer->units);
-        }
-    }
+    syn_onnx_sink tensors = {w, sink_tensor, skip_node};
+    for (size_t l = 0; l < net->n_layers; l++)
+        syn_layer_ops_of(net->layers[l].kind)
+            ->onnx_emit(&net->layers[l], l, net->params, net->state, "", "", &tensors);
 }
 
 static void put_graph(syn_pb_writer *w, const syn_net *net)
@@ -315,8 +344,12 @@ static void put_doc_string(syn_pb_writer *w, const syn_net *net)
     syn_pb_append(w, part, (size_t)n);
     for (size_t l = 0; l < net->n_layers; l++) {
         const syn_layer *layer = &net->layers[l];
-        n = snprintf(part, sizeof part, " -> %zu %s%s", layer->units,
-                     activation_word(layer->activation), layer->has_bias ? "" : " (no bias)");
+        if (layer->kind == SYN_LAYER_DENSE)
+            n = snprintf(part, sizeof part, " -> %zu %s%s", layer->units,
+                         activation_word(layer->activation), layer->has_bias ? "" : " (no bias)");
+        else
+            n = snprintf(part, sizeof part, " -> %s %s", syn_layer_kind_name(layer->kind),
+                         activation_word(layer->activation));
         syn_pb_append(w, part, (size_t)n);
     }
     if (net->scale_offset) {
@@ -335,12 +368,12 @@ syn_status syn_onnx_serialize(const syn_net *net, uint8_t **out, size_t *out_siz
     }
     *out = NULL;
     *out_size = 0;
-    size_t bad = syn_net_first_kind_not(net, 1u << SYN_LAYER_DENSE);
-    if (bad < net->n_layers) {
-        syn_set_error(err, "export_onnx: layer %zu (%s): this exporter writes dense layers only",
-                      bad, syn_layer_kind_name(net->layers[bad].kind));
-        return SYN_ERR_INVALID_ARGUMENT;
-    }
+    for (size_t l = 0; l < net->n_layers; l++)
+        if (!syn_layer_ops_of(net->layers[l].kind)->onnx_emit) {
+            syn_set_error(err, "export_onnx: layer %zu (%s): ONNX cannot express this kind", l,
+                          syn_layer_kind_name(net->layers[l].kind));
+            return SYN_ERR_INVALID_ARGUMENT;
+        }
     if (net->n_inputs > (size_t)INT64_MAX || net->max_width > (size_t)INT64_MAX) {
         syn_set_error(err, "export_onnx: a width does not fit ONNX's int64 dims");
         return SYN_ERR_OVERFLOW;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "synapse.h"
+#include "base/util.h"
 #include "export/protobuf.h"
 
 /* Limits far above any MLP; they bound the work a hostile file can cause
@@ -24,7 +25,7 @@
 #define MAX_TENSORS 4096
 #define MAX_GRAPH_IO 4096
 #define MAX_DIMS 8
-#define NODE_MAX_IO 4
+#define NODE_MAX_IO 5 /* BatchNormalization has five inputs */
 #define SHOWN_NAME 64
 
 typedef struct onnx_span {
@@ -64,14 +65,40 @@ typedef struct onnx_graph {
 
 /* A layer found on the chain, before the network exists. */
 typedef struct found_layer {
+    syn_layer_kind kind;
     size_t n_in, units;
-    const onnx_tensor *weight;
+    const onnx_tensor *weight; /* dense: W; norms: gamma (NULL: ones) */
     int transposed; /* weight stored [n_in x units] (MatMul, Gemm transB=0) */
-    const onnx_tensor *bias;
+    const onnx_tensor *bias;   /* dense: b; norms: beta */
+    const onnx_tensor *mean, *var; /* batch norm: the running statistics */
+    float eps, momentum, rate; /* norms, batch norm, dropout (PyTorch's meanings) */
+    size_t node;               /* the node that made it, for messages */
     syn_activation activation;
     int has_activation;
     float slope;
 } found_layer;
+
+/* The shape of one sample of a value on the chain (the batch axis left
+ * out): rank and dims, DIM_UNKNOWN where the file leaves a dim symbolic;
+ * rank_known 0 when not even the rank is known (an input without a
+ * declared shape). */
+#define DIM_UNKNOWN (-1)
+typedef struct onnx_dims {
+    int rank_known;
+    size_t rank;
+    int64_t d[MAX_DIMS];
+} onnx_dims;
+
+/* Input scaling found before the first layer: x' = (x - offset) * scale,
+ * or x' = (x - offset) / divisor for a Div. Each constant broadcasts
+ * against the sample shape at its node, kept for expanding it to the
+ * flattened features when the net is built. */
+typedef struct onnx_scaling {
+    const onnx_tensor *offset, *scale;
+    int divides; /* scale came from a Div: the features are divided by it */
+    onnx_dims offset_dims, scale_dims;
+    size_t scale_node; /* the Mul or Div, for messages */
+} onnx_scaling;
 
 typedef struct onnx_ctx {
     const char *name;
@@ -80,9 +107,11 @@ typedef struct onnx_ctx {
     onnx_graph g;
     found_layer *layers;
     size_t n_layers;
-    const onnx_tensor *offset, *scale; /* Sub and Mul before the first layer */
-    onnx_span class_names;
+    onnx_scaling scaling;
+    onnx_span class_names; /* metadata_props "class_names" (synapse's own) */
     int has_class_names;
+    onnx_span classes; /* metadata_props "classes", read when class_names is absent */
+    int has_classes;
 } onnx_ctx;
 
 typedef struct onnx_attr_value {
@@ -91,6 +120,8 @@ typedef struct onnx_attr_value {
     float f;
     int64_t i;
     onnx_span t;
+    size_t n_ints; /* ints: the count in the file, the first MAX_DIMS kept */
+    int64_t ints[MAX_DIMS];
 } onnx_attr_value;
 
 static inline int onnx_span_eq(onnx_span a, onnx_span b)
@@ -107,6 +138,19 @@ static inline onnx_span onnx_field_span(const syn_pb_field *f)
 {
     onnx_span s = {f->data, f->size};
     return s;
+}
+
+/* The number of features of a sample shape: 0 when not all dims are known
+ * (or the product overflows). */
+static inline size_t onnx_dims_size(const onnx_dims *d)
+{
+    if (!d->rank_known)
+        return 0;
+    size_t n = 1;
+    for (size_t i = 0; i < d->rank; i++)
+        if (d->d[i] < 0 || !syn_mul_size(n, (size_t)d->d[i], &n))
+            return 0;
+    return n;
 }
 
 /* Sets the context's error to "name: detail" and returns st. */
@@ -150,8 +194,16 @@ syn_status syn_onnx_tensor_floats(onnx_ctx *c, const onnx_tensor *t, size_t coun
 syn_status syn_onnx_node_attr(onnx_ctx *c, const onnx_node *n, const char *name,
                               onnx_attr_value *a);
 
-/* The declared features per sample of graph input v (0 when unknown). */
-syn_status syn_onnx_input_width(onnx_ctx *c, const onnx_value *v, size_t *width);
+/* The declared sample shape of graph input v (the first dim is the
+ * batch): float elements required; *batch receives the batch dim's value
+ * (DIM_UNKNOWN when symbolic or undeclared). */
+syn_status syn_onnx_input_shape(onnx_ctx *c, const onnx_value *v, onnx_dims *dims,
+                                int64_t *batch);
+
+/* The elements of an INT64 tensor of rank 0 or 1 with at most MAX_DIMS
+ * elements (shape operands: Reshape's shape, Gather's indices, axes). */
+syn_status syn_onnx_tensor_ints(onnx_ctx *c, const onnx_tensor *t, int64_t out[MAX_DIMS],
+                                size_t *count);
 
 /* Walks the chain of c->g from its one input to its one output into
  * c->layers and the input scaling. */

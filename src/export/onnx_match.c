@@ -6,6 +6,7 @@
  * Each node is checked against the chain and recorded as what it means;
  * a node that fits nowhere is refused by name. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,17 +16,55 @@
 #include "export/onnx_import.h"
 
 static const char supported_ops[] =
-    "Gemm, MatMul, Add, Sub, Mul, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Identity, "
-    "Flatten, Constant";
+    "Gemm, MatMul, Add, Sub, Mul, Div, BatchNormalization, LayerNormalization, Dropout, Relu, "
+    "LeakyRelu, Sigmoid, Tanh, Softmax, Identity, Flatten, Reshape, Constant; Shape, Gather, "
+    "Unsqueeze, Concat for a Reshape's shape; ReduceMean, Pow, Sqrt in a LayerNorm";
 
 /* ------------------------------------------------------------------------ */
 /* The chain                                                                 */
 /* ------------------------------------------------------------------------ */
 
+/* A value of a shape computation (Shape, Gather, Unsqueeze, Concat, or an
+ * INT64 constant): a scalar or a vector of at most MAX_DIMS entries, each
+ * a number, the batch size or unknown (a symbolic dim of the input). */
+#define SV_BATCH INT64_MIN
+#define SV_UNKNOWN (INT64_MIN + 1)
+typedef struct shape_value {
+    onnx_span name;
+    int scalar;
+    size_t n;
+    int64_t v[MAX_DIMS];
+} shape_value;
+
+/* A value the chain passed through, with its sample shape (for Shape). */
+typedef struct chain_value {
+    onnx_span name;
+    onnx_dims dims;
+} chain_value;
+
 typedef struct walk {
-    onnx_span current;     /* the value the chain has reached */
-    int softmax_seen; /* nothing but Identity may follow Softmax */
+    onnx_span current; /* the value the chain has reached */
+    onnx_dims dims;    /* its sample shape */
+    int64_t batch;     /* the input's declared batch dim (DIM_UNKNOWN if symbolic) */
+    int softmax_seen;  /* nothing but Identity may follow Softmax */
+    chain_value *values;
+    size_t n_values;
+    shape_value *shapes;
+    size_t n_shapes;
+    /* A LayerNorm written out in primitives (torch.onnx.export before
+     * opset 17): the step reached (0: none) and the values it made. */
+    int ln_stage;
+    onnx_span ln_x, ln_mean, ln_diff, ln_sq, ln_var, ln_vare, ln_std;
+    float ln_eps;
+    int ln_affine; /* after one: 1 a Mul may be gamma, 2 an Add may be beta */
 } walk;
+
+static void flat_dims(onnx_dims *d, size_t features)
+{
+    d->rank_known = 1;
+    d->rank = 1;
+    d->d[0] = features > 0 && features <= INT32_MAX ? (int64_t)features : DIM_UNKNOWN;
+}
 
 static syn_status node_fail(onnx_ctx *c, size_t index, const onnx_node *n, syn_status st,
                             const char *what)
@@ -33,6 +72,24 @@ static syn_status node_fail(onnx_ctx *c, size_t index, const onnx_node *n, syn_s
     char nb[SHOWN_NAME + 4], ob[SHOWN_NAME + 4];
     return syn_onnx_fail(c, st, "node %zu \"%s\" (%s): %s", index, syn_onnx_shown(n->name, nb),
                          syn_onnx_shown(n->op_type, ob), what);
+}
+
+static syn_status node_failf(onnx_ctx *c, size_t index, const onnx_node *n, syn_status st,
+                             const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+static syn_status node_failf(onnx_ctx *c, size_t index, const onnx_node *n, syn_status st,
+                             const char *fmt, ...)
+{
+    char msg[sizeof c->err->message];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return node_fail(c, index, n, st, msg);
 }
 
 /* The constant operand `name` of node n: an initializer or a Constant. */
@@ -106,6 +163,8 @@ static syn_status start_layer(onnx_ctx *c, size_t index, const onnx_node *n, int
                          "the weight must be a non-empty matrix");
     found_layer *layer = &c->layers[c->n_layers];
     memset(layer, 0, sizeof *layer);
+    layer->kind = SYN_LAYER_DENSE;
+    layer->node = index;
     layer->weight = w;
     layer->transposed = !trans_b;
     layer->units = (size_t)(trans_b ? w->dims[0] : w->dims[1]);
@@ -133,7 +192,7 @@ static syn_status start_layer(onnx_ctx *c, size_t index, const onnx_node *n, int
 static syn_status add_bias(onnx_ctx *c, size_t index, const onnx_node *n, onnx_span other)
 {
     found_layer *layer = open_layer(c);
-    if (!layer || layer->bias || layer->has_activation)
+    if (!layer || layer->kind != SYN_LAYER_DENSE || layer->bias || layer->has_activation)
         return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
                          "Add is supported only as the bias right after MatMul or Gemm");
     const onnx_tensor *b;
@@ -149,16 +208,54 @@ static syn_status add_bias(onnx_ctx *c, size_t index, const onnx_node *n, onnx_s
     return SYN_OK;
 }
 
-/* Sub then Mul before the first layer: synapse's (x - offset) * scale. */
-static syn_status add_scaling(onnx_ctx *c, size_t index, const onnx_node *n, int is_sub,
-                              onnx_span other)
+/* Whether constant t broadcasts against sample shape d (ONNX's
+ * multidirectional broadcasting, numpy's rule) without enlarging it: its
+ * dims right-aligned with d's are 1 or equal, and a dim on the batch axis
+ * is 1. A dim of d the file left symbolic is learnt from t. With d's rank
+ * unknown, t must be a vector over the last axis. */
+static syn_status scaling_broadcasts(onnx_ctx *c, size_t index, const onnx_node *n,
+                                     const onnx_tensor *t, onnx_dims *d)
 {
+    if (!d->rank_known) {
+        for (size_t k = 0; k + 1 < t->n_dims; k++)
+            if (t->dims[k] != 1)
+                return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                                 "a constant of more than one axis needs the graph input's "
+                                 "shape declared");
+        return SYN_OK;
+    }
+    if (t->n_dims > d->rank + 1 || (t->n_dims == d->rank + 1 && t->dims[0] != 1))
+        return node_failf(c, index, n, SYN_ERR_SHAPE, "its constant of %zu dims would change "
+                          "the batch axis of a sample of rank %zu", t->n_dims, d->rank);
+    for (size_t k = 0; k < t->n_dims && k < d->rank; k++) {
+        int64_t tk = t->dims[t->n_dims - 1 - k];
+        int64_t *dk = &d->d[d->rank - 1 - k];
+        if (tk == 1 || tk == *dk)
+            continue;
+        if (*dk != DIM_UNKNOWN)
+            return node_failf(c, index, n, SYN_ERR_SHAPE, "its constant's dim %lld does not "
+                              "broadcast against the sample's dim %lld", (long long)tk,
+                              (long long)*dk);
+        *dk = tk;
+    }
+    return SYN_OK;
+}
+
+/* Input scaling before the first layer, the forms synapse's export and
+ * torchvision-style normalization write: Sub(x, offset), then Mul(x,
+ * scale) or Div(x, divisor); each may be alone. Becomes synapse's
+ * (x - offset) * scale (a divisor's reciprocal: onnx_build.c). */
+static syn_status add_scaling(onnx_ctx *c, size_t index, const onnx_node *n, int is_sub,
+                              int is_div, onnx_span other, walk *w)
+{
+    onnx_scaling *sc = &c->scaling;
     if (c->n_layers > 0)
         return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
-                         "Sub and Mul are supported only as input scaling before the first layer");
-    if ((is_sub && (c->offset || c->scale)) || (!is_sub && c->scale))
+                         "Sub, Mul and Div are supported only as input scaling before the first "
+                         "layer");
+    if ((is_sub && (sc->offset || sc->scale)) || (!is_sub && sc->scale))
         return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
-                         "input scaling must be at most one Sub followed by one Mul");
+                         "input scaling must be at most one Sub followed by one Mul or Div");
     const onnx_tensor *t;
     syn_status st = operand(c, index, n, other, &t);
     if (st != SYN_OK)
@@ -166,10 +263,276 @@ static syn_status add_scaling(onnx_ctx *c, size_t index, const onnx_node *n, int
     size_t count;
     if ((st = syn_onnx_tensor_count(c, t, &count)) != SYN_OK)
         return st;
-    if (is_sub)
-        c->offset = t;
-    else
-        c->scale = t;
+    if (count != 1 && (st = scaling_broadcasts(c, index, n, t, &w->dims)) != SYN_OK)
+        return st;
+    if (is_sub) {
+        sc->offset = t;
+        sc->offset_dims = w->dims;
+    } else {
+        sc->scale = t;
+        sc->scale_dims = w->dims;
+        sc->divides = is_div;
+        sc->scale_node = index;
+    }
+    return SYN_OK;
+}
+
+/* A Flatten or Reshape before the first layer reorders nothing (both are
+ * row-major), but a per-feature scaling constant recorded against a
+ * sample shape that is not fully known could not be laid out over the
+ * flattened features. */
+static syn_status check_relayout(onnx_ctx *c, size_t index, const onnx_node *n, const walk *w)
+{
+    if (c->n_layers > 0 || (w->dims.rank_known && w->dims.rank == 1))
+        return SYN_OK;
+    const onnx_scaling *sc = &c->scaling;
+    const onnx_tensor *t[2] = {sc->offset, sc->scale};
+    const onnx_dims *d[2] = {&sc->offset_dims, &sc->scale_dims};
+    for (int k = 0; k < 2; k++) {
+        size_t count = 0;
+        if (!t[k] || onnx_dims_size(d[k]) != 0)
+            continue;
+        syn_status st = syn_onnx_tensor_count(c, t[k], &count);
+        if (st != SYN_OK)
+            return st;
+        if (count != 1)
+            return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                             "input scaling by per-feature constants before it needs the graph "
+                             "input's shape declared");
+    }
+    return SYN_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Shapes: Flatten, Reshape and the computations of Reshape's shape          */
+/* ------------------------------------------------------------------------ */
+
+static const chain_value *find_chain_value(const walk *w, onnx_span name)
+{
+    for (size_t i = w->n_values; i-- > 0;)
+        if (onnx_span_eq(w->values[i].name, name))
+            return &w->values[i];
+    return NULL;
+}
+
+/* A shape operand: the output of an earlier shape node, or an INT64
+ * initializer or Constant. */
+static syn_status shape_operand(onnx_ctx *c, size_t index, const onnx_node *n, const walk *w,
+                                onnx_span name, shape_value *out)
+{
+    for (size_t i = w->n_shapes; i-- > 0;)
+        if (onnx_span_eq(w->shapes[i].name, name)) {
+            *out = w->shapes[i];
+            return SYN_OK;
+        }
+    const onnx_tensor *t = syn_onnx_find_tensor(c, name);
+    if (!t) {
+        char nb[SHOWN_NAME + 4];
+        return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "input \"%s\" is not a shape "
+                          "(from Shape, Gather, Unsqueeze, Concat or an INT64 constant)",
+                          syn_onnx_shown(name, nb));
+    }
+    memset(out, 0, sizeof *out);
+    syn_status st = syn_onnx_tensor_ints(c, t, out->v, &out->n);
+    out->scalar = t->n_dims == 0;
+    for (size_t k = 0; st == SYN_OK && k < out->n; k++)
+        if (out->v[k] == SV_BATCH || out->v[k] == SV_UNKNOWN)
+            st = node_fail(c, index, n, SYN_ERR_CORRUPT, "a shape constant out of range");
+    return st;
+}
+
+/* An axis attribute in [-rank, rank), normalized; -1 when out of range. */
+static int64_t norm_axis(int64_t axis, size_t rank)
+{
+    if (axis < 0)
+        axis += (int64_t)rank;
+    return axis >= 0 && axis < (int64_t)rank ? axis : -1;
+}
+
+/* Shape, Gather, Unsqueeze and Concat: PyTorch's x.view(x.size(0), -1)
+ * exports as Shape(x) -> Gather(0) -> Unsqueeze -> Concat([.., -1]) ->
+ * Reshape. They are evaluated here on shapes whose batch entry stays
+ * symbolic; anything else a shape computation needs is refused. */
+static syn_status shape_node(onnx_ctx *c, size_t index, const onnx_node *n, walk *w)
+{
+    if (n->n_outputs != 1 || n->outputs[0].size == 0 || n->n_inputs == 0 ||
+        n->n_inputs > NODE_MAX_IO)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                         "unexpected number of inputs or outputs");
+    shape_value out, in;
+    memset(&out, 0, sizeof out);
+    out.name = n->outputs[0];
+    syn_status st = SYN_OK;
+    if (onnx_span_is(n->op_type, "Shape")) {
+        const chain_value *v = find_chain_value(w, n->inputs[0]);
+        char nb[SHOWN_NAME + 4];
+        if (!v)
+            return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "the shape of \"%s\", which "
+                              "is not a value of the chain", syn_onnx_shown(n->inputs[0], nb));
+        if (!v->dims.rank_known)
+            return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                             "the shape of a value of unknown rank (declare the graph input's "
+                             "shape)");
+        /* Opset 15 adds start and end: a slice of the full shape. */
+        size_t rank = v->dims.rank + 1;
+        onnx_attr_value start, end;
+        if ((st = syn_onnx_node_attr(c, n, "start", &start)) != SYN_OK ||
+            (st = syn_onnx_node_attr(c, n, "end", &end)) != SYN_OK)
+            return st;
+        int64_t lo = start.found ? start.i : 0, hi = end.found ? end.i : (int64_t)rank;
+        lo = lo < 0 ? lo + (int64_t)rank : lo;
+        hi = hi < 0 ? hi + (int64_t)rank : hi;
+        lo = lo < 0 ? 0 : lo > (int64_t)rank ? (int64_t)rank : lo;
+        hi = hi < lo ? lo : hi > (int64_t)rank ? (int64_t)rank : hi;
+        for (int64_t k = lo; k < hi; k++) {
+            int64_t dim = k == 0 ? SV_BATCH : v->dims.d[k - 1];
+            out.v[out.n++] = dim == DIM_UNKNOWN ? SV_UNKNOWN : dim;
+        }
+    } else if (onnx_span_is(n->op_type, "Gather")) {
+        shape_value idx;
+        onnx_attr_value axis;
+        if (n->n_inputs != 2)
+            return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "Gather takes two inputs");
+        if ((st = shape_operand(c, index, n, w, n->inputs[0], &in)) != SYN_OK ||
+            (st = shape_operand(c, index, n, w, n->inputs[1], &idx)) != SYN_OK ||
+            (st = syn_onnx_node_attr(c, n, "axis", &axis)) != SYN_OK)
+            return st;
+        if (in.scalar || (axis.found && norm_axis(axis.i, 1) != 0))
+            return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                             "Gather is supported on a shape vector along axis 0");
+        for (size_t k = 0; k < idx.n; k++) {
+            int64_t at = idx.v[k] < 0 ? idx.v[k] + (int64_t)in.n : idx.v[k];
+            if (at < 0 || at >= (int64_t)in.n)
+                return node_failf(c, index, n, SYN_ERR_CORRUPT, "index %lld out of a shape of "
+                                  "%zu", (long long)idx.v[k], in.n);
+            out.v[out.n++] = in.v[at];
+        }
+        out.scalar = idx.scalar;
+    } else if (onnx_span_is(n->op_type, "Unsqueeze")) {
+        /* axes: an attribute before opset 13, the second input from it */
+        onnx_attr_value axes;
+        shape_value ax;
+        memset(&ax, 0, sizeof ax);
+        if ((st = shape_operand(c, index, n, w, n->inputs[0], &in)) != SYN_OK)
+            return st;
+        if (n->n_inputs == 2) {
+            if ((st = shape_operand(c, index, n, w, n->inputs[1], &ax)) != SYN_OK)
+                return st;
+        } else {
+            if ((st = syn_onnx_node_attr(c, n, "axes", &axes)) != SYN_OK)
+                return st;
+            ax.n = axes.n_ints <= MAX_DIMS ? axes.n_ints : 0;
+            memcpy(ax.v, axes.ints, sizeof ax.v);
+        }
+        if (!in.scalar || ax.n != 1 || norm_axis(ax.v[0], 1) != 0)
+            return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                             "Unsqueeze is supported from a scalar to a vector (axes = [0])");
+        out.v[out.n++] = in.v[0];
+    } else { /* Concat */
+        onnx_attr_value axis;
+        if ((st = syn_onnx_node_attr(c, n, "axis", &axis)) != SYN_OK)
+            return st;
+        if (axis.found && norm_axis(axis.i, 1) != 0)
+            return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                             "Concat of shapes is supported along axis 0");
+        for (size_t i = 0; i < n->n_inputs; i++) {
+            if ((st = shape_operand(c, index, n, w, n->inputs[i], &in)) != SYN_OK)
+                return st;
+            if (in.scalar || out.n + in.n > MAX_DIMS)
+                return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "Concat of shapes is "
+                                  "supported for vectors of at most %d entries in all",
+                                  MAX_DIMS);
+            memcpy(out.v + out.n, in.v, in.n * sizeof *in.v);
+            out.n += in.n;
+        }
+    }
+    w->shapes[w->n_shapes++] = out;
+    return SYN_OK;
+}
+
+/* Reshape(x, shape) that keeps the batch as the first axis: shape is
+ * [0 or -1 or x.size(0), dims...] (0 copies the input's dim, -1 is
+ * inferred: ONNX's Reshape). The sample may be regrouped (a Flatten
+ * expressed as view(-1, n)), never merged with the batch. */
+static syn_status reshape_node(onnx_ctx *c, size_t index, const onnx_node *n, walk *w)
+{
+    if (n->n_inputs != 2)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                         "Reshape takes its shape as a second input (opset 5 and later)");
+    shape_value sv;
+    onnx_attr_value allowzero;
+    syn_status st = shape_operand(c, index, n, w, n->inputs[1], &sv);
+    if (st == SYN_OK)
+        st = syn_onnx_node_attr(c, n, "allowzero", &allowzero);
+    if (st != SYN_OK)
+        return st;
+    if (sv.scalar || sv.n < 2)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                         "Reshape to fewer than two axes would merge the batch into the features");
+    const onnx_dims *d = &w->dims;
+    int64_t out[MAX_DIMS];
+    size_t infer = SIZE_MAX;
+    for (size_t k = 0; k < sv.n; k++) {
+        int64_t e = sv.v[k];
+        if (e == 0 && allowzero.found && allowzero.i != 0)
+            return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                             "a dim of size 0 (allowzero = 1) is not supported");
+        if (e == 0 && k > 0 && d->rank_known && k - 1 >= d->rank)
+            return node_failf(c, index, n, SYN_ERR_CORRUPT, "shape entry %zu copies a dim the "
+                              "input (of rank %zu) does not have", k, d->rank + 1);
+        if (e == 0)
+            e = k == 0 ? SV_BATCH : d->rank_known ? d->d[k - 1] : DIM_UNKNOWN;
+        if (e == SV_UNKNOWN)
+            e = DIM_UNKNOWN;
+        else if (e == -1) {
+            if (infer != SIZE_MAX)
+                return node_fail(c, index, n, SYN_ERR_CORRUPT, "more than one -1 in the shape");
+            infer = k;
+            e = DIM_UNKNOWN;
+        } else if (e < 0 && e != SV_BATCH) {
+            return node_failf(c, index, n, SYN_ERR_CORRUPT, "shape entry %lld", (long long)e);
+        }
+        if (k > 0 && e == SV_BATCH)
+            return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                             "the batch size must stay the first axis");
+        out[k] = e;
+    }
+    /* The first axis must stay the batch: 0, x.size(0), the input's own
+     * fixed batch size, or -1 with the sample's size given by the rest. */
+    size_t old_size = onnx_dims_size(d), new_size = 1;
+    int rest_known = 1;
+    for (size_t k = 1; k < sv.n; k++)
+        if (k != infer && (out[k] < 0 || !syn_mul_size(new_size, (size_t)out[k], &new_size)))
+            rest_known = 0;
+    if (infer == 0) {
+        if (!rest_known)
+            return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                             "with -1 for the batch, the other dims must be known");
+        if (old_size != 0 && old_size != new_size)
+            return node_failf(c, index, n, SYN_ERR_SHAPE, "Reshape to samples of %zu "
+                              "features would change the batch (a sample has %zu)", new_size,
+                              old_size);
+    } else if (out[0] != SV_BATCH && !(w->batch > 0 && out[0] == w->batch)) {
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                         "the first axis must stay the batch (0, -1 or x.size(0))");
+    } else if (infer != SIZE_MAX) {
+        if (old_size != 0 && rest_known) {
+            if (new_size == 0 || old_size % new_size != 0)
+                return node_failf(c, index, n, SYN_ERR_SHAPE, "a sample of %zu features does "
+                                  "not regroup with dims of product %zu", old_size, new_size);
+            out[infer] = (int64_t)(old_size / new_size);
+        }
+    } else if (old_size != 0 && rest_known && old_size != new_size) {
+        return node_failf(c, index, n, SYN_ERR_SHAPE, "Reshape to samples of %zu features, "
+                          "the input's have %zu", new_size, old_size);
+    }
+    onnx_dims nd;
+    memset(&nd, 0, sizeof nd);
+    nd.rank_known = 1;
+    nd.rank = sv.n - 1;
+    for (size_t k = 1; k < sv.n; k++)
+        nd.d[k - 1] = out[k] >= 0 && out[k] <= INT32_MAX ? out[k] : DIM_UNKNOWN;
+    w->dims = nd;
     return SYN_OK;
 }
 
@@ -179,7 +542,12 @@ static syn_status set_activation(onnx_ctx *c, size_t index, const onnx_node *n, 
     found_layer *layer = open_layer(c);
     if (!layer || layer->has_activation)
         return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
-                         "an activation must follow a Gemm or MatMul layer");
+                         "an activation must follow a layer (Gemm, MatMul, BatchNormalization, "
+                         "LayerNormalization)");
+    if (layer->kind == SYN_LAYER_DROPOUT)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                         "an activation right after Dropout (synapse's dropout layer is linear; "
+                         "put the activation before it)");
     syn_status st;
     layer->slope = 0.0f;
     if (act == SYN_ACT_LEAKY_RELU) {
@@ -225,6 +593,327 @@ static int op_activation(onnx_span op, syn_activation *act)
     return 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Layers of other kinds: Dropout, BatchNormalization, LayerNormalization    */
+/* ------------------------------------------------------------------------ */
+
+/* A layer whose width is its input's: that width from the sample shape,
+ * else the open layer, else `fallback` (a norm's gamma; 0: unknown). */
+static syn_status same_width_layer(onnx_ctx *c, size_t index, const onnx_node *n, walk *w,
+                                   syn_layer_kind kind, size_t fallback, found_layer **out)
+{
+    size_t width = 0;
+    found_layer *prev = open_layer(c);
+    if (w->dims.rank_known && w->dims.rank != 1)
+        return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "its input has samples of %zu "
+                          "axes; it is supported on [batch, features]", w->dims.rank);
+    if (w->dims.rank_known && w->dims.d[0] >= 0)
+        width = (size_t)w->dims.d[0];
+    else if (prev)
+        width = prev->units;
+    else
+        width = fallback;
+    if (width == 0)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                         "the width of its input is unknown (declare the graph input's shape)");
+    if (fallback != 0 && fallback != width)
+        return node_failf(c, index, n, SYN_ERR_SHAPE, "its parameters have %zu elements for "
+                          "%zu features", fallback, width);
+    found_layer *layer = &c->layers[c->n_layers++];
+    memset(layer, 0, sizeof *layer);
+    layer->kind = kind;
+    layer->node = index;
+    layer->n_in = layer->units = width;
+    layer->activation = SYN_ACT_LINEAR;
+    flat_dims(&w->dims, width);
+    *out = layer;
+    return SYN_OK;
+}
+
+/* A per-feature constant operand of a norm: its element count. */
+static syn_status norm_operand(onnx_ctx *c, size_t index, const onnx_node *n, onnx_span name,
+                               const onnx_tensor **t, size_t *count)
+{
+    syn_status st = operand(c, index, n, name, t);
+    if (st == SYN_OK)
+        st = syn_onnx_tensor_count(c, *t, count);
+    return st;
+}
+
+/* An epsilon attribute (absent: ONNX's and PyTorch's 1e-5). synapse reads
+ * an eps of 0 as the default, so 0 cannot be kept and is refused. */
+static syn_status norm_eps(onnx_ctx *c, size_t index, const onnx_node *n, float *eps)
+{
+    onnx_attr_value a;
+    syn_status st = syn_onnx_node_attr(c, n, "epsilon", &a);
+    if (st != SYN_OK)
+        return st;
+    *eps = a.found ? a.f : 1e-5f;
+    if (!(*eps > 0.0f) || !isfinite(*eps))
+        return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "epsilon %g (must be > 0)",
+                          (double)*eps);
+    return SYN_OK;
+}
+
+/* Dropout (identity at inference): a dropout layer keeping its ratio, from
+ * the attribute (before opset 12) or a constant second input; a third input
+ * training_mode must be a constant false. */
+static syn_status dropout_node(onnx_ctx *c, size_t index, const onnx_node *n, walk *w)
+{
+    onnx_attr_value ratio_attr;
+    syn_status st = syn_onnx_node_attr(c, n, "ratio", &ratio_attr);
+    if (st != SYN_OK)
+        return st;
+    float ratio = ratio_attr.found ? ratio_attr.f : 0.5f; /* ONNX's default */
+    const onnx_tensor *t;
+    size_t count;
+    if (n->n_inputs >= 2 && n->inputs[1].size > 0) {
+        if ((st = norm_operand(c, index, n, n->inputs[1], &t, &count)) != SYN_OK ||
+            (count == 1 && (st = syn_onnx_tensor_floats(c, t, 1, &ratio)) != SYN_OK))
+            return st;
+        if (count != 1)
+            return node_fail(c, index, n, SYN_ERR_CORRUPT, "ratio must be a scalar");
+    }
+    if (n->n_inputs >= 3 && n->inputs[2].size > 0) {
+        const onnx_tensor *mode = syn_onnx_find_tensor(c, n->inputs[2]);
+        if (!mode || mode->n_dims != 0 || mode->data_type != ONNX_DTYPE_BOOL ||
+            !mode->has_raw || mode->raw.size != 1 || mode->raw.data[0] != 0)
+            return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                             "training_mode must be a constant false (an inference graph)");
+    }
+    if (!(ratio >= 0.0f && ratio < 1.0f))
+        return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "ratio %g (must be in [0, 1))",
+                          (double)ratio);
+    found_layer *layer;
+    if ((st = same_width_layer(c, index, n, w, SYN_LAYER_DROPOUT, 0, &layer)) != SYN_OK)
+        return st;
+    layer->rate = ratio;
+    return SYN_OK;
+}
+
+/* BatchNormalization at inference (PyTorch's BatchNorm1d in eval mode):
+ * X, scale (gamma), B (beta), input_mean, input_var. ONNX's momentum is
+ * PyTorch's 1 - momentum (both only matter to further training). */
+static syn_status batchnorm_node(onnx_ctx *c, size_t index, const onnx_node *n, walk *w)
+{
+    if (n->n_inputs != 5)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                         "BatchNormalization takes X, scale, B, mean and var");
+    onnx_attr_value mode, spatial, momentum;
+    syn_status st;
+    if ((st = syn_onnx_node_attr(c, n, "training_mode", &mode)) != SYN_OK ||
+        (st = syn_onnx_node_attr(c, n, "spatial", &spatial)) != SYN_OK ||
+        (st = syn_onnx_node_attr(c, n, "momentum", &momentum)) != SYN_OK)
+        return st;
+    if ((mode.found && mode.i != 0) || (spatial.found && spatial.i != 1))
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                         "only inference mode (training_mode 0, spatial 1) is supported");
+    float m = momentum.found ? 1.0f - momentum.f : 0.1f;
+    if (!(m > 0.0f && m <= 1.0f))
+        return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "momentum %g (PyTorch's 1 - %g "
+                          "must be in (0, 1])", momentum.f, momentum.f);
+    const onnx_tensor *t[4];
+    size_t count[4];
+    for (int k = 0; k < 4; k++)
+        if ((st = norm_operand(c, index, n, n->inputs[k + 1], &t[k], &count[k])) != SYN_OK)
+            return st;
+    for (int k = 1; k < 4; k++)
+        if (count[k] != count[0])
+            return node_fail(c, index, n, SYN_ERR_SHAPE,
+                             "scale, B, mean and var differ in size");
+    float eps;
+    found_layer *layer;
+    if ((st = norm_eps(c, index, n, &eps)) != SYN_OK ||
+        (st = same_width_layer(c, index, n, w, SYN_LAYER_BATCHNORM, count[0], &layer)) != SYN_OK)
+        return st;
+    layer->weight = t[0];
+    layer->bias = t[1];
+    layer->mean = t[2];
+    layer->var = t[3];
+    layer->eps = eps;
+    layer->momentum = m;
+    return SYN_OK;
+}
+
+/* LayerNormalization (opset 17) over the last axis: X, Scale, B. */
+static syn_status layernorm_node(onnx_ctx *c, size_t index, const onnx_node *n, walk *w)
+{
+    if (n->n_inputs < 2 || n->n_inputs > 3)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                         "LayerNormalization takes X, Scale and an optional B");
+    onnx_attr_value axis;
+    syn_status st = syn_onnx_node_attr(c, n, "axis", &axis);
+    if (st != SYN_OK)
+        return st;
+    if (axis.found && axis.i != -1 && axis.i != 1)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                         "only a LayerNormalization over the last axis is supported");
+    const onnx_tensor *gamma, *beta = NULL;
+    size_t count, beta_count;
+    if ((st = norm_operand(c, index, n, n->inputs[1], &gamma, &count)) != SYN_OK)
+        return st;
+    if (n->n_inputs == 3 && n->inputs[2].size > 0) {
+        if ((st = norm_operand(c, index, n, n->inputs[2], &beta, &beta_count)) != SYN_OK)
+            return st;
+        if (beta_count != count)
+            return node_fail(c, index, n, SYN_ERR_SHAPE, "Scale and B differ in size");
+    }
+    float eps;
+    found_layer *layer;
+    if ((st = norm_eps(c, index, n, &eps)) != SYN_OK ||
+        (st = same_width_layer(c, index, n, w, SYN_LAYER_LAYERNORM, count, &layer)) != SYN_OK)
+        return st;
+    layer->weight = gamma;
+    layer->bias = beta;
+    layer->eps = eps;
+    return SYN_OK;
+}
+
+/* A ReduceMean over the last axis with keepdims (the attribute, or the
+ * second input from opset 18). */
+static syn_status mean_over_last(onnx_ctx *c, size_t index, const onnx_node *n, const walk *w)
+{
+    onnx_attr_value axes, keep;
+    shape_value ax;
+    syn_status st;
+    memset(&ax, 0, sizeof ax);
+    if ((st = syn_onnx_node_attr(c, n, "axes", &axes)) != SYN_OK ||
+        (st = syn_onnx_node_attr(c, n, "keepdims", &keep)) != SYN_OK)
+        return st;
+    if (n->n_inputs == 2) {
+        if ((st = shape_operand(c, index, n, w, n->inputs[1], &ax)) != SYN_OK)
+            return st;
+    } else {
+        ax.n = axes.n_ints <= MAX_DIMS ? axes.n_ints : 0;
+        memcpy(ax.v, axes.ints, sizeof ax.v);
+    }
+    if ((keep.found && keep.i != 1) || ax.n != 1 || (ax.v[0] != -1 && ax.v[0] != 1) ||
+        (w->dims.rank_known && w->dims.rank != 1))
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                         "ReduceMean is supported as part of a LayerNorm over the features "
+                         "(axes = [-1], keepdims = 1)");
+    return SYN_OK;
+}
+
+/* The float value of a one-element constant operand. */
+static syn_status scalar_operand(onnx_ctx *c, size_t index, const onnx_node *n, onnx_span name,
+                                 float *v)
+{
+    const onnx_tensor *t;
+    size_t count;
+    syn_status st = norm_operand(c, index, n, name, &t, &count);
+    if (st == SYN_OK && count != 1)
+        st = node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "expected a one-element constant");
+    return st == SYN_OK ? syn_onnx_tensor_floats(c, t, 1, v) : st;
+}
+
+/* One step of a LayerNorm in primitives, as torch.onnx.export writes
+ * nn.LayerNorm before opset 17 (PyTorch's definition, biased variance):
+ *   m = ReduceMean(x), d = Sub(x, m), q = Pow(d, 2), v = ReduceMean(q),
+ *   e = Add(v, eps), s = Sqrt(e), y = Div(d, s)  [, Mul(y, gamma), Add(., beta)]
+ * The chain stays at x until the Div; any other node breaks off. */
+static syn_status ln_step(onnx_ctx *c, size_t index, const onnx_node *n, walk *w)
+{
+    static const char *const expect[] = {"", "Sub", "Pow", "ReduceMean", "Add", "Sqrt", "Div"};
+    onnx_span in0 = n->inputs[0], in1 = n->n_inputs > 1 ? n->inputs[1] : in0;
+    onnx_span out = n->outputs[0];
+    syn_status st = SYN_OK;
+    float v = 0.0f;
+    int ok = n->n_outputs == 1 && out.size > 0;
+    switch (w->ln_stage) {
+    case 1:
+        ok = ok && onnx_span_is(n->op_type, "Sub") && n->n_inputs == 2 &&
+             onnx_span_eq(in0, w->ln_x) && onnx_span_eq(in1, w->ln_mean);
+        w->ln_diff = out;
+        break;
+    case 2: /* Pow(d, 2), or Mul(d, d) as other exporters write it */
+        ok = ok && n->n_inputs == 2 && onnx_span_eq(in0, w->ln_diff);
+        if (ok && onnx_span_is(n->op_type, "Pow"))
+            ok = (st = scalar_operand(c, index, n, in1, &v)) == SYN_OK && v == 2.0f;
+        else
+            ok = ok && onnx_span_is(n->op_type, "Mul") && onnx_span_eq(in1, w->ln_diff);
+        w->ln_sq = out;
+        break;
+    case 3:
+        ok = ok && onnx_span_is(n->op_type, "ReduceMean") && onnx_span_eq(in0, w->ln_sq);
+        if (ok && (st = mean_over_last(c, index, n, w)) != SYN_OK)
+            return st;
+        w->ln_var = out;
+        break;
+    case 4: {
+        int first = onnx_span_eq(in0, w->ln_var);
+        ok = ok && onnx_span_is(n->op_type, "Add") && n->n_inputs == 2 &&
+             (first || onnx_span_eq(in1, w->ln_var));
+        if (ok && (st = scalar_operand(c, index, n, first ? in1 : in0, &w->ln_eps)) != SYN_OK)
+            return st;
+        w->ln_vare = out;
+        break;
+    }
+    case 5:
+        ok = ok && onnx_span_is(n->op_type, "Sqrt") && onnx_span_eq(in0, w->ln_vare);
+        w->ln_std = out;
+        break;
+    case 6:
+        ok = ok && onnx_span_is(n->op_type, "Div") && n->n_inputs == 2 &&
+             onnx_span_eq(in0, w->ln_diff) && onnx_span_eq(in1, w->ln_std);
+        break;
+    default: ok = 0; break;
+    }
+    if (st != SYN_OK)
+        return st;
+    if (!ok)
+        return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "a LayerNorm written out in "
+                          "operators (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div) expects "
+                          "%s of the values before here", expect[w->ln_stage]);
+    if (w->ln_stage++ < 6)
+        return SYN_OK;
+    w->ln_stage = 0;
+    if (!(w->ln_eps > 0.0f) || !isfinite(w->ln_eps))
+        return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "epsilon %g (must be > 0)",
+                          (double)w->ln_eps);
+    found_layer *layer;
+    if ((st = same_width_layer(c, index, n, w, SYN_LAYER_LAYERNORM, 0, &layer)) != SYN_OK)
+        return st;
+    layer->eps = w->ln_eps;
+    w->ln_affine = 1;
+    w->current = out;
+    w->values[w->n_values].name = out;
+    w->values[w->n_values++].dims = w->dims;
+    return SYN_OK;
+}
+
+/* Mul then Add of constants right after a LayerNorm in operators: its
+ * gamma and beta (elementwise_affine). */
+static syn_status ln_affine(onnx_ctx *c, size_t index, const onnx_node *n, int is_mul,
+                            onnx_span other, walk *w)
+{
+    found_layer *layer = open_layer(c);
+    const onnx_tensor *t;
+    size_t count;
+    syn_status st = norm_operand(c, index, n, other, &t, &count);
+    if (st != SYN_OK)
+        return st;
+    if (count != layer->units)
+        return node_failf(c, index, n, SYN_ERR_SHAPE, "a LayerNorm's %s of %zu elements for "
+                          "%zu features", is_mul ? "weight" : "bias", count, layer->units);
+    if (is_mul)
+        layer->weight = t;
+    else
+        layer->bias = t;
+    w->ln_affine = is_mul ? 2 : 0;
+    return SYN_OK;
+}
+
+/* A Gemm or MatMul takes [batch, features]: its sample is one axis. */
+static syn_status layer_input(onnx_ctx *c, size_t index, const onnx_node *n, const walk *w)
+{
+    if (w->dims.rank_known && w->dims.rank != 1)
+        return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "its input has samples of %zu "
+                          "axes; a layer takes [batch, features] (Flatten or Reshape first)",
+                          w->dims.rank);
+    return SYN_OK;
+}
+
 /* One node of the chain: checks that it continues from w->current, records
  * what it means and moves w->current to its output. */
 static syn_status visit_node(onnx_ctx *c, size_t index, const onnx_node *n, walk *w)
@@ -238,18 +927,71 @@ static syn_status visit_node(onnx_ctx *c, size_t index, const onnx_node *n, walk
     }
     if (onnx_span_is(n->op_type, "Constant"))
         return add_constant(c, index, n);
+    if (onnx_span_is(n->op_type, "Shape") || onnx_span_is(n->op_type, "Gather") ||
+        onnx_span_is(n->op_type, "Unsqueeze") || onnx_span_is(n->op_type, "Concat"))
+        return shape_node(c, index, n, w);
+    if (w->ln_stage > 0)
+        return ln_step(c, index, n, w);
+    int on_chain = n->n_inputs > 0 && onnx_span_eq(n->inputs[0], w->current);
+    if (onnx_span_is(n->op_type, "Identity") && n->n_inputs == 1 && n->n_outputs == 1 &&
+        !on_chain && syn_onnx_find_tensor(c, n->inputs[0])) {
+        /* torch.onnx.export shares equal constants this way (a fresh
+         * BatchNorm's running_var is its weight): an alias. */
+        onnx_tensor *t = &c->g.tensors[c->g.n_tensors++];
+        *t = *syn_onnx_find_tensor(c, n->inputs[0]);
+        t->name = n->outputs[0];
+        return SYN_OK;
+    }
+    int dropout = onnx_span_is(n->op_type, "Dropout");
+    int batchnorm = onnx_span_is(n->op_type, "BatchNormalization");
+    int layernorm = onnx_span_is(n->op_type, "LayerNormalization");
+    int reduce_mean = onnx_span_is(n->op_type, "ReduceMean");
+    if (dropout || batchnorm || layernorm || (reduce_mean && on_chain)) {
+        /* Extra outputs (Dropout's mask, the norms' statistics) are the
+         * training graph's; the chain goes on from the first. */
+        syn_status st = SYN_OK;
+        w->ln_affine = 0;
+        if (!on_chain || n->n_outputs == 0 || n->outputs[0].size == 0) {
+            char vb[SHOWN_NAME + 4];
+            return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "does not continue the chain "
+                              "from \"%s\"", syn_onnx_shown(w->current, vb));
+        }
+        if (w->softmax_seen)
+            return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                             "Softmax must be the last operator");
+        if (reduce_mean) {
+            if ((st = mean_over_last(c, index, n, w)) != SYN_OK)
+                return st;
+            w->ln_x = w->current;
+            w->ln_mean = n->outputs[0];
+            w->ln_stage = 1;
+            return SYN_OK;
+        }
+        st = dropout ? dropout_node(c, index, n, w)
+             : batchnorm ? batchnorm_node(c, index, n, w) : layernorm_node(c, index, n, w);
+        if (st != SYN_OK)
+            return st;
+        w->current = n->outputs[0];
+        w->values[w->n_values].name = w->current;
+        w->values[w->n_values++].dims = w->dims;
+        return SYN_OK;
+    }
     syn_activation act = SYN_ACT_LINEAR;
     int is_act = op_activation(n->op_type, &act);
     int gemm = onnx_span_is(n->op_type, "Gemm"), matmul = onnx_span_is(n->op_type, "MatMul");
     int add = onnx_span_is(n->op_type, "Add"), sub = onnx_span_is(n->op_type, "Sub");
     int mul = onnx_span_is(n->op_type, "Mul"), identity = onnx_span_is(n->op_type, "Identity");
-    int flatten = onnx_span_is(n->op_type, "Flatten");
-    if (!(is_act || gemm || matmul || add || sub || mul || identity || flatten)) {
+    int div = onnx_span_is(n->op_type, "Div"), flatten = onnx_span_is(n->op_type, "Flatten");
+    int reshape = onnx_span_is(n->op_type, "Reshape");
+    if (!(is_act || gemm || matmul || add || sub || mul || div || identity || flatten ||
+          reshape)) {
         snprintf(msg, sizeof msg, "operator %s is not supported (supported: %s)",
                  syn_onnx_shown(n->op_type, ob), supported_ops);
         return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, msg);
     }
-    size_t want_inputs = gemm ? 2 : (matmul || add || sub || mul) ? 2 : 1;
+    size_t want_inputs = (gemm || matmul || add || sub || mul || div || reshape) ? 2 : 1;
+    if (reshape && n->n_inputs == 1)
+        want_inputs = 1; /* refused below with its reason */
     if (n->n_inputs < want_inputs || n->n_inputs > (gemm ? 3 : want_inputs) ||
         n->n_outputs != 1 || n->outputs[0].size == 0)
         return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "unexpected number of inputs or "
@@ -257,6 +999,9 @@ static syn_status visit_node(onnx_ctx *c, size_t index, const onnx_node *n, walk
     /* Which input carries the chain: the first, or either for Add/Mul. */
     int from_second = (add || mul) && onnx_span_eq(n->inputs[1], w->current) &&
                       !onnx_span_eq(n->inputs[0], w->current);
+    if ((sub || div) && onnx_span_eq(n->inputs[1], w->current))
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                         "the chain must be the first operand (x - c, x / c)");
     if (!onnx_span_eq(n->inputs[from_second], w->current)) {
         char vb[SHOWN_NAME + 4];
         snprintf(msg, sizeof msg, "does not continue the chain from \"%s\"; only a single "
@@ -267,23 +1012,45 @@ static syn_status visit_node(onnx_ctx *c, size_t index, const onnx_node *n, walk
         return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "Softmax must be the last operator");
     syn_status st = SYN_OK;
     onnx_span other = n->inputs[!from_second];
-    if (gemm || matmul)
-        st = start_layer(c, index, n, gemm);
-    else if (add)
+    if (gemm || matmul) {
+        st = layer_input(c, index, n, w);
+        if (st == SYN_OK)
+            st = start_layer(c, index, n, gemm);
+        if (st == SYN_OK && c->n_layers == 1 && w->dims.rank_known && w->dims.d[0] >= 0 &&
+            (size_t)w->dims.d[0] != c->layers[0].n_in)
+            st = syn_onnx_fail(c, SYN_ERR_SHAPE, "the input has %lld features, the first "
+                               "layer takes %zu", (long long)w->dims.d[0], c->layers[0].n_in);
+        if (st == SYN_OK)
+            flat_dims(&w->dims, c->layers[c->n_layers - 1].units);
+    } else if ((mul && w->ln_affine == 1) || (add && w->ln_affine != 0)) {
+        st = ln_affine(c, index, n, mul, other, w);
+    } else if (add) {
         st = add_bias(c, index, n, other);
-    else if (sub || mul)
-        st = add_scaling(c, index, n, sub, other);
-    else if (is_act)
+    } else if (sub || mul || div) {
+        st = add_scaling(c, index, n, sub, div, other, w);
+    } else if (is_act) {
         st = set_activation(c, index, n, act, w);
-    else if (flatten) {
+    } else if (flatten) {
         onnx_attr_value axis;
         st = syn_onnx_node_attr(c, n, "axis", &axis);
         if (st == SYN_OK && axis.found && axis.i != 1)
             st = node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "Flatten must have axis = 1");
+        if (st == SYN_OK)
+            st = check_relayout(c, index, n, w);
+        if (st == SYN_OK)
+            flat_dims(&w->dims, onnx_dims_size(&w->dims));
+    } else if (reshape) {
+        st = check_relayout(c, index, n, w);
+        if (st == SYN_OK)
+            st = reshape_node(c, index, n, w);
     }
     if (st != SYN_OK)
         return st;
+    if (!((mul || add) && w->ln_affine != 0))
+        w->ln_affine = 0;
     w->current = n->outputs[0];
+    w->values[w->n_values].name = w->current;
+    w->values[w->n_values++].dims = w->dims;
     return SYN_OK;
 }
 
@@ -314,13 +1081,27 @@ syn_status syn_onnx_match(onnx_ctx *c)
     syn_status st = find_input(c, &input);
     if (st != SYN_OK)
         return st;
-    c->layers = calloc(c->g.n_nodes ? c->g.n_nodes : 1, sizeof *c->layers);
-    if (!c->layers)
-        return syn_onnx_fail(c, SYN_ERR_OUT_OF_MEMORY, "out of memory");
-    walk w = {input->name, 0};
-    for (size_t i = 0; i < c->g.n_nodes; i++)
-        if ((st = visit_node(c, i, &c->g.nodes[i], &w)) != SYN_OK)
-            return st;
+    walk w;
+    memset(&w, 0, sizeof w);
+    w.current = input->name;
+    if ((st = syn_onnx_input_shape(c, input, &w.dims, &w.batch)) != SYN_OK)
+        return st;
+    size_t slots = c->g.n_nodes + 1;
+    c->layers = calloc(slots, sizeof *c->layers);
+    w.values = calloc(slots, sizeof *w.values);
+    w.shapes = calloc(slots, sizeof *w.shapes);
+    if (!c->layers || !w.values || !w.shapes)
+        st = syn_onnx_fail(c, SYN_ERR_OUT_OF_MEMORY, "out of memory");
+    if (st == SYN_OK) {
+        w.values[w.n_values].name = w.current;
+        w.values[w.n_values++].dims = w.dims;
+    }
+    for (size_t i = 0; i < c->g.n_nodes && st == SYN_OK; i++)
+        st = visit_node(c, i, &c->g.nodes[i], &w);
+    free(w.values);
+    free(w.shapes);
+    if (st != SYN_OK)
+        return st;
     char vb[SHOWN_NAME + 4], ob[SHOWN_NAME + 4];
     if (!onnx_span_eq(w.current, c->g.outputs[0].name))
         return syn_onnx_fail(c, SYN_ERR_UNSUPPORTED,
@@ -330,12 +1111,5 @@ syn_status syn_onnx_match(onnx_ctx *c)
                              syn_onnx_shown(c->g.outputs[0].name, ob));
     if (c->n_layers == 0)
         return syn_onnx_fail(c, SYN_ERR_UNSUPPORTED, "the graph has no Gemm or MatMul layer");
-    size_t width;
-    if ((st = syn_onnx_input_width(c, input, &width)) != SYN_OK)
-        return st;
-    if (width != 0 && width != c->layers[0].n_in)
-        return syn_onnx_fail(c, SYN_ERR_SHAPE,
-                             "the input has %zu features, the first layer takes %zu", width,
-                             c->layers[0].n_in);
     return SYN_OK;
 }

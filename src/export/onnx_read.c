@@ -63,6 +63,32 @@ syn_status syn_onnx_expect_wire(onnx_ctx *c, const syn_pb_field *f, unsigned wir
 /* Messages into structs                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* A repeated int64 field, one value (VARINT) or packed (LEN): appends to
+ * out[*n], counting past max without storing. */
+static syn_status read_int64s(onnx_ctx *c, const syn_pb_field *f, int64_t *out, size_t max,
+                              size_t *n, const char *what)
+{
+    if (f->wire_type == SYN_PB_VARINT) {
+        if (*n < max)
+            out[*n] = (int64_t)f->value;
+        (*n)++;
+        return SYN_OK;
+    }
+    if (f->wire_type != SYN_PB_LEN)
+        return syn_onnx_expect_wire(c, f, SYN_PB_VARINT, what);
+    const uint8_t *p = f->data, *end = f->data + f->size;
+    while (p < end) {
+        uint64_t v;
+        syn_status st = syn_pb_read_varint(&p, end, &v);
+        if (st != SYN_OK)
+            return syn_onnx_bad_wire(c, st, what);
+        if (*n < max)
+            out[*n] = (int64_t)v;
+        (*n)++;
+    }
+    return SYN_OK;
+}
+
 /* TensorProto. dims are int64 varints, unpacked as proto2 writes them or
  * packed as some writers do. */
 syn_status syn_onnx_parse_tensor(onnx_ctx *c, onnx_span body, onnx_tensor *t)
@@ -77,26 +103,12 @@ syn_status syn_onnx_parse_tensor(onnx_ctx *c, onnx_span body, onnx_tensor *t)
     while ((st = syn_pb_next(&r, &f, &more)) == SYN_OK && more) {
         switch (f.number) {
         case ONNX_TENSOR_DIMS:
-            if (f.wire_type == SYN_PB_VARINT) {
-                if (t->n_dims == MAX_DIMS)
-                    return syn_onnx_fail(c, SYN_ERR_UNSUPPORTED, "a tensor has more than %d dims",
-                                         MAX_DIMS);
-                t->dims[t->n_dims++] = (int64_t)f.value;
-            } else if (f.wire_type == SYN_PB_LEN) {
-                const uint8_t *p = f.data, *end = f.data + f.size;
-                while (p < end) {
-                    uint64_t v;
-                    st = syn_pb_read_varint(&p, end, &v);
-                    if (st != SYN_OK)
-                        return syn_onnx_bad_wire(c, st, "a tensor's packed dims");
-                    if (t->n_dims == MAX_DIMS)
-                        return syn_onnx_fail(c, SYN_ERR_UNSUPPORTED,
-                                             "a tensor has more than %d dims", MAX_DIMS);
-                    t->dims[t->n_dims++] = (int64_t)v;
-                }
-            } else {
-                return syn_onnx_expect_wire(c, &f, SYN_PB_VARINT, "TensorProto.dims");
-            }
+            st = read_int64s(c, &f, t->dims, MAX_DIMS, &t->n_dims, "TensorProto.dims");
+            if (st != SYN_OK)
+                return st;
+            if (t->n_dims > MAX_DIMS)
+                return syn_onnx_fail(c, SYN_ERR_UNSUPPORTED, "a tensor has more than %d dims",
+                                     MAX_DIMS);
             break;
         case ONNX_TENSOR_DATA_TYPE:
             st = syn_onnx_expect_wire(c, &f, SYN_PB_VARINT, "TensorProto.data_type");
@@ -298,6 +310,9 @@ static syn_status parse_metadata(onnx_ctx *c, onnx_span body)
     if (onnx_span_is(k, "class_names")) {
         c->class_names = v;
         c->has_class_names = 1;
+    } else if (onnx_span_is(k, "classes")) {
+        c->classes = v;
+        c->has_classes = 1;
     }
     return SYN_OK;
 }
@@ -516,6 +531,10 @@ syn_status syn_onnx_node_attr(onnx_ctx *c, const onnx_node *n, const char *name,
             } else if (af.number == ONNX_ATTR_T && af.wire_type == SYN_PB_LEN) {
                 v.t = onnx_field_span(&af);
                 v.has_t = 1;
+            } else if (af.number == ONNX_ATTR_INTS) {
+                st = read_int64s(c, &af, v.ints, MAX_DIMS, &v.n_ints, "AttributeProto.ints");
+                if (st != SYN_OK)
+                    return st;
             }
         }
         if (st != SYN_OK)
@@ -530,12 +549,14 @@ syn_status syn_onnx_node_attr(onnx_ctx *c, const onnx_node *n, const char *name,
     return SYN_OK;
 }
 
-/* The input's declared type, if any: float, and [batch, n] or flattenable
- * to n features per sample. Returns the declared feature count in *width
- * (0 when unknown). */
-syn_status syn_onnx_input_width(onnx_ctx *c, const onnx_value *v, size_t *width)
+/* The input's declared type, if any: float, and its shape: the first dim
+ * is the batch, the rest the sample shape (flattenable to the features
+ * of the first layer). */
+syn_status syn_onnx_input_shape(onnx_ctx *c, const onnx_value *v, onnx_dims *dims,
+                                int64_t *batch)
 {
-    *width = 0;
+    memset(dims, 0, sizeof *dims);
+    *batch = DIM_UNKNOWN;
     if (!v->has_type)
         return SYN_OK;
     syn_pb_reader r;
@@ -571,10 +592,9 @@ syn_status syn_onnx_input_width(onnx_ctx *c, const onnx_value *v, size_t *width)
                              "float (1) is supported", (long long)elem);
     if (!has_shape)
         return SYN_OK;
-    /* Product of the dims after the first (the batch); unknown if any is
-     * symbolic. */
-    size_t rank = 0, product = 1;
-    int known = 1;
+    /* Dims past the batch, DIM_UNKNOWN where symbolic (dim_param) or out
+     * of range; more than MAX_DIMS of them leave the shape unknown. */
+    size_t rank = 0;
     syn_pb_reader_init(&r, shape.data, shape.size);
     while ((st = syn_pb_next(&r, &f, &more)) == SYN_OK && more) {
         if (f.number != ONNX_SHAPE_DIM || f.wire_type != SYN_PB_LEN)
@@ -592,14 +612,70 @@ syn_status syn_onnx_input_width(onnx_ctx *c, const onnx_value *v, size_t *width)
             }
         if (st != SYN_OK)
             break;
-        if (rank++ == 0)
-            continue;
-        if (!has_value || value > SIZE_MAX || !syn_mul_size(product, (size_t)value, &product))
-            known = 0;
+        int64_t dim = has_value && value <= INT32_MAX ? (int64_t)value : DIM_UNKNOWN;
+        if (rank == 0)
+            *batch = dim;
+        else if (rank <= MAX_DIMS)
+            dims->d[rank - 1] = dim;
+        rank++;
     }
     if (st != SYN_OK)
         return syn_onnx_bad_wire(c, st, "the input's shape");
-    if (rank >= 2 && known)
-        *width = product;
+    if (rank >= 2 && rank <= MAX_DIMS + 1) {
+        dims->rank_known = 1;
+        dims->rank = rank - 1;
+    }
+    return SYN_OK;
+}
+
+/* INT64 elements: raw_data (8 bytes each, little-endian) or int64_data,
+ * packed or not. */
+syn_status syn_onnx_tensor_ints(onnx_ctx *c, const onnx_tensor *t, int64_t out[MAX_DIMS],
+                                size_t *count)
+{
+    char nb[SHOWN_NAME + 4];
+    *count = 0;
+    if (t->external || t->segmented)
+        return syn_onnx_fail(c, SYN_ERR_UNSUPPORTED, "tensor \"%s\": external or segmented data "
+                             "is not supported", syn_onnx_shown(t->name, nb));
+    if (t->data_type != ONNX_DTYPE_INT64)
+        return syn_onnx_fail(c, SYN_ERR_UNSUPPORTED, "tensor \"%s\": data type %lld where a "
+                             "shape or index (INT64 = 7) is expected", syn_onnx_shown(t->name, nb),
+                             (long long)t->data_type);
+    if (t->n_dims > 1 || (t->n_dims == 1 && (t->dims[0] < 0 || t->dims[0] > MAX_DIMS)))
+        return syn_onnx_fail(c, SYN_ERR_UNSUPPORTED, "tensor \"%s\": a shape or index must be "
+                             "a scalar or a vector of at most %d elements",
+                             syn_onnx_shown(t->name, nb), MAX_DIMS);
+    size_t want = t->n_dims == 1 ? (size_t)t->dims[0] : 1, n = 0;
+    if (t->has_raw) {
+        if (t->raw.size != 8 * want)
+            return syn_onnx_fail(c, SYN_ERR_CORRUPT, "tensor \"%s\": raw_data of %zu bytes for "
+                                 "%zu int64 elements", syn_onnx_shown(t->name, nb), t->raw.size,
+                                 want);
+        for (n = 0; n < want; n++) {
+            uint64_t u = 0;
+            for (int k = 7; k >= 0; k--)
+                u = u << 8 | t->raw.data[8 * n + (size_t)k];
+            out[n] = (int64_t)u;
+        }
+    } else {
+        syn_pb_reader r;
+        syn_pb_field f;
+        int more;
+        syn_status st;
+        syn_pb_reader_init(&r, t->body.data, t->body.size);
+        while ((st = syn_pb_next(&r, &f, &more)) == SYN_OK && more) {
+            if (f.number == ONNX_TENSOR_INT64_DATA &&
+                (st = read_int64s(c, &f, out, MAX_DIMS, &n, "TensorProto.int64_data")) != SYN_OK)
+                return st;
+        }
+        if (st != SYN_OK)
+            return syn_onnx_bad_wire(c, st, "a tensor");
+        if (n != want)
+            return syn_onnx_fail(c, SYN_ERR_CORRUPT, "tensor \"%s\": its dims make %zu "
+                                 "elements, its data holds %zu", syn_onnx_shown(t->name, nb),
+                                 want, n);
+    }
+    *count = want;
     return SYN_OK;
 }

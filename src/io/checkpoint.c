@@ -17,9 +17,10 @@
 
 #define CKPT_TAG "ckpt"
 #define USER_TAG "user"
-/* 2 appended the schedules' fields and ReduceLROnPlateau's state; 1 still
- * reads (its schedules have none of them). */
-#define CKPT_VERSION 2u
+/* 2 appended the schedules' fields and ReduceLROnPlateau's state, 3
+ * OneCycleLR's momentum cycling; 1 and 2 still read (their runs did not
+ * cycle the momentum, and go on without). */
+#define CKPT_VERSION 3u
 /* version; epochs, batches, rows; rng; loss sum, correct, samples; base lr;
  * batch size, no_shuffle, clip norm; schedule (kind, step size, gamma,
  * t_max, min lr); threads; seed. */
@@ -29,8 +30,10 @@
  * final_div_factor, patience, factor, threshold, cooldown, eps; the plateau
  * rule's have_best, best, best_epoch, since_best, since_cut, n_cuts,
  * cooldown_left; the epochs observed. */
-#define CKPT_SIZE (CKPT_V1_SIZE + 8u + 4u * 4u + 8u + 4u + 4u + 8u + 4u + \
-                   4u + 8u + 8u * 5u + 8u)
+#define CKPT_V2_SIZE (CKPT_V1_SIZE + 8u + 4u * 4u + 8u + 4u + 4u + 8u + 4u + \
+                      4u + 8u + 8u * 5u + 8u)
+/* Version 3 adds: no_cycle_momentum, base_momentum, max_momentum. */
+#define CKPT_SIZE (CKPT_V2_SIZE + 4u + 4u + 4u)
 
 typedef struct writer {
     uint8_t *p;
@@ -139,6 +142,9 @@ static void encode_state(const syn_trainer_state *s, uint8_t out[CKPT_SIZE])
     w_u64(&w, p->n_cuts);
     w_u64(&w, p->cooldown_left);
     w_u64(&w, s->observed);
+    w_u32(&w, sc->no_cycle_momentum ? 1u : 0u);
+    w_f32(&w, sc->base_momentum);
+    w_f32(&w, sc->max_momentum);
     assert(w.p == out + CKPT_SIZE);
 }
 
@@ -194,7 +200,7 @@ static syn_status decode_state(const uint8_t *data, size_t size, const char *pat
                       (unsigned)version, CKPT_VERSION);
         return SYN_ERR_VERSION;
     }
-    size_t want = version == 1 ? CKPT_V1_SIZE : CKPT_SIZE;
+    size_t want = version == 1 ? CKPT_V1_SIZE : version == 2 ? CKPT_V2_SIZE : CKPT_SIZE;
     if (size != want) {
         syn_set_error(err, "%s: section ckpt: %zu bytes, expected %zu", path, size, want);
         return SYN_ERR_CORRUPT;
@@ -220,8 +226,15 @@ static syn_status decode_state(const uint8_t *data, size_t size, const char *pat
     uint32_t threads = r_u32(&r);
     s->train.seed = r_u64(&r);
     int v2_ok = version == 1 || decode_v2(&r, s);
+    uint32_t no_cycle = 1;
+    if (version >= 3) {
+        no_cycle = r_u32(&r);
+        s->train.schedule.base_momentum = r_f32(&r);
+        s->train.schedule.max_momentum = r_f32(&r);
+    }
+    s->train.schedule.no_cycle_momentum = (int)no_cycle;
     if (batch > SIZE_MAX || step_size > SIZE_MAX || t_max > SIZE_MAX || no_shuffle > 1 ||
-        kind >= SYN_SCHEDULE_COUNT_ || threads > 0x7fffffffu || !v2_ok ||
+        kind >= SYN_SCHEDULE_COUNT_ || threads > 0x7fffffffu || !v2_ok || no_cycle > 1 ||
         (version == 1 && kind > SYN_SCHEDULE_COSINE) || s->observed > s->epochs_done ||
         (s->plateau.have_best && isnan(s->plateau.best)) ||
         (s->batches_done > 0 && s->n_rows == 0) || s->correct > s->samples) {

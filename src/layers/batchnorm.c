@@ -15,8 +15,10 @@
  * the running ones at inference) for backward. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "layers/layer.h"
 
 #define BN_EPS 1e-5f
@@ -133,6 +135,7 @@ static void bn_stats(const bn_job *j, size_t c0, size_t c1)
     }
 }
 
+SYN_VECTOR_CLONES
 static void bn_forward_cols(void *ctx, size_t lo, size_t hi)
 {
     const bn_job *j = ctx;
@@ -177,6 +180,7 @@ static void bn_forward(const syn_layer *l, const syn_layer_pass *p)
  *   dbeta = sum dz, dgamma = sum dz * xh,
  *   dx = gamma * inv / n * (n * dz - dbeta - xh * dgamma);
  * inference (fixed statistics): dx = dz * gamma * inv. */
+SYN_VECTOR_CLONES
 static void bn_backward_cols(void *ctx, size_t lo, size_t hi)
 {
     const bn_job *j = ctx;
@@ -279,6 +283,72 @@ static int bn_state_ok(const syn_layer *l, const float *state, char *why, size_t
     return 1;
 }
 
+/* ONNX BatchNormalization (inference form, opset 9-13's): scale, B, mean,
+ * var and epsilon are PyTorch's weight, bias, running_mean, running_var and
+ * eps; without beta, B is zeros. */
+static int bn_onnx(const syn_layer *l, size_t index, const float *params, const float *state,
+                   const char *in, const char *out, const syn_onnx_sink *sink)
+{
+    char names[4][SYN_ONNX_NAME], node[SYN_ONNX_NAME];
+    static const char *const parts[4] = {"weight", "bias", "running_mean", "running_var"};
+    for (int k = 0; k < 4; k++)
+        snprintf(names[k], sizeof names[k], "batchnorm%zu.%s", index, parts[k]);
+    snprintf(node, sizeof node, "batchnorm%zu_bn", index);
+    int64_t dims[1] = {(int64_t)l->units};
+    sink->tensor(sink->ctx, names[0], dims, 1, params + l->w_off, l->units);
+    if (l->has_bias) {
+        sink->tensor(sink->ctx, names[1], dims, 1, params + l->b_off, l->units);
+    } else {
+        float *zero = calloc(l->units, sizeof *zero);
+        if (zero)
+            sink->tensor(sink->ctx, names[1], dims, 1, zero, l->units);
+        free(zero);
+    }
+    sink->tensor(sink->ctx, names[2], dims, 1, state + l->s_off, l->units);
+    sink->tensor(sink->ctx, names[3], dims, 1, state + l->s_off + l->units, l->units);
+    const char *inputs[5] = {in, names[0], names[1], names[2], names[3]};
+    syn_onnx_attr eps = {.name = "epsilon", .type = SYN_ONNX_FLOAT, .f = l->eps};
+    sink->node(sink->ctx, "BatchNormalization", node, inputs, 5, out, &eps, 1);
+    return 1;
+}
+
+/* C: the per-column mean and gamma / sqrt(var + eps) computed here as the
+ * library's inference pass computes them, so the header's z is the same
+ * float operations: (x - mean) * a + beta. */
+static void bn_c_data(const syn_layer *l, size_t index, const float *params, const float *state,
+                      const syn_c_sink *sink)
+{
+    size_t u = l->units;
+    float *a = malloc(u * sizeof *a), *beta = calloc(u, sizeof *beta);
+    sink->text(sink->ctx, "\n/* Layer %zu: batch norm over %zu features (running statistics): "
+               "z = (x - mean) * a + beta, a = gamma / sqrt(running_var + eps). */\n", index, u);
+    char name[32];
+    snprintf(name, sizeof name, "bn%zu_mean", index);
+    sink->array(sink->ctx, name, state + l->s_off, u);
+    if (a && beta) {
+        for (size_t c = 0; c < u; c++) {
+            float inv = (float)(1.0 / sqrt((double)state[l->s_off + u + c] + (double)l->eps));
+            a[c] = inv * params[l->w_off + c];
+            beta[c] = l->has_bias ? params[l->b_off + c] : 0.0f;
+        }
+        snprintf(name, sizeof name, "bn%zu_a", index);
+        sink->array(sink->ctx, name, a, u);
+        snprintf(name, sizeof name, "bn%zu_beta", index);
+        sink->array(sink->ctx, name, beta, u);
+    }
+    free(a);
+    free(beta);
+}
+
+static void bn_c_body(const syn_layer *l, size_t index, const char *src, const char *dst,
+                      const syn_c_sink *sink)
+{
+    const char *p = sink->prefix;
+    sink->text(sink->ctx, "    for (j = 0; j < %zu; j++)\n        %s[j] = (%s[j] - %s_bn%zu_mean[j])"
+               " * %s_bn%zu_a[j] + %s_bn%zu_beta[j];\n", l->units, dst, src, p, index, p, index,
+               p, index);
+}
+
 const syn_layer_ops syn_batchnorm_ops = {
     .name = "batchnorm",
     .plan = bn_plan,
@@ -290,6 +360,9 @@ const syn_layer_ops syn_batchnorm_ops = {
     .attrs = bn_attrs,
     .set_attrs = bn_set_attrs,
     .state_ok = bn_state_ok,
+    .onnx_emit = bn_onnx,
+    .c_data = bn_c_data,
+    .c_body = bn_c_body,
     .keeps_shape = 1,
 };
 

@@ -123,6 +123,56 @@ static int dense_set_attrs(syn_layer_desc *d, const float *v, size_t n, char *wh
     return syn_layer_attr_count(n, 0, why, why_size);
 }
 
+/* ONNX: Gemm(X, W, b) with transB = 1, which reads W [units x n_in] as it
+ * is stored; C is optional since opset 11, so a bias-free layer is a Gemm
+ * with two inputs. */
+static int dense_onnx(const syn_layer *l, size_t index, const float *params, const float *state,
+                      const char *in, const char *out, const syn_onnx_sink *sink)
+{
+    (void)state;
+    char weight[SYN_ONNX_NAME], bias[SYN_ONNX_NAME], node[SYN_ONNX_NAME];
+    snprintf(weight, sizeof weight, "dense%zu.weight", index);
+    snprintf(bias, sizeof bias, "dense%zu.bias", index);
+    snprintf(node, sizeof node, "dense%zu_gemm", index);
+    int64_t dims[2] = {(int64_t)l->units, (int64_t)l->n_in};
+    sink->tensor(sink->ctx, weight, dims, 2, params + l->w_off, l->units * l->n_in);
+    if (l->has_bias)
+        sink->tensor(sink->ctx, bias, dims, 1, params + l->b_off, l->units);
+    const char *inputs[3] = {in, weight, bias};
+    syn_onnx_attr trans_b = {.name = "transB", .type = SYN_ONNX_INT, .i = 1};
+    sink->node(sink->ctx, "Gemm", node, inputs, l->has_bias ? 3 : 2, out, &trans_b, 1);
+    return 1;
+}
+
+static void dense_c_data(const syn_layer *l, size_t index, const float *params,
+                         const float *state, const syn_c_sink *sink)
+{
+    (void)state;
+    char name[32];
+    sink->text(sink->ctx, "\n/* Layer %zu: dense, %zu units x %zu inputs, row-major (PyTorch's "
+               "Linear layout). */\n", index, l->units, l->n_in);
+    snprintf(name, sizeof name, "w%zu", index);
+    sink->array(sink->ctx, name, params + l->w_off, l->units * l->n_in);
+    if (l->has_bias) {
+        snprintf(name, sizeof name, "b%zu", index);
+        sink->array(sink->ctx, name, params + l->b_off, l->units);
+    }
+}
+
+/* The exporter's PREFIX_dense_ helper: the same sums in the same order. */
+static void dense_c_body(const syn_layer *l, size_t index, const char *src, const char *dst,
+                         const syn_c_sink *sink)
+{
+    const char *p = sink->prefix;
+    char bias[96];
+    if (l->has_bias)
+        snprintf(bias, sizeof bias, "%s_b%zu", p, index);
+    else
+        snprintf(bias, sizeof bias, "NULL");
+    sink->text(sink->ctx, "    %s_dense_(%s_w%zu, %s, %s, %zu, %zu, %s);\n", p, p, index, bias,
+               src, l->n_in, l->units, dst);
+}
+
 const syn_layer_ops syn_dense_ops = {
     .name = "dense",
     .plan = dense_plan,
@@ -134,4 +184,7 @@ const syn_layer_ops syn_dense_ops = {
     .attrs = dense_attrs,
     .set_attrs = dense_set_attrs,
     .state_ok = NULL,
+    .onnx_emit = dense_onnx,
+    .c_data = dense_c_data,
+    .c_body = dense_c_body,
 };

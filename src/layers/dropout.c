@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "layers/layer.h"
 
 static uint64_t mix64(uint64_t z)
@@ -97,6 +98,7 @@ typedef struct mask_job {
 
 /* dst = src * mask / (1 - rate) on rows [lo, hi): per unit, or per
  * channel of l->spatial units (Dropout2d). */
+SYN_VECTOR_CLONES
 static void mask_rows(void *ctx, size_t lo, size_t hi)
 {
     const mask_job *j = ctx;
@@ -179,6 +181,32 @@ static int dropout_set_attrs(syn_layer_desc *d, const float *v, size_t n, char *
     return 1;
 }
 
+/* Exports are inference: the identity. ONNX gets no node (as
+ * torch.onnx.export of an eval-mode model); C copies the row. */
+static int dropout_onnx(const syn_layer *l, size_t index, const float *params,
+                        const float *state, const char *in, const char *out,
+                        const syn_onnx_sink *sink)
+{
+    (void)l, (void)index, (void)params, (void)state, (void)in, (void)out, (void)sink;
+    return 0;
+}
+
+static void dropout_c_data(const syn_layer *l, size_t index, const float *params,
+                           const float *state, const syn_c_sink *sink)
+{
+    (void)params, (void)state;
+    sink->text(sink->ctx, "\n/* Layer %zu: dropout (p %g in training), the identity here. */\n",
+               index, (double)l->rate);
+}
+
+static void dropout_c_body(const syn_layer *l, size_t index, const char *src, const char *dst,
+                           const syn_c_sink *sink)
+{
+    (void)index;
+    sink->text(sink->ctx, "    for (j = 0; j < %zu; j++)\n        %s[j] = %s[j];\n", l->units,
+               dst, src);
+}
+
 const syn_layer_ops syn_dropout_ops = {
     .name = "dropout",
     .plan = dropout_plan,
@@ -190,6 +218,9 @@ const syn_layer_ops syn_dropout_ops = {
     .attrs = dropout_attrs,
     .set_attrs = dropout_set_attrs,
     .state_ok = NULL,
+    .onnx_emit = dropout_onnx,
+    .c_data = dropout_c_data,
+    .c_body = dropout_c_body,
     .keeps_shape = 1,
 };
 

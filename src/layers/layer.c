@@ -84,6 +84,7 @@ typedef struct colsum_job {
 } colsum_job;
 
 /* Columns [lo, hi): each streams m row by row into its own sums. */
+SYN_VECTOR_CLONES
 static void colsum_cols(void *ctx, size_t lo, size_t hi)
 {
     const colsum_job *j = ctx;

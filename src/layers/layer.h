@@ -21,6 +21,7 @@
 #include "synapse.h"
 #include "base/pool.h"
 #include "layers/activation.h"
+#include "layers/layer_export.h"
 
 /* A layer of a built network (the net's layer table). */
 typedef struct syn_layer {
@@ -116,6 +117,21 @@ typedef struct syn_layer_ops {
      * written (finite statistics, variances >= 0); NULL for kinds without
      * state. */
     int (*state_ok)(const syn_layer *l, const float *state, char *why, size_t why_size);
+    /* Exports (layer_export.h), inference form, before the activation
+     * (which the exporter adds). onnx_emit writes the nodes and
+     * initializers that compute z from tensor `in` into tensor `out`
+     * (initializer names made unique with the layer's index) and returns
+     * 1, or returns 0 when z is `in` itself (dropout: no node); c_data writes the
+     * layer's arrays and c_body the statements computing z[units] from the
+     * float arrays named src and dst (no allocation). NULL: the format
+     * cannot express the kind, and the exporter refuses it naming the
+     * layer. */
+    int (*onnx_emit)(const syn_layer *l, size_t index, const float *params, const float *state,
+                     const char *in, const char *out, const syn_onnx_sink *sink);
+    void (*c_data)(const syn_layer *l, size_t index, const float *params, const float *state,
+                   const syn_c_sink *sink);
+    void (*c_body)(const syn_layer *l, size_t index, const char *src, const char *dst,
+                   const syn_c_sink *sink);
 } syn_layer_ops;
 
 #define SYN_LAYER_MAX_ATTRS 12

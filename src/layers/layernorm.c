@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "layers/layer.h"
 
 #define LN_EPS 1e-5f
@@ -62,6 +63,7 @@ typedef struct ln_job {
     float *grads, *d_in;
 } ln_job;
 
+SYN_VECTOR_CLONES
 static void ln_forward_rows(void *ctx, size_t lo, size_t hi)
 {
     const ln_job *j = ctx;
@@ -96,6 +98,7 @@ static void ln_forward(const syn_layer *l, const syn_layer_pass *p)
 }
 
 /* dx = inv * (g - mean(g) - xh * mean(g * xh)), g = dz * gamma. */
+SYN_VECTOR_CLONES
 static void ln_input_rows(void *ctx, size_t lo, size_t hi)
 {
     const ln_job *j = ctx;
@@ -122,6 +125,7 @@ static void ln_input_rows(void *ctx, size_t lo, size_t hi)
 }
 
 /* dgamma = sum_r dz * xh, dbeta = sum_r dz, columns in fixed blocks. */
+SYN_VECTOR_CLONES
 static void ln_param_cols(void *ctx, size_t lo, size_t hi)
 {
     const ln_job *j = ctx;
@@ -186,6 +190,90 @@ static int ln_set_attrs(syn_layer_desc *d, const float *v, size_t n, char *why,
     return 1;
 }
 
+/* ONNX, decomposed (LayerNormalization needs opset 17; this exporter
+ * writes 13): mean = ReduceMean(x), d = x - mean, var = ReduceMean(d * d),
+ * z = d / Sqrt(var + eps) * gamma + beta, over axis 1. */
+static int ln_onnx(const syn_layer *l, size_t index, const float *params, const float *state,
+                   const char *in, const char *out, const syn_onnx_sink *sink)
+{
+    (void)state;
+    char t[10][SYN_ONNX_NAME];
+    static const char *const parts[10] = {"weight", "bias", "eps", "mean", "centered",
+                                          "square", "var", "var_eps", "std", "normed"};
+    for (int k = 0; k < 10; k++)
+        snprintf(t[k], sizeof t[k], "layernorm%zu.%s", index, parts[k]);
+    int64_t dims[1] = {(int64_t)l->units}, one[1] = {1}, axis[1] = {1};
+    sink->tensor(sink->ctx, t[0], dims, 1, params + l->w_off, l->units);
+    if (l->has_bias)
+        sink->tensor(sink->ctx, t[1], dims, 1, params + l->b_off, l->units);
+    sink->tensor(sink->ctx, t[2], one, 1, &l->eps, 1);
+    syn_onnx_attr axes[2] = {{.name = "axes", .type = SYN_ONNX_INTS, .ints = axis, .n_ints = 1},
+                             {.name = "keepdims", .type = SYN_ONNX_INT, .i = 1}};
+    char node[SYN_ONNX_NAME + 8];
+#define NODE(op, suffix, n_in, output, attrs, n_attrs, ...)                                  \
+    do {                                                                                      \
+        const char *ins_[] = {__VA_ARGS__};                                                   \
+        snprintf(node, sizeof node, "layernorm%zu_%s", index, suffix);                       \
+        sink->node(sink->ctx, op, node, ins_, n_in, output, attrs, n_attrs);                 \
+    } while (0)
+    NODE("ReduceMean", "mean", 1, t[3], axes, 2, in);
+    NODE("Sub", "sub", 2, t[4], NULL, 0, in, t[3]);
+    NODE("Mul", "square", 2, t[5], NULL, 0, t[4], t[4]);
+    NODE("ReduceMean", "var", 1, t[6], axes, 2, t[5]);
+    NODE("Add", "add_eps", 2, t[7], NULL, 0, t[6], t[2]);
+    NODE("Sqrt", "sqrt", 1, t[8], NULL, 0, t[7]);
+    NODE("Div", "div", 2, t[9], NULL, 0, t[4], t[8]);
+    if (l->has_bias) {
+        char scaled[SYN_ONNX_NAME];
+        snprintf(scaled, sizeof scaled, "layernorm%zu.scaled", index);
+        NODE("Mul", "gamma", 2, scaled, NULL, 0, t[9], t[0]);
+        NODE("Add", "beta", 2, out, NULL, 0, scaled, t[1]);
+    } else {
+        NODE("Mul", "gamma", 2, out, NULL, 0, t[9], t[0]);
+    }
+#undef NODE
+    return 1;
+}
+
+static void ln_c_data(const syn_layer *l, size_t index, const float *params, const float *state,
+                      const syn_c_sink *sink)
+{
+    (void)state;
+    char name[32];
+    sink->text(sink->ctx, "\n/* Layer %zu: layer norm over %zu features, eps ", index, l->units);
+    sink->value(sink->ctx, l->eps);
+    sink->text(sink->ctx, ". */\n");
+    snprintf(name, sizeof name, "ln%zu_gamma", index);
+    sink->array(sink->ctx, name, params + l->w_off, l->units);
+    if (l->has_bias) {
+        snprintf(name, sizeof name, "ln%zu_beta", index);
+        sink->array(sink->ctx, name, params + l->b_off, l->units);
+    }
+}
+
+/* The library's row statistics (double sums in column order), then its
+ * float expression. */
+static void ln_c_body(const syn_layer *l, size_t index, const char *src, const char *dst,
+                      const syn_c_sink *sink)
+{
+    const char *p = sink->prefix;
+    size_t u = l->units;
+    sink->text(sink->ctx, "    {\n        double s = 0.0, q = 0.0;\n        float mean, inv;\n"
+               "        for (j = 0; j < %zu; j++)\n            s += (double)%s[j];\n"
+               "        s /= %zu.0;\n        for (j = 0; j < %zu; j++)\n"
+               "            q += ((double)%s[j] - s) * ((double)%s[j] - s);\n"
+               "        mean = (float)s;\n        inv = (float)(1.0 / sqrt(q / %zu.0 + (double)",
+               u, src, u, u, src, src, u);
+    sink->value(sink->ctx, l->eps);
+    sink->text(sink->ctx, "));\n        for (j = 0; j < %zu; j++)\n"
+               "            %s[j] = (%s[j] - mean) * inv * %s_ln%zu_gamma[j] + ", u, dst, src, p,
+               index);
+    if (l->has_bias)
+        sink->text(sink->ctx, "%s_ln%zu_beta[j];\n    }\n", p, index);
+    else
+        sink->text(sink->ctx, "0.0f;\n    }\n");
+}
+
 const syn_layer_ops syn_layernorm_ops = {
     .name = "layernorm",
     .plan = ln_plan,
@@ -197,5 +285,8 @@ const syn_layer_ops syn_layernorm_ops = {
     .attrs = ln_attrs,
     .set_attrs = ln_set_attrs,
     .state_ok = NULL,
+    .onnx_emit = ln_onnx,
+    .c_data = ln_c_data,
+    .c_body = ln_c_body,
     .keeps_shape = 1,
 };

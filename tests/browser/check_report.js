@@ -9,27 +9,35 @@
 //   - the image canvases were drawn, nothing overflows a phone-width page,
 //     it prints to PDF;
 //   - screenshots at 1280 px and 390 px wide (PNG) for a person to look at.
-// usage: node check_report.js REPORT.html EVAL.json SHOT_PREFIX [CHROMIUM]
-// Prints "N passed, N failed"; exits 0, 1 on a failed check, 2 on a crash.
+// usage: node check_report.js [--chromium PATH] REPORT.html EVAL.json SHOT_PREFIX
+//                              [REPORT.html EVAL.json SHOT_PREFIX ...]
+// Several reports share one browser (each in its own tab): starting
+// Chromium is most of the cost. Prints "N passed, N failed"; exits 0, 1 on a
+// failed check, 2 on a crash.
 'use strict';
 const { spawn } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
-const [reportPath, evalPath, shotPrefix, chromiumArg] = process.argv.slice(2);
-if (!reportPath || !evalPath || !shotPrefix) {
-    console.error('usage: check_report.js REPORT.html EVAL.json SHOT_PREFIX [CHROMIUM]');
+const args = process.argv.slice(2);
+let chromiumArg = null;
+if (args[0] === '--chromium') {
+    chromiumArg = args[1];
+    args.splice(0, 2);
+}
+if (args.length === 0 || args.length % 3 !== 0) {
+    console.error('usage: check_report.js [--chromium PATH] REPORT.html EVAL.json SHOT_PREFIX ...');
     process.exit(2);
 }
 const chromium = chromiumArg || process.env.SYN_CHROMIUM || '/usr/bin/chromium';
-let passed = 0, failed = 0;
+let passed = 0, failed = 0, current = '';
 function check(ok, what) {
     if (ok) {
         passed++;
     } else {
         failed++;
-        console.log('FAIL ' + what);
+        console.log('FAIL ' + current + ': ' + what);
     }
 }
 
@@ -78,12 +86,12 @@ function send(method, params, sessionId) {
     toBrowser.write(JSON.stringify(msg) + '\0');
     return new Promise((resolve, reject) => waiting.set(id, { resolve, reject, method }));
 }
-function once(method, timeoutMs) {
+function once(method, sessionId, timeoutMs) {
     return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('timeout waiting for ' + method)),
                                  timeoutMs);
         listeners.push(function l(msg) {
-            if (msg.method === method) {
+            if (msg.method === method && msg.sessionId === sessionId) {
                 clearTimeout(timer);
                 listeners.splice(listeners.indexOf(l), 1);
                 resolve(msg.params);
@@ -92,20 +100,23 @@ function once(method, timeoutMs) {
     });
 }
 
-const fileUrl = 'file://' + path.resolve(reportPath);
-const requests = [], problems = [];
+// What each tab (DevTools session) requested and complained of.
+const requests = {}, problems = {};
 listeners.push((msg) => {
     const p = msg.params || {};
+    const id = msg.sessionId;
+    if (!id || !requests[id])
+        return;
     if (msg.method === 'Network.requestWillBeSent')
-        requests.push(p.request.url);
+        requests[id].push(p.request.url);
     else if (msg.method === 'Runtime.exceptionThrown')
-        problems.push('script error: ' + JSON.stringify(p.exceptionDetails).slice(0, 300));
+        problems[id].push('script error: ' + JSON.stringify(p.exceptionDetails).slice(0, 300));
     else if (msg.method === 'Runtime.consoleAPICalled' &&
              (p.type === 'error' || p.type === 'warning' || p.type === 'assert'))
-        problems.push('console ' + p.type + ': ' + JSON.stringify(p.args).slice(0, 300));
+        problems[id].push('console ' + p.type + ': ' + JSON.stringify(p.args).slice(0, 300));
     else if (msg.method === 'Log.entryAdded' &&
              (p.entry.level === 'error' || p.entry.level === 'warning'))
-        problems.push('log ' + p.entry.level + ': ' + p.entry.text + ' ' + (p.entry.url || ''));
+        problems[id].push('log ' + p.entry.level + ': ' + p.entry.text + ' ' + (p.entry.url || ''));
 });
 
 async function evaluate(session, expression) {
@@ -200,15 +211,19 @@ function compareNumbers(marks, ev) {
     }
 }
 
-async function main() {
+async function checkReport(reportPath, evalPath, shotPrefix) {
+    current = path.basename(reportPath);
+    const fileUrl = 'file://' + path.resolve(reportPath);
     const ev = JSON.parse(fs.readFileSync(evalPath, 'utf8'));
     const { targetId } = await send('Target.createTarget', { url: 'about:blank' });
     const { sessionId: s } = await send('Target.attachToTarget', { targetId, flatten: true });
+    requests[s] = [];
+    problems[s] = [];
     for (const domain of ['Network', 'Runtime', 'Log', 'Page'])
         await send(domain + '.enable', {}, s);
     await send('Emulation.setDeviceMetricsOverride',
                { width: 1280, height: 900, deviceScaleFactor: 1, mobile: false }, s);
-    const loaded = once('Page.loadEventFired', 30000);
+    const loaded = once('Page.loadEventFired', s, 30000);
     await send('Page.navigate', { url: fileUrl }, s);
     await loaded;
     const marks = JSON.parse(await evaluate(s, `JSON.stringify(Array.from(
@@ -250,17 +265,23 @@ async function main() {
     await send('Emulation.setEmulatedMedia', { media: 'print' }, s);
     const pdf = await send('Page.printToPDF', { printBackground: false }, s);
     check(pdf.data && pdf.data.length > 1000, 'prints to PDF');
-    const outside = requests.filter((u) => u !== fileUrl);
+    const outside = requests[s].filter((u) => u !== fileUrl);
     check(outside.length === 0, 'no request but the file itself: ' + outside.join(' '));
-    check(problems.length === 0, 'no console or script error: ' + problems.join('; '));
+    check(problems[s].length === 0, 'no console or script error: ' + problems[s].join('; '));
+    await send('Target.closeTarget', { targetId });
+}
+
+async function main() {
+    for (let i = 0; i < args.length; i += 3)
+        await checkReport(args[i], args[i + 1], args[i + 2]);
     await send('Browser.close').catch(() => {});
 }
 
 const deadline = setTimeout(() => {
-    console.log('FAIL timeout (120 s); chromium said: ' + browserLog.slice(-2000));
+    console.log('FAIL timeout (300 s); chromium said: ' + browserLog.slice(-2000));
     browser.kill('SIGKILL');
     process.exit(1);
-}, 120000);
+}, 300000);
 // The profile goes once the browser has let go of it.
 function finish(code) {
     const timer = setTimeout(() => browser.kill('SIGKILL'), 5000);

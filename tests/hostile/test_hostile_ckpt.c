@@ -183,7 +183,7 @@ static void test_v2_mutations(size_t n_random)
         "--data", "--target", "--task", "--delimiter", "--header", "--val-split", "--scale",
         "--hidden", "--activation", "--loss", "--optimizer", "--lr", "--weight-decay",
         "--batch", "--epochs", "--schedule", "--seed", "--early-stop", "--checkpoint-every",
-        "--out", "--log"};
+        "--out", "--log", "--label-smoothing", "--huber-delta", "--warmup", "--gamma"};
     static const uint8_t garbage[][8] = {
         {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
         {0x63, 0, 0, 0, 0, 0, 0, 0},

@@ -3,12 +3,18 @@
 with PyTorch (Debian's python3-torch), exported with torch.onnx.export at
 opsets 11 to 17, and their outputs on fixed inputs; plus one model rewritten
 with python3-onnx into the forms other exporters use (float_data, a Constant
-bias, an Identity node, initializers listed as graph inputs). tests/test_onnx.c imports
-each model with syn_net_import_onnx and must reproduce the outputs.
+bias, an Identity node, initializers listed as graph inputs); and MLPs with
+what PyTorch users put around them: input normalization (x - mean) / std or
+x / 255, nn.Flatten of image-shaped inputs, x.view(x.size(0), -1) and
+x.view(-1, n), a Reshape to [0, -1], class names in metadata_props
+"classes"; and the layer kinds: BatchNorm1d, LayerNorm at opset 17 and
+written out in operators before it, Dropout. tests/test_onnx.c imports each model with syn_net_import_onnx and
+must reproduce the outputs.
 
 Files per model NAME:
   NAME.onnx         the exported model (dynamic batch axis)
-  NAME.input.f32    ROWS x N_INPUTS little-endian float32
+  NAME.input.f32    ROWS x N_INPUTS little-endian float32 (each sample
+                    flattened row-major when the model takes images)
   NAME.output.f32   ROWS x N_OUTPUTS little-endian float32, PyTorch's outputs
 manifest.txt lists one model a line: NAME N_INPUTS N_OUTPUTS ROWS OPSET SOFTMAX
 (SOFTMAX 1 when the model ends in Softmax).
@@ -41,6 +47,161 @@ def models():
     yield ("deep_tanh", nn.Sequential(
         nn.Linear(12, 32), nn.Tanh(), nn.Linear(32, 16), nn.ReLU(),
         nn.Linear(16, 8), nn.Sigmoid(), nn.Linear(8, 1)), 12, 15)
+
+
+class Normalize(nn.Module):
+    """(x - mean) / std, the input normalization PyTorch users put in front
+    of a model (torchvision's transforms.Normalize, folded into the model);
+    mean or std may be None for Div alone or Sub alone."""
+
+    def __init__(self, mean, std):
+        super().__init__()
+        self.mean = mean
+        self.std = std
+
+    def forward(self, x):
+        if self.mean is not None:
+            x = x - self.mean
+        if self.std is not None:
+            x = x / self.std
+        return x
+
+
+class View(nn.Module):
+    """x.view(x.size(0), -1) (exported as Shape, Gather, Unsqueeze, Concat,
+    Reshape) or x.view(-1, n) (a Reshape to a constant [-1, n])."""
+
+    def __init__(self, features=None):
+        super().__init__()
+        self.features = features
+
+    def forward(self, x):
+        if self.features is None:
+            return x.view(x.size(0), -1)
+        return x.view(-1, self.features)
+
+
+def wrapped_models():
+    """What PyTorch users put around an MLP: (name, module, sample shape,
+    opset, scale of the inputs, metadata_props to add)."""
+    g = torch.Generator().manual_seed(20261201)
+    mean6 = torch.rand(6, generator=g) * 4 - 2
+    std6 = torch.rand(6, generator=g) * 2 + 0.5
+    yield ("norm_sub_div", nn.Sequential(
+        Normalize(mean6, std6), nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 4),
+        nn.Softmax(dim=1)), (6,), 13, 2.0,
+        {"classes": '["cat", "dog", "bird", "fish"]'})
+    yield ("div_only", nn.Sequential(
+        Normalize(None, 255.0), nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 2)), (5,), 11, 255.0,
+        {})
+    yield ("image_flatten", nn.Sequential(
+        Normalize(0.5, 0.25), nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 3),
+        nn.Softmax(dim=1)), (1, 4, 4), 13, 1.0, {"classes": "[0, 1, 2]"})
+    mean_c = (torch.rand(1, 3, 1, 1, generator=g) - 0.5)
+    std_c = torch.rand(1, 3, 1, 1, generator=g) + 0.5
+    yield ("channels_view", nn.Sequential(
+        Normalize(mean_c, std_c), View(), nn.Linear(12, 6), nn.Sigmoid(), nn.Linear(6, 2)),
+        (3, 2, 2), 17, 1.0, {})
+    yield ("view_minus1", nn.Sequential(
+        View(10), nn.Linear(10, 4), nn.LeakyReLU(0.1), nn.Linear(4, 3)), (2, 5), 11, 1.0, {})
+
+
+def layer_kind_models():
+    """BatchNorm1d (after Linear, and first), LayerNorm at opset 17 (one
+    LayerNormalization node) and before it (written out in ReduceMean, Sub,
+    Pow, Sqrt, Div, Mul, Add), without affine, and Dropout (dropped by the
+    export in eval mode): (name, module, sample shape, opset, input scale,
+    metadata). Norm parameters and running statistics are drawn away from
+    their initial 1 and 0 so the test sees them."""
+    yield ("bn_relu_dropout", nn.Sequential(
+        nn.Linear(6, 12), nn.BatchNorm1d(12), nn.ReLU(), nn.Dropout(0.3), nn.Linear(12, 4),
+        nn.Softmax(dim=1)), (6,), 13, 2.0, {})
+    yield ("bn_first", nn.Sequential(nn.BatchNorm1d(5), nn.Linear(5, 3)), (5,), 11, 3.0, {})
+    yield ("layernorm17", nn.Sequential(
+        nn.Linear(6, 8), nn.LayerNorm(8), nn.Tanh(), nn.Linear(8, 2)), (6,), 17, 2.0, {})
+    yield ("layernorm13", nn.Sequential(
+        nn.Linear(6, 8), nn.LayerNorm(8), nn.Tanh(), nn.Linear(8, 2)), (6,), 13, 2.0, {})
+    yield ("layernorm_plain15", nn.Sequential(
+        nn.Linear(5, 7), nn.ReLU(), nn.LayerNorm(7, elementwise_affine=False), nn.Linear(7, 3)),
+        (5,), 15, 2.0, {})
+
+
+def perturb_norms(model, g, x):
+    """Random gamma and beta for every norm layer, and running statistics
+    as training on x leaves them (momentum None: the plain average over
+    the passes), so the model is one a training run could have made."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.BatchNorm1d, nn.LayerNorm)) and m.weight is not None:
+                m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
+                m.bias.copy_(torch.rand(m.bias.shape, generator=g) - 0.5)
+        bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
+        for m in bns:
+            m.momentum = None
+        model.train()
+        for k in range(4):
+            model(x[8 * k:8 * k + 8])
+        for m in bns:
+            m.momentum = 0.1
+        model.eval()
+
+
+def scale_params(model):
+    with torch.no_grad():
+        for p in model.parameters():  # larger than default init: exercise saturation
+            p.mul_(1.5)
+
+
+def export_model(out_dir, name, model, x, opset, metadata, prepared=False):
+    """Exports model on inputs x (dynamic batch axis), writes its inputs
+    (flattened per sample) and outputs; returns the manifest line."""
+    import onnx
+
+    model.eval()
+    if not prepared:
+        scale_params(model)
+    with torch.no_grad():
+        y = model(x)
+    path = os.path.join(out_dir, name + ".onnx")
+    kwargs = {} if opset is None else {"opset_version": opset}
+    torch.onnx.export(model, x[:2], path, input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, **kwargs)
+    if metadata:
+        m = onnx.load(path)
+        onnx.helper.set_model_props(m, metadata)
+        onnx.save(m, path)
+    x.reshape(x.shape[0], -1).numpy().astype("<f4").tofile(
+        os.path.join(out_dir, name + ".input.f32"))
+    y.numpy().astype("<f4").tofile(os.path.join(out_dir, name + ".output.f32"))
+    softmax = int(isinstance(list(model)[-1], nn.Softmax))
+    used = opset if opset is not None else torch.onnx._constants.ONNX_DEFAULT_OPSET
+    n_inputs = int(np.prod(x.shape[1:]))
+    return f"{name} {n_inputs} {y.shape[1]} {x.shape[0]} {used} {softmax}"
+
+
+def make_reshape_zero(out_dir, base, name):
+    """Rewrites BASE.onnx (a Reshape to a Constant [-1, n]) into a Reshape to
+    an INT64 initializer [0, -1] (0 copies the batch: ONNX's Reshape), the
+    form other exporters write. Same inputs and outputs as BASE."""
+    import shutil
+
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(os.path.join(out_dir, base + ".onnx"))
+    graph = model.graph
+    reshape = next(n for n in graph.node if n.op_type == "Reshape")
+    old_shape = reshape.input[1]
+    reshape.input[1] = "batch_shape"
+    nodes = [n for n in graph.node if not (n.op_type == "Constant" and n.output[0] == old_shape)]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    graph.initializer.append(numpy_helper.from_array(np.array([0, -1], dtype=np.int64),
+                                                     "batch_shape"))
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, os.path.join(out_dir, name + ".onnx"))
+    for ext in (".input.f32", ".output.f32"):
+        shutil.copy(os.path.join(out_dir, base + ext), os.path.join(out_dir, name + ext))
 
 
 def make_variant(out_dir, base, name):
@@ -107,6 +268,21 @@ def main():
         used = opset if opset is not None else torch.onnx._constants.ONNX_DEFAULT_OPSET
         manifest.append(f"{name} {n_inputs} {y.shape[1]} {ROWS} {used} {softmax}")
     manifest.append(make_variant(out_dir, "relu_softmax", "relu_softmax_variant"))
+    for name, model, sample, opset, scale, metadata in wrapped_models():
+        torch.manual_seed(20261201 + len(manifest))  # each model its own stream
+        x = torch.randn(ROWS, *sample) * scale
+        line = export_model(out_dir, name, model, x, opset, metadata)
+        manifest.append(line)
+        if name == "view_minus1":
+            make_reshape_zero(out_dir, name, "reshape_zero")
+            manifest.append(line.replace(name, "reshape_zero", 1))
+    g = torch.Generator().manual_seed(20261202)
+    for name, model, sample, opset, scale, metadata in layer_kind_models():
+        torch.manual_seed(20261201 + len(manifest))
+        x = torch.randn(ROWS, *sample) * scale
+        scale_params(model)
+        perturb_norms(model, g, x)
+        manifest.append(export_model(out_dir, name, model, x, opset, metadata, prepared=True))
     with open(os.path.join(out_dir, "manifest.txt"), "w") as f:
         f.write("# name n_inputs n_outputs rows opset softmax (make_torch_fixtures.py)\n")
         f.write("\n".join(manifest) + "\n")

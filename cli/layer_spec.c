@@ -1,0 +1,185 @@
+/* layer_spec.c - `train --layers`: an architecture written as a list of
+ * tokens, e.g. "512:relu,bn,dropout:0.2,256:relu,ln,dropout:0.2" (hidden
+ * layers, input to output), or read from a small file with "@path". */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* A spec file larger than this is not a layer list. */
+#define SPEC_FILE_MAX 65536
+
+/* The activation spelled by len bytes at s (syn_activation_parse's names). */
+static int parse_act(const char *s, size_t len, syn_activation *act)
+{
+    char name[32];
+    if (len >= sizeof name)
+        return 0;
+    memcpy(name, s, len);
+    name[len] = '\0';
+    return syn_activation_parse(name, act) == SYN_OK;
+}
+
+/* Reads @path's text (malloc'd), '#' comments blanked out. */
+static char *read_spec_file(const char *path, char *msg, size_t msg_size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(msg, msg_size, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    char *text = malloc(SPEC_FILE_MAX + 1);
+    size_t n = text ? fread(text, 1, SPEC_FILE_MAX + 1, f) : 0;
+    int err = ferror(f);
+    fclose(f);
+    if (!text || err || n > SPEC_FILE_MAX) {
+        snprintf(msg, msg_size, "'%s': %s", path,
+                 !text ? "out of memory" : err ? "read error" : "larger than 64 KiB");
+        free(text);
+        return NULL;
+    }
+    text[n] = '\0';
+    if (memchr(text, '\0', n)) {
+        snprintf(msg, msg_size, "'%s' is not a text file", path);
+        free(text);
+        return NULL;
+    }
+    for (char *p = text; *p; p++)
+        if (*p == '#')
+            while (*p && *p != '\n')
+                *p++ = ' ';
+    return text;
+}
+
+/* One token (len bytes at t, no separators) into *d. */
+static int parse_token(const char *t, size_t len, syn_activation default_act,
+                       syn_layer_desc *d, char *msg, size_t msg_size)
+{
+    const char *colon = memchr(t, ':', len);
+    size_t head = colon ? (size_t)(colon - t) : len;
+    const char *arg = colon ? colon + 1 : NULL;
+    size_t arg_len = colon ? len - head - 1 : 0;
+    memset(d, 0, sizeof *d);
+    int width = head > 0;
+    for (size_t i = 0; i < head; i++)
+        width = width && isdigit((unsigned char)t[i]);
+    if (width) {
+        char num[24];
+        if (head >= sizeof num)
+            goto bad_width;
+        memcpy(num, t, head);
+        num[head] = '\0';
+        unsigned long long u = strtoull(num, NULL, 10);
+        if (u < 1 || u > 16777216)
+            goto bad_width;
+        d->units = (size_t)u;
+        d->activation = default_act;
+        if (arg && !parse_act(arg, arg_len, &d->activation)) {
+            snprintf(msg, msg_size, "'%.*s': unknown activation '%.*s'", (int)len, t,
+                     (int)arg_len, arg);
+            return 0;
+        }
+        return 1;
+    }
+#define IS(word) (head == strlen(word) && !strncmp(t, word, head))
+    if (IS("dropout")) {
+        char num[32], *end = NULL;
+        if (!arg || arg_len == 0 || arg_len >= sizeof num) {
+            snprintf(msg, msg_size, "'%.*s': dropout needs its rate, e.g. dropout:0.2",
+                     (int)len, t);
+            return 0;
+        }
+        memcpy(num, arg, arg_len);
+        num[arg_len] = '\0';
+        double p = strtod(num, &end);
+        if (*end || !(p >= 0.0 && p < 1.0)) {
+            snprintf(msg, msg_size, "'%.*s': the dropout rate must be a number in [0, 1)",
+                     (int)len, t);
+            return 0;
+        }
+        d->kind = SYN_LAYER_DROPOUT;
+        d->rate = (float)p;
+        return 1;
+    }
+    if (IS("bn") || IS("batchnorm") || IS("ln") || IS("layernorm")) {
+        d->kind = IS("bn") || IS("batchnorm") ? SYN_LAYER_BATCHNORM : SYN_LAYER_LAYERNORM;
+        d->activation = SYN_ACT_LINEAR;
+        if (arg && !parse_act(arg, arg_len, &d->activation)) {
+            snprintf(msg, msg_size, "'%.*s': unknown activation '%.*s'", (int)len, t,
+                     (int)arg_len, arg);
+            return 0;
+        }
+        return 1;
+    }
+#undef IS
+    snprintf(msg, msg_size, "'%.*s' is not a layer (N[:activation], bn[:activation], "
+             "ln[:activation], dropout:P)", (int)len, t);
+    return 0;
+bad_width:
+    snprintf(msg, msg_size, "'%.*s': a width must be from 1 to 16777216", (int)len, t);
+    return 0;
+}
+
+int cli_parse_layers(const char *spec, syn_activation default_act, size_t n_outputs,
+                     syn_layer_desc **out, size_t *n_out, char *msg, size_t msg_size)
+{
+    *out = NULL;
+    *n_out = 0;
+    char *file = NULL;
+    if (spec[0] == '@') {
+        file = read_spec_file(spec + 1, msg, msg_size);
+        if (!file)
+            return 0;
+        spec = file;
+    }
+    size_t cap = 8, n = 0;
+    syn_layer_desc *layers = malloc(cap * sizeof *layers);
+    int ok = layers != NULL;
+    if (!ok)
+        snprintf(msg, msg_size, "out of memory");
+    for (const char *p = spec; ok && *p;) {
+        while (*p == ',' || isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            break;
+        const char *t = p;
+        while (*p && *p != ',' && !isspace((unsigned char)*p))
+            p++;
+        if (n == cap) {
+            syn_layer_desc *grown = realloc(layers, 2 * cap * sizeof *layers);
+            if (!grown) {
+                snprintf(msg, msg_size, "out of memory");
+                ok = 0;
+                break;
+            }
+            layers = grown;
+            cap *= 2;
+        }
+        ok = parse_token(t, (size_t)(p - t), default_act, &layers[n], msg, msg_size);
+        n += ok;
+    }
+    /* A list may end with the output layer's width, as a full PyTorch
+     * list would: a bare width equal to the outputs the data needs. */
+    if (ok && n > 0 && layers[n - 1].kind == SYN_LAYER_DENSE &&
+        layers[n - 1].units == n_outputs && layers[n - 1].activation == default_act) {
+        const char *last = spec + strlen(spec);
+        while (last > spec && (last[-1] == ',' || isspace((unsigned char)last[-1])))
+            last--;
+        const char *start = last;
+        while (start > spec && start[-1] != ',' && !isspace((unsigned char)start[-1]))
+            start--;
+        if (!memchr(start, ':', (size_t)(last - start)))
+            n--;
+    }
+    free(file);
+    if (!ok) {
+        free(layers);
+        return 0;
+    }
+    *out = layers;
+    *n_out = n;
+    return 1;
+}
