@@ -865,6 +865,15 @@ static void test_model_file(void)
             CHECK(memcmp(&d0, &d1, sizeof d0) == 0 && memcmp(a, b, sizeof a) == 0,
                   "layer %zu read back", l);
         }
+        /* The descriptions syn_net_layer gives make the same net again. */
+        syn_layer_desc again[EVERY_KIND];
+        for (size_t l = 0; l < EVERY_KIND; l++)
+            syn_net_layer(back, l, &again[l], NULL);
+        syn_net_desc dd = {.n_inputs = 784, .n_layers = EVERY_KIND, .layers = again,
+                           .loss = SYN_LOSS_CROSS_ENTROPY, .input_shape = {1, 28, 28}};
+        syn_error e3 = {{0}};
+        CHECK(syn_net_desc_check(&dd, &e3) == SYN_OK, "syn_net_layer's descriptions: %s",
+              e3.message);
         syn_workspace *wb = NULL;
         const float *o0, *o1;
         CHECK_OK(syn_workspace_create(back, R, &wb));

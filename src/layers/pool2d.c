@@ -83,7 +83,6 @@ static void pool_setup(syn_layer *l, const syn_layer_desc *d)
         l->kernel[a] = d->kernel[a];
         l->stride[a] = d->stride[a] ? d->stride[a] : d->kernel[a];
         l->pad[a] = d->padding[a];
-        l->dilation[a] = 1;
     }
     l->exclude_pad = d->exclude_pad != 0;
 }
