@@ -133,7 +133,7 @@ static void print_layers(const syn_net *net)
     char in_text[64];
     syn_layer_desc *descs = calloc(n_layers ? n_layers : 1, sizeof *descs);
     printf("layers:\n");
-    printf("  %-5s  %-13s %7s  %-10s %12s %10s\n", "layer", "kind", "output", "activation",
+    printf("  %-5s  %-10s %7s  %-10s %12s %10s\n", "layer", "kind", "output", "activation",
            "parameters", "memory");
     size_t in[3];
     syn_net_input_shape(net, in);
@@ -141,7 +141,7 @@ static void print_layers(const syn_net *net)
         snprintf(in_text, sizeof in_text, "%zux%zux%zu", in[0], in[1], in[2]);
     else
         snprintf(in_text, sizeof in_text, "%zu", syn_net_n_inputs(net));
-    printf("  %-5s  %-13s %7s\n", "input", "", in_text);
+    printf("  %-5s  %-10s %7s\n", "input", "", in_text);
     for (size_t i = 0; i < n_layers; i++) {
         syn_layer_desc d;
         size_t n_in = 0, n_state = 0;
@@ -178,13 +178,13 @@ static void print_layers(const syn_net *net)
         cli_format_bytes(mem, sizeof mem, (params + n_state) * sizeof(float));
         layer_note(&d, note, sizeof note);
         const char *kind = syn_layer_kind_name(d.kind);
-        printf("  %-5zu  %-13s %7s  %-10s %12s %10s%s\n", i + 1, kind ? kind : "?", out,
+        printf("  %-5zu  %-10s %7s  %-10s %12s %10s%s\n", i + 1, kind ? kind : "?", out,
                syn_activation_name(d.activation), count, mem, note);
     }
     char count[32], mem[32];
     grouped(count, sizeof count, total);
     cli_format_bytes(mem, sizeof mem, (total + state) * sizeof(float));
-    printf("  %-5s  %-13s %7s  %-10s %12s %10s%s\n", "total", "", "", "", count, mem,
+    printf("  %-5s  %-10s %7s  %-10s %12s %10s%s\n", "total", "", "", "", count, mem,
            state ? "  with the running statistics" : "");
     syn_net_desc desc = {.n_inputs = syn_net_n_inputs(net), .n_layers = n_layers,
                          .layers = descs, .loss = syn_net_loss(net),
