@@ -44,3 +44,9 @@ target_compile_definitions(bench_defaults PRIVATE SYN_CLI_PATH="$<TARGET_FILE:sy
 # --epochs, test accuracy per epoch (docs/PERFORMANCE.md).
 syn_add_bench(bench_cnn ${CMAKE_CURRENT_LIST_DIR}/cnn.c)
 target_compile_definitions(bench_cnn PRIVATE SYN_BENCH_DIR="${CMAKE_CURRENT_LIST_DIR}")
+# Data-parallel training under mpirun (bench/mpi.sh): samples/s and the
+# seconds per step in collectives and in compute.
+if(SYN_HAVE_MPI)
+  syn_add_bench(bench_mpi ${CMAKE_CURRENT_LIST_DIR}/bench_mpi.c)
+  target_link_libraries(bench_mpi PRIVATE synapse_mpi)
+endif()

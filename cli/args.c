@@ -10,10 +10,23 @@
 
 #include "cli.h"
 
+/* " (rank R of N)" in an MPI job (ranks.c), else "". */
+static char rank_tag[48];
+
+void cli_set_rank_tag(int rank, int size)
+{
+    snprintf(rank_tag, sizeof rank_tag, " (rank %d of %d)", rank, size);
+}
+
+const char *cli_rank_tag(void)
+{
+    return rank_tag;
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "synapse %s: ", cmd);
+    fprintf(stderr, "synapse %s%s: ", cmd, rank_tag);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -24,7 +37,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 int cli_runtime_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "synapse %s: ", cmd);
+    fprintf(stderr, "synapse %s%s: ", cmd, rank_tag);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);

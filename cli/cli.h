@@ -63,6 +63,11 @@ cli_parse_result cli_parse(const char *cmd, int argc, char **argv, int first,
  * it is near enough to be a misspelling of it; else NULL. */
 const char *cli_nearest(const char *given, size_t len, const char *const *names, size_t n);
 
+/* In an MPI job every error line says which rank wrote it: "synapse CMD
+ * (rank R of N): ..." once this is set (ranks.c). */
+void cli_set_rank_tag(int rank, int size);
+const char *cli_rank_tag(void);
+
 /* Prints "synapse CMD: MESSAGE (see 'synapse CMD --help')" on one line and
  * returns SYN_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -151,6 +156,14 @@ int cli_parse_delimiter(const char *text, char *out);
 int cli_copy_to_temp(const char *cmd, const char *source, size_t max_bytes, char **path);
 
 /* ------------------------------------------------------------ files.c */
+
+/* Under mpirun (ranks.c): SIGINT and SIGTERM end the rank at once (mpirun
+ * sends SIGTERM to every rank when one fails, and a rank that stopped at a
+ * batch boundary of its own would leave the others waiting), after writing
+ * the line set by cli_signals_set_note (which may be called often: it is
+ * double-buffered for the handler). */
+void cli_signals_rank_mode(void);
+void cli_signals_set_note(const char *line);
 
 /* Temporary files (mkstemp on `templ`), registered so that a signal that
  * ends the command removes them (signals.c); cli_temp_remove unlinks one,

@@ -3,6 +3,7 @@
  * draws it). `synapse train --report` writes the same from the run itself
  * (train_report.c), with what only the run knows (its command line, every
  * option, its timings and peak memory). */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,24 @@ char *report_command_line(int argc, char **argv)
     for (int i = 0; i < argc; i++)
         report_shell_word(buf, size, argv[i]);
     return buf;
+}
+
+int report_history_read(const char *cmd, const char *path, report_history *h)
+{
+    char safe[256], why[192];
+    cli_printable(path, safe, sizeof safe);
+    memset(h, 0, sizeof *h);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return cli_runtime_error(cmd, "%s: %s", safe, strerror(errno));
+    size_t line = 0;
+    int ok = report_history_parse(fp, h, &line, why, sizeof why);
+    fclose(fp);
+    if (!ok)
+        return cli_runtime_error(cmd, "%s:%zu: %s (is it a --log file of synapse train?)", safe,
+                                 line, why);
+    h->source = path;
+    return SYN_EXIT_OK;
 }
 
 int cmd_report(int argc, char **argv)

@@ -26,9 +26,14 @@ typedef struct report_history {
     int has_lr, has_seconds, has_samples_per_second, has_stop;
 } report_history;
 
-/* Reads a --log CSV of any synapse version by its header's column names
- * (unknown columns are skipped, missing ones are NaN). Prints one line for
- * `cmd` and returns SYN_EXIT_RUNTIME for a file that is not such a log. */
+/* report_log.c: reads a --log CSV of any synapse version from fp by its
+ * header's column names (unknown columns are skipped, missing ones are
+ * NaN). Returns 1, or 0 for a file that is not such a log, with the line
+ * (from 1) and the reason in why (h is then empty). Prints nothing. */
+int report_history_parse(FILE *fp, report_history *h, size_t *line, char *why,
+                         size_t why_size);
+/* report.c: report_history_parse of the file at path, h->source = path;
+ * prints one line for `cmd` and returns SYN_EXIT_RUNTIME on failure. */
 int report_history_read(const char *cmd, const char *path, report_history *h);
 int report_history_push(report_history *h, const report_epoch *e);
 void report_history_free(report_history *h);

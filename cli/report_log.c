@@ -2,7 +2,9 @@
  * synapse version, read by its header's column names (so a log from before
  * the lr and stop columns still reads; what it lacks is NaN, and the report
  * says so), or epochs pushed by train itself. The log is a file from
- * anywhere: every field is checked and an error names its line and column. */
+ * anywhere: every field is checked and an error names its line. Parsing
+ * prints nothing (tests/fuzz/fuzz_report_log.c runs it); report.c says
+ * what failed. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -95,15 +97,6 @@ static int parse_number(const char *s, double *v)
     return end != s && *end == '\0' && errno != ERANGE;
 }
 
-static int log_error(const char *cmd, const char *path, size_t line, const char *what,
-                     report_history *h)
-{
-    char safe[256];
-    report_history_free(h);
-    return cli_runtime_error(cmd, "%s:%zu: %s (is it a --log file of synapse train?)",
-                             cli_printable(path, safe, sizeof safe), line, what);
-}
-
 static int read_row(char **fields, int n, const int *where, report_history *h, char *why,
                     size_t why_size)
 {
@@ -135,25 +128,22 @@ static int read_row(char **fields, int n, const int *where, report_history *h, c
     return 1;
 }
 
-int report_history_read(const char *cmd, const char *path, report_history *h)
+int report_history_parse(FILE *fp, report_history *h, size_t *line_no, char *why,
+                         size_t why_size)
 {
     memset(h, 0, sizeof *h);
-    h->source = path;
-    FILE *fp = fopen(path, "r");
-    char safe[256];
-    if (!fp)
-        return cli_runtime_error(cmd, "%s: %s", cli_printable(path, safe, sizeof safe),
-                                 strerror(errno));
     char line[MAX_LOG_LINE + 2];
     char *fields[MAX_LOG_FIELDS];
     int where[COL_COUNT];
-    size_t line_no = 0;
-    int rc = SYN_EXIT_OK, have_header = 0;
-    while (rc == SYN_EXIT_OK && fgets(line, sizeof line, fp)) {
-        line_no++;
+    int ok = 1, have_header = 0;
+    *line_no = 0;
+    why[0] = '\0';
+    while (ok && fgets(line, sizeof line, fp)) {
+        ++*line_no;
         size_t len = strlen(line);
         if (len > MAX_LOG_LINE || (len && line[len - 1] != '\n' && !feof(fp))) {
-            rc = log_error(cmd, path, line_no, "line too long", h);
+            snprintf(why, why_size, "line too long");
+            ok = 0;
             break;
         }
         line[strcspn(line, "\r\n")] = '\0';
@@ -161,8 +151,8 @@ int report_history_read(const char *cmd, const char *path, report_history *h)
             continue;
         int n = split_fields(line, fields, MAX_LOG_FIELDS);
         if (n < 0) {
-            rc = log_error(cmd, path, line_no, "not a CSV line (an open quote or too many "
-                           "fields)", h);
+            snprintf(why, why_size, "not a CSV line (an open quote or too many fields)");
+            ok = 0;
             break;
         }
         if (!have_header) {
@@ -173,8 +163,8 @@ int report_history_read(const char *cmd, const char *path, report_history *h)
                         where[c] = i;
             }
             if (where[COL_EPOCH] < 0 || where[COL_TRAIN_LOSS] < 0) {
-                rc = log_error(cmd, path, line_no, "the header has no epoch and train_loss "
-                               "columns", h);
+                snprintf(why, why_size, "the header has no epoch and train_loss columns");
+                ok = 0;
                 break;
             }
             h->has_lr = where[COL_LR] >= 0;
@@ -184,18 +174,20 @@ int report_history_read(const char *cmd, const char *path, report_history *h)
             have_header = 1;
             continue;
         }
-        char why[160];
-        if (!read_row(fields, n, where, h, why, sizeof why))
-            rc = log_error(cmd, path, line_no, why, h);
+        ok = read_row(fields, n, where, h, why, why_size);
     }
-    if (rc == SYN_EXIT_OK && ferror(fp))
-        rc = log_error(cmd, path, line_no, strerror(errno ? errno : EIO), h);
-    if (rc == SYN_EXIT_OK && !have_header)
-        rc = log_error(cmd, path, line_no, "empty", h);
-    fclose(fp);
-    if (rc == SYN_EXIT_OK) {
-        h->source = path;
-        h->restored = h->saved_epoch && h->saved_epoch < h->n_epochs;
+    if (ok && ferror(fp)) {
+        snprintf(why, why_size, "%s", strerror(errno ? errno : EIO));
+        ok = 0;
     }
-    return rc;
+    if (ok && !have_header) {
+        snprintf(why, why_size, "empty");
+        ok = 0;
+    }
+    if (!ok) {
+        report_history_free(h);
+        return 0;
+    }
+    h->restored = h->saved_epoch && h->saved_epoch < h->n_epochs;
+    return 1;
 }

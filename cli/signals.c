@@ -11,6 +11,7 @@
  * This is the command's state; the library keeps none and installs no
  * handler. */
 #include <pthread.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,17 @@ static volatile sig_atomic_t graceful, stop_signal;
 
 static volatile sig_atomic_t in_save, pending;
 
+/* MPI jobs (cli_signals_rank_mode): the line a signal prints. */
+static volatile sig_atomic_t rank_mode, note_index = -1;
+static char notes[2][512];
+
 static void exit_now(int sig)
 {
+    int n = note_index;
+    if (rank_mode && n >= 0) {
+        ssize_t w = write(STDERR_FILENO, notes[n], strlen(notes[n]));
+        (void)w;
+    }
     for (int i = 0; i < MAX_TEMPS; i++)
         if (temp_used[i])
             unlink(temp_paths[i]);
@@ -37,7 +47,7 @@ static void exit_now(int sig)
 
 static void on_signal(int sig)
 {
-    if (graceful && !stop_signal) {
+    if (graceful && !stop_signal && !rank_mode) {
         stop_signal = sig;
         return;
     }
@@ -65,6 +75,18 @@ void cli_signals_install(void)
      * ignored, the write fails with EFBIG and the usual path reports it,
      * removes the temporary file and keeps the previous output. */
     signal(SIGXFSZ, SIG_IGN);
+}
+
+void cli_signals_rank_mode(void)
+{
+    rank_mode = 1;
+}
+
+void cli_signals_set_note(const char *line)
+{
+    int next = note_index == 0 ? 1 : 0;
+    snprintf(notes[next], sizeof notes[next], "%s\n", line);
+    note_index = next;
 }
 
 void cli_signals_graceful(int on)

@@ -172,6 +172,11 @@ static void train_usage(FILE *to)
 "  --report FILE.html    a self-contained HTML report at the end (synapse report\n"
 "                        --help): curves, the test set's evaluation (else the\n"
 "                        validation rows'), provenance, timings\n"
+"  --shards              sum each batch's gradient over fixed shards in exact\n"
+"                        fixed point, as every mpirun job does: the same model for\n"
+"                        any number of ranks (slower than the default float path)\n"
+"  --rank-timeout S      under mpirun: a rank that waits S seconds (120) for the\n"
+"                        others ends the job with an error naming its step\n"
 "  --quiet               no progress and no 'saved' line: only errors and, with\n"
 "                        --test-data, the test result on stdout\n"
 "  --silent              print nothing but errors, not even the test result\n"
@@ -253,8 +258,9 @@ static int check_train_options(const train_options *o)
                 (!strcmp(outputs[i], outputs[j]) || cli_same_file(outputs[i], outputs[j])))
                 return cli_usage_error(cmd, "%s and %s name the same file %s", out_names[i],
                                        out_names[j], outputs[i]);
-    /* Fail before a long training run, not after it. */
-    for (int i = 0; i < N_OUT; i++)
+    /* Fail before a long training run, not after it. (An MPI rank but
+     * rank 0 writes nothing: its machine need not have the directories.) */
+    for (int i = 0; i < N_OUT && !o->no_output; i++)
         if (cli_check_writable(cmd, outputs[i]) != SYN_EXIT_OK)
             return SYN_EXIT_RUNTIME;
     return SYN_EXIT_OK;
@@ -1089,6 +1095,19 @@ static int apply_resume(const train_options *o, train_run *run, resume_ctx *ctx)
     return SYN_EXIT_OK;
 }
 
+/* An MPI rank other than 0 trains as rank 0 does but says and writes
+ * nothing: rank 0 prints, and writes the model, log, plot, report and
+ * checkpoints (errors still reach stderr, tagged with the rank). */
+static void silence_rank(train_options *o)
+{
+    o->quiet = 2;
+    o->log = o->plot = o->report = o->checkpoint = NULL;
+    o->checkpoint_every = 0;
+    o->no_output = 1;
+    if (!freopen("/dev/null", "w", stdout))
+        fclose(stdout);
+}
+
 int cmd_train(int argc, char **argv)
 {
     train_options o;
@@ -1096,9 +1115,16 @@ int cmd_train(int argc, char **argv)
     cli_parse_result parsed = parse_train(argc, argv, &o);
     if (parsed != CLI_PARSED)
         return parsed == CLI_HELP ? SYN_EXIT_OK : SYN_EXIT_USAGE;
+    const syn_comm *comm = NULL;
+    int rc = cli_ranks_start(o.shards, o.rank_timeout, &comm);
+    if (rc != SYN_EXIT_OK)
+        return cli_ranks_end(rc);
     resume_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
-    int rc = o.resume ? load_resume(argc, argv, &o, &ctx) : SYN_EXIT_OK;
+    if (o.resume)
+        rc = load_resume(argc, argv, &o, &ctx);
+    if (rc == SYN_EXIT_OK && comm && comm->rank != 0)
+        silence_rank(&o);
     if (rc == SYN_EXIT_OK)
         rc = cli_memory_limit("train", o.max_memory, &o.memory_limit);
     if (rc == SYN_EXIT_OK)
@@ -1123,6 +1149,17 @@ int cmd_train(int argc, char **argv)
     syn_optimizer_free(ctx.opt);
     ctx.net = NULL;
     ctx.opt = NULL;
+    if (rc == SYN_EXIT_OK && comm)
+        rc = cli_ranks_check_data(comm, &o, run.data);
+    if (rc == SYN_EXIT_OK && comm) {
+        syn_status st = syn_trainer_set_comm(run.trainer, comm);
+        if (st == SYN_ERR_UNSUPPORTED)
+            rc = cli_runtime_error("train", "--shards and mpirun train without batch norm "
+                                   "layers for now: their statistics are over the whole "
+                                   "batch, which a shard does not see");
+        else if (st != SYN_OK)
+            rc = cli_library_error("train", st, NULL, "sharding the batches");
+    }
     if (rc == SYN_EXIT_OK && !o.quiet)
         describe_data(&o, &run);
     if (rc == SYN_EXIT_OK)
@@ -1130,5 +1167,5 @@ int cmd_train(int argc, char **argv)
     free_run(&run);
     /* Last: o's strings may point into the decoded checkpoint. */
     train_ckpt_data_free(&ctx.data);
-    return rc;
+    return cli_ranks_end(rc);
 }

@@ -29,6 +29,9 @@ typedef struct train_options {
     long batch, epochs, seed, early_stop, threads, checkpoint_every;
     long max_epochs;   /* --max-epochs: the cap without --epochs; 0: the default */
     size_t memory_limit; /* bytes, from --max-memory or the available memory; 0: none */
+    int shards;        /* --shards: the rank-count-independent path on one process */
+    double rank_timeout; /* --rank-timeout: seconds a rank waits for the others */
+    int no_output;     /* an MPI rank other than 0: writes no file */
 } train_options;
 
 /* What one finished epoch measured. */
@@ -180,6 +183,20 @@ void train_progress_free(train_progress *p);
 
 /* Hashes every row of ds (features and targets as float bits). */
 int data_fingerprint_of(const syn_dataset *ds, data_fingerprint *fp);
+
+/* ranks.c: training as one rank of an MPI job, or --shards. */
+/* Under mpirun: MPI_Init and the MPI comm; with shards alone: the
+ * one-process comm; else NULL. Returns an exit code. */
+int cli_ranks_start(int shards, double timeout, const syn_comm **comm);
+/* Ends MPI (MPI_Abort when rc is an error, so that no rank waits for this
+ * one); returns rc. */
+int cli_ranks_end(int rc);
+/* The trainer's per-batch report: where a failure message says it was. */
+void cli_ranks_batch_done(const syn_batch_report *r);
+/* Reports a failed collective (SYN_ERR_COMM, or st) naming rank and step. */
+int cli_ranks_failed(syn_status st);
+/* Before the first step: every rank has the same data. */
+int cli_ranks_check_data(const syn_comm *c, const train_options *o, const syn_dataset *ds);
 
 /* Serialises the options, the data fingerprint, the progress (with the
  * stopping rule's state), the best weights (run->best, if any) and

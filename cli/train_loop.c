@@ -564,6 +564,7 @@ static syn_status save_checkpoint(loop_state *s)
 static int on_batch(void *user, const syn_batch_report *r)
 {
     loop_state *s = user;
+    cli_ranks_batch_done(r);
     show_batch(&s->prog, r);
     if (cli_stop_requested()) {
         /* Here the trainer's position is just past this batch: a checkpoint
@@ -678,6 +679,8 @@ static int finish_model(const train_options *o, train_run *run)
         st = set_meta(o, run, meta_from, p->samples_seen);
     if (st != SYN_OK)
         return cli_library_error("train", st, NULL, "finishing the model");
+    if (o->no_output)
+        return SYN_EXIT_OK;
     syn_error err = {{0}};
     cli_signals_block(1);
     st = syn_net_save(run->net, NULL, o->out, &err);
@@ -725,6 +728,8 @@ static int run_epochs(const train_options *o, train_run *run, loop_state *s, int
             return checkpoint_error(s);
         if (st != SYN_OK) {
             clear_bar(&s->prog);
+            if (st == SYN_ERR_COMM)
+                return cli_ranks_failed(st);
             return cli_library_error("train", st, NULL, "training");
         }
     }

@@ -103,6 +103,11 @@ const train_option_row train_option_rows[] = {
     ROW("--max-epochs", CLI_LONG, max_epochs, 1, 1e7, NULL, 0, 0, NULL, OPT_MATCH,
         "the default"),
     ROW("--threads", CLI_LONG, threads, 0, 4096, NULL, 0, 0, NULL, OPT_LOCAL, NULL),
+    /* How the batch's gradient is summed (synapse.h, SYN_SHARDS); under
+     * mpirun always sharded. Not stored: a resume picks its own way. */
+    ROW("--shards", CLI_FLAG, shards, 0, 0, NULL, 1, 0, NULL, OPT_LOCAL, NULL),
+    ROW("--rank-timeout", CLI_DOUBLE, rank_timeout, 1, 1e6, NULL, 0, 120, NULL, OPT_LOCAL,
+        NULL),
     ROW("--max-memory", CLI_STRING, max_memory, 0, 0, NULL, 0, 0, NULL, OPT_LOCAL, NULL),
     ROW("--checkpoint", CLI_STRING, checkpoint, 0, 0, NULL, 0, 0, NULL, OPT_LOCAL, NULL),
     /* 0: only after each epoch. */

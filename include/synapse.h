@@ -56,6 +56,7 @@ typedef enum syn_status {
     SYN_ERR_UNSUPPORTED,      /* valid input this build cannot handle */
     SYN_ERR_NOT_FOUND,        /* a named item (column, class) does not exist */
     SYN_ERR_DIVERGED,         /* NaN or Inf in the loss or the gradients */
+    SYN_ERR_COMM,             /* another process failed, or stopped answering */
     SYN_STATUS_COUNT_
 } syn_status;
 
@@ -1004,6 +1005,75 @@ syn_status syn_trainer_set_base_lr(syn_trainer *tr, float lr);
  * report). */
 syn_status syn_trainer_observe_loss(syn_trainer *tr, double loss, int *lowered);
 
+/* ---------------------------------------------------------------- several processes
+ * Data-parallel training (docs/ARCHITECTURE.md, "Several processes"). The
+ * library knows no transport: a trainer is given a syn_comm, a table of
+ * collective operations over the processes ("ranks") of one job, which
+ * synapse_mpi.h implements on MPI and a caller may implement on anything.
+ * Every rank calls every function in the same order with the same sizes.
+ * Each returns SYN_OK, or a status (SYN_ERR_COMM) on every rank that could
+ * not complete it; a rank that sees a failure must not call another.
+ *
+ * With a comm, each global batch of B rows is cut into S = syn_shard_count(B)
+ * micro-shards with fixed boundaries, shard k holding rows
+ * [k*B/S, (k+1)*B/S); rank r of n owns shards [r*S/n, (r+1)*S/n). Each
+ * shard's gradient is computed on its own and converted to exact fixed
+ * point (one power-of-two scale per parameter block, chosen from the
+ * largest magnitude over all shards so no sum can overflow); integer sums
+ * do not depend on their order, so the parameters after every step are
+ * bit-identical for any number of ranks at the same global batch, one rank
+ * included. Without a comm (NULL) the trainer takes the plain path: one
+ * pass over the whole batch in float, whose sums run over all B rows in
+ * another grouping, so its last bits differ from the sharded path's. */
+/* At most this many shards: 12 = lcm(1, 2, 3, 4). */
+#define SYN_SHARDS 12
+/* Rows a shard has at least (when the batch has them): a shard costs a
+ * pass over the gradient arena, so shards of fewer rows cost more than
+ * they share. */
+#define SYN_SHARD_ROWS 64
+
+/* The shards of a batch of `batch` rows: the largest of 1, 2, 3, 4, 6, 8
+ * and 12 that leaves every shard SYN_SHARD_ROWS rows or more (1 for a
+ * smaller batch): a function of the batch alone, so that the result cannot
+ * depend on the rank count; divisible by 2 and 3 where the batch allows,
+ * so 2, 3 or 4 ranks get equal shares. More ranks than shards leave ranks
+ * idle. */
+size_t syn_shard_count(size_t batch);
+
+typedef struct syn_comm {
+    int rank, size;  /* this process, and how many there are (size >= 1) */
+    void *ctx;       /* the implementation's, passed to every function */
+    /* buf[0..n) <- the element-wise sum of every rank's buf (wrapping
+     * arithmetic never happens: the trainer keeps sums below 2^62). */
+    syn_status (*sum_i64)(void *ctx, int64_t *buf, size_t n);
+    /* buf[0..n) <- the element-wise maximum of every rank's buf. */
+    syn_status (*max_f64)(void *ctx, double *buf, size_t n);
+    /* bytes of buf on rank root -> buf on every rank. */
+    syn_status (*broadcast)(void *ctx, void *buf, size_t bytes, int root);
+    syn_status (*barrier)(void *ctx);
+} syn_comm;
+
+/* The comm of a job of one process (rank 0 of 1; every operation a no-op):
+ * the sharded, rank-count-independent path on a single process, e.g. to
+ * check or continue an N-rank run without MPI. */
+syn_comm syn_comm_single(void);
+
+/* Trains through comm from the next batch on (NULL: back to the plain
+ * path). comm is copied; its ctx must outlive the trainer's use of it.
+ * Every rank must create its trainer from the same network, options and
+ * seed, and pass the same dataset rows to syn_trainer_epoch (or the same
+ * whole batch to syn_trainer_step): each rank then computes its shards of
+ * every batch, and all of them make the same step. Errors: INVALID_ARGUMENT
+ * (size < 1, rank out of range, a NULL function), UNSUPPORTED for a net
+ * with batch norm (its statistics are over the whole batch, which the
+ * shards do not see), OUT_OF_MEMORY. Memory per rank, on top of a plain
+ * trainer's (syn_net_memory_estimate does not count it): ceil(SYN_SHARDS /
+ * size) * 4 + 8 bytes per parameter (the shards' gradients and the int64
+ * sums), while the workspace holds one shard's rows, not
+ * the batch's. The trainer's workspace is replaced (syn_trainer_workspace
+ * returns the new one). */
+syn_status syn_trainer_set_comm(syn_trainer *tr, const syn_comm *comm);
+
 /* When to stop, and when to lower the learning rate, from one number per
  * epoch (a validation loss, or the training loss without validation rows):
  * the rule of sklearn's MLP (tol, n_iter_no_change) and of PyTorch's
@@ -1101,13 +1171,16 @@ syn_status syn_trainer_restore(syn_trainer *tr, const syn_trainer_state *state,
  * the trainer's snapshot of them, the optimizer state arenas of the kind's
  * default settings (syn_optim_state_arenas of syn_optim_defaults(optim):
  * RMSprop with momentum or centered keeps more), and for batch > 0 the
- * workspace (gradients, activations, scratch) and the batch buffers
- * (batch 0 counts the network and optimizer only). Not counted: the
- * trainer's row order (one size_t per training row) and the dataset.
- * Computed from the description alone, so a program can refuse a network
- * before allocating anything. Errors: INVALID_ARGUMENT (NULL, zero widths
- * or layers, unknown optimizer), OVERFLOW (the total does not fit size_t:
- * no such network can be allocated). */
+ * workspace (gradients, activations, what each layer keeps for backward,
+ * scratch) and the batch buffers (batch 0 counts the network and optimizer
+ * only); batch norm's running statistics too. Not counted: the trainer's
+ * row order (one size_t per training row) and the dataset. Computed from
+ * the description alone, by the same per-kind plans the constructors use
+ * (tests/test_layers.c compares it with what malloc hands out), so a
+ * program can refuse a network before allocating anything. Errors:
+ * INVALID_ARGUMENT (NULL, zero widths or layers, a layer syn_net_create
+ * would refuse, unknown optimizer), OVERFLOW (the total does not fit
+ * size_t: no such network can be allocated). */
 syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind optim, size_t batch,
                                    size_t *bytes);
 
@@ -1213,7 +1286,9 @@ syn_status syn_net_export_onnx(const syn_net *net, const char *path, syn_error *
  * (transA 0, transB 0 or 1, alpha and beta 1) or MatMul [+ Add],
  * BatchNormalization (inference), LayerNormalization (or the operators
  * torch.onnx.export writes nn.LayerNorm as before opset 17) or Dropout,
- * then at most one of Relu, LeakyRelu, Sigmoid, Tanh, Softmax (last only);
+ * then at most one of Relu, LeakyRelu, Sigmoid, Tanh, Elu, Softplus,
+ * Softmax (last only), or GELU (erf or tanh), SiLU, Softplus(beta) in the
+ * operators torch.onnx.export writes them as;
  * Identity, Flatten (axis 1), Reshape to [batch, ...] (a constant shape
  * such as [-1, n] or [0, -1], or one computed by Shape, Gather, Unsqueeze
  * and Concat as x.view(x.size(0), -1) exports) and Constant are allowed.

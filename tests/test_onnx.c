@@ -110,6 +110,15 @@ static const spec specs[] = {
       {.kind = SYN_LAYER_LAYERNORM, .activation = SYN_ACT_TANH, .eps = 1e-3f},
       DENSE(4, SYN_ACT_LINEAR, 0, 1),
       {.kind = SYN_LAYER_LAYERNORM, .no_bias = 1, .activation = SYN_ACT_SIGMOID}}, 0, 0},
+    /* The activations of the table's later rows, in the forms
+     * torch.onnx.export writes (Erf; Tanh of the cubic; Sigmoid and Mul;
+     * Elu; Softplus, with Mul and Div for beta != 1). */
+    {"modern_acts", 5, 5,
+     {DENSE(8, SYN_ACT_GELU, 0, 0), DENSE(7, SYN_ACT_GELU_TANH, 0, 0),
+      DENSE(6, SYN_ACT_SILU, 0, 1), DENSE(5, SYN_ACT_ELU, 0.5f, 0),
+      DENSE(4, SYN_ACT_SOFTPLUS, 2.0f, 0)}, 1, 0},
+    {"default_params", 4, 2,
+     {DENSE(6, SYN_ACT_SOFTPLUS, 0, 0), DENSE(3, SYN_ACT_ELU, 0, 0)}, 0, 0},
     {"bn_first", 4, 2,
      {{.kind = SYN_LAYER_BATCHNORM, .momentum = 0.3f}, DENSE(3, SYN_ACT_RELU, 0, 0)}, 0, 0},
 };

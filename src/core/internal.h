@@ -162,4 +162,49 @@ double syn_schedule_momentum_step(const syn_schedule *sc, size_t epoch, size_t s
 const syn_net *syn_trainer_net_internal(const syn_trainer *tr);
 const syn_optimizer *syn_trainer_optimizer_internal(const syn_trainer *tr);
 
+/* syn_forward_train with each row's sample id for dropout (ids[r]). */
+syn_status syn_forward_train_ids(syn_net *net, syn_workspace *ws, const float *x,
+                                 size_t batch, uint64_t seed, uint64_t step,
+                                 const size_t *ids);
+
+/* The divisor of a pass's loss and gradient (loss.c): for the mean
+ * reduction the rows, the elements or, with class weights, the batch's
+ * target weight (0 when it has none), as PyTorch's reduction='mean'
+ * divides; 1 for sum. */
+double syn_loss_divisor(const syn_net *net, const float *targets, size_t batch);
+
+/* Rows of out [batch x n_out] whose predicted class is y's (train.c). */
+size_t syn_count_correct(const float *out, const float *y, size_t batch, size_t n_out);
+
+/* The sharded gradient of a global batch (shard.c; synapse.h, "several
+ * processes"). */
+typedef struct syn_sharded syn_sharded;
+
+/* One global batch: dataset rows (ds, rows) or a caller's arrays (x, y). */
+typedef struct syn_shard_batch {
+    syn_net *net;
+    syn_workspace *ws;     /* holds syn_sharded_pass_rows(batch) rows */
+    float *y_buf;          /* the same rows of targets (dataset path) */
+    const syn_dataset *ds;
+    const size_t *rows;
+    const float *x, *y;
+    const size_t *ids;     /* filled by syn_sharded_batch on the x path */
+    size_t batch;
+    int classify;          /* count correct rows */
+    uint64_t seed, step;
+} syn_shard_batch;
+
+/* Errors: INVALID_ARGUMENT for a bad comm, UNSUPPORTED for a net with
+ * state (batch norm), OVERFLOW, OUT_OF_MEMORY. */
+syn_status syn_sharded_create(const syn_net *net, const syn_comm *comm, syn_sharded **out);
+void syn_sharded_free(syn_sharded *sh);
+/* The most rows one shard of a batch holds: what the workspace must fit. */
+size_t syn_sharded_pass_rows(size_t batch);
+/* The combined gradient of the batch into the workspace's gradient arena,
+ * with the batch's loss and correct rows: the same on every rank. Returns
+ * DIVERGED on every rank when any shard's loss or gradient is not finite,
+ * a rank's local failure on every rank, or the comm's error. */
+syn_status syn_sharded_batch(syn_sharded *sh, syn_shard_batch *a, double *loss,
+                             size_t *correct);
+
 #endif

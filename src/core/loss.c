@@ -350,6 +350,11 @@ static double loss_norm(const syn_net *net, const float *targets, size_t batch, 
     return loss_rows[net->loss].per_row ? (double)batch : (double)batch * (double)n_out;
 }
 
+double syn_loss_divisor(const syn_net *net, const float *targets, size_t batch)
+{
+    return loss_norm(net, targets, batch, net->layers[net->n_layers - 1].units);
+}
+
 double syn_loss_share(const syn_net *net, const float *targets, size_t batch)
 {
     if (weighted_mean(net))

@@ -369,14 +369,24 @@ syn_status syn_forward(const syn_net *net, syn_workspace *ws, const float *x, si
 syn_status syn_forward_train(syn_net *net, syn_workspace *ws, const float *x, size_t batch,
                              uint64_t seed, uint64_t step, const float **out)
 {
+    syn_status st = syn_forward_train_ids(net, ws, x, batch, seed, step, NULL);
+    if (st == SYN_OK && out)
+        *out = ws->act[net->n_layers - 1];
+    return st;
+}
+
+syn_status syn_forward_train_ids(syn_net *net, syn_workspace *ws, const float *x,
+                                 size_t batch, uint64_t seed, uint64_t step,
+                                 const size_t *ids)
+{
     syn_status st = check_pass(net, ws, x, batch);
     if (st != SYN_OK)
         return st;
     if (batch < net->min_train_batch)
         return SYN_ERR_SHAPE;
     load_input(net, ws, x, batch);
-    set_mode(ws, 1, seed, step, NULL);
-    forward_layers(net, net->state, ws, net->scale_offset ? ws->input : x, batch, out);
+    set_mode(ws, 1, seed, step, ids);
+    forward_layers(net, net->state, ws, net->scale_offset ? ws->input : x, batch, NULL);
     return SYN_OK;
 }
 

@@ -44,6 +44,8 @@ struct syn_trainer {
      * reported to it (syn_trainer_observe_loss). */
     syn_plateau plateau;
     size_t observed;
+    syn_sharded *sharded; /* with a comm: the sharded path (shard.c), else NULL */
+    size_t shard_correct; /* its last batch's correct rows */
 };
 
 /* ReduceLROnPlateau's settings on syn_plateau: PyTorch cuts when more than
@@ -115,6 +117,7 @@ void syn_trainer_free(syn_trainer *tr)
     if (!tr)
         return;
     syn_optimizer_free(tr->opt);
+    syn_sharded_free(tr->sharded);
     syn_workspace_free(tr->ws);
     syn_pool_free(tr->pool);
     syn_free_aligned(tr->y_buf);
@@ -233,6 +236,12 @@ syn_status syn_trainer_restore(syn_trainer *tr, const syn_trainer_state *state,
  * after the first batch of an epoch nothing is allocated. */
 static syn_status ensure_capacity(syn_trainer *tr, size_t batch)
 {
+    /* The sharded path passes one shard at a time. */
+    if (tr->sharded) {
+        if (batch > SIZE_MAX / SYN_SHARDS)
+            return SYN_ERR_OVERFLOW;
+        batch = syn_sharded_pass_rows(batch);
+    }
     if (tr->ws && batch <= tr->capacity)
         return SYN_OK;
     syn_workspace *ws = NULL;
@@ -322,7 +331,17 @@ static syn_status train_batch(syn_trainer *tr, const float *x, const float *y,
      * count, which a checkpoint restores, the dataset row), batch norm's
      * batch statistics. */
     uint64_t step = syn_optimizer_steps(tr->opt);
-    if (x) {
+    if (tr->sharded) {
+        syn_shard_batch sb = {.net = tr->net, .ws = tr->ws, .y_buf = tr->y_buf, .ds = ds,
+                              .rows = rows, .x = x, .y = y, .batch = batch,
+                              .classify = ds && syn_dataset_n_classes(ds) > 0,
+                              .seed = tr->desc.seed, .step = step};
+        st = syn_sharded_batch(tr->sharded, &sb, loss, &tr->shard_correct);
+        if (st != SYN_OK)
+            return st;
+        if (!isfinite(*loss))
+            return SYN_ERR_DIVERGED;
+    } else if (x) {
         st = syn_forward_train(tr->net, tr->ws, x, batch, tr->desc.seed, step, NULL);
     } else {
         st = syn_forward_rows_train(tr->net, tr->ws, ds, rows, batch, tr->desc.seed, step,
@@ -331,15 +350,17 @@ static syn_status train_batch(syn_trainer *tr, const float *x, const float *y,
             syn_dataset_gather_targets(ds, rows, batch, tr->y_buf);
         y = tr->y_buf;
     }
-    if (st == SYN_OK)
-        st = syn_loss_value(tr->net, tr->ws, y, batch, loss);
-    if (st != SYN_OK)
-        return st;
-    if (!isfinite(*loss))
-        return SYN_ERR_DIVERGED;
-    st = syn_backward(tr->net, tr->ws, y, batch);
-    if (st != SYN_OK)
-        return st;
+    if (!tr->sharded) {
+        if (st == SYN_OK)
+            st = syn_loss_value(tr->net, tr->ws, y, batch, loss);
+        if (st != SYN_OK)
+            return st;
+        if (!isfinite(*loss))
+            return SYN_ERR_DIVERGED;
+        st = syn_backward(tr->net, tr->ws, y, batch);
+        if (st != SYN_OK)
+            return st;
+    }
     size_t n;
     float *g = syn_workspace_grads(tr->ws, &n);
     if (tr->desc.clip_norm > 0.0f) {
@@ -391,7 +412,7 @@ static size_t target_class(const float *row, size_t n_out)
     return predicted_class(row, n_out);
 }
 
-static size_t count_correct(const float *out, const float *y, size_t batch, size_t n_out)
+size_t syn_count_correct(const float *out, const float *y, size_t batch, size_t n_out)
 {
     size_t correct = 0;
     for (size_t r = 0; r < batch; r++)
@@ -511,10 +532,11 @@ syn_status syn_trainer_epoch(syn_trainer *tr, const syn_dataset *ds, const size_
         if (st != SYN_OK)
             break;
         /* The outputs are those of the forward pass before the update. */
-        size_t right = classify ? count_correct(syn_workspace_activations(
-                                                    tr->ws, tr->net->n_layers - 1),
-                                                tr->y_buf, count, n_out)
-                                : 0;
+        size_t right = !classify     ? 0
+                       : tr->sharded ? tr->shard_correct
+                                     : syn_count_correct(syn_workspace_activations(
+                                                             tr->ws, tr->net->n_layers - 1),
+                                                         tr->y_buf, count, n_out);
         /* The position moves before the callback sees it, so a checkpoint
          * taken there holds this batch's update and its sums. */
         tr->pos.correct += right;
@@ -713,6 +735,57 @@ syn_status syn_trainer_set_base_lr(syn_trainer *tr, float lr)
     if (!tr || !(lr >= 0.0f) || !isfinite(lr))
         return SYN_ERR_INVALID_ARGUMENT;
     tr->base_lr = lr;
+    return SYN_OK;
+}
+
+static syn_status single_sum_i64(void *ctx, int64_t *buf, size_t n)
+{
+    (void)ctx, (void)buf, (void)n;
+    return SYN_OK;
+}
+
+static syn_status single_max_f64(void *ctx, double *buf, size_t n)
+{
+    (void)ctx, (void)buf, (void)n;
+    return SYN_OK;
+}
+
+static syn_status single_broadcast(void *ctx, void *buf, size_t bytes, int root)
+{
+    (void)ctx, (void)buf, (void)bytes;
+    return root == 0 ? SYN_OK : SYN_ERR_INVALID_ARGUMENT;
+}
+
+static syn_status single_barrier(void *ctx)
+{
+    (void)ctx;
+    return SYN_OK;
+}
+
+syn_comm syn_comm_single(void)
+{
+    syn_comm c = {.rank = 0, .size = 1, .ctx = NULL, .sum_i64 = single_sum_i64,
+                  .max_f64 = single_max_f64, .broadcast = single_broadcast,
+                  .barrier = single_barrier};
+    return c;
+}
+
+syn_status syn_trainer_set_comm(syn_trainer *tr, const syn_comm *comm)
+{
+    if (!tr)
+        return SYN_ERR_INVALID_ARGUMENT;
+    syn_sharded *sh = NULL;
+    if (comm) {
+        syn_status st = syn_sharded_create(tr->net, comm, &sh);
+        if (st != SYN_OK)
+            return st;
+    }
+    syn_sharded_free(tr->sharded);
+    tr->sharded = sh;
+    /* The workspace is sized for the other path's passes: size it anew. */
+    syn_workspace_free(tr->ws);
+    tr->ws = NULL;
+    tr->capacity = 0;
     return SYN_OK;
 }
 

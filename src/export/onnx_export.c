@@ -10,6 +10,7 @@
 #include "data/encoding.h"
 #include "core/internal.h"
 #include "io/file.h"
+#include "layers/activation.h"
 #include "export/onnx.h"
 #include "export/protobuf.h"
 
@@ -98,27 +99,113 @@ static void put_value_info(syn_pb_writer *w, uint32_t field, const char *name, s
     syn_pb_end(w, info);
 }
 
-static const char *activation_op(syn_activation act)
-{
-    switch (act) {
-    case SYN_ACT_SIGMOID: return "Sigmoid";
-    case SYN_ACT_TANH: return "Tanh";
-    case SYN_ACT_RELU: return "Relu";
-    case SYN_ACT_LEAKY_RELU: return "LeakyRelu";
-    case SYN_ACT_SOFTMAX: return "Softmax";
-    default: return NULL;
-    }
-}
-
+/* The activation's own name (the table's): node and value names. */
 static const char *activation_word(syn_activation act)
 {
-    switch (act) {
-    case SYN_ACT_SIGMOID: return "sigmoid";
-    case SYN_ACT_TANH: return "tanh";
-    case SYN_ACT_RELU: return "relu";
-    case SYN_ACT_LEAKY_RELU: return "leaky_relu";
-    case SYN_ACT_SOFTMAX: return "softmax";
-    default: return "linear";
+    return syn_act_info_of(act)->name;
+}
+
+/* The activation of layer l from `in` to `out` in opset 13 operators, as
+ * torch.onnx.export writes each (the table's ONNX form); the constants
+ * the decompositions need are initializers named act<l>.<what>, written
+ * by put_activation_constants. */
+static void put_activation_nodes(syn_pb_writer *w, const syn_layer *layer, size_t l,
+                                 const char *prefix, const char *in, const char *out)
+{
+    const syn_act_info *info = syn_act_info_of(layer->activation);
+    char node[NAME_SIZE], t[8][NAME_SIZE], c[4][NAME_SIZE];
+    const char *word = info->name;
+    for (int k = 0; k < 8; k++) {
+        snprintf(t[k], sizeof t[k], "%s%zu_%s.t%d", prefix, l, word, k);
+        if (k < 4)
+            snprintf(c[k], sizeof c[k], "act%zu.c%d", l, k);
+    }
+    snprintf(node, sizeof node, "%s%zu_%s", prefix, l, word);
+#define NODE(op, suffix, output, attrs, n_attrs, ...)                                   \
+    do {                                                                                  \
+        const char *ins_[] = {__VA_ARGS__};                                               \
+        char name_[NAME_SIZE + 8];                                                        \
+        snprintf(name_, sizeof name_, "%s%s", node, suffix);                             \
+        put_node(w, op, name_, ins_, sizeof ins_ / sizeof *ins_, output, attrs, n_attrs); \
+    } while (0)
+    onnx_attr attr = {NULL, 0, 0.0f, 0, NULL, 0};
+    switch (info->onnx_form) {
+    case SYN_ONNX_ACT_NONE: break;
+    case SYN_ONNX_ACT_OP: NODE(info->onnx_op, "", out, NULL, 0, in); break;
+    case SYN_ONNX_ACT_OP_ALPHA:
+        attr = (onnx_attr){"alpha", ONNX_ATTR_TYPE_FLOAT, layer->leaky_slope, 0, NULL, 0};
+        NODE(info->onnx_op, "", out, &attr, 1, in);
+        break;
+    case SYN_ONNX_ACT_SOFTMAX:
+        /* axis 1 of a [batch, units] tensor: the same under the opset < 13
+         * (flatten to 2-D at axis) and the opset >= 13 (one axis) rules. */
+        attr = (onnx_attr){"axis", ONNX_ATTR_TYPE_INT, 0.0f, 1, NULL, 0};
+        NODE("Softmax", "", out, &attr, 1, in);
+        break;
+    case SYN_ONNX_ACT_GELU_ERF: /* x * (Erf(x / sqrt 2) + 1) * 0.5; Erf needs no opset 20 */
+        NODE("Div", "_div", t[0], NULL, 0, in, c[0]);
+        NODE("Erf", "_erf", t[1], NULL, 0, t[0]);
+        NODE("Add", "_add", t[2], NULL, 0, t[1], c[1]);
+        NODE("Mul", "_mul", t[3], NULL, 0, in, t[2]);
+        NODE("Mul", "_half", out, NULL, 0, t[3], c[2]);
+        break;
+    case SYN_ONNX_ACT_GELU_TANH:
+        /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), node for node as
+         * torch.onnx.export writes GELU(approximate='tanh') */
+        NODE("Mul", "_square", t[0], NULL, 0, in, in);
+        NODE("Mul", "_cube", t[1], NULL, 0, in, t[0]);
+        NODE("Mul", "_scale", t[2], NULL, 0, c[0], t[1]);
+        NODE("Add", "_inner", t[3], NULL, 0, in, t[2]);
+        NODE("Mul", "_k", t[4], NULL, 0, c[1], t[3]);
+        NODE("Tanh", "_tanh", t[5], NULL, 0, t[4]);
+        NODE("Add", "_one", t[6], NULL, 0, c[2], t[5]);
+        NODE("Mul", "_mul", t[7], NULL, 0, in, t[6]);
+        NODE("Mul", "_half", out, NULL, 0, c[3], t[7]);
+        break;
+    case SYN_ONNX_ACT_SILU: /* x * Sigmoid(x) */
+        NODE("Sigmoid", "_sigmoid", t[0], NULL, 0, in);
+        NODE("Mul", "_mul", out, NULL, 0, in, t[0]);
+        break;
+    case SYN_ONNX_ACT_SOFTPLUS: /* Softplus(beta x) / beta */
+        if (layer->leaky_slope == 1.0f) {
+            NODE("Softplus", "", out, NULL, 0, in);
+            break;
+        }
+        NODE("Mul", "_beta", t[0], NULL, 0, in, c[0]);
+        NODE("Softplus", "", t[1], NULL, 0, t[0]);
+        NODE("Div", "_div", out, NULL, 0, t[1], c[0]);
+        break;
+    case SYN_ONNX_ACT_COUNT_: break;
+    }
+#undef NODE
+}
+
+/* The scalar constants of layer l's activation nodes. */
+static void put_activation_constants(syn_pb_writer *w, const syn_layer *layer, size_t l)
+{
+    float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    size_t n = 0;
+    switch (syn_act_info_of(layer->activation)->onnx_form) {
+    case SYN_ONNX_ACT_NONE:
+    case SYN_ONNX_ACT_OP:
+    case SYN_ONNX_ACT_OP_ALPHA:
+    case SYN_ONNX_ACT_SOFTMAX:
+    case SYN_ONNX_ACT_SILU:
+    case SYN_ONNX_ACT_COUNT_: break;
+    case SYN_ONNX_ACT_GELU_ERF:
+        v[0] = 1.41421356237309505f, v[1] = 1.0f, v[2] = 0.5f, n = 3;
+        break;
+    case SYN_ONNX_ACT_GELU_TANH:
+        v[0] = 0.044715f, v[1] = 0.79788456080286535f, v[2] = 1.0f, v[3] = 0.5f, n = 4;
+        break;
+    case SYN_ONNX_ACT_SOFTPLUS:
+        v[0] = layer->leaky_slope, n = layer->leaky_slope == 1.0f ? 0 : 1;
+        break;
+    }
+    for (size_t k = 0; k < n; k++) {
+        char name[NAME_SIZE];
+        snprintf(name, sizeof name, "act%zu.c%zu", l, k);
+        put_tensor(w, name, NULL, 0, &v[k], 1);
     }
 }
 
@@ -168,7 +255,7 @@ static void put_layer_nodes(syn_pb_writer *w, const syn_net *net, size_t l, char
     const syn_layer *layer = &net->layers[l];
     const syn_layer_ops *ops = syn_layer_ops_of(layer->kind);
     int last = l + 1 == net->n_layers;
-    const char *act_op = activation_op(layer->activation);
+    int act_op = syn_act_info_of(layer->activation)->onnx_form != SYN_ONNX_ACT_NONE;
     char node[NAME_SIZE], out[NAME_SIZE];
     if (last && !act_op)
         snprintf(out, sizeof out, "output");
@@ -187,24 +274,11 @@ static void put_layer_nodes(syn_pb_writer *w, const syn_net *net, size_t l, char
     }
     if (!act_op)
         return;
-    snprintf(node, sizeof node, "%s%zu_%s", ops->name, l, activation_word(layer->activation));
     if (last)
         snprintf(out, sizeof out, "output");
     else
         snprintf(out, sizeof out, "%s%zu_%s", ops->name, l, activation_word(layer->activation));
-    const char *act_in[1] = {current};
-    onnx_attr attr = {NULL, 0, 0.0f, 0, NULL, 0};
-    size_t n_attrs = 0;
-    if (layer->activation == SYN_ACT_LEAKY_RELU) {
-        attr = (onnx_attr){"alpha", ONNX_ATTR_TYPE_FLOAT, layer->leaky_slope, 0, NULL, 0};
-        n_attrs = 1;
-    } else if (layer->activation == SYN_ACT_SOFTMAX) {
-        /* axis 1 of a [batch, units] tensor: the same under the opset < 13
-         * (flatten to 2-D at axis) and the opset >= 13 (one axis) rules. */
-        attr = (onnx_attr){"axis", ONNX_ATTR_TYPE_INT, 0.0f, 1, NULL, 0};
-        n_attrs = 1;
-    }
-    put_node(w, act_op, node, act_in, 1, out, &attr, n_attrs);
+    put_activation_nodes(w, layer, l, ops->name, current, out);
     snprintf(current, NAME_SIZE, "%s", out);
 }
 
@@ -216,9 +290,11 @@ static void put_initializers(syn_pb_writer *w, const syn_net *net)
         put_tensor(w, "input_scale", dims, 1, net->scale_mul, net->n_inputs);
     }
     syn_onnx_sink tensors = {w, sink_tensor, skip_node};
-    for (size_t l = 0; l < net->n_layers; l++)
+    for (size_t l = 0; l < net->n_layers; l++) {
         syn_layer_ops_of(net->layers[l].kind)
             ->onnx_emit(&net->layers[l], l, net->params, net->state, "", "", &tensors);
+        put_activation_constants(w, &net->layers[l], l);
+    }
 }
 
 static void put_graph(syn_pb_writer *w, const syn_net *net)

@@ -14,11 +14,13 @@
 #include "base/util.h"
 #include "export/onnx.h"
 #include "export/onnx_import.h"
+#include "layers/activation.h"
 
 static const char supported_ops[] =
     "Gemm, MatMul, Add, Sub, Mul, Div, BatchNormalization, LayerNormalization, Dropout, Relu, "
-    "LeakyRelu, Sigmoid, Tanh, Softmax, Identity, Flatten, Reshape, Constant; Shape, Gather, "
-    "Unsqueeze, Concat for a Reshape's shape; ReduceMean, Pow, Sqrt in a LayerNorm";
+    "LeakyRelu, Sigmoid, Tanh, Softmax, Elu, Softplus, Identity, Flatten, Reshape, Constant; "
+    "Shape, Gather, Unsqueeze, Concat for a Reshape's shape; ReduceMean, Pow, Sqrt in a "
+    "LayerNorm; Erf, Tanh, Mul, Add in GELU";
 
 /* ------------------------------------------------------------------------ */
 /* The chain                                                                 */
@@ -57,6 +59,14 @@ typedef struct walk {
     onnx_span ln_x, ln_mean, ln_diff, ln_sq, ln_var, ln_vare, ln_std;
     float ln_eps;
     int ln_affine; /* after one: 1 a Mul may be gamma, 2 an Add may be beta */
+    /* An activation written out in operators (act_forms below): the form,
+     * the step reached, the value it started from, each step's output and
+     * the parameter captured. */
+    int form, form_step;
+    onnx_span form_x, form_out[12];
+    float form_param;
+    int form_have_param;
+    onnx_span pre_act; /* the value before the open layer's activation */
 } walk;
 
 static void flat_dims(onnx_dims *d, size_t features)
@@ -561,6 +571,16 @@ static syn_status set_activation(onnx_ctx *c, size_t index, const onnx_node *n, 
         if (slope == 0.0f)
             act = SYN_ACT_RELU;
         layer->slope = slope;
+    } else if (act == SYN_ACT_ELU) {
+        onnx_attr_value alpha;
+        if ((st = syn_onnx_node_attr(c, n, "alpha", &alpha)) != SYN_OK)
+            return st;
+        float a = alpha.found ? alpha.f : 1.0f; /* ONNX's and PyTorch's default */
+        if (!isfinite(a) || a <= 0.0f)
+            return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "alpha must be > 0");
+        layer->slope = a;
+    } else if (act == SYN_ACT_SOFTPLUS) {
+        layer->slope = 1.0f; /* ONNX's Softplus: beta 1 */
     } else if (act == SYN_ACT_SOFTMAX) {
         onnx_attr_value axis;
         if ((st = syn_onnx_node_attr(c, n, "axis", &axis)) != SYN_OK)
@@ -574,6 +594,7 @@ static syn_status set_activation(onnx_ctx *c, size_t index, const onnx_node *n, 
     }
     layer->activation = act;
     layer->has_activation = 1;
+    w->pre_act = n->inputs[0];
     return SYN_OK;
 }
 
@@ -584,7 +605,8 @@ static int op_activation(onnx_span op, syn_activation *act)
         syn_activation act;
     } table[] = {{"Relu", SYN_ACT_RELU},       {"Sigmoid", SYN_ACT_SIGMOID},
                  {"Tanh", SYN_ACT_TANH},       {"LeakyRelu", SYN_ACT_LEAKY_RELU},
-                 {"Softmax", SYN_ACT_SOFTMAX}};
+                 {"Softmax", SYN_ACT_SOFTMAX}, {"Elu", SYN_ACT_ELU},
+                 {"Softplus", SYN_ACT_SOFTPLUS}};
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (onnx_span_is(op, table[i].op)) {
             *act = table[i].act;
@@ -904,6 +926,148 @@ static syn_status ln_affine(onnx_ctx *c, size_t index, const onnx_node *n, int i
     return SYN_OK;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Activations written out in operators                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Operands of a form's step: the value the form starts from, an earlier
+ * step's output, a constant of a known value, the form's parameter (a
+ * constant, the same wherever it appears), or none (a unary step). */
+enum { OP_X = -1, OP_C = -2, OP_P = -3, OP_NONE = -4 };
+
+typedef struct form_step {
+    const char *op;
+    int a, b;       /* OP_* or the index of an earlier step */
+    float value;    /* of an OP_C operand */
+} form_step;
+
+typedef struct act_form {
+    syn_activation act;
+    size_t n_steps;
+    form_step steps[9];
+} act_form;
+
+/* torch.onnx.export's forms, node for node (onnx_export.c writes the same;
+ * PyTorch's definitions: torch.nn.GELU, approximate 'none' and 'tanh';
+ * torch.nn.Softplus with beta != 1, threshold left to Softplus). Mul and
+ * Add match either operand order. */
+static const act_form act_forms[] = {
+    {SYN_ACT_GELU, 5,
+     {{"Div", OP_X, OP_C, 1.41421356f}, {"Erf", 0, OP_NONE, 0}, {"Add", 1, OP_C, 1.0f},
+      {"Mul", OP_X, 2, 0}, {"Mul", 3, OP_C, 0.5f}}},
+    {SYN_ACT_GELU_TANH, 9,
+     {{"Mul", OP_X, OP_X, 0}, {"Mul", OP_X, 0, 0}, {"Mul", 1, OP_C, 0.044715f},
+      {"Add", OP_X, 2, 0}, {"Mul", 3, OP_C, 0.797884583f}, {"Tanh", 4, OP_NONE, 0},
+      {"Add", 5, OP_C, 1.0f}, {"Mul", OP_X, 6, 0}, {"Mul", 7, OP_C, 0.5f}}},
+    {SYN_ACT_SOFTPLUS, 3,
+     {{"Mul", OP_X, OP_P, 0}, {"Softplus", 0, OP_NONE, 0}, {"Div", 1, OP_P, 0}}},
+};
+
+/* Whether operand code `code` is input `name` of node n at step k. */
+static int form_operand(onnx_ctx *c, const walk *w, int code, float value, onnx_span name,
+                        float *param, int *have_param)
+{
+    if (code >= 0)
+        return onnx_span_eq(name, w->form_out[code]);
+    if (code == OP_X)
+        return onnx_span_eq(name, w->form_x);
+    const onnx_tensor *t = syn_onnx_find_tensor(c, name);
+    size_t count;
+    float v;
+    if (!t || t->data_type != ONNX_DTYPE_FLOAT || t->external || t->segmented ||
+        syn_onnx_tensor_count(c, t, &count) != SYN_OK || count != 1 ||
+        syn_onnx_tensor_floats(c, t, 1, &v) != SYN_OK)
+        return 0;
+    if (code == OP_C)
+        return fabsf(v - value) <= 1e-6f * fabsf(value);
+    if (*have_param)
+        return v == *param;
+    *param = v;
+    *have_param = 1;
+    return 1;
+}
+
+/* Does node n match step k of form f (either operand order for Mul and
+ * Add)? Records the parameter it meets. */
+static int form_matches(onnx_ctx *c, walk *w, const act_form *f, size_t k, const onnx_node *n)
+{
+    const form_step *s = &f->steps[k];
+    int unary = s->b == OP_NONE;
+    if (!onnx_span_is(n->op_type, s->op) || n->n_outputs != 1 ||
+        n->n_inputs != (unary ? 1u : 2u))
+        return 0;
+    int commutes = !strcmp(s->op, "Mul") || !strcmp(s->op, "Add");
+    for (int order = 0; order < (commutes && !unary ? 2 : 1); order++) {
+        float param = w->form_param;
+        int have = w->form_have_param;
+        onnx_span first = n->inputs[order], second = unary ? first : n->inputs[!order];
+        if (form_operand(c, w, s->a, s->value, first, &param, &have) &&
+            (unary || form_operand(c, w, s->b, s->value, second, &param, &have))) {
+            w->form_param = param;
+            w->form_have_param = have;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A node that may start or continue an activation form on the open layer.
+ * Returns 1 when it took the node (st set), 0 when the node is none of
+ * this. */
+static int act_form_node(onnx_ctx *c, size_t index, const onnx_node *n, walk *w,
+                         syn_status *st)
+{
+    *st = SYN_OK;
+    found_layer *layer = open_layer(c);
+    if (w->form < 0) {
+        int on_chain = n->n_inputs > 0 && (onnx_span_eq(n->inputs[0], w->current) ||
+                                           (n->n_inputs > 1 &&
+                                            onnx_span_eq(n->inputs[1], w->current)));
+        if (!layer || layer->has_activation || layer->kind == SYN_LAYER_DROPOUT || !on_chain)
+            return 0;
+        for (size_t f = 0; f < sizeof act_forms / sizeof act_forms[0]; f++) {
+            w->form = (int)f;
+            w->form_step = 0;
+            w->form_x = w->current;
+            w->form_param = 0.0f;
+            w->form_have_param = 0;
+            if (form_matches(c, w, &act_forms[f], 0, n)) {
+                w->form_out[0] = n->outputs[0];
+                w->form_step = 1;
+                return 1;
+            }
+        }
+        w->form = -1;
+        return 0;
+    }
+    const act_form *f = &act_forms[w->form];
+    if (!form_matches(c, w, f, (size_t)w->form_step, n)) {
+        *st = node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "%s is written out in operators "
+                         "here, and step %d should be %s as torch.onnx.export writes it",
+                         syn_act_info_of(f->act)->name, w->form_step + 1,
+                         f->steps[w->form_step].op);
+        return 1;
+    }
+    w->form_out[w->form_step++] = n->outputs[0];
+    if ((size_t)w->form_step < f->n_steps)
+        return 1;
+    w->form = -1;
+    float param = f->act == SYN_ACT_SOFTPLUS ? w->form_param : 0.0f;
+    if (f->act == SYN_ACT_SOFTPLUS && (!(param > 0.0f) || !isfinite(param))) {
+        *st = node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "softplus beta %g (must be > 0)",
+                         (double)param);
+        return 1;
+    }
+    layer->activation = f->act;
+    layer->slope = param;
+    layer->has_activation = 1;
+    w->pre_act = w->form_x;
+    w->current = n->outputs[0];
+    w->values[w->n_values].name = w->current;
+    w->values[w->n_values++].dims = w->dims;
+    return 1;
+}
+
 /* A Gemm or MatMul takes [batch, features]: its sample is one axis. */
 static syn_status layer_input(onnx_ctx *c, size_t index, const onnx_node *n, const walk *w)
 {
@@ -932,6 +1096,10 @@ static syn_status visit_node(onnx_ctx *c, size_t index, const onnx_node *n, walk
         return shape_node(c, index, n, w);
     if (w->ln_stage > 0)
         return ln_step(c, index, n, w);
+    syn_status form_st;
+    if (!(w->ln_affine != 0 && onnx_span_is(n->op_type, "Mul")) &&
+        act_form_node(c, index, n, w, &form_st))
+        return form_st;
     int on_chain = n->n_inputs > 0 && onnx_span_eq(n->inputs[0], w->current);
     if (onnx_span_is(n->op_type, "Identity") && n->n_inputs == 1 && n->n_outputs == 1 &&
         !on_chain && syn_onnx_find_tensor(c, n->inputs[0])) {
@@ -1022,6 +1190,10 @@ static syn_status visit_node(onnx_ctx *c, size_t index, const onnx_node *n, walk
                                "layer takes %zu", (long long)w->dims.d[0], c->layers[0].n_in);
         if (st == SYN_OK)
             flat_dims(&w->dims, c->layers[c->n_layers - 1].units);
+    } else if (mul && open_layer(c) && open_layer(c)->activation == SYN_ACT_SIGMOID &&
+               open_layer(c)->has_activation && onnx_span_eq(other, w->pre_act)) {
+        /* x * Sigmoid(x): SiLU, as torch.onnx.export writes nn.SiLU */
+        open_layer(c)->activation = SYN_ACT_SILU;
     } else if ((mul && w->ln_affine == 1) || (add && w->ln_affine != 0)) {
         st = ln_affine(c, index, n, mul, other, w);
     } else if (add) {
@@ -1084,6 +1256,7 @@ syn_status syn_onnx_match(onnx_ctx *c)
     walk w;
     memset(&w, 0, sizeof w);
     w.current = input->name;
+    w.form = -1;
     if ((st = syn_onnx_input_shape(c, input, &w.dims, &w.batch)) != SYN_OK)
         return st;
     size_t slots = c->g.n_nodes + 1;

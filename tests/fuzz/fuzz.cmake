@@ -21,6 +21,7 @@ set(_syn_fuzz_includes ${CMAKE_CURRENT_SOURCE_DIR}/include ${CMAKE_CURRENT_SOURC
 set(_syn_cli ${CMAKE_CURRENT_SOURCE_DIR}/cli)
 set(_syn_fuzz_extra_fuzz_train_block ${_syn_cli}/train_ckpt.c ${_syn_cli}/train_options.c
     ${_syn_cli}/args.c)
+set(_syn_fuzz_extra_fuzz_report_log ${_syn_cli}/report_log.c)
 
 # ---------------------------------------------------------------- regression test
 if(TARGET test_fuzz_regressions)

@@ -8,7 +8,8 @@ what PyTorch users put around them: input normalization (x - mean) / std or
 x / 255, nn.Flatten of image-shaped inputs, x.view(x.size(0), -1) and
 x.view(-1, n), a Reshape to [0, -1], class names in metadata_props
 "classes"; and the layer kinds: BatchNorm1d, LayerNorm at opset 17 and
-written out in operators before it, Dropout. tests/test_onnx.c imports each model with syn_net_import_onnx and
+written out in operators before it, Dropout; and the activations GELU (erf
+and tanh), SiLU, ELU, Softplus. tests/test_onnx.c imports each model with syn_net_import_onnx and
 must reproduce the outputs.
 
 Files per model NAME:
@@ -124,6 +125,19 @@ def layer_kind_models():
     yield ("layernorm_plain15", nn.Sequential(
         nn.Linear(5, 7), nn.ReLU(), nn.LayerNorm(7, elementwise_affine=False), nn.Linear(7, 3)),
         (5,), 15, 2.0, {})
+
+
+def activation_models():
+    """The activations added with the table (torch.nn.GELU both ways, SiLU,
+    ELU, Softplus with beta 1 and 2), at opsets 13 and 17, as
+    torch.onnx.export writes them (Erf, Tanh, Mul, Add; Sigmoid then Mul;
+    Elu; Softplus, with Mul and Div around it for beta)."""
+    acts = [("gelu", nn.GELU()), ("gelu_tanh", nn.GELU(approximate="tanh")),
+            ("silu", nn.SiLU()), ("elu", nn.ELU(alpha=0.7)), ("softplus", nn.Softplus()),
+            ("softplus_beta2", nn.Softplus(beta=2.0))]
+    for k, (name, act) in enumerate(acts):
+        yield (f"act_{name}", nn.Sequential(nn.Linear(5, 9), act, nn.Linear(9, 3)), (5,),
+               13 if k % 2 == 0 else 17, 2.0, {})
 
 
 def perturb_norms(model, g, x):
@@ -283,6 +297,10 @@ def main():
         scale_params(model)
         perturb_norms(model, g, x)
         manifest.append(export_model(out_dir, name, model, x, opset, metadata, prepared=True))
+    for name, model, sample, opset, scale, metadata in activation_models():
+        torch.manual_seed(20261201 + len(manifest))
+        x = torch.randn(ROWS, *sample) * scale
+        manifest.append(export_model(out_dir, name, model, x, opset, metadata))
     with open(os.path.join(out_dir, "manifest.txt"), "w") as f:
         f.write("# name n_inputs n_outputs rows opset softmax (make_torch_fixtures.py)\n")
         f.write("\n".join(manifest) + "\n")

@@ -1,0 +1,423 @@
+/* shard.c - the gradient of one global batch computed in fixed micro-shards
+ * and summed in exact fixed point, so that it does not depend on how many
+ * processes share the batch (synapse.h, "several processes"; docs/
+ * ARCHITECTURE.md). The trainer (train.c) calls syn_sharded_batch instead
+ * of its forward/backward pass when it has a comm, then clips and steps as
+ * on the plain path.
+ *
+ * One step: every local shard runs forward, loss and backward on its own
+ * rows (its backward writes straight into the shard's slot of a buffer)
+ * and keeps its gradient in float, in the loss's sum units (times the
+ * shard's mean divisor); one max all-reduce gives every parameter block's
+ * largest magnitude over all shards (and any rank's failure); from it each
+ * block gets a power-of-two scale 2^e with SYN_SHARDS * max * 2^e <= 2^50;
+ * the shards are rounded to integers at that scale and summed, locally and
+ * by one int64 all-reduce; the sum goes back to float divided by the
+ * global divisor. Rounding to the grid happens once per shard element,
+ * before any sum, so every rank count sees the same integers.
+ *
+ * The per-shard losses, divisors and correct counts travel in the same
+ * all-reduce, one slot per shard (its owner's value plus zeros: exact),
+ * and are combined in shard order.
+ *
+ * Speed: the local sum runs in double, which holds every integer below
+ * 2^53 exactly, so it stays exact and vectorizes (int64 conversions do
+ * not before AVX-512), in tiles that stay in L1 while each shard's
+ * gradient is read once; rounding to an integer is (v + 1.5*2^52) -
+ * 1.5*2^52, round-to-nearest-even for |v| < 2^51 (the bound keeps |v| <=
+ * 2^50). Each element becomes an int64 once, for the all-reduce. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/dataset_internal.h"
+#include "core/internal.h"
+
+struct syn_sharded {
+    syn_comm comm;
+    size_t n_params;
+    size_t n_blocks;
+    size_t *block_start; /* [n_blocks + 1] parameter blocks (W, b per layer) */
+    int *exps;           /* [n_blocks] this step's scale exponents */
+    double *maxes;       /* [n_blocks + 2]: block maxima, failure status, non-finite */
+    size_t local_cap;    /* shards a rank owns at most: ceil(SYN_SHARDS / size) */
+    size_t stride;       /* floats per shard gradient: n_params in whole 64-byte lines */
+    float *grads;        /* [local_cap x stride] this step's shard gradients */
+    double norm[SYN_SHARDS];
+    int64_t *acc;        /* [n_params + 3 * SYN_SHARDS] fixed point, then the slots */
+    size_t *ids;         /* [ids_cap] sample ids 0.. of a caller's batch */
+    size_t ids_cap;
+};
+
+static syn_status comm_ok(const syn_comm *c)
+{
+    if (!c || c->size < 1 || c->rank < 0 || c->rank >= c->size || !c->sum_i64 ||
+        !c->max_f64 || !c->broadcast || !c->barrier)
+        return SYN_ERR_INVALID_ARGUMENT;
+    return SYN_OK;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The parameter blocks: every W and b of the layer table, in arena order. */
+static syn_status make_blocks(syn_sharded *sh, const syn_net *net)
+{
+    size_t n = 0;
+    sh->block_start = malloc((2 * net->n_layers + 1) * sizeof(size_t));
+    if (!sh->block_start)
+        return SYN_ERR_OUT_OF_MEMORY;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        if (net->layers[l].w_off != (size_t)-1)
+            sh->block_start[n++] = net->layers[l].w_off;
+        if (net->layers[l].b_off != (size_t)-1)
+            sh->block_start[n++] = net->layers[l].b_off;
+    }
+    qsort(sh->block_start, n, sizeof(size_t), cmp_size);
+    if (n == 0)
+        sh->block_start[n++] = 0; /* no parameters: one empty block */
+    sh->block_start[n] = net->n_params;
+    sh->n_blocks = n;
+    return SYN_OK;
+}
+
+void syn_sharded_free(syn_sharded *sh)
+{
+    if (!sh)
+        return;
+    free(sh->block_start);
+    free(sh->exps);
+    free(sh->maxes);
+    syn_free_aligned(sh->grads);
+    free(sh->acc);
+    free(sh->ids);
+    free(sh);
+}
+
+syn_status syn_sharded_create(const syn_net *net, const syn_comm *comm, syn_sharded **out)
+{
+    *out = NULL;
+    syn_status st = comm_ok(comm);
+    if (st != SYN_OK)
+        return st;
+    if (net->n_state > 0)
+        return SYN_ERR_UNSUPPORTED; /* batch norm: statistics over the whole batch */
+    syn_sharded *sh = calloc(1, sizeof *sh);
+    if (!sh)
+        return SYN_ERR_OUT_OF_MEMORY;
+    sh->comm = *comm;
+    sh->n_params = net->n_params;
+    sh->local_cap = (SYN_SHARDS + (size_t)comm->size - 1) / (size_t)comm->size;
+    size_t n_grads, n_acc;
+    st = make_blocks(sh, net);
+    sh->stride = net->n_params + (16 - net->n_params % 16) % 16;
+    if (st == SYN_OK && (sh->stride < net->n_params ||
+                         !syn_mul_size(sh->local_cap, sh->stride, &n_grads) ||
+                         !syn_add_size(net->n_params, 3 * SYN_SHARDS, &n_acc) ||
+                         !syn_mul_size(n_acc, sizeof(int64_t), &n_acc)))
+        st = SYN_ERR_OVERFLOW;
+    if (st == SYN_OK) {
+        sh->exps = calloc(sh->n_blocks, sizeof *sh->exps);
+        sh->maxes = calloc(sh->n_blocks + 2, sizeof *sh->maxes);
+        sh->grads = syn_alloc_floats(n_grads > 0 ? n_grads : 1);
+        sh->acc = malloc(n_acc);
+        if (!sh->exps || !sh->maxes || !sh->grads || !sh->acc)
+            st = SYN_ERR_OUT_OF_MEMORY;
+    }
+    if (st != SYN_OK) {
+        syn_sharded_free(sh);
+        return st;
+    }
+    *out = sh;
+    return SYN_OK;
+}
+
+size_t syn_shard_count(size_t batch)
+{
+    static const size_t counts[] = {12, 8, 6, 4, 3, 2};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+        if (batch / counts[i] >= SYN_SHARD_ROWS)
+            return counts[i];
+    return 1;
+}
+
+size_t syn_sharded_pass_rows(size_t batch)
+{
+    /* The most rows a shard of any batch of up to `batch` rows holds (a
+     * last, smaller batch may have fewer shards of more rows): below 12
+     * shards a batch has fewer than 2 * SYN_SHARD_ROWS rows a shard, as
+     * the next count up leaves fewer than SYN_SHARD_ROWS and the counts
+     * are at most 2 apart; at 12 the batch's own shards are the largest. */
+    size_t k = syn_shard_count(batch);
+    size_t own = batch / k + (batch % k != 0);
+    size_t small = batch < 2 * SYN_SHARD_ROWS ? batch : 2 * SYN_SHARD_ROWS;
+    return own > small ? own : small;
+}
+
+/* Shard k of K over `batch` rows: [lo, hi). batch * K cannot overflow:
+ * the trainer checks batch <= SIZE_MAX / SYN_SHARDS. */
+static void shard_bounds(size_t batch, size_t k, size_t *lo, size_t *hi)
+{
+    size_t n = syn_shard_count(batch);
+    *lo = k * batch / n;
+    *hi = (k + 1) * batch / n;
+}
+
+/* The shards rank `rank` of `size` owns: [first, end). */
+static void owned_shards(const syn_comm *c, size_t n_shards, size_t *first, size_t *end)
+{
+    *first = (size_t)c->rank * n_shards / (size_t)c->size;
+    *end = ((size_t)c->rank + 1) * n_shards / (size_t)c->size;
+}
+
+typedef struct convert_job {
+    const syn_sharded *sh;
+    size_t n_local;
+    double unit[SYN_SHARDS]; /* each local shard's factor to sum units */
+    float *out;
+    double divisor;
+} convert_job;
+
+/* The block holding element i. */
+static size_t block_of(const syn_sharded *sh, size_t i)
+{
+    size_t b = 0;
+    while (sh->block_start[b + 1] <= i)
+        b++;
+    return b;
+}
+
+#define ROUNDER 6755399441055744.0 /* 1.5 * 2^52 */
+
+/* Elements summed at a time in to_fixed: their running sums stay in L1
+ * while every shard's stream goes by once. */
+#define TILE 512
+
+/* acc[i] = sum over local shards of round(g * unit * 2^e): per element, so
+ * the chunks (fixed by the pool) and tiles cannot change a value. */
+static void to_fixed(void *ctx, size_t lo, size_t hi)
+{
+    const convert_job *j = ctx;
+    const syn_sharded *sh = j->sh;
+    double sum[TILE];
+    for (size_t b = block_of(sh, lo); lo < hi; b++) {
+        size_t end = sh->block_start[b + 1] < hi ? sh->block_start[b + 1] : hi;
+        double scale[SYN_SHARDS];
+        for (size_t s = 0; s < j->n_local; s++)
+            scale[s] = ldexp(j->unit[s], sh->exps[b]);
+        for (size_t t = lo; t < end; t += TILE) {
+            size_t n = end - t < TILE ? end - t : TILE;
+            for (size_t i = 0; i < n; i++)
+                sum[i] = 0.0;
+            for (size_t s = 0; s < j->n_local; s++) {
+                const float *g = sh->grads + s * sh->stride + t;
+                double k = scale[s];
+                for (size_t i = 0; i < n; i++)
+                    sum[i] += ((double)g[i] * k + ROUNDER) - ROUNDER;
+            }
+            for (size_t i = 0; i < n; i++)
+                sh->acc[t + i] = (int64_t)sum[i];
+        }
+        lo = end;
+    }
+}
+
+/* out[i] = acc[i] * 2^-e / divisor, rounded once to float. */
+static void from_fixed(void *ctx, size_t lo, size_t hi)
+{
+    const convert_job *j = ctx;
+    const syn_sharded *sh = j->sh;
+    for (size_t b = block_of(sh, lo); lo < hi; b++) {
+        size_t end = sh->block_start[b + 1] < hi ? sh->block_start[b + 1] : hi;
+        double unscale = ldexp(1.0, -sh->exps[b]); /* exact: a power of two */
+        for (size_t i = lo; i < end; i++)
+            j->out[i] = (float)((double)sh->acc[i] * unscale / j->divisor);
+        lo = end;
+    }
+}
+
+/* Largest |g| per block into maxes (times unit); nonzero if any g is not
+ * finite. On the bits, to vectorize without -ffast-math: |g| orders as its
+ * bits without the sign (a signed int32 maximum, which gcc vectorizes even
+ * on SSE2), and Inf and NaN are the bits >= 0x7f800000. */
+static int block_maxima(syn_sharded *sh, const float *g, double unit)
+{
+    int32_t worst = 0;
+    for (size_t b = 0; b < sh->n_blocks; b++) {
+        int32_t top = 0;
+        for (size_t i = sh->block_start[b]; i < sh->block_start[b + 1]; i++) {
+            int32_t u;
+            memcpy(&u, &g[i], sizeof u);
+            u &= 0x7fffffff;
+            top = u > top ? u : top;
+        }
+        worst = top > worst ? top : worst;
+        float m;
+        memcpy(&m, &top, sizeof m);
+        double scaled = (double)m * unit;
+        if (top < 0x7f800000 && scaled > sh->maxes[b])
+            sh->maxes[b] = scaled;
+    }
+    return worst >= 0x7f800000;
+}
+
+/* The exponent e of a block whose shard magnitudes are at most m, so that
+ * the sum of n_shards of them at 2^e stays within 2^50. */
+static int block_exponent(double m, size_t n_shards)
+{
+    if (!(m > 0.0))
+        return 0;
+    int x;
+    frexp(m * (double)n_shards, &x); /* m * n_shards < 2^x */
+    return 50 - x;
+}
+
+static uint64_t double_bits(double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    return u;
+}
+
+static double bits_double(int64_t i)
+{
+    double v;
+    memcpy(&v, &i, sizeof v);
+    return v;
+}
+
+/* Sample ids 0..batch-1 for a caller's batch (dropout's keys, as the plain
+ * path gives them). */
+static syn_status ensure_ids(syn_sharded *sh, size_t batch)
+{
+    if (batch <= sh->ids_cap)
+        return SYN_OK;
+    size_t *ids = malloc(batch * sizeof *ids);
+    if (!ids)
+        return SYN_ERR_OUT_OF_MEMORY;
+    for (size_t i = 0; i < batch; i++)
+        ids[i] = i;
+    free(sh->ids);
+    sh->ids = ids;
+    sh->ids_cap = batch;
+    return SYN_OK;
+}
+
+/* Forward, loss and backward of one shard; the gradient goes into `into`
+ * (n_params floats, 64-byte aligned, whole vectors: the small path's
+ * stores). */
+static syn_status run_shard(const syn_shard_batch *a, size_t lo, size_t n, float *into,
+                            double *loss, double *norm, size_t *correct)
+{
+    syn_status st;
+    const float *y;
+    size_t n_out = syn_net_n_outputs(a->net);
+    if (a->ds) {
+        st = syn_forward_rows_train(a->net, a->ws, a->ds, a->rows + lo, n, a->seed, a->step,
+                                    NULL);
+        if (st == SYN_OK)
+            syn_dataset_gather_targets(a->ds, a->rows + lo, n, a->y_buf);
+        y = a->y_buf;
+    } else {
+        st = syn_forward_train_ids(a->net, a->ws, a->x + lo * a->net->n_inputs, n, a->seed,
+                                   a->step, a->ids + lo);
+        y = a->y + lo * n_out;
+    }
+    if (st == SYN_OK)
+        st = syn_loss_value(a->net, a->ws, y, n, loss);
+    if (st != SYN_OK)
+        return st;
+    *norm = syn_loss_divisor(a->net, y, n);
+    *correct = a->classify ? syn_count_correct(syn_workspace_activations(
+                                                   a->ws, a->net->n_layers - 1),
+                                               y, n, n_out)
+                           : 0;
+    if (!isfinite(*loss))
+        return SYN_OK; /* reported through the all-reduce, as every rank must */
+    /* The backward pass writes the shard's gradient in place. */
+    float *own = a->ws->grads;
+    a->ws->grads = into;
+    st = syn_backward(a->net, a->ws, y, n);
+    a->ws->grads = own;
+    return st;
+}
+
+syn_status syn_sharded_batch(syn_sharded *sh, syn_shard_batch *a, double *loss,
+                             size_t *correct)
+{
+    const syn_comm *c = &sh->comm;
+    size_t n_shards = syn_shard_count(a->batch), first, end;
+    owned_shards(c, n_shards, &first, &end);
+    syn_status st = SYN_OK;
+    if (!a->ds) {
+        st = ensure_ids(sh, a->batch);
+        a->ids = sh->ids;
+    }
+    size_t slots = 3 * SYN_SHARDS;
+    int64_t *slot = sh->acc + sh->n_params;
+    memset(slot, 0, slots * sizeof *slot);
+    memset(sh->maxes, 0, (sh->n_blocks + 2) * sizeof *sh->maxes);
+    int bad = 0;
+    convert_job job = {.sh = sh, .n_local = end - first};
+    for (size_t k = first; st == SYN_OK && k < end; k++) {
+        size_t lo, hi, right = 0;
+        shard_bounds(a->batch, k, &lo, &hi);
+        double value = 0.0, norm = 1.0;
+        float *g = sh->grads + (k - first) * sh->stride;
+        st = run_shard(a, lo, hi - lo, g, &value, &norm, &right);
+        if (st != SYN_OK)
+            break;
+        slot[k] = (int64_t)double_bits(value);
+        slot[SYN_SHARDS + k] = (int64_t)double_bits(norm);
+        slot[2 * SYN_SHARDS + k] = (int64_t)right;
+        if (!isfinite(value)) {
+            bad = 1;
+            continue;
+        }
+        /* Sum units: the shard's mean times its divisor. */
+        double unit = a->net->reduction == SYN_REDUCTION_SUM ? 1.0 : norm;
+        job.unit[k - first] = unit;
+        bad |= block_maxima(sh, g, unit);
+    }
+    /* Every rank reaches the collectives, whatever failed locally, so that
+     * no rank waits for one that gave up. */
+    sh->maxes[sh->n_blocks] = (double)st;
+    sh->maxes[sh->n_blocks + 1] = bad;
+    syn_status cst = c->max_f64(c->ctx, sh->maxes, sh->n_blocks + 2);
+    if (cst != SYN_OK)
+        return cst;
+    if (sh->maxes[sh->n_blocks] != 0.0)
+        return (syn_status)(int)sh->maxes[sh->n_blocks];
+    if (sh->maxes[sh->n_blocks + 1] != 0.0)
+        return SYN_ERR_DIVERGED;
+    for (size_t b = 0; b < sh->n_blocks; b++)
+        sh->exps[b] = block_exponent(sh->maxes[b], n_shards);
+    syn_pool_run_ranges(sh->n_params > 16384 ? a->ws->pool : NULL, sh->n_params, 16384,
+                        to_fixed, &job);
+    cst = c->sum_i64(c->ctx, sh->acc, sh->n_params + slots);
+    if (cst != SYN_OK)
+        return cst;
+    /* The batch's loss and divisor, in shard order. */
+    double total_norm = 0.0, total_loss = 0.0;
+    size_t total_right = 0;
+    for (size_t k = 0; k < n_shards; k++) {
+        double v = bits_double(slot[k]), norm = bits_double(slot[SYN_SHARDS + k]);
+        total_loss += a->net->reduction == SYN_REDUCTION_SUM ? v : v * norm;
+        total_norm += norm;
+        total_right += (size_t)slot[2 * SYN_SHARDS + k];
+    }
+    /* With class weights a batch may hold no target weight: then, as on
+     * one pass, its loss is 0 and so is every gradient (all shards'). */
+    int sum = a->net->reduction == SYN_REDUCTION_SUM || total_norm == 0.0;
+    *loss = sum ? total_loss : total_loss / total_norm;
+    *correct = total_right;
+    size_t n;
+    job.out = syn_workspace_grads(a->ws, &n);
+    job.divisor = sum ? 1.0 : total_norm;
+    syn_pool_run_ranges(sh->n_params > 16384 ? a->ws->pool : NULL, sh->n_params, 16384,
+                        from_fixed, &job);
+    return SYN_OK;
+}
