@@ -906,6 +906,21 @@ static void test_model_file(void)
               spoils[k].needle);
         syn_net_free(n2);
     }
+    /* Layer 0's stride (its attribute 2, after the 28 bytes of the record)
+     * made 2.5: not a size. */
+    size_t arch = find_section(img, size, "ARCH");
+    memcpy(bad, img, size);
+    float f25 = 2.5f;
+    uint32_t bits;
+    memcpy(&bits, &f25, 4);
+    put32(bad + arch + 20 + 28 + 2 * 4, bits);
+    reseal(bad, size);
+    syn_net *n3 = NULL;
+    syn_error e4 = {{0}};
+    CHECK(syn_model_parse(bad, size, "hostile", &n3, NULL, &e4) == SYN_ERR_CORRUPT && !n3 &&
+              strstr(e4.message, "layer 0 (conv2d): attribute 2 (2.5) is not a size"),
+          "a stride of 2.5 refused: %s", e4.message);
+    syn_net_free(n3);
     free(bad);
     free(img);
     syn_workspace_free(ws);
