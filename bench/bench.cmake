@@ -39,6 +39,11 @@ syn_add_bench(bench_defaults ${CMAKE_CURRENT_LIST_DIR}/defaults.c)
 target_compile_definitions(bench_defaults PRIVATE SYN_CLI_PATH="$<TARGET_FILE:synapse_cli>"
                            SYN_TABLES_DIR="${CMAKE_CURRENT_LIST_DIR}/tables")
 
+# The convolutional net of issue 15 against PyTorch (bench/torch_cnn.py):
+# training at batch 64 and 256, inference at 1000, peak RSS; or, with
+# --epochs, test accuracy per epoch (docs/PERFORMANCE.md).
+syn_add_bench(bench_cnn ${CMAKE_CURRENT_LIST_DIR}/cnn.c)
+target_compile_definitions(bench_cnn PRIVATE SYN_BENCH_DIR="${CMAKE_CURRENT_LIST_DIR}")
 # Data-parallel training under mpirun (bench/mpi.sh): samples/s and the
 # seconds per step in collectives and in compute.
 if(SYN_HAVE_MPI)

@@ -48,19 +48,46 @@ static void grouped(char *buf, size_t size, size_t v)
     buf[out] = '\0';
 }
 
+/* A convolution's or pooling's window: "  kernel 3x3, stride 2x2, padding
+ * 1x1" (same, dilation, groups, no bias, exclude_pad when set). */
+static void window_note(const syn_layer_desc *d, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "  kernel %zux%zu", d->kernel[0], d->kernel[1]);
+    if (n >= 0 && (size_t)n < size && (d->stride[0] != 1 || d->stride[1] != 1))
+        n += snprintf(buf + n, size - (size_t)n, ", stride %zux%zu", d->stride[0],
+                      d->stride[1]);
+    if (n >= 0 && (size_t)n < size && d->pad_same)
+        n += snprintf(buf + n, size - (size_t)n, ", same");
+    else if (n >= 0 && (size_t)n < size && (d->padding[0] || d->padding[1]))
+        n += snprintf(buf + n, size - (size_t)n, ", padding %zux%zu", d->padding[0],
+                      d->padding[1]);
+    if (n >= 0 && (size_t)n < size && (d->dilation[0] > 1 || d->dilation[1] > 1))
+        n += snprintf(buf + n, size - (size_t)n, ", dilation %zux%zu", d->dilation[0],
+                      d->dilation[1]);
+    if (n >= 0 && (size_t)n < size && d->groups > 1)
+        n += snprintf(buf + n, size - (size_t)n, ", groups %zu", d->groups);
+    if (n >= 0 && (size_t)n < size && d->exclude_pad)
+        n += snprintf(buf + n, size - (size_t)n, ", padding not counted");
+    if (n >= 0 && (size_t)n < size && d->kind == SYN_LAYER_CONV2D && d->no_bias)
+        snprintf(buf + n, size - (size_t)n, ", no bias");
+}
+
 /* What a layer's kind adds in the table: dropout's rate, batch norm's
  * momentum, the norms' eps when it is not PyTorch's 1e-5, a missing bias;
  * "" or the text after two spaces. */
 static void layer_note(const syn_layer_desc *d, char *buf, size_t size)
 {
     char eps[32] = "";
-    if (d->kind == SYN_LAYER_BATCHNORM || d->kind == SYN_LAYER_LAYERNORM)
+    if (d->kind == SYN_LAYER_BATCHNORM || d->kind == SYN_LAYER_LAYERNORM ||
+        d->kind == SYN_LAYER_BATCHNORM2D)
         if (d->eps != 1e-5f)
             snprintf(eps, sizeof eps, "eps %g", (double)d->eps);
     const char *bias = d->no_bias ? (d->kind == SYN_LAYER_DENSE ? "no bias" : "no beta") : "";
     switch (d->kind) {
-    case SYN_LAYER_DROPOUT: snprintf(buf, size, "  p %g", (double)d->rate); return;
+    case SYN_LAYER_DROPOUT:
+    case SYN_LAYER_DROPOUT2D: snprintf(buf, size, "  p %g", (double)d->rate); return;
     case SYN_LAYER_BATCHNORM:
+    case SYN_LAYER_BATCHNORM2D:
         snprintf(buf, size, "  momentum %g%s%s%s%s", (double)d->momentum, *eps ? ", " : "", eps,
                  *bias ? ", " : "", bias);
         return;
@@ -69,9 +96,34 @@ static void layer_note(const syn_layer_desc *d, char *buf, size_t size)
         snprintf(buf, size, "%s%s%s%s", *eps || *bias ? "  " : "", eps, *eps && *bias ? ", " : "",
                  bias);
         return;
+    case SYN_LAYER_CONV2D:
+    case SYN_LAYER_MAXPOOL2D:
+    case SYN_LAYER_AVGPOOL2D: window_note(d, buf, size); return;
+    case SYN_LAYER_GLOBAL_AVGPOOL:
+    case SYN_LAYER_FLATTEN: break;
     case SYN_LAYER_COUNT_: break;
     }
     buf[0] = '\0';
+}
+
+/* Layer l's trained parameters: from its first offset in the arena to the
+ * next layer's (the arena holds the layers in order). */
+static size_t layer_params(const syn_net *net, size_t l)
+{
+    size_t w, b, next = syn_net_param_count(net);
+    syn_net_layer_offsets(net, l, &w, &b);
+    size_t first = w != (size_t)-1 ? w : b;
+    if (first == (size_t)-1)
+        return 0;
+    for (size_t k = l + 1; k < syn_net_n_layers(net); k++) {
+        syn_net_layer_offsets(net, k, &w, &b);
+        size_t at = w != (size_t)-1 ? w : b;
+        if (at != (size_t)-1) {
+            next = at;
+            break;
+        }
+    }
+    return next - first;
 }
 
 /* A Keras-like summary (model.summary()): per layer its kind, output
@@ -81,11 +133,18 @@ static void layer_note(const syn_layer_desc *d, char *buf, size_t size)
 static void print_layers(const syn_net *net)
 {
     size_t n_layers = syn_net_n_layers(net), total = 0, state = 0;
+    char in_text[64];
     syn_layer_desc *descs = calloc(n_layers ? n_layers : 1, sizeof *descs);
     printf("layers:\n");
     printf("  %-5s  %-10s %7s  %-10s %12s %10s\n", "layer", "kind", "output", "activation",
            "parameters", "memory");
-    printf("  %-5s  %-10s %7zu\n", "input", "", syn_net_n_inputs(net));
+    size_t in[3];
+    syn_net_input_shape(net, in);
+    if (in[1] > 1 || in[2] > 1)
+        snprintf(in_text, sizeof in_text, "%zux%zux%zu", in[0], in[1], in[2]);
+    else
+        snprintf(in_text, sizeof in_text, "%zu", syn_net_n_inputs(net));
+    printf("  %-5s  %-10s %7s\n", "input", "", in_text);
     for (size_t i = 0; i < n_layers; i++) {
         syn_layer_desc d;
         size_t n_in = 0, n_state = 0;
@@ -93,17 +152,28 @@ static void print_layers(const syn_net *net)
             continue;
         if (descs)
             descs[i] = d;
-        size_t params = 0;
+        size_t shape[3] = {d.units, 1, 1};
+        syn_net_layer_shape(net, i, shape);
+        size_t params = layer_params(net, i);
         switch (d.kind) {
-        case SYN_LAYER_DENSE: params = d.units * n_in + (d.no_bias ? 0 : d.units); break;
-        case SYN_LAYER_BATCHNORM:
-            n_state = 2 * d.units;
-            params = d.units * (d.no_bias ? 1 : 2);
-            break;
-        case SYN_LAYER_LAYERNORM: params = d.units * (d.no_bias ? 1 : 2); break;
+        case SYN_LAYER_BATCHNORM: n_state = 2 * d.units; break;
+        case SYN_LAYER_BATCHNORM2D: n_state = 2 * shape[0]; break; /* per channel */
+        case SYN_LAYER_DENSE:
+        case SYN_LAYER_LAYERNORM:
         case SYN_LAYER_DROPOUT:
+        case SYN_LAYER_CONV2D:
+        case SYN_LAYER_MAXPOOL2D:
+        case SYN_LAYER_AVGPOOL2D:
+        case SYN_LAYER_GLOBAL_AVGPOOL:
+        case SYN_LAYER_DROPOUT2D:
+        case SYN_LAYER_FLATTEN:
         case SYN_LAYER_COUNT_: break;
         }
+        char out[48];
+        if (shape[1] > 1 || shape[2] > 1)
+            snprintf(out, sizeof out, "%zux%zux%zu", shape[0], shape[1], shape[2]);
+        else
+            snprintf(out, sizeof out, "%zu", shape[0]);
         total += params;
         state += n_state;
         char count[32], mem[32], note[64];
@@ -111,7 +181,7 @@ static void print_layers(const syn_net *net)
         cli_format_bytes(mem, sizeof mem, (params + n_state) * sizeof(float));
         layer_note(&d, note, sizeof note);
         const char *kind = syn_layer_kind_name(d.kind);
-        printf("  %-5zu  %-10s %7zu  %-10s %12s %10s%s\n", i + 1, kind ? kind : "?", d.units,
+        printf("  %-5zu  %-10s %7s  %-10s %12s %10s%s\n", i + 1, kind ? kind : "?", out,
                syn_activation_name(d.activation), count, mem, note);
     }
     char count[32], mem[32];
@@ -122,6 +192,7 @@ static void print_layers(const syn_net *net)
     syn_net_desc desc = {.n_inputs = syn_net_n_inputs(net), .n_layers = n_layers,
                          .layers = descs, .loss = syn_net_loss(net),
                          .reduction = syn_net_reduction(net)};
+    syn_net_input_shape(net, desc.input_shape);
     size_t train = 0;
     if (descs && syn_net_memory_estimate(&desc, SYN_OPTIM_ADAM, 128, &train) == SYN_OK) {
         char t[32];

@@ -54,6 +54,97 @@ static char *read_spec_file(const char *path, char *msg, size_t msg_size)
     return text;
 }
 
+/* A size from 1 to 2^24 spelled by len bytes at s; "AxB" gives two (one
+ * number: both). */
+static int parse_size(const char *s, size_t len, size_t *a, size_t *b)
+{
+    char num[24], *end = NULL;
+    if (len == 0 || len >= sizeof num || !isdigit((unsigned char)s[0]))
+        return 0;
+    memcpy(num, s, len);
+    num[len] = '\0';
+    unsigned long long u = strtoull(num, &end, 10), v = u;
+    if (*end == 'x') {
+        if (!isdigit((unsigned char)end[1]))
+            return 0;
+        v = strtoull(end + 1, &end, 10);
+    }
+    if (*end || u < 1 || v < 1 || u > 16777216 || v > 16777216)
+        return 0;
+    *a = (size_t)u;
+    if (b)
+        *b = (size_t)v;
+    return 1;
+}
+
+/* The options after conv:OUT:K or maxpool:K / avgpool:K, colon-separated
+ * (len bytes at s): sN or sAxB stride, pN padding, same, dN dilation, gN
+ * groups, nobias, exclude (count_include_pad=False), or an activation.
+ * `takes` says which the kind has: 1 conv, 2 max pool, 3 average pool. */
+static int parse_window_options(const char *s, size_t len, int takes, syn_layer_desc *d,
+                                const char *t, size_t t_len, char *msg, size_t msg_size)
+{
+    while (len > 0) {
+        const char *colon = memchr(s, ':', len);
+        size_t n = colon ? (size_t)(colon - s) : len;
+        int ok = 0;
+        if (takes == 1 && n == 4 && !strncmp(s, "same", 4))
+            ok = d->pad_same = 1;
+        else if (n > 1 && s[0] == 's' && isdigit((unsigned char)s[1]))
+            ok = parse_size(s + 1, n - 1, &d->stride[0], &d->stride[1]);
+        else if (n > 1 && s[0] == 'p' && isdigit((unsigned char)s[1]))
+            ok = parse_size(s + 1, n - 1, &d->padding[0], &d->padding[1]);
+        else if (takes == 1 && n > 1 && s[0] == 'd' && isdigit((unsigned char)s[1]))
+            ok = parse_size(s + 1, n - 1, &d->dilation[0], &d->dilation[1]);
+        else if (takes == 1 && n > 1 && s[0] == 'g' && isdigit((unsigned char)s[1]))
+            ok = parse_size(s + 1, n - 1, &d->groups, NULL);
+        else if (takes == 1 && n == 6 && !strncmp(s, "nobias", 6))
+            ok = d->no_bias = 1;
+        else if (takes == 3 && n == 7 && !strncmp(s, "exclude", 7))
+            ok = d->exclude_pad = 1;
+        else
+            ok = parse_act(s, n, &d->activation);
+        if (!ok) {
+            snprintf(msg, msg_size, "'%.*s': '%.*s' is not an option of this layer (sN "
+                     "stride, pN padding%s)", (int)t_len, t, (int)n, s,
+                     takes == 1 ? ", same, dN dilation, gN groups, nobias, an activation"
+                     : takes == 3 ? ", exclude, an activation" : ", an activation");
+            return 0;
+        }
+        s += n + (colon != NULL);
+        len -= n + (colon != NULL);
+    }
+    return 1;
+}
+
+/* conv:OUT:K[:options], maxpool:K[:options], avgpool:K[:options] into d. */
+static int parse_window(const char *t, size_t len, const char *arg, size_t arg_len, int takes,
+                        syn_layer_desc *d, char *msg, size_t msg_size)
+{
+    const char *colon = arg ? memchr(arg, ':', arg_len) : NULL;
+    size_t n = colon ? (size_t)(colon - arg) : arg_len;
+    if (takes == 1) {
+        d->kind = SYN_LAYER_CONV2D;
+        if (!arg || !colon || !parse_size(arg, n, &d->units, NULL)) {
+            snprintf(msg, msg_size, "'%.*s': a convolution is conv:CHANNELS:KERNEL[:options], "
+                     "e.g. conv:32:3", (int)len, t);
+            return 0;
+        }
+        arg = colon + 1;
+        arg_len -= n + 1;
+        colon = memchr(arg, ':', arg_len);
+        n = colon ? (size_t)(colon - arg) : arg_len;
+    } else {
+        d->kind = takes == 2 ? SYN_LAYER_MAXPOOL2D : SYN_LAYER_AVGPOOL2D;
+    }
+    if (!arg || !parse_size(arg, n, &d->kernel[0], &d->kernel[1])) {
+        snprintf(msg, msg_size, "'%.*s': the kernel must be a size like 3 or 3x2", (int)len, t);
+        return 0;
+    }
+    return !colon || parse_window_options(colon + 1, arg_len - n - 1, takes, d, t, len, msg,
+                                          msg_size);
+}
+
 /* One token (len bytes at t, no separators) into *d. */
 static int parse_token(const char *t, size_t len, syn_activation default_act,
                        syn_layer_desc *d, char *msg, size_t msg_size)
@@ -85,7 +176,14 @@ static int parse_token(const char *t, size_t len, syn_activation default_act,
         return 1;
     }
 #define IS(word) (head == strlen(word) && !strncmp(t, word, head))
-    if (IS("dropout")) {
+    if (IS("conv") || IS("maxpool") || IS("avgpool"))
+        return parse_window(t, len, arg, arg_len, IS("conv") ? 1 : IS("maxpool") ? 2 : 3, d,
+                            msg, msg_size);
+    if ((IS("gap") || IS("flatten")) && !arg) {
+        d->kind = IS("gap") ? SYN_LAYER_GLOBAL_AVGPOOL : SYN_LAYER_FLATTEN;
+        return 1;
+    }
+    if (IS("dropout") || IS("dropout2d")) {
         char num[32], *end = NULL;
         if (!arg || arg_len == 0 || arg_len >= sizeof num) {
             snprintf(msg, msg_size, "'%.*s': dropout needs its rate, e.g. dropout:0.2",
@@ -100,12 +198,14 @@ static int parse_token(const char *t, size_t len, syn_activation default_act,
                      (int)len, t);
             return 0;
         }
-        d->kind = SYN_LAYER_DROPOUT;
+        d->kind = IS("dropout") ? SYN_LAYER_DROPOUT : SYN_LAYER_DROPOUT2D;
         d->rate = (float)p;
         return 1;
     }
-    if (IS("bn") || IS("batchnorm") || IS("ln") || IS("layernorm")) {
-        d->kind = IS("bn") || IS("batchnorm") ? SYN_LAYER_BATCHNORM : SYN_LAYER_LAYERNORM;
+    if (IS("bn") || IS("batchnorm") || IS("ln") || IS("layernorm") || IS("bn2d")) {
+        d->kind = IS("bn") || IS("batchnorm") ? SYN_LAYER_BATCHNORM
+                  : IS("bn2d")                ? SYN_LAYER_BATCHNORM2D
+                                              : SYN_LAYER_LAYERNORM;
         d->activation = SYN_ACT_LINEAR;
         if (arg && !parse_act(arg, arg_len, &d->activation)) {
             snprintf(msg, msg_size, "'%.*s': unknown activation '%.*s'", (int)len, t,
@@ -116,7 +216,9 @@ static int parse_token(const char *t, size_t len, syn_activation default_act,
     }
 #undef IS
     snprintf(msg, msg_size, "'%.*s' is not a layer (N[:activation], bn[:activation], "
-             "ln[:activation], dropout:P)", (int)len, t);
+             "ln[:activation], dropout:P, conv:C:K[:options], maxpool:K, avgpool:K, gap, "
+             "flatten, bn2d[:activation], dropout2d:P, or an activation after a layer)",
+             (int)len, t);
     return 0;
 bad_width:
     snprintf(msg, msg_size, "'%.*s': a width must be from 1 to 16777216", (int)len, t);
@@ -157,6 +259,18 @@ int cli_parse_layers(const char *spec, syn_activation default_act, size_t n_outp
             }
             layers = grown;
             cap *= 2;
+        }
+        /* A bare activation ("conv:32:3,relu") is the layer before's. */
+        syn_activation act;
+        if (parse_act(t, (size_t)(p - t), &act)) {
+            if (n == 0 || layers[n - 1].activation != SYN_ACT_LINEAR) {
+                snprintf(msg, msg_size, "'%.*s': an activation token must follow a layer "
+                         "without one", (int)(p - t), t);
+                ok = 0;
+            } else {
+                layers[n - 1].activation = act;
+            }
+            continue;
         }
         ok = parse_token(t, (size_t)(p - t), default_act, &layers[n], msg, msg_size);
         n += ok;

@@ -76,6 +76,8 @@ static void train_usage(FILE *to)
 "  --scale minmax|standard|none\n"
 "                        input scaling fitted on the training rows and stored in\n"
 "                        the model (default standard)\n"
+"  --input-shape C,H,W   each row is an image of C channels, H x W (NCHW), for\n"
+"                        convolution layers (IDX images have theirs: 1,H,W)\n"
 "\n"
 "network:\n"
 "  --init MODEL          fine-tune MODEL (e.g. one made by 'synapse import' from\n"
@@ -89,6 +91,10 @@ static void train_usage(FILE *to)
 "                        dense (--activation without one), bn[:act] batch norm,\n"
 "                        ln[:act] layer norm, dropout:P; may end with the output\n"
 "                        width; @FILE reads the list from FILE (# comments)\n"
+"                        images (--input-shape, IDX): conv:C:K[:sN:pN:same:dN:gN:\n"
+"                        nobias:act], maxpool:K[:sN:pN], avgpool:K[:sN:pN:exclude],\n"
+"                        gap, bn2d[:act], dropout2d:P, flatten; a bare activation\n"
+"                        is the layer before's (conv:32:3,relu,maxpool:2,...)\n"
 "  --activation A        hidden activation: linear|sigmoid|tanh|relu|leaky_relu|\n"
 "                        gelu|gelu_tanh|silu|elu|softplus (default relu; PyTorch's\n"
 "                        definitions, parameters at their defaults)\n"
@@ -268,6 +274,24 @@ static int check_train_options(const train_options *o)
     return SYN_EXIT_OK;
 }
 
+/* --input-shape C,H,W: the samples' shape (channels, height, width), for
+ * CSV rows that hold images; IDX images have theirs from the header. */
+static int set_input_shape(const train_options *o, syn_dataset *data)
+{
+    size_t *dims, n;
+    if (!cli_parse_size_list(o->input_shape, &dims, &n) || n != 3) {
+        free(dims);
+        return cli_usage_error("train", "--input-shape expects channels,height,width like "
+                               "1,28,28, got '%s'", o->input_shape);
+    }
+    syn_status st = syn_dataset_set_shape(data, dims);
+    free(dims);
+    if (st != SYN_OK)
+        return cli_usage_error("train", "--input-shape %s does not multiply to the data's %zu "
+                               "features", o->input_shape, syn_dataset_n_features(data));
+    return SYN_EXIT_OK;
+}
+
 /* With --init the model decides the task: a softmax or sigmoid output with
  * cross-entropy / BCE is a classifier whose classes the labels map onto
  * (by name when the model has names), anything else a regression on as
@@ -316,6 +340,8 @@ static int load_training_data(const train_options *o, train_run *run)
     }
     int rc = cli_load_data("train", &spec, &run->data, &run->is_idx);
     free(names);
+    if (rc == SYN_EXIT_OK && o->input_shape)
+        rc = set_input_shape(o, run->data);
     size_t n_out = run->net ? syn_net_n_outputs(run->net) : 0;
     /* Labels of a model without class names: ids 0 .. outputs - 1. */
     if (rc == SYN_EXIT_OK && n_out && syn_dataset_n_classes(run->data) > 0 &&
@@ -705,6 +731,10 @@ static int build_net(const train_options *o, train_run *run)
                          .n_layers = n_hidden + 1, .layers = layers, .loss = loss,
                          .reduction = SYN_REDUCTION_MEAN, .init = SYN_INIT_AUTO,
                          .seed = (uint64_t)o->seed};
+    /* The data's shape (IDX images, --input-shape) is the network's. */
+    size_t shape[3];
+    if (syn_dataset_shape(run->data, shape) == SYN_OK && (shape[1] > 1 || shape[2] > 1))
+        memcpy(desc.input_shape, shape, sizeof shape);
     syn_error err = {{0}};
     if (rc == SYN_EXIT_OK && syn_net_desc_check(&desc, &err) != SYN_OK)
         rc = cli_usage_error("train", "%s: %s", o->layers ? "--layers" : "the network",

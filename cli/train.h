@@ -9,6 +9,7 @@
 typedef struct train_options {
     const char *data, *labels, *target, *test_data, *test_labels;
     const char *delimiter, *hidden;
+    const char *input_shape;  /* --input-shape C,H,W (CSV images), or NULL */
     const char *layers; /* --layers SPEC or @FILE (layer_spec.c); not with --hidden */
     const char *out, *log, *plot, *report;
     const char *checkpoint, *resume, *max_memory;

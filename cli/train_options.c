@@ -54,6 +54,9 @@ const train_option_row train_option_rows[] = {
     ROW("--test-labels", CLI_STRING, test_labels, 0, 0, NULL, 0, 0, NULL, OPT_TAKE, NULL),
     ROW("--task", CLI_CHOICE, task, 0, 0, train_task_names, 0, 0, NULL, OPT_MATCH, NULL),
     ROW("--delimiter", CLI_STRING, delimiter, 0, 0, NULL, 0, 0, NULL, OPT_MATCH, NULL),
+    /* The network's input shape: part of the architecture, so it must agree. */
+    ROW("--input-shape", CLI_STRING, input_shape, 0, 0, NULL, 0, 0, NULL, OPT_MATCH,
+        "the data's"),
     /* One field, two flags: 0 detect, 1 --header, -1 --no-header. */
     ROW("--header", CLI_FLAG, header, 0, 0, NULL, 1, 0, NULL, OPT_MATCH, "detection"),
     ROW("--no-header", CLI_FLAG, header, 0, 0, NULL, -1, 0, NULL, OPT_LOCAL, "detection"),

@@ -186,6 +186,34 @@ typedef enum syn_layer_kind {
      * each row normalized by its own mean and biased variance, then
      * gamma, beta, then the layer's activation. */
     SYN_LAYER_LAYERNORM,
+    /* Layers over images (issue 15). A layer's input and output are
+     * channels x height x width per sample, row-major, batch-major
+     * (PyTorch's NCHW); syn_net_desc.input_shape gives the first one, and
+     * each kind's output shape follows from it (syn_net_layer_shape).
+     * Dense layers read any shape flattened in that order (nn.Flatten then
+     * nn.Linear); dropout, batchnorm and layernorm keep the shape.
+     *
+     * PyTorch's nn.Conv2d(in_channels, units, kernel, stride, padding,
+     * dilation, groups, bias): weights [units x in_channels/groups x kh x
+     * kw], bias [units]; then the layer's activation. */
+    SYN_LAYER_CONV2D,
+    /* nn.MaxPool2d(kernel, stride, padding), ceil_mode false: padding is
+     * implicit -inf, at most half the kernel. */
+    SYN_LAYER_MAXPOOL2D,
+    /* nn.AvgPool2d(kernel, stride, padding, count_include_pad), ceil_mode
+     * false: zero padding, counted in the divisor unless exclude_pad. */
+    SYN_LAYER_AVGPOOL2D,
+    /* nn.AdaptiveAvgPool2d(1): each channel's mean, output C x 1 x 1. */
+    SYN_LAYER_GLOBAL_AVGPOOL,
+    /* nn.BatchNorm2d: SYN_LAYER_BATCHNORM per channel, its statistics over
+     * the batch and the height and width; gamma, beta [channels]. */
+    SYN_LAYER_BATCHNORM2D,
+    /* nn.Dropout2d: whole channels zeroed with probability `rate` (the
+     * mask a hash of (seed, step, sample, channel)), the rest scaled by
+     * 1 / (1 - rate); the identity at inference. Activation linear. */
+    SYN_LAYER_DROPOUT2D,
+    /* nn.Flatten: output C*H*W x 1 x 1, the same floats. */
+    SYN_LAYER_FLATTEN,
     SYN_LAYER_COUNT_
 } syn_layer_kind;
 
@@ -205,6 +233,18 @@ typedef struct syn_layer_desc {
     float eps;               /* norms: added to the variance; 0 means 1e-5 */
     float momentum;          /* batch norm: running-statistics update
                               * weight in (0, 1]; 0 means 0.1 */
+    /* Convolution and pooling, [0] the height and [1] the width; conv's
+     * out_channels is `units`. */
+    size_t kernel[2];        /* conv, max/avg pool: >= 1 each */
+    size_t stride[2];        /* 0 means conv 1, pooling the kernel size */
+    size_t padding[2];       /* added on both sides (top and bottom, left and
+                              * right); pools: at most half the kernel */
+    size_t dilation[2];      /* conv: 0 means 1 */
+    size_t groups;           /* conv: 0 means 1; divides in and out channels
+                              * (in_channels: depthwise) */
+    int pad_same;            /* conv: padding='same' (stride 1; padding then
+                              * 0): d*(k-1) in all, the odd one after */
+    int exclude_pad;         /* avg pool: count_include_pad=False */
 } syn_layer_desc;
 
 typedef struct syn_net_desc {
@@ -215,6 +255,10 @@ typedef struct syn_net_desc {
     syn_reduction reduction;
     syn_init init;
     uint64_t seed;                /* seeds the weight initialisation */
+    /* Each sample as channels x height x width (NCHW; IDX images are
+     * 1 x H x W, syn_dataset_shape). All zero: flat, n_inputs x 1 x 1;
+     * otherwise the product must be n_inputs. */
+    size_t input_shape[3];
 } syn_net_desc;
 
 typedef struct syn_net syn_net;
@@ -289,6 +333,10 @@ syn_status syn_net_loss_options(const syn_net *net, syn_loss_options *options);
 
 /* Describes layer `layer` (0-based); n_in receives its input width. */
 syn_status syn_net_layer(const syn_net *net, size_t layer, syn_layer_desc *desc, size_t *n_in);
+/* The shape (channels, height, width) of the network's input, and of layer
+ * `layer`'s output; their products are the widths. */
+syn_status syn_net_input_shape(const syn_net *net, size_t shape[3]);
+syn_status syn_net_layer_shape(const syn_net *net, size_t layer, size_t shape[3]);
 
 /* The flat parameter arena (count floats). Writable: training updates it,
  * and a program may set any weight by hand. */
@@ -702,6 +750,13 @@ void syn_dataset_free(syn_dataset *ds);
 
 size_t syn_dataset_n_samples(const syn_dataset *ds);
 size_t syn_dataset_n_features(const syn_dataset *ds);
+/* Each sample's shape (channels, height, width; NCHW): 1 x H x W for IDX
+ * images of [N x H x W], C x H x W for [N x C x H x W], else (and for
+ * CSV, until set) n_features x 1 x 1. What syn_net_desc.input_shape takes. */
+syn_status syn_dataset_shape(const syn_dataset *ds, size_t shape[3]);
+/* Gives the samples a shape (CSV data holding images); SHAPE unless every
+ * dimension is >= 1 and their product is n_features. */
+syn_status syn_dataset_set_shape(syn_dataset *ds, const size_t shape[3]);
 /* Width of the target rows that syn_dataset_gather writes: n_classes for a
  * labelled dataset (one-hot), n_targets for regression. */
 size_t syn_dataset_target_width(const syn_dataset *ds);

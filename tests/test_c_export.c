@@ -87,7 +87,7 @@ static syn_net *make_net(const spec *s, uint64_t seed)
     syn_activation last = s->layers[s->n_layers - 1].activation;
     syn_net_desc desc = {s->n_inputs, s->n_layers, s->layers,
                          last == SYN_ACT_SOFTMAX ? SYN_LOSS_CROSS_ENTROPY : SYN_LOSS_MSE,
-                         SYN_REDUCTION_MEAN, SYN_INIT_AUTO, seed};
+                         SYN_REDUCTION_MEAN, SYN_INIT_AUTO, seed, {0, 0, 0}};
     syn_net *net = NULL;
     if (syn_net_create(&desc, &net) != SYN_OK)
         return NULL;

@@ -84,7 +84,7 @@ static void fill_random(float *x, size_t n, uint64_t seed)
 static syn_net *make_net(size_t n_inputs, const syn_layer_desc *layers, size_t n_layers,
                          syn_loss loss, syn_reduction reduction, uint64_t seed)
 {
-    syn_net_desc d = {n_inputs, n_layers, layers, loss, reduction, SYN_INIT_AUTO, seed};
+    syn_net_desc d = {n_inputs, n_layers, layers, loss, reduction, SYN_INIT_AUTO, seed, {0, 0, 0}};
     syn_net *net = NULL;
     CHECK_OK(syn_net_create(&d, &net));
     if (!net)

@@ -261,7 +261,9 @@ static void test_hostile(void)
     syn_net_free(net);
     if (!img)
         return;
-    expect_refused(img, size, kind_unknown, "layer 2: unknown kind 4");
+    char unknown[64];
+    snprintf(unknown, sizeof unknown, "layer 2: unknown kind %u", (unsigned)SYN_LAYER_COUNT_);
+    expect_refused(img, size, kind_unknown, unknown);
     expect_refused(img, size, kind_swapped, "section PARM holds");
     expect_refused(img, size, attrs_too_many, "layer 1 (batchnorm): 1000 attributes");
     expect_refused(img, size, attrs_count, "layer 1 (batchnorm): 1 attributes, this kind has 2");

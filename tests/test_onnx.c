@@ -142,7 +142,7 @@ static syn_net *make_net(const spec *s, uint64_t seed)
     syn_activation last = s->layers[s->n_layers - 1].activation;
     syn_net_desc desc = {s->n_inputs, s->n_layers, s->layers,
                          last == SYN_ACT_SOFTMAX ? SYN_LOSS_CROSS_ENTROPY : SYN_LOSS_MSE,
-                         SYN_REDUCTION_MEAN, SYN_INIT_AUTO, seed};
+                         SYN_REDUCTION_MEAN, SYN_INIT_AUTO, seed, {0, 0, 0}};
     syn_net *net = NULL;
     if (syn_net_create(&desc, &net) != SYN_OK)
         return NULL;
@@ -907,7 +907,7 @@ static void test_onnx_runtime(void)
     syn_layer_desc layers[3] = {DENSE(256, SYN_ACT_RELU, 0, 0), DENSE(128, SYN_ACT_RELU, 0, 0),
                                 DENSE(10, SYN_ACT_SOFTMAX, 0, 0)};
     syn_net_desc desc = {n_in, 3, layers, SYN_LOSS_CROSS_ENTROPY, SYN_REDUCTION_MEAN,
-                         SYN_INIT_AUTO, 2024};
+                         SYN_INIT_AUTO, 2024, {0, 0, 0}};
     syn_net *net = NULL;
     CHECK_OK(syn_net_create(&desc, &net));
     float *offset = malloc(n_in * sizeof *offset), *scale = malloc(n_in * sizeof *scale);

@@ -57,7 +57,7 @@ static syn_net *train_one_epoch(const syn_dataset *train)
     syn_layer_desc layers[3] = {DENSE(256, SYN_ACT_RELU, 0, 0), DENSE(128, SYN_ACT_RELU, 0, 0),
                                 DENSE(N_CLASSES, SYN_ACT_SOFTMAX, 0, 0)};
     syn_net_desc desc = {n_in, 3, layers, SYN_LOSS_CROSS_ENTROPY, SYN_REDUCTION_MEAN,
-                         SYN_INIT_AUTO, 7};
+                         SYN_INIT_AUTO, 7, {0, 0, 0}};
     syn_net *net = NULL;
     CHECK_OK(syn_net_create(&desc, &net));
     float *offset = malloc(n_in * sizeof *offset), *scale = malloc(n_in * sizeof *scale);

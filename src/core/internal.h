@@ -18,6 +18,7 @@ typedef struct syn_loss_opts {
 
 struct syn_net {
     size_t n_inputs, n_layers;
+    size_t in_shape[3]; /* each sample's C, H, W (flat: {n_inputs, 1, 1}) */
     syn_layer *layers;
     syn_loss loss;
     syn_reduction reduction;
@@ -55,6 +56,8 @@ struct syn_workspace {
     float **saved;     /* saved[l]: what layer l keeps for backward (its plan), or NULL */
     size_t *saved_size; /* [n_layers] floats of each saved block */
     float *grads;      /* [n_params], the parameter layout */
+    float *scratch;    /* the layers' shared scratch (im2col), or NULL */
+    size_t scratch_size; /* its floats */
     /* Small-network path only (kernels/small.h; NULL for wider nets): the
      * gradient rows between row blocks of a backward pass, one aligned
      * 16-float vector per row of each layer's W and per bias,
@@ -95,10 +98,19 @@ syn_status syn_forward_rows_train(syn_net *net, syn_workspace *ws, const syn_dat
                                   const size_t *rows, size_t batch, uint64_t seed,
                                   uint64_t step, const float **out);
 
-/* The plan of layer l of desc with input width n_in (net.c): its kind's
- * plan, with err naming the layer on failure. */
-syn_status syn_layer_plan_of(const syn_net_desc *desc, size_t l, size_t n_in,
+/* The plan of layer l of desc with input shape in_shape (net.c): its
+ * kind's plan, its output shape filled, with err naming the layer on
+ * failure. */
+syn_status syn_layer_plan_of(const syn_net_desc *desc, size_t l, const size_t in_shape[3],
                              syn_layer_plan *plan, syn_error *err);
+
+/* desc's input shape, {n_inputs, 1, 1} when it gives none; INVALID_ARGUMENT
+ * (err says why) when its product is not n_inputs. */
+syn_status syn_input_shape_of(const syn_net_desc *desc, size_t shape[3], syn_error *err);
+
+/* The floats of the scratch a layer with that plan (scratch_per_row,
+ * scratch_rows) uses for passes of up to max_batch rows; 0 on overflow. */
+int syn_scratch_floats(size_t per_row, size_t rows, size_t max_batch, size_t *n);
 
 /* The first layer of net whose kind is not in the `ok` bit set
  * (1u << SYN_LAYER_DENSE, ...), or n_layers: what a writer that knows only

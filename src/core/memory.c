@@ -31,21 +31,30 @@ typedef struct layout {
     size_t n_params, n_state, units_sum, max_width, n_out;
     size_t saved_per_row, saved_fixed; /* summed over the layers */
     size_t saved_blocks;               /* layers that keep a saved block */
+    size_t scratch;                    /* the largest layer's scratch at this batch */
     size_t pre_sum, n_pre; /* hidden layers keeping pre-activations (needs_z) */
     int small_ok;
 } layout;
 
-static syn_status plan_layout(const syn_net_desc *desc, layout *o)
+static syn_status plan_layout(const syn_net_desc *desc, size_t batch, layout *o)
 {
-    size_t n_in = desc->n_inputs;
+    size_t n_in = desc->n_inputs, shape[3];
     memset(o, 0, sizeof *o);
+    if (syn_input_shape_of(desc, shape, NULL) != SYN_OK)
+        return SYN_ERR_INVALID_ARGUMENT;
     o->max_width = desc->n_inputs;
     o->small_ok = 1;
     for (size_t l = 0; l < desc->n_layers; l++) {
         syn_layer_plan p;
-        syn_status st = syn_layer_plan_of(desc, l, n_in, &p, NULL);
+        syn_status st = syn_layer_plan_of(desc, l, shape, &p, NULL);
         if (st != SYN_OK)
             return st;
+        memcpy(shape, p.out_shape, sizeof shape);
+        size_t scratch;
+        if (!syn_scratch_floats(p.scratch_per_row, p.scratch_rows, batch, &scratch))
+            return SYN_ERR_OVERFLOW;
+        if (scratch > o->scratch)
+            o->scratch = scratch;
         if (!syn_add_size(o->n_params, p.w_size, &o->n_params) ||
             !syn_add_size(o->n_params, p.b_size, &o->n_params) ||
             !syn_add_size(o->n_state, p.n_state, &o->n_state) ||
@@ -78,7 +87,7 @@ syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind opti
         (unsigned)optim >= SYN_OPTIM_COUNT_)
         return SYN_ERR_INVALID_ARGUMENT;
     layout o;
-    syn_status st = plan_layout(desc, &o);
+    syn_status st = plan_layout(desc, batch, &o);
     if (st != SYN_OK)
         return st;
     size_t n_params = o.n_params, units_sum = o.units_sum, max_width = o.max_width;
@@ -127,6 +136,8 @@ syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind opti
             add_block(&t, saved, sizeof(float));
             add_block(&t, o.saved_blocks, SYN_ALIGN);
         }
+        if (o.scratch > 0) /* the layers' shared scratch (im2col) */
+            add_block(&t, o.scratch, sizeof(float));
         if (o.small_ok && max_width <= SYN_SMALL_WIDTH) { /* the small path's rows */
             add_block(&t, units_sum, SYN_SMALL_WIDTH * sizeof(float));
             add_block(&t, desc->n_layers, SYN_SMALL_WIDTH * sizeof(float));

@@ -8,7 +8,7 @@
 #include "core/internal.h"
 #include "kernels/small.h"
 
-syn_status syn_layer_plan_of(const syn_net_desc *desc, size_t l, size_t n_in,
+syn_status syn_layer_plan_of(const syn_net_desc *desc, size_t l, const size_t in_shape[3],
                              syn_layer_plan *plan, syn_error *err)
 {
     const syn_layer_desc *ld = &desc->layers[l];
@@ -18,10 +18,45 @@ syn_status syn_layer_plan_of(const syn_net_desc *desc, size_t l, size_t n_in,
     }
     const syn_layer_ops *ops = syn_layer_ops_of(ld->kind);
     char why[256] = "";
-    syn_status st = ops->plan(ld, n_in, l + 1 == desc->n_layers, plan, why, sizeof why);
-    if (st != SYN_OK)
+    int is_last = l + 1 == desc->n_layers;
+    size_t n_in = in_shape[0] * in_shape[1] * in_shape[2]; /* checked by the caller */
+    syn_status st = ops->plan_shape
+                        ? ops->plan_shape(ld, in_shape, is_last, plan, why, sizeof why)
+                        : ops->plan(ld, n_in, is_last, plan, why, sizeof why);
+    if (st != SYN_OK) {
         syn_set_error(err, "layer %zu (%s): %s", l, ops->name, why);
-    return st;
+        return st;
+    }
+    if (plan->out_shape[0] == 0) {
+        if (ops->keeps_shape)
+            memcpy(plan->out_shape, in_shape, sizeof plan->out_shape);
+        else
+            plan->out_shape[0] = plan->units, plan->out_shape[1] = plan->out_shape[2] = 1;
+    }
+    return SYN_OK;
+}
+
+syn_status syn_input_shape_of(const syn_net_desc *desc, size_t shape[3], syn_error *err)
+{
+    const size_t *s = desc->input_shape;
+    if (s[0] == 0 && s[1] == 0 && s[2] == 0) {
+        shape[0] = desc->n_inputs, shape[1] = shape[2] = 1;
+        return SYN_OK;
+    }
+    size_t n;
+    if (s[0] == 0 || s[1] == 0 || s[2] == 0 || !syn_mul_size(s[0], s[1], &n) ||
+        !syn_mul_size(n, s[2], &n) || n != desc->n_inputs) {
+        syn_set_error(err, "network: input shape %zux%zux%zu is not the %zu inputs", s[0], s[1],
+                      s[2], desc->n_inputs);
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    memcpy(shape, s, 3 * sizeof *shape);
+    return SYN_OK;
+}
+
+int syn_scratch_floats(size_t per_row, size_t rows, size_t max_batch, size_t *n)
+{
+    return syn_mul_size(per_row, rows < max_batch ? rows : max_batch, n);
 }
 
 syn_status syn_net_desc_check(const syn_net_desc *desc, syn_error *err)
@@ -36,13 +71,15 @@ syn_status syn_net_desc_check(const syn_net_desc *desc, syn_error *err)
         syn_set_error(err, "network: unknown loss, reduction or initialisation");
         return SYN_ERR_INVALID_ARGUMENT;
     }
-    size_t n_in = desc->n_inputs;
+    size_t shape[3];
+    if (syn_input_shape_of(desc, shape, err) != SYN_OK)
+        return SYN_ERR_INVALID_ARGUMENT;
     for (size_t l = 0; l < desc->n_layers; l++) {
         syn_layer_plan plan;
-        syn_status st = syn_layer_plan_of(desc, l, n_in, &plan, err);
+        syn_status st = syn_layer_plan_of(desc, l, shape, &plan, err);
         if (st != SYN_OK)
             return st == SYN_ERR_OVERFLOW ? st : SYN_ERR_INVALID_ARGUMENT;
-        n_in = plan.units;
+        memcpy(shape, plan.out_shape, sizeof shape);
     }
     const syn_layer_desc *out = &desc->layers[desc->n_layers - 1];
     if (!syn_loss_output_ok(desc->loss, out->activation)) {
@@ -58,15 +95,24 @@ syn_status syn_net_desc_check(const syn_net_desc *desc, syn_error *err)
 static syn_status build_layers(syn_net *net, const syn_net_desc *desc)
 {
     size_t offset = 0, state = 0, n_in = desc->n_inputs, max_width = desc->n_inputs;
+    size_t shape[3];
+    if (syn_input_shape_of(desc, shape, NULL) != SYN_OK)
+        return SYN_ERR_INVALID_ARGUMENT;
+    memcpy(net->in_shape, shape, sizeof shape);
     net->min_train_batch = 1;
     net->small_ok = 1;
     for (size_t l = 0; l < desc->n_layers; l++) {
         const syn_layer_desc *ld = &desc->layers[l];
         syn_layer *layer = &net->layers[l];
         syn_layer_plan plan;
-        syn_status st = syn_layer_plan_of(desc, l, n_in, &plan, NULL);
+        syn_status st = syn_layer_plan_of(desc, l, shape, &plan, NULL);
         if (st != SYN_OK)
             return st;
+        memcpy(layer->in_shape, shape, sizeof shape);
+        memcpy(layer->out_shape, plan.out_shape, sizeof shape);
+        memcpy(shape, plan.out_shape, sizeof shape);
+        layer->scratch_per_row = plan.scratch_per_row;
+        layer->scratch_rows = plan.scratch_rows;
         layer->kind = ld->kind;
         layer->n_in = n_in;
         layer->units = plan.units;
@@ -264,7 +310,8 @@ static int same_shape(const syn_net *a, const syn_net *b)
         return 0;
     for (size_t l = 0; l < a->n_layers; l++)
         if (a->layers[l].kind != b->layers[l].kind || a->layers[l].units != b->layers[l].units ||
-            a->layers[l].has_bias != b->layers[l].has_bias)
+            a->layers[l].has_bias != b->layers[l].has_bias ||
+            memcmp(a->layers[l].out_shape, b->layers[l].out_shape, 3 * sizeof(size_t)) != 0)
             return 0;
     return 1;
 }
@@ -370,16 +417,43 @@ syn_status syn_net_layer(const syn_net *net, size_t layer, syn_layer_desc *desc,
     if (desc) {
         memset(desc, 0, sizeof *desc);
         desc->kind = l->kind;
-        desc->units = l->units;
+        /* A convolution's units are its output channels (its width is
+         * channels x height x width); every other kind's, its width. */
+        desc->units = l->kind == SYN_LAYER_CONV2D ? l->out_shape[0] : l->units;
         desc->activation = l->activation;
         desc->leaky_slope = l->leaky_slope; /* 0 without a parameter */
-        desc->no_bias = l->kind != SYN_LAYER_DROPOUT && !l->has_bias;
+        desc->no_bias = l->w_off != (size_t)-1 && !l->has_bias; /* kinds with weights */
         desc->rate = l->rate;
         desc->eps = l->eps;
         desc->momentum = l->momentum;
+        memcpy(desc->kernel, l->kernel, sizeof desc->kernel);
+        memcpy(desc->stride, l->stride, sizeof desc->stride);
+        memcpy(desc->dilation, l->dilation, sizeof desc->dilation);
+        if (l->pad_same)
+            desc->pad_same = 1;
+        else
+            memcpy(desc->padding, l->pad, sizeof desc->padding);
+        desc->groups = l->groups;
+        desc->exclude_pad = l->exclude_pad;
     }
     if (n_in)
         *n_in = l->n_in;
+    return SYN_OK;
+}
+
+syn_status syn_net_input_shape(const syn_net *net, size_t shape[3])
+{
+    if (!net || !shape)
+        return SYN_ERR_INVALID_ARGUMENT;
+    memcpy(shape, net->in_shape, 3 * sizeof *shape);
+    return SYN_OK;
+}
+
+syn_status syn_net_layer_shape(const syn_net *net, size_t layer, size_t shape[3])
+{
+    if (!net || !shape || layer >= net->n_layers)
+        return SYN_ERR_INVALID_ARGUMENT;
+    memcpy(shape, net->layers[layer].out_shape, 3 * sizeof *shape);
     return SYN_OK;
 }
 

@@ -42,6 +42,7 @@ static void workspace_release(syn_workspace *ws)
     syn_free_aligned(ws->delta[1]);
     syn_free_aligned(ws->grads);
     syn_free_aligned(ws->small_acc);
+    syn_free_aligned(ws->scratch);
     free(ws->small_bufs);
     if (ws->saved)
         for (size_t l = 0; l < ws->n_layers; l++)
@@ -114,6 +115,12 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
     }
     ws->widths[0] = net->n_inputs;
     for (size_t l = 0; l < net->n_layers; l++) {
+        size_t scratch;
+        if (!syn_scratch_floats(net->layers[l].scratch_per_row, net->layers[l].scratch_rows,
+                                max_batch, &scratch))
+            st = SYN_ERR_OVERFLOW;
+        else if (scratch > ws->scratch_size)
+            ws->scratch_size = scratch;
         ws->widths[l + 1] = net->layers[l].units;
         ws->act[l] = alloc_block(max_batch, net->layers[l].units);
         if (!ws->act[l])
@@ -134,6 +141,9 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
     ws->delta[0] = alloc_block(max_batch, net->max_width);
     ws->delta[1] = alloc_block(max_batch, net->max_width);
     ws->grads = syn_alloc_floats(net->n_params);
+    if (st == SYN_OK && ws->scratch_size > 0 &&
+        !(ws->scratch = syn_alloc_floats(ws->scratch_size)))
+        st = SYN_ERR_OUT_OF_MEMORY;
     if (!ws->input || !ws->logits || !ws->delta[0] || !ws->delta[1] || !ws->grads)
         st = SYN_ERR_OUT_OF_MEMORY;
     if (st == SYN_OK && net->small_ok && net->max_width <= SYN_SMALL_WIDTH) {
@@ -194,6 +204,11 @@ int syn_workspace_fits(const syn_workspace *ws, const syn_net *net)
         if (ws->widths[l + 1] != net->layers[l].units ||
             !saved_floats(&net->layers[l], ws->max_batch, &saved) ||
             saved != ws->saved_size[l] || !ws->pre[l] != !keeps_pre(net, l))
+            return 0;
+        size_t scratch;
+        if (!syn_scratch_floats(net->layers[l].scratch_per_row, net->layers[l].scratch_rows,
+                                ws->max_batch, &scratch) ||
+            scratch > ws->scratch_size)
             return 0;
     }
     return 1;
@@ -296,6 +311,7 @@ static syn_layer_pass layer_pass(const syn_net *net, float *state_out, syn_works
         .step = ws->last_step,
         .sample = ws->last_rows,
         .pool = ws->pool,
+        .scratch = ws->scratch,
     };
     return p;
 }

@@ -219,6 +219,30 @@ size_t syn_dataset_n_samples(const syn_dataset *ds)
     return ds ? ds->p.n_samples : 0;
 }
 
+syn_status syn_dataset_shape(const syn_dataset *ds, size_t shape[3])
+{
+    if (!ds || !shape)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (ds->p.shape[0] == 0) {
+        shape[0] = ds->p.n_features;
+        shape[1] = shape[2] = 1;
+    } else {
+        memcpy(shape, ds->p.shape, 3 * sizeof *shape);
+    }
+    return SYN_OK;
+}
+
+syn_status syn_dataset_set_shape(syn_dataset *ds, const size_t shape[3])
+{
+    size_t n;
+    if (!ds || !shape || shape[0] == 0 || shape[1] == 0 || shape[2] == 0 ||
+        !syn_mul_size(shape[0], shape[1], &n) || !syn_mul_size(n, shape[2], &n) ||
+        n != ds->p.n_features)
+        return SYN_ERR_SHAPE;
+    memcpy(ds->p.shape, shape, 3 * sizeof *shape);
+    return SYN_OK;
+}
+
 size_t syn_dataset_n_features(const syn_dataset *ds)
 {
     return ds ? ds->p.n_features : 0;

@@ -13,6 +13,7 @@
 typedef struct syn_dataset_parts {
     size_t n_samples;
     size_t n_features;
+    size_t shape[3];      /* each sample's C, H, W (IDX images), or all 0: flat */
     float *x_f32;         /* [n_samples x n_features] */
     uint8_t *x_u8;        /* [n_samples x n_features] */
     uint32_t *labels;     /* [n_samples] class ids, each < n_classes */

@@ -436,6 +436,13 @@ static syn_status load_pair(idx_stream *images, idx_stream *labels, const idx_so
         s = sample_bytes(images, &ih, &parts->n_features);
     if (s == SYN_OK) {
         parts->n_samples = ih.dims[0];
+        /* [N x H x W] images are 1 x H x W, [N x C x H x W] C x H x W
+         * (PyTorch's NCHW); other ranks stay flat. */
+        if (ih.n_dims == 3 || ih.n_dims == 4) {
+            parts->shape[0] = ih.n_dims == 4 ? ih.dims[1] : 1;
+            parts->shape[1] = ih.dims[ih.n_dims - 2];
+            parts->shape[2] = ih.dims[ih.n_dims - 1];
+        }
         if (!syn_mul_size(parts->n_samples, parts->n_features, &total)) {
             syn_set_error(err, "%s: offset 4: %zu images of %zu bytes are more than this "
                           "machine can address", images->path, parts->n_samples,

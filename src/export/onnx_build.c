@@ -99,6 +99,14 @@ static syn_status load_weights(onnx_ctx *c, syn_net *net)
                 st = broadcast(c, fl->weight, fl->units, 1.0f, w);
             break;
         case SYN_LAYER_LAYERNORM: st = broadcast(c, fl->weight, fl->units, 1.0f, w); break;
+        /* The image kinds: the matcher does not import them (yet). */
+        case SYN_LAYER_CONV2D:
+        case SYN_LAYER_MAXPOOL2D:
+        case SYN_LAYER_AVGPOOL2D:
+        case SYN_LAYER_GLOBAL_AVGPOOL:
+        case SYN_LAYER_BATCHNORM2D:
+        case SYN_LAYER_DROPOUT2D:
+        case SYN_LAYER_FLATTEN:
         case SYN_LAYER_COUNT_: break;
         }
         if (st == SYN_OK && b)

@@ -45,11 +45,17 @@ _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "floats travel as IEEE
 #define TAG_LOSS "loss"
 #define LOSS_VERSION 1u
 
+/* The input's shape (issue 15): u64 channels, height, width, written only
+ * when it is not flat. Optional: a reader that skips it sees the same
+ * floats as a flat vector, which is what a dense layer reads anyway, and
+ * a net whose layers need the shape has kinds such a reader refuses. */
+#define TAG_SHAP "shap"
+
 enum { SEC_ARCH, SEC_PARM, SEC_SCAL, SEC_CLAS, SEC_META, SEC_OPTM, SEC_COLS, SEC_STAT,
-       SEC_LOSS, SEC_COUNT };
+       SEC_LOSS, SEC_SHAP, SEC_COUNT };
 static const char *const core_tags[SEC_COUNT] = {TAG_ARCH, TAG_PARM, TAG_SCAL, TAG_CLAS,
                                                  TAG_META, TAG_OPTM, TAG_COLS, TAG_STAT,
-                                                 TAG_LOSS};
+                                                 TAG_LOSS, TAG_SHAP};
 
 #define ARCH_HEAD_SIZE 20u    /* n_inputs u64, loss, reduction, n_layers u32 */
 #define LAYER_RECORD_SIZE 20u /* units u64, activation u32, slope f32, flags u32 */
@@ -223,7 +229,9 @@ static void write_arch(out_buf *b, const syn_net *net, uint32_t version)
     ob_u32(b, (uint32_t)net->n_layers);
     for (size_t l = 0; l < net->n_layers; l++) {
         const syn_layer *layer = &net->layers[l];
-        ob_u64(b, layer->units);
+        syn_layer_desc d;
+        syn_net_layer(net, l, &d, NULL); /* units as a description says them */
+        ob_u64(b, d.units);
         ob_u32(b, (uint32_t)layer->activation);
         /* The effective parameter (leaky slope, ELU alpha, softplus beta),
          * so a reader never depends on the table's "0 means" default;
@@ -242,6 +250,16 @@ static void write_arch(out_buf *b, const syn_net *net, uint32_t version)
         for (size_t i = 0; i < n; i++)
             ob_f32(b, attrs[i]);
     }
+    ob_end(b, at);
+}
+
+static void write_shape(out_buf *b, const syn_net *net)
+{
+    if (net->in_shape[1] == 1 && net->in_shape[2] == 1)
+        return; /* flat: {n_inputs, 1, 1} */
+    size_t at = ob_begin(b, TAG_SHAP);
+    for (int i = 0; i < 3; i++)
+        ob_u64(b, net->in_shape[i]);
     ob_end(b, at);
 }
 
@@ -501,6 +519,7 @@ syn_status syn_model_serialize(const syn_net *net, const syn_optimizer *opt,
     ob_u64(&b, 0); /* total size, patched below */
     ob_u32(&b, 0); /* header CRC, patched below */
     write_arch(&b, net, version);
+    write_shape(&b, net);
     write_params(&b, net);
     write_state(&b, net);
     write_scaling(&b, net);
@@ -760,6 +779,7 @@ typedef struct arch {
     syn_layer_desc *layers; /* malloc'd */
     syn_loss loss;
     syn_reduction reduction;
+    size_t shape[3]; /* the input's (section shap), all 0 when flat */
 } arch;
 
 static syn_status check_layer(const syn_layer_desc *ld, uint32_t flags, size_t l,
@@ -805,6 +825,22 @@ static syn_status parse_kind(reader *r, syn_layer_desc *ld, size_t l, const char
     return SYN_OK;
 }
 
+/* shap into a->shape (before ARCH, whose plans need it). */
+static syn_status parse_shape(const section *s, const char *name, arch *a, syn_error *err)
+{
+    if (!s->tag)
+        return SYN_OK;
+    reader r = {s->payload, s->size, 0};
+    for (int i = 0; i < 3; i++) {
+        uint64_t v = rd_u64(&r);
+        if (r.short_read || v == 0 || v > SIZE_MAX)
+            return fail(err, SYN_ERR_CORRUPT, name, "section shap: dimension %d is %llu", i,
+                        (unsigned long long)v);
+        a->shape[i] = (size_t)v;
+    }
+    return payload_end(&r, s, name, err);
+}
+
 static syn_status parse_arch(const section *s, uint32_t version, const char *name, arch *a,
                              syn_error *err)
 {
@@ -837,8 +873,12 @@ static syn_status parse_arch(const section *s, uint32_t version, const char *nam
     /* The layers are checked by their kinds' plans, as syn_net_create
      * would, so every refusal names the layer and the field. */
     syn_net_desc desc = {.n_inputs = a->n_inputs, .n_layers = n_layers, .layers = a->layers,
-                         .loss = a->loss, .reduction = a->reduction};
-    size_t n_in = a->n_inputs, n_params = 0, n_state = 0;
+                         .loss = a->loss, .reduction = a->reduction,
+                         .input_shape = {a->shape[0], a->shape[1], a->shape[2]}};
+    size_t shape[3], n_params = 0, n_state = 0;
+    syn_error bad = {{0}};
+    if (syn_input_shape_of(&desc, shape, &bad) != SYN_OK)
+        return fail(err, SYN_ERR_CORRUPT, name, "section shap: %s", bad.message);
     for (size_t l = 0; l < n_layers; l++) {
         syn_layer_desc *ld = &a->layers[l];
         uint64_t units = rd_u64(&r);
@@ -858,14 +898,14 @@ static syn_status parse_arch(const section *s, uint32_t version, const char *nam
             return st;
         syn_layer_plan plan;
         syn_error why = {{0}};
-        st = syn_layer_plan_of(&desc, l, n_in, &plan, &why);
+        st = syn_layer_plan_of(&desc, l, shape, &plan, &why);
         if (st != SYN_OK)
             return fail(err, SYN_ERR_CORRUPT, name, "section ARCH: %s", why.message);
+        memcpy(shape, plan.out_shape, sizeof shape);
         if (!syn_add_size(n_params, plan.w_size, &n_params) ||
             !syn_add_size(n_params, plan.b_size, &n_params) ||
             !syn_add_size(n_state, plan.n_state, &n_state))
             return fail(err, SYN_ERR_CORRUPT, name, "section ARCH: parameter count overflows");
-        n_in = plan.units;
     }
     if (!syn_loss_output_ok(a->loss, a->layers[n_layers - 1].activation))
         return fail(err, SYN_ERR_CORRUPT, name,
@@ -1268,6 +1308,7 @@ static syn_status build_net(const arch *a, const uint8_t *values, const char *na
     desc.layers = a->layers;
     desc.loss = a->loss;
     desc.reduction = a->reduction;
+    memcpy(desc.input_shape, a->shape, sizeof desc.input_shape);
     /* The cheapest initialisation: every weight is overwritten next. */
     desc.init = SYN_INIT_UNIFORM;
     syn_status st = syn_net_create(&desc, out);
@@ -1300,7 +1341,9 @@ syn_status syn_model_parse(const uint8_t *data, size_t size, const char *name, s
     syn_net *built = NULL;
     syn_optimizer *built_opt = NULL;
     /* index_sections checked the frame: the version is one this reads. */
-    st = parse_arch(&found[SEC_ARCH], get_u32(data + 8), name, &a, err);
+    st = parse_shape(&found[SEC_SHAP], name, &a, err);
+    if (st == SYN_OK)
+        st = parse_arch(&found[SEC_ARCH], get_u32(data + 8), name, &a, err);
     if (st == SYN_OK)
         st = parse_params(&found[SEC_PARM], &a, name, &values, err);
     if (st == SYN_OK)

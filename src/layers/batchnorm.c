@@ -60,6 +60,8 @@ static void bn_setup(syn_layer *l, const syn_layer_desc *d)
 {
     l->eps = d->eps != 0.0f ? d->eps : BN_EPS;
     l->momentum = d->momentum != 0.0f ? d->momentum : BN_MOMENTUM;
+    l->channels = l->units;
+    l->spatial = 1;
 }
 
 /* PyTorch's reset_parameters: weight 1, bias 0; running_mean 0, var 1. */
@@ -67,13 +69,13 @@ static void bn_init(const syn_layer *l, float *params, float *state, syn_init in
                     syn_rng *rng)
 {
     (void)init, (void)rng;
-    for (size_t c = 0; c < l->units; c++) {
+    for (size_t c = 0; c < l->channels; c++) {
         params[l->w_off + c] = 1.0f;
         state[l->s_off + c] = 0.0f;
-        state[l->s_off + l->units + c] = 1.0f;
+        state[l->s_off + l->channels + c] = 1.0f;
     }
     if (l->has_bias)
-        memset(params + l->b_off, 0, l->units * sizeof(float));
+        memset(params + l->b_off, 0, l->channels * sizeof(float));
 }
 
 typedef struct bn_job {
@@ -85,16 +87,20 @@ typedef struct bn_job {
 
 #define BLOCK SYN_LAYER_COLS_PER_CHUNK
 
-/* Columns [c0, c1): the mean and 1/sqrt(var + eps) into the saved block,
+/* Element (row r, channel c, position s) of a [batch x channels x spatial]
+ * block: BatchNorm1d's columns are the channels with spatial 1. */
+#define AT(m, r, c, s) ((m)[((r) * nc + (c)) * ns + (s)])
+
+/* Channels [c0, c1): the mean and 1/sqrt(var + eps) into the saved block,
  * from the batch (training, updating the running statistics) or from the
- * running statistics. */
+ * running statistics. Sums run over rows, then positions, in order. */
 static void bn_stats(const bn_job *j, size_t c0, size_t c1)
 {
     const syn_layer *l = j->l;
     const syn_layer_pass *p = j->p;
-    size_t u = l->units, b = p->batch;
-    float *mean = p->saved, *inv = p->saved + u;
-    const float *rmean = p->state + l->s_off, *rvar = rmean + u;
+    size_t nc = l->channels, ns = l->spatial, b = p->batch;
+    float *mean = p->saved, *inv = p->saved + nc;
+    const float *rmean = p->state + l->s_off, *rvar = rmean + nc;
     if (!p->train) {
         for (size_t c = c0; c < c1; c++) {
             mean[c] = rmean[c];
@@ -103,26 +109,29 @@ static void bn_stats(const bn_job *j, size_t c0, size_t c1)
         return;
     }
     double s[BLOCK], q[BLOCK];
+    double n = (double)b * (double)ns;
     for (size_t c = c0; c < c1; c++)
         s[c - c0] = q[c - c0] = 0.0;
     for (size_t r = 0; r < b; r++)
         for (size_t c = c0; c < c1; c++)
-            s[c - c0] += (double)p->in[r * u + c];
+            for (size_t k = 0; k < ns; k++)
+                s[c - c0] += (double)AT(p->in, r, c, k);
     for (size_t c = c0; c < c1; c++)
-        s[c - c0] /= (double)b;
+        s[c - c0] /= n;
     for (size_t r = 0; r < b; r++)
-        for (size_t c = c0; c < c1; c++) {
-            double dx = (double)p->in[r * u + c] - s[c - c0];
-            q[c - c0] += dx * dx;
-        }
-    float *wmean = p->state_out + l->s_off, *wvar = wmean + u;
+        for (size_t c = c0; c < c1; c++)
+            for (size_t k = 0; k < ns; k++) {
+                double dx = (double)AT(p->in, r, c, k) - s[c - c0];
+                q[c - c0] += dx * dx;
+            }
+    float *wmean = p->state_out + l->s_off, *wvar = wmean + nc;
     double m = (double)l->momentum;
     for (size_t c = c0; c < c1; c++) {
-        double var = q[c - c0] / (double)b;
+        double var = q[c - c0] / n;
         mean[c] = (float)s[c - c0];
         inv[c] = (float)(1.0 / sqrt(var + (double)l->eps));
         wmean[c] = (float)((1.0 - m) * (double)wmean[c] + m * s[c - c0]);
-        wvar[c] = (float)((1.0 - m) * (double)wvar[c] + m * (q[c - c0] / (double)(b - 1)));
+        wvar[c] = (float)((1.0 - m) * (double)wvar[c] + m * (q[c - c0] / (n - 1.0)));
     }
 }
 
@@ -132,7 +141,7 @@ static void bn_forward_cols(void *ctx, size_t lo, size_t hi)
     const bn_job *j = ctx;
     const syn_layer *l = j->l;
     const syn_layer_pass *p = j->p;
-    size_t u = l->units;
+    size_t nc = l->channels, ns = l->spatial;
     const float *gamma = p->params + l->w_off;
     const float *beta = l->has_bias ? p->params + l->b_off : NULL;
     for (size_t c0 = lo; c0 < hi; c0 += BLOCK) {
@@ -140,27 +149,36 @@ static void bn_forward_cols(void *ctx, size_t lo, size_t hi)
         bn_stats(j, c0, c1);
         float a[BLOCK], sh[BLOCK];
         for (size_t c = c0; c < c1; c++) {
-            a[c - c0] = p->saved[u + c] * gamma[c];
+            a[c - c0] = p->saved[nc + c] * gamma[c];
             sh[c - c0] = beta ? beta[c] : 0.0f;
         }
         const float *mean = p->saved;
         for (size_t r = 0; r < p->batch; r++)
             for (size_t c = c0; c < c1; c++)
-                p->out[r * u + c] = (p->in[r * u + c] - mean[c]) * a[c - c0] + sh[c - c0];
+                for (size_t k = 0; k < ns; k++)
+                    AT(p->out, r, c, k) = (AT(p->in, r, c, k) - mean[c]) * a[c - c0] + sh[c - c0];
     }
+}
+
+/* Channels per chunk: BatchNorm1d's columns in blocks; a channel of a
+ * feature map is enough work alone. */
+static size_t chunk_channels(const syn_layer *l)
+{
+    return l->spatial > 1 ? 1 : BLOCK;
 }
 
 static void bn_forward(const syn_layer *l, const syn_layer_pass *p)
 {
     bn_job job = {l, p, NULL, NULL, NULL};
-    syn_pool_run_ranges(syn_layer_pool_for(p->pool, p->batch * l->units), l->units, BLOCK,
-                        bn_forward_cols, &job);
+    syn_pool_run_ranges(syn_layer_pool_for(p->pool, p->batch * l->units), l->channels,
+                        chunk_channels(l), bn_forward_cols, &job);
     syn_layer_bias_activate(l, NULL, p->out, p->logits, p->batch, p->pool);
 }
 
-/* Training: with xh = (x - mean) * inv,
- *   dbeta = sum_r dz, dgamma = sum_r dz * xh,
- *   dx = gamma * inv / B * (B * dz - dbeta - xh * dgamma);
+/* Training: with xh = (x - mean) * inv and n = batch * spatial values per
+ * channel,
+ *   dbeta = sum dz, dgamma = sum dz * xh,
+ *   dx = gamma * inv / n * (n * dz - dbeta - xh * dgamma);
  * inference (fixed statistics): dx = dz * gamma * inv. */
 SYN_VECTOR_CLONES
 static void bn_backward_cols(void *ctx, size_t lo, size_t hi)
@@ -168,21 +186,23 @@ static void bn_backward_cols(void *ctx, size_t lo, size_t hi)
     const bn_job *j = ctx;
     const syn_layer *l = j->l;
     const syn_layer_pass *p = j->p;
-    size_t u = l->units, b = p->batch;
+    size_t nc = l->channels, ns = l->spatial, b = p->batch;
+    double n = (double)b * (double)ns;
     const float *gamma = p->params + l->w_off;
-    const float *mean = p->saved, *inv = p->saved + u;
+    const float *mean = p->saved, *inv = p->saved + nc;
     for (size_t c0 = lo; c0 < hi; c0 += BLOCK) {
         size_t c1 = hi - c0 < BLOCK ? hi : c0 + BLOCK;
         double sd[BLOCK], sx[BLOCK];
         for (size_t c = c0; c < c1; c++)
             sd[c - c0] = sx[c - c0] = 0.0;
         for (size_t r = 0; r < b; r++)
-            for (size_t c = c0; c < c1; c++) {
-                double d = (double)j->dz[r * u + c];
-                double xh = ((double)p->in[r * u + c] - (double)mean[c]) * (double)inv[c];
-                sd[c - c0] += d;
-                sx[c - c0] += d * xh;
-            }
+            for (size_t c = c0; c < c1; c++)
+                for (size_t k = 0; k < ns; k++) {
+                    double d = (double)AT(j->dz, r, c, k);
+                    double xh = ((double)AT(p->in, r, c, k) - (double)mean[c]) * (double)inv[c];
+                    sd[c - c0] += d;
+                    sx[c - c0] += d * xh;
+                }
         for (size_t c = c0; c < c1; c++) {
             j->grads[l->w_off + c] = (float)sx[c - c0];
             if (l->has_bias)
@@ -193,21 +213,23 @@ static void bn_backward_cols(void *ctx, size_t lo, size_t hi)
         if (!p->train) {
             for (size_t r = 0; r < b; r++)
                 for (size_t c = c0; c < c1; c++)
-                    j->d_in[r * u + c] = j->dz[r * u + c] * (gamma[c] * inv[c]);
+                    for (size_t k = 0; k < ns; k++)
+                        AT(j->d_in, r, c, k) = AT(j->dz, r, c, k) * (gamma[c] * inv[c]);
             continue;
         }
-        float k[BLOCK], md[BLOCK], mx[BLOCK];
+        float g[BLOCK], md[BLOCK], mx[BLOCK];
         for (size_t c = c0; c < c1; c++) {
-            k[c - c0] = gamma[c] * inv[c];
-            md[c - c0] = (float)(sd[c - c0] / (double)b);
-            mx[c - c0] = (float)(sx[c - c0] / (double)b);
+            g[c - c0] = gamma[c] * inv[c];
+            md[c - c0] = (float)(sd[c - c0] / n);
+            mx[c - c0] = (float)(sx[c - c0] / n);
         }
         for (size_t r = 0; r < b; r++)
-            for (size_t c = c0; c < c1; c++) {
-                float xh = (p->in[r * u + c] - mean[c]) * inv[c];
-                j->d_in[r * u + c] =
-                    k[c - c0] * (j->dz[r * u + c] - md[c - c0] - xh * mx[c - c0]);
-            }
+            for (size_t c = c0; c < c1; c++)
+                for (size_t k = 0; k < ns; k++) {
+                    float xh = (AT(p->in, r, c, k) - mean[c]) * inv[c];
+                    AT(j->d_in, r, c, k) =
+                        g[c - c0] * (AT(j->dz, r, c, k) - md[c - c0] - xh * mx[c - c0]);
+                }
     }
 }
 
@@ -215,8 +237,8 @@ static void bn_backward(const syn_layer *l, const syn_layer_pass *p, const float
                         float *grads, float *d_in)
 {
     bn_job job = {l, p, dz, grads, d_in};
-    syn_pool_run_ranges(syn_layer_pool_for(p->pool, p->batch * l->units), l->units, BLOCK,
-                        bn_backward_cols, &job);
+    syn_pool_run_ranges(syn_layer_pool_for(p->pool, p->batch * l->units), l->channels,
+                        chunk_channels(l), bn_backward_cols, &job);
 }
 
 static int bn_small_ok(const syn_layer *l)
@@ -251,8 +273,8 @@ static int bn_set_attrs(syn_layer_desc *d, const float *v, size_t n, char *why,
 
 static int bn_state_ok(const syn_layer *l, const float *state, char *why, size_t why_size)
 {
-    const float *mean = state + l->s_off, *var = mean + l->units;
-    for (size_t c = 0; c < l->units; c++)
+    const float *mean = state + l->s_off, *var = mean + l->channels;
+    for (size_t c = 0; c < l->channels; c++)
         if (!isfinite(mean[c]) || !isfinite(var[c]) || var[c] < 0.0f) {
             snprintf(why, why_size, "unit %zu: running mean %g, variance %g", c,
                      (double)mean[c], (double)var[c]);
@@ -341,4 +363,46 @@ const syn_layer_ops syn_batchnorm_ops = {
     .onnx_emit = bn_onnx,
     .c_data = bn_c_data,
     .c_body = bn_c_body,
+    .keeps_shape = 1,
+};
+
+/* nn.BatchNorm2d(num_features) on [batch x C x H x W]
+ * (https://pytorch.org/docs/stable/generated/torch.nn.BatchNorm2d.html):
+ * the same computation per channel, "over the (N, H, W) slices" (so the
+ * batch statistics are over batch * H * W values, the unbiased running
+ * variance divides by one fewer); gamma, beta [C]. */
+static syn_status bn2d_plan(const syn_layer_desc *d, const size_t in[3], int is_last,
+                            syn_layer_plan *p, char *why, size_t why_size)
+{
+    size_t n_in = in[0] * in[1] * in[2], ns = in[1] * in[2];
+    syn_status st = bn_plan(d, n_in, is_last, p, why, why_size);
+    if (st != SYN_OK)
+        return st;
+    p->w_size = in[0];
+    p->b_size = d->no_bias ? 0 : in[0];
+    p->n_state = p->saved_fixed = 2 * in[0];
+    /* "Expected more than 1 value per channel when training". */
+    p->min_train_batch = ns > 1 ? 1 : 2;
+    return SYN_OK;
+}
+
+static void bn2d_setup(syn_layer *l, const syn_layer_desc *d)
+{
+    bn_setup(l, d);
+    l->channels = l->in_shape[0];
+    l->spatial = l->in_shape[1] * l->in_shape[2];
+}
+
+const syn_layer_ops syn_batchnorm2d_ops = {
+    .name = "batchnorm2d",
+    .plan_shape = bn2d_plan,
+    .setup = bn2d_setup,
+    .init = bn_init,
+    .forward = bn_forward,
+    .backward = bn_backward,
+    .small_ok = bn_small_ok,
+    .attrs = bn_attrs,
+    .set_attrs = bn_set_attrs,
+    .state_ok = bn_state_ok,
+    .keeps_shape = 1,
 };

@@ -50,15 +50,12 @@ static syn_init resolve_init(syn_init init, syn_activation act)
     return syn_act_info_of(act)->he_init ? SYN_INIT_HE_NORMAL : SYN_INIT_XAVIER_UNIFORM;
 }
 
-static void dense_init(const syn_layer *l, float *params, float *state, syn_init init,
-                       syn_rng *rng)
+void syn_layer_init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, syn_init init,
+                            syn_activation act, syn_rng *rng)
 {
-    (void)state;
-    float *w = params + l->w_off;
-    size_t n = l->n_in * l->units;
-    syn_init kind = resolve_init(init, l->activation);
-    double xavier = sqrt(6.0 / (double)(l->n_in + l->units));
-    double he_std = sqrt(2.0 / (double)l->n_in);
+    syn_init kind = resolve_init(init, act);
+    double xavier = sqrt(6.0 / (double)(fan_in + fan_out));
+    double he_std = sqrt(2.0 / (double)fan_in);
     for (size_t i = 0; i < n; i++) {
         double u = 0.0;
         switch (kind) {
@@ -70,6 +67,14 @@ static void dense_init(const syn_layer *l, float *params, float *state, syn_init
         }
         w[i] = (float)u;
     }
+}
+
+static void dense_init(const syn_layer *l, float *params, float *state, syn_init init,
+                       syn_rng *rng)
+{
+    (void)state;
+    syn_layer_init_weights(params + l->w_off, l->n_in * l->units, l->n_in, l->units, init,
+                           l->activation, rng);
     if (l->has_bias)
         memset(params + l->b_off, 0, l->units * sizeof(float));
 }

@@ -79,6 +79,7 @@ static void dropout_setup(syn_layer *l, const syn_layer_desc *d)
 {
     l->rate = d->rate;
     l->has_bias = 0;
+    l->spatial = 1;
 }
 
 static void dropout_init(const syn_layer *l, float *params, float *state, syn_init init,
@@ -95,12 +96,13 @@ typedef struct mask_job {
     float *logits;
 } mask_job;
 
-/* dst = src * mask / (1 - rate) on rows [lo, hi). */
+/* dst = src * mask / (1 - rate) on rows [lo, hi): per unit, or per
+ * channel of l->spatial units (Dropout2d). */
 SYN_VECTOR_CLONES
 static void mask_rows(void *ctx, size_t lo, size_t hi)
 {
     const mask_job *j = ctx;
-    size_t u = j->l->units;
+    size_t u = j->l->units, ns = j->l->spatial;
     uint32_t thr = threshold(j->l->rate);
     float scale = 1.0f / (1.0f - j->l->rate);
     for (size_t r = lo; r < hi; r++) {
@@ -108,9 +110,17 @@ static void mask_rows(void *ctx, size_t lo, size_t hi)
         uint64_t key = row_key(j->p->seed, j->p->step, sample);
         const float *s = j->src + r * u;
         float *d = j->dst + r * u;
-        for (size_t c = 0; c < u; c++) {
-            uint32_t h = unit_hash(key, (uint32_t)c);
-            d[c] = (h >> 8) >= thr ? s[c] * scale : 0.0f;
+        if (ns == 1) {
+            for (size_t c = 0; c < u; c++) {
+                uint32_t h = unit_hash(key, (uint32_t)c);
+                d[c] = (h >> 8) >= thr ? s[c] * scale : 0.0f;
+            }
+        } else {
+            for (size_t ch = 0; ch * ns < u; ch++) {
+                float keep = (unit_hash(key, (uint32_t)ch) >> 8) >= thr ? scale : 0.0f;
+                for (size_t k = ch * ns; k < (ch + 1) * ns; k++)
+                    d[k] = s[k] * keep;
+            }
         }
         if (j->logits)
             memcpy(j->logits + r * u, d, u * sizeof(float));
@@ -211,4 +221,38 @@ const syn_layer_ops syn_dropout_ops = {
     .onnx_emit = dropout_onnx,
     .c_data = dropout_c_data,
     .c_body = dropout_c_body,
+    .keeps_shape = 1,
+};
+
+/* nn.Dropout2d(p) (https://pytorch.org/docs/stable/generated/
+ * torch.nn.Dropout2d.html): "randomly zero out entire channels ... Each
+ * channel will be zeroed out independently on every forward call with
+ * probability p", the kept ones scaled by 1/(1-p). The hash's unit is the
+ * channel. */
+static syn_status dropout2d_plan(const syn_layer_desc *d, const size_t in[3], int is_last,
+                                 syn_layer_plan *p, char *why, size_t why_size)
+{
+    if (!syn_layer_check_fields(d, SYN_FIELD_RATE, is_last, why, why_size))
+        return SYN_ERR_INVALID_ARGUMENT;
+    return dropout_plan(d, in[0] * in[1] * in[2], is_last, p, why, why_size);
+}
+
+static void dropout2d_setup(syn_layer *l, const syn_layer_desc *d)
+{
+    dropout_setup(l, d);
+    l->spatial = l->in_shape[1] * l->in_shape[2];
+}
+
+const syn_layer_ops syn_dropout2d_ops = {
+    .name = "dropout2d",
+    .plan_shape = dropout2d_plan,
+    .setup = dropout2d_setup,
+    .init = dropout_init,
+    .forward = dropout_forward,
+    .backward = dropout_backward,
+    .small_ok = dropout_small_ok,
+    .attrs = dropout_attrs,
+    .set_attrs = dropout_set_attrs,
+    .state_ok = NULL,
+    .keeps_shape = 1,
 };

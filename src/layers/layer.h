@@ -36,6 +36,15 @@ typedef struct syn_layer {
     float rate;               /* dropout probability */
     float eps, momentum;      /* effective values (defaults applied) */
     size_t saved_per_row, saved_fixed; /* from the plan: the workspace's saved block */
+    /* Images (issue 15): shapes are channels, height, width (NCHW). */
+    size_t in_shape[3], out_shape[3];
+    size_t kernel[2], stride[2], dilation[2]; /* conv, pools: effective values */
+    size_t pad[2];            /* padding before (top, left); after is what the output needs */
+    size_t groups;            /* conv */
+    int exclude_pad;          /* avg pool: count_include_pad=False */
+    int pad_same;             /* conv: padding='same' (pad[] is its before part) */
+    size_t channels, spatial; /* norms: statistics per channel over `spatial` floats */
+    size_t scratch_per_row, scratch_rows; /* from the plan: the shared scratch block */
 } syn_layer;
 
 /* What a kind needs, from its description and input width: the sizes the
@@ -48,6 +57,12 @@ typedef struct syn_layer_plan {
     size_t saved_per_row;  /* workspace floats kept for backward, per batch row */
     size_t saved_fixed;    /* and per pass */
     size_t min_train_batch; /* a training pass needs this many rows (BN: 2) */
+    size_t out_shape[3];   /* C, H, W; zero: the core sets {units, 1, 1}, or the
+                            * input's shape for a kind that keeps_shape */
+    /* Workspace floats a pass uses only while the layer runs (im2col): the
+     * workspace's one scratch block holds the largest layer's
+     * scratch_per_row * min(max_batch, scratch_rows). */
+    size_t scratch_per_row, scratch_rows;
 } syn_layer_plan;
 
 /* One layer's view of a pass. */
@@ -64,6 +79,7 @@ typedef struct syn_layer_pass {
     uint64_t seed, step;   /* dropout: the trainer's seed and step */
     const size_t *sample;  /* dropout: each row's sample id; NULL: the row */
     syn_pool *pool;        /* NULL: run on the caller */
+    float *scratch;        /* the shared scratch block (plan.scratch_*), or NULL */
 } syn_layer_pass;
 
 typedef struct syn_layer_ops {
@@ -86,6 +102,11 @@ typedef struct syn_layer_ops {
                      float *d_in);
     /* May the small-network path (kernels/small.h) run this layer? */
     int (*small_ok)(const syn_layer *l);
+    /* Kinds over images: plan from the input's shape {C, H, W} (n_in is
+     * their product), used instead of plan when not NULL. */
+    syn_status (*plan_shape)(const syn_layer_desc *d, const size_t in_shape[3], int is_last,
+                             syn_layer_plan *p, char *why, size_t why_size);
+    int keeps_shape; /* output shape = input shape (element-wise kinds) */
     /* The model file's attributes of the kind (docs/FORMAT.md, ARCH v2):
      * attrs writes them (at most SYN_LAYER_MAX_ATTRS floats) and returns
      * their count; set_attrs puts n read ones into d, 0 (why filled) when n
@@ -113,17 +134,60 @@ typedef struct syn_layer_ops {
                    const syn_c_sink *sink);
 } syn_layer_ops;
 
-#define SYN_LAYER_MAX_ATTRS 8
+#define SYN_LAYER_MAX_ATTRS 12
 
 /* set_attrs' count check, shared by the kinds: 0 with why filled unless n
  * is `want`. */
 int syn_layer_attr_count(size_t n, size_t want, char *why, size_t why_size);
+
+/* Attributes that are sizes (kernel, stride, ...), stored as floats: each
+ * of v[0..n) must be an integer in [0, 2^24] (exact in a float); 0 with
+ * why filled otherwise. */
+int syn_layer_attr_sizes(const float *v, size_t n, size_t *out, char *why, size_t why_size);
+
+/* Rows for the kinds without attributes (no_attrs writes none, set_no_attrs
+ * accepts none) and without a small-path form (not_small: 0). */
+size_t syn_layer_no_attrs(const syn_layer *l, float *out);
+int syn_layer_set_no_attrs(syn_layer_desc *d, const float *v, size_t n, char *why,
+                           size_t why_size);
+int syn_layer_not_small(const syn_layer *l);
 
 /* The row of a kind; kind must be below SYN_LAYER_COUNT_. */
 const syn_layer_ops *syn_layer_ops_of(syn_layer_kind kind);
 
 extern const syn_layer_ops syn_dense_ops, syn_dropout_ops, syn_batchnorm_ops,
     syn_layernorm_ops;
+extern const syn_layer_ops syn_conv2d_ops, syn_maxpool2d_ops, syn_avgpool2d_ops,
+    syn_global_avgpool_ops, syn_batchnorm2d_ops, syn_dropout2d_ops, syn_flatten_ops;
+
+/* Weights drawn as dense.c draws them (init resolved from the activation:
+ * He normal before ReLU, else Xavier uniform) for fan_in inputs and fan_out
+ * outputs per weight (PyTorch's _calculate_fan_in_and_fan_out). */
+void syn_layer_init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, syn_init init,
+                            syn_activation act, syn_rng *rng);
+
+/* The output length of a window of k taps dilated by dil (0 or 1: none)
+ * at stride s over n inputs with pad_total padding in all (PyTorch's
+ * floor((n + pad - dil*(k-1) - 1) / s) + 1, ceil_mode false); 0 when the
+ * padded input is shorter than the window or a size overflows. */
+int syn_layer_window_out(size_t n, size_t k, size_t s, size_t dil, size_t pad_total,
+                         size_t *out);
+
+/* The fields of a description a kind may take (syn_layer_check_fields). */
+enum {
+    SYN_FIELD_ACTIVATION = 1, /* activation, leaky_slope (then checked as common) */
+    SYN_FIELD_BIAS = 2,       /* no_bias (moot, so never refused, without a bias) */
+    SYN_FIELD_RATE = 4,
+    SYN_FIELD_NORM = 8,       /* eps, momentum */
+    SYN_FIELD_WINDOW = 16,    /* kernel, stride, padding */
+    SYN_FIELD_CONV = 32,      /* dilation, groups, pad_same */
+    SYN_FIELD_EXCLUDE = 64,   /* exclude_pad */
+};
+/* Refuses a field set in d that the kind does not take (a mask of
+ * SYN_FIELD_*), then checks the activation as syn_layer_check_common does
+ * (an activation-free kind: linear only); 0 with why filled on failure. */
+int syn_layer_check_fields(const syn_layer_desc *d, unsigned takes, int is_last, char *why,
+                           size_t why_size);
 
 /* Loops over this many elements run on the caller alone. */
 #define SYN_LAYER_PARALLEL_MIN 16384

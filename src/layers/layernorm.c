@@ -288,4 +288,5 @@ const syn_layer_ops syn_layernorm_ops = {
     .onnx_emit = ln_onnx,
     .c_data = ln_c_data,
     .c_body = ln_c_body,
+    .keeps_shape = 1,
 };

@@ -1,0 +1,420 @@
+/* conv2d.c - PyTorch's nn.Conv2d(in_channels, out_channels = units,
+ * kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True)
+ * (https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html), then
+ * the layer's activation, on [batch x C x H x W]:
+ *   out(n, oc) = bias(oc) + sum over the group's channels c and taps (i, j)
+ *                of W(oc, c, i, j) * x(n, c, oh*s + i*d - pad, ow*s + j*d - pad)
+ * with zero padding, H_out = floor((H + 2 pad - d (k - 1) - 1) / s) + 1,
+ * W [units x C/groups x kh x kw] row-major then b [units]. padding='same'
+ * ("not supported for strided convolutions") pads d (k - 1) in all, the
+ * smaller half before: ATen's _conv_forward pads (total / 2, total -
+ * total / 2), so H_out = H.
+ *
+ * Through syn_gemm, on blocks of G samples (G fixed by the shape, so that
+ * a block is about BLOCK_COLS output positions): im2col writes the block's
+ * inputs as col [K x G*P] (K = C kh kw rows ordered (c, i, j), P = H_out
+ * W_out), a group's rows being contiguous; then per group
+ *   forward      Y[oc x G*P]    = W_g[oc x K_g] * col_g            (NN)
+ *   weight grad  dW_g          += dY_g[oc x G*P] * col_g^T         (NT)
+ *   input grad   dcol_g[K_g x G*P] = W_g^T * dY_g                  (TN)
+ * and col2im adds dcol back onto the input planes. Y (and dY) are the
+ * block's outputs channel-major, copied to and from the batch-major layout.
+ * Both live in the workspace's scratch, sized from the plan; nothing is
+ * allocated per pass. im2col and the copies split by rows they own, col2im
+ * by input planes (each summed in one fixed order), syn_gemm by output
+ * tiles: bit-identical for any thread count. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "kernels/gemm.h"
+#include "layers/layer.h"
+
+/* Output positions per block: enough columns for the GEMM kernels to run
+ * at speed, few enough that col stays in the outer cache levels. */
+#define BLOCK_COLS 4096
+
+typedef struct geometry {
+    size_t c, oc, groups, k[2], s[2], d[2], pad[2], out[2];
+} geometry;
+
+static syn_status conv_geometry(const syn_layer_desc *d, const size_t in[3], geometry *g,
+                                char *why, size_t why_size)
+{
+    g->c = in[0];
+    g->oc = d->units;
+    g->groups = d->groups ? d->groups : 1;
+    if (g->oc == 0) {
+        snprintf(why, why_size, "a convolution needs units (output channels) >= 1");
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    if (g->c % g->groups != 0 || g->oc % g->groups != 0) {
+        snprintf(why, why_size, "groups %zu does not divide the %zu input and %zu output "
+                 "channels", g->groups, g->c, g->oc);
+        return SYN_ERR_INVALID_ARGUMENT;
+    }
+    for (int a = 0; a < 2; a++) {
+        g->k[a] = d->kernel[a];
+        g->s[a] = d->stride[a] ? d->stride[a] : 1;
+        g->d[a] = d->dilation[a] ? d->dilation[a] : 1;
+        if (g->k[a] == 0) {
+            snprintf(why, why_size, "a convolution needs a kernel of at least 1x1");
+            return SYN_ERR_INVALID_ARGUMENT;
+        }
+        size_t total;
+        if (d->pad_same) {
+            if (g->s[a] != 1 || d->padding[a] != 0) {
+                snprintf(why, why_size, "padding 'same' needs stride 1 and no other padding");
+                return SYN_ERR_INVALID_ARGUMENT;
+            }
+            if (!syn_mul_size(g->d[a], g->k[a] - 1, &total)) {
+                snprintf(why, why_size, "kernel and dilation overflow");
+                return SYN_ERR_OVERFLOW;
+            }
+            g->pad[a] = total / 2;
+        } else {
+            g->pad[a] = d->padding[a];
+            if (!syn_mul_size(2, d->padding[a], &total)) {
+                snprintf(why, why_size, "padding %zu overflows", d->padding[a]);
+                return SYN_ERR_OVERFLOW;
+            }
+        }
+        if (!syn_layer_window_out(in[1 + a], g->k[a], g->s[a], g->d[a], total, &g->out[a])) {
+            snprintf(why, why_size,
+                     "input %zux%zux%zu is smaller than the kernel %zux%zu (dilation %zux%zu, "
+                     "padding %zux%zu)",
+                     in[0], in[1], in[2], d->kernel[0], d->kernel[1],
+                     d->dilation[0] ? d->dilation[0] : 1, d->dilation[1] ? d->dilation[1] : 1,
+                     d->padding[0], d->padding[1]);
+            return SYN_ERR_INVALID_ARGUMENT;
+        }
+    }
+    return SYN_OK;
+}
+
+static syn_status conv_plan(const syn_layer_desc *d, const size_t in[3], int is_last,
+                            syn_layer_plan *p, char *why, size_t why_size)
+{
+    unsigned takes = SYN_FIELD_ACTIVATION | SYN_FIELD_BIAS | SYN_FIELD_WINDOW | SYN_FIELD_CONV;
+    if (!syn_layer_check_fields(d, takes, is_last, why, why_size))
+        return SYN_ERR_INVALID_ARGUMENT;
+    geometry g;
+    syn_status st = conv_geometry(d, in, &g, why, why_size);
+    if (st != SYN_OK)
+        return st;
+    memset(p, 0, sizeof *p);
+    size_t taps, k_rows, pos, w, units, rows;
+    if (!syn_mul_size(g.k[0], g.k[1], &taps) || !syn_mul_size(taps, g.c, &k_rows) ||
+        !syn_mul_size(g.out[0], g.out[1], &pos) || !syn_mul_size(k_rows / g.groups, g.oc, &w) ||
+        !syn_mul_size(pos, g.oc, &units) || !syn_add_size(k_rows, g.oc, &rows) ||
+        !syn_mul_size(rows, pos, &p->scratch_per_row)) {
+        snprintf(why, why_size, "%zu x %zux%zu kernels over %zux%zux%zu overflow", g.oc,
+                 g.k[0], g.k[1], in[0], in[1], in[2]);
+        return SYN_ERR_OVERFLOW;
+    }
+    p->units = units;
+    p->out_shape[0] = g.oc;
+    p->out_shape[1] = g.out[0];
+    p->out_shape[2] = g.out[1];
+    p->w_size = w;
+    p->b_size = d->no_bias ? 0 : g.oc;
+    p->scratch_rows = pos >= BLOCK_COLS ? 1 : BLOCK_COLS / pos;
+    return SYN_OK;
+}
+
+static void conv_setup(syn_layer *l, const syn_layer_desc *d)
+{
+    geometry g;
+    char why[256];
+    conv_geometry(d, l->in_shape, &g, why, sizeof why); /* planned already */
+    for (int a = 0; a < 2; a++) {
+        l->kernel[a] = g.k[a];
+        l->stride[a] = g.s[a];
+        l->dilation[a] = g.d[a];
+        l->pad[a] = g.pad[a];
+    }
+    l->groups = g.groups;
+    l->pad_same = d->pad_same != 0;
+}
+
+static void conv_init(const syn_layer *l, float *params, float *state, syn_init init,
+                      syn_rng *rng)
+{
+    (void)state;
+    size_t taps = l->kernel[0] * l->kernel[1], oc = l->out_shape[0];
+    size_t fan_in = l->in_shape[0] / l->groups * taps;
+    syn_layer_init_weights(params + l->w_off, oc * fan_in, fan_in, oc * taps, init,
+                           l->activation, rng);
+    if (l->has_bias)
+        memset(params + l->b_off, 0, oc * sizeof(float));
+}
+
+/* A pass over one block of samples [b0, b0 + n). */
+typedef struct conv_job {
+    const syn_layer *l;
+    const syn_layer_pass *p;
+    const float *x;  /* the block's input */
+    float *col;      /* [K x n P] */
+    float *y;        /* [oc x n P] */
+    const float *dz; /* backward: the block's dL/dz */
+    float *d_in;     /* backward: the block's dL/dx */
+    size_t n;        /* samples in the block */
+} conv_job;
+
+/* The output positions [*lo, *hi) of one axis whose tap t falls inside the
+ * input: o*s + t*d - pad in [0, n). */
+static void tap_range(size_t n_out, size_t s, size_t t, size_t d, size_t pad, size_t n,
+                      size_t *lo, size_t *hi)
+{
+    size_t off = t * d; /* input index = o*s + off - pad */
+    *lo = off >= pad ? 0 : (pad - off + s - 1) / s;
+    if (off >= pad + n)
+        *hi = 0;
+    else
+        *hi = (n + pad - off + s - 1) / s; /* first o with o*s + off - pad >= n */
+    if (*hi > n_out)
+        *hi = n_out;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
+/* Rows [lo, hi) of col: row (c, i, j) is, for each sample and output
+ * position, the input under tap (i, j) of channel c, or 0 in the padding. */
+static void im2col_rows(void *ctx, size_t lo, size_t hi)
+{
+    const conv_job *j = ctx;
+    const syn_layer *l = j->l;
+    size_t ih_n = l->in_shape[1], iw_n = l->in_shape[2], oh_n = l->out_shape[1];
+    size_t ow_n = l->out_shape[2], kh = l->kernel[0], kw = l->kernel[1];
+    size_t pos = oh_n * ow_n, plane = ih_n * iw_n, sw = l->stride[1];
+    for (size_t row = lo; row < hi; row++) {
+        size_t c = row / (kh * kw), ti = row / kw % kh, tj = row % kw;
+        size_t oh0, oh1, ow0, ow1;
+        tap_range(oh_n, l->stride[0], ti, l->dilation[0], l->pad[0], ih_n, &oh0, &oh1);
+        tap_range(ow_n, sw, tj, l->dilation[1], l->pad[1], iw_n, &ow0, &ow1);
+        for (size_t g = 0; g < j->n; g++) {
+            const float *x = j->x + (g * l->in_shape[0] + c) * plane;
+            float *dst = j->col + row * j->n * pos + g * pos;
+            memset(dst, 0, oh0 * ow_n * sizeof(float));
+            for (size_t oh = oh0; oh < oh1; oh++) {
+                float *d = dst + oh * ow_n;
+                const float *src = x + (oh * l->stride[0] + ti * l->dilation[0] - l->pad[0]) *
+                                           iw_n + tj * l->dilation[1] - l->pad[1];
+                for (size_t ow = 0; ow < ow0; ow++)
+                    d[ow] = 0.0f;
+                if (sw == 1)
+                    memcpy(d + ow0, src + ow0, (ow1 - ow0) * sizeof(float));
+                else
+                    for (size_t ow = ow0; ow < ow1; ow++)
+                        d[ow] = src[ow * sw];
+                for (size_t ow = ow1; ow < ow_n; ow++)
+                    d[ow] = 0.0f;
+            }
+            memset(dst + oh1 * ow_n, 0, (oh_n - oh1) * ow_n * sizeof(float));
+        }
+    }
+}
+
+/* Input planes [lo, hi) of the block (sample, channel): zeroed, then every
+ * tap's column added back in the order (i, j, oh, ow). */
+static void col2im_planes(void *ctx, size_t lo, size_t hi)
+{
+    const conv_job *j = ctx;
+    const syn_layer *l = j->l;
+    size_t nc = l->in_shape[0], ih_n = l->in_shape[1], iw_n = l->in_shape[2];
+    size_t oh_n = l->out_shape[1], ow_n = l->out_shape[2], kh = l->kernel[0];
+    size_t kw = l->kernel[1], pos = oh_n * ow_n, sw = l->stride[1];
+    for (size_t pl = lo; pl < hi; pl++) {
+        size_t g = pl / nc, c = pl % nc;
+        float *dx = j->d_in + pl * ih_n * iw_n;
+        memset(dx, 0, ih_n * iw_n * sizeof(float));
+        for (size_t ti = 0; ti < kh; ti++)
+            for (size_t tj = 0; tj < kw; tj++) {
+                size_t oh0, oh1, ow0, ow1;
+                tap_range(oh_n, l->stride[0], ti, l->dilation[0], l->pad[0], ih_n, &oh0, &oh1);
+                tap_range(ow_n, sw, tj, l->dilation[1], l->pad[1], iw_n, &ow0, &ow1);
+                const float *src = j->col + ((c * kh + ti) * kw + tj) * j->n * pos + g * pos;
+                for (size_t oh = oh0; oh < oh1; oh++) {
+                    float *d = dx + (oh * l->stride[0] + ti * l->dilation[0] - l->pad[0]) *
+                                        iw_n + tj * l->dilation[1] - l->pad[1];
+                    for (size_t ow = ow0; ow < ow1; ow++)
+                        d[ow * sw] += src[oh * ow_n + ow];
+                }
+            }
+    }
+}
+
+/* Rows [lo, hi) of (sample, oc): out = y + bias (forward). */
+static void scatter_rows(void *ctx, size_t lo, size_t hi)
+{
+    const conv_job *j = ctx;
+    const syn_layer *l = j->l;
+    size_t oc_n = l->out_shape[0], pos = l->out_shape[1] * l->out_shape[2];
+    const float *bias = l->has_bias ? j->p->params + l->b_off : NULL;
+    for (size_t row = lo; row < hi; row++) {
+        size_t g = row / oc_n, oc = row % oc_n;
+        const float *src = j->y + oc * j->n * pos + g * pos;
+        float *dst = (float *)j->dz + row * pos; /* the block's output rows */
+        float b = bias ? bias[oc] : 0.0f;
+        for (size_t k = 0; k < pos; k++)
+            dst[k] = src[k] + b;
+    }
+}
+
+/* Rows [lo, hi) of (sample, oc): dY = dz (backward). */
+static void gather_rows(void *ctx, size_t lo, size_t hi)
+{
+    const conv_job *j = ctx;
+    const syn_layer *l = j->l;
+    size_t oc_n = l->out_shape[0], pos = l->out_shape[1] * l->out_shape[2];
+    for (size_t row = lo; row < hi; row++) {
+        size_t g = row / oc_n, oc = row % oc_n;
+        memcpy(j->y + oc * j->n * pos + g * pos, j->dz + row * pos, pos * sizeof(float));
+    }
+}
+
+/* Splits a loop of `rows` rows of `width` floats into chunks of at least
+ * 4096 floats, on the pool when it is worth it. */
+static void run_rows(const syn_layer_pass *p, size_t rows, size_t width, syn_pool_range_fn fn,
+                     conv_job *job)
+{
+    size_t per = width >= 4096 ? 1 : 4096 / width;
+    syn_pool_run_ranges(syn_layer_pool_for(p->pool, rows * width), rows, per, fn, job);
+}
+
+/* The block's im2col into the scratch; the job's col and y set. */
+static void block_im2col(conv_job *job)
+{
+    const syn_layer *l = job->l;
+    size_t pos = l->out_shape[1] * l->out_shape[2];
+    size_t k_rows = l->in_shape[0] * l->kernel[0] * l->kernel[1];
+    job->col = job->p->scratch;
+    job->y = job->p->scratch + k_rows * job->n * pos;
+    run_rows(job->p, k_rows, job->n * pos, im2col_rows, job);
+}
+
+static void conv_forward(const syn_layer *l, const syn_layer_pass *p)
+{
+    const float *w = p->params + l->w_off;
+    size_t pos = l->out_shape[1] * l->out_shape[2], oc = l->out_shape[0];
+    size_t og = oc / l->groups, kg = l->in_shape[0] / l->groups * l->kernel[0] * l->kernel[1];
+    for (size_t b0 = 0; b0 < p->batch; b0 += l->scratch_rows) {
+        conv_job job = {l, p, p->in + b0 * l->n_in, NULL, NULL, p->out + b0 * l->units, NULL,
+                        p->batch - b0 < l->scratch_rows ? p->batch - b0 : l->scratch_rows};
+        block_im2col(&job);
+        size_t cols = job.n * pos;
+        for (size_t gi = 0; gi < l->groups; gi++)
+            syn_gemm(0, 0, og, cols, kg, w + gi * og * kg, kg, job.col + gi * kg * cols, cols,
+                     0.0f, job.y + gi * og * cols, cols, p->pool);
+        run_rows(p, job.n * oc, pos, scatter_rows, &job);
+    }
+    syn_layer_bias_activate(l, NULL, p->out, p->logits, p->batch, p->pool);
+}
+
+typedef struct bias_job {
+    const syn_layer *l;
+    const float *dz;
+    float *db;
+    size_t batch;
+} bias_job;
+
+/* db[oc] for oc in [lo, hi): the sum over samples, then positions, in
+ * double. */
+static void bias_grad(void *ctx, size_t lo, size_t hi)
+{
+    const bias_job *j = ctx;
+    size_t oc_n = j->l->out_shape[0], pos = j->l->out_shape[1] * j->l->out_shape[2];
+    for (size_t oc = lo; oc < hi; oc++) {
+        double s = 0.0;
+        for (size_t b = 0; b < j->batch; b++) {
+            const float *d = j->dz + (b * oc_n + oc) * pos;
+            for (size_t k = 0; k < pos; k++)
+                s += (double)d[k];
+        }
+        j->db[oc] = (float)s;
+    }
+}
+
+static void conv_backward(const syn_layer *l, const syn_layer_pass *p, const float *dz,
+                          float *grads, float *d_in)
+{
+    const float *w = p->params + l->w_off;
+    float *dw = grads + l->w_off;
+    size_t pos = l->out_shape[1] * l->out_shape[2], oc = l->out_shape[0];
+    size_t og = oc / l->groups, kg = l->in_shape[0] / l->groups * l->kernel[0] * l->kernel[1];
+    for (size_t b0 = 0; b0 < p->batch; b0 += l->scratch_rows) {
+        conv_job job = {l, p, p->in + b0 * l->n_in, NULL, NULL, dz + b0 * l->units,
+                        d_in ? d_in + b0 * l->n_in : NULL,
+                        p->batch - b0 < l->scratch_rows ? p->batch - b0 : l->scratch_rows};
+        block_im2col(&job);
+        size_t cols = job.n * pos;
+        run_rows(p, job.n * oc, pos, gather_rows, &job);
+        float beta = b0 == 0 ? 0.0f : 1.0f;
+        for (size_t gi = 0; gi < l->groups; gi++)
+            syn_gemm(0, 1, og, kg, cols, job.y + gi * og * cols, cols, job.col + gi * kg * cols,
+                     cols, beta, dw + gi * og * kg, kg, p->pool);
+        if (!d_in)
+            continue;
+        /* dcol over col: the weight gradient has read it. */
+        for (size_t gi = 0; gi < l->groups; gi++)
+            syn_gemm(1, 0, kg, cols, og, w + gi * og * kg, kg, job.y + gi * og * cols, cols,
+                     0.0f, job.col + gi * kg * cols, cols, p->pool);
+        size_t plane = l->in_shape[1] * l->in_shape[2];
+        run_rows(p, job.n * l->in_shape[0], plane, col2im_planes, &job);
+    }
+    if (l->has_bias) {
+        bias_job bj = {l, dz, grads + l->b_off, p->batch};
+        syn_pool_run_ranges(syn_layer_pool_for(p->pool, p->batch * l->units), oc, 1, bias_grad,
+                            &bj);
+    }
+}
+
+/* kernel (h, w), stride, padding, dilation, groups, pad_same: the
+ * description's values (padding 0 with pad_same). */
+static size_t conv_attrs(const syn_layer *l, float *out)
+{
+    for (int a = 0; a < 2; a++) {
+        out[a] = (float)l->kernel[a];
+        out[2 + a] = (float)l->stride[a];
+        out[4 + a] = l->pad_same ? 0.0f : (float)l->pad[a];
+        out[6 + a] = (float)l->dilation[a];
+    }
+    out[8] = (float)l->groups;
+    out[9] = (float)l->pad_same;
+    return 10;
+}
+
+static int conv_set_attrs(syn_layer_desc *d, const float *v, size_t n, char *why,
+                          size_t why_size)
+{
+    size_t s[10];
+    if (!syn_layer_attr_count(n, 10, why, why_size) ||
+        !syn_layer_attr_sizes(v, 10, s, why, why_size))
+        return 0;
+    for (int a = 0; a < 2; a++) {
+        d->kernel[a] = s[a];
+        d->stride[a] = s[2 + a];
+        d->padding[a] = s[4 + a];
+        d->dilation[a] = s[6 + a];
+    }
+    d->groups = s[8];
+    if (s[9] > 1) {
+        snprintf(why, why_size, "pad_same %zu is not 0 or 1", s[9]);
+        return 0;
+    }
+    d->pad_same = (int)s[9];
+    return 1;
+}
+
+const syn_layer_ops syn_conv2d_ops = {
+    .name = "conv2d",
+    .plan_shape = conv_plan,
+    .setup = conv_setup,
+    .init = conv_init,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .small_ok = syn_layer_not_small,
+    .attrs = conv_attrs,
+    .set_attrs = conv_set_attrs,
+    .state_ok = NULL,
+};
