@@ -288,4 +288,7 @@ typedef struct cli_scatter {
 
 int cli_scatter_svg(FILE *fp, const cli_scatter *s);
 
+/* Trained parameters of layer l, from the arena's offsets (info.c). */
+size_t cli_layer_params(const syn_net *net, size_t l);
+
 #endif

@@ -106,25 +106,6 @@ static void layer_note(const syn_layer_desc *d, char *buf, size_t size)
     buf[0] = '\0';
 }
 
-/* Layer l's trained parameters: from its first offset in the arena to the
- * next layer's (the arena holds the layers in order). */
-static size_t layer_params(const syn_net *net, size_t l)
-{
-    size_t w, b, next = syn_net_param_count(net);
-    syn_net_layer_offsets(net, l, &w, &b);
-    size_t first = w != (size_t)-1 ? w : b;
-    if (first == (size_t)-1)
-        return 0;
-    for (size_t k = l + 1; k < syn_net_n_layers(net); k++) {
-        syn_net_layer_offsets(net, k, &w, &b);
-        size_t at = w != (size_t)-1 ? w : b;
-        if (at != (size_t)-1) {
-            next = at;
-            break;
-        }
-    }
-    return next - first;
-}
 
 /* A Keras-like summary (model.summary()): per layer its kind, output
  * width, activation, trained parameters and what they take; then the
@@ -154,7 +135,7 @@ static void print_layers(const syn_net *net)
             descs[i] = d;
         size_t shape[3] = {d.units, 1, 1};
         syn_net_layer_shape(net, i, shape);
-        size_t params = layer_params(net, i);
+        size_t params = cli_layer_params(net, i);
         switch (d.kind) {
         case SYN_LAYER_BATCHNORM: n_state = 2 * d.units; break;
         case SYN_LAYER_BATCHNORM2D: n_state = 2 * shape[0]; break; /* per channel */
