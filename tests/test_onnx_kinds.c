@@ -109,8 +109,10 @@ int main(void)
             fflush(stdout);
             CHECK(system(cmd) == 0, "%s: onnx.checker", s->name);
         }
-        if (!ort)
+        if (!ort) {
+            syn_net_free(net);
             continue;
+        }
         size_t n_in = s->n_inputs, n_out = syn_net_n_outputs(net);
         float x[ROWS * 8], want[ROWS * 8], got[ROWS * 8];
         syn_rng rng;
