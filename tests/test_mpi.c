@@ -222,10 +222,13 @@ static double wait_job(pid_t job, pid_t victim, double since, int *status, int *
 static void kill_and_resume(void)
 {
     char cmd[2048];
-    const char *opts = TRAIN " --epochs 40 --quiet";
+    /* Long enough that the job still runs when rank 1 is found and killed
+     * on a fast, quiet machine (40 epochs ended within 0.3 s of the first
+     * checkpoint there). */
+    const char *opts = TRAIN " --epochs 400 --quiet";
     snprintf(cmd, sizeof cmd, "'%s' train %s --shards --out whole.syn", SYN_CLI_PATH, opts);
     CHECK(run_sh(cmd, NULL) == 0, "uninterrupted --shards run");
-    pid_t job = start_job("kill_err.txt", "--epochs 40 --checkpoint ck --checkpoint-every 5 "
+    pid_t job = start_job("kill_err.txt", "--epochs 400 --checkpoint ck --checkpoint-every 5 "
                           "--out k.syn");
     /* Wait for a checkpoint, then kill rank 1. */
     wait_for_file("ck");
