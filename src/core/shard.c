@@ -5,9 +5,12 @@
  * of its forward/backward pass when it has a comm, then clips and steps as
  * on the plain path.
  *
- * One step: every local shard runs forward, loss and backward on its own
- * rows (its backward writes straight into the shard's slot of a buffer)
- * and keeps its gradient in float, in the loss's sum units (times the
+ * One step: the rank's shards run forward, loss and backward on their
+ * rows, in one pass over all of them where every row comes out as in a
+ * pass of its shard alone (syn_net_rows_split_ok: then only the weight
+ * gradients are taken a shard at a time, syn_backward_split), else a pass
+ * per shard; each shard's gradient goes straight into its slot of a
+ * buffer and stays in float, in the loss's sum units (times the
  * shard's mean divisor); one max all-reduce gives every parameter block's
  * largest magnitude over all shards (and any rank's failure); from it each
  * block gets a power-of-two scale 2^e with SYN_SHARDS * max * 2^e <= 2^50;
@@ -47,6 +50,7 @@ struct syn_sharded {
     int64_t *acc;        /* [n_params + 3 * SYN_SHARDS] fixed point, then the slots */
     size_t *ids;         /* [ids_cap] sample ids 0.. of a caller's batch */
     size_t ids_cap;
+    int split;           /* one pass over a rank's shards (syn_net_rows_split_ok) */
 };
 
 static syn_status comm_ok(const syn_comm *c)
@@ -131,6 +135,9 @@ syn_status syn_sharded_create(const syn_net *net, const syn_comm *comm, syn_shar
         syn_sharded_free(sh);
         return st;
     }
+    /* Shards of a batch of more than one hold SYN_SHARD_ROWS rows or more;
+     * a batch of one shard is always one pass, whatever the rank count. */
+    sh->split = syn_net_rows_split_ok(net, SYN_SHARD_ROWS);
     *out = sh;
     return SYN_OK;
 }
@@ -144,7 +151,7 @@ size_t syn_shard_count(size_t batch)
     return 1;
 }
 
-size_t syn_sharded_pass_rows(size_t batch)
+static size_t shard_rows_max(size_t batch)
 {
     /* The most rows a shard of any batch of up to `batch` rows holds (a
      * last, smaller batch may have fewer shards of more rows): below 12
@@ -155,6 +162,15 @@ size_t syn_sharded_pass_rows(size_t batch)
     size_t own = batch / k + (batch % k != 0);
     size_t small = batch < 2 * SYN_SHARD_ROWS ? batch : 2 * SYN_SHARD_ROWS;
     return own > small ? own : small;
+}
+
+size_t syn_sharded_pass_rows(const syn_sharded *sh, size_t batch)
+{
+    size_t one = shard_rows_max(batch);
+    if (!sh->split)
+        return one;
+    /* All of a rank's shards in one pass: at most local_cap of them. */
+    return one > batch / sh->local_cap ? batch : one * sh->local_cap;
 }
 
 /* Shard k of K over `batch` rows: [lo, hi). batch * K cannot overflow:
@@ -345,6 +361,68 @@ static syn_status run_shard(const syn_shard_batch *a, size_t lo, size_t n, float
     return st;
 }
 
+/* Shards first..end-1 in one pass over their rows (sh->split): forward,
+ * each shard's loss, divisor, correct rows and dL/dz from its own rows,
+ * then one backward whose weight gradients are taken a shard at a time
+ * into the shards' slots (syn_backward_split). Every row comes out as in a
+ * pass of its shard alone, so the shards' gradients are those of
+ * run_shard, bit for bit, and the rank count cannot change them; what is
+ * saved is the pass per shard: each matrix product runs over all of the
+ * rank's rows. */
+static syn_status run_local(syn_sharded *sh, const syn_shard_batch *a, size_t first,
+                            size_t end, int64_t *slot, convert_job *job, int *bad)
+{
+    syn_net *net = a->net;
+    syn_workspace *ws = a->ws;
+    size_t n_local = end - first, cuts[SYN_SHARDS + 1], base = 0, hi = 0;
+    for (size_t k = first; k < end; k++) {
+        size_t lo;
+        shard_bounds(a->batch, k, &lo, &hi);
+        if (k == first)
+            base = lo;
+        cuts[k - first] = lo - base;
+    }
+    size_t rows = hi - base, n_out = syn_net_n_outputs(net);
+    cuts[n_local] = rows;
+    syn_status st;
+    const float *y;
+    if (a->ds) {
+        st = syn_forward_rows_train(net, ws, a->ds, a->rows + base, rows, a->seed, a->step,
+                                    NULL);
+        if (st == SYN_OK)
+            syn_dataset_gather_targets(a->ds, a->rows + base, rows, a->y_buf);
+        y = a->y_buf;
+    } else {
+        st = syn_forward_train_ids(net, ws, a->x + base * net->n_inputs, rows, a->seed,
+                                   a->step, a->ids + base);
+        y = a->y + base * n_out;
+    }
+    if (st != SYN_OK)
+        return st;
+    const float *out = syn_workspace_activations(ws, net->n_layers - 1);
+    float *into[SYN_SHARDS];
+    for (size_t s = 0; s < n_local; s++) {
+        size_t r = cuts[s], n = cuts[s + 1] - r, k = first + s;
+        const float *ys = y + r * n_out;
+        double value = syn_loss_compute_rows(net, ws, ys, r, n);
+        double norm = syn_loss_divisor(net, ys, n);
+        size_t right = a->classify ? syn_count_correct(out + r * n_out, ys, n, n_out) : 0;
+        slot[k] = (int64_t)double_bits(value);
+        slot[SYN_SHARDS + k] = (int64_t)double_bits(norm);
+        slot[2 * SYN_SHARDS + k] = (int64_t)right;
+        *bad |= !isfinite(value);
+        job->unit[s] = net->reduction == SYN_REDUCTION_SUM ? 1.0 : norm;
+        into[s] = sh->grads + s * sh->stride;
+        syn_loss_grad_rows(net, ws, ys, r, n, ws->delta[0] + r * n_out);
+    }
+    if (*bad)
+        return SYN_OK; /* reported through the all-reduce, as every rank must */
+    st = syn_backward_split(net, ws, rows, cuts, n_local, into);
+    for (size_t s = 0; st == SYN_OK && s < n_local; s++)
+        *bad |= block_maxima(sh, into[s], job->unit[s]);
+    return st;
+}
+
 syn_status syn_sharded_batch(syn_sharded *sh, syn_shard_batch *a, double *loss,
                              size_t *correct)
 {
@@ -362,7 +440,9 @@ syn_status syn_sharded_batch(syn_sharded *sh, syn_shard_batch *a, double *loss,
     memset(sh->maxes, 0, (sh->n_blocks + 2) * sizeof *sh->maxes);
     int bad = 0;
     convert_job job = {.sh = sh, .n_local = end - first};
-    for (size_t k = first; st == SYN_OK && k < end; k++) {
+    if (st == SYN_OK && sh->split && end > first)
+        st = run_local(sh, a, first, end, slot, &job, &bad);
+    for (size_t k = first; !sh->split && st == SYN_OK && k < end; k++) {
         size_t lo, hi, right = 0;
         shard_bounds(a->batch, k, &lo, &hi);
         double value = 0.0, norm = 1.0;
