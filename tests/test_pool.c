@@ -194,19 +194,20 @@ static void test_no_leak(void)
         return;
     }
     syn_pool *pool = syn_pool_create(4);
-    CHECK(count_threads() == before, "create started threads (%d, was %d)", count_threads(),
-          before);
-    syn_pool_run(pool, 8, noop_chunk, NULL);
-    CHECK(count_threads() == before + 3, "4 threads: %d threads alive, want %d",
-          count_threads(), before + 3);
-    syn_pool_set_threads(pool, 2);
-    CHECK(count_threads() == before, "set_threads(2) left %d threads, want %d",
+    CHECK(threads_become(before) == before, "create started threads (%d, was %d)",
           count_threads(), before);
     syn_pool_run(pool, 8, noop_chunk, NULL);
-    CHECK(count_threads() == before + 1, "2 threads: %d alive, want %d", count_threads(),
-          before + 1);
+    CHECK(threads_become(before + 3) == before + 3, "4 threads: %d threads alive, want %d",
+          count_threads(), before + 3);
+    syn_pool_set_threads(pool, 2);
+    CHECK(threads_become(before) == before, "set_threads(2) left %d threads, want %d",
+          count_threads(), before);
+    syn_pool_run(pool, 8, noop_chunk, NULL);
+    CHECK(threads_become(before + 1) == before + 1, "2 threads: %d alive, want %d",
+          count_threads(), before + 1);
     syn_pool_free(pool);
-    CHECK(count_threads() == before, "free left %d threads, want %d", count_threads(), before);
+    CHECK(threads_become(before) == before, "free left %d threads, want %d", count_threads(),
+          before);
 }
 
 static double now(void)
