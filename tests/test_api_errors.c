@@ -139,6 +139,45 @@ static void test_passes(syn_net *net)
     EXPECT(syn_workspace_layer_grads(ws, net, 7, NULL, NULL), SYN_ERR_INVALID_ARGUMENT);
     CHECK(syn_workspace_activations(ws, 7) == NULL, "activations out of range");
     syn_net_free(different);
+    {
+        /* Same widths and parameter count, another layout: a GELU hidden
+         * layer keeps its pre-activations, a ReLU one does not. The
+         * workspace of one refuses the other; a clone fits, and so does a
+         * net whose layer (flatten for dropout) keeps the same blocks. */
+        syn_layer_desc a[3] = {{.units = 8, .activation = SYN_ACT_RELU},
+                               {.kind = SYN_LAYER_DROPOUT, .rate = 0.5f},
+                               {.units = 2}};
+        syn_layer_desc b[3] = {{.units = 8, .activation = SYN_ACT_GELU},
+                               {.kind = SYN_LAYER_DROPOUT, .rate = 0.5f},
+                               {.units = 2}};
+        syn_layer_desc c[3] = {{.units = 8, .activation = SYN_ACT_RELU},
+                               {.kind = SYN_LAYER_FLATTEN},
+                               {.units = 2}};
+        syn_net_desc da = {.n_inputs = 3, .n_layers = 3, .layers = a};
+        syn_net_desc db = da, dc = da;
+        db.layers = b;
+        dc.layers = c;
+        syn_net *na = NULL, *nb = NULL, *nc = NULL, *clone = NULL;
+        syn_workspace *wa = NULL;
+        CHECK_OK(syn_net_create(&da, &na));
+        CHECK_OK(syn_net_create(&db, &nb));
+        CHECK_OK(syn_net_create(&dc, &nc));
+        CHECK_OK(syn_net_clone(na, &clone));
+        CHECK_OK(syn_workspace_create(na, 4, &wa));
+        const float x3[12] = {0};
+        CHECK(syn_net_param_count(na) == syn_net_param_count(nb) &&
+                  syn_net_param_count(na) == syn_net_param_count(nc),
+              "same parameter counts");
+        EXPECT(syn_forward(nb, wa, x3, 4, &out), SYN_ERR_SHAPE);
+        CHECK_OK(syn_forward(nc, wa, x3, 4, &out));
+        CHECK_OK(syn_forward(clone, wa, x3, 4, &out));
+        CHECK_OK(syn_forward(na, wa, x3, 4, &out));
+        syn_workspace_free(wa);
+        syn_net_free(clone);
+        syn_net_free(nc);
+        syn_net_free(nb);
+        syn_net_free(na);
+    }
     /* Still usable after all of that. */
     CHECK_OK(syn_forward(net, ws, x, 4, &out));
     CHECK_OK(syn_loss_value(net, ws, t, 4, &loss));

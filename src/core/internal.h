@@ -33,6 +33,12 @@ struct syn_net {
      * when small_ok and every width is at most 16; else NULL. */
     struct syn_small_layer *small;
     size_t max_width; /* widest of inputs and layer outputs */
+    /* Every number a workspace's blocks are sized from (net.c, build_layout),
+     * [layout_len]: a workspace keeps a copy, and a pass compares the two
+     * with one memcmp instead of walking the layers (the seed's XOR step
+     * is ~150 ns, and that walk was 8% of it). */
+    size_t *layout;
+    size_t layout_len;
     float *scale_offset, *scale_mul; /* [n_inputs] each, or both NULL */
     char **class_names;
     size_t n_class_names;
@@ -44,6 +50,8 @@ struct syn_net {
  * Buffers are allocated once by syn_workspace_create. */
 struct syn_workspace {
     size_t n_layers, n_params, max_batch;
+    size_t *layout;    /* a copy of the net's layout [layout_len] (syn_workspace_fits) */
+    size_t layout_len;
     size_t *widths;    /* [n_layers + 1]: inputs, then each layer's units */
     float *input;      /* [max_batch x widths[0]]: scaled copy of x */
     float **act;       /* act[l]: [max_batch x widths[l+1]] layer outputs */
@@ -119,6 +127,9 @@ size_t syn_net_first_kind_not(const syn_net *net, unsigned ok);
 
 /* Do net and ws have the same shape? */
 int syn_workspace_fits(const syn_workspace *ws, const syn_net *net);
+/* Does layer l keep its pre-activations for the activation derivative
+ * (the table's needs_z; the output layer's are the logits, kept anyway)? */
+int syn_net_keeps_pre(const syn_net *net, size_t l);
 
 /* Losses (loss.c): one row of a table per syn_loss. */
 /* The loss's short name ("mse", "bce", "ce", "huber", "l1"), NULL for a

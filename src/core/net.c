@@ -153,6 +153,45 @@ static syn_status build_layers(syn_net *net, const syn_net_desc *desc)
     return SYN_OK;
 }
 
+int syn_net_keeps_pre(const syn_net *net, size_t l)
+{
+    return l + 1 < net->n_layers && syn_act_info_of(net->layers[l].activation)->needs_z;
+}
+
+/* Values per layer in net->layout, after the three of the net. */
+#define LAYOUT_PER_LAYER 8
+
+/* The net's layout: what a workspace made for it sized its blocks from
+ * (widths, saved and scratch blocks, kept pre-activations) and where its
+ * gradient blocks sit in the arena (the small path points into them). */
+static syn_status build_layout(syn_net *net)
+{
+    size_t n;
+    if (!syn_mul_size(net->n_layers, LAYOUT_PER_LAYER, &n) || !syn_add_size(n, 3, &n))
+        return SYN_ERR_OVERFLOW;
+    size_t *v = calloc(n, sizeof *v);
+    if (!v)
+        return SYN_ERR_OUT_OF_MEMORY;
+    v[0] = net->n_inputs;
+    v[1] = net->n_params;
+    v[2] = net->n_layers;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const syn_layer *layer = &net->layers[l];
+        size_t *e = v + 3 + l * LAYOUT_PER_LAYER;
+        e[0] = layer->units;
+        e[1] = layer->saved_per_row;
+        e[2] = layer->saved_fixed;
+        e[3] = layer->scratch_per_row;
+        e[4] = layer->scratch_rows;
+        e[5] = (size_t)syn_net_keeps_pre(net, l);
+        e[6] = layer->w_off;
+        e[7] = layer->b_off;
+    }
+    net->layout = v;
+    net->layout_len = n;
+    return SYN_OK;
+}
+
 /* The small path's view of the layers (kernels/small.h), for nets it may
  * run: built once per network, since the arena never moves. */
 static syn_status build_small(syn_net *net)
@@ -218,6 +257,8 @@ syn_status syn_net_create(const syn_net_desc *desc, syn_net **out)
             st = SYN_ERR_OUT_OF_MEMORY;
     }
     if (st == SYN_OK)
+        st = build_layout(net);
+    if (st == SYN_OK)
         st = build_small(net);
     if (st == SYN_OK)
         st = syn_net_init_weights(net, desc->init, desc->seed);
@@ -243,6 +284,7 @@ void syn_net_free(syn_net *net)
     if (!net)
         return;
     free(net->layers);
+    free(net->layout);
     free(net->small);
     syn_free_aligned(net->params);
     syn_free_aligned(net->state);
@@ -267,6 +309,7 @@ syn_status syn_net_clone(const syn_net *net, syn_net **out)
     copy->params = NULL;
     copy->state = NULL;
     copy->small = NULL;
+    copy->layout = NULL;
     copy->scale_offset = copy->scale_mul = NULL;
     copy->class_names = NULL;
     copy->n_class_names = 0;
@@ -284,7 +327,9 @@ syn_status syn_net_clone(const syn_net *net, syn_net **out)
         memcpy(copy->params, net->params, net->n_params * sizeof(float));
         if (net->n_state > 0)
             memcpy(copy->state, net->state, net->n_state * sizeof(float));
-        st = build_small(copy);
+        st = build_layout(copy);
+        if (st == SYN_OK)
+            st = build_small(copy);
         if (st == SYN_OK)
             st = syn_net_set_input_scaling(copy, net->scale_offset, net->scale_mul);
     }

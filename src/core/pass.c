@@ -37,6 +37,7 @@ static void workspace_release(syn_workspace *ws)
     }
     free(ws->act);
     free(ws->pre);
+    free(ws->layout);
     free(ws->widths);
     syn_free_aligned(ws->input);
     syn_free_aligned(ws->logits);
@@ -72,13 +73,6 @@ static float *alloc_block(size_t batch, size_t width)
     return syn_alloc_floats(n);
 }
 
-/* Does layer l keep its pre-activations for the activation derivative
- * (the table's needs_z; the output layer's are the logits, kept anyway)? */
-static int keeps_pre(const syn_net *net, size_t l)
-{
-    return l + 1 < net->n_layers && syn_act_info_of(net->layers[l].activation)->needs_z;
-}
-
 /* The floats of layer l's saved block for passes of max_batch rows. */
 static int saved_floats(const syn_layer *layer, size_t max_batch, size_t *n)
 {
@@ -108,13 +102,17 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
     ws->pre = calloc(net->n_layers, sizeof *ws->pre);
     ws->saved = calloc(net->n_layers, sizeof *ws->saved);
     ws->saved_size = calloc(net->n_layers, sizeof *ws->saved_size);
+    ws->layout = malloc(net->layout_len * sizeof *ws->layout);
+    ws->layout_len = net->layout_len;
     ws->pool = syn_pool_create(0);
     ws->owns_pool = 1;
     syn_status st = SYN_OK;
-    if (!ws->widths || !ws->act || !ws->pre || !ws->saved || !ws->saved_size || !ws->pool) {
+    if (!ws->widths || !ws->act || !ws->pre || !ws->saved || !ws->saved_size || !ws->pool ||
+        !ws->layout) {
         workspace_release(ws);
         return SYN_ERR_OUT_OF_MEMORY;
     }
+    memcpy(ws->layout, net->layout, net->layout_len * sizeof *ws->layout);
     ws->widths[0] = net->n_inputs;
     for (size_t l = 0; l < net->n_layers; l++) {
         size_t scratch;
@@ -127,7 +125,7 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
         ws->act[l] = alloc_block(max_batch, net->layers[l].units);
         if (!ws->act[l])
             st = SYN_ERR_OUT_OF_MEMORY;
-        if (keeps_pre(net, l) && !(ws->pre[l] = alloc_block(max_batch, net->layers[l].units)))
+        if (syn_net_keeps_pre(net, l) && !(ws->pre[l] = alloc_block(max_batch, net->layers[l].units)))
             st = SYN_ERR_OUT_OF_MEMORY;
         size_t saved;
         if (!saved_floats(&net->layers[l], max_batch, &saved)) {
@@ -196,24 +194,12 @@ void syn_workspace_use_pool(syn_workspace *ws, syn_pool *pool)
     ws->owns_pool = 0;
 }
 
+/* The blocks were sized from the layout (net.c, build_layout): the same layout
+ * fits, whatever net it came from. */
 int syn_workspace_fits(const syn_workspace *ws, const syn_net *net)
 {
-    if (ws->n_layers != net->n_layers || ws->n_params != net->n_params ||
-        ws->widths[0] != net->n_inputs)
-        return 0;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        size_t saved;
-        if (ws->widths[l + 1] != net->layers[l].units ||
-            !saved_floats(&net->layers[l], ws->max_batch, &saved) ||
-            saved != ws->saved_size[l] || !ws->pre[l] != !keeps_pre(net, l))
-            return 0;
-        size_t scratch;
-        if (!syn_scratch_floats(net->layers[l].scratch_per_row, net->layers[l].scratch_rows,
-                                ws->max_batch, &scratch) ||
-            scratch > ws->scratch_size)
-            return 0;
-    }
-    return 1;
+    return ws->layout_len == net->layout_len &&
+           !memcmp(ws->layout, net->layout, net->layout_len * sizeof *ws->layout);
 }
 
 static syn_status check_pass(const syn_net *net, const syn_workspace *ws, const void *data,
