@@ -10,8 +10,10 @@ every shuffled global batch). One warm-up epoch, then whole epochs for
     /usr/bin/python3 bench/torch_ddp.py --hidden 256,128 --batch 512 --procs 2
 """
 import argparse
+import datetime
 import json
 import os
+import socket
 import time
 
 import torch
@@ -24,7 +26,10 @@ def worker(rank, args):
     os.environ.setdefault("MASTER_PORT", str(args.port))
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
-    dist.init_process_group("gloo", rank=rank, world_size=args.procs)
+    # A bounded wait: a peer that never comes (or dies) fails the collective
+    # after --timeout seconds instead of gloo's default 30 minutes.
+    dist.init_process_group("gloo", rank=rank, world_size=args.procs,
+                            timeout=datetime.timedelta(seconds=args.timeout))
     g = torch.Generator().manual_seed(1)
     n = 6144
     x = torch.randint(0, 256, (n, 784), generator=g, dtype=torch.uint8).float() / 255.0
@@ -71,8 +76,17 @@ def main():
     ap.add_argument("--batch", type=int, default=512)
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--port", type=int, default=29517)
+    ap.add_argument("--port", type=int, default=0,
+                    help="the rendezvous port; 0: one the kernel says is free")
+    ap.add_argument("--timeout", type=float, default=60.0,
+                    help="seconds a collective waits for a peer")
     args = ap.parse_args()
+    if args.port == 0:
+        # A random port can be taken (another job, or TIME_WAIT): then rank
+        # 0's store cannot bind and the other rank waits for it.
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            args.port = s.getsockname()[1]
     mp.spawn(worker, args=(args,), nprocs=args.procs)
 
 
