@@ -30,7 +30,10 @@
  * conversions do not before AVX-512) in tiles that stay in L1 while each
  * shard's gradient is read once, and takes the n offsets off at the end.
  * The way back adds the offset and subtracts 1.5*2^52 in double, exact.
- * The block maxima run a shard a thread. */
+ * The block maxima run a shard a thread. These loops are built for
+ * AVX-512 and AVX2 beside the baseline (SYN_VECTOR_CLONES): integer adds
+ * and maxima, and double operations that -std=c11 never contracts into
+ * FMAs, so every build gives every rank the same integers. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,6 +227,7 @@ static size_t block_of(const syn_sharded *sh, size_t i)
 
 /* acc[i] = sum over local shards of round(g * unit * 2^e): per element, so
  * the chunks (fixed by the pool) and tiles cannot change a value. */
+SYN_VECTOR_CLONES
 static void to_fixed(void *ctx, size_t lo, size_t hi)
 {
     const convert_job *j = ctx;
@@ -260,6 +264,7 @@ static void to_fixed(void *ctx, size_t lo, size_t hi)
 }
 
 /* out[i] = acc[i] * 2^-e / divisor, rounded once to float. */
+SYN_VECTOR_CLONES
 static void from_fixed(void *ctx, size_t lo, size_t hi)
 {
     const convert_job *j = ctx;
@@ -282,6 +287,7 @@ static void from_fixed(void *ctx, size_t lo, size_t hi)
  * finite. On the bits, to vectorize without -ffast-math: |g| orders as its
  * bits without the sign (a signed int32 maximum, which gcc vectorizes even
  * on SSE2), and Inf and NaN are the bits >= 0x7f800000. */
+SYN_VECTOR_CLONES
 static int block_maxima(const syn_sharded *sh, const float *g, double unit, double *maxes)
 {
     int32_t worst = 0;
