@@ -444,6 +444,77 @@ static int conv_onnx(const syn_layer *l, size_t index, const float *params, cons
     return 1;
 }
 
+/* C header: the weights as stored, and a loop nest per group: im2col of
+ * the group's channels into the scratch (col [K_g x P], zero in the
+ * padding), then each output row y[P] = sum over rows r of W[o][r] *
+ * col[r] (an axpy over the positions, which a compiler vectorizes), the
+ * bias added last as conv_forward adds it. The sizes are constants, so
+ * loops unroll and vectorize at -O2 / -O3. */
+static void conv_c_data(const syn_layer *l, size_t index, const float *params,
+                        const float *state, const syn_c_sink *sink)
+{
+    (void)state;
+    size_t oc = l->out_shape[0], cg = l->in_shape[0] / l->groups;
+    char name[32];
+    sink->text(sink->ctx, "\n/* Layer %zu: conv2d, %zu x %zu x %zux%zu weights [out][in / groups]"
+               "[kh][kw] (PyTorch's Conv2d layout), %zu groups, input %zux%zux%zu, output "
+               "%zux%zux%zu. */\n", index, oc, cg, l->kernel[0], l->kernel[1], l->groups,
+               l->in_shape[0], l->in_shape[1], l->in_shape[2], oc, l->out_shape[1],
+               l->out_shape[2]);
+    snprintf(name, sizeof name, "w%zu", index);
+    sink->array(sink->ctx, name, params + l->w_off, oc * cg * l->kernel[0] * l->kernel[1]);
+    if (l->has_bias) {
+        snprintf(name, sizeof name, "b%zu", index);
+        sink->array(sink->ctx, name, params + l->b_off, oc);
+    }
+}
+
+static size_t conv_c_scratch(const syn_layer *l)
+{
+    return l->in_shape[0] / l->groups * l->kernel[0] * l->kernel[1] * l->out_shape[1] *
+           l->out_shape[2];
+}
+
+static void conv_c_body(const syn_layer *l, size_t index, const char *src, const char *dst,
+                        const syn_c_sink *sink)
+{
+    const char *p = sink->prefix, *col = sink->scratch;
+    size_t cg = l->in_shape[0] / l->groups, og = l->out_shape[0] / l->groups;
+    size_t taps = l->kernel[0] * l->kernel[1], kg = cg * taps;
+    size_t pos = l->out_shape[1] * l->out_shape[2];
+    sink->text(sink->ctx, "    for (size_t g = 0; g < %zu; g++) {\n"
+               "        size_t r, o, q;\n"
+               "        for (r = 0; r < %zu; r++) {\n"
+               "            const size_t c = g * %zu + r / %zu, ti = r / %zu %% %zu, "
+               "tj = r %% %zu;\n", l->groups, kg, cg, taps, l->kernel[1], l->kernel[0],
+               l->kernel[1]);
+    sink->text(sink->ctx, "            size_t oy, ox;\n"
+               "            for (oy = 0; oy < %zu; oy++) {\n"
+               "                const long iy = (long)(oy * %zu + ti * %zu) - %zu;\n"
+               "                for (ox = 0; ox < %zu; ox++) {\n"
+               "                    const long ix = (long)(ox * %zu + tj * %zu) - %zu;\n",
+               l->out_shape[1], l->stride[0], l->dilation[0], l->pad[0], l->out_shape[2],
+               l->stride[1], l->dilation[1], l->pad[1]);
+    sink->text(sink->ctx, "                    %s[r * %zu + oy * %zu + ox] = iy >= 0 && iy < %zu "
+               "&& ix >= 0 && ix < %zu\n"
+               "                        ? %s[(c * %zu + (size_t)iy) * %zu + (size_t)ix] : 0.0f;\n"
+               "                }\n            }\n        }\n", col, pos, l->out_shape[2],
+               l->in_shape[1], l->in_shape[2], src, l->in_shape[1], l->in_shape[2]);
+    sink->text(sink->ctx, "        for (o = 0; o < %zu; o++) {\n"
+               "            float *y = %s + (g * %zu + o) * %zu;\n"
+               "            const float *wr = %s_w%zu + (g * %zu + o) * %zu;\n"
+               "            for (q = 0; q < %zu; q++)\n                y[q] = 0.0f;\n"
+               "            for (r = 0; r < %zu; r++) {\n"
+               "                const float wv = wr[r], *cr = %s + r * %zu;\n"
+               "                for (q = 0; q < %zu; q++)\n"
+               "                    y[q] += wv * cr[q];\n            }\n",
+               og, dst, og, pos, p, index, og, kg, pos, kg, col, pos, pos);
+    if (l->has_bias)
+        sink->text(sink->ctx, "            for (q = 0; q < %zu; q++)\n"
+                   "                y[q] += %s_b%zu[g * %zu + o];\n", pos, p, index, og);
+    sink->text(sink->ctx, "        }\n    }\n");
+}
+
 const syn_layer_ops syn_conv2d_ops = {
     .name = "conv2d",
     .plan_shape = conv_plan,
@@ -456,4 +527,7 @@ const syn_layer_ops syn_conv2d_ops = {
     .set_attrs = conv_set_attrs,
     .state_ok = NULL,
     .onnx_emit = conv_onnx,
+    .c_data = conv_c_data,
+    .c_body = conv_c_body,
+    .c_scratch = conv_c_scratch,
 };
