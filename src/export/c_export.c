@@ -317,15 +317,24 @@ static void put_data(text *t, const syn_net *net, const char *p, const char *up)
  * vectorizable exp, which is within 2 ulp of it. */
 static void put_helpers(text *t, const char *p)
 {
-    put(t, "\n/* out[u] = sum_i w[u * n_in + i] * in[i] + b[u] (b may be NULL). */\n"
+    /* Eight partial sums (input i into sum i % 8, then added pairwise) so
+     * that a compiler vectorizes the dot product without reassociating
+     * floats; a float sum in input order is a chain of dependent adds. */
+    put(t, "\n/* out[u] = sum_i w[u * n_in + i] * in[i] + b[u] (b may be NULL): eight partial\n"
+        " * sums s[i %% 8], added pairwise, then the bias. */\n"
         "static inline void %s_dense_(const float *w, const float *b, const float *in,\n"
         "%*ssize_t n_in, size_t units, float *out)\n"
         "{\n"
-        "    size_t u, i;\n"
+        "    size_t u, i, k;\n"
         "    for (u = 0; u < units; u++) {\n"
-        "        float z = 0.0f;\n"
-        "        for (i = 0; i < n_in; i++)\n"
-        "            z += w[u * n_in + i] * in[i];\n"
+        "        const float *wu = w + u * n_in;\n"
+        "        float s[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f}, z;\n"
+        "        for (i = 0; i + 8 <= n_in; i += 8)\n"
+        "            for (k = 0; k < 8; k++)\n"
+        "                s[k] += wu[i + k] * in[i + k];\n"
+        "        for (k = 0; k < 8 && i + k < n_in; k++)\n"
+        "            s[k] += wu[i + k] * in[i + k];\n"
+        "        z = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));\n"
         "        out[u] = b ? z + b[u] : z;\n"
         "    }\n"
         "}\n", p, (int)(strlen(p) + 27), "");
