@@ -5,9 +5,10 @@
  * it on inputs from a file and compares its outputs, argmax and class names
  * with the library's.
  *
- * Tolerance: the header sums each dot product in float, in input order, and
- * adds the bias last, as the reference kernel does; syn_forward may use a
- * blocked or vectorized GEMM that sums in another order. Reordering a float
+ * Tolerance: the header sums each dot product in float in eight partial
+ * sums (input i into sum i % 8, added pairwise) and adds the bias last;
+ * syn_forward may use a blocked or vectorized GEMM that sums in another
+ * order. Reordering a float
  * sum of n terms moves it by at most about n * 2^-24 * sum|w_i x_i|; for
  * these nets (n <= 16, |w_i x_i| summing to a few units) that is below 1e-6,
  * and activations only shrink differences (all are 1-Lipschitz; softmax
