@@ -21,6 +21,7 @@
 #include "check.h"
 #include "synapse.h"
 #include "conv_nets.h"
+#include "header_cc.h"
 
 #define ROWS 4
 #define TOLERANCE 1e-5
@@ -55,14 +56,12 @@ static int write_program(const char *path, const char *header, const char *p, co
     return fclose(f) == 0;
 }
 
-static const char *compilers[] = {"cc", "gcc", "clang"};
-
 static void test_spec(const spec *s, size_t k, double *worst)
 {
     syn_net *net = make_net(s, 70 + k);
     if (!net)
         return;
-    char prefix[48], up[48], header[160], prog[160], input[160], cmd[1024];
+    char prefix[48], up[48], header[160], prog[160], input[160];
     snprintf(prefix, sizeof prefix, "m_%s", s->name);
     for (size_t i = 0; i < sizeof up; i++)
         up[i] = (char)(prefix[i] >= 'a' && prefix[i] <= 'z' ? prefix[i] - 32 : prefix[i]);
@@ -91,24 +90,19 @@ static void test_spec(const spec *s, size_t k, double *worst)
     const float *want = NULL;
     CHECK_OK(syn_workspace_create(net, ROWS, &ws));
     CHECK_OK(syn_forward(net, ws, x, ROWS, &want));
-    for (size_t c = 0; want && c < sizeof compilers / sizeof compilers[0]; c++) {
-        snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", compilers[c]);
-        if (c > 0 && system(cmd) != 0)
+    for (size_t c = 0; want && c < N_HEADER_COMPILERS; c++) {
+        if (!header_compiler_present(c))
             continue;
         char exe[200], out[210];
-        snprintf(exe, sizeof exe, "%s/%s_%s", dir, s->name, compilers[c]);
+        int rc = 0;
+        snprintf(exe, sizeof exe, "%s/%s_%s", dir, s->name, header_compilers[c]);
         snprintf(out, sizeof out, "%s.out", exe);
-        snprintf(cmd, sizeof cmd, "%s -std=c99 -Wall -Wextra -Werror -pedantic -O2 -o %s %s -lm",
-                 compilers[c], exe, prog);
-        fflush(stdout);
-        int rc = system(cmd);
-        CHECK(rc == 0, "%s: %s failed to compile the header", s->name, compilers[c]);
-        if (rc != 0)
+        int built = header_compile_run(c, prog, exe, input, out, &rc);
+        CHECK(built, "%s: %s failed to compile the header", s->name, header_compilers[c]);
+        if (!built)
             continue;
-        snprintf(cmd, sizeof cmd, "%s %s > %s", exe, input, out);
-        rc = system(cmd);
         CHECK(rc == 0, "%s: the %s program failed (%d; 3: predict and predict_scratch differ)",
-              s->name, compilers[c], rc);
+              s->name, header_compilers[c], rc);
         FILE *o = fopen(out, "r");
         double diff = 0;
         size_t read = 0;
@@ -123,7 +117,7 @@ static void test_spec(const spec *s, size_t k, double *worst)
             fclose(o);
         CHECK(read == ROWS * n_out, "%s: %zu outputs read", s->name, read);
         CHECK(diff <= TOLERANCE, "%s (%s): the header differs from syn_forward by %g", s->name,
-              compilers[c], diff);
+              header_compilers[c], diff);
         *worst = fmax(*worst, diff);
     }
     syn_workspace_free(ws);
