@@ -5,7 +5,9 @@
  * falls to one thread when workers are slow, then tries more again. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -106,6 +108,77 @@ static void test_ranges(void)
     syn_pool_free(pool);
 }
 
+static double now(void);
+
+typedef struct order_job {
+    pthread_t caller;
+    _Atomic size_t first_worker_chunk; /* SIZE_MAX until a worker runs one */
+    _Atomic unsigned caller_next;      /* the caller's next chunk, while in its share */
+    _Atomic int caller_out_of_order;
+    size_t n;
+    volatile float sink[64];
+} order_job;
+
+/* ~5 us of arithmetic; records the first chunk a worker ran and whether
+ * the caller ran its share in order from chunk 0. */
+static void order_chunk(void *ctx, size_t c)
+{
+    order_job *j = ctx;
+    float acc = 1.0f;
+    for (int i = 0; i < 4000; i++)
+        acc = acc * 0.999f + 0.001f;
+    j->sink[c % 64] = acc;
+    if (pthread_equal(pthread_self(), j->caller)) {
+        /* The caller's first chunk lasts until the worker has one (or
+         * 100 ms, should the machine keep it away), so every run shows
+         * where a worker starts. */
+        if (c == 0)
+            for (double end = now() + 0.1;
+                 atomic_load(&j->first_worker_chunk) == SIZE_MAX && now() < end;)
+                sched_yield();
+        /* Only the caller touches these. */
+        unsigned next = atomic_load(&j->caller_next);
+        if (c == next)
+            atomic_store(&j->caller_next, next + 1);
+        else if (next < j->n / 2)
+            atomic_store(&j->caller_out_of_order, 1); /* left its share early */
+        else
+            atomic_store(&j->caller_next, UINT32_MAX); /* stealing now: fine */
+        return;
+    }
+    size_t none = SIZE_MAX;
+    atomic_compare_exchange_strong(&j->first_worker_chunk, &none, c);
+}
+
+/* Two threads: the caller starts on chunk 0 and runs [0, n/2) in order
+ * before anything else, the worker starts in [n/2, n): each keeps the rows a
+ * static split would give it, so what it wrote in one region is in its own
+ * cache in the next (a shared queue, where the worker takes chunk 1, fails
+ * this). */
+static void test_own_share_first(void)
+{
+    enum { N = 32, REPS = 100 };
+    syn_pool *pool = syn_pool_create(2);
+    int worker_runs = 0, bad_worker = 0, bad_caller = 0;
+    for (int rep = 0; rep < REPS; rep++) {
+        order_job job = {.caller = pthread_self(), .n = N};
+        atomic_init(&job.first_worker_chunk, SIZE_MAX);
+        atomic_init(&job.caller_next, 0u);
+        syn_pool_run(pool, N, order_chunk, &job);
+        size_t first = atomic_load(&job.first_worker_chunk);
+        bad_caller += atomic_load(&job.caller_out_of_order);
+        if (first != SIZE_MAX) {
+            worker_runs++;
+            bad_worker += first < N / 2;
+        }
+    }
+    syn_pool_free(pool);
+    CHECK(bad_caller == 0, "%d of %d runs: the caller left its share", bad_caller, REPS);
+    CHECK(bad_worker == 0, "%d of %d runs with the worker: it started in the caller's share",
+          bad_worker, worker_runs);
+    CHECK(worker_runs > 0, "the worker never ran a chunk in %d runs", REPS);
+}
+
 static void noop_chunk(void *ctx, size_t c)
 {
     (void)ctx, (void)c;
@@ -121,19 +194,20 @@ static void test_no_leak(void)
         return;
     }
     syn_pool *pool = syn_pool_create(4);
-    CHECK(count_threads() == before, "create started threads (%d, was %d)", count_threads(),
-          before);
-    syn_pool_run(pool, 8, noop_chunk, NULL);
-    CHECK(count_threads() == before + 3, "4 threads: %d threads alive, want %d",
-          count_threads(), before + 3);
-    syn_pool_set_threads(pool, 2);
-    CHECK(count_threads() == before, "set_threads(2) left %d threads, want %d",
+    CHECK(threads_become(before) == before, "create started threads (%d, was %d)",
           count_threads(), before);
     syn_pool_run(pool, 8, noop_chunk, NULL);
-    CHECK(count_threads() == before + 1, "2 threads: %d alive, want %d", count_threads(),
-          before + 1);
+    CHECK(threads_become(before + 3) == before + 3, "4 threads: %d threads alive, want %d",
+          count_threads(), before + 3);
+    syn_pool_set_threads(pool, 2);
+    CHECK(threads_become(before) == before, "set_threads(2) left %d threads, want %d",
+          count_threads(), before);
+    syn_pool_run(pool, 8, noop_chunk, NULL);
+    CHECK(threads_become(before + 1) == before + 1, "2 threads: %d alive, want %d",
+          count_threads(), before + 1);
     syn_pool_free(pool);
-    CHECK(count_threads() == before, "free left %d threads, want %d", count_threads(), before);
+    CHECK(threads_become(before) == before, "free left %d threads, want %d", count_threads(),
+          before);
 }
 
 static double now(void)
@@ -237,6 +311,7 @@ int main(void)
     CHECK(syn_pool_create(-1) == NULL, "%s", "a negative count must be refused");
     syn_pool_run(NULL, 3, noop_chunk, NULL);
     test_ranges();
+    test_own_share_first();
     test_no_leak();
     test_adaptive();
     return check_finish();

@@ -1,17 +1,26 @@
 /* pool.c - the thread runtime of pool.h: workers on pthreads, a job
- * published through one atomic ticket, waiting that spins briefly and then
+ * published as one contiguous range of chunks per thread that the others
+ * take from when their own is done, waiting that spins briefly and then
  * sleeps on a condition variable, and the policy that picks how many
  * threads a run uses.
  *
- * The job. `ticket` packs (generation << 32 | next chunk). The caller, the
- * only writer of generations, first closes the old job (odd generation, no
- * chunk left), writes the job's fields, then publishes an even generation
- * with chunk 0 (a seqlock: a worker that read fields of a later job can no
- * longer claim a chunk of the one it saw). A chunk is claimed by a
- * compare-and-swap that keeps the generation, so a late worker can never
- * take a chunk of the next job with the last job's function. Nobody waits
- * for a worker that has claimed nothing: the caller takes chunks itself
- * from the start, and only waits for chunks already in flight.
+ * The job. Chunks [0, n) are split into one contiguous range per thread
+ * of the run (thread i owns [i*n/T, (i+1)*n/T), the caller is thread 0), as
+ * a static split would cut them; a thread runs its own range from the front
+ * and then takes the next chunks of the others' ranges, so on a quiet
+ * machine every thread keeps the same rows in every region of a step (its
+ * cache holds what it wrote), and on a busy one nobody waits for a thread
+ * that is late: the others run its range. Each range is one atomic word,
+ * (generation << 32 | next chunk), on a cache line of its own. The caller,
+ * the only writer of generations, first closes the last job's ranges (odd
+ * generation, no chunk left), writes the job's fields, opens this job's
+ * ranges, then publishes the even generation in `gen` (a seqlock: a worker
+ * that read fields of a later job can no longer claim a chunk of the one it
+ * saw). A chunk is claimed by a compare-and-swap that keeps the generation,
+ * so a late worker can never take a chunk of the next job with the last
+ * job's function. Nobody waits for a worker that has claimed nothing: the
+ * caller takes chunks itself from the start, and only waits for chunks
+ * already in flight.
  *
  * Waiting. A thread that waits (a worker for the next job, the caller for
  * chunks in flight) first spins with `pause` for a few microseconds, then
@@ -40,6 +49,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,6 +91,13 @@
 
 #define CLOSED_CHUNK UINT32_MAX
 
+/* One thread's range of a job: (generation << 32 | next chunk); its end is
+ * implied by the job's chunks and threads. A cache line each, so claims in
+ * one range do not slow the others. */
+typedef struct pool_slot {
+    _Alignas(64) _Atomic uint64_t word;
+} pool_slot;
+
 typedef struct pool_worker {
     struct syn_pool *pool;
     size_t id; /* 1.. (0 is the caller) */
@@ -100,17 +117,21 @@ struct syn_pool {
     size_t max_threads;   /* the caller included */
     size_t n_workers;     /* alive */
     pool_worker *workers; /* [POOL_MAX_THREADS - 1], allocated on first use */
+    pool_slot *slots;     /* [POOL_MAX_THREADS], allocated with the workers */
+    size_t open_slots;    /* ranges the last job opened */
     int start_failed;     /* pthread_create failed: run with those alive */
 
-    _Atomic uint64_t ticket;
+    /* What waiting workers poll, and what finishing chunks count, each on
+     * its own cache line. */
+    _Alignas(64) _Atomic uint32_t gen;
+    _Alignas(64) _Atomic size_t done;
+    _Alignas(64) _Atomic int sleepers;
     _Atomic(syn_pool_fn) fn;
     _Atomic(void *) ctx;
     _Atomic size_t n_chunks;
     _Atomic size_t active; /* workers with id < active take part */
     _Atomic unsigned fp_mode;
-    _Atomic size_t done;
     _Atomic int stop;
-    _Atomic int sleepers;
     _Atomic int caller_waiting;
     pthread_mutex_t lock;
     pthread_cond_t wake, finished;
@@ -186,54 +207,68 @@ static size_t cpu_count(void)
 
 /* ---------------------------------------------------------------- chunks */
 
-/* Claims and runs chunks of generation `gen` until none is left; returns
- * how many this thread ran. */
-static size_t take_chunks(syn_pool *p, uint32_t gen, syn_pool_fn fn, void *ctx, size_t n)
+/* The first chunk of thread `i`'s range when n chunks go to `threads`. */
+static inline size_t range_start(size_t i, size_t n, size_t threads)
 {
-    size_t ran = 0;
-    uint64_t t = atomic_load_explicit(&p->ticket, memory_order_relaxed);
-    for (;;) {
-        if ((uint32_t)(t >> 32) != gen || (t & 0xffffffffu) >= n)
-            return ran;
-        if (!atomic_compare_exchange_weak_explicit(&p->ticket, &t, t + 1,
-                                                   memory_order_acq_rel,
-                                                   memory_order_relaxed))
-            continue;
-        fn(ctx, (size_t)(t & 0xffffffffu));
-        ran++;
-        if (atomic_fetch_add(&p->done, 1) + 1 == n && atomic_load(&p->caller_waiting)) {
-            pthread_mutex_lock(&p->lock);
-            pthread_cond_signal(&p->finished);
-            pthread_mutex_unlock(&p->lock);
-        }
-        t = atomic_load_explicit(&p->ticket, memory_order_relaxed);
-    }
+    return (size_t)((uint64_t)i * n / threads);
 }
 
-/* Waits for a generation other than `seen` to be published, or for stop;
- * returns the ticket seen (0 on stop). */
-static uint64_t wait_job(syn_pool *p, uint32_t seen)
+/* Claims and runs chunks of generation `gen` until none is left, its own
+ * range (thread `self` of `threads`) first, then the others' in turn;
+ * returns how many this thread ran. */
+static size_t take_chunks(syn_pool *p, uint32_t gen, syn_pool_fn fn, void *ctx, size_t n,
+                          size_t threads, size_t self)
+{
+    size_t ran = 0;
+    for (size_t k = 0; k < threads; k++) {
+        size_t i = self + k < threads ? self + k : self + k - threads;
+        size_t end = range_start(i + 1, n, threads);
+        _Atomic uint64_t *word = &p->slots[i].word;
+        uint64_t t = atomic_load_explicit(word, memory_order_relaxed);
+        for (;;) {
+            if ((uint32_t)(t >> 32) != gen)
+                return ran; /* the job is over: nothing left anywhere */
+            size_t c = (size_t)(t & 0xffffffffu);
+            if (c >= end)
+                break;
+            if (!atomic_compare_exchange_weak_explicit(word, &t, t + 1, memory_order_acq_rel,
+                                                       memory_order_relaxed))
+                continue;
+            fn(ctx, c);
+            ran++;
+            if (atomic_fetch_add(&p->done, 1) + 1 == n && atomic_load(&p->caller_waiting)) {
+                pthread_mutex_lock(&p->lock);
+                pthread_cond_signal(&p->finished);
+                pthread_mutex_unlock(&p->lock);
+            }
+            t = atomic_load_explicit(word, memory_order_relaxed);
+        }
+    }
+    return ran;
+}
+
+/* Waits for an even generation other than `seen` to be published, or for
+ * stop; returns it (0 on stop: generations start at 2). */
+static uint32_t wait_job(syn_pool *p, uint32_t seen)
 {
     uint64_t start = now_ns(), now = start;
     for (unsigned i = 0;; i++) {
-        uint64_t t = atomic_load(&p->ticket);
-        uint32_t gen = (uint32_t)(t >> 32);
+        uint32_t gen = atomic_load(&p->gen);
         if (atomic_load_explicit(&p->stop, memory_order_relaxed))
             return 0;
         if (gen != seen && !(gen & 1u))
-            return t;
+            return gen;
         if ((i & 15) == 0 && (now = now_ns()) - start > POOL_WORKER_SPIN_NS)
             break;
         spin_step(start, now);
     }
     pthread_mutex_lock(&p->lock);
     atomic_fetch_add(&p->sleepers, 1);
-    uint64_t t;
+    uint32_t gen;
     for (;;) {
-        t = atomic_load(&p->ticket);
-        uint32_t gen = (uint32_t)(t >> 32);
+        gen = atomic_load(&p->gen);
         if (atomic_load(&p->stop)) {
-            t = 0;
+            gen = 0;
             break;
         }
         if (gen != seen && !(gen & 1u))
@@ -242,7 +277,7 @@ static uint64_t wait_job(syn_pool *p, uint32_t seen)
     }
     atomic_fetch_sub(&p->sleepers, 1);
     pthread_mutex_unlock(&p->lock);
-    return t;
+    return gen;
 }
 
 static void *worker_main(void *arg)
@@ -251,23 +286,22 @@ static void *worker_main(void *arg)
     syn_pool *p = w->pool;
     uint32_t seen = 0;
     for (;;) {
-        uint64_t t = wait_job(p, seen);
-        if (!t)
+        uint32_t gen = wait_job(p, seen);
+        if (!gen)
             return NULL;
-        uint32_t gen = (uint32_t)(t >> 32);
         seen = gen;
         syn_pool_fn fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
         void *ctx = atomic_load_explicit(&p->ctx, memory_order_relaxed);
         size_t n = atomic_load_explicit(&p->n_chunks, memory_order_relaxed);
         size_t active = atomic_load_explicit(&p->active, memory_order_relaxed);
         unsigned mode = atomic_load_explicit(&p->fp_mode, memory_order_relaxed);
-        /* Pairs with the caller's release fence after closing the last job:
-         * fields of a later job imply a failed claim below. */
+        /* Pairs with the caller's release fence after closing the last
+         * job's ranges: fields of a later job imply a failed claim below. */
         atomic_thread_fence(memory_order_acquire);
         if (w->id >= active)
             continue;
         fp_mode_set(mode);
-        take_chunks(p, gen, fn, ctx, n);
+        take_chunks(p, gen, fn, ctx, n, active, w->id);
     }
 }
 
@@ -283,6 +317,15 @@ static size_t start_workers(syn_pool *p, size_t want)
     if (!p->workers && !(p->workers = calloc(POOL_MAX_THREADS - 1, sizeof *p->workers))) {
         p->start_failed = 1;
         return 1;
+    }
+    if (!p->slots) {
+        p->slots = aligned_alloc(_Alignof(pool_slot), POOL_MAX_THREADS * sizeof *p->slots);
+        if (!p->slots) {
+            p->start_failed = 1;
+            return 1;
+        }
+        for (size_t i = 0; i < POOL_MAX_THREADS; i++)
+            atomic_init(&p->slots[i].word, (uint64_t)CLOSED_CHUNK);
     }
     sigset_t all, old;
     sigfillset(&all);
@@ -412,9 +455,11 @@ syn_pool *syn_pool_create(int n_threads)
 {
     if (n_threads < 0)
         return NULL;
-    syn_pool *p = calloc(1, sizeof *p);
+    /* Aligned for the cache-line members (sizeof is a multiple of it). */
+    syn_pool *p = aligned_alloc(_Alignof(syn_pool), sizeof *p);
     if (!p)
         return NULL;
+    memset(p, 0, sizeof *p);
     if (pthread_mutex_init(&p->lock, NULL) != 0) {
         free(p);
         return NULL;
@@ -430,7 +475,7 @@ syn_pool *syn_pool_create(int n_threads)
         free(p);
         return NULL;
     }
-    atomic_init(&p->ticket, (uint64_t)CLOSED_CHUNK);
+    atomic_init(&p->gen, 0u);
     syn_pool_set_threads(p, n_threads);
     return p;
 }
@@ -443,6 +488,7 @@ void syn_pool_free(syn_pool *p)
     pthread_cond_destroy(&p->finished);
     pthread_cond_destroy(&p->wake);
     pthread_mutex_destroy(&p->lock);
+    free(p->slots);
     free(p->workers);
     free(p);
 }
@@ -529,13 +575,14 @@ void syn_pool_run(syn_pool *p, size_t n, syn_pool_fn fn, void *ctx)
         run_serial(n, fn, ctx);
         return;
     }
-    /* Close the last job, write this one, publish it (see the top). */
-    uint64_t t = atomic_load_explicit(&p->ticket, memory_order_relaxed);
-    uint32_t gen = (uint32_t)(t >> 32) + 2u;
-    if (gen & 1u)
-        gen++;
-    atomic_store_explicit(&p->ticket, ((uint64_t)(gen - 1u) << 32) | CLOSED_CHUNK,
-                          memory_order_relaxed);
+    /* Close the last job's ranges, write this job, open its ranges, then
+     * publish it (see the top). */
+    uint32_t gen = atomic_load_explicit(&p->gen, memory_order_relaxed) + 2u;
+    if (gen < 2u) /* wrapped: 0 means stop to a worker */
+        gen = 2u;
+    for (size_t i = 0; i < p->open_slots; i++)
+        atomic_store_explicit(&p->slots[i].word, ((uint64_t)(gen - 1u) << 32) | CLOSED_CHUNK,
+                              memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
     atomic_store_explicit(&p->fn, fn, memory_order_relaxed);
     atomic_store_explicit(&p->ctx, ctx, memory_order_relaxed);
@@ -543,14 +590,18 @@ void syn_pool_run(syn_pool *p, size_t n, syn_pool_fn fn, void *ctx)
     atomic_store_explicit(&p->active, level, memory_order_relaxed);
     atomic_store_explicit(&p->fp_mode, fp_mode_get(), memory_order_relaxed);
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    for (size_t i = 0; i < level; i++)
+        atomic_store_explicit(&p->slots[i].word, ((uint64_t)gen << 32) | range_start(i, n, level),
+                              memory_order_relaxed);
+    p->open_slots = level;
     uint64_t start = now_ns();
-    atomic_store(&p->ticket, (uint64_t)gen << 32);
+    atomic_store(&p->gen, gen);
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->lock);
         pthread_cond_broadcast(&p->wake);
         pthread_mutex_unlock(&p->lock);
     }
-    size_t own = take_chunks(p, gen, fn, ctx, n);
+    size_t own = take_chunks(p, gen, fn, ctx, n, level, 0);
     uint64_t own_end = now_ns();
     double chunk_ns = own ? (double)(own_end - start) / (double)own : 0.0;
     wait_done(p, n, chunk_ns);

@@ -8,8 +8,12 @@
  *    chunk c in [0, n) and returns when all have returned. Which thread runs
  *    a chunk, and in which order, is not defined: a chunk must own its
  *    outputs and its arithmetic must not depend on who runs it, so results
- *    never depend on the thread count. The calling thread always works too;
- *    any free thread takes the next chunk (dynamic, not a fixed split).
+ *    never depend on the thread count. The calling thread always works too.
+ *    Each thread of a run starts on its own contiguous share of the chunks
+ *    (thread i of T: [i*n/T, (i+1)*n/T), the caller first), as a static
+ *    split would, and then takes chunks left in the others' shares, so
+ *    nobody waits for a thread that is late. Which thread ran a chunk is
+ *    never visible in the results.
  *  - Chunks run in the calling thread's floating-point mode (MXCSR on x86:
  *    flush-to-zero, denormals-are-zero, rounding), copied into every worker
  *    for the job.
