@@ -195,7 +195,8 @@ int main(int argc, char **argv)
            best[1] / best[0]);
     printf("C header, %s -O3 -march=native -ffp-contract=fast %8.1f us/image   ratio %.2f\n", cc,
            best[2] * per, best[2] / best[0]);
-    printf("max |header - syn_forward| %.3g (%s 1e-5)\n", diff, diff <= 1e-5 ? "within" : "NOT within");
+    printf("max |header - syn_forward| %.3g (%s 1e-5)\n", diff,
+           diff <= 1e-5 ? "within" : "NOT within");
     syn_workspace_free(ws);
     syn_net_free(net);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
