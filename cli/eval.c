@@ -24,7 +24,8 @@ typedef struct eval_options {
 static void eval_usage(FILE *to)
 {
     fprintf(to,
-"usage: synapse eval --model MODEL --data FILE [--labels FILE | --target COL] [--json]\n"
+"usage: synapse eval --model MODEL --data FILE [--labels FILE | --target COL]\n"
+"                    [--json]\n"
 "\n"
 "Evaluates a saved model on labelled data. Classifiers: loss, accuracy,\n"
 "per-class precision, recall, F1 and support with macro and weighted averages\n"

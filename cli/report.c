@@ -20,8 +20,9 @@ typedef struct report_options {
 static void report_usage(FILE *to)
 {
     fprintf(to,
-"usage: synapse report --model MODEL [--log LOG.csv] [--data FILE [--labels FILE |\n"
-"                      --target COL]] --out REPORT.html\n"
+"usage: synapse report --model MODEL [--log LOG.csv]\n"
+"                      [--data FILE [--labels FILE | --target COL]]\n"
+"                      --out REPORT.html\n"
 "\n"
 "Writes one self-contained HTML file (no network request, inline SVG and a\n"
 "short script; readable on a phone, printable) about a trained model:\n"

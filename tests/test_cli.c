@@ -131,14 +131,22 @@ static void test_help_and_version(void)
     result r = run("--version");
     CHECK(r.code == 0 && strstr(r.out, syn_version()), "--version: %d '%s'", r.code, r.out);
     result_free(&r);
-    static const char *const cmds[] = {"train", "eval", "predict", "info", "demo"};
-    for (int i = 0; i < 5; i++) {
+    static const char *const cmds[] = {"train", "eval", "predict", "info", "demo",
+                                       "export", "import", "report"};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         char args[64], want[64];
         snprintf(args, sizeof args, "%s --help", cmds[i]);
         snprintf(want, sizeof want, "usage: synapse %s", cmds[i]);
         r = run(args);
         CHECK(r.code == 0 && strstr(r.out, want) && !*r.err, "%s: %d '%s'", args, r.code,
               r.err);
+        /* Every line fits an 80-column terminal. */
+        size_t widest = 0, width = 0;
+        for (const char *c = r.out; *c; c++) {
+            width = *c == '\n' ? 0 : width + 1;
+            widest = width > widest ? width : widest;
+        }
+        CHECK(widest <= 80, "%s: a line of %zu columns", args, widest);
         result_free(&r);
     }
     r = run("train --help");

@@ -97,8 +97,7 @@ int main(void)
     snprintf(args, sizeof args, "%s --layers conv:4:3 --out x.syn", base);
     expect_error(args, "layer 0 (conv2d): input 50x1x1 is smaller than the kernel 3x3");
     r = run("export --format onnx m.syn -o m.onnx");
-    CHECK(r.code != 0 && strstr(r.err, "layer 0 (conv2d)"), "ONNX export names the layer it "
-          "cannot write yet: %s", r.err);
+    CHECK(r.code == 0, "ONNX export of a CNN (test_onnx_conv checks the file): %s", r.err);
     cli_result_free(&r);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -457,7 +457,7 @@ static syn_status parse_graph_kind(graph_kind kind, syn_net **out, syn_error *er
         put_node(&w, "Identity", "Identity_0", "x", NULL, "a");
         put_node(&w, "MatMul", "MatMul_1", "a", "W", "b");
         put_node(&w, "Relu", "Relu_2", "b", NULL, "c");
-        put_node(&w, "Conv", "Conv_3", "c", "W", "y");
+        put_node(&w, "ConvTranspose", "ConvTranspose_3", "c", "W", "y");
         break;
     case GRAPH_BRANCH: /* y = Relu(x W) + x W: the value b is used twice */
         put_node(&w, "MatMul", "MatMul_0", "x", "W", "b");
@@ -501,8 +501,8 @@ static void test_unsupported(void)
     syn_status st = parse_graph_kind(GRAPH_CONV, &out, &err);
     printf("Conv graph: %s\n", err.message);
     CHECK(st == SYN_ERR_UNSUPPORTED && out == NULL, "Conv: status %d", (int)st);
-    CHECK(strstr(err.message, "model.onnx: node 3 \"Conv_3\"") != NULL &&
-              strstr(err.message, "operator Conv is not supported") != NULL &&
+    CHECK(strstr(err.message, "model.onnx: node 3 \"ConvTranspose_3\"") != NULL &&
+              strstr(err.message, "operator ConvTranspose is not supported") != NULL &&
               strstr(err.message, "Gemm") != NULL,
           "Conv message: %s", err.message);
     st = parse_graph_kind(GRAPH_BRANCH, &out, &err);

@@ -64,12 +64,13 @@ static syn_status load_dense(onnx_ctx *c, const found_layer *fl, float *w)
 /* A batch norm's running statistics into the net's state arena; a file's
  * variance must be one a training run could have made (finite, >= 0),
  * else inference would take the square root of a negative number. */
-static syn_status load_running(onnx_ctx *c, const found_layer *fl, float *mean, float *var)
+static syn_status load_running(onnx_ctx *c, const found_layer *fl, size_t n, float *mean,
+                               float *var)
 {
-    syn_status st = broadcast(c, fl->mean, fl->units, 0.0f, mean);
+    syn_status st = broadcast(c, fl->mean, n, 0.0f, mean);
     if (st == SYN_OK)
-        st = broadcast(c, fl->var, fl->units, 1.0f, var);
-    for (size_t u = 0; st == SYN_OK && u < fl->units; u++)
+        st = broadcast(c, fl->var, n, 1.0f, var);
+    for (size_t u = 0; st == SYN_OK && u < n; u++)
         if (!isfinite(mean[u]) || !(var[u] >= 0.0f) || !isfinite(var[u])) {
             const onnx_node *node = &c->g.nodes[fl->node];
             char nb[SHOWN_NAME + 4];
@@ -87,30 +88,37 @@ static syn_status load_weights(onnx_ctx *c, syn_net *net)
     for (size_t l = 0; l < c->n_layers && st == SYN_OK; l++) {
         const found_layer *fl = &c->layers[l];
         const syn_layer *layer = &net->layers[l];
+        /* Per-channel parameters for conv and batch norm 2-D. */
+        size_t n = fl->channels ? fl->channels : fl->units;
         float *w, *b;
         syn_net_layer_params(net, l, &w, &b);
         switch (fl->kind) {
         case SYN_LAYER_DENSE: st = load_dense(c, fl, w); break;
-        case SYN_LAYER_DROPOUT: break;
-        case SYN_LAYER_BATCHNORM:
-            st = load_running(c, fl, net->state + layer->s_off,
-                              net->state + layer->s_off + fl->units);
+        case SYN_LAYER_CONV2D: {
+            /* ONNX's [oc x C/group x kh x kw] is synapse's layout. */
+            size_t count;
+            st = syn_onnx_tensor_count(c, fl->weight, &count);
             if (st == SYN_OK)
-                st = broadcast(c, fl->weight, fl->units, 1.0f, w);
+                st = syn_onnx_tensor_floats(c, fl->weight, count, w);
             break;
-        case SYN_LAYER_LAYERNORM: st = broadcast(c, fl->weight, fl->units, 1.0f, w); break;
-        /* The image kinds: the matcher does not import them (yet). */
-        case SYN_LAYER_CONV2D:
+        }
+        case SYN_LAYER_BATCHNORM:
+        case SYN_LAYER_BATCHNORM2D:
+            st = load_running(c, fl, n, net->state + layer->s_off, net->state + layer->s_off + n);
+            if (st == SYN_OK)
+                st = broadcast(c, fl->weight, n, 1.0f, w);
+            break;
+        case SYN_LAYER_LAYERNORM: st = broadcast(c, fl->weight, n, 1.0f, w); break;
+        case SYN_LAYER_DROPOUT:
         case SYN_LAYER_MAXPOOL2D:
         case SYN_LAYER_AVGPOOL2D:
         case SYN_LAYER_GLOBAL_AVGPOOL:
-        case SYN_LAYER_BATCHNORM2D:
         case SYN_LAYER_DROPOUT2D:
         case SYN_LAYER_FLATTEN:
         case SYN_LAYER_COUNT_: break;
         }
         if (st == SYN_OK && b)
-            st = broadcast(c, fl->bias, fl->units, 0.0f, b);
+            st = broadcast(c, fl->bias, n, 0.0f, b);
     }
     return st;
 }
@@ -383,6 +391,22 @@ static syn_status build_net(onnx_ctx *c, syn_net **out)
         descs[l].rate = fl->rate;
         descs[l].eps = fl->eps;
         descs[l].momentum = fl->momentum;
+        for (int a = 0; a < 2; a++) {
+            descs[l].kernel[a] = fl->kernel[a];
+            descs[l].stride[a] = fl->stride[a];
+            descs[l].padding[a] = fl->pad[a];
+            descs[l].dilation[a] = fl->dilation[a];
+        }
+        descs[l].groups = fl->groups;
+        descs[l].pad_same = fl->pad_same;
+        descs[l].exclude_pad = fl->exclude_pad;
+        /* The image kinds' width follows from the shape; conv's units
+         * are its output channels. */
+        if (fl->kind == SYN_LAYER_CONV2D)
+            descs[l].units = fl->channels;
+        else if (fl->kind != SYN_LAYER_DENSE && fl->kind != SYN_LAYER_BATCHNORM &&
+                 fl->kind != SYN_LAYER_LAYERNORM && fl->kind != SYN_LAYER_DROPOUT)
+            descs[l].units = 0;
     }
     syn_activation last = c->layers[c->n_layers - 1].activation;
     syn_net_desc desc = {
@@ -394,6 +418,8 @@ static syn_status build_net(onnx_ctx *c, syn_net **out)
         .init = SYN_INIT_AUTO,
         .seed = 0,
     };
+    if (c->image)
+        memcpy(desc.input_shape, c->input_shape, sizeof desc.input_shape);
     syn_net *net = NULL;
     syn_error why = {{0}};
     syn_status st = syn_net_desc_check(&desc, &why);

@@ -1,7 +1,9 @@
 /* onnx_export.c - writes a network as an ONNX model (IR version 8, opset 13,
  * layout in docs/FORMAT.md, "ONNX export"): the input scaling as Sub and Mul,
- * each dense layer as Gemm (transB = 1, since synapse's W is [units x n_in]),
- * its activation as the matching operator, class names in metadata_props.
+ * each layer as its kind writes it (layers/, onnx_emit: dense as Gemm with
+ * transB = 1, conv as Conv, ...), its activation as the matching operator,
+ * Flatten or Reshape where a layer over [batch, width] meets one over
+ * [batch, C, H, W], class names in metadata_props.
  * Field numbers are onnx.proto's, named in onnx.h. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,8 +80,9 @@ static void put_node(syn_pb_writer *w, const char *op_type, const char *name,
     syn_pb_end(w, node);
 }
 
-/* ValueInfoProto of a float tensor [batch, width] with a symbolic batch. */
-static void put_value_info(syn_pb_writer *w, uint32_t field, const char *name, size_t width)
+/* ValueInfoProto of a float tensor [batch, dims...] with a symbolic batch. */
+static void put_value_info(syn_pb_writer *w, uint32_t field, const char *name,
+                           const size_t *dims, size_t n_dims)
 {
     size_t info = syn_pb_begin(w, field);
     syn_pb_put_string(w, ONNX_VALUE_NAME, name);
@@ -90,13 +93,55 @@ static void put_value_info(syn_pb_writer *w, uint32_t field, const char *name, s
     size_t dim = syn_pb_begin(w, ONNX_SHAPE_DIM);
     syn_pb_put_string(w, ONNX_DIM_PARAM, "batch");
     syn_pb_end(w, dim);
-    dim = syn_pb_begin(w, ONNX_SHAPE_DIM);
-    syn_pb_put_int64(w, ONNX_DIM_VALUE, (int64_t)width);
-    syn_pb_end(w, dim);
+    for (size_t k = 0; k < n_dims; k++) {
+        dim = syn_pb_begin(w, ONNX_SHAPE_DIM);
+        syn_pb_put_int64(w, ONNX_DIM_VALUE, (int64_t)dims[k]);
+        syn_pb_end(w, dim);
+    }
     syn_pb_end(w, shape);
     syn_pb_end(w, tensor);
     syn_pb_end(w, type);
     syn_pb_end(w, info);
+}
+
+/* An INT64 initializer (a Reshape's shape). */
+static void put_int64_tensor(syn_pb_writer *w, const char *name, const int64_t *values,
+                             size_t count)
+{
+    size_t tensor = syn_pb_begin(w, ONNX_GRAPH_INITIALIZER);
+    syn_pb_put_int64(w, ONNX_TENSOR_DIMS, (int64_t)count);
+    syn_pb_put_varint(w, ONNX_TENSOR_DATA_TYPE, ONNX_DTYPE_INT64);
+    syn_pb_put_string(w, ONNX_TENSOR_NAME, name);
+    size_t raw = syn_pb_begin(w, ONNX_TENSOR_RAW_DATA);
+    for (size_t k = 0; k < count; k++) {
+        uint8_t bytes[8];
+        for (int b = 0; b < 8; b++)
+            bytes[b] = (uint8_t)((uint64_t)values[k] >> (8 * b));
+        syn_pb_append(w, bytes, 8);
+    }
+    syn_pb_end(w, raw);
+    syn_pb_end(w, tensor);
+}
+
+/* Tensor ranks between the layers (docs/FORMAT.md): the image kinds
+ * (those planned from a shape, but Flatten) take and give [batch, C, H, W];
+ * the others [batch, width]. */
+static int image_kind(syn_layer_kind kind)
+{
+    return syn_layer_ops_of(kind)->plan_shape != NULL && kind != SYN_LAYER_FLATTEN;
+}
+
+/* Whether the graph input is [batch, C, H, W]: the net has an image shape,
+ * or starts with an image kind. */
+static int image_input(const syn_net *net)
+{
+    return net->in_shape[1] * net->in_shape[2] > 1 || image_kind(net->layers[0].kind);
+}
+
+/* Whether the value entering layer l is [batch, C, H, W]. */
+static int image_before(const syn_net *net, size_t l)
+{
+    return l == 0 ? image_input(net) : image_kind(net->layers[l - 1].kind);
 }
 
 /* The activation's own name (the table's): node and value names. */
@@ -250,21 +295,73 @@ static void skip_tensor(void *ctx, const char *name, const int64_t *dims, size_t
     (void)ctx, (void)name, (void)dims, (void)n_dims, (void)values, (void)count;
 }
 
+/* `current` [batch, C, H, W] into [batch, C*H*W] as value `out`. */
+static void put_flatten(syn_pb_writer *w, const char *node, char *current, const char *out)
+{
+    const char *in[1] = {current};
+    onnx_attr axis = {"axis", ONNX_ATTR_TYPE_INT, 0.0f, 1, NULL, 0};
+    put_node(w, "Flatten", node, in, 1, out, &axis, 1);
+    snprintf(current, NAME_SIZE, "%s", out);
+}
+
+/* What layer l needs in front: an implicit Flatten before a kind over
+ * [batch, width] that follows an image (a dense layer reads the floats of
+ * a C x H x W map in their row-major order, as Flatten lays them out), or
+ * a Reshape of [batch, width] to the image a kind over images takes. */
+static void put_layer_input(syn_pb_writer *w, const syn_net *net, size_t l, char *current)
+{
+    const syn_layer *layer = &net->layers[l];
+    const char *name = syn_layer_ops_of(layer->kind)->name;
+    char node[NAME_SIZE], out[NAME_SIZE];
+    int have = image_before(net, l), want = image_kind(layer->kind);
+    if (layer->kind == SYN_LAYER_FLATTEN || have == want)
+        return;
+    snprintf(out, sizeof out, "%s%zu_input", name, l);
+    if (have) {
+        snprintf(node, sizeof node, "%s%zu_flatten", name, l);
+        put_flatten(w, node, current, out);
+        return;
+    }
+    char shape[NAME_SIZE];
+    snprintf(node, sizeof node, "%s%zu_reshape", name, l);
+    snprintf(shape, sizeof shape, "%s%zu.shape", name, l);
+    const char *in[2] = {current, shape};
+    put_node(w, "Reshape", node, in, 2, out, NULL, 0);
+    snprintf(current, NAME_SIZE, "%s", out);
+}
+
+/* The initializer put_layer_input's Reshape reads: [0 (the batch), C, H, W]. */
+static void put_layer_input_shape(syn_pb_writer *w, const syn_net *net, size_t l)
+{
+    const syn_layer *layer = &net->layers[l];
+    if (!image_kind(layer->kind) || image_before(net, l))
+        return;
+    char shape[NAME_SIZE];
+    snprintf(shape, sizeof shape, "%s%zu.shape", syn_layer_ops_of(layer->kind)->name, l);
+    int64_t dims[4] = {0, (int64_t)layer->in_shape[0], (int64_t)layer->in_shape[1],
+                       (int64_t)layer->in_shape[2]};
+    put_int64_tensor(w, shape, dims, 4);
+}
+
 static void put_layer_nodes(syn_pb_writer *w, const syn_net *net, size_t l, char *current)
 {
     const syn_layer *layer = &net->layers[l];
     const syn_layer_ops *ops = syn_layer_ops_of(layer->kind);
-    int last = l + 1 == net->n_layers;
+    int last = l + 1 == net->n_layers, image = image_kind(layer->kind);
     int act_op = syn_act_info_of(layer->activation)->onnx_form != SYN_ONNX_ACT_NONE;
+    /* synapse's softmax is over a sample's units: an image is flattened
+     * first (ONNX's Softmax at opset 13 is over one axis). */
+    int softmax = layer->activation == SYN_ACT_SOFTMAX;
     char node[NAME_SIZE], out[NAME_SIZE];
-    if (last && !act_op)
+    put_layer_input(w, net, l, current);
+    if (last && !act_op && !image)
         snprintf(out, sizeof out, "output");
     else
         snprintf(out, sizeof out, "%s%zu_linear", ops->name, l);
     syn_onnx_sink nodes = {w, skip_tensor, sink_node};
     if (ops->onnx_emit(layer, l, net->params, net->state, current, out, &nodes)) {
         snprintf(current, NAME_SIZE, "%s", out);
-    } else if (last && !act_op) {
+    } else if (last && !act_op && !image) {
         /* A layer that is its input (dropout) at the end: the graph's
          * output still needs its name. */
         const char *in[1] = {current};
@@ -272,27 +369,46 @@ static void put_layer_nodes(syn_pb_writer *w, const syn_net *net, size_t l, char
         put_node(w, "Identity", node, in, 1, "output", NULL, 0);
         snprintf(current, NAME_SIZE, "output");
     }
-    if (!act_op)
-        return;
-    if (last)
-        snprintf(out, sizeof out, "output");
-    else
-        snprintf(out, sizeof out, "%s%zu_%s", ops->name, l, activation_word(layer->activation));
-    put_activation_nodes(w, layer, l, ops->name, current, out);
-    snprintf(current, NAME_SIZE, "%s", out);
+    if (act_op && image && softmax) {
+        snprintf(node, sizeof node, "%s%zu_flatten_out", ops->name, l);
+        snprintf(out, sizeof out, "%s%zu_flat", ops->name, l);
+        put_flatten(w, node, current, out);
+        image = 0;
+    }
+    if (act_op) {
+        if (last && !image)
+            snprintf(out, sizeof out, "output");
+        else
+            snprintf(out, sizeof out, "%s%zu_%s", ops->name, l,
+                     activation_word(layer->activation));
+        put_activation_nodes(w, layer, l, ops->name, current, out);
+        snprintf(current, NAME_SIZE, "%s", out);
+    }
+    /* The graph's output is [batch, units], as syn_forward's rows. */
+    if (last && image) {
+        snprintf(node, sizeof node, "%s%zu_flatten_out", ops->name, l);
+        put_flatten(w, node, current, "output");
+    }
 }
 
 static void put_initializers(syn_pb_writer *w, const syn_net *net)
 {
     if (net->scale_offset) {
-        int64_t dims[1] = {(int64_t)net->n_inputs};
-        put_tensor(w, "input_offset", dims, 1, net->scale_offset, net->n_inputs);
-        put_tensor(w, "input_scale", dims, 1, net->scale_mul, net->n_inputs);
+        /* Per feature: over [C, H, W] for an image input (broadcast along
+         * the batch). */
+        int image = image_input(net);
+        int64_t dims[3] = {(int64_t)net->n_inputs, 0, 0};
+        if (image)
+            for (int k = 0; k < 3; k++)
+                dims[k] = (int64_t)net->in_shape[k];
+        put_tensor(w, "input_offset", dims, image ? 3 : 1, net->scale_offset, net->n_inputs);
+        put_tensor(w, "input_scale", dims, image ? 3 : 1, net->scale_mul, net->n_inputs);
     }
     syn_onnx_sink tensors = {w, sink_tensor, skip_node};
     for (size_t l = 0; l < net->n_layers; l++) {
         syn_layer_ops_of(net->layers[l].kind)
             ->onnx_emit(&net->layers[l], l, net->params, net->state, "", "", &tensors);
+        put_layer_input_shape(w, net, l);
         put_activation_constants(w, &net->layers[l], l);
     }
 }
@@ -307,8 +423,12 @@ static void put_graph(syn_pb_writer *w, const syn_net *net)
         put_layer_nodes(w, net, l, current);
     syn_pb_put_string(w, ONNX_GRAPH_NAME, "synapse_mlp");
     put_initializers(w, net);
-    put_value_info(w, ONNX_GRAPH_INPUT, "input", net->n_inputs);
-    put_value_info(w, ONNX_GRAPH_OUTPUT, "output", net->layers[net->n_layers - 1].units);
+    size_t flat = net->n_inputs, units = net->layers[net->n_layers - 1].units;
+    if (image_input(net))
+        put_value_info(w, ONNX_GRAPH_INPUT, "input", net->in_shape, 3);
+    else
+        put_value_info(w, ONNX_GRAPH_INPUT, "input", &flat, 1);
+    put_value_info(w, ONNX_GRAPH_OUTPUT, "output", &units, 1);
     syn_pb_end(w, graph);
 }
 
@@ -415,8 +535,12 @@ static void put_doc_string(syn_pb_writer *w, const syn_net *net)
 {
     size_t doc = syn_pb_begin(w, ONNX_MODEL_DOC_STRING);
     char part[96];
-    int n = snprintf(part, sizeof part, "synapse %s multi-layer perceptron: %zu inputs",
-                     SYN_VERSION_STRING, net->n_inputs);
+    int image = image_input(net);
+    int n = image ? snprintf(part, sizeof part, "synapse %s network: %zux%zux%zu inputs",
+                             SYN_VERSION_STRING, net->in_shape[0], net->in_shape[1],
+                             net->in_shape[2])
+                  : snprintf(part, sizeof part, "synapse %s multi-layer perceptron: %zu inputs",
+                             SYN_VERSION_STRING, net->n_inputs);
     syn_pb_append(w, part, (size_t)n);
     for (size_t l = 0; l < net->n_layers; l++) {
         const syn_layer *layer = &net->layers[l];

@@ -76,6 +76,12 @@ typedef struct found_layer {
     syn_activation activation;
     int has_activation;
     float slope;
+    /* The image kinds (issue 15): conv's output channels, or a batch norm
+     * 2-D's channels (its parameters and statistics are per channel; 0:
+     * per unit); the window of conv and pooling as syn_layer_desc has it. */
+    size_t channels;
+    size_t kernel[2], stride[2], pad[2], dilation[2], groups;
+    int pad_same, exclude_pad;
 } found_layer;
 
 /* The shape of one sample of a value on the chain (the batch axis left
@@ -112,14 +118,17 @@ typedef struct onnx_ctx {
     int has_class_names;
     onnx_span classes; /* metadata_props "classes", read when class_names is absent */
     int has_classes;
+    int image;                /* the first layer is an image kind: the net has */
+    size_t input_shape[3];    /* this input shape (C, H, W) */
 } onnx_ctx;
 
 typedef struct onnx_attr_value {
     int found;
-    int has_f, has_i, has_t;
+    int has_f, has_i, has_t, has_s;
     float f;
     int64_t i;
     onnx_span t;
+    onnx_span s; /* a string (auto_pad, Pad's mode) */
     size_t n_ints; /* ints: the count in the file, the first MAX_DIMS kept */
     int64_t ints[MAX_DIMS];
 } onnx_attr_value;

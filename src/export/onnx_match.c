@@ -15,9 +15,11 @@
 #include "export/onnx.h"
 #include "export/onnx_import.h"
 #include "layers/activation.h"
+#include "layers/layer.h"
 
 static const char supported_ops[] =
-    "Gemm, MatMul, Add, Sub, Mul, Div, BatchNormalization, LayerNormalization, Dropout, Relu, "
+    "Gemm, MatMul, Conv, MaxPool, AveragePool, GlobalAveragePool, Pad before AveragePool or "
+    "Conv, Add, Sub, Mul, Div, BatchNormalization, LayerNormalization, Dropout, Relu, "
     "LeakyRelu, Sigmoid, Tanh, Softmax, Elu, Softplus, Identity, Flatten, Reshape, Constant; "
     "Shape, Gather, Unsqueeze, Concat for a Reshape's shape; ReduceMean, Pow, Sqrt in a "
     "LayerNorm; Erf, Tanh, Mul, Add in GELU";
@@ -67,7 +69,17 @@ typedef struct walk {
     float form_param;
     int form_have_param;
     onnx_span pre_act; /* the value before the open layer's activation */
+    /* A Pad of zeros waiting for the AveragePool or Conv that takes it:
+     * [top, left, bottom, right]. */
+    int pad_pending;
+    int64_t pads[4];
 } walk;
+
+/* The image kinds' matching (below), which batch norm over maps uses. */
+static syn_status image_input(onnx_ctx *c, size_t index, const onnx_node *n, const walk *w,
+                              size_t in[3]);
+static found_layer *image_layer(onnx_ctx *c, walk *w, size_t index, syn_layer_kind kind,
+                                const size_t in[3], const size_t out[3]);
 
 static void flat_dims(onnx_dims *d, size_t features)
 {
@@ -583,6 +595,9 @@ static syn_status set_activation(onnx_ctx *c, size_t index, const onnx_node *n, 
         layer->slope = 1.0f; /* ONNX's Softplus: beta 1 */
     } else if (act == SYN_ACT_SOFTMAX) {
         onnx_attr_value axis;
+        if (w->dims.rank_known && w->dims.rank != 1)
+            return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "Softmax over one axis of a "
+                             "map (synapse's is over a sample's units: Flatten first)");
         if ((st = syn_onnx_node_attr(c, n, "axis", &axis)) != SYN_OK)
             return st;
         /* Default axis: 1 before opset 13, -1 from it; on [batch, units]
@@ -741,9 +756,24 @@ static syn_status batchnorm_node(onnx_ctx *c, size_t index, const onnx_node *n, 
                              "scale, B, mean and var differ in size");
     float eps;
     found_layer *layer;
-    if ((st = norm_eps(c, index, n, &eps)) != SYN_OK ||
-        (st = same_width_layer(c, index, n, w, SYN_LAYER_BATCHNORM, count[0], &layer)) != SYN_OK)
+    if ((st = norm_eps(c, index, n, &eps)) != SYN_OK)
         return st;
+    if (w->dims.rank_known && w->dims.rank == 3) {
+        /* BatchNorm2d: per channel of [batch, C, H, W]. */
+        size_t in[3];
+        if ((st = image_input(c, index, n, w, in)) != SYN_OK)
+            return st;
+        if (count[0] != in[0])
+            return node_failf(c, index, n, SYN_ERR_SHAPE, "its parameters have %zu elements "
+                              "for %zu channels", count[0], in[0]);
+        layer = image_layer(c, w, index, SYN_LAYER_BATCHNORM2D, in, in);
+        if (!layer)
+            return SYN_ERR_UNSUPPORTED;
+        layer->channels = in[0];
+    } else if ((st = same_width_layer(c, index, n, w, SYN_LAYER_BATCHNORM, count[0],
+                                      &layer)) != SYN_OK) {
+        return st;
+    }
     layer->weight = t[0];
     layer->bias = t[1];
     layer->mean = t[2];
@@ -1074,6 +1104,371 @@ static syn_status layer_input(onnx_ctx *c, size_t index, const onnx_node *n, con
     return SYN_OK;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Image kinds: Conv, MaxPool, AveragePool, GlobalAveragePool, Pad           */
+/* ------------------------------------------------------------------------ */
+
+static int image_kind(syn_layer_kind kind)
+{
+    return kind == SYN_LAYER_CONV2D || kind == SYN_LAYER_MAXPOOL2D ||
+           kind == SYN_LAYER_AVGPOOL2D || kind == SYN_LAYER_GLOBAL_AVGPOOL ||
+           kind == SYN_LAYER_BATCHNORM2D || kind == SYN_LAYER_DROPOUT2D;
+}
+
+/* The sample shape C, H, W an image kind reads: the chain's value must be
+ * [batch, C, H, W] with every dim known, and come from the graph input
+ * (through the scaling) or an image kind. */
+static syn_status image_input(onnx_ctx *c, size_t index, const onnx_node *n, const walk *w,
+                              size_t in[3])
+{
+    const onnx_dims *d = &w->dims;
+    if (!d->rank_known || d->rank != 3)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "it takes [batch, C, H, W] "
+                         "(declare the graph input's shape)");
+    for (int k = 0; k < 3; k++) {
+        if (d->d[k] <= 0 || d->d[k] > (int64_t)1 << 24)
+            return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                             "its input's C, H and W must be known and at most 2^24");
+        in[k] = (size_t)d->d[k];
+    }
+    const found_layer *prev = open_layer(c);
+    if (prev && !image_kind(prev->kind))
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "an image layer after a layer "
+                         "over [batch, features] (a Reshape back into maps) is not supported");
+    return SYN_OK;
+}
+
+/* A new layer of an image kind over in[3] giving out[3]; NULL (the error
+ * set) when a size overflows. */
+static found_layer *image_layer(onnx_ctx *c, walk *w, size_t index, syn_layer_kind kind,
+                                const size_t in[3], const size_t out[3])
+{
+    size_t n_in, units;
+    if (!syn_mul_size(in[0], in[1], &n_in) || !syn_mul_size(n_in, in[2], &n_in) ||
+        !syn_mul_size(out[0], out[1], &units) || !syn_mul_size(units, out[2], &units) ||
+        units > (size_t)INT32_MAX || n_in > (size_t)INT32_MAX) {
+        node_fail(c, index, &c->g.nodes[index], SYN_ERR_UNSUPPORTED,
+                  "its input or output has more than 2^31 floats per sample");
+        return NULL;
+    }
+    if (c->n_layers == 0) {
+        c->image = 1;
+        memcpy(c->input_shape, in, sizeof c->input_shape);
+    }
+    found_layer *layer = &c->layers[c->n_layers++];
+    memset(layer, 0, sizeof *layer);
+    layer->kind = kind;
+    layer->node = index;
+    layer->n_in = n_in;
+    layer->units = units;
+    layer->activation = SYN_ACT_LINEAR;
+    w->dims.rank_known = 1;
+    w->dims.rank = 3;
+    for (int k = 0; k < 3; k++)
+        w->dims.d[k] = (int64_t)out[k];
+    return layer;
+}
+
+/* An INTS attribute of exactly `want` values each in [lo, 2^24], or
+ * `fill` when absent. */
+static syn_status ints_attr(onnx_ctx *c, size_t index, const onnx_node *n, const char *name,
+                            size_t want, int64_t lo, int64_t fill, int64_t *out)
+{
+    onnx_attr_value a;
+    syn_status st = syn_onnx_node_attr(c, n, name, &a);
+    if (st != SYN_OK)
+        return st;
+    for (size_t k = 0; k < want; k++)
+        out[k] = fill;
+    if (!a.found)
+        return SYN_OK;
+    if (a.n_ints != want)
+        return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "%s has %zu values, a 2-D window "
+                          "takes %zu", name, a.n_ints, want);
+    for (size_t k = 0; k < want; k++) {
+        if (a.ints[k] < lo || a.ints[k] > (int64_t)1 << 24)
+            return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "%s value %lld is out of "
+                              "range", name, (long long)a.ints[k]);
+        out[k] = a.ints[k];
+    }
+    return SYN_OK;
+}
+
+/* What the window nodes share: no auto_pad (torch.onnx.export writes
+ * explicit pads), the pads [top, left, bottom, right] plus a pending
+ * Pad's, and the output of one axis. */
+static syn_status window_pads(onnx_ctx *c, size_t index, const onnx_node *n, walk *w,
+                              int64_t pads[4], int *padded_before)
+{
+    onnx_attr_value autopad;
+    syn_status st = syn_onnx_node_attr(c, n, "auto_pad", &autopad);
+    int explicit_pads = autopad.has_s && (onnx_span_is(autopad.s, "NOTSET") ||
+                                          onnx_span_is(autopad.s, "VALID"));
+    if (st == SYN_OK && autopad.found && !explicit_pads)
+        st = node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "auto_pad SAME_UPPER or SAME_LOWER is "
+                       "not supported (explicit pads are)");
+    if (st == SYN_OK)
+        st = ints_attr(c, index, n, "pads", 4, 0, 0, pads);
+    if (st != SYN_OK)
+        return st;
+    *padded_before = w->pad_pending;
+    for (int k = 0; w->pad_pending && k < 4; k++)
+        pads[k] += w->pads[k];
+    w->pad_pending = 0;
+    return SYN_OK;
+}
+
+/* Conv(X, W [oc x C/group x kh x kw], B?) as nn.Conv2d exports it. Pads
+ * must be symmetric, or those of padding='same' (stride 1, d (k - 1) in all,
+ * the odd one after). */
+static syn_status conv_node(onnx_ctx *c, size_t index, const onnx_node *n, walk *w)
+{
+    size_t in[3], out[3];
+    syn_status st = image_input(c, index, n, w, in);
+    if (st != SYN_OK)
+        return st;
+    if (n->n_inputs < 2 || n->n_inputs > 3 || n->n_outputs != 1)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "Conv takes X, W and an optional B");
+    const onnx_tensor *wt, *b = NULL;
+    size_t count;
+    if ((st = operand(c, index, n, n->inputs[1], &wt)) != SYN_OK ||
+        (st = syn_onnx_tensor_count(c, wt, &count)) != SYN_OK)
+        return st;
+    if (wt->n_dims != 4 || count == 0)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "the weight must be 4-D "
+                         "[out, in / group, kh, kw] (a 2-D convolution)");
+    int64_t kernel[2], strides[2], dil[2], pads[4], group = 1;
+    int padded_before;
+    onnx_attr_value ga;
+    if ((st = ints_attr(c, index, n, "kernel_shape", 2, 1, 0, kernel)) != SYN_OK ||
+        (st = ints_attr(c, index, n, "strides", 2, 1, 1, strides)) != SYN_OK ||
+        (st = ints_attr(c, index, n, "dilations", 2, 1, 1, dil)) != SYN_OK ||
+        (st = syn_onnx_node_attr(c, n, "group", &ga)) != SYN_OK ||
+        (st = window_pads(c, index, n, w, pads, &padded_before)) != SYN_OK)
+        return st;
+    if (ga.found)
+        group = ga.i;
+    size_t oc = (size_t)wt->dims[0];
+    if (group < 1 || group > (int64_t)in[0] || (int64_t)in[0] % group != 0 ||
+        (int64_t)oc % group != 0 ||
+        wt->dims[1] * group != (int64_t)in[0])
+        return node_failf(c, index, n, SYN_ERR_SHAPE, "group %lld and a weight of %lld input "
+                          "channels do not fit %zu channels and %zu outputs", (long long)group,
+                          (long long)wt->dims[1], in[0], oc);
+    found_layer tmp;
+    memset(&tmp, 0, sizeof tmp);
+    for (int a = 0; a < 2; a++) {
+        if (kernel[a] == 0)
+            kernel[a] = wt->dims[2 + a];
+        if (kernel[a] != wt->dims[2 + a])
+            return node_fail(c, index, n, SYN_ERR_SHAPE, "kernel_shape differs from the "
+                             "weight's");
+        tmp.kernel[a] = (size_t)kernel[a];
+        tmp.stride[a] = (size_t)strides[a];
+        tmp.dilation[a] = (size_t)dil[a];
+    }
+    int symmetric = pads[0] == pads[2] && pads[1] == pads[3];
+    int same = strides[0] == 1 && strides[1] == 1;
+    for (int a = 0; a < 2; a++) {
+        int64_t total = dil[a] * (kernel[a] - 1);
+        same = same && pads[a] + pads[2 + a] == total && pads[a] == total / 2;
+    }
+    if (!symmetric && !same)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "asymmetric pads are not "
+                         "supported but padding='same' (stride 1, the odd one after)");
+    tmp.pad_same = !symmetric;
+    out[0] = oc;
+    for (int a = 0; a < 2; a++) {
+        tmp.pad[a] = symmetric ? (size_t)pads[a] : 0;
+        if (!syn_layer_window_out(in[1 + a], tmp.kernel[a], tmp.stride[a], tmp.dilation[a],
+                                  (size_t)(pads[a] + pads[2 + a]), &out[1 + a]))
+            return node_failf(c, index, n, SYN_ERR_SHAPE, "its input %zux%zux%zu is smaller "
+                              "than the kernel", in[0], in[1], in[2]);
+    }
+    if (n->n_inputs == 3 && n->inputs[2].size > 0) {
+        if ((st = operand(c, index, n, n->inputs[2], &b)) != SYN_OK ||
+            (st = syn_onnx_tensor_count(c, b, &count)) != SYN_OK)
+            return st;
+        if (count != oc)
+            return node_fail(c, index, n, SYN_ERR_SHAPE, "bias size differs from the output "
+                             "channels");
+    }
+    found_layer *layer = image_layer(c, w, index, SYN_LAYER_CONV2D, in, out);
+    if (!layer)
+        return SYN_ERR_UNSUPPORTED;
+    size_t units = layer->units, n_in = layer->n_in;
+    *layer = tmp;
+    layer->kind = SYN_LAYER_CONV2D;
+    layer->node = index;
+    layer->n_in = n_in;
+    layer->units = units;
+    layer->activation = SYN_ACT_LINEAR;
+    layer->channels = oc;
+    layer->groups = (size_t)group;
+    layer->weight = wt;
+    layer->bias = b;
+    return SYN_OK;
+}
+
+/* MaxPool and AveragePool as nn.MaxPool2d and nn.AvgPool2d export them:
+ * ceil_mode 0, no dilation, symmetric pads; AveragePool's pads count
+ * as PyTorch's count_include_pad says (ONNX's default 0 is its False), a
+ * Pad of zeros before it as padding that counts. */
+static syn_status pool_node(onnx_ctx *c, size_t index, const onnx_node *n, walk *w, int avg)
+{
+    size_t in[3], out[3];
+    syn_status st = image_input(c, index, n, w, in);
+    if (st != SYN_OK)
+        return st;
+    if (n->n_inputs != 1 || n->n_outputs < 1 || (n->n_outputs > 1 && n->outputs[1].size > 0))
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "a pool takes one input and gives "
+                         "one output (no Indices)");
+    int64_t kernel[2], strides[2], dil[2], pads[4];
+    int padded_before;
+    onnx_attr_value ceil, order, cip;
+    if ((st = ints_attr(c, index, n, "kernel_shape", 2, 1, 0, kernel)) != SYN_OK ||
+        (st = ints_attr(c, index, n, "strides", 2, 1, 1, strides)) != SYN_OK ||
+        (st = ints_attr(c, index, n, "dilations", 2, 1, 1, dil)) != SYN_OK ||
+        (st = syn_onnx_node_attr(c, n, "ceil_mode", &ceil)) != SYN_OK ||
+        (st = syn_onnx_node_attr(c, n, "storage_order", &order)) != SYN_OK ||
+        (st = syn_onnx_node_attr(c, n, "count_include_pad", &cip)) != SYN_OK)
+        return st;
+    int64_t own[4];
+    memcpy(own, w->pads, sizeof own);
+    int pending = w->pad_pending;
+    if ((st = window_pads(c, index, n, w, pads, &padded_before)) != SYN_OK)
+        return st;
+    if (kernel[0] == 0 || kernel[1] == 0)
+        return node_fail(c, index, n, SYN_ERR_CORRUPT, "kernel_shape is required");
+    if (dil[0] != 1 || dil[1] != 1 || (ceil.found && ceil.i != 0) ||
+        (order.found && order.i != 0))
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "only dilations 1, ceil_mode 0 and "
+                         "storage_order 0 are supported");
+    if (pads[0] != pads[2] || pads[1] != pads[3])
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "asymmetric pads are not "
+                         "supported");
+    int include = cip.found && cip.i != 0;
+    int node_pads = pads[0] != (pending ? own[0] : 0) || pads[1] != (pending ? own[1] : 0);
+    if (pending && node_pads && !include)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "a Pad before it and pads of its "
+                         "own that do not count (count_include_pad 0) cannot be one window");
+    if (!avg && padded_before)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "a Pad of zeros before MaxPool "
+                         "(synapse's max pooling pads with -inf)");
+    found_layer tmp;
+    memset(&tmp, 0, sizeof tmp);
+    out[0] = in[0];
+    for (int a = 0; a < 2; a++) {
+        tmp.kernel[a] = (size_t)kernel[a];
+        tmp.stride[a] = (size_t)strides[a];
+        tmp.pad[a] = (size_t)pads[a];
+        if (tmp.pad[a] > tmp.kernel[a] / 2)
+            return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "pad %zu is more than half "
+                              "the kernel %zu (PyTorch's limit)", tmp.pad[a], tmp.kernel[a]);
+        if (!syn_layer_window_out(in[1 + a], tmp.kernel[a], tmp.stride[a], 1, 2 * tmp.pad[a],
+                                  &out[1 + a]))
+            return node_failf(c, index, n, SYN_ERR_SHAPE, "its input %zux%zux%zu is smaller "
+                              "than the window", in[0], in[1], in[2]);
+    }
+    tmp.exclude_pad = avg && !include && !padded_before && (pads[0] || pads[1]);
+    found_layer *layer =
+        image_layer(c, w, index, avg ? SYN_LAYER_AVGPOOL2D : SYN_LAYER_MAXPOOL2D, in, out);
+    if (!layer)
+        return SYN_ERR_UNSUPPORTED;
+    size_t units = layer->units, n_in = layer->n_in;
+    syn_layer_kind kind = layer->kind;
+    *layer = tmp;
+    layer->kind = kind;
+    layer->node = index;
+    layer->n_in = n_in;
+    layer->units = units;
+    layer->activation = SYN_ACT_LINEAR;
+    return SYN_OK;
+}
+
+static syn_status gap_node(onnx_ctx *c, size_t index, const onnx_node *n, walk *w)
+{
+    size_t in[3], out[3];
+    syn_status st = image_input(c, index, n, w, in);
+    if (st != SYN_OK)
+        return st;
+    if (n->n_inputs != 1 || n->n_outputs != 1)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "unexpected number of inputs or "
+                         "outputs");
+    out[0] = in[0];
+    out[1] = out[2] = 1;
+    return image_layer(c, w, index, SYN_LAYER_GLOBAL_AVGPOOL, in, out) ? SYN_OK
+                                                                         : SYN_ERR_UNSUPPORTED;
+}
+
+/* Pad(x, pads[, 0]) in constant mode over H and W only, as
+ * torch.onnx.export writes before an AveragePool with count_include_pad
+ * (or a Conv): kept for the node after it. pads is the attribute before
+ * opset 11, then an INT64 input: [x1_begin, x2_begin, ..., x1_end, ...]. */
+static syn_status pad_node(onnx_ctx *c, size_t index, const onnx_node *n, walk *w)
+{
+    size_t in[3];
+    syn_status st = image_input(c, index, n, w, in);
+    if (st != SYN_OK)
+        return st;
+    if (n->n_outputs != 1 || n->n_inputs < 1 || n->n_inputs > 3 || w->pad_pending)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "unexpected inputs or outputs");
+    onnx_attr_value mode, value, pads_attr;
+    if ((st = syn_onnx_node_attr(c, n, "mode", &mode)) != SYN_OK ||
+        (st = syn_onnx_node_attr(c, n, "value", &value)) != SYN_OK ||
+        (st = syn_onnx_node_attr(c, n, "pads", &pads_attr)) != SYN_OK)
+        return st;
+    if (mode.found && !(mode.has_s && onnx_span_is(mode.s, "constant")))
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "only the constant mode is "
+                         "supported");
+    int64_t p[MAX_DIMS];
+    size_t np = 0;
+    float fill = value.found ? value.f : 0.0f;
+    if (n->n_inputs >= 2 && n->inputs[1].size > 0) {
+        const onnx_tensor *t = syn_onnx_find_tensor(c, n->inputs[1]);
+        if (!t)
+            return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "pads must be a constant");
+        if ((st = syn_onnx_tensor_ints(c, t, p, &np)) != SYN_OK)
+            return st;
+    } else {
+        np = pads_attr.n_ints <= MAX_DIMS ? pads_attr.n_ints : 0;
+        memcpy(p, pads_attr.ints, sizeof p);
+    }
+    if (n->n_inputs == 3 && n->inputs[2].size > 0 &&
+        (st = scalar_operand(c, index, n, n->inputs[2], &fill)) != SYN_OK)
+        return st;
+    if (np != 8 || p[0] || p[1] || p[4] || p[5] || fill != 0.0f)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "only zeros around H and W of "
+                         "[batch, C, H, W] are supported");
+    for (int k = 0; k < 4; k++) {
+        w->pads[k] = p[k < 2 ? 2 + k : 4 + k];
+        if (w->pads[k] < 0 || w->pads[k] > (int64_t)1 << 24)
+            return node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "pads out of range");
+    }
+    w->pad_pending = 1;
+    return SYN_OK;
+}
+
+/* Flatten or a Reshape to [batch, features] after an image layer: an
+ * explicit flatten layer (the network keeps the architecture it had). */
+static void flatten_layer(onnx_ctx *c, size_t index, walk *w)
+{
+    found_layer *prev = open_layer(c);
+    found_layer *layer = &c->layers[c->n_layers++];
+    memset(layer, 0, sizeof *layer);
+    layer->kind = SYN_LAYER_FLATTEN;
+    layer->node = index;
+    layer->n_in = layer->units = prev->units;
+    layer->activation = SYN_ACT_LINEAR;
+    flat_dims(&w->dims, prev->units);
+}
+
+static int after_image(onnx_ctx *c)
+{
+    const found_layer *l = open_layer(c);
+    return l && image_kind(l->kind);
+}
+
 /* One node of the chain: checks that it continues from w->current, records
  * what it means and moves w->current to its output. */
 static syn_status visit_node(onnx_ctx *c, size_t index, const onnx_node *n, walk *w)
@@ -1104,6 +1499,32 @@ static syn_status visit_node(onnx_ctx *c, size_t index, const onnx_node *n, walk
         onnx_tensor *t = &c->g.tensors[c->g.n_tensors++];
         *t = *syn_onnx_find_tensor(c, n->inputs[0]);
         t->name = n->outputs[0];
+        return SYN_OK;
+    }
+    int conv = onnx_span_is(n->op_type, "Conv"), maxpool = onnx_span_is(n->op_type, "MaxPool");
+    int avgpool = onnx_span_is(n->op_type, "AveragePool");
+    int gap = onnx_span_is(n->op_type, "GlobalAveragePool"), pad = onnx_span_is(n->op_type, "Pad");
+    if (w->pad_pending && !conv && !avgpool)
+        return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                         "a Pad must be followed by the AveragePool or Conv it pads for");
+    if (conv || maxpool || avgpool || gap || pad) {
+        char vb[SHOWN_NAME + 4];
+        if (!on_chain)
+            return node_failf(c, index, n, SYN_ERR_UNSUPPORTED, "does not continue the chain "
+                              "from \"%s\"", syn_onnx_shown(w->current, vb));
+        if (w->softmax_seen)
+            return node_fail(c, index, n, SYN_ERR_UNSUPPORTED,
+                             "Softmax must be the last operator");
+        syn_status st = conv      ? conv_node(c, index, n, w)
+                        : gap     ? gap_node(c, index, n, w)
+                        : pad     ? pad_node(c, index, n, w)
+                                  : pool_node(c, index, n, w, avgpool);
+        if (st != SYN_OK)
+            return st;
+        w->ln_affine = 0;
+        w->current = n->outputs[0];
+        w->values[w->n_values].name = w->current;
+        w->values[w->n_values++].dims = w->dims;
         return SYN_OK;
     }
     int dropout = onnx_span_is(n->op_type, "Dropout");
@@ -1205,12 +1626,21 @@ static syn_status visit_node(onnx_ctx *c, size_t index, const onnx_node *n, walk
             st = node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "Flatten must have axis = 1");
         if (st == SYN_OK)
             st = check_relayout(c, index, n, w);
-        if (st == SYN_OK)
+        if (st == SYN_OK && after_image(c))
+            flatten_layer(c, index, w);
+        else if (st == SYN_OK)
             flat_dims(&w->dims, onnx_dims_size(&w->dims));
     } else if (reshape) {
         st = check_relayout(c, index, n, w);
         if (st == SYN_OK)
             st = reshape_node(c, index, n, w);
+        if (st == SYN_OK && after_image(c)) {
+            if (w->dims.rank_known && w->dims.rank == 1)
+                flatten_layer(c, index, w);
+            else
+                st = node_fail(c, index, n, SYN_ERR_UNSUPPORTED, "after an image layer, a "
+                               "Reshape must flatten each sample (to [batch, features])");
+        }
     }
     if (st != SYN_OK)
         return st;

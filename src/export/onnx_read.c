@@ -531,6 +531,9 @@ syn_status syn_onnx_node_attr(onnx_ctx *c, const onnx_node *n, const char *name,
             } else if (af.number == ONNX_ATTR_T && af.wire_type == SYN_PB_LEN) {
                 v.t = onnx_field_span(&af);
                 v.has_t = 1;
+            } else if (af.number == ONNX_ATTR_S && af.wire_type == SYN_PB_LEN) {
+                v.s = onnx_field_span(&af);
+                v.has_s = 1;
             } else if (af.number == ONNX_ATTR_INTS) {
                 st = read_int64s(c, &af, v.ints, MAX_DIMS, &v.n_ints, "AttributeProto.ints");
                 if (st != SYN_OK)

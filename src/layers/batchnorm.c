@@ -283,7 +283,8 @@ static int bn_state_ok(const syn_layer *l, const float *state, char *why, size_t
     return 1;
 }
 
-/* ONNX BatchNormalization (inference form, opset 9-13's): scale, B, mean,
+/* ONNX BatchNormalization (inference form, opset 9-13's), per feature of
+ * [batch, units] or per channel of [batch, C, H, W]: scale, B, mean,
  * var and epsilon are PyTorch's weight, bias, running_mean, running_var and
  * eps; without beta, B is zeros. */
 static int bn_onnx(const syn_layer *l, size_t index, const float *params, const float *state,
@@ -294,18 +295,19 @@ static int bn_onnx(const syn_layer *l, size_t index, const float *params, const 
     for (int k = 0; k < 4; k++)
         snprintf(names[k], sizeof names[k], "batchnorm%zu.%s", index, parts[k]);
     snprintf(node, sizeof node, "batchnorm%zu_bn", index);
-    int64_t dims[1] = {(int64_t)l->units};
-    sink->tensor(sink->ctx, names[0], dims, 1, params + l->w_off, l->units);
+    size_t nc = l->channels; /* BatchNorm2d: per channel */
+    int64_t dims[1] = {(int64_t)nc};
+    sink->tensor(sink->ctx, names[0], dims, 1, params + l->w_off, nc);
     if (l->has_bias) {
-        sink->tensor(sink->ctx, names[1], dims, 1, params + l->b_off, l->units);
+        sink->tensor(sink->ctx, names[1], dims, 1, params + l->b_off, nc);
     } else {
-        float *zero = calloc(l->units, sizeof *zero);
+        float *zero = calloc(nc, sizeof *zero);
         if (zero)
-            sink->tensor(sink->ctx, names[1], dims, 1, zero, l->units);
+            sink->tensor(sink->ctx, names[1], dims, 1, zero, nc);
         free(zero);
     }
-    sink->tensor(sink->ctx, names[2], dims, 1, state + l->s_off, l->units);
-    sink->tensor(sink->ctx, names[3], dims, 1, state + l->s_off + l->units, l->units);
+    sink->tensor(sink->ctx, names[2], dims, 1, state + l->s_off, nc);
+    sink->tensor(sink->ctx, names[3], dims, 1, state + l->s_off + nc, nc);
     const char *inputs[5] = {in, names[0], names[1], names[2], names[3]};
     syn_onnx_attr eps = {.name = "epsilon", .type = SYN_ONNX_FLOAT, .f = l->eps};
     sink->node(sink->ctx, "BatchNormalization", node, inputs, 5, out, &eps, 1);
@@ -404,5 +406,6 @@ const syn_layer_ops syn_batchnorm2d_ops = {
     .attrs = bn_attrs,
     .set_attrs = bn_set_attrs,
     .state_ok = bn_state_ok,
+    .onnx_emit = bn_onnx,
     .keeps_shape = 1,
 };

@@ -406,6 +406,44 @@ static int conv_set_attrs(syn_layer_desc *d, const float *v, size_t n, char *why
     return 1;
 }
 
+/* ONNX Conv (opset 11+): X, W [oc x C/groups x kh x kw] as stored, B
+ * optional; pads [top, left, bottom, right]: padding='same' puts the odd
+ * one after (ATen's total - total / 2), as ONNX's explicit pads can say. */
+static int conv_onnx(const syn_layer *l, size_t index, const float *params, const float *state,
+                     const char *in, const char *out, const syn_onnx_sink *sink)
+{
+    (void)state;
+    char weight[SYN_ONNX_NAME], bias[SYN_ONNX_NAME], node[SYN_ONNX_NAME];
+    snprintf(weight, sizeof weight, "conv%zu.weight", index);
+    snprintf(bias, sizeof bias, "conv%zu.bias", index);
+    snprintf(node, sizeof node, "conv%zu_conv", index);
+    size_t oc = l->out_shape[0], cg = l->in_shape[0] / l->groups;
+    int64_t dims[4] = {(int64_t)oc, (int64_t)cg, (int64_t)l->kernel[0], (int64_t)l->kernel[1]};
+    sink->tensor(sink->ctx, weight, dims, 4, params + l->w_off,
+                 oc * cg * l->kernel[0] * l->kernel[1]);
+    if (l->has_bias)
+        sink->tensor(sink->ctx, bias, dims, 1, params + l->b_off, oc);
+    int64_t kernel[2], strides[2], dilations[2], pads[4];
+    for (int a = 0; a < 2; a++) {
+        kernel[a] = (int64_t)l->kernel[a];
+        strides[a] = (int64_t)l->stride[a];
+        dilations[a] = (int64_t)l->dilation[a];
+        size_t total = l->pad_same ? l->dilation[a] * (l->kernel[a] - 1) : 2 * l->pad[a];
+        pads[a] = (int64_t)l->pad[a];
+        pads[2 + a] = (int64_t)(total - l->pad[a]);
+    }
+    syn_onnx_attr attrs[5] = {
+        {.name = "kernel_shape", .type = SYN_ONNX_INTS, .ints = kernel, .n_ints = 2},
+        {.name = "strides", .type = SYN_ONNX_INTS, .ints = strides, .n_ints = 2},
+        {.name = "pads", .type = SYN_ONNX_INTS, .ints = pads, .n_ints = 4},
+        {.name = "dilations", .type = SYN_ONNX_INTS, .ints = dilations, .n_ints = 2},
+        {.name = "group", .type = SYN_ONNX_INT, .i = (int64_t)l->groups},
+    };
+    const char *inputs[3] = {in, weight, bias};
+    sink->node(sink->ctx, "Conv", node, inputs, l->has_bias ? 3 : 2, out, attrs, 5);
+    return 1;
+}
+
 const syn_layer_ops syn_conv2d_ops = {
     .name = "conv2d",
     .plan_shape = conv_plan,
@@ -417,4 +455,5 @@ const syn_layer_ops syn_conv2d_ops = {
     .attrs = conv_attrs,
     .set_attrs = conv_set_attrs,
     .state_ok = NULL,
+    .onnx_emit = conv_onnx,
 };

@@ -254,5 +254,6 @@ const syn_layer_ops syn_dropout2d_ops = {
     .attrs = dropout_attrs,
     .set_attrs = dropout_set_attrs,
     .state_ok = NULL,
+    .onnx_emit = dropout_onnx,
     .keeps_shape = 1,
 };

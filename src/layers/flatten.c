@@ -3,6 +3,7 @@
  * floats do not move (a dense layer reads any shape this way already); the
  * kind exists so that an architecture can say it, and an exporter can
  * write the Flatten a framework expects. */
+#include <stdio.h>
 #include <string.h>
 
 #include "layers/layer.h"
@@ -49,6 +50,21 @@ static void flatten_backward(const syn_layer *l, const syn_layer_pass *p, const 
         memcpy(d_in, dz, p->batch * l->units * sizeof(float));
 }
 
+/* ONNX Flatten (axis 1): [batch, C, H, W] -> [batch, C*H*W], the same
+ * row-major order. */
+static int flatten_onnx(const syn_layer *l, size_t index, const float *params,
+                        const float *state, const char *in, const char *out,
+                        const syn_onnx_sink *sink)
+{
+    (void)l, (void)params, (void)state;
+    char node[SYN_ONNX_NAME];
+    snprintf(node, sizeof node, "flatten%zu_flatten", index);
+    const char *inputs[1] = {in};
+    syn_onnx_attr axis = {.name = "axis", .type = SYN_ONNX_INT, .i = 1};
+    sink->node(sink->ctx, "Flatten", node, inputs, 1, out, &axis, 1);
+    return 1;
+}
+
 const syn_layer_ops syn_flatten_ops = {
     .name = "flatten",
     .plan_shape = flatten_plan,
@@ -60,4 +76,5 @@ const syn_layer_ops syn_flatten_ops = {
     .attrs = syn_layer_no_attrs,
     .set_attrs = syn_layer_set_no_attrs,
     .state_ok = NULL,
+    .onnx_emit = flatten_onnx,
 };

@@ -276,6 +276,35 @@ static int pool_set_attrs(syn_layer_desc *d, const float *v, size_t n, char *why
     return 1;
 }
 
+/* ONNX MaxPool and AveragePool (ceil_mode 0, as PyTorch's default):
+ * kernel_shape, strides and symmetric pads; AveragePool's
+ * count_include_pad is PyTorch's (1 unless exclude_pad). ONNX's MaxPool
+ * ignores the padding as PyTorch's -inf padding does. */
+static int pool_onnx(const syn_layer *l, size_t index, const float *params, const float *state,
+                     const char *in, const char *out, const syn_onnx_sink *sink)
+{
+    (void)params, (void)state;
+    int avg = l->kind == SYN_LAYER_AVGPOOL2D;
+    char node[SYN_ONNX_NAME];
+    snprintf(node, sizeof node, "%s%zu_pool", avg ? "avgpool" : "maxpool", index);
+    int64_t kernel[2], strides[2], pads[4];
+    for (int a = 0; a < 2; a++) {
+        kernel[a] = (int64_t)l->kernel[a];
+        strides[a] = (int64_t)l->stride[a];
+        pads[a] = pads[2 + a] = (int64_t)l->pad[a];
+    }
+    syn_onnx_attr attrs[4] = {
+        {.name = "kernel_shape", .type = SYN_ONNX_INTS, .ints = kernel, .n_ints = 2},
+        {.name = "strides", .type = SYN_ONNX_INTS, .ints = strides, .n_ints = 2},
+        {.name = "pads", .type = SYN_ONNX_INTS, .ints = pads, .n_ints = 4},
+        {.name = "count_include_pad", .type = SYN_ONNX_INT, .i = !l->exclude_pad},
+    };
+    const char *inputs[1] = {in};
+    sink->node(sink->ctx, avg ? "AveragePool" : "MaxPool", node, inputs, 1, out, attrs,
+               avg ? 4 : 3);
+    return 1;
+}
+
 const syn_layer_ops syn_maxpool2d_ops = {
     .name = "maxpool2d",
     .plan_shape = maxpool_plan,
@@ -287,6 +316,7 @@ const syn_layer_ops syn_maxpool2d_ops = {
     .attrs = pool_attrs,
     .set_attrs = pool_set_attrs,
     .state_ok = NULL,
+    .onnx_emit = pool_onnx,
 };
 
 const syn_layer_ops syn_avgpool2d_ops = {
@@ -300,6 +330,7 @@ const syn_layer_ops syn_avgpool2d_ops = {
     .attrs = pool_attrs,
     .set_attrs = pool_set_attrs,
     .state_ok = NULL,
+    .onnx_emit = pool_onnx,
 };
 
 /* ---- global average pooling ------------------------------------------ */
@@ -376,6 +407,18 @@ static void gap_backward(const syn_layer *l, const syn_layer_pass *p, const floa
                         gap_planes_per_chunk(l), gap_backward_planes, &job);
 }
 
+/* ONNX GlobalAveragePool: [batch, C, H, W] -> [batch, C, 1, 1]. */
+static int gap_onnx(const syn_layer *l, size_t index, const float *params, const float *state,
+                    const char *in, const char *out, const syn_onnx_sink *sink)
+{
+    (void)l, (void)params, (void)state;
+    char node[SYN_ONNX_NAME];
+    snprintf(node, sizeof node, "globalavgpool%zu_pool", index);
+    const char *inputs[1] = {in};
+    sink->node(sink->ctx, "GlobalAveragePool", node, inputs, 1, out, NULL, 0);
+    return 1;
+}
+
 const syn_layer_ops syn_global_avgpool_ops = {
     .name = "globalavgpool",
     .plan_shape = gap_plan,
@@ -387,4 +430,5 @@ const syn_layer_ops syn_global_avgpool_ops = {
     .attrs = syn_layer_no_attrs,
     .set_attrs = syn_layer_set_no_attrs,
     .state_ok = NULL,
+    .onnx_emit = gap_onnx,
 };

@@ -9,7 +9,11 @@ x / 255, nn.Flatten of image-shaped inputs, x.view(x.size(0), -1) and
 x.view(-1, n), a Reshape to [0, -1], class names in metadata_props
 "classes"; and the layer kinds: BatchNorm1d, LayerNorm at opset 17 and
 written out in operators before it, Dropout; and the activations GELU (erf
-and tanh), SiLU, ELU, Softplus. tests/test_onnx.c imports each model with syn_net_import_onnx and
+and tanh), SiLU, ELU, Softplus; and convolutional nets (issue 15): Conv2d
+with padding, stride, dilation, groups, bias or none, BatchNorm2d,
+MaxPool2d, AvgPool2d both ways of count_include_pad, AdaptiveAvgPool2d(1),
+torch.flatten and x.view(x.size(0), -1), behind a (x - mean) / std
+normalization per channel. tests/test_onnx.c imports each model with syn_net_import_onnx and
 must reproduce the outputs.
 
 Files per model NAME:
@@ -140,16 +144,48 @@ def activation_models():
                13 if k % 2 == 0 else 17, 2.0, {})
 
 
+class FlattenView(nn.Module):
+    """x.view(x.size(0), -1) between the convolutions and the classifier."""
+
+    def forward(self, x):
+        return x.view(x.size(0), -1)
+
+
+def cnn_models():
+    """Convolutional nets as PyTorch users write them (issue 15), eval mode:
+    (name, module, sample shape, opset, input scale, metadata). The export
+    folds a BatchNorm2d right after a Conv into the Conv's weights, so the
+    first has one after a pool (a BatchNormalization node); the second's
+    AvgPool2d with count_include_pad exports as Pad then AveragePool."""
+    g = torch.Generator().manual_seed(20261215)
+    mean_c = torch.rand(1, 2, 1, 1, generator=g) - 0.5
+    std_c = torch.rand(1, 2, 1, 1, generator=g) + 0.5
+    yield ("cnn_bn_pool", nn.Sequential(
+        Normalize(mean_c, std_c),
+        nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.BatchNorm2d(4),
+        nn.Conv2d(4, 6, 3, stride=2, dilation=1, groups=2, bias=False), nn.ReLU(),
+        nn.Dropout(0.25),
+        nn.Flatten(), nn.Linear(6 * 2 * 2, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 3),
+        nn.Softmax(dim=1)), (2, 10, 10), 13, 1.0, {})
+    yield ("cnn_avg_gap", nn.Sequential(
+        nn.Conv2d(1, 4, (3, 2), padding=(1, 0), dilation=(1, 2)), nn.BatchNorm2d(4),
+        nn.Tanh(), nn.AvgPool2d(2, padding=1, count_include_pad=False),
+        nn.Conv2d(4, 4, 3, padding=1, groups=4), nn.ELU(),
+        nn.AvgPool2d(3, stride=1, padding=1), nn.Conv2d(4, 5, 1),
+        nn.AdaptiveAvgPool2d(1), FlattenView(), nn.Linear(5, 2)), (1, 9, 8), 17, 1.0, {})
+
+
 def perturb_norms(model, g, x):
     """Random gamma and beta for every norm layer, and running statistics
     as training on x leaves them (momentum None: the plain average over
     the passes), so the model is one a training run could have made."""
     with torch.no_grad():
         for m in model.modules():
-            if isinstance(m, (nn.BatchNorm1d, nn.LayerNorm)) and m.weight is not None:
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm)) and \
+                    m.weight is not None:
                 m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
                 m.bias.copy_(torch.rand(m.bias.shape, generator=g) - 0.5)
-        bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
+        bns = [m for m in model.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
         for m in bns:
             m.momentum = None
         model.train()
@@ -301,6 +337,12 @@ def main():
         torch.manual_seed(20261201 + len(manifest))
         x = torch.randn(ROWS, *sample) * scale
         manifest.append(export_model(out_dir, name, model, x, opset, metadata))
+    for name, model, sample, opset, scale, metadata in cnn_models():
+        torch.manual_seed(20261201 + len(manifest))
+        x = torch.randn(ROWS, *sample) * scale
+        scale_params(model)
+        perturb_norms(model, g, x)
+        manifest.append(export_model(out_dir, name, model, x, opset, metadata, prepared=True))
     with open(os.path.join(out_dir, "manifest.txt"), "w") as f:
         f.write("# name n_inputs n_outputs rows opset softmax (make_torch_fixtures.py)\n")
         f.write("\n".join(manifest) + "\n")
