@@ -32,8 +32,9 @@
  *
  * The policy (thread count 0). Per run the caller times its own chunks,
  * which estimates what the run would cost on one thread (its time per chunk
- * times the chunks); over a window of runs it compares that, plus the time
- * between runs, with the wall time it really took. Waiting for a worker
+ * times the chunks, at most the threads times the wall time); over a window
+ * of runs (16; a new pool's first, 4) it compares the median run's gain,
+ * plus the time between runs, with the wall time it really took. Waiting for a worker
  * that the OS descheduled shows up as a speedup below 1, a worker that
  * never arrives in time as one near 1: below 1.02 the pool runs on one
  * thread, and tries one more again after a pause that doubles
