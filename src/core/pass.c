@@ -563,8 +563,15 @@ int syn_net_rows_split_ok(const syn_net *net, size_t min_rows)
         case SYN_LAYER_DROPOUT:
         case SYN_LAYER_FLATTEN:
             break; /* element-wise, keyed by the sample id */
-        default:
-            return 0;
+        case SYN_LAYER_BATCHNORM:
+        case SYN_LAYER_LAYERNORM:
+        case SYN_LAYER_CONV2D:
+        case SYN_LAYER_MAXPOOL2D:
+        case SYN_LAYER_AVGPOOL2D:
+        case SYN_LAYER_GLOBAL_AVGPOOL:
+        case SYN_LAYER_BATCHNORM2D:
+        case SYN_LAYER_DROPOUT2D:
+        case SYN_LAYER_COUNT_: return 0;
         }
     }
     return 1;
