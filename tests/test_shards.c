@@ -100,7 +100,7 @@ static syn_status t_barrier(void *ctx)
 
 /* ---------------------------------------------------------------- the runs */
 typedef struct setup {
-    int kind;             /* 0: dense, 1: + dropout and layernorm, 2: batch norm */
+    int kind; /* 0: dense, 1: + dropout and layernorm, 2: batch norm, 3: + dropout */
     syn_reduction reduction;
     size_t batch, epochs;
     int poison_row;       /* >= 0: this row's feature is NaN */
@@ -110,7 +110,7 @@ typedef struct setup {
 static syn_net *make_net(const setup *s)
 {
     syn_layer_desc dense[3] = {{.units = 24, .activation = SYN_ACT_RELU},
-                               {.units = 12, .activation = SYN_ACT_TANH},
+                               {.units = 24, .activation = SYN_ACT_TANH},
                                {.units = 3, .activation = SYN_ACT_SOFTMAX}};
     syn_layer_desc mixed[5] = {{.units = 24, .activation = SYN_ACT_RELU},
                                {.kind = SYN_LAYER_DROPOUT, .rate = 0.3f,
@@ -118,13 +118,21 @@ static syn_net *make_net(const setup *s)
                                {.kind = SYN_LAYER_LAYERNORM, .activation = SYN_ACT_LINEAR},
                                {.units = 12, .activation = SYN_ACT_TANH},
                                {.units = 3, .activation = SYN_ACT_SOFTMAX}};
+    /* Products wide enough for one pass over a rank's shards
+     * (syn_net_rows_split_ok): kinds 0 and 3; kind 1's layer norm takes a
+     * pass per shard. */
+    syn_layer_desc drop[4] = {{.units = 24, .activation = SYN_ACT_RELU},
+                              {.kind = SYN_LAYER_DROPOUT, .rate = 0.3f,
+                               .activation = SYN_ACT_LINEAR},
+                              {.units = 24, .activation = SYN_ACT_TANH},
+                              {.units = 3, .activation = SYN_ACT_SOFTMAX}};
     syn_layer_desc bn[3] = {{.units = 24, .activation = SYN_ACT_LINEAR},
                             {.kind = SYN_LAYER_BATCHNORM, .activation = SYN_ACT_RELU},
                             {.units = 3, .activation = SYN_ACT_SOFTMAX}};
     syn_net_desc d = {.n_inputs = N_IN, .loss = SYN_LOSS_CROSS_ENTROPY, .seed = 11,
                       .reduction = s->reduction};
-    d.layers = s->kind == 0 ? dense : s->kind == 1 ? mixed : bn;
-    d.n_layers = s->kind == 1 ? 5 : 3;
+    d.layers = s->kind == 0 ? dense : s->kind == 1 ? mixed : s->kind == 3 ? drop : bn;
+    d.n_layers = s->kind == 1 ? 5 : s->kind == 3 ? 4 : 3;
     syn_net *net = NULL;
     syn_net_create(&d, &net);
     if (net && s->weighted) {
@@ -354,6 +362,12 @@ int main(void)
     setup mixed = {.kind = 1, .reduction = SYN_REDUCTION_MEAN, .batch = 433, .epochs = 2,
                    .poison_row = -1};
     identity_across_ranks(&mixed, "dropout + layernorm, batch 433 (6 shards; last 4)");
+    setup drop = {.kind = 3, .reduction = SYN_REDUCTION_MEAN, .batch = 433, .epochs = 2,
+                  .poison_row = -1};
+    identity_across_ranks(&drop, "dropout, one pass per rank, batch 433 (6 shards; last 4)");
+    setup drop_sum = {.kind = 3, .reduction = SYN_REDUCTION_SUM, .batch = 770, .epochs = 1,
+                      .poison_row = -1, .weighted = 0};
+    identity_across_ranks(&drop_sum, "dropout, sum reduction, batch 770 (12 shards)");
     setup sum = {.kind = 1, .reduction = SYN_REDUCTION_SUM, .batch = 200, .epochs = 1,
                  .poison_row = -1};
     identity_across_ranks(&sum, "sum reduction, batch 200 (3 shards)");

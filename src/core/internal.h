@@ -150,6 +150,14 @@ double syn_loss_compute(const syn_net *net, const syn_workspace *ws, const float
 /* Writes dL/dz of the output layer (pre-activation) into dz [batch x n_out]. */
 void syn_loss_grad(const syn_net *net, const syn_workspace *ws, const float *targets,
                    size_t batch, float *dz);
+/* The same for rows [lo, lo + batch) of the last pass alone, as if they were
+ * a pass of their own (targets and dz: those rows'): every loss is a
+ * function of each row, so the sharded path (shard.c) gets each shard's
+ * loss and gradient out of one pass over all of a rank's shards. */
+double syn_loss_compute_rows(const syn_net *net, const syn_workspace *ws,
+                             const float *targets, size_t lo, size_t batch);
+void syn_loss_grad_rows(const syn_net *net, const syn_workspace *ws, const float *targets,
+                        size_t lo, size_t batch, float *dz);
 
 /* OneCycleLR's momentum cycling (optim.c): sets beta1 (Adam, AdamW, NAdam,
  * RAdam) or the momentum (momentum, Nesterov, RMSprop with a momentum
@@ -187,6 +195,18 @@ double syn_loss_divisor(const syn_net *net, const float *targets, size_t batch);
 /* Rows of out [batch x n_out] whose predicted class is y's (train.c). */
 size_t syn_count_correct(const float *out, const float *y, size_t batch, size_t n_out);
 
+/* Whether every row of a training pass over min_rows rows or more comes
+ * out the same, bit for bit, whatever other rows share the pass (dense,
+ * dropout and flatten layers on the built-in matrix products, pass.c). */
+int syn_net_rows_split_ok(const syn_net *net, size_t min_rows);
+/* syn_backward's propagation, after dL/dz of the output is in delta[0],
+ * with the parameter gradients of rows [cuts[s], cuts[s + 1]) into
+ * grads[s] (n_params floats each) as if each part were a pass of its own,
+ * and the deltas over all rows at once; for a net syn_net_rows_split_ok
+ * accepts, cuts[0] = 0 and cuts[n_parts] = batch. */
+syn_status syn_backward_split(const syn_net *net, syn_workspace *ws, size_t batch,
+                              const size_t *cuts, size_t n_parts, float *const *grads);
+
 /* The sharded gradient of a global batch (shard.c; synapse.h, "several
  * processes"). */
 typedef struct syn_sharded syn_sharded;
@@ -194,7 +214,7 @@ typedef struct syn_sharded syn_sharded;
 /* One global batch: dataset rows (ds, rows) or a caller's arrays (x, y). */
 typedef struct syn_shard_batch {
     syn_net *net;
-    syn_workspace *ws;     /* holds syn_sharded_pass_rows(batch) rows */
+    syn_workspace *ws;     /* holds syn_sharded_pass_rows(sh, batch) rows */
     float *y_buf;          /* the same rows of targets (dataset path) */
     const syn_dataset *ds;
     const size_t *rows;
@@ -209,8 +229,9 @@ typedef struct syn_shard_batch {
  * state (batch norm), OVERFLOW, OUT_OF_MEMORY. */
 syn_status syn_sharded_create(const syn_net *net, const syn_comm *comm, syn_sharded **out);
 void syn_sharded_free(syn_sharded *sh);
-/* The most rows one shard of a batch holds: what the workspace must fit. */
-size_t syn_sharded_pass_rows(size_t batch);
+/* The most rows one pass of the sharded path runs for batches of up to
+ * `batch` rows: what the workspace must fit. */
+size_t syn_sharded_pass_rows(const syn_sharded *sh, size_t batch);
 /* The combined gradient of the batch into the workspace's gradient arena,
  * with the batch's loss and correct rows: the same on every rank. Returns
  * DIVERGED on every rank when any shard's loss or gradient is not finite,

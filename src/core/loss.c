@@ -379,11 +379,12 @@ double syn_loss_share(const syn_net *net, const float *targets, size_t batch)
     return (double)batch;
 }
 
-double syn_loss_compute(const syn_net *net, const syn_workspace *ws, const float *targets,
-                        size_t batch)
+double syn_loss_compute_rows(const syn_net *net, const syn_workspace *ws,
+                             const float *targets, size_t lo, size_t batch)
 {
     size_t n_out = ws->widths[net->n_layers];
-    loss_args g = {net, ws->act[net->n_layers - 1], ws->logits, targets, batch, n_out};
+    loss_args g = {net, ws->act[net->n_layers - 1] + lo * n_out, ws->logits + lo * n_out,
+                   targets, batch, n_out};
     double norm = loss_norm(net, targets, batch, n_out);
     /* No target weight in the batch: nothing to learn from it. */
     if (norm == 0.0)
@@ -391,12 +392,19 @@ double syn_loss_compute(const syn_net *net, const syn_workspace *ws, const float
     return loss_rows[net->loss].value(&g) / norm;
 }
 
-void syn_loss_grad(const syn_net *net, const syn_workspace *ws, const float *targets,
-                   size_t batch, float *dz)
+double syn_loss_compute(const syn_net *net, const syn_workspace *ws, const float *targets,
+                        size_t batch)
+{
+    return syn_loss_compute_rows(net, ws, targets, 0, batch);
+}
+
+void syn_loss_grad_rows(const syn_net *net, const syn_workspace *ws, const float *targets,
+                        size_t lo, size_t batch, float *dz)
 {
     const syn_layer *out = &net->layers[net->n_layers - 1];
     size_t n_out = out->units;
-    loss_args g = {net, ws->act[net->n_layers - 1], ws->logits, targets, batch, n_out};
+    loss_args g = {net, ws->act[net->n_layers - 1] + lo * n_out, ws->logits + lo * n_out,
+                   targets, batch, n_out};
     const loss_row *row = &loss_rows[net->loss];
     double norm = loss_norm(net, targets, batch, n_out);
     if (norm == 0.0) {
@@ -407,4 +415,10 @@ void syn_loss_grad(const syn_net *net, const syn_workspace *ws, const float *tar
     /* Element-wise losses are taken on the output a: chain through a'(z). */
     if (row->output == OUT_ANY || row->output == OUT_ANY_BUT_SOFTMAX)
         syn_activation_backward(out->activation, out->leaky_slope, g.a, g.z, dz, batch, n_out);
+}
+
+void syn_loss_grad(const syn_net *net, const syn_workspace *ws, const float *targets,
+                   size_t batch, float *dz)
+{
+    syn_loss_grad_rows(net, ws, targets, 0, batch, dz);
 }

@@ -9,7 +9,9 @@
 
 #include "data/dataset_internal.h"
 #include "core/internal.h"
+#include "kernels/gemm.h"
 #include "kernels/small.h"
+#include "layers/layer.h"
 
 /* Element-wise loops below this size are not worth waking threads for;
  * rows per chunk of the row-wise loops (the layers' cuts, layer.h). */
@@ -542,6 +544,68 @@ syn_status syn_backward_from_output(const syn_net *net, syn_workspace *ws, const
     syn_activation_backward(out->activation, out->leaky_slope, ws->act[net->n_layers - 1],
                             ws->logits, ws->delta[0], batch, out->units);
     backpropagate(net, ws, batch);
+    return SYN_OK;
+}
+
+int syn_net_rows_split_ok(const syn_net *net, size_t min_rows)
+{
+    /* The small path (passes up to SYN_SMALL_ROWS rows) sums its own way. */
+    if (net->small && net->max_width <= SYN_SMALL_WIDTH)
+        return 0;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const syn_layer *layer = &net->layers[l];
+        switch (layer->kind) {
+        case SYN_LAYER_DENSE:
+            if (!syn_gemm_rows_stable(layer->units, layer->n_in, min_rows) ||
+                (l > 0 && !syn_gemm_rows_stable(layer->n_in, layer->units, min_rows)))
+                return 0;
+            break;
+        case SYN_LAYER_DROPOUT:
+        case SYN_LAYER_FLATTEN:
+            break; /* element-wise, keyed by the sample id */
+        default:
+            return 0;
+        }
+    }
+    return 1;
+}
+
+syn_status syn_backward_split(const syn_net *net, syn_workspace *ws, size_t batch,
+                              const size_t *cuts, size_t n_parts, float *const *grads)
+{
+    if (!net || !ws || !cuts || !grads || batch == 0 || n_parts == 0 ||
+        cuts[n_parts] != batch)
+        return SYN_ERR_INVALID_ARGUMENT;
+    if (batch > ws->max_batch || !syn_workspace_fits(ws, net))
+        return SYN_ERR_SHAPE;
+    if (ws->last_batch != batch)
+        return SYN_ERR_STATE;
+    int cur = 0;
+    for (size_t l = net->n_layers; l-- > 0;) {
+        const syn_layer *layer = &net->layers[l];
+        const syn_layer_ops *ops = syn_layer_ops_of(layer->kind);
+        syn_layer_pass p = layer_pass(net, NULL, ws, l, batch);
+        float *d_prev = l > 0 ? ws->delta[1 - cur] : NULL;
+        const float *dz = ws->delta[cur];
+        if (layer->kind == SYN_LAYER_DENSE) {
+            /* Each part's weight gradient as a pass of its rows alone. */
+            for (size_t s = 0; s < n_parts; s++) {
+                syn_layer_pass part = p;
+                size_t lo = cuts[s];
+                part.batch = cuts[s + 1] - lo;
+                part.in = p.in + lo * layer->n_in;
+                ops->backward(layer, &part, dz + lo * layer->units, grads[s], NULL);
+            }
+            if (d_prev)
+                syn_dense_input_grad(layer, &p, dz, d_prev);
+        } else {
+            ops->backward(layer, &p, dz, grads[0], d_prev); /* no parameters */
+        }
+        if (!d_prev)
+            break;
+        activation_grad(&net->layers[l - 1], p.in, ws->pre[l - 1], d_prev, batch, ws);
+        cur = 1 - cur;
+    }
     return SYN_OK;
 }
 

@@ -5,9 +5,12 @@
  * of its forward/backward pass when it has a comm, then clips and steps as
  * on the plain path.
  *
- * One step: every local shard runs forward, loss and backward on its own
- * rows (its backward writes straight into the shard's slot of a buffer)
- * and keeps its gradient in float, in the loss's sum units (times the
+ * One step: the rank's shards run forward, loss and backward on their
+ * rows, in one pass over all of them where every row comes out as in a
+ * pass of its shard alone (syn_net_rows_split_ok: then only the weight
+ * gradients are taken a shard at a time, syn_backward_split), else a pass
+ * per shard; each shard's gradient goes straight into its slot of a
+ * buffer and stays in float, in the loss's sum units (times the
  * shard's mean divisor); one max all-reduce gives every parameter block's
  * largest magnitude over all shards (and any rank's failure); from it each
  * block gets a power-of-two scale 2^e with SYN_SHARDS * max * 2^e <= 2^50;
@@ -20,12 +23,14 @@
  * all-reduce, one slot per shard (its owner's value plus zeros: exact),
  * and are combined in shard order.
  *
- * Speed: the local sum runs in double, which holds every integer below
- * 2^53 exactly, so it stays exact and vectorizes (int64 conversions do
- * not before AVX-512), in tiles that stay in L1 while each shard's
- * gradient is read once; rounding to an integer is (v + 1.5*2^52) -
- * 1.5*2^52, round-to-nearest-even for |v| < 2^51 (the bound keeps |v| <=
- * 2^50). Each element becomes an int64 once, for the all-reduce. */
+ * Speed: rounding to an integer is g * 2^e + 1.5*2^52, round-to-nearest-
+ * even for |g * 2^e| < 2^51 (the bound keeps it <= 2^50), and the bits of
+ * that double are those of 1.5*2^52 plus the integer: the local sum adds
+ * the bits as uint64 (exact, modulo 2^64, and it vectorizes, where int64
+ * conversions do not before AVX-512) in tiles that stay in L1 while each
+ * shard's gradient is read once, and takes the n offsets off at the end.
+ * The way back adds the offset and subtracts 1.5*2^52 in double, exact.
+ * The block maxima run a shard a thread. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +45,7 @@ struct syn_sharded {
     size_t *block_start; /* [n_blocks + 1] parameter blocks (W, b per layer) */
     int *exps;           /* [n_blocks] this step's scale exponents */
     double *maxes;       /* [n_blocks + 2]: block maxima, failure status, non-finite */
+    double *part_maxes;  /* [local_cap x n_blocks] each local shard's block maxima */
     size_t local_cap;    /* shards a rank owns at most: ceil(SYN_SHARDS / size) */
     size_t stride;       /* floats per shard gradient: n_params in whole 64-byte lines */
     float *grads;        /* [local_cap x stride] this step's shard gradients */
@@ -47,6 +53,7 @@ struct syn_sharded {
     int64_t *acc;        /* [n_params + 3 * SYN_SHARDS] fixed point, then the slots */
     size_t *ids;         /* [ids_cap] sample ids 0.. of a caller's batch */
     size_t ids_cap;
+    int split;           /* one pass over a rank's shards (syn_net_rows_split_ok) */
 };
 
 static syn_status comm_ok(const syn_comm *c)
@@ -91,6 +98,7 @@ void syn_sharded_free(syn_sharded *sh)
     free(sh->block_start);
     free(sh->exps);
     free(sh->maxes);
+    free(sh->part_maxes);
     syn_free_aligned(sh->grads);
     free(sh->acc);
     free(sh->ids);
@@ -122,15 +130,19 @@ syn_status syn_sharded_create(const syn_net *net, const syn_comm *comm, syn_shar
     if (st == SYN_OK) {
         sh->exps = calloc(sh->n_blocks, sizeof *sh->exps);
         sh->maxes = calloc(sh->n_blocks + 2, sizeof *sh->maxes);
+        sh->part_maxes = calloc(sh->local_cap * sh->n_blocks, sizeof *sh->part_maxes);
         sh->grads = syn_alloc_floats(n_grads > 0 ? n_grads : 1);
         sh->acc = malloc(n_acc);
-        if (!sh->exps || !sh->maxes || !sh->grads || !sh->acc)
+        if (!sh->exps || !sh->maxes || !sh->part_maxes || !sh->grads || !sh->acc)
             st = SYN_ERR_OUT_OF_MEMORY;
     }
     if (st != SYN_OK) {
         syn_sharded_free(sh);
         return st;
     }
+    /* Shards of a batch of more than one hold SYN_SHARD_ROWS rows or more;
+     * a batch of one shard is always one pass, whatever the rank count. */
+    sh->split = syn_net_rows_split_ok(net, SYN_SHARD_ROWS);
     *out = sh;
     return SYN_OK;
 }
@@ -144,7 +156,7 @@ size_t syn_shard_count(size_t batch)
     return 1;
 }
 
-size_t syn_sharded_pass_rows(size_t batch)
+static size_t shard_rows_max(size_t batch)
 {
     /* The most rows a shard of any batch of up to `batch` rows holds (a
      * last, smaller batch may have fewer shards of more rows): below 12
@@ -155,6 +167,15 @@ size_t syn_sharded_pass_rows(size_t batch)
     size_t own = batch / k + (batch % k != 0);
     size_t small = batch < 2 * SYN_SHARD_ROWS ? batch : 2 * SYN_SHARD_ROWS;
     return own > small ? own : small;
+}
+
+size_t syn_sharded_pass_rows(const syn_sharded *sh, size_t batch)
+{
+    size_t one = shard_rows_max(batch);
+    if (!sh->split)
+        return one;
+    /* All of a rank's shards in one pass: at most local_cap of them. */
+    return one > batch / sh->local_cap ? batch : one * sh->local_cap;
 }
 
 /* Shard k of K over `batch` rows: [lo, hi). batch * K cannot overflow:
@@ -191,6 +212,11 @@ static size_t block_of(const syn_sharded *sh, size_t i)
 }
 
 #define ROUNDER 6755399441055744.0 /* 1.5 * 2^52 */
+/* Its bits: for an integer |v| < 2^51, ROUNDER + v is exact and its bits
+ * are ROUNDER_BITS + v, so a rounded value becomes an integer, and back, by
+ * integer adds that vectorize (int64 <-> double conversions do not before
+ * AVX-512). */
+#define ROUNDER_BITS UINT64_C(0x4338000000000000)
 
 /* Elements summed at a time in to_fixed: their running sums stay in L1
  * while every shard's stream goes by once. */
@@ -202,7 +228,7 @@ static void to_fixed(void *ctx, size_t lo, size_t hi)
 {
     const convert_job *j = ctx;
     const syn_sharded *sh = j->sh;
-    double sum[TILE];
+    uint64_t sum[TILE];
     for (size_t b = block_of(sh, lo); lo < hi; b++) {
         size_t end = sh->block_start[b + 1] < hi ? sh->block_start[b + 1] : hi;
         double scale[SYN_SHARDS];
@@ -211,15 +237,23 @@ static void to_fixed(void *ctx, size_t lo, size_t hi)
         for (size_t t = lo; t < end; t += TILE) {
             size_t n = end - t < TILE ? end - t : TILE;
             for (size_t i = 0; i < n; i++)
-                sum[i] = 0.0;
+                sum[i] = 0;
             for (size_t s = 0; s < j->n_local; s++) {
                 const float *g = sh->grads + s * sh->stride + t;
                 double k = scale[s];
-                for (size_t i = 0; i < n; i++)
-                    sum[i] += ((double)g[i] * k + ROUNDER) - ROUNDER;
+                for (size_t i = 0; i < n; i++) {
+                    double r = (double)g[i] * k + ROUNDER;
+                    uint64_t u;
+                    memcpy(&u, &r, sizeof u);
+                    sum[i] += u;
+                }
             }
-            for (size_t i = 0; i < n; i++)
-                sh->acc[t + i] = (int64_t)sum[i];
+            /* Each term was bits(ROUNDER) + its integer (mod 2^64). */
+            uint64_t bias = (uint64_t)j->n_local * ROUNDER_BITS;
+            for (size_t i = 0; i < n; i++) {
+                uint64_t v = sum[i] - bias;
+                memcpy(&sh->acc[t + i], &v, sizeof v);
+            }
         }
         lo = end;
     }
@@ -233,8 +267,13 @@ static void from_fixed(void *ctx, size_t lo, size_t hi)
     for (size_t b = block_of(sh, lo); lo < hi; b++) {
         size_t end = sh->block_start[b + 1] < hi ? sh->block_start[b + 1] : hi;
         double unscale = ldexp(1.0, -sh->exps[b]); /* exact: a power of two */
-        for (size_t i = lo; i < end; i++)
-            j->out[i] = (float)((double)sh->acc[i] * unscale / j->divisor);
+        for (size_t i = lo; i < end; i++) {
+            /* |acc| <= 2^50 (block_exponent): exact. */
+            uint64_t u = (uint64_t)sh->acc[i] + ROUNDER_BITS;
+            double v;
+            memcpy(&v, &u, sizeof v);
+            j->out[i] = (float)((v - ROUNDER) * unscale / j->divisor);
+        }
         lo = end;
     }
 }
@@ -243,7 +282,7 @@ static void from_fixed(void *ctx, size_t lo, size_t hi)
  * finite. On the bits, to vectorize without -ffast-math: |g| orders as its
  * bits without the sign (a signed int32 maximum, which gcc vectorizes even
  * on SSE2), and Inf and NaN are the bits >= 0x7f800000. */
-static int block_maxima(syn_sharded *sh, const float *g, double unit)
+static int block_maxima(const syn_sharded *sh, const float *g, double unit, double *maxes)
 {
     int32_t worst = 0;
     for (size_t b = 0; b < sh->n_blocks; b++) {
@@ -258,10 +297,44 @@ static int block_maxima(syn_sharded *sh, const float *g, double unit)
         float m;
         memcpy(&m, &top, sizeof m);
         double scaled = (double)m * unit;
-        if (top < 0x7f800000 && scaled > sh->maxes[b])
-            sh->maxes[b] = scaled;
+        if (top < 0x7f800000 && scaled > maxes[b])
+            maxes[b] = scaled;
     }
     return worst >= 0x7f800000;
+}
+
+typedef struct maxima_job {
+    const syn_sharded *sh;
+    float *const *g;
+    const double *unit;
+    int bad[SYN_SHARDS];
+} maxima_job;
+
+/* Shard t's block maxima into its own row of part_maxes. */
+static void shard_maxima(void *ctx, size_t t)
+{
+    maxima_job *j = ctx;
+    double *row = j->sh->part_maxes + t * j->sh->n_blocks;
+    memset(row, 0, j->sh->n_blocks * sizeof *row);
+    j->bad[t] = block_maxima(j->sh, j->g[t], j->unit[t], row);
+}
+
+/* block_maxima of n shards, a shard a thread; a maximum is exact in any
+ * order, so the rows merge into sh->maxes as they come. */
+static int shards_maxima(syn_sharded *sh, syn_pool *pool, float *const *g, const double *unit,
+                         size_t n)
+{
+    maxima_job job = {.sh = sh, .g = g, .unit = unit};
+    syn_pool_run(pool, n, shard_maxima, &job);
+    int bad = 0;
+    for (size_t t = 0; t < n; t++) {
+        bad |= job.bad[t];
+        for (size_t b = 0; b < sh->n_blocks; b++) {
+            double m = sh->part_maxes[t * sh->n_blocks + b];
+            sh->maxes[b] = m > sh->maxes[b] ? m : sh->maxes[b];
+        }
+    }
+    return bad;
 }
 
 /* The exponent e of a block whose shard magnitudes are at most m, so that
@@ -345,6 +418,68 @@ static syn_status run_shard(const syn_shard_batch *a, size_t lo, size_t n, float
     return st;
 }
 
+/* Shards first..end-1 in one pass over their rows (sh->split): forward,
+ * each shard's loss, divisor, correct rows and dL/dz from its own rows,
+ * then one backward whose weight gradients are taken a shard at a time
+ * into the shards' slots (syn_backward_split). Every row comes out as in a
+ * pass of its shard alone, so the shards' gradients are those of
+ * run_shard, bit for bit, and the rank count cannot change them; what is
+ * saved is the pass per shard: each matrix product runs over all of the
+ * rank's rows. */
+static syn_status run_local(syn_sharded *sh, const syn_shard_batch *a, size_t first,
+                            size_t end, int64_t *slot, convert_job *job, int *bad)
+{
+    syn_net *net = a->net;
+    syn_workspace *ws = a->ws;
+    size_t n_local = end - first, cuts[SYN_SHARDS + 1], base = 0, hi = 0;
+    for (size_t k = first; k < end; k++) {
+        size_t lo;
+        shard_bounds(a->batch, k, &lo, &hi);
+        if (k == first)
+            base = lo;
+        cuts[k - first] = lo - base;
+    }
+    size_t rows = hi - base, n_out = syn_net_n_outputs(net);
+    cuts[n_local] = rows;
+    syn_status st;
+    const float *y;
+    if (a->ds) {
+        st = syn_forward_rows_train(net, ws, a->ds, a->rows + base, rows, a->seed, a->step,
+                                    NULL);
+        if (st == SYN_OK)
+            syn_dataset_gather_targets(a->ds, a->rows + base, rows, a->y_buf);
+        y = a->y_buf;
+    } else {
+        st = syn_forward_train_ids(net, ws, a->x + base * net->n_inputs, rows, a->seed,
+                                   a->step, a->ids + base);
+        y = a->y + base * n_out;
+    }
+    if (st != SYN_OK)
+        return st;
+    const float *out = syn_workspace_activations(ws, net->n_layers - 1);
+    float *into[SYN_SHARDS];
+    for (size_t s = 0; s < n_local; s++) {
+        size_t r = cuts[s], n = cuts[s + 1] - r, k = first + s;
+        const float *ys = y + r * n_out;
+        double value = syn_loss_compute_rows(net, ws, ys, r, n);
+        double norm = syn_loss_divisor(net, ys, n);
+        size_t right = a->classify ? syn_count_correct(out + r * n_out, ys, n, n_out) : 0;
+        slot[k] = (int64_t)double_bits(value);
+        slot[SYN_SHARDS + k] = (int64_t)double_bits(norm);
+        slot[2 * SYN_SHARDS + k] = (int64_t)right;
+        *bad |= !isfinite(value);
+        job->unit[s] = net->reduction == SYN_REDUCTION_SUM ? 1.0 : norm;
+        into[s] = sh->grads + s * sh->stride;
+        syn_loss_grad_rows(net, ws, ys, r, n, ws->delta[0] + r * n_out);
+    }
+    if (*bad)
+        return SYN_OK; /* reported through the all-reduce, as every rank must */
+    st = syn_backward_split(net, ws, rows, cuts, n_local, into);
+    if (st == SYN_OK)
+        *bad |= shards_maxima(sh, ws->pool, into, job->unit, n_local);
+    return st;
+}
+
 syn_status syn_sharded_batch(syn_sharded *sh, syn_shard_batch *a, double *loss,
                              size_t *correct)
 {
@@ -362,7 +497,9 @@ syn_status syn_sharded_batch(syn_sharded *sh, syn_shard_batch *a, double *loss,
     memset(sh->maxes, 0, (sh->n_blocks + 2) * sizeof *sh->maxes);
     int bad = 0;
     convert_job job = {.sh = sh, .n_local = end - first};
-    for (size_t k = first; st == SYN_OK && k < end; k++) {
+    if (st == SYN_OK && sh->split && end > first)
+        st = run_local(sh, a, first, end, slot, &job, &bad);
+    for (size_t k = first; !sh->split && st == SYN_OK && k < end; k++) {
         size_t lo, hi, right = 0;
         shard_bounds(a->batch, k, &lo, &hi);
         double value = 0.0, norm = 1.0;
@@ -380,7 +517,7 @@ syn_status syn_sharded_batch(syn_sharded *sh, syn_shard_batch *a, double *loss,
         /* Sum units: the shard's mean times its divisor. */
         double unit = a->net->reduction == SYN_REDUCTION_SUM ? 1.0 : norm;
         job.unit[k - first] = unit;
-        bad |= block_maxima(sh, g, unit);
+        bad |= block_maxima(sh, g, unit, sh->maxes);
     }
     /* Every rank reaches the collectives, whatever failed locally, so that
      * no rank waits for one that gave up. */

@@ -240,7 +240,7 @@ static syn_status ensure_capacity(syn_trainer *tr, size_t batch)
     if (tr->sharded) {
         if (batch > SIZE_MAX / SYN_SHARDS)
             return SYN_ERR_OVERFLOW;
-        batch = syn_sharded_pass_rows(batch);
+        batch = syn_sharded_pass_rows(tr->sharded, batch);
     }
     if (tr->ws && batch <= tr->capacity)
         return SYN_OK;

@@ -156,6 +156,17 @@ static syn_gemm_kind auto_kind(void)
     return best;
 }
 
+int syn_gemm_rows_stable(size_t n, size_t k, size_t min_m)
+{
+    /* Below SYN_GEMM_SMALL_MACS a product takes gemm_small, whose sums are
+     * not the tiles'; OpenBLAS picks kernels by the shape. The built-in
+     * tiles sum each element over k blocks in order, the same in full and
+     * masked tiles, so a row of C does not depend on m or on its place. */
+    if (!((double)min_m * (double)n * (double)k > SYN_GEMM_SMALL_MACS))
+        return 0;
+    return auto_kind() != SYN_GEMM_OPENBLAS;
+}
+
 void syn_gemm_with(syn_gemm_kind kind, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                    const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
                    size_t ldc, syn_pool *pool)

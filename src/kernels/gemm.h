@@ -25,6 +25,11 @@ void syn_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, const floa
 void syn_gemm_ref(int trans_a, int trans_b, size_t m, size_t n, size_t k, const float *a,
                   size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc);
 
+/* Nonzero when syn_gemm(0, t, m, n, k, ...) computes every row of C from
+ * the same row of A alone, bit for bit, for any m >= min_m: what lets the
+ * sharded path (core/shard.c) pass several shards' rows at once. */
+int syn_gemm_rows_stable(size_t n, size_t k, size_t min_m);
+
 /* Name of the backend syn_gemm uses ("builtin-avx512", "openblas", ...). */
 const char *syn_gemm_backend(void);
 

@@ -96,8 +96,14 @@ static void dense_backward(const syn_layer *l, const syn_layer_pass *p, const fl
     if (l->has_bias)
         syn_layer_column_sums(grads + l->b_off, dz, p->batch, l->units, p->pool);
     if (d_in)
-        syn_gemm(0, 0, p->batch, l->n_in, l->units, dz, l->units, p->params + l->w_off,
-                 l->n_in, 0.0f, d_in, l->n_in, p->pool);
+        syn_dense_input_grad(l, p, dz, d_in);
+}
+
+void syn_dense_input_grad(const syn_layer *l, const syn_layer_pass *p, const float *dz,
+                          float *d_in)
+{
+    syn_gemm(0, 0, p->batch, l->n_in, l->units, dz, l->units, p->params + l->w_off, l->n_in,
+             0.0f, d_in, l->n_in, p->pool);
 }
 
 /* The small kernels implement the activations whose table row says

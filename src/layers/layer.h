@@ -163,6 +163,12 @@ extern const syn_layer_ops syn_dense_ops, syn_dropout_ops, syn_batchnorm_ops,
 extern const syn_layer_ops syn_conv2d_ops, syn_maxpool2d_ops, syn_avgpool2d_ops,
     syn_global_avgpool_ops, syn_batchnorm2d_ops, syn_dropout2d_ops, syn_flatten_ops;
 
+/* A dense layer's input gradient d_in = dz W over p's rows, the part of its
+ * backward after the weight gradient: the sharded path (core/pass.c) runs
+ * the weight gradients a shard at a time and this over all rows at once. */
+void syn_dense_input_grad(const syn_layer *l, const syn_layer_pass *p, const float *dz,
+                          float *d_in);
+
 /* Weights drawn as dense.c draws them (init resolved from the activation:
  * He normal before ReLU, else Xavier uniform) for fan_in inputs and fan_out
  * outputs per weight (PyTorch's _calculate_fan_in_and_fan_out). */
