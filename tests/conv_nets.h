@@ -63,7 +63,7 @@ static const spec conv_specs[] = {
       {.kind = SYN_LAYER_BATCHNORM2D, .no_bias = 1},
       {.kind = SYN_LAYER_MAXPOOL2D, .kernel = {2, 2}, .activation = SYN_ACT_SIGMOID}}},
     {"dropout2d_last", {1, 5, 5}, 0, "Conv Flatten", 2,
-     {{.kind = SYN_LAYER_CONV2D, .units = 2, .kernel = {2, 2}},
+     {{.kind = SYN_LAYER_CONV2D, .units = 2, .kernel = {2, 2}, .pad_same = 1}, /* pads 0, 1 */
       {.kind = SYN_LAYER_DROPOUT2D, .rate = 0.5f}}},
 };
 #define N_CONV_SPECS (sizeof conv_specs / sizeof conv_specs[0])
