@@ -50,3 +50,7 @@ if(SYN_HAVE_MPI)
   syn_add_bench(bench_mpi ${CMAKE_CURRENT_LIST_DIR}/bench_mpi.c)
   target_link_libraries(bench_mpi PRIVATE synapse_mpi)
 endif()
+
+# The C header of issue 15's CNN against syn_forward, one image at a time on
+# one thread: bench_c_header_cnn [--rounds R] [--seconds S] [--cc CC]
+syn_add_bench(bench_c_header_cnn ${CMAKE_CURRENT_LIST_DIR}/c_header_cnn.c)

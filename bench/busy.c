@@ -15,9 +15,10 @@
  * as `synapse eval` runs it (a fresh workspace of batch 1000 per pass over
  * the 10,000 test images, syn_evaluate), samples/s.
  *
- *   bench_busy [--seconds S] [--rounds R] [--loads 0,1,2]
+ *   bench_busy [--seconds S] [--rounds R] [--loads 0,1,2] [--rows WORD]
  *
- * S (default 1) is the time of one measurement, R (default 3) the rounds. */
+ * S (default 1) is the time of one measurement, R (default 3) the rounds;
+ * --rows keeps only the rows whose name contains WORD ("eval", "b512"). */
 #define _GNU_SOURCE /* prctl */
 #include <errno.h>
 #include <signal.h>
@@ -200,6 +201,7 @@ typedef struct options {
     double seconds;
     int rounds;
     int loads[4], n_loads;
+    const char *rows; /* NULL: every row */
 } options;
 
 static int parse(int argc, char **argv, options *o)
@@ -210,6 +212,8 @@ static int parse(int argc, char **argv, options *o)
             o->seconds = strtod(argv[++i], NULL);
         } else if (!strcmp(argv[i], "--rounds") && next) {
             o->rounds = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--rows") && next) {
+            o->rows = argv[++i];
         } else if (!strcmp(argv[i], "--loads") && next) {
             o->n_loads = 0;
             for (char *s = argv[++i]; *s && o->n_loads < 4;) {
@@ -227,12 +231,17 @@ static int parse(int argc, char **argv, options *o)
            o->n_loads > 0;
 }
 
+static int wanted(const options *o, size_t ri)
+{
+    return !o->rows || strstr(rows[ri].name, o->rows);
+}
+
 int main(int argc, char **argv)
 {
     options o = {.seconds = 1.0, .rounds = 3, .loads = {0, 1, 2}, .n_loads = 3};
     if (!parse(argc, argv, &o)) {
         fprintf(stderr, "usage: bench_busy [--seconds S (<= 60)] [--rounds R (<= %d)] "
-                        "[--loads 0,1,2 (each <= %d)]\n", MAX_ROUNDS, MAX_BUSY);
+                        "[--loads 0,1,2 (each <= %d)] [--rows WORD]\n", MAX_ROUNDS, MAX_BUSY);
         return 2;
     }
     signal(SIGINT, on_signal);
@@ -266,7 +275,7 @@ int main(int argc, char **argv)
         double rate[N_ROWS][N_SETTINGS][MAX_ROUNDS];
         for (int round = 0; st == SYN_OK && round < o.rounds; round++)
             for (size_t ri = 0; st == SYN_OK && ri < N_ROWS; ri++)
-                for (int k = 0; st == SYN_OK && k < N_SETTINGS; k++) {
+                for (int k = 0; st == SYN_OK && k < N_SETTINGS && wanted(&o, ri); k++) {
                     int si = (k + round + (int)ri) % N_SETTINGS; /* rotating order */
                     double *out = &rate[ri][si][round];
                     st = rows[ri].eval
@@ -276,6 +285,8 @@ int main(int argc, char **argv)
                 }
         stop_load();
         for (size_t ri = 0; st == SYN_OK && ri < N_ROWS; ri++) {
+            if (!wanted(&o, ri))
+                continue;
             double med[N_SETTINGS], vs_best[MAX_ROUNDS], vs_one[MAX_ROUNDS];
             for (int si = 0; si < N_SETTINGS; si++) {
                 double v[MAX_ROUNDS];

@@ -32,8 +32,9 @@
  *
  * The policy (thread count 0). Per run the caller times its own chunks,
  * which estimates what the run would cost on one thread (its time per chunk
- * times the chunks); over a window of runs it compares that, plus the time
- * between runs, with the wall time it really took. Waiting for a worker
+ * times the chunks, at most the threads times the wall time); over a window
+ * of runs (16; a new pool's first, 4) it compares the median run's gain,
+ * plus the time between runs, with the wall time it really took. Waiting for a worker
  * that the OS descheduled shows up as a speedup below 1, a worker that
  * never arrives in time as one near 1: below 1.02 the pool runs on one
  * thread, and tries one more again after a pause that doubles
@@ -74,6 +75,10 @@
 /* Adaptive policy: runs per measurement window; a window also ends as soon
  * as threads have cost this much more than one thread would have. */
 #define POOL_WINDOW_RUNS 16u
+/* A new pool's first window is this short: a fresh workspace (an
+ * evaluation, one call of `synapse eval`) lives for few runs, and whether
+ * its worker shows up at all is seen in a few. */
+#define POOL_FIRST_WINDOW_RUNS 4u
 #define POOL_WINDOW_LOSS_NS 1000000u
 /* A gap between runs longer than this (the caller doing other things)
  * starts a new window. */
@@ -110,6 +115,7 @@ typedef struct pool_window {
     uint64_t start_ns, last_end_ns;
     double serial_ns;  /* what the runs' chunks would take on the caller alone */
     double par_ns;     /* what they took */
+    double gain[POOL_WINDOW_RUNS]; /* per run: serial / par, at most the threads */
 } pool_window;
 
 struct syn_pool {
@@ -424,8 +430,26 @@ static void policy_decide(syn_pool *p, double s, uint64_t now)
         trial(p, p->level + 1, s);
 }
 
+static double median_of(double *v, unsigned n)
+{
+    for (unsigned i = 1; i < n; i++)
+        for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 /* Closes the window when it is complete; `serial` and `par` are this run's
- * one-thread estimate and real time. */
+ * one-thread estimate and real time.
+ *
+ * A run's estimate is its caller's time per chunk: when the OS takes the
+ * caller's core away in the middle of its own chunks (another process on a
+ * loaded machine), that time is inflated by the pause and the run reads as a
+ * large speedup that the threads never gave. So a run's gain is capped at
+ * its thread count, and the window takes the median of its runs' gains:
+ * one such run among 16 no longer decides. */
 static void policy_account(syn_pool *p, uint64_t start, uint64_t end, double serial,
                            double par)
 {
@@ -434,17 +458,24 @@ static void policy_account(syn_pool *p, uint64_t start, uint64_t end, double ser
         window_reset(p);
     if (!w->runs)
         w->start_ns = start;
+    double cap = (double)(p->level > 1 ? p->level : 1) * par;
+    if (serial > cap)
+        serial = cap;
+    w->gain[w->runs] = par > 0.0 ? serial / par : 1.0;
     w->runs++;
     w->last_end_ns = end;
     w->serial_ns += serial;
     w->par_ns += par;
-    if (w->runs < POOL_WINDOW_RUNS && w->par_ns - w->serial_ns < POOL_WINDOW_LOSS_NS)
+    unsigned want = p->settled_speedup == 0.0 && !p->trial_from ? POOL_FIRST_WINDOW_RUNS
+                                                                 : POOL_WINDOW_RUNS;
+    if (w->runs < want && w->par_ns - w->serial_ns < POOL_WINDOW_LOSS_NS)
         return;
     /* The serial work between runs is the same on any number of threads. */
     double outside = (double)(end - w->start_ns) - w->par_ns;
     if (outside < 0.0)
         outside = 0.0;
-    double s = p->level <= 1 ? 1.0 : (outside + w->serial_ns) / (outside + w->par_ns);
+    double gain = median_of(w->gain, w->runs);
+    double s = p->level <= 1 ? 1.0 : (outside + gain * w->par_ns) / (outside + w->par_ns);
     window_reset(p);
     policy_decide(p, s, end);
 }

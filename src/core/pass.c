@@ -554,14 +554,24 @@ int syn_net_rows_split_ok(const syn_net *net, size_t min_rows)
         return 0;
     for (size_t l = 0; l < net->n_layers; l++) {
         const syn_layer *layer = &net->layers[l];
-        /* Dropout and flatten are element-wise (dropout keyed by the
-         * sample id); every other kind takes a pass per shard. */
-        if (layer->kind == SYN_LAYER_DENSE) {
+        switch (layer->kind) {
+        case SYN_LAYER_DENSE:
             if (!syn_gemm_rows_stable(layer->units, layer->n_in, min_rows) ||
                 (l > 0 && !syn_gemm_rows_stable(layer->n_in, layer->units, min_rows)))
                 return 0;
-        } else if (layer->kind != SYN_LAYER_DROPOUT && layer->kind != SYN_LAYER_FLATTEN) {
-            return 0;
+            break;
+        case SYN_LAYER_DROPOUT:
+        case SYN_LAYER_FLATTEN:
+            break; /* element-wise, keyed by the sample id */
+        case SYN_LAYER_BATCHNORM:
+        case SYN_LAYER_LAYERNORM:
+        case SYN_LAYER_CONV2D:
+        case SYN_LAYER_MAXPOOL2D:
+        case SYN_LAYER_AVGPOOL2D:
+        case SYN_LAYER_GLOBAL_AVGPOOL:
+        case SYN_LAYER_BATCHNORM2D:
+        case SYN_LAYER_DROPOUT2D:
+        case SYN_LAYER_COUNT_: return 0;
         }
     }
     return 1;

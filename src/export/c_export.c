@@ -283,7 +283,7 @@ static syn_c_sink c_sink(text *t, const char *prefix, c_sink_ctx *ctx)
 {
     ctx->t = t;
     ctx->prefix = prefix;
-    return (syn_c_sink){ctx, sink_text, sink_array, sink_value, prefix};
+    return (syn_c_sink){ctx, sink_text, sink_array, sink_value, prefix, "col"};
 }
 
 static void put_data(text *t, const syn_net *net, const char *p, const char *up)
@@ -317,15 +317,24 @@ static void put_data(text *t, const syn_net *net, const char *p, const char *up)
  * vectorizable exp, which is within 2 ulp of it. */
 static void put_helpers(text *t, const char *p)
 {
-    put(t, "\n/* out[u] = sum_i w[u * n_in + i] * in[i] + b[u] (b may be NULL). */\n"
+    /* Eight partial sums (input i into sum i % 8, then added pairwise) so
+     * that a compiler vectorizes the dot product without reassociating
+     * floats; a float sum in input order is a chain of dependent adds. */
+    put(t, "\n/* out[u] = sum_i w[u * n_in + i] * in[i] + b[u] (b may be NULL): eight partial\n"
+        " * sums s[i %% 8], added pairwise, then the bias. */\n"
         "static inline void %s_dense_(const float *w, const float *b, const float *in,\n"
         "%*ssize_t n_in, size_t units, float *out)\n"
         "{\n"
-        "    size_t u, i;\n"
+        "    size_t u, i, k;\n"
         "    for (u = 0; u < units; u++) {\n"
-        "        float z = 0.0f;\n"
-        "        for (i = 0; i < n_in; i++)\n"
-        "            z += w[u * n_in + i] * in[i];\n"
+        "        const float *wu = w + u * n_in;\n"
+        "        float s[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f}, z;\n"
+        "        for (i = 0; i + 8 <= n_in; i += 8)\n"
+        "            for (k = 0; k < 8; k++)\n"
+        "                s[k] += wu[i + k] * in[i + k];\n"
+        "        for (k = 0; k < 8 && i + k < n_in; k++)\n"
+        "            s[k] += wu[i + k] * in[i + k];\n"
+        "        z = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));\n"
         "        out[u] = b ? z + b[u] : z;\n"
         "    }\n"
         "}\n", p, (int)(strlen(p) + 27), "");
@@ -414,15 +423,18 @@ static void put_activation_helpers(text *t, const syn_net *net, const char *p)
     }
 }
 
-/* The body of <prefix>_predict: scaled input and hidden layers alternate
- * between two stack buffers; the last layer writes `output`. Only the
- * buffers that are used are declared, so no -Wunused warning. */
+/* The body of <prefix>_predict_scratch: scaled input and hidden layers
+ * alternate between two buffers of MAX_WIDTH floats at the start of the
+ * caller's scratch, a layer's own scratch (a convolution's im2col) after
+ * them; the last layer writes `output`. Only the buffers that are used are
+ * declared, so no -Wunused warning. <prefix>_predict runs it on a scratch
+ * array on the stack. */
 static void put_predict(text *t, const syn_net *net, const char *p, const char *up)
 {
     text body = {0};
     const char *src = "input";
     int used[2] = {0, 0}, cur = -1, need_j = 0;
-    size_t width = 0;
+    size_t width = 0, extra = 0;
     if (net->scale_offset) {
         cur = 0;
         used[0] = 1;
@@ -435,6 +447,7 @@ static void put_predict(text *t, const syn_net *net, const char *p, const char *
     }
     for (size_t l = 0; l < net->n_layers; l++) {
         const syn_layer *layer = &net->layers[l];
+        const syn_layer_ops *ops = syn_layer_ops_of(layer->kind);
         int last = l + 1 == net->n_layers;
         const char *dst = "output";
         int next = cur == 0 ? 1 : 0;
@@ -444,11 +457,17 @@ static void put_predict(text *t, const syn_net *net, const char *p, const char *
             if (layer->units > width)
                 width = layer->units;
         }
+        if (ops->c_scratch) {
+            size_t need = ops->c_scratch(layer);
+            extra = need > extra ? need : extra;
+        }
         c_sink_ctx ctx;
         syn_c_sink sink = c_sink(&body, p, &ctx);
-        syn_layer_ops_of(layer->kind)->c_body(layer, l, src, dst, &sink);
+        ops->c_body(layer, l, src, dst, &sink);
+        /* Every kind's loop but dense's and conv's (its own counters) runs
+         * over j, as do the activations but linear and softmax. */
         if ((layer->activation != SYN_ACT_LINEAR && layer->activation != SYN_ACT_SOFTMAX) ||
-            layer->kind != SYN_LAYER_DENSE)
+            (layer->kind != SYN_LAYER_DENSE && layer->kind != SYN_LAYER_CONV2D))
             need_j = 1;
         put_activation(&body, p, layer, dst);
         if (!last) {
@@ -456,13 +475,23 @@ static void put_predict(text *t, const syn_net *net, const char *p, const char *
             src = dst;
         }
     }
-    put(t, "\n/* Widest scaled input or hidden layer: the stack buffers' size. */\n");
+    put(t, "\n/* Widest scaled input or hidden layer: the two buffers' size. */\n");
     put(t, "#define %s_MAX_WIDTH %zu\n", up, width ? width : 1);
-    put(t, "\n/* One sample: input[%s_N_INPUTS] -> output[%s_N_OUTPUTS]. */\n"
-        "static inline void %s_predict(const float *input, float *output)\n{\n", up, up, p);
+    put(t, "/* Floats of scratch %s_predict_scratch uses: two buffers of %s_MAX_WIDTH,\n"
+        " * then the largest a layer needs of its own (a convolution's im2col of one\n"
+        " * group: in_channels / groups * kh * kw * out_h * out_w). */\n"
+        "#define %s_SCRATCH_FLOATS (2 * %s_MAX_WIDTH + %zu)\n", p, up, up, up, extra);
+    put(t, "\n/* One sample: input[%s_N_INPUTS] -> output[%s_N_OUTPUTS], with the caller's\n"
+        " * scratch[%s_SCRATCH_FLOATS] (no allocation; one scratch per thread). */\n"
+        "static inline void %s_predict_scratch(const float *input, float *output, "
+        "float *scratch)\n{\n", up, up, up, p);
     for (int b = 0; b < 2; b++)
         if (used[b])
-            put(t, "    float buf%d[%s_MAX_WIDTH];\n", b, up);
+            put(t, "    float *buf%d = scratch + %d * %s_MAX_WIDTH;\n", b, b, up);
+    if (extra)
+        put(t, "    float *col = scratch + 2 * %s_MAX_WIDTH;\n", up);
+    if (!used[0] && !used[1] && !extra)
+        put(t, "    (void)scratch;\n");
     if (need_j)
         put(t, "    size_t j;\n");
     if (body.status != SYN_OK)
@@ -471,6 +500,13 @@ static void put_predict(text *t, const syn_net *net, const char *p, const char *
         put(t, "%s", (const char *)body.data);
     free(body.data);
     put(t, "}\n");
+    put(t, "\n/* One sample, the scratch on the stack (%s_SCRATCH_FLOATS floats: with\n"
+        " * convolutions that can exceed a small stack; then call %s_predict_scratch). */\n"
+        "static inline void %s_predict(const float *input, float *output)\n"
+        "{\n"
+        "    float scratch[%s_SCRATCH_FLOATS];\n"
+        "    %s_predict_scratch(input, output, scratch);\n"
+        "}\n", up, p, p, up, p);
 }
 
 static void put_api(text *t, const char *p, const char *up)
@@ -512,7 +548,7 @@ syn_status syn_net_export_c(const syn_net *net, const char *path, const char *pr
     }
     for (size_t l = 0; l < net->n_layers; l++) {
         const syn_layer_ops *ops = syn_layer_ops_of(net->layers[l].kind);
-        if (!ops->c_data || !ops->c_body) {
+        if (!ops->c_data || !ops->c_body) { /* every kind has them today */
             syn_set_error(err, "export_c: layer %zu (%s): the C export cannot express this kind",
                           l, ops->name);
             return SYN_ERR_INVALID_ARGUMENT;

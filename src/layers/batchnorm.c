@@ -320,10 +320,11 @@ static int bn_onnx(const syn_layer *l, size_t index, const float *params, const 
 static void bn_c_data(const syn_layer *l, size_t index, const float *params, const float *state,
                       const syn_c_sink *sink)
 {
-    size_t u = l->units;
+    size_t u = l->channels; /* per channel for BatchNorm2d */
     float *a = malloc(u * sizeof *a), *beta = calloc(u, sizeof *beta);
-    sink->text(sink->ctx, "\n/* Layer %zu: batch norm over %zu features (running statistics): "
-               "z = (x - mean) * a + beta, a = gamma / sqrt(running_var + eps). */\n", index, u);
+    sink->text(sink->ctx, "\n/* Layer %zu: batch norm over %zu %s (running statistics): "
+               "z = (x - mean) * a + beta, a = gamma / sqrt(running_var + eps). */\n", index, u,
+               l->spatial > 1 ? "channels" : "features");
     char name[32];
     snprintf(name, sizeof name, "bn%zu_mean", index);
     sink->array(sink->ctx, name, state + l->s_off, u);
@@ -346,6 +347,14 @@ static void bn_c_body(const syn_layer *l, size_t index, const char *src, const c
                       const syn_c_sink *sink)
 {
     const char *p = sink->prefix;
+    if (l->spatial > 1) {
+        sink->text(sink->ctx, "    for (j = 0; j < %zu; j++) {\n        size_t k;\n"
+                   "        for (k = j * %zu; k < (j + 1) * %zu; k++)\n"
+                   "            %s[k] = (%s[k] - %s_bn%zu_mean[j]) * %s_bn%zu_a[j] + "
+                   "%s_bn%zu_beta[j];\n    }\n", l->channels, l->spatial, l->spatial, dst, src,
+                   p, index, p, index, p, index);
+        return;
+    }
     sink->text(sink->ctx, "    for (j = 0; j < %zu; j++)\n        %s[j] = (%s[j] - %s_bn%zu_mean[j])"
                " * %s_bn%zu_a[j] + %s_bn%zu_beta[j];\n", l->units, dst, src, p, index, p, index,
                p, index);
@@ -407,5 +416,7 @@ const syn_layer_ops syn_batchnorm2d_ops = {
     .set_attrs = bn_set_attrs,
     .state_ok = bn_state_ok,
     .onnx_emit = bn_onnx,
+    .c_data = bn_c_data,
+    .c_body = bn_c_body,
     .keeps_shape = 1,
 };

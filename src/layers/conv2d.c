@@ -444,6 +444,119 @@ static int conv_onnx(const syn_layer *l, size_t index, const float *params, cons
     return 1;
 }
 
+/* C header: the weights as stored, and a loop nest per group: im2col of
+ * the group's channels into the scratch (col [K_g x P'], zero in the
+ * padding, each row padded with zeros to P' = P rounded up to C_BLOCK
+ * positions), then the product W_g [og x K_g] * col in register blocks of
+ * C_ROWS output channels by C_BLOCK positions, each output summed over the
+ * rows r in order, the bias added last (as conv_forward: the same sums up
+ * to the GEMM's blocking). The sizes are constants and the blocks' inner
+ * loops have C_BLOCK iterations, so a compiler keeps the accumulators in
+ * vector registers. */
+#define C_BLOCK 16
+#define C_ROWS 8
+
+static size_t c_padded_pos(const syn_layer *l)
+{
+    size_t pos = l->out_shape[1] * l->out_shape[2];
+    return (pos + C_BLOCK - 1) / C_BLOCK * C_BLOCK;
+}
+
+static void conv_c_data(const syn_layer *l, size_t index, const float *params,
+                        const float *state, const syn_c_sink *sink)
+{
+    (void)state;
+    size_t oc = l->out_shape[0], cg = l->in_shape[0] / l->groups;
+    char name[32];
+    sink->text(sink->ctx, "\n/* Layer %zu: conv2d, %zu x %zu x %zux%zu weights [out][in / groups]"
+               "[kh][kw] (PyTorch's Conv2d layout), %zu groups, input %zux%zux%zu, output "
+               "%zux%zux%zu. */\n", index, oc, cg, l->kernel[0], l->kernel[1], l->groups,
+               l->in_shape[0], l->in_shape[1], l->in_shape[2], oc, l->out_shape[1],
+               l->out_shape[2]);
+    snprintf(name, sizeof name, "w%zu", index);
+    sink->array(sink->ctx, name, params + l->w_off, oc * cg * l->kernel[0] * l->kernel[1]);
+    if (l->has_bias) {
+        snprintf(name, sizeof name, "b%zu", index);
+        sink->array(sink->ctx, name, params + l->b_off, oc);
+    }
+}
+
+static size_t conv_c_scratch(const syn_layer *l)
+{
+    return l->in_shape[0] / l->groups * l->kernel[0] * l->kernel[1] * c_padded_pos(l);
+}
+
+/* Output channels [o_lo, o_hi) of group g in blocks of `rows`. */
+static void conv_c_block(const syn_layer *l, size_t index, const char *dst,
+                         const syn_c_sink *sink, size_t rows, const char *o_lo, size_t o_hi)
+{
+    const char *p = sink->prefix, *col = sink->scratch;
+    size_t og = l->out_shape[0] / l->groups, kg = l->in_shape[0] / l->groups * l->kernel[0] *
+                l->kernel[1];
+    size_t pos = l->out_shape[1] * l->out_shape[2], pp = c_padded_pos(l);
+    sink->text(sink->ctx, "        for (o = %s; o + %zu <= %zu; o += %zu)\n"
+               "            for (q0 = 0; q0 < %zu; q0 += %d) {\n"
+               "                float acc[%zu][%d] = {{0.0f}};\n"
+               "                const float *wr = %s_w%zu + (g * %zu + o) * %zu;\n"
+               "                size_t k, q;\n"
+               "                for (r = 0; r < %zu; r++) {\n"
+               "                    const float *cr = %s + r * %zu + q0;\n", o_lo, rows, o_hi,
+               rows, pp, C_BLOCK, rows, C_BLOCK, p, index, og, kg, kg, col, pp);
+    sink->text(sink->ctx, "                    for (k = 0; k < %zu; k++) {\n"
+               "                        const float wv = wr[k * %zu + r];\n"
+               "                        for (q = 0; q < %d; q++)\n"
+               "                            acc[k][q] += wv * cr[q];\n"
+               "                    }\n"
+               "                }\n", rows, kg, C_BLOCK);
+    sink->text(sink->ctx, "                for (k = 0; k < %zu; k++)\n"
+               "                    for (q = 0; q < %d && q0 + q < %zu; q++)\n"
+               "                        %s[(g * %zu + o + k) * %zu + q0 + q] = acc[k][q]",
+               rows, C_BLOCK, pos, dst, og, pos);
+    if (l->has_bias)
+        sink->text(sink->ctx, " + %s_b%zu[g * %zu + o + k]", p, index, og);
+    sink->text(sink->ctx, ";\n            }\n");
+}
+
+static void conv_c_body(const syn_layer *l, size_t index, const char *src, const char *dst,
+                        const syn_c_sink *sink)
+{
+    const char *col = sink->scratch;
+    size_t cg = l->in_shape[0] / l->groups, og = l->out_shape[0] / l->groups;
+    size_t taps = l->kernel[0] * l->kernel[1], kg = cg * taps;
+    size_t pos = l->out_shape[1] * l->out_shape[2], pp = c_padded_pos(l);
+    sink->text(sink->ctx, "    for (size_t g = 0; g < %zu; g++) {\n"
+               "        size_t r, o, q0;\n"
+               "        for (r = 0; r < %zu; r++) {\n"
+               "            const size_t c = g * %zu + r / %zu, ti = r / %zu %% %zu, "
+               "tj = r %% %zu;\n", l->groups, kg, cg, taps, l->kernel[1], l->kernel[0],
+               l->kernel[1]);
+    sink->text(sink->ctx, "            size_t oy, ox;\n"
+               "            for (oy = 0; oy < %zu; oy++) {\n"
+               "                const long iy = (long)(oy * %zu + ti * %zu) - %zu;\n"
+               "                for (ox = 0; ox < %zu; ox++) {\n"
+               "                    const long ix = (long)(ox * %zu + tj * %zu) - %zu;\n",
+               l->out_shape[1], l->stride[0], l->dilation[0], l->pad[0], l->out_shape[2],
+               l->stride[1], l->dilation[1], l->pad[1]);
+    sink->text(sink->ctx, "                    %s[r * %zu + oy * %zu + ox] = iy >= 0 && iy < %zu "
+               "&& ix >= 0 && ix < %zu\n"
+               "                        ? %s[(c * %zu + (size_t)iy) * %zu + (size_t)ix] : 0.0f;\n"
+               "                }\n            }\n", col, pp, l->out_shape[2],
+               l->in_shape[1], l->in_shape[2], src, l->in_shape[1], l->in_shape[2]);
+    if (pp > pos)
+        sink->text(sink->ctx, "            for (oy = %zu; oy < %zu; oy++)\n"
+                   "                %s[r * %zu + oy] = 0.0f;\n", pos, pp, col, pp);
+    sink->text(sink->ctx, "        }\n");
+    size_t full = og / C_ROWS * C_ROWS;
+    if (full > 0)
+        conv_c_block(l, index, dst, sink, C_ROWS, "0", og);
+    if (full < og) {
+        char lo[32];
+        snprintf(lo, sizeof lo, "%zu", full);
+        conv_c_block(l, index, dst, sink, 1, lo, og);
+    }
+    sink->text(sink->ctx, "    }\n");
+}
+
 const syn_layer_ops syn_conv2d_ops = {
     .name = "conv2d",
     .plan_shape = conv_plan,
@@ -456,4 +569,7 @@ const syn_layer_ops syn_conv2d_ops = {
     .set_attrs = conv_set_attrs,
     .state_ok = NULL,
     .onnx_emit = conv_onnx,
+    .c_data = conv_c_data,
+    .c_body = conv_c_body,
+    .c_scratch = conv_c_scratch,
 };

@@ -255,5 +255,7 @@ const syn_layer_ops syn_dropout2d_ops = {
     .set_attrs = dropout_set_attrs,
     .state_ok = NULL,
     .onnx_emit = dropout_onnx,
+    .c_data = dropout_c_data,
+    .c_body = dropout_c_body,
     .keeps_shape = 1,
 };

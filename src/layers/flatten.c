@@ -65,6 +65,23 @@ static int flatten_onnx(const syn_layer *l, size_t index, const float *params,
     return 1;
 }
 
+/* C header: the floats in the same order, copied. */
+static void flatten_c_data(const syn_layer *l, size_t index, const float *params,
+                           const float *state, const syn_c_sink *sink)
+{
+    (void)params, (void)state;
+    sink->text(sink->ctx, "\n/* Layer %zu: flatten %zux%zux%zu (row-major), a copy. */\n", index,
+               l->in_shape[0], l->in_shape[1], l->in_shape[2]);
+}
+
+static void flatten_c_body(const syn_layer *l, size_t index, const char *src, const char *dst,
+                           const syn_c_sink *sink)
+{
+    (void)index;
+    sink->text(sink->ctx, "    for (j = 0; j < %zu; j++)\n        %s[j] = %s[j];\n", l->units,
+               dst, src);
+}
+
 const syn_layer_ops syn_flatten_ops = {
     .name = "flatten",
     .plan_shape = flatten_plan,
@@ -77,4 +94,6 @@ const syn_layer_ops syn_flatten_ops = {
     .set_attrs = syn_layer_set_no_attrs,
     .state_ok = NULL,
     .onnx_emit = flatten_onnx,
+    .c_data = flatten_c_data,
+    .c_body = flatten_c_body,
 };

@@ -132,6 +132,9 @@ typedef struct syn_layer_ops {
                    const syn_c_sink *sink);
     void (*c_body)(const syn_layer *l, size_t index, const char *src, const char *dst,
                    const syn_c_sink *sink);
+    /* Floats of the header's scratch (sink->scratch) c_body uses besides
+     * src and dst (a convolution's im2col); NULL: none. */
+    size_t (*c_scratch)(const syn_layer *l);
 } syn_layer_ops;
 
 #define SYN_LAYER_MAX_ATTRS 12

@@ -43,6 +43,7 @@ typedef struct syn_c_sink {
     /* A float literal that reads back as the same bits. */
     void (*value)(void *ctx, float v);
     const char *prefix;   /* the C identifiers' prefix */
+    const char *scratch;  /* c_body: a float array of the layer's c_scratch floats */
 } syn_c_sink;
 
 #endif

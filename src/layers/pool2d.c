@@ -305,6 +305,76 @@ static int pool_onnx(const syn_layer *l, size_t index, const float *params, cons
     return 1;
 }
 
+/* C header: the loops of max_planes and pool_forward_planes, window by
+ * window in the same order (the first largest value or the last NaN; the
+ * average's float sum in row order over the window inside the input, then
+ * divided by the kernel's area or the count inside). */
+static void pool_c_data(const syn_layer *l, size_t index, const float *params,
+                        const float *state, const syn_c_sink *sink)
+{
+    (void)params, (void)state;
+    int avg = l->kind == SYN_LAYER_AVGPOOL2D;
+    sink->text(sink->ctx, "\n/* Layer %zu: %s pooling %zux%zu, stride %zux%zu, padding %zux%zu%s, "
+               "%zux%zux%zu -> %zux%zux%zu. */\n", index, avg ? "average" : "max",
+               l->kernel[0], l->kernel[1], l->stride[0], l->stride[1], l->pad[0], l->pad[1],
+               avg ? (l->exclude_pad ? " (not counted)" : " (counted)") : "", l->in_shape[0],
+               l->in_shape[1], l->in_shape[2], l->out_shape[0], l->out_shape[1],
+               l->out_shape[2]);
+}
+
+static void pool_c_body(const syn_layer *l, size_t index, const char *src, const char *dst,
+                        const syn_c_sink *sink)
+{
+    (void)index;
+    int avg = l->kind == SYN_LAYER_AVGPOOL2D;
+    size_t ih = l->in_shape[1], iw = l->in_shape[2], oh = l->out_shape[1], ow = l->out_shape[2];
+    /* The window's first row: sy - pad clamped at 0 (no test when pad is
+     * 0, which a compiler would warn about). */
+    char h0[64], w0[64];
+    if (l->pad[0])
+        snprintf(h0, sizeof h0, "sy < %zu ? 0 : sy - %zu", l->pad[0], l->pad[0]);
+    else
+        snprintf(h0, sizeof h0, "sy");
+    if (l->pad[1])
+        snprintf(w0, sizeof w0, "sx < %zu ? 0 : sx - %zu", l->pad[1], l->pad[1]);
+    else
+        snprintf(w0, sizeof w0, "sx");
+    sink->text(sink->ctx, "    for (j = 0; j < %zu; j++) {\n"
+               "        const float *x = %s + j * %zu;\n"
+               "        size_t oy, ox, h, w;\n"
+               "        for (oy = 0; oy < %zu; oy++) {\n"
+               "            const size_t sy = oy * %zu, h0 = %s;\n"
+               "            const size_t h1 = sy + %zu < %zu ? sy + %zu : %zu;\n",
+               l->in_shape[0], src, ih * iw, oh, l->stride[0], h0, l->kernel[0] - l->pad[0],
+               ih, l->kernel[0] - l->pad[0], ih);
+    sink->text(sink->ctx, "            for (ox = 0; ox < %zu; ox++) {\n"
+               "                const size_t sx = ox * %zu, w0 = %s;\n"
+               "                const size_t w1 = sx + %zu < %zu ? sx + %zu : %zu;\n",
+               ow, l->stride[1], w0, l->kernel[1] - l->pad[1], iw, l->kernel[1] - l->pad[1], iw);
+    if (avg) {
+        sink->text(sink->ctx, "                float s = 0.0f;\n"
+                   "                for (h = h0; h < h1; h++)\n"
+                   "                    for (w = w0; w < w1; w++)\n"
+                   "                        s += x[h * %zu + w];\n", iw);
+        if (l->exclude_pad)
+            sink->text(sink->ctx, "                %s[(j * %zu + oy) * %zu + ox] = s / (float)"
+                       "((h1 - h0) * (w1 - w0));\n", dst, oh, ow);
+        else
+            sink->text(sink->ctx, "                %s[(j * %zu + oy) * %zu + ox] = s / %zu.0f;\n",
+                       dst, oh, ow, l->kernel[0] * l->kernel[1]);
+    } else {
+        sink->text(sink->ctx, "                float m = -INFINITY;\n"
+                   "                for (h = h0; h < h1; h++)\n"
+                   "                    for (w = w0; w < w1; w++) {\n"
+                   "                        const float v = x[h * %zu + w];\n"
+                   "                        if (v > m || v != v)\n"
+                   "                            m = v;\n"
+                   "                    }\n"
+                   "                %s[(j * %zu + oy) * %zu + ox] = m;\n", iw, dst, oh, ow);
+    }
+    sink->text(sink->ctx, "            }\n        }\n    }\n");
+}
+
 const syn_layer_ops syn_maxpool2d_ops = {
     .name = "maxpool2d",
     .plan_shape = maxpool_plan,
@@ -317,6 +387,8 @@ const syn_layer_ops syn_maxpool2d_ops = {
     .set_attrs = pool_set_attrs,
     .state_ok = NULL,
     .onnx_emit = pool_onnx,
+    .c_data = pool_c_data,
+    .c_body = pool_c_body,
 };
 
 const syn_layer_ops syn_avgpool2d_ops = {
@@ -331,6 +403,8 @@ const syn_layer_ops syn_avgpool2d_ops = {
     .set_attrs = pool_set_attrs,
     .state_ok = NULL,
     .onnx_emit = pool_onnx,
+    .c_data = pool_c_data,
+    .c_body = pool_c_body,
 };
 
 /* ---- global average pooling ------------------------------------------ */
@@ -419,6 +493,27 @@ static int gap_onnx(const syn_layer *l, size_t index, const float *params, const
     return 1;
 }
 
+/* C header: each plane's mean, summed in double as gap_forward_planes. */
+static void gap_c_data(const syn_layer *l, size_t index, const float *params,
+                       const float *state, const syn_c_sink *sink)
+{
+    (void)params, (void)state;
+    sink->text(sink->ctx, "\n/* Layer %zu: global average pooling, %zux%zux%zu -> %zu. */\n",
+               index, l->in_shape[0], l->in_shape[1], l->in_shape[2], l->in_shape[0]);
+}
+
+static void gap_c_body(const syn_layer *l, size_t index, const char *src, const char *dst,
+                       const syn_c_sink *sink)
+{
+    (void)index;
+    sink->text(sink->ctx, "    for (j = 0; j < %zu; j++) {\n"
+               "        double s = 0.0;\n        size_t k;\n"
+               "        for (k = 0; k < %zu; k++)\n"
+               "            s += (double)%s[j * %zu + k];\n"
+               "        %s[j] = (float)(s / %zu.0);\n    }\n", l->in_shape[0], l->spatial,
+               src, l->spatial, dst, l->spatial);
+}
+
 const syn_layer_ops syn_global_avgpool_ops = {
     .name = "globalavgpool",
     .plan_shape = gap_plan,
@@ -431,4 +526,6 @@ const syn_layer_ops syn_global_avgpool_ops = {
     .set_attrs = syn_layer_set_no_attrs,
     .state_ok = NULL,
     .onnx_emit = gap_onnx,
+    .c_data = gap_c_data,
+    .c_body = gap_c_body,
 };
