@@ -1036,12 +1036,83 @@ static void test_model_fixture(void)
     syn_net_free(net);
 }
 
+
+/* ---- max pooling's choice of element ------------------------------------- */
+
+/* The 2x2 stride-2 window (its own loop in pool2d.c) against ATen's rule,
+ * written out here: the first largest value, or the last NaN. Which
+ * element wins is seen through a 1x1 convolution of two channels with
+ * weights (1, 0): its output is channel 0, which holds ties, -inf and
+ * NaN, and the gradient of the second weight sums dz times channel 1 at
+ * each window's chosen element, which is unique per position. */
+static void test_maxpool_choice(void)
+{
+    enum { H = 6, W = 8, OH = 3, OW = 4 };
+    const size_t shape[3] = {2, H, W};
+    syn_layer_desc layers[] = {
+        {.kind = SYN_LAYER_CONV2D, .units = 1, .kernel = {1, 1}, .no_bias = 1},
+        {.kind = SYN_LAYER_MAXPOOL2D, .kernel = {2, 2}},
+    };
+    syn_net_desc desc = {.n_inputs = 2 * H * W, .n_layers = 2, .layers = layers,
+                         .loss = SYN_LOSS_MSE, .input_shape = {shape[0], shape[1], shape[2]}};
+    syn_net *net = NULL;
+    CHECK_OK(syn_net_create(&desc, &net));
+    if (!net)
+        return;
+    float *w = syn_net_params(net, NULL);
+    w[0] = 1.0f;
+    w[1] = 0.0f;
+    float x[2 * H * W];
+    for (size_t i = 0; i < H * W; i++) {
+        x[i] = (float)(i % 3);        /* many ties */
+        x[H * W + i] = (float)(1u << (i % 24)) * (i < 24 ? 1.0f : -1.0f); /* a tag */
+    }
+    x[1] = NAN;                      /* window (0, 0): the NaN wins */
+    x[2] = -INFINITY, x[3] = -INFINITY, x[2 + W] = -INFINITY, x[3 + W] = -INFINITY;
+    x[4] = NAN, x[5 + W] = NAN;      /* window (0, 2): the last NaN */
+    float want_out[OH * OW];
+    size_t want_at[OH * OW];
+    for (size_t oh = 0; oh < OH; oh++)
+        for (size_t ow = 0; ow < OW; ow++) {
+            float m = -INFINITY;
+            size_t at = 2 * oh * W + 2 * ow;
+            for (size_t h = 2 * oh; h < 2 * oh + 2; h++)
+                for (size_t c = 2 * ow; c < 2 * ow + 2; c++)
+                    if (x[h * W + c] > m || x[h * W + c] != x[h * W + c])
+                        m = x[h * W + c], at = h * W + c;
+            want_out[oh * OW + ow] = m;
+            want_at[oh * OW + ow] = at;
+        }
+    syn_workspace *ws = NULL;
+    CHECK_OK(syn_workspace_create(net, 1, &ws));
+    const float *out = NULL;
+    CHECK_OK(syn_forward_train(net, ws, x, 1, 1, 1, &out));
+    size_t wrong = 0;
+    for (size_t o = 0; out && o < OH * OW; o++)
+        wrong += !(out[o] == want_out[o] || (out[o] != out[o] && want_out[o] != want_out[o]));
+    CHECK(wrong == 0, "%zu of %d window maxima differ from ATen's rule", wrong, OH * OW);
+    float d_out[OH * OW];
+    double want_dw1 = 0;
+    for (size_t o = 0; o < OH * OW; o++) {
+        d_out[o] = (float)(o + 1);
+        want_dw1 += (double)d_out[o] * x[H * W + want_at[o]];
+    }
+    CHECK_OK(syn_backward_from_output(net, ws, d_out, 1));
+    float *dw = NULL;
+    CHECK_OK(syn_workspace_layer_grads(ws, net, 0, &dw, NULL));
+    CHECK(dw && dw[1] == (float)want_dw1, "dW[1] %g, want %g: the gradient went to another "
+          "element than the first largest (or last NaN)", dw ? dw[1] : 0.0, want_dw1);
+    syn_workspace_free(ws);
+    syn_net_free(net);
+}
+
 int main(void)
 {
     test_fixtures();
     test_shapes();
     test_gradcheck();
     test_dropout2d();
+    test_maxpool_choice();
     test_threads();
     test_memory_estimate();
     test_model_file();

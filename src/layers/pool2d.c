@@ -126,6 +126,47 @@ static inline size_t window_max(const float *plane, size_t iw, size_t h0, size_t
     return best;
 }
 
+/* v replaces the running maximum m (index *at) as window_max's test says:
+ * branch-free, so the 2x2 loop below has no unpredictable jumps. */
+static inline float max_step(float m, size_t *at, float v, size_t i)
+{
+    int take = v > m || v != v;
+    *at = take ? i : *at;
+    return take ? v : m;
+}
+
+/* The common window, 2x2 at stride 2 without padding (every window inside
+ * the input), for planes [lo, hi): window_max's order (row 0 then row 1,
+ * left to right) without its per-window range arithmetic, which profiles
+ * of bench_cnn showed costing as much as the convolutions' GEMMs. */
+static void max_planes_2x2(const syn_layer *l, const float *in, float *out, const float *dz,
+                           float *d_in, size_t lo, size_t hi)
+{
+    size_t iw = l->in_shape[2], oh_n = l->out_shape[1], ow_n = l->out_shape[2];
+    size_t plane = l->in_shape[1] * iw;
+    for (size_t pl = lo; pl < hi; pl++) {
+        const float *x = in + pl * plane;
+        float *dx = d_in ? d_in + pl * plane : NULL;
+        if (dx)
+            memset(dx, 0, plane * sizeof(float));
+        for (size_t oh = 0; oh < oh_n; oh++) {
+            const float *r0 = x + 2 * oh * iw, *r1 = r0 + iw;
+            size_t o = (pl * oh_n + oh) * ow_n;
+            for (size_t ow = 0; ow < ow_n; ow++) {
+                size_t w = 2 * ow, at = 2 * oh * iw + w;
+                float m = r0[w]; /* window_max's first step from -inf keeps index 0 */
+                m = max_step(m, &at, r0[w + 1], at + 1);
+                m = max_step(m, &at, r1[w], (2 * oh + 1) * iw + w);
+                m = max_step(m, &at, r1[w + 1], (2 * oh + 1) * iw + w + 1);
+                if (dx)
+                    dx[at] += dz[o + ow];
+                else
+                    out[o + ow] = m;
+            }
+        }
+    }
+}
+
 /* Max pooling over planes [lo, hi): out receives each window's maximum
  * (forward), or d_in each output's gradient at its maximum (backward). */
 static void max_planes(const syn_layer *l, const float *in, float *out, const float *dz,
@@ -133,6 +174,11 @@ static void max_planes(const syn_layer *l, const float *in, float *out, const fl
 {
     size_t ih = l->in_shape[1], iw = l->in_shape[2], oh_n = l->out_shape[1];
     size_t ow_n = l->out_shape[2], plane = ih * iw;
+    if (l->kernel[0] == 2 && l->kernel[1] == 2 && l->stride[0] == 2 && l->stride[1] == 2 &&
+        l->pad[0] == 0 && l->pad[1] == 0) {
+        max_planes_2x2(l, in, out, dz, d_in, lo, hi);
+        return;
+    }
     for (size_t pl = lo; pl < hi; pl++) {
         const float *x = in + pl * plane;
         if (d_in)
