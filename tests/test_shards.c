@@ -145,20 +145,28 @@ static syn_net *make_net(const setup *s)
     return net;
 }
 
+/* Each rank (a thread) builds its own copy: the arrays are its own, since
+ * shared static ones raced (every rank rewrote the poisoned row while
+ * another copied it; ThreadSanitizer found it, and test_shards failed now
+ * and then under load). */
 static syn_dataset *make_data(const setup *s)
 {
-    static float x[N_ROWS * N_IN];
-    static uint32_t y[N_ROWS];
-    syn_rng rng;
-    syn_rng_seed(&rng, 4);
-    for (size_t i = 0; i < N_ROWS * N_IN; i++)
-        x[i] = (float)(syn_rng_uniform(&rng) * 4.0 - 2.0);
-    for (size_t r = 0; r < N_ROWS; r++)
-        y[r] = (uint32_t)((x[r * N_IN] + x[r * N_IN + 1] > 0) + (x[r * N_IN + 2] > 1));
-    if (s->poison_row >= 0)
-        x[s->poison_row * N_IN] = NAN;
+    float *x = malloc(N_ROWS * N_IN * sizeof *x);
+    uint32_t *y = malloc(N_ROWS * sizeof *y);
     syn_dataset *ds = NULL;
-    syn_dataset_from_labels(x, N_ROWS, N_IN, y, 3, &ds);
+    if (x && y) {
+        syn_rng rng;
+        syn_rng_seed(&rng, 4);
+        for (size_t i = 0; i < N_ROWS * N_IN; i++)
+            x[i] = (float)(syn_rng_uniform(&rng) * 4.0 - 2.0);
+        for (size_t r = 0; r < N_ROWS; r++)
+            y[r] = (uint32_t)((x[r * N_IN] + x[r * N_IN + 1] > 0) + (x[r * N_IN + 2] > 1));
+        if (s->poison_row >= 0)
+            x[s->poison_row * N_IN] = NAN;
+        syn_dataset_from_labels(x, N_ROWS, N_IN, y, 3, &ds);
+    }
+    free(x);
+    free(y);
     return ds;
 }
 
