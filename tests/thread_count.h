@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <time.h>
 
 /* Threads of this process, or -1 where /proc/self/task does not exist. */
 static int count_threads(void)
@@ -17,6 +18,21 @@ static int count_threads(void)
     for (struct dirent *e; (e = readdir(d));)
         n += e->d_name[0] != '.';
     closedir(d);
+    return n;
+}
+
+/* The thread count once it is `want`, polled for up to 2 s: pthread_join
+ * returns when a thread has left user space, and on a loaded machine the
+ * kernel may list it in /proc/self/task a little longer. A thread that was
+ * never joined stays, so a leak still shows. */
+static int count_threads_settled(int want)
+{
+    int n = count_threads();
+    for (int i = 0; i < 2000 && n != want; i++) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+        n = count_threads();
+    }
     return n;
 }
 
