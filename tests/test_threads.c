@@ -109,9 +109,9 @@ static float *train_with(int n_threads, size_t *count)
     free(y);
     syn_trainer_free(tr);
     syn_net_free(net);
-    CHECK(threads_become(before) == before,
-          "%d threads: %d threads alive after syn_trainer_free, %d before training",
-          n_threads, count_threads(), before);
+    int after = count_threads_settled(before);
+    CHECK(after == before, "%d threads: %d threads alive after syn_trainer_free, "
+          "%d before training", n_threads, after, before);
     return copy;
 }
 
@@ -144,12 +144,11 @@ static void test_no_leak(void)
     CHECK(alive == before + 4 || alive == before + 2, "workspace and optimizer on 3 threads "
           "each: %d threads, want %d or %d", alive, before + 4, before + 2);
     syn_workspace_free(ws);
-    CHECK(threads_become(before + 2) == before + 2,
-          "after syn_workspace_free: %d threads, want %d",
-          count_threads(), before + 2);
+    int n = count_threads_settled(before + 2);
+    CHECK(n == before + 2, "after syn_workspace_free: %d threads, want %d", n, before + 2);
     syn_optimizer_free(opt);
-    CHECK(threads_become(before) == before, "after syn_optimizer_free: %d threads, want %d",
-          count_threads(), before);
+    n = count_threads_settled(before);
+    CHECK(n == before, "after syn_optimizer_free: %d threads, want %d", n, before);
     free(x);
     free(y);
     syn_net_free(net);

@@ -21,13 +21,11 @@ static int count_threads(void)
     return n;
 }
 
-/* The thread count once it is `want`, or what it still is after 2 s. A
- * thread that pthread_join has returned for can stay listed in
- * /proc/self/task for a moment (the kernel wakes the joiner before it
- * releases the task), which a loaded machine stretches: seen here at load
- * average 9. A thread that was not stopped stays listed, so a leak still
- * fails. */
-static int threads_become(int want)
+/* The thread count once it is `want`, polled for up to 2 s: pthread_join
+ * returns when a thread has left user space, and on a loaded machine the
+ * kernel may list it in /proc/self/task a little longer. A thread that was
+ * never joined stays, so a leak still shows. */
+static int count_threads_settled(int want)
 {
     int n = count_threads();
     for (int i = 0; i < 2000 && n != want; i++) {
