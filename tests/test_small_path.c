@@ -18,6 +18,7 @@
  * activation (applied in the register, or by activation.c for tanh and
  * softmax), layers without bias, input scaling, widths 1..16 and batches
  * that cross the 16-row blocks. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,8 +178,97 @@ static void sigmoid_accuracy(void)
     }
     printf("sigmoid: largest error %.2f ulps (at %.6g) over [%g, %g]\n", worst, at, lo, hi);
     CHECK(worst <= 4.0, "sigmoid is %.2f ulps off at %.6g", worst, at);
+    /* Past |z| = 87.3 the answer is set by masks beside the chain: 1
+     * above, 0 or the tiny true value below; NaN stays NaN. In passes of 16
+     * rows (the packed pass) and of 256 (lockstep) alike. */
+    static const float edge[16] = {INFINITY, -INFINITY, NAN, 87.2f, 87.4f, 100.0f, 1e30f,
+                                   -87.2f, -87.4f, -100.0f, -1e30f, 0.0f, -0.0f, 17.0f,
+                                   -17.0f, 88.5f};
+    for (int pass = 0; pass < 2; pass++) {
+        size_t rows = pass ? 256 : 16;
+        for (size_t r = 0; r < rows; r++)
+            x[r] = edge[r % 16];
+        const float *out = NULL;
+        CHECK_OK(syn_forward(net, ws, x, rows, &out));
+        for (size_t r = 0; out && r < rows; r++) {
+            double z = x[r], exact = 1.0 / (1.0 + exp(-z));
+            float s = out[r];
+            if (isnan(z))
+                CHECK(isnan(s), "sigmoid(NaN) is %g, not NaN (%zu rows)", s, rows);
+            else if (z > 87.3)
+                CHECK(s == 1.0f, "sigmoid(%g) is %.9g, not 1 (%zu rows)", z, s, rows);
+            else if (z < -87.3)
+                CHECK(s >= 0.0f && s <= FLT_MIN, "sigmoid(%g) is %g (%zu rows)", z, s, rows);
+            else
+                CHECK(fabs(s - exact) <= 4 * ldexp(1.0, ilogb(exact) - 23) || s == exact,
+                      "sigmoid(%g) is %.9g, not %.9g (%zu rows)", z, s, exact, rows);
+        }
+    }
     syn_workspace_free(ws);
     syn_net_free(net);
+}
+
+/* Passes whose whole batch fits one vector (batch x width <= 16: the seed's
+ * XOR) take the packed pass; the same rows in a pass of 8 take the
+ * lockstep one. The two form every sum by the same operations in the same
+ * order, so outputs and gradients must be equal (the 8-row pass's extra
+ * rows carry a zero output gradient, which adds exact zeros). */
+static void packed_equals_lockstep(syn_rng *rng)
+{
+    int cases = 0;
+    for (int id = 0; id < 200; id++) {
+        size_t batch = 1 + syn_rng_below(rng, 4);
+        size_t n_layers = 1 + syn_rng_below(rng, 3), n_in = 1 + syn_rng_below(rng, 4);
+        syn_layer_desc layers[3];
+        for (size_t l = 0; l < n_layers; l++) {
+            memset(&layers[l], 0, sizeof layers[l]);
+            layers[l].units = 1 + syn_rng_below(rng, 4);
+            static const syn_activation fused[] = {SYN_ACT_SIGMOID, SYN_ACT_RELU,
+                                                   SYN_ACT_LEAKY_RELU, SYN_ACT_LINEAR};
+            layers[l].activation = fused[syn_rng_below(rng, 4)];
+            layers[l].no_bias = syn_rng_below(rng, 2);
+            layers[l].leaky_slope = 0.05f;
+        }
+        syn_net_desc desc = {.n_inputs = n_in, .n_layers = n_layers, .layers = layers,
+                             .init = SYN_INIT_XAVIER_UNIFORM, .seed = 500 + (uint64_t)id};
+        syn_net *net = NULL;
+        syn_workspace *a = NULL, *b = NULL;
+        CHECK_OK(syn_net_create(&desc, &net));
+        CHECK_OK(syn_workspace_create(net, 4, &a));
+        CHECK_OK(syn_workspace_create(net, 8, &b));
+        if (!net || !a || !b) {
+            syn_workspace_free(a), syn_workspace_free(b), syn_net_free(net);
+            return;
+        }
+        size_t n_out = layers[n_layers - 1].units;
+        float x[8 * 4] = {0}, d[8 * 4] = {0};
+        for (size_t i = 0; i < batch * n_in; i++)
+            x[i] = (float)(4 * syn_rng_uniform(rng) - 2);
+        for (size_t i = 0; i < batch * n_out; i++)
+            d[i] = (float)(syn_rng_uniform(rng) - 0.5);
+        CHECK_OK(syn_forward(net, a, x, batch, NULL));
+        CHECK_OK(syn_forward(net, b, x, 8, NULL));
+        int same = 1;
+        for (size_t l = 0; l < n_layers; l++) {
+            const float *pa = syn_workspace_activations(a, l);
+            const float *pb = syn_workspace_activations(b, l);
+            for (size_t i = 0; i < batch * layers[l].units; i++)
+                same &= pa[i] == pb[i];
+        }
+        CHECK_OK(syn_backward_from_output(net, a, d, batch));
+        CHECK_OK(syn_backward_from_output(net, b, d, 8));
+        size_t n = 0;
+        const float *ga = syn_workspace_grads(a, &n), *gb = syn_workspace_grads(b, NULL);
+        for (size_t i = 0; i < n; i++)
+            same &= ga[i] == gb[i];
+        CHECK(same, "case %d (batch %zu): the packed pass differs from the lockstep one", id,
+              batch);
+        cases++;
+        syn_workspace_free(a);
+        syn_workspace_free(b);
+        syn_net_free(net);
+    }
+    printf("packed against lockstep: %d cases\n", cases);
 }
 
 int main(void)
@@ -190,5 +280,6 @@ int main(void)
         run_case(id, &rng, &worst);
     printf("largest difference between the paths: %.3g of scale\n", worst);
     sigmoid_accuracy();
+    packed_equals_lockstep(&rng);
     return check_finish();
 }

@@ -198,7 +198,8 @@ static syn_status build_small(syn_net *net)
 {
     free(net->small);
     net->small = NULL;
-    if (!net->small_ok || net->max_width > SYN_SMALL_WIDTH)
+    /* The CPU is asked here, once, not on every pass. */
+    if (!net->small_ok || net->max_width > SYN_SMALL_WIDTH || !syn_small_available())
         return SYN_OK;
     net->small = calloc(net->n_layers, sizeof *net->small);
     if (!net->small)

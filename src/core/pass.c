@@ -254,8 +254,9 @@ static int small_path(const syn_net *net, const syn_workspace *ws, size_t batch)
 #ifdef SYN_HAVE_AVX512
     /* net->small and ws->small_bufs exist for such shapes (a workspace made
      * for a net of the same shape whose activations the path lacks has no
-     * blocks for it). */
-    return net->small && ws->small_bufs && batch <= SYN_SMALL_ROWS && syn_small_available();
+     * blocks for it). net->small exists only where the CPU has the path
+     * (net.c, build_small). */
+    return net->small && ws->small_bufs && batch <= SYN_SMALL_ROWS;
 #else
     (void)net, (void)ws, (void)batch;
     return 0;

@@ -55,31 +55,27 @@ static int fuses(syn_activation act)
 #define EACH_ROW(q) _Pragma("GCC unroll 4") for (int q = 0; q < SYN_LOCK; q++)
 #define EACH_INPUT(i) _Pragma("GCC unroll 16") for (int i = 0; i < SYN_SMALL_WIDTH; i++)
 
-/* e^x for x <= 0 (the sigmoid's e^-|z|), row by row in lockstep. A tiny
- * net's step is one chain of dependent instructions, so this exp is built
- * for a short chain rather than for fast_expf's (activation.c) few
- * constants: with k = round(16 x / ln2), e^x = 2^(k / 16) e^r, where
- * r = x - k ln2 / 16 (Cody & Waite, two steps) lies within ln2 / 32 of 0,
+/* e^-z, row by row in lockstep, for |z| <= 87.3 (the sigmoid's; lanes
+ * outside are the caller's to replace, and those named by `zero` come out
+ * 0). A tiny net's step is one chain of dependent instructions, so this exp
+ * is built for a short chain rather than for fast_expf's (activation.c)
+ * few constants: with k = round(-16 z / ln2), e^-z = 2^(k / 16) e^r, where
+ * r = -z - k ln2 / 16 (Cody & Waite, two steps) lies within ln2 / 32 of 0,
  * so 1 + r + r^2 (1/2 + r/6) is within 1e-8 of e^r. 2^(k / 16) is one of
  * 16 table entries 2^(j / 16), picked by a permute, times 2^(k >> 4) put
- * into its exponent, both beside the chain. From x to e^x: 8 dependent
- * steps, against 11 for fast_expf's scheme even in Estrin's order; the
- * seed's XOR step went from 4.9 to 4.2 ms. The sigmoid built on it is
- * within 2.9 ulps of 1 / (1 + e^-z) over [-87, 30] (test_small_path;
- * activation.c's: 2.5). The clamp at -87.34 (e^x then ~2^-126, the
- * smallest normal) keeps its second operand, x, when either is NaN: NaN
- * stays NaN. */
-SYN_INLINE void exp_rows_nonpositive(__m512 x[SYN_LOCK])
+ * into its exponent, both beside the chain. The negation is folded into
+ * the constants (u = -r), and there is no clamp on the chain (the caller
+ * masks): from z to e^-z, 7 dependent steps. */
+SYN_INLINE void exp_neg_rows(__m512 z[SYN_LOCK], const __mmask16 zero[SYN_LOCK])
 {
     const __m512 magic = _mm512_set1_ps(12582912.0f); /* 1.5 * 2^23 */
     const __m512 table = _mm512_setr_ps(
         1.0f, 1.04427378f, 1.09050773f, 1.13878863f, 1.18920712f, 1.24185781f, 1.29683955f,
         1.35425555f, 1.41421356f, 1.47682615f, 1.54221083f, 1.61049033f, 1.68179283f,
         1.75625216f, 1.83400809f, 1.91520656f); /* 2^(j / 16) */
-    __m512 t[SYN_LOCK], k[SYN_LOCK], r[SYN_LOCK], r2[SYN_LOCK], scale[SYN_LOCK];
-    EACH_ROW(q) x[q] = _mm512_max_ps(_mm512_set1_ps(-87.3365478515625f), x[q]);
+    __m512 t[SYN_LOCK], k[SYN_LOCK], u[SYN_LOCK], u2[SYN_LOCK], scale[SYN_LOCK];
     /* t = magic + k exactly: k sits in t's low mantissa bits. */
-    EACH_ROW(q) t[q] = _mm512_fmadd_ps(x[q], _mm512_set1_ps(23.0831206542234f), magic);
+    EACH_ROW(q) t[q] = _mm512_fmadd_ps(z[q], _mm512_set1_ps(-23.0831206542234f), magic);
     EACH_ROW(q) k[q] = _mm512_sub_ps(t[q], magic);
     EACH_ROW(q) {
         __m512i ki = _mm512_sub_epi32(_mm512_castps_si512(t[q]), _mm512_castps_si512(magic));
@@ -87,17 +83,18 @@ SYN_INLINE void exp_rows_nonpositive(__m512 x[SYN_LOCK])
         scale[q] = _mm512_castsi512_ps(_mm512_add_epi32(
             _mm512_castps_si512(entry), _mm512_slli_epi32(_mm512_srai_epi32(ki, 4), 23)));
     }
-    /* ln2 / 16 = 0.0433349609375 (9 bits: k times it is exact)
-     * - 1.3262152e-5: Cephes' split of ln2, over 16. */
-    EACH_ROW(q) r[q] = _mm512_fnmadd_ps(k[q], _mm512_set1_ps(0.0433349609375f), x[q]);
-    EACH_ROW(q) r[q] = _mm512_fmadd_ps(k[q], _mm512_set1_ps(1.32621525e-5f), r[q]);
-    EACH_ROW(q) r2[q] = _mm512_mul_ps(r[q], r[q]);
-    /* e^x = scale (1 + p) = scale + scale p, rounded once. */
+    /* u = -r = z + k ln2 / 16, with ln2 / 16 = 0.0433349609375 (9 bits: k
+     * times it is exact) - 1.3262152e-5: Cephes' split of ln2, over 16. */
+    EACH_ROW(q) u[q] = _mm512_fmadd_ps(k[q], _mm512_set1_ps(0.0433349609375f), z[q]);
+    EACH_ROW(q) u[q] = _mm512_fnmadd_ps(k[q], _mm512_set1_ps(1.32621525e-5f), u[q]);
+    EACH_ROW(q) u2[q] = _mm512_mul_ps(u[q], u[q]);
+    /* e^r = 1 + p with p = r + r^2 (1/2 + r/6) = u^2 (1/2 - u/6) - u;
+     * e^-z = scale + scale p, rounded once. */
     EACH_ROW(q) {
-        __m512 p = _mm512_fmadd_ps(
-            r2[q], _mm512_fmadd_ps(r[q], _mm512_set1_ps(1.0f / 6.0f), _mm512_set1_ps(0.5f)),
-            r[q]);
-        x[q] = _mm512_fmadd_ps(scale[q], p, scale[q]);
+        __m512 p = _mm512_fmsub_ps(
+            u2[q], _mm512_fnmadd_ps(u[q], _mm512_set1_ps(1.0f / 6.0f), _mm512_set1_ps(0.5f)),
+            u[q]);
+        z[q] = _mm512_maskz_fmadd_ps((__mmask16)~zero[q], scale[q], p, scale[q]);
     }
 }
 
@@ -108,24 +105,30 @@ SYN_INLINE void activate_rows(syn_activation act, float slope, __m512 z[SYN_LOCK
     const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
     switch (act) {
     case SYN_ACT_SIGMOID: {
-        /* e^-|z|, then 1 / (1 + e) for z >= 0 and e / (1 + e) below. 1 / d
-         * by the 14-bit reciprocal and one Newton step: within an ulp of
-         * the quotient, shorter on the chain than a division, and without
-         * its throughput limit (two divisions per row, 1 / d and e / d,
-         * made the XOR step 8% slower: 5.3 against 4.9 ms). NaN stays NaN
-         * (exp_rows_nonpositive keeps it; z >= 0 is false for it). */
+        /* 1 / (1 + e^-z), 1 / d by the 14-bit reciprocal and one Newton
+         * step: within an ulp of the quotient, shorter on the chain than a
+         * division, and without its throughput limit (two divisions per
+         * row made the XOR step 8% slower). Beyond |z| = 87.3 the answer
+         * is set by masks computed beside the chain: e^-z is made 0 above
+         * (s = 1, exactly as for any z over 17), and s 0 below (the true
+         * value is under FLT_MIN there), so e^-z and 1 / d stay normal
+         * floats. NaN fails both compares and stays NaN. Within 2.9 ulps
+         * of 1 / (1 + e^-z) over [-87, 30] (test_small_path; activation.c's:
+         * 2.5). Against the form e^-|z| / (1 + e^-|z|) below zero, this
+         * takes the blend, the |z| and the clamp off the chain. */
         __m512 e[SYN_LOCK], d[SYN_LOCK], s[SYN_LOCK];
+        __mmask16 above[SYN_LOCK], below[SYN_LOCK];
         EACH_ROW(q) {
-            e[q] = _mm512_castsi512_ps(
-                _mm512_or_si512(_mm512_castps_si512(z[q]), _mm512_set1_epi32((int)0x80000000u)));
+            above[q] = _mm512_cmp_ps_mask(z[q], _mm512_set1_ps(87.3f), _CMP_GT_OQ);
+            below[q] = _mm512_cmp_ps_mask(z[q], _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
+            e[q] = z[q];
         }
-        exp_rows_nonpositive(e);
+        exp_neg_rows(e, above);
         EACH_ROW(q) d[q] = _mm512_add_ps(one, e[q]);
         EACH_ROW(q) s[q] = _mm512_rcp14_ps(d[q]);
-        EACH_ROW(q) s[q] = _mm512_fmadd_ps(_mm512_fnmadd_ps(d[q], s[q], one), s[q], s[q]);
         EACH_ROW(q) {
-            z[q] = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(z[q], zero, _CMP_GE_OQ),
-                                        _mm512_mul_ps(e[q], s[q]), s[q]);
+            z[q] = _mm512_maskz_fmadd_ps((__mmask16)~below[q],
+                                         _mm512_fnmadd_ps(d[q], s[q], one), s[q], s[q]);
         }
         return;
     }
@@ -326,8 +329,185 @@ __attribute__((noinline)) static void forward_by_layer(const syn_small_net *sn,
     }
 }
 
+/* ---- the packed pass: a whole tiny batch in one vector ----
+ *
+ * When a layer's rows fit one vector together (batch x n_in and batch x
+ * units at most 16 lanes, W at most 16 floats), the rows are not carried
+ * one per vector in lockstep but side by side: lane r * units + o holds
+ * row r's output o, which is the row-major layout of the blocks, so a
+ * layer's outputs are one vector and one store. Each sum is formed by the
+ * same operations in the same order as in the lockstep code above (a
+ * product, then one fused multiply-add per term, in order; the sigmoid on
+ * the same values), so both give the same bits; the packed form runs a
+ * quarter of the instructions for the seed's 4-row batch, and a tiny net's
+ * step, a chain of dependent instructions, waits less on the core's
+ * instruction window. Terms are picked out of the vectors by permutes
+ * whose indices depend on the shape alone. */
+
+/* Lane L's quotient by n (1 <= n <= 16) for L < 16: (L ceil(256 / n)) >> 8
+ * (the error, L (ceil(256 / n) - 256 / n) / 256 < 1 / 16 <= 1 / n, never
+ * carries past an integer). */
+SYN_INLINE __m512i lane_div(size_t n)
+{
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    return _mm512_srli_epi32(_mm512_mullo_epi32(lane, _mm512_set1_epi32((int)((255 + n) / n))),
+                             8);
+}
+
+/* Whether the packed pass takes a batch of `batch` rows through the net:
+ * every layer's sizes fit and its activation is applied in the register. */
+static int packed_ok(const syn_small_net *sn, size_t batch)
+{
+    for (size_t l = 0; l < sn->n_layers; l++) {
+        const syn_small_layer *layer = &sn->layers[l];
+        size_t n_in = layer->n_in, units = layer->units;
+        size_t skip = ((uintptr_t)layer->w % 64) / sizeof(float);
+        if (batch * n_in > SYN_SMALL_WIDTH || batch * units > SYN_SMALL_WIDTH ||
+            n_in * units > SYN_SMALL_WIDTH || skip + n_in * units > 2 * SYN_SMALL_WIDTH ||
+            !fuses(layer->act))
+            return 0;
+    }
+    return 1;
+}
+
+/* The two aligned vectors of the parameter arena that hold the n floats at
+ * p (skip + n <= 32), and p's lane in the first (see transpose_weights for
+ * why whole aligned loads). */
+SYN_INLINE size_t arena_pair(const float *p, size_t n, __m512 *lo, __m512 *hi)
+{
+    size_t skip = ((uintptr_t)p % 64) / sizeof(float);
+    const float *base = p - skip;
+    *lo = _mm512_load_ps(base);
+    *hi = skip + n > SYN_SMALL_WIDTH ? _mm512_load_ps(base + SYN_SMALL_WIDTH)
+                                     : _mm512_setzero_ps();
+    return skip;
+}
+
+/* One layer, packed: from v (lane r * n_in + i) to the outputs (lane
+ * r * units + o), stored whole in the layer's block (and the logits for
+ * the last layer) and returned. Lanes past the batch are zero before the
+ * activation. */
+static inline __m512 packed_layer(const syn_small_net *sn, size_t l, __m512 v, size_t batch)
+{
+    const syn_small_layer *layer = &sn->layers[l];
+    size_t n_in = layer->n_in, units = layer->units;
+    __mmask16 live = lanes(batch * units);
+    __m512i r = lane_div(units), lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                                                          12, 13, 14, 15);
+    __m512i o = _mm512_sub_epi32(lane, _mm512_mullo_epi32(r, _mm512_set1_epi32((int)units)));
+    __m512i from_in = _mm512_mullo_epi32(r, _mm512_set1_epi32((int)n_in)); /* r * n_in */
+    __m512 lo, hi;
+    size_t skip = arena_pair(layer->w, n_in * units, &lo, &hi);
+    /* W[o][i] sits at skip + o * n_in + i of the pair. */
+    __m512i from_w = _mm512_add_epi32(_mm512_mullo_epi32(o, _mm512_set1_epi32((int)n_in)),
+                                      _mm512_set1_epi32((int)skip));
+    __m512 acc = _mm512_mul_ps(_mm512_permutexvar_ps(from_in, v),
+                               _mm512_maskz_permutex2var_ps(live, lo, from_w, hi));
+    for (size_t i = 1; i < n_in; i++) {
+        __m512i at = _mm512_set1_epi32((int)i);
+        acc = _mm512_fmadd_ps(
+            _mm512_permutexvar_ps(_mm512_add_epi32(from_in, at), v),
+            _mm512_maskz_permutex2var_ps(live, lo, _mm512_add_epi32(from_w, at), hi), acc);
+    }
+    if (layer->b) {
+        __m512 blo, bhi;
+        size_t bskip = arena_pair(layer->b, units, &blo, &bhi);
+        acc = _mm512_add_ps(acc, _mm512_maskz_permutex2var_ps(
+                                     live, blo, _mm512_add_epi32(o, _mm512_set1_epi32((int)bskip)),
+                                     bhi));
+    }
+    if (l + 1 == sn->n_layers)
+        _mm512_storeu_ps(sn->logits, acc);
+    __m512 out[SYN_LOCK] = {acc};
+    activate_rows(layer->act, layer->slope, out);
+    _mm512_storeu_ps(sn->bufs[l].out, out[0]);
+    return out[0];
+}
+
+static void packed_forward(const syn_small_net *sn, const float *x, size_t batch)
+{
+    __m512 v = _mm512_maskz_loadu_ps(lanes(batch * sn->layers[0].n_in), x);
+    for (size_t l = 0; l < sn->n_layers; l++)
+        v = packed_layer(sn, l, v, batch);
+}
+
+/* The packed backward pass (as syn_small_backward_net's, one block). */
+static void packed_backward(const syn_small_net *sn, const float *d, int output_derivative,
+                            size_t batch)
+{
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    size_t top = sn->n_layers - 1, out_units = sn->layers[top].units;
+    __m512 dz;
+    if (out_units == 1) {
+        /* Row by row from d's floats, which the caller has often just
+         * stored one by one: each broadcast load is forwarded from one
+         * store, where a load over all of them waits for them to reach
+         * the cache. */
+        dz = _mm512_set1_ps(d[0]);
+        for (size_t r = 1; r < batch; r++)
+            dz = _mm512_mask_mov_ps(dz, (__mmask16)(1u << r), _mm512_set1_ps(d[r]));
+    } else {
+        dz = _mm512_maskz_loadu_ps(lanes(batch * out_units), d);
+    }
+    if (output_derivative) {
+        const syn_small_layer *layer = &sn->layers[top];
+        dz = derive16(layer->act, layer->slope, _mm512_loadu_ps(sn->bufs[top].out), dz);
+    }
+    for (size_t l = top;; l--) {
+        const syn_small_layer *layer = &sn->layers[l];
+        size_t n_in = layer->n_in, units = layer->units;
+        __m512 x = l == 0 ? _mm512_maskz_loadu_ps(lanes(batch * n_in), sn->input)
+                          : _mm512_loadu_ps(sn->bufs[l - 1].out);
+        /* dW[o][i] (lane o * n_in + i) = sum over r of dz[r][o] x[r][i]. */
+        __m512i q = lane_div(n_in);                            /* o, or r below */
+        __m512i i_of = _mm512_sub_epi32(lane, _mm512_mullo_epi32(q, _mm512_set1_epi32((int)n_in)));
+        __m512 acc = _mm512_setzero_ps();
+        for (size_t r = 0; r < batch; r++) {
+            __m512i dz_at = _mm512_add_epi32(q, _mm512_set1_epi32((int)(r * units)));
+            __m512i x_at = _mm512_add_epi32(i_of, _mm512_set1_epi32((int)(r * n_in)));
+            acc = _mm512_fmadd_ps(_mm512_permutexvar_ps(dz_at, dz),
+                                  _mm512_permutexvar_ps(x_at, x), acc);
+        }
+        _mm512_mask_storeu_ps(sn->bufs[l].dw, lanes(n_in * units), acc);
+        if (layer->b) { /* db[o] = sum over r of dz[r][o] */
+            __m512 db = _mm512_setzero_ps();
+            for (size_t r = 0; r < batch; r++) {
+                db = _mm512_add_ps(db, _mm512_permutexvar_ps(
+                                           _mm512_add_epi32(lane, _mm512_set1_epi32(
+                                                                      (int)(r * units))),
+                                           dz));
+            }
+            _mm512_mask_storeu_ps(sn->bufs[l].db, lanes(units), db);
+        }
+        if (l == 0)
+            return;
+        /* dL/dz below (lane r * n_in + i): (sum over o of dz[r][o] W[o][i])
+         * times act'(x[r][i]), over o in order. */
+        __m512 lo, hi;
+        size_t skip = arena_pair(layer->w, n_in * units, &lo, &hi);
+        __mmask16 live = lanes(batch * n_in);
+        __m512i dz_at = _mm512_mullo_epi32(q, _mm512_set1_epi32((int)units)); /* r * units */
+        __m512i w_at = _mm512_add_epi32(i_of, _mm512_set1_epi32((int)skip));
+        __m512 in = _mm512_mul_ps(_mm512_permutexvar_ps(dz_at, dz),
+                                  _mm512_maskz_permutex2var_ps(live, lo, w_at, hi));
+        for (size_t o = 1; o < units; o++) {
+            in = _mm512_fmadd_ps(
+                _mm512_permutexvar_ps(_mm512_add_epi32(dz_at, _mm512_set1_epi32((int)o)), dz),
+                _mm512_maskz_permutex2var_ps(
+                    live, lo, _mm512_add_epi32(w_at, _mm512_set1_epi32((int)(o * n_in))), hi),
+                in);
+        }
+        const syn_small_layer *below = &sn->layers[l - 1];
+        dz = derive16(below->act, below->slope, x, in);
+    }
+}
+
 void syn_small_forward_net(const syn_small_net *sn, const float *x, size_t batch)
 {
+    if (packed_ok(sn, batch)) {
+        packed_forward(sn, x, batch);
+        return;
+    }
     if (batch > SYN_LOCK) {
         forward_by_layer(sn, x, batch);
         return;
@@ -346,6 +526,10 @@ void syn_small_forward_net(const syn_small_net *sn, const float *x, size_t batch
 void syn_small_backward_net(const syn_small_net *sn, const float *d, int output_derivative,
                             size_t batch)
 {
+    if (packed_ok(sn, batch)) {
+        packed_backward(sn, d, output_derivative, batch);
+        return;
+    }
     size_t top = sn->n_layers - 1, out_units = sn->layers[top].units;
     /* Blocks of SYN_LOCK rows, each carried down through every layer in
      * registers: its dL/dz rows go into the weight and bias gradients and
@@ -363,10 +547,17 @@ void syn_small_backward_net(const syn_small_net *sn, const float *d, int output_
         int first = r0 == 0, final = r0 + rows == batch;
         float *acc_rows = sn->acc; /* this layer's, from the top down */
         __m512 dz[SYN_LOCK];
+        /* d comes from the caller, often from scalar stores just made: a
+         * one-unit row is broadcast from its float (a load that one store
+         * forwards to, where a masked load waits longer; the other lanes
+         * are never stored or read). */
         EACH_ROW(q) {
-            dz[q] = (size_t)q < rows
-                        ? _mm512_maskz_loadu_ps(lanes(out_units), d + (r0 + q) * out_units)
-                        : _mm512_setzero_ps();
+            if ((size_t)q >= rows)
+                dz[q] = _mm512_setzero_ps();
+            else if (out_units == 1)
+                dz[q] = _mm512_set1_ps(d[r0 + q]);
+            else
+                dz[q] = _mm512_maskz_loadu_ps(lanes(out_units), d + (r0 + q) * out_units);
         }
         if (output_derivative) {
             const syn_small_layer *layer = &sn->layers[top];
@@ -443,7 +634,11 @@ void syn_small_backward_net(const syn_small_net *sn, const float *d, int output_
 }
 
 #else
-/* Without AVX-512 in the compiler pass.c never calls this path (it checks
- * SYN_HAVE_AVX512 too); ISO C wants a declaration in every file. */
-typedef int syn_small_unused;
+/* Without AVX-512 in the compiler there is no path: net.c builds no small
+ * table, and pass.c does not call the kernels (it checks SYN_HAVE_AVX512
+ * too). */
+int syn_small_available(void)
+{
+    return 0;
+}
 #endif
