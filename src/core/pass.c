@@ -275,6 +275,8 @@ static const syn_small_net *small_desc(const syn_net *net, syn_workspace *ws,
                           .input = ws->input,
                           .logits = ws->logits,
                           .acc = ws->small_acc,
+                          .grads = ws->grads,
+                          .n_grads = net->n_params,
                           .activate = syn_activation_forward};
     return sn;
 }

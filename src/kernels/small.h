@@ -65,6 +65,12 @@ typedef struct syn_small_net {
      * 16-float vector per row of each W and per bias,
      * [(sum of units + n_layers) x 16]. */
     float *acc;
+    /* The workspace's whole gradient arena (64-byte aligned, whole
+     * 16-float vectors long) and its n_grads floats: a packed backward
+     * pass of a net with at most 16 parameters writes it as one vector,
+     * which the optimizer's load then gets straight from the store. */
+    float *grads;
+    size_t n_grads;
     /* Applies an activation the path does not fuse (tanh, softmax) over
      * stored rows: activation.c's syn_activation_forward. */
     void (*activate)(syn_activation act, float slope, float *rows, size_t n_rows,

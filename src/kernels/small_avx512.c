@@ -431,6 +431,16 @@ static void packed_forward(const syn_small_net *sn, const float *x, size_t batch
         v = packed_layer(sn, l, v, batch);
 }
 
+/* `into` with lanes at .. at + n - 1 (at + n <= 16) replaced by lanes
+ * 0 .. n - 1 of v. */
+SYN_INLINE __m512 place(__m512 into, __m512 v, size_t at, size_t n)
+{
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __mmask16 where = (__mmask16)(lanes(n) << at);
+    return _mm512_mask_permutexvar_ps(into, where,
+                                      _mm512_sub_epi32(lane, _mm512_set1_epi32((int)at)), v);
+}
+
 /* The packed backward pass (as syn_small_backward_net's, one block). */
 static void packed_backward(const syn_small_net *sn, const float *d, int output_derivative,
                             size_t batch)
@@ -453,6 +463,11 @@ static void packed_backward(const syn_small_net *sn, const float *d, int output_
         const syn_small_layer *layer = &sn->layers[top];
         dz = derive16(layer->act, layer->slope, _mm512_loadu_ps(sn->bufs[top].out), dz);
     }
+    /* A net of at most 16 parameters has its whole gradient in `all`,
+     * stored once at the end (the stores to each block, masked, would each
+     * hold up the optimizer's load of the vector). */
+    int one_vector = sn->n_grads <= SYN_SMALL_WIDTH;
+    __m512 all = _mm512_setzero_ps();
     for (size_t l = top;; l--) {
         const syn_small_layer *layer = &sn->layers[l];
         size_t n_in = layer->n_in, units = layer->units;
@@ -468,7 +483,10 @@ static void packed_backward(const syn_small_net *sn, const float *d, int output_
             acc = _mm512_fmadd_ps(_mm512_permutexvar_ps(dz_at, dz),
                                   _mm512_permutexvar_ps(x_at, x), acc);
         }
-        _mm512_mask_storeu_ps(sn->bufs[l].dw, lanes(n_in * units), acc);
+        if (one_vector)
+            all = place(all, acc, (size_t)(sn->bufs[l].dw - sn->grads), n_in * units);
+        else
+            _mm512_mask_storeu_ps(sn->bufs[l].dw, lanes(n_in * units), acc);
         if (layer->b) { /* db[o] = sum over r of dz[r][o] */
             __m512 db = _mm512_setzero_ps();
             for (size_t r = 0; r < batch; r++) {
@@ -477,10 +495,16 @@ static void packed_backward(const syn_small_net *sn, const float *d, int output_
                                                                       (int)(r * units))),
                                            dz));
             }
-            _mm512_mask_storeu_ps(sn->bufs[l].db, lanes(units), db);
+            if (one_vector)
+                all = place(all, db, (size_t)(sn->bufs[l].db - sn->grads), units);
+            else
+                _mm512_mask_storeu_ps(sn->bufs[l].db, lanes(units), db);
         }
-        if (l == 0)
+        if (l == 0) {
+            if (one_vector)
+                _mm512_store_ps(sn->grads, all);
             return;
+        }
         /* dL/dz below (lane r * n_in + i): (sum over o of dz[r][o] W[o][i])
          * times act'(x[r][i]), over o in order. */
         __m512 lo, hi;
