@@ -214,6 +214,7 @@ static syn_status build_small(syn_net *net)
             .w = net->params + layer->w_off,
             .b = layer->has_bias ? net->params + layer->b_off : NULL,
         };
+        syn_small_prepare(&net->small[l]);
     }
     return SYN_OK;
 }

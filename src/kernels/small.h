@@ -31,12 +31,16 @@
 #define SYN_KERNELS_SMALL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "synapse.h"
 
 #define SYN_SMALL_WIDTH 16
 /* Passes of more rows than this go to syn_gemm, whose kernels use threads. */
 #define SYN_SMALL_ROWS 256
+
+/* Index vectors of a layer's packed pass (small_avx512.c). */
+#define SYN_SMALL_N_INDEX 7
 
 /* One dense layer as the path sees it: plain sizes and pointers, built by
  * the core (net.c, once per network) for a net whose every layer's kind
@@ -47,6 +51,11 @@ typedef struct syn_small_layer {
     float slope;          /* leaky ReLU's effective slope */
     const float *w;       /* W [units x n_in] in the parameter arena */
     const float *b;       /* bias [units], NULL without */
+    /* Filled by syn_small_prepare, from the fields above: the largest
+     * batch the packed pass takes through this layer (0: none), and the
+     * permute indices of that pass, which depend on the shape alone. */
+    size_t packed_rows;
+    int32_t index[SYN_SMALL_N_INDEX][SYN_SMALL_WIDTH];
 } syn_small_layer;
 
 /* A layer's blocks in a workspace (pass.c, once per workspace). */
@@ -79,6 +88,8 @@ typedef struct syn_small_net {
 
 /* Nonzero if the path was compiled in and the CPU has AVX-512F. */
 int syn_small_available(void);
+/* Completes a layer whose other fields are set (net.c, once per net). */
+void syn_small_prepare(syn_small_layer *layer);
 
 /* The whole forward pass: reads x [batch x n_inputs] (already scaled),
  * writes every layer's outputs and the output logits. Sigmoid, ReLU, leaky

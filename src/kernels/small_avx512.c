@@ -344,27 +344,50 @@ __attribute__((noinline)) static void forward_by_layer(const syn_small_net *sn,
  * instruction window. Terms are picked out of the vectors by permutes
  * whose indices depend on the shape alone. */
 
-/* Lane L's quotient by n (1 <= n <= 16) for L < 16: (L ceil(256 / n)) >> 8
- * (the error, L (ceil(256 / n) - 256 / n) / 256 < 1 / 16 <= 1 / n, never
- * carries past an integer). */
-SYN_INLINE __m512i lane_div(size_t n)
+/* The slots of syn_small_layer.index, lane L of each: */
+enum {
+    IX_IN,    /* forward, lane r * units + o: r * n_in (+ i: input i of row r) */
+    IX_W,     /* forward: skip + o * n_in (+ i: W[o][i] in the arena pair) */
+    IX_B,     /* forward: bskip + o (b[o] in the arena pair) */
+    IX_Q,     /* backward: L / n_in (o of dW[o][i]; r of row r's input grad) */
+    IX_I,     /* backward: L % n_in (i) */
+    IX_DZ,    /* backward: (L / n_in) * units (+ o: dz[r][o] for input grad) */
+    IX_WB,    /* backward: skip + L % n_in (+ o * n_in: W[o][i]) */
+};
+
+static size_t lane_in_vector(const float *p)
 {
-    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    return _mm512_srli_epi32(_mm512_mullo_epi32(lane, _mm512_set1_epi32((int)((255 + n) / n))),
-                             8);
+    return ((uintptr_t)p % 64) / sizeof(float);
 }
 
-/* Whether the packed pass takes a batch of `batch` rows through the net:
- * every layer's sizes fit and its activation is applied in the register. */
+void syn_small_prepare(syn_small_layer *layer)
+{
+    size_t n_in = layer->n_in, units = layer->units, wide = n_in > units ? n_in : units;
+    size_t skip = lane_in_vector(layer->w), bskip = layer->b ? lane_in_vector(layer->b) : 0;
+    int fits = n_in * units <= SYN_SMALL_WIDTH && skip + n_in * units <= 2 * SYN_SMALL_WIDTH;
+    layer->packed_rows = fits && fuses(layer->act) ? SYN_SMALL_WIDTH / wide : 0;
+    for (size_t lane = 0; lane < SYN_SMALL_WIDTH; lane++) {
+        size_t r = lane / units, o = lane % units, q = lane / n_in, i = lane % n_in;
+        layer->index[IX_IN][lane] = (int32_t)(r * n_in);
+        layer->index[IX_W][lane] = (int32_t)(skip + o * n_in);
+        layer->index[IX_B][lane] = (int32_t)(bskip + o);
+        layer->index[IX_Q][lane] = (int32_t)q;
+        layer->index[IX_I][lane] = (int32_t)i;
+        layer->index[IX_DZ][lane] = (int32_t)(q * units);
+        layer->index[IX_WB][lane] = (int32_t)(skip + i);
+    }
+}
+
+SYN_INLINE __m512i index_of(const syn_small_layer *layer, int slot)
+{
+    return _mm512_loadu_si512(layer->index[slot]);
+}
+
+/* Whether the packed pass takes a batch of `batch` rows through the net. */
 static int packed_ok(const syn_small_net *sn, size_t batch)
 {
     for (size_t l = 0; l < sn->n_layers; l++) {
-        const syn_small_layer *layer = &sn->layers[l];
-        size_t n_in = layer->n_in, units = layer->units;
-        size_t skip = ((uintptr_t)layer->w % 64) / sizeof(float);
-        if (batch * n_in > SYN_SMALL_WIDTH || batch * units > SYN_SMALL_WIDTH ||
-            n_in * units > SYN_SMALL_WIDTH || skip + n_in * units > 2 * SYN_SMALL_WIDTH ||
-            !fuses(layer->act))
+        if (batch > sn->layers[l].packed_rows)
             return 0;
     }
     return 1;
@@ -392,15 +415,9 @@ static inline __m512 packed_layer(const syn_small_net *sn, size_t l, __m512 v, s
     const syn_small_layer *layer = &sn->layers[l];
     size_t n_in = layer->n_in, units = layer->units;
     __mmask16 live = lanes(batch * units);
-    __m512i r = lane_div(units), lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
-                                                          12, 13, 14, 15);
-    __m512i o = _mm512_sub_epi32(lane, _mm512_mullo_epi32(r, _mm512_set1_epi32((int)units)));
-    __m512i from_in = _mm512_mullo_epi32(r, _mm512_set1_epi32((int)n_in)); /* r * n_in */
+    __m512i from_in = index_of(layer, IX_IN), from_w = index_of(layer, IX_W);
     __m512 lo, hi;
-    size_t skip = arena_pair(layer->w, n_in * units, &lo, &hi);
-    /* W[o][i] sits at skip + o * n_in + i of the pair. */
-    __m512i from_w = _mm512_add_epi32(_mm512_mullo_epi32(o, _mm512_set1_epi32((int)n_in)),
-                                      _mm512_set1_epi32((int)skip));
+    arena_pair(layer->w, n_in * units, &lo, &hi);
     __m512 acc = _mm512_mul_ps(_mm512_permutexvar_ps(from_in, v),
                                _mm512_maskz_permutex2var_ps(live, lo, from_w, hi));
     for (size_t i = 1; i < n_in; i++) {
@@ -411,10 +428,9 @@ static inline __m512 packed_layer(const syn_small_net *sn, size_t l, __m512 v, s
     }
     if (layer->b) {
         __m512 blo, bhi;
-        size_t bskip = arena_pair(layer->b, units, &blo, &bhi);
-        acc = _mm512_add_ps(acc, _mm512_maskz_permutex2var_ps(
-                                     live, blo, _mm512_add_epi32(o, _mm512_set1_epi32((int)bskip)),
-                                     bhi));
+        arena_pair(layer->b, units, &blo, &bhi);
+        acc = _mm512_add_ps(
+            acc, _mm512_maskz_permutex2var_ps(live, blo, index_of(layer, IX_B), bhi));
     }
     if (l + 1 == sn->n_layers)
         _mm512_storeu_ps(sn->logits, acc);
@@ -474,8 +490,7 @@ static void packed_backward(const syn_small_net *sn, const float *d, int output_
         __m512 x = l == 0 ? _mm512_maskz_loadu_ps(lanes(batch * n_in), sn->input)
                           : _mm512_loadu_ps(sn->bufs[l - 1].out);
         /* dW[o][i] (lane o * n_in + i) = sum over r of dz[r][o] x[r][i]. */
-        __m512i q = lane_div(n_in);                            /* o, or r below */
-        __m512i i_of = _mm512_sub_epi32(lane, _mm512_mullo_epi32(q, _mm512_set1_epi32((int)n_in)));
+        __m512i q = index_of(layer, IX_Q), i_of = index_of(layer, IX_I);
         __m512 acc = _mm512_setzero_ps();
         for (size_t r = 0; r < batch; r++) {
             __m512i dz_at = _mm512_add_epi32(q, _mm512_set1_epi32((int)(r * units)));
@@ -508,10 +523,9 @@ static void packed_backward(const syn_small_net *sn, const float *d, int output_
         /* dL/dz below (lane r * n_in + i): (sum over o of dz[r][o] W[o][i])
          * times act'(x[r][i]), over o in order. */
         __m512 lo, hi;
-        size_t skip = arena_pair(layer->w, n_in * units, &lo, &hi);
+        arena_pair(layer->w, n_in * units, &lo, &hi);
         __mmask16 live = lanes(batch * n_in);
-        __m512i dz_at = _mm512_mullo_epi32(q, _mm512_set1_epi32((int)units)); /* r * units */
-        __m512i w_at = _mm512_add_epi32(i_of, _mm512_set1_epi32((int)skip));
+        __m512i dz_at = index_of(layer, IX_DZ), w_at = index_of(layer, IX_WB);
         __m512 in = _mm512_mul_ps(_mm512_permutexvar_ps(dz_at, dz),
                                   _mm512_maskz_permutex2var_ps(live, lo, w_at, hi));
         for (size_t o = 1; o < units; o++) {
@@ -664,5 +678,10 @@ void syn_small_backward_net(const syn_small_net *sn, const float *d, int output_
 int syn_small_available(void)
 {
     return 0;
+}
+
+void syn_small_prepare(syn_small_layer *layer)
+{
+    layer->packed_rows = 0;
 }
 #endif
