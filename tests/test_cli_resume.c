@@ -244,6 +244,9 @@ static void test_checkpoint_and_resume(void)
     expect("train --resume a.ckpt --out c.syn --hidden 8", 2, "--hidden is '8'");
     expect("train --resume a.ckpt --out c.syn --optimizer sgd", 2, "trained with adam");
     expect("train --resume a.ckpt --out c.syn --data other.csv", 1, "other values");
+    /* A plain run's checkpoint: sharded sums would not continue it. */
+    expect("train --resume a.ckpt --out c.syn --shards", 2,
+           "trained on one process without --shards; --shards sums");
     /* The optimizers' own options and the new activations go through a
      * checkpoint too, and must agree on resume. */
     r = run(TRAIN "--out r.syn --optimizer rmsprop --centered --momentum 0.5 --alpha 0.9 "
@@ -385,6 +388,22 @@ static void test_shards_fixture(void)
           "run's model");
     printf("v3 --shards checkpoint: resumed model %s the fixture's\n",
            exact ? "has the bits of" : "is within 1e-5 of");
+    /* The (finished) checkpoint of that resume records --shards and
+     * resumes without it (test_mpi resumes one mid-run that way, to the
+     * uninterrupted model); the old one without --shards takes the plain
+     * path (it records nothing), as before. */
+    snprintf(cmd, sizeof cmd, "cp '%s/shards.ckpt' '%s/old.ckpt'", SHARDS_V3, tmp_dir);
+    CHECK(system(cmd) == 0, "copying %s", SHARDS_V3);
+    r = run("train --resume shards.ckpt --out v3b.syn --quiet");
+    CHECK(r.code == 0 && same_file("v3.syn", "v3b.syn"), "the finished checkpoint resumes "
+          "without --shards: %s", r.err);
+    free(r.out);
+    free(r.err);
+    r = run("train --resume old.ckpt --out v3c.syn --quiet");
+    CHECK(r.code == 0 && !same_file("v3.syn", "v3c.syn"), "the old checkpoint without "
+          "--shards: the plain path: %s", r.err);
+    free(r.out);
+    free(r.err);
 }
 
 int main(void)

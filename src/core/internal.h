@@ -240,8 +240,7 @@ typedef struct syn_shard_batch {
     uint64_t seed, step;
 } syn_shard_batch;
 
-/* Errors: INVALID_ARGUMENT for a bad comm, UNSUPPORTED for a net with
- * state (batch norm), OVERFLOW, OUT_OF_MEMORY. */
+/* Errors: INVALID_ARGUMENT for a bad comm, OVERFLOW, OUT_OF_MEMORY. */
 syn_status syn_sharded_create(const syn_net *net, const syn_comm *comm, syn_sharded **out);
 void syn_sharded_free(syn_sharded *sh);
 /* The most rows one pass of the sharded path runs for batches of up to

@@ -23,6 +23,12 @@
  * all-reduce, one slot per shard (its owner's value plus zeros: exact),
  * and are combined in shard order.
  *
+ * Batch norm: a rank passes its shards at once in parts (run_parts), and
+ * each batch-norm layer's per-shard sums travel the same way, one slot per
+ * shard, added in shard order on every rank (bn_combine): 3 sum_i64
+ * all-reduces a layer inside the passes, which every rank makes whatever
+ * happened locally (bn_finish).
+ *
  * Speed: rounding to an integer is g * 2^e + 1.5*2^52, round-to-nearest-
  * even for |g * 2^e| < 2^51 (the bound keeps it <= 2^50), and the bits of
  * that double are those of 1.5*2^52 plus the integer: the local sum adds
