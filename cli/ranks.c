@@ -78,12 +78,16 @@ int cli_ranks_start(int shards, double timeout, const syn_comm **comm)
                                      "installed): every rank would train alone");
 #endif
     }
-    if (shards) {
-        ranks.single = syn_comm_single();
-        ranks.comm = &ranks.single;
-        *comm = ranks.comm;
-    }
+    if (shards)
+        cli_ranks_single(comm);
     return SYN_EXIT_OK;
+}
+
+void cli_ranks_single(const syn_comm **comm)
+{
+    ranks.single = syn_comm_single();
+    ranks.comm = &ranks.single;
+    *comm = ranks.comm;
 }
 
 int cli_ranks_end(int rc)

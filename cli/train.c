@@ -191,7 +191,8 @@ static void train_usage(FILE *to)
 "  --shards              sum each batch's gradient over fixed shards in exact\n"
 "                        fixed point, as every mpirun job does: the same model\n"
 "                        for any number of ranks (slower than the default float\n"
-"                        path)\n"
+"                        path); a checkpoint records it, and its resume goes on\n"
+"                        sharded\n"
 "  --rank-timeout S      under mpirun: a rank that waits S seconds (120) for the\n"
 "                        others ends the job with an error naming its step\n"
 "  --quiet               no progress and no 'saved' line: only errors and, with\n"
@@ -1121,6 +1122,27 @@ static int load_resume(int argc, char **argv, train_options *o, resume_ctx *ctx)
     return train_options_merge(o, &given, &ctx->data.options);
 }
 
+/* A resume trains the way the checkpoint's run did: a sharded one (--shards
+ * or mpirun, of any size) on the sharded path, whose sums do not depend on
+ * the rank count; a plain one only on the plain path, since sharded sums
+ * round otherwise and could not continue it bit for bit. A checkpoint
+ * written before --shards was stored goes the command line's way. The
+ * checkpoints the run writes record what it does. */
+static int resume_sharding(train_options *o, const resume_ctx *ctx, const syn_comm **comm)
+{
+    if (ctx->data.has_shards && ctx->data.options.shards && !*comm) {
+        cli_ranks_single(comm);
+    } else if (ctx->data.has_shards && !ctx->data.options.shards && *comm) {
+        return cli_usage_error("train", "--resume %s: the checkpoint was trained on one "
+                               "process without --shards; %s sums the gradients another "
+                               "way and could not continue it bit for bit (resume it "
+                               "without mpirun and --shards)", o->resume,
+                               o->shards ? "--shards" : "mpirun");
+    }
+    o->shards = *comm != NULL;
+    return SYN_EXIT_OK;
+}
+
 /* Checks the data against the checkpoint and puts network, trainer and
  * progress back where the checkpoint left them. */
 static int apply_resume(const train_options *o, train_run *run, resume_ctx *ctx)
@@ -1212,10 +1234,13 @@ int cmd_train(int argc, char **argv)
     int rc = cli_ranks_start(o.shards, o.rank_timeout, &comm);
     if (rc != SYN_EXIT_OK)
         return cli_ranks_end(rc);
+    o.shards = comm != NULL; /* what checkpoints record: mpirun is sharded */
     resume_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     if (o.resume)
         rc = load_resume(argc, argv, &o, &ctx);
+    if (rc == SYN_EXIT_OK && o.resume)
+        rc = resume_sharding(&o, &ctx, &comm);
     if (rc == SYN_EXIT_OK && comm && comm->rank != 0)
         silence_rank(&o);
     if (rc == SYN_EXIT_OK)
@@ -1246,11 +1271,7 @@ int cmd_train(int argc, char **argv)
         rc = cli_ranks_check_data(comm, &o, run.data);
     if (rc == SYN_EXIT_OK && comm) {
         syn_status st = syn_trainer_set_comm(run.trainer, comm);
-        if (st == SYN_ERR_UNSUPPORTED)
-            rc = cli_runtime_error("train", "--shards and mpirun train without batch norm "
-                                   "layers for now: their statistics are over the whole "
-                                   "batch, which a shard does not see");
-        else if (st != SYN_OK)
+        if (st != SYN_OK)
             rc = cli_library_error("train", st, NULL, "sharding the batches");
     }
     if (rc == SYN_EXIT_OK && !o.quiet)

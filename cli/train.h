@@ -194,6 +194,9 @@ int data_fingerprint_of(const syn_dataset *ds, data_fingerprint *fp);
 /* Under mpirun: MPI_Init and the MPI comm; with shards alone: the
  * one-process comm; else NULL. Returns an exit code. */
 int cli_ranks_start(int shards, double timeout, const syn_comm **comm);
+/* The one-process comm (--shards) for a run that is not yet sharded: a
+ * resume of a sharded checkpoint without mpirun or --shards. */
+void cli_ranks_single(const syn_comm **comm);
 /* Ends MPI (MPI_Abort when rc is an error, so that no rank waits for this
  * one); returns rc. */
 int cli_ranks_end(int rc);
@@ -231,6 +234,9 @@ typedef struct train_ckpt_data {
     float *trained;
     size_t n_trained;
     uint32_t version; /* of the block */
+    /* It stores --shards (whether the run was sharded: --shards or mpirun);
+     * checkpoints before it did not, and resume as the command line says. */
+    int has_shards;
     char error[256]; /* why a decode failed */
 } train_ckpt_data;
 

@@ -524,6 +524,8 @@ static int get_options(cursor *c, uint32_t version, train_ckpt_data *d)
             ok = get_value(c, version, r, d);
         }
     }
+    const train_option_row *shards = train_option_find("--shards");
+    d->has_shards = shards && seen[shards - train_option_rows];
     free(seen);
     return ok;
 }

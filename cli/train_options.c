@@ -134,8 +134,10 @@ const train_option_row train_option_rows[] = {
         "the default"),
     ROW("--threads", CLI_LONG, threads, 0, 4096, NULL, 0, 0, NULL, OPT_LOCAL, NULL),
     /* How the batch's gradient is summed (synapse.h, SYN_SHARDS); under
-     * mpirun always sharded. Not stored: a resume picks its own way. */
-    ROW("--shards", CLI_FLAG, shards, 0, 0, NULL, 1, 0, NULL, OPT_LOCAL, NULL),
+     * mpirun always sharded. Stored as the run trained (1 under mpirun
+     * too); a resume takes it, and cmd_train refuses to shard a run the
+     * checkpoint holds as plain: the sums would round another way. */
+    ROW("--shards", CLI_FLAG, shards, 0, 0, NULL, 1, 0, NULL, OPT_TAKE, NULL),
     ROW("--rank-timeout", CLI_DOUBLE, rank_timeout, 1, 1e6, NULL, 0, 120, NULL, OPT_LOCAL,
         NULL),
     ROW("--max-memory", CLI_STRING, max_memory, 0, 0, NULL, 0, 0, NULL, OPT_LOCAL, NULL),

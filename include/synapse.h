@@ -1070,15 +1070,18 @@ syn_comm syn_comm_single(void);
  * Every rank must create its trainer from the same network, options and
  * seed, and pass the same dataset rows to syn_trainer_epoch (or the same
  * whole batch to syn_trainer_step): each rank then computes its shards of
- * every batch, and all of them make the same step. Errors: INVALID_ARGUMENT
- * (size < 1, rank out of range, a NULL function), UNSUPPORTED for a net
- * with batch norm (its statistics are over the whole batch, which the
- * shards do not see), OUT_OF_MEMORY. Memory per rank, on top of a plain
- * trainer's (syn_net_memory_estimate does not count it): ceil(SYN_SHARDS /
- * size) * 4 + 8 bytes per parameter (the shards' gradients and the int64
- * sums), while the workspace holds one shard's rows, not
- * the batch's. The trainer's workspace is replaced (syn_trainer_workspace
- * returns the new one). */
+ * every batch, and all of them make the same step. Batch norm's statistics
+ * are over the whole global batch: each shard's sums, added in shard order
+ * through sum_i64 inside the forward and backward passes (3 collectives a
+ * batch-norm layer a step). Errors: INVALID_ARGUMENT (size < 1, rank out of
+ * range, a NULL function), OUT_OF_MEMORY. Memory per rank, on top of a
+ * plain trainer's (syn_net_memory_estimate does not count it):
+ * ceil(SYN_SHARDS / size) * 4 + 8 bytes per parameter (the shards' gradients
+ * and the int64 sums), with batch norm (ceil(SYN_SHARDS / size) + 13) * 16
+ * bytes per channel of its widest layer; the workspace holds one shard's
+ * rows, or all of the rank's shards' when it passes them at once (batch
+ * norm always does). The trainer's workspace is replaced
+ * (syn_trainer_workspace returns the new one). */
 syn_status syn_trainer_set_comm(syn_trainer *tr, const syn_comm *comm);
 
 /* When to stop, and when to lower the learning rate, from one number per

@@ -244,6 +244,9 @@ static void test_checkpoint_and_resume(void)
     expect("train --resume a.ckpt --out c.syn --hidden 8", 2, "--hidden is '8'");
     expect("train --resume a.ckpt --out c.syn --optimizer sgd", 2, "trained with adam");
     expect("train --resume a.ckpt --out c.syn --data other.csv", 1, "other values");
+    /* A plain run's checkpoint: sharded sums would not continue it. */
+    expect("train --resume a.ckpt --out c.syn --shards", 2,
+           "trained on one process without --shards; --shards sums");
     /* The optimizers' own options and the new activations go through a
      * checkpoint too, and must agree on resume. */
     r = run(TRAIN "--out r.syn --optimizer rmsprop --centered --momentum 0.5 --alpha 0.9 "
@@ -341,6 +344,68 @@ static void test_memory_limits(void)
            "--max-memory expects");
 }
 
+/* Parameters of two model files: the same bits (*exact), or the same to
+ * the rounding of another CPU's kernels. */
+static int close_models(const char *a, const char *b, int *exact)
+{
+    syn_net *x = NULL, *y = NULL;
+    int ok = syn_net_load(a, &x, NULL, NULL) == SYN_OK &&
+             syn_net_load(b, &y, NULL, NULL) == SYN_OK;
+    size_t nx = 0, ny = 0;
+    const float *p = ok ? syn_net_params_const(x, &nx) : NULL;
+    const float *q = ok ? syn_net_params_const(y, &ny) : NULL;
+    ok = ok && nx == ny && nx > 0;
+    *exact = ok;
+    for (size_t i = 0; ok && i < nx; i++) {
+        *exact &= p[i] == q[i];
+        ok = fabsf(p[i] - q[i]) <= 1e-6f + 1e-5f * fabsf(q[i]);
+    }
+    syn_net_free(x);
+    syn_net_free(y);
+    return ok;
+}
+
+#define SHARDS_V3 SYN_TEST_DIR "/fixtures/model/ckpt_v3_shards"
+
+/* A checkpoint of a --shards run written before checkpoints recorded
+ * --shards (tests/fixtures/model/ckpt_v3_shards/README) still resumes with
+ * --shards to the model of the uninterrupted run. */
+static void test_shards_fixture(void)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "cp '%s/d.csv' '%s/shards.ckpt' '%s/whole.syn' '%s/'", SHARDS_V3,
+             SHARDS_V3, SHARDS_V3, tmp_dir);
+    CHECK(system(cmd) == 0, "copying %s", SHARDS_V3);
+    result r = run("train --resume shards.ckpt --shards --out v3.syn --quiet");
+    CHECK(r.code == 0, "resume of the v3 --shards checkpoint: %s", r.err);
+    free(r.out);
+    free(r.err);
+    int exact = 0;
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s", path_in_tmp("v3.syn"));
+    snprintf(b, sizeof b, "%s", path_in_tmp("whole.syn"));
+    CHECK(close_models(a, b, &exact), "the resumed v3 checkpoint ends at the uninterrupted "
+          "run's model");
+    printf("v3 --shards checkpoint: resumed model %s the fixture's\n",
+           exact ? "has the bits of" : "is within 1e-5 of");
+    /* The (finished) checkpoint of that resume records --shards and
+     * resumes without it (test_mpi resumes one mid-run that way, to the
+     * uninterrupted model); the old one without --shards takes the plain
+     * path (it records nothing), as before. */
+    snprintf(cmd, sizeof cmd, "cp '%s/shards.ckpt' '%s/old.ckpt'", SHARDS_V3, tmp_dir);
+    CHECK(system(cmd) == 0, "copying %s", SHARDS_V3);
+    r = run("train --resume shards.ckpt --out v3b.syn --quiet");
+    CHECK(r.code == 0 && same_file("v3.syn", "v3b.syn"), "the finished checkpoint resumes "
+          "without --shards: %s", r.err);
+    free(r.out);
+    free(r.err);
+    r = run("train --resume old.ckpt --out v3c.syn --quiet");
+    CHECK(r.code == 0 && !same_file("v3.syn", "v3c.syn"), "the old checkpoint without "
+          "--shards: the plain path: %s", r.err);
+    free(r.out);
+    free(r.err);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmp_dir)) {
@@ -352,6 +417,7 @@ int main(void)
     test_checkpoint_and_resume();
     test_divergence();
     test_memory_limits();
+    test_shards_fixture();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
     if (check_failed_ == 0 && system(cmd) != 0)

@@ -150,6 +150,31 @@ static void identity(void)
         }
 }
 
+/* Batch norm (twice, one before dropout): statistics over the global batch,
+ * so 1, 2 and 3 ranks save the --shards model byte for byte; 1 rank = 3
+ * ranks would fail with each rank's statistics its own rows'. */
+#define BN_LAYERS "--layers '32:linear,bn:relu,dropout:0.2,16:linear,bn:tanh'"
+
+static void batch_norm_identity(void)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' train --data d.csv --target y " BN_LAYERS " --batch 400 "
+             "--seed 3 --epochs 3 --shards --quiet --out bn_ref.syn", SYN_CLI_PATH);
+    CHECK(run_sh(cmd, NULL) == 0, "batch norm --shards reference run");
+    for (int n = 1; n <= 3; n++) {
+        snprintf(cmd, sizeof cmd, MPIRUN " -np %d '%s' train --data d.csv --target y "
+                 BN_LAYERS " --batch 400 --seed 3 --epochs 3 --quiet --out bn.syn", n,
+                 SYN_CLI_PATH);
+        remove(cli_path(dir, "bn.syn"));
+        int rc = run_sh(cmd, NULL);
+        char *err = err_text();
+        CHECK(rc == 0, "batch norm, %d ranks: exit %d: %s", n, rc, err);
+        CHECK(same_file("bn.syn", "bn_ref.syn"), "batch norm, %d ranks: model differs from "
+              "--shards on one process", n);
+        free(err);
+    }
+}
+
 /* The pid of rank `rank` among mpirun's children (OMPI_COMM_WORLD_RANK in
  * their environments), or 0. */
 static pid_t rank_pid(pid_t mpirun, int rank)
@@ -252,8 +277,8 @@ static void kill_and_resume(void)
     printf("kill -9 of rank 1: job ended after %.2f s\n", took);
     free(err);
     /* Resume with another number of ranks, and on one process. */
-    char cp[1024];
-    snprintf(cp, sizeof cp, "cp '%s/ck' '%s/ck1'", dir, dir);
+    char cp[2048];
+    snprintf(cp, sizeof cp, "cp '%s/ck' '%s/ck1' && cp '%s/ck' '%s/ck0'", dir, dir, dir, dir);
     CHECK(system(cp) == 0, "copy of the checkpoint");
     snprintf(cmd, sizeof cmd, MPIRUN " -np 3 '%s' train %s --resume ck --out r3.syn",
              SYN_CLI_PATH, opts);
@@ -266,6 +291,22 @@ static void kill_and_resume(void)
              SYN_CLI_PATH, opts);
     CHECK(run_sh(cmd, NULL) == 0, "resume with --shards on one process");
     CHECK(same_file("r1.syn", "whole.syn"), "resumed on one process = uninterrupted run");
+    /* The checkpoint records that the run was sharded: a resume without
+     * mpirun or --shards goes on sharded too (the plain path's sums would
+     * round another way). */
+    snprintf(cmd, sizeof cmd, "'%s' train %s --resume ck0 --out r0.syn", SYN_CLI_PATH, opts);
+    CHECK(run_sh(cmd, NULL) == 0, "resume on one process without --shards");
+    CHECK(same_file("r0.syn", "whole.syn"), "resumed without --shards = uninterrupted run");
+    /* A plain run's checkpoint is not continued sharded. */
+    snprintf(cmd, sizeof cmd, "'%s' train " TRAIN " --epochs 2 --quiet --checkpoint plain.ckpt "
+             "--out p.syn && " MPIRUN " -np 2 '%s' train --resume plain.ckpt --out q.syn",
+             SYN_CLI_PATH, SYN_CLI_PATH);
+    rc = run_sh(cmd, NULL);
+    err = err_text();
+    CHECK(rc != 0 && strstr(err, "trained on one process without --shards; mpirun sums"),
+          "mpirun resume of a plain checkpoint refused: exit %d: %s", rc, err);
+    CHECK(!exists("q.syn"), "no model from the refused resume");
+    free(err);
 }
 
 /* SIGSTOP of rank 1: rank 0's collective times out after 3 s. */
@@ -397,6 +438,7 @@ int main(void)
     }
     write_data("d.csv", 1500, 0);
     identity();
+    batch_norm_identity();
     namespaces();
     kill_and_resume();
     hung_rank();

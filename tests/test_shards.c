@@ -100,7 +100,8 @@ static syn_status t_barrier(void *ctx)
 
 /* ---------------------------------------------------------------- the runs */
 typedef struct setup {
-    int kind; /* 0: dense, 1: + dropout and layernorm, 2: batch norm, 3: + dropout */
+    int kind; /* 0: dense, 1: + dropout and layernorm, 2: batch norm, 3: + dropout,
+               * 4: batch norm twice + dropout and layernorm, 5: conv + batch norm 2d */
     syn_reduction reduction;
     size_t batch, epochs;
     int poison_row;       /* >= 0: this row's feature is NaN */
@@ -126,13 +127,41 @@ static syn_net *make_net(const setup *s)
                                .activation = SYN_ACT_LINEAR},
                               {.units = 24, .activation = SYN_ACT_TANH},
                               {.units = 3, .activation = SYN_ACT_SOFTMAX}};
-    syn_layer_desc bn[3] = {{.units = 24, .activation = SYN_ACT_LINEAR},
+    /* No bias before a batch norm (it would cancel): its gradient is 0 but
+     * for rounding, which Adam would scale to whole steps, so the sharded
+     * and the plain runs would part by lr a step there. */
+    syn_layer_desc bn[3] = {{.units = 24, .activation = SYN_ACT_LINEAR, .no_bias = 1},
                             {.kind = SYN_LAYER_BATCHNORM, .activation = SYN_ACT_RELU},
                             {.units = 3, .activation = SYN_ACT_SOFTMAX}};
     syn_net_desc d = {.n_inputs = N_IN, .loss = SYN_LOSS_CROSS_ENTROPY, .seed = 11,
                       .reduction = s->reduction};
-    d.layers = s->kind == 0 ? dense : s->kind == 1 ? mixed : s->kind == 3 ? drop : bn;
-    d.n_layers = s->kind == 1 ? 5 : s->kind == 3 ? 4 : 3;
+    /* Batch norm with layers that take a part (shard) at a time inside the
+     * rank's one pass: layer norm, and conv, pooling and 2-d dropout over
+     * the 7 inputs as a 1 x 7 x 1 image. */
+    syn_layer_desc bn_mixed[7] = {{.units = 24, .activation = SYN_ACT_LINEAR, .no_bias = 1},
+                                  {.kind = SYN_LAYER_BATCHNORM, .activation = SYN_ACT_RELU},
+                                  {.kind = SYN_LAYER_DROPOUT, .rate = 0.3f,
+                                   .activation = SYN_ACT_LINEAR},
+                                  {.kind = SYN_LAYER_LAYERNORM, .activation = SYN_ACT_LINEAR},
+                                  {.units = 12, .activation = SYN_ACT_TANH, .no_bias = 1},
+                                  {.kind = SYN_LAYER_BATCHNORM, .activation = SYN_ACT_LINEAR},
+                                  {.units = 3, .activation = SYN_ACT_SOFTMAX}};
+    syn_layer_desc bn_conv[6] = {{.kind = SYN_LAYER_CONV2D, .units = 4, .kernel = {3, 1},
+                                  .padding = {1, 0}, .no_bias = 1},
+                                 {.kind = SYN_LAYER_BATCHNORM2D, .activation = SYN_ACT_RELU},
+                                 {.kind = SYN_LAYER_DROPOUT2D, .rate = 0.25f},
+                                 {.kind = SYN_LAYER_MAXPOOL2D, .kernel = {2, 1}},
+                                 {.kind = SYN_LAYER_FLATTEN},
+                                 {.units = 3, .activation = SYN_ACT_SOFTMAX}};
+    const syn_layer_desc *layers[6] = {dense, mixed, bn, drop, bn_mixed, bn_conv};
+    const size_t counts[6] = {3, 5, 3, 4, 7, 6};
+    d.layers = layers[s->kind];
+    d.n_layers = counts[s->kind];
+    if (s->kind == 5) {
+        d.input_shape[0] = 1;
+        d.input_shape[1] = N_IN;
+        d.input_shape[2] = 1;
+    }
     syn_net *net = NULL;
     syn_net_create(&d, &net);
     if (net && s->weighted) {
@@ -272,11 +301,13 @@ static void identity_across_ranks(const setup *s, const char *name)
 }
 
 /* One SGD step from the same start: the sharded gradient is the plain one
- * to rounding; the caller-array path equals the dataset path. */
-static void one_step_matches_plain(void)
+ * to rounding; the caller-array path equals the dataset path. With batch
+ * norm the running statistics too: statistics of each rank's or shard's
+ * rows alone would miss by far more than rounding. */
+static void one_step_matches_plain(int kind)
 {
     enum { B = 300 }; /* 4 shards */
-    setup s = {.kind = 0, .batch = B, .epochs = 1, .poison_row = -1};
+    setup s = {.kind = kind, .batch = B, .epochs = 1, .poison_row = -1};
     static float x[B * N_IN], y[B * 3];
     syn_rng rng;
     syn_rng_seed(&rng, 8);
@@ -285,8 +316,8 @@ static void one_step_matches_plain(void)
     memset(y, 0, sizeof y);
     for (int r = 0; r < B; r++)
         y[r * 3 + r % 3] = 1.0f;
-    float *after[2] = {NULL, NULL};
-    size_t n = 0;
+    float *after[2] = {NULL, NULL}, *state[2] = {NULL, NULL};
+    size_t n = 0, n_state = 0;
     for (int mode = 0; mode < 2; mode++) {
         syn_net *net = make_net(&s);
         syn_optim_desc od = syn_optim_defaults(SYN_OPTIM_SGD);
@@ -302,6 +333,10 @@ static void one_step_matches_plain(void)
         const float *p = syn_net_params(net, &n);
         after[mode] = malloc(n * sizeof(float));
         memcpy(after[mode], p, n * sizeof(float));
+        const float *st = syn_net_state(net, &n_state);
+        state[mode] = malloc((n_state + 1) * sizeof(float));
+        if (n_state)
+            memcpy(state[mode], st, n_state * sizeof(float));
         syn_trainer_free(tr);
         syn_net_free(net);
     }
@@ -311,10 +346,19 @@ static void one_step_matches_plain(void)
         close &= fabs(a - b) <= 1e-6 * fabs(a) + 1e-7;
         same &= a == b;
     }
-    CHECK(close, "one SGD step: sharded and plain parameters differ beyond rounding");
+    CHECK(close, "kind %d, one SGD step: sharded and plain parameters differ beyond rounding",
+          kind);
     (void)same;
+    int close_state = 1;
+    for (size_t i = 0; i < n_state; i++)
+        close_state &= fabs((double)state[0][i] - state[1][i]) <= 1e-6 * fabs(state[0][i]) +
+                                                                   1e-7;
+    CHECK(close_state, "kind %d: running statistics after one sharded step are not the "
+          "plain step's", kind);
     free(after[0]);
     free(after[1]);
+    free(state[0]);
+    free(state[1]);
 }
 
 static void failures(void)
@@ -329,15 +373,32 @@ static void failures(void)
     rank_run r = run_job(&s, 3, 5);
     CHECK(r.st == SYN_ERR_COMM, "failing comm, 3 ranks: %s", syn_strerror(r.st));
     free(r.params);
-    /* Batch norm: refused, not silently per shard. */
-    s.kind = 2;
+    /* Batch norm: a NaN row, and a comm failing inside the forward pass
+     * (collective 2: the first layer's variance) and the backward pass
+     * (collective 4 of a step with 2 batch-norm layers' 6 + 2). */
+    s.kind = 4;
+    s.poison_row = 1000;
+    for (int n = 1; n <= 4; n++) {
+        r = run_job(&s, n, 0);
+        CHECK(r.st == SYN_ERR_DIVERGED, "batch norm, NaN row, %d ranks: %s", n,
+              syn_strerror(r.st));
+        free(r.params);
+    }
+    s.poison_row = -1;
+    const int fail_at[] = {2, 4, 7};
+    for (size_t i = 0; i < 3; i++) {
+        r = run_job(&s, 3, fail_at[i]);
+        CHECK(r.st == SYN_ERR_COMM, "batch norm, comm failing at call %d, 3 ranks: %s",
+              fail_at[i], syn_strerror(r.st));
+        free(r.params);
+    }
+    s.kind = 0;
     syn_net *net = make_net(&s);
     syn_optim_desc od = syn_optim_defaults(SYN_OPTIM_ADAM);
     syn_train_desc td = {.batch_size = 400};
     syn_trainer *tr = NULL;
     CHECK_OK(syn_trainer_create(net, &od, &td, &tr));
     syn_comm single = syn_comm_single();
-    CHECK(syn_trainer_set_comm(tr, &single) == SYN_ERR_UNSUPPORTED, "batch norm refused");
     syn_comm bad = single;
     bad.size = 0;
     CHECK(syn_trainer_set_comm(tr, &bad) == SYN_ERR_INVALID_ARGUMENT, "size 0 refused");
@@ -386,7 +447,26 @@ int main(void)
     setup weighted = {.kind = 1, .reduction = SYN_REDUCTION_MEAN, .batch = 770, .epochs = 1,
                       .poison_row = -1, .weighted = 1};
     identity_across_ranks(&weighted, "class weights, batch 770 (12 shards)");
-    one_step_matches_plain();
+    /* Batch norm: statistics over the global batch, whatever the ranks. */
+    setup bn = {.kind = 2, .reduction = SYN_REDUCTION_MEAN, .batch = 770, .epochs = 2,
+                .poison_row = -1};
+    identity_across_ranks(&bn, "batch norm, batch 770 (12 shards; last batch 63)");
+    setup bn_mixed = {.kind = 4, .reduction = SYN_REDUCTION_MEAN, .batch = 433, .epochs = 2,
+                      .poison_row = -1};
+    identity_across_ranks(&bn_mixed, "batch norm twice + dropout + layernorm, batch 433");
+    setup bn_weighted = {.kind = 4, .reduction = SYN_REDUCTION_MEAN, .batch = 770,
+                         .epochs = 1, .poison_row = -1, .weighted = 1};
+    identity_across_ranks(&bn_weighted, "batch norm, class weights, batch 770");
+    setup bn_sum = {.kind = 2, .reduction = SYN_REDUCTION_SUM, .batch = 200, .epochs = 1,
+                    .poison_row = -1};
+    identity_across_ranks(&bn_sum, "batch norm, sum reduction, batch 200 (3 shards)");
+    setup bn_conv = {.kind = 5, .reduction = SYN_REDUCTION_MEAN, .batch = 433, .epochs = 2,
+                     .poison_row = -1};
+    identity_across_ranks(&bn_conv, "conv + batch norm 2d + dropout 2d + pool, batch 433");
+    one_step_matches_plain(0);
+    one_step_matches_plain(2);
+    one_step_matches_plain(4);
+    one_step_matches_plain(5);
     failures();
     return check_finish();
 }

@@ -207,6 +207,21 @@ int syn_net_rows_split_ok(const syn_net *net, size_t min_rows);
 syn_status syn_backward_split(const syn_net *net, syn_workspace *ws, size_t batch,
                               const size_t *cuts, size_t n_parts, float *const *grads);
 
+/* A training pass over the parts sync describes (rows [cuts[k],
+ * cuts[k + 1]) of the dataset's rows, or of x with dropout's ids), each
+ * part's rows coming out as in a pass of that part alone, with batch norm's
+ * statistics over the whole batch through sync (pass.c; shard.c calls it
+ * for nets with batch norm, with parts of min_rows rows or more). With no
+ * parts it runs batch norm's collectives and running statistics only. */
+syn_status syn_forward_parts_train(syn_net *net, syn_workspace *ws, const syn_dataset *ds,
+                                   const size_t *rows, const float *x, const size_t *ids,
+                                   uint64_t seed, uint64_t step, const syn_layer_sync *sync,
+                                   size_t min_rows);
+/* Its backward from dL/dz in delta[0]: part k's parameter gradients into
+ * sync->grads[k]. */
+syn_status syn_backward_parts(const syn_net *net, syn_workspace *ws, const syn_layer_sync *sync,
+                              size_t min_rows);
+
 /* The sharded gradient of a global batch (shard.c; synapse.h, "several
  * processes"). */
 typedef struct syn_sharded syn_sharded;
@@ -225,8 +240,7 @@ typedef struct syn_shard_batch {
     uint64_t seed, step;
 } syn_shard_batch;
 
-/* Errors: INVALID_ARGUMENT for a bad comm, UNSUPPORTED for a net with
- * state (batch norm), OVERFLOW, OUT_OF_MEMORY. */
+/* Errors: INVALID_ARGUMENT for a bad comm, OVERFLOW, OUT_OF_MEMORY. */
 syn_status syn_sharded_create(const syn_net *net, const syn_comm *comm, syn_sharded **out);
 void syn_sharded_free(syn_sharded *sh);
 /* The most rows one pass of the sharded path runs for batches of up to

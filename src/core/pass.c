@@ -647,3 +647,146 @@ const float *syn_workspace_activations(const syn_workspace *ws, size_t layer)
         return NULL;
     return ws->act[layer];
 }
+
+/* ------------------------------------------------------------ a pass in parts
+ * A sharded step's pass over a rank's shards ("parts") when the net has
+ * batch norm (shard.c): each layer runs once over all rows where every row
+ * comes out as in a pass of its part alone (dropout and flatten: by row;
+ * dense: on products whose rows do not depend on the row count), batch
+ * norm once with the sync (statistics over the whole batch), and every
+ * other layer once per part on that part's rows (the views below), so each
+ * part's values never depend on which parts share the pass. */
+
+static int is_batchnorm(const syn_layer *layer)
+{
+    return layer->kind == SYN_LAYER_BATCHNORM || layer->kind == SYN_LAYER_BATCHNORM2D;
+}
+
+/* May layer l run once over all parts (rows of at least min_rows each)? */
+static int whole_ok(const syn_net *net, size_t l, size_t min_rows)
+{
+    const syn_layer *layer = &net->layers[l];
+    switch (layer->kind) {
+    case SYN_LAYER_DENSE:
+        return syn_gemm_rows_stable(layer->units, layer->n_in, min_rows) &&
+               (l == 0 || syn_gemm_rows_stable(layer->n_in, layer->units, min_rows));
+    case SYN_LAYER_DROPOUT:
+    case SYN_LAYER_FLATTEN: return 1;
+    case SYN_LAYER_BATCHNORM:
+    case SYN_LAYER_LAYERNORM:
+    case SYN_LAYER_CONV2D:
+    case SYN_LAYER_MAXPOOL2D:
+    case SYN_LAYER_AVGPOOL2D:
+    case SYN_LAYER_GLOBAL_AVGPOOL:
+    case SYN_LAYER_BATCHNORM2D:
+    case SYN_LAYER_DROPOUT2D:
+    case SYN_LAYER_COUNT_: return 0;
+    }
+    return 0;
+}
+
+/* The view of rows [lo, hi) of a pass p of layer l: what a pass of those
+ * rows alone would see (a kind with a per-pass saved block is batch norm,
+ * which never runs in part views). */
+static syn_layer_pass part_view(const syn_layer *layer, const syn_layer_pass *p, size_t lo,
+                                size_t hi)
+{
+    syn_layer_pass v = *p;
+    v.in = p->in + lo * layer->n_in;
+    v.out = p->out + lo * layer->units;
+    v.logits = p->logits ? p->logits + lo * layer->units : NULL;
+    v.saved = p->saved ? p->saved + lo * layer->saved_per_row : NULL;
+    v.sample = p->sample ? p->sample + lo : NULL;
+    v.batch = hi - lo;
+    return v;
+}
+
+syn_status syn_forward_parts_train(syn_net *net, syn_workspace *ws, const syn_dataset *ds,
+                                   const size_t *rows, const float *x, const size_t *ids,
+                                   uint64_t seed, uint64_t step, const syn_layer_sync *sync,
+                                   size_t min_rows)
+{
+    if (!net || !ws || !sync || (sync->n_parts > 0 && sync->cuts[0] != 0))
+        return SYN_ERR_INVALID_ARGUMENT;
+    size_t n = sync->n_parts, batch = n > 0 ? sync->cuts[n] : 0;
+    syn_status st = SYN_OK;
+    if (batch > 0 && ds)
+        st = gather_input(net, ws, ds, rows, batch);
+    else if (batch > 0 && (st = check_pass(net, ws, x, batch)) == SYN_OK)
+        load_input(net, ws, x, batch);
+    if (st != SYN_OK)
+        return st;
+    if (!syn_workspace_fits(ws, net))
+        return SYN_ERR_SHAPE;
+    set_mode(ws, 1, seed, step, ds ? rows : ids);
+    ws->last_batch = batch;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const syn_layer *layer = &net->layers[l];
+        const syn_layer_ops *ops = syn_layer_ops_of(layer->kind);
+        syn_layer_pass p = layer_pass(net, net->state, ws, l, batch);
+        if (is_batchnorm(layer)) {
+            p.sync = sync; /* also with no rows: the totals, the running statistics */
+            ops->forward(layer, &p);
+        } else if (batch == 0) {
+            continue;
+        } else if (n == 1 || whole_ok(net, l, min_rows)) {
+            ops->forward(layer, &p);
+        } else {
+            for (size_t s = 0; s < n; s++) {
+                syn_layer_pass v = part_view(layer, &p, sync->cuts[s], sync->cuts[s + 1]);
+                ops->forward(layer, &v);
+            }
+        }
+    }
+    return SYN_OK;
+}
+
+syn_status syn_backward_parts(const syn_net *net, syn_workspace *ws, const syn_layer_sync *sync,
+                              size_t min_rows)
+{
+    if (!net || !ws || !sync)
+        return SYN_ERR_INVALID_ARGUMENT;
+    size_t n = sync->n_parts, batch = n > 0 ? sync->cuts[n] : 0;
+    if (!syn_workspace_fits(ws, net))
+        return SYN_ERR_SHAPE;
+    if (ws->last_batch != batch)
+        return SYN_ERR_STATE;
+    int cur = 0;
+    for (size_t l = net->n_layers; l-- > 0;) {
+        const syn_layer *layer = &net->layers[l];
+        const syn_layer_ops *ops = syn_layer_ops_of(layer->kind);
+        syn_layer_pass p = layer_pass(net, NULL, ws, l, batch);
+        float *d_prev = l > 0 ? ws->delta[1 - cur] : NULL;
+        const float *dz = ws->delta[cur];
+        if (is_batchnorm(layer)) {
+            p.sync = sync;
+            ops->backward(layer, &p, dz, NULL, d_prev);
+        } else if (batch == 0) {
+            /* nothing: only batch norm's totals need every rank */
+        } else if (layer->kind == SYN_LAYER_DENSE && (n == 1 || whole_ok(net, l, min_rows))) {
+            for (size_t s = 0; s < n; s++) {
+                size_t lo = sync->cuts[s];
+                syn_layer_pass v = part_view(layer, &p, lo, sync->cuts[s + 1]);
+                ops->backward(layer, &v, dz + lo * layer->units, sync->grads[s], NULL);
+            }
+            if (d_prev)
+                syn_dense_input_grad(layer, &p, dz, d_prev);
+        } else if (layer->w_off == (size_t)-1 && layer->b_off == (size_t)-1 &&
+                   whole_ok(net, l, min_rows)) {
+            ops->backward(layer, &p, dz, sync->grads[0], d_prev); /* no parameters */
+        } else {
+            for (size_t s = 0; s < n; s++) {
+                size_t lo = sync->cuts[s];
+                syn_layer_pass v = part_view(layer, &p, lo, sync->cuts[s + 1]);
+                ops->backward(layer, &v, dz + lo * layer->units, sync->grads[s],
+                              d_prev ? d_prev + lo * layer->n_in : NULL);
+            }
+        }
+        if (!d_prev)
+            break;
+        if (batch > 0)
+            activation_grad(&net->layers[l - 1], p.in, ws->pre[l - 1], d_prev, batch, ws);
+        cur = 1 - cur;
+    }
+    return SYN_OK;
+}

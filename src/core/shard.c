@@ -23,6 +23,12 @@
  * all-reduce, one slot per shard (its owner's value plus zeros: exact),
  * and are combined in shard order.
  *
+ * Batch norm: a rank passes its shards at once in parts (run_parts), and
+ * each batch-norm layer's per-shard sums travel the same way, one slot per
+ * shard, added in shard order on every rank (bn_combine): 3 sum_i64
+ * all-reduces a layer inside the passes, which every rank makes whatever
+ * happened locally (bn_finish).
+ *
  * Speed: rounding to an integer is g * 2^e + 1.5*2^52, round-to-nearest-
  * even for |g * 2^e| < 2^51 (the bound keeps it <= 2^50), and the bits of
  * that double are those of 1.5*2^52 plus the integer: the local sum adds
@@ -57,6 +63,18 @@ struct syn_sharded {
     size_t *ids;         /* [ids_cap] sample ids 0.. of a caller's batch */
     size_t ids_cap;
     int split;           /* one pass over a rank's shards (syn_net_rows_split_ok) */
+    /* Batch norm: one pass over a rank's shards in parts, its statistics
+     * over the whole batch (run_parts, bn_combine). */
+    int bn;
+    size_t bn_channels;  /* the widest batch-norm layer's channels */
+    double *bn_work;     /* [local_cap x 2 x bn_channels] the parts' sums */
+    double *bn_totals;   /* [2 x bn_channels] */
+    int64_t *bn_slots;   /* [SYN_SHARDS x 2 x bn_channels] one slot per shard */
+    size_t *bn_sizes;    /* [n_bn_calls] each collective of a step: its values */
+    size_t n_bn_calls;   /* 3 a batch-norm layer: mean, variance, gradient */
+    size_t bn_done;      /* this step's collectives so far */
+    syn_status bn_status; /* the first failed one's */
+    size_t step_shards, step_first, step_local; /* this step's shards and the rank's */
 };
 
 static syn_status comm_ok(const syn_comm *c)
@@ -94,6 +112,49 @@ static syn_status make_blocks(syn_sharded *sh, const syn_net *net)
     return SYN_OK;
 }
 
+/* Batch-norm layers (net->n_state > 0: the only kinds with state): their
+ * collectives in step order, forward (mean, then variance: channels values
+ * each) up the net, backward (sums of dz and dz * xh: twice that) down. */
+static syn_status bn_setup(syn_sharded *sh, const syn_net *net)
+{
+    size_t n_bn = 0, wide = 0;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const syn_layer *layer = &net->layers[l];
+        if (layer->kind != SYN_LAYER_BATCHNORM && layer->kind != SYN_LAYER_BATCHNORM2D)
+            continue;
+        n_bn++;
+        wide = layer->channels > wide ? layer->channels : wide;
+    }
+    sh->bn = n_bn > 0;
+    if (!sh->bn)
+        return SYN_OK;
+    size_t per, slots;
+    if (wide > SIZE_MAX / 2 / SYN_SHARDS / sizeof(double) ||
+        !syn_mul_size(2 * wide, sh->local_cap, &per) || !syn_mul_size(2 * wide, SYN_SHARDS,
+                                                                       &slots))
+        return SYN_ERR_OVERFLOW;
+    sh->bn_channels = wide;
+    sh->n_bn_calls = 3 * n_bn;
+    sh->bn_work = calloc(per, sizeof *sh->bn_work);
+    sh->bn_totals = calloc(2 * wide, sizeof *sh->bn_totals);
+    sh->bn_slots = calloc(slots, sizeof *sh->bn_slots);
+    sh->bn_sizes = calloc(sh->n_bn_calls, sizeof *sh->bn_sizes);
+    if (!sh->bn_work || !sh->bn_totals || !sh->bn_slots || !sh->bn_sizes)
+        return SYN_ERR_OUT_OF_MEMORY;
+    size_t k = 0;
+    for (size_t l = 0; l < net->n_layers; l++)
+        if (net->layers[l].kind == SYN_LAYER_BATCHNORM ||
+            net->layers[l].kind == SYN_LAYER_BATCHNORM2D) {
+            sh->bn_sizes[k++] = net->layers[l].channels;
+            sh->bn_sizes[k++] = net->layers[l].channels;
+        }
+    for (size_t l = net->n_layers; l-- > 0;)
+        if (net->layers[l].kind == SYN_LAYER_BATCHNORM ||
+            net->layers[l].kind == SYN_LAYER_BATCHNORM2D)
+            sh->bn_sizes[k++] = 2 * net->layers[l].channels;
+    return SYN_OK;
+}
+
 void syn_sharded_free(syn_sharded *sh)
 {
     if (!sh)
@@ -105,6 +166,10 @@ void syn_sharded_free(syn_sharded *sh)
     syn_free_aligned(sh->grads);
     free(sh->acc);
     free(sh->ids);
+    free(sh->bn_work);
+    free(sh->bn_totals);
+    free(sh->bn_slots);
+    free(sh->bn_sizes);
     free(sh);
 }
 
@@ -114,8 +179,6 @@ syn_status syn_sharded_create(const syn_net *net, const syn_comm *comm, syn_shar
     syn_status st = comm_ok(comm);
     if (st != SYN_OK)
         return st;
-    if (net->n_state > 0)
-        return SYN_ERR_UNSUPPORTED; /* batch norm: statistics over the whole batch */
     syn_sharded *sh = calloc(1, sizeof *sh);
     if (!sh)
         return SYN_ERR_OUT_OF_MEMORY;
@@ -139,6 +202,8 @@ syn_status syn_sharded_create(const syn_net *net, const syn_comm *comm, syn_shar
         if (!sh->exps || !sh->maxes || !sh->part_maxes || !sh->grads || !sh->acc)
             st = SYN_ERR_OUT_OF_MEMORY;
     }
+    if (st == SYN_OK)
+        st = bn_setup(sh, net);
     if (st != SYN_OK) {
         syn_sharded_free(sh);
         return st;
@@ -175,7 +240,7 @@ static size_t shard_rows_max(size_t batch)
 size_t syn_sharded_pass_rows(const syn_sharded *sh, size_t batch)
 {
     size_t one = shard_rows_max(batch);
-    if (!sh->split)
+    if (!sh->split && !sh->bn)
         return one;
     /* All of a rank's shards in one pass: at most local_cap of them. */
     return one > batch / sh->local_cap ? batch : one * sh->local_cap;
@@ -486,6 +551,110 @@ static syn_status run_local(syn_sharded *sh, const syn_shard_batch *a, size_t fi
     return st;
 }
 
+/* syn_layer_sync's combine: the rank's shards' values go into their own
+ * slots of a buffer of one slot per shard of the batch (as 64-bit
+ * patterns, zero elsewhere), one sum_i64 all-reduce gives every rank every
+ * slot exactly (one nonzero term each), and the totals add the slots in
+ * shard order, so they are the same doubles for any rank count. After a
+ * failed collective no other is made (syn_comm's rule): zeros, and the
+ * step returns the failure. */
+static void bn_combine(void *ctx, const double *parts, size_t m, double *totals)
+{
+    syn_sharded *sh = ctx;
+    size_t n = sh->step_shards;
+    int64_t *buf = sh->bn_slots;
+    memset(buf, 0, n * m * sizeof *buf);
+    for (size_t k = 0; k < sh->step_local; k++)
+        for (size_t j = 0; j < m; j++)
+            buf[(sh->step_first + k) * m + j] = (int64_t)double_bits(parts[k * m + j]);
+    sh->bn_done++;
+    if (sh->bn_status == SYN_OK)
+        sh->bn_status = sh->comm.sum_i64(sh->comm.ctx, buf, n * m);
+    for (size_t j = 0; j < m; j++)
+        totals[j] = 0.0;
+    if (sh->bn_status != SYN_OK)
+        return;
+    for (size_t k = 0; k < n; k++)
+        for (size_t j = 0; j < m; j++)
+            totals[j] += bits_double(buf[k * m + j]);
+}
+
+/* The step's batch-norm collectives this rank has not made (it failed, or
+ * its loss was not finite, so it skipped the backward pass), with zeros:
+ * every rank makes all of them, in order, whatever happened locally. */
+static void bn_finish(syn_sharded *sh)
+{
+    sh->step_local = 0;
+    while (sh->bn_done < sh->n_bn_calls)
+        bn_combine(sh, NULL, sh->bn_sizes[sh->bn_done], sh->bn_totals);
+}
+
+/* run_local for a net with batch norm: one pass over the rank's shards in
+ * parts (syn_forward_parts_train: each shard's rows as in a pass of its own
+ * but batch norm's statistics over the whole batch), and, as batch norm's
+ * backward adds every shard's dz, every shard's dL/dz in the loss's sum
+ * units (times its mean divisor) before the backward pass, not after it. A
+ * rank without shards still runs batch norm's collectives and running
+ * statistics. */
+static syn_status run_parts(syn_sharded *sh, const syn_shard_batch *a, size_t first,
+                            size_t end, int64_t *slot, convert_job *job, int *bad)
+{
+    syn_net *net = a->net;
+    syn_workspace *ws = a->ws;
+    size_t n_local = end - first, cuts[SYN_SHARDS + 1], base = 0, hi = 0;
+    for (size_t k = first; k < end; k++) {
+        size_t lo;
+        shard_bounds(a->batch, k, &lo, &hi);
+        if (k == first)
+            base = lo;
+        cuts[k - first] = lo - base;
+    }
+    size_t rows = hi - base, n_out = syn_net_n_outputs(net);
+    cuts[n_local] = rows;
+    float *into[SYN_SHARDS];
+    for (size_t s = 0; s < n_local; s++)
+        into[s] = sh->grads + s * sh->stride;
+    syn_layer_sync sync = {.n_parts = n_local, .cuts = cuts, .grads = into,
+                           .total_rows = a->batch, .work = sh->bn_work,
+                           .totals = sh->bn_totals, .combine = bn_combine, .ctx = sh};
+    syn_status st = syn_forward_parts_train(
+        net, ws, a->ds, a->ds ? a->rows + base : NULL, a->ds ? NULL : a->x + base * net->n_inputs,
+        a->ds ? NULL : a->ids + base, a->seed, a->step, &sync, SYN_SHARD_ROWS);
+    if (st != SYN_OK || n_local == 0)
+        return st;
+    const float *y;
+    if (a->ds) {
+        syn_dataset_gather_targets(a->ds, a->rows + base, rows, a->y_buf);
+        y = a->y_buf;
+    } else {
+        y = a->y + base * n_out;
+    }
+    const float *out = syn_workspace_activations(ws, net->n_layers - 1);
+    for (size_t s = 0; s < n_local; s++) {
+        size_t r = cuts[s], n = cuts[s + 1] - r, k = first + s;
+        const float *ys = y + r * n_out;
+        double value = syn_loss_compute_rows(net, ws, ys, r, n);
+        double norm = syn_loss_divisor(net, ys, n);
+        size_t right = a->classify ? syn_count_correct(out + r * n_out, ys, n, n_out) : 0;
+        slot[k] = (int64_t)double_bits(value);
+        slot[SYN_SHARDS + k] = (int64_t)double_bits(norm);
+        slot[2 * SYN_SHARDS + k] = (int64_t)right;
+        *bad |= !isfinite(value);
+        job->unit[s] = 1.0;
+        float *d = ws->delta[0] + r * n_out;
+        syn_loss_grad_rows(net, ws, ys, r, n, d);
+        if (net->reduction != SYN_REDUCTION_SUM)
+            for (size_t i = 0; i < n * n_out; i++)
+                d[i] = (float)((double)d[i] * norm);
+    }
+    if (*bad)
+        return SYN_OK; /* reported through the all-reduce, as every rank must */
+    st = syn_backward_parts(net, ws, &sync, SYN_SHARD_ROWS);
+    if (st == SYN_OK)
+        *bad |= shards_maxima(sh, ws->pool, into, job->unit, n_local);
+    return st;
+}
+
 syn_status syn_sharded_batch(syn_sharded *sh, syn_shard_batch *a, double *loss,
                              size_t *correct)
 {
@@ -503,9 +672,23 @@ syn_status syn_sharded_batch(syn_sharded *sh, syn_shard_batch *a, double *loss,
     memset(sh->maxes, 0, (sh->n_blocks + 2) * sizeof *sh->maxes);
     int bad = 0;
     convert_job job = {.sh = sh, .n_local = end - first};
-    if (st == SYN_OK && sh->split && end > first)
+    sh->bn_done = 0;
+    sh->bn_status = SYN_OK;
+    sh->step_shards = n_shards;
+    sh->step_first = first;
+    sh->step_local = end - first;
+    if (st == SYN_OK && sh->bn)
+        st = a->batch < a->net->min_train_batch
+                 ? SYN_ERR_SHAPE
+                 : run_parts(sh, a, first, end, slot, &job, &bad);
+    if (sh->bn) {
+        bn_finish(sh);
+        if (sh->bn_status != SYN_OK)
+            return sh->bn_status;
+    }
+    if (st == SYN_OK && !sh->bn && sh->split && end > first)
         st = run_local(sh, a, first, end, slot, &job, &bad);
-    for (size_t k = first; !sh->split && st == SYN_OK && k < end; k++) {
+    for (size_t k = first; !sh->split && !sh->bn && st == SYN_OK && k < end; k++) {
         size_t lo, hi, right = 0;
         shard_bounds(a->batch, k, &lo, &hi);
         double value = 0.0, norm = 1.0;

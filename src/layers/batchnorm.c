@@ -167,8 +167,195 @@ static size_t chunk_channels(const syn_layer *l)
     return l->spatial > 1 ? 1 : BLOCK;
 }
 
+/* ------------------------------------------------------------ a shared batch
+ * With p->sync (a sharded step, core/shard.c) the statistics are over the
+ * whole batch, whose rows are split into parts over several passes: each
+ * part's sums run over its own rows in order (in double, as above), the
+ * sync adds the parts' sums in part order, and every pass normalizes its
+ * rows with the same totals. Forward: the sums of x give the mean, then the
+ * sums of (x - mean)^2 the variance (two collectives, the two passes of
+ * bn_stats); backward: the sums of dz and dz * xh (one). The gradients of
+ * gamma and beta are each part's own sums, in its gradient arena. */
+
+typedef struct bn_sync_job {
+    const syn_layer *l;
+    const syn_layer_pass *p;
+    const float *dz;
+    float *d_in;
+} bn_sync_job;
+
+/* Part k's rows [lo, hi): the sum of x (square 0) or of (x - mean)^2 per
+ * channel of [c0, c1) into out[c]. */
+static void bn_part_sums(const bn_sync_job *j, size_t lo, size_t hi, size_t c0, size_t c1,
+                         int square, const double *mean, double *out)
+{
+    const syn_layer *l = j->l;
+    const syn_layer_pass *p = j->p;
+    size_t nc = l->channels, ns = l->spatial;
+    for (size_t c = c0; c < c1; c++)
+        out[c] = 0.0;
+    for (size_t r = lo; r < hi; r++)
+        for (size_t c = c0; c < c1; c++)
+            for (size_t k = 0; k < ns; k++) {
+                double x = (double)AT(p->in, r, c, k);
+                if (square) {
+                    double dx = x - mean[c];
+                    out[c] += dx * dx;
+                } else {
+                    out[c] += x;
+                }
+            }
+}
+
+static void bn_sums_cols(void *ctx, size_t lo, size_t hi)
+{
+    const bn_sync_job *j = ctx;
+    const syn_layer_sync *y = j->p->sync;
+    size_t nc = j->l->channels;
+    for (size_t k = 0; k < y->n_parts; k++)
+        bn_part_sums(j, y->cuts[k], y->cuts[k + 1], lo, hi, 0, NULL, y->work + k * nc);
+}
+
+static void bn_squares_cols(void *ctx, size_t lo, size_t hi)
+{
+    const bn_sync_job *j = ctx;
+    const syn_layer_sync *y = j->p->sync;
+    size_t nc = j->l->channels;
+    for (size_t k = 0; k < y->n_parts; k++)
+        bn_part_sums(j, y->cuts[k], y->cuts[k + 1], lo, hi, 1, y->totals, y->work + k * nc);
+}
+
+/* The totals' mean (totals[0..nc)) and squares (totals[nc..2nc)) into the
+ * saved block and the running statistics, then the rows normalized. */
+SYN_VECTOR_CLONES
+static void bn_normalize_cols(void *ctx, size_t lo, size_t hi)
+{
+    const bn_sync_job *j = ctx;
+    const syn_layer *l = j->l;
+    const syn_layer_pass *p = j->p;
+    const double *mean_d = p->sync->totals, *q = p->sync->totals + l->channels;
+    size_t nc = l->channels, ns = l->spatial;
+    double n = (double)p->sync->total_rows * (double)ns, m = (double)l->momentum;
+    float *mean = p->saved, *inv = p->saved + nc;
+    float *wmean = p->state_out + l->s_off, *wvar = wmean + nc;
+    const float *gamma = p->params + l->w_off;
+    const float *beta = l->has_bias ? p->params + l->b_off : NULL;
+    for (size_t c0 = lo; c0 < hi; c0 += BLOCK) {
+        size_t c1 = hi - c0 < BLOCK ? hi : c0 + BLOCK;
+        float a[BLOCK], sh[BLOCK];
+        for (size_t c = c0; c < c1; c++) {
+            double var = q[c] / n;
+            mean[c] = (float)mean_d[c];
+            inv[c] = (float)(1.0 / sqrt(var + (double)l->eps));
+            wmean[c] = (float)((1.0 - m) * (double)wmean[c] + m * mean_d[c]);
+            wvar[c] = (float)((1.0 - m) * (double)wvar[c] + m * (q[c] / (n - 1.0)));
+            a[c - c0] = inv[c] * gamma[c];
+            sh[c - c0] = beta ? beta[c] : 0.0f;
+        }
+        for (size_t r = 0; r < p->batch; r++)
+            for (size_t c = c0; c < c1; c++)
+                for (size_t k = 0; k < ns; k++)
+                    AT(p->out, r, c, k) = (AT(p->in, r, c, k) - mean[c]) * a[c - c0] + sh[c - c0];
+    }
+}
+
+static void bn_forward_synced(const syn_layer *l, const syn_layer_pass *p)
+{
+    const syn_layer_sync *y = p->sync;
+    bn_sync_job job = {l, p, NULL, NULL};
+    size_t nc = l->channels, chunk = chunk_channels(l);
+    syn_pool *pool = syn_layer_pool_for(p->pool, p->batch * l->units);
+    double n = (double)y->total_rows * (double)l->spatial;
+    syn_pool_run_ranges(pool, nc, chunk, bn_sums_cols, &job);
+    y->combine(y->ctx, y->work, nc, y->totals);
+    for (size_t c = 0; c < nc; c++)
+        y->totals[c] /= n;
+    syn_pool_run_ranges(pool, nc, chunk, bn_squares_cols, &job);
+    y->combine(y->ctx, y->work, nc, y->totals + nc);
+    syn_pool_run_ranges(pool, nc, chunk, bn_normalize_cols, &job);
+    syn_layer_bias_activate(l, NULL, p->out, p->logits, p->batch, p->pool);
+}
+
+/* Each part's sums of dz (into work[k][0..nc)) and dz * xh (work[k][nc..2nc))
+ * over its rows, and its gradients of gamma and beta. */
+static void bn_grad_sums_cols(void *ctx, size_t lo, size_t hi)
+{
+    const bn_sync_job *j = ctx;
+    const syn_layer *l = j->l;
+    const syn_layer_pass *p = j->p;
+    const syn_layer_sync *y = p->sync;
+    size_t nc = l->channels, ns = l->spatial;
+    const float *mean = p->saved, *inv = p->saved + nc;
+    for (size_t part = 0; part < y->n_parts; part++) {
+        double *sd = y->work + part * 2 * nc, *sx = sd + nc;
+        for (size_t c = lo; c < hi; c++)
+            sd[c] = sx[c] = 0.0;
+        for (size_t r = y->cuts[part]; r < y->cuts[part + 1]; r++)
+            for (size_t c = lo; c < hi; c++)
+                for (size_t k = 0; k < ns; k++) {
+                    double d = (double)AT(j->dz, r, c, k);
+                    double xh = ((double)AT(p->in, r, c, k) - (double)mean[c]) * (double)inv[c];
+                    sd[c] += d;
+                    sx[c] += d * xh;
+                }
+        float *g = y->grads[part];
+        for (size_t c = lo; c < hi; c++) {
+            g[l->w_off + c] = (float)sx[c];
+            if (l->has_bias)
+                g[l->b_off + c] = (float)sd[c];
+        }
+    }
+}
+
+SYN_VECTOR_CLONES
+static void bn_input_grad_cols(void *ctx, size_t lo, size_t hi)
+{
+    const bn_sync_job *j = ctx;
+    const syn_layer *l = j->l;
+    const syn_layer_pass *p = j->p;
+    size_t nc = l->channels, ns = l->spatial;
+    double n = (double)p->sync->total_rows * (double)ns;
+    const double *sd = p->sync->totals, *sx = sd + nc;
+    const float *gamma = p->params + l->w_off;
+    const float *mean = p->saved, *inv = p->saved + nc;
+    for (size_t c0 = lo; c0 < hi; c0 += BLOCK) {
+        size_t c1 = hi - c0 < BLOCK ? hi : c0 + BLOCK;
+        float g[BLOCK], md[BLOCK], mx[BLOCK];
+        for (size_t c = c0; c < c1; c++) {
+            g[c - c0] = gamma[c] * inv[c];
+            md[c - c0] = (float)(sd[c] / n);
+            mx[c - c0] = (float)(sx[c] / n);
+        }
+        for (size_t r = 0; r < p->batch; r++)
+            for (size_t c = c0; c < c1; c++)
+                for (size_t k = 0; k < ns; k++) {
+                    float xh = (AT(p->in, r, c, k) - mean[c]) * inv[c];
+                    AT(j->d_in, r, c, k) =
+                        g[c - c0] * (AT(j->dz, r, c, k) - md[c - c0] - xh * mx[c - c0]);
+                }
+    }
+}
+
+/* The gradients go to the parts' arenas (sync->grads), not grads. */
+static void bn_backward_synced(const syn_layer *l, const syn_layer_pass *p, const float *dz,
+                               float *d_in)
+{
+    const syn_layer_sync *y = p->sync;
+    bn_sync_job job = {l, p, dz, d_in};
+    size_t nc = l->channels, chunk = chunk_channels(l);
+    syn_pool *pool = syn_layer_pool_for(p->pool, p->batch * l->units);
+    syn_pool_run_ranges(pool, nc, chunk, bn_grad_sums_cols, &job);
+    y->combine(y->ctx, y->work, 2 * nc, y->totals);
+    if (d_in)
+        syn_pool_run_ranges(pool, nc, chunk, bn_input_grad_cols, &job);
+}
+
 static void bn_forward(const syn_layer *l, const syn_layer_pass *p)
 {
+    if (p->train && p->sync) {
+        bn_forward_synced(l, p);
+        return;
+    }
     bn_job job = {l, p, NULL, NULL, NULL};
     syn_pool_run_ranges(syn_layer_pool_for(p->pool, p->batch * l->units), l->channels,
                         chunk_channels(l), bn_forward_cols, &job);
@@ -236,6 +423,10 @@ static void bn_backward_cols(void *ctx, size_t lo, size_t hi)
 static void bn_backward(const syn_layer *l, const syn_layer_pass *p, const float *dz,
                         float *grads, float *d_in)
 {
+    if (p->train && p->sync) {
+        bn_backward_synced(l, p, dz, d_in);
+        return;
+    }
     bn_job job = {l, p, dz, grads, d_in};
     syn_pool_run_ranges(syn_layer_pool_for(p->pool, p->batch * l->units), l->channels,
                         chunk_channels(l), bn_backward_cols, &job);

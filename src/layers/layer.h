@@ -65,6 +65,27 @@ typedef struct syn_layer_plan {
     size_t scratch_per_row, scratch_rows;
 } syn_layer_plan;
 
+/* A batch split into parts whose rows several passes compute (the shards
+ * of a sharded step, spread over ranks: core/shard.c). A batch-norm layer
+ * given one sums each of this pass's parts on its own, in row order, and
+ * `combine` turns the parts' values into totals over every part of the
+ * whole batch, added in part order: the same doubles on every rank for any
+ * rank count. */
+typedef struct syn_layer_sync {
+    size_t n_parts;          /* this pass's parts (0: a rank with no rows) */
+    const size_t *cuts;      /* [n_parts + 1] their rows in the pass */
+    float *const *grads;     /* [n_parts] each part's gradient arena (backward) */
+    size_t total_rows;       /* rows of the whole batch */
+    double *work;            /* [n_parts x 2 x channels] room for partial sums */
+    double *totals;          /* [2 x channels] room for the totals */
+    /* totals[0..m) <- per j, the sum over the batch's parts of their value
+     * j; this pass's parts give parts[k * m + j] (k < n_parts). A failed
+     * collective leaves zeros; its status is the implementation's. Called
+     * on the pass's thread, outside pool jobs. */
+    void (*combine)(void *ctx, const double *parts, size_t m, double *totals);
+    void *ctx;
+} syn_layer_sync;
+
 /* One layer's view of a pass. */
 typedef struct syn_layer_pass {
     const float *in;       /* [batch x n_in] the layer's input */
@@ -80,6 +101,9 @@ typedef struct syn_layer_pass {
     const size_t *sample;  /* dropout: each row's sample id; NULL: the row */
     syn_pool *pool;        /* NULL: run on the caller */
     float *scratch;        /* the shared scratch block (plan.scratch_*), or NULL */
+    /* Training statistics over a batch several passes share (batch norm),
+     * or NULL: over this pass's rows. */
+    const syn_layer_sync *sync;
 } syn_layer_pass;
 
 typedef struct syn_layer_ops {
