@@ -4,11 +4,12 @@
  *   dense 128 relu, dropout 0.3, dense 10 softmax; Adam 1e-3, inputs
  *   standardized by the training pixels' mean and deviation.
  *
- *   bench_cnn [--seconds S] [--rounds R] [--threads N]
+ *   bench_cnn [--seconds S] [--rounds R] [--threads N] [--no-torch]
  *       training samples/s at batch 64 and 256, inference samples/s at
  *       batch 1000 and peak RSS, each side in its own child process,
  *       rounds interleaved (synapse, PyTorch, synapse, ...), the best
- *       round of each; prints the ratios.
+ *       round of each; prints the ratios (--no-torch: synapse's figures
+ *       alone).
  *   bench_cnn --epochs E --seeds 1,2,3 [--batch 128]
  *       test accuracy per epoch (cosine schedule over E epochs) and wall
  *       time, both sides per seed.
@@ -122,7 +123,7 @@ static double evaluate(const data *d, syn_net *net, int threads, double *seconds
 {
     syn_workspace *ws = NULL;
     syn_eval ev;
-    if (syn_workspace_create(net, 1000, &ws) != SYN_OK)
+    if (syn_workspace_create_inference(net, 1000, &ws) != SYN_OK)
         return NAN;
     syn_workspace_set_threads(ws, threads);
     double t0 = now();
@@ -213,7 +214,7 @@ static const char *python(void)
     return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : NULL;
 }
 
-static int rates(const data *d, double seconds, int rounds, int threads)
+static int rates(const data *d, double seconds, int rounds, int threads, int torch_too)
 {
     const size_t batches[] = {64, 256};
     char peer[512], sec[32], thr[16], bs[16];
@@ -230,11 +231,17 @@ static int rates(const data *d, double seconds, int rounds, int threads)
         result best_s = {0, 0, 0, 0}, best_t = {0, 0, 0, 0};
         for (int k = 0; k < rounds; k++) {
             result s = run_child(d, batches[b], seconds, threads, NULL);
-            result t = argv[0] ? run_child(d, batches[b], seconds, threads, argv)
-                               : (result){0, 0, 0, 0};
+            result t = argv[0] && torch_too ? run_child(d, batches[b], seconds, threads, argv)
+                                            : (result){0, 0, 0, 0};
             if (!s.ok) {
                 fprintf(stderr, "bench_cnn: the synapse run failed\n");
                 return 1;
+            }
+            if (!torch_too) {
+                printf("synapse batch %zu: train %.0f samples/s, inference %.0f samples/s, "
+                       "peak RSS %.1f MiB\n", batches[b], s.train, s.infer, s.rss_mib);
+                fflush(stdout);
+                continue;
             }
             if (!t.ok) {
                 printf("skipped: the PyTorch peer (%s) did not run\n", peer);
@@ -249,9 +256,13 @@ static int rates(const data *d, double seconds, int rounds, int threads)
             rss_s = fmax(rss_s, s.rss_mib);
             rss_t = fmax(rss_t, t.rss_mib);
         }
+        if (!torch_too)
+            continue;
         printf("train batch %3zu: synapse %8.0f samples/s, PyTorch %8.0f: ratio %.2f\n",
                batches[b], best_s.train, best_t.train, best_s.train / best_t.train);
     }
+    if (!torch_too)
+        return 0;
     printf("inference batch 1000: synapse %8.0f samples/s, PyTorch %8.0f: ratio %.2f\n",
            infer_s, infer_t, infer_s / infer_t);
     printf("peak RSS: synapse %.1f MiB, PyTorch %.1f MiB: ratio %.2f\n", rss_s, rss_t,
@@ -321,8 +332,9 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--no-torch"))
             torch_too = 0;
         else {
-            fprintf(stderr, "usage: bench_cnn [--seconds S] [--rounds R] [--threads N] | "
-                            "--epochs E [--seeds 1,2,3] [--batch B] [--no-torch]\n");
+            fprintf(stderr, "usage: bench_cnn [--seconds S] [--rounds R] [--threads N] "
+                            "[--no-torch] | --epochs E [--seeds 1,2,3] [--batch B] "
+                            "[--no-torch]\n");
             return 2;
         }
     }
@@ -334,7 +346,7 @@ int main(int argc, char **argv)
     if (!load(&d))
         return 1;
     int rc = epochs > 0 ? accuracy(&d, epochs, seeds, batch, threads, torch_too)
-                        : rates(&d, seconds, rounds, threads);
+                        : rates(&d, seconds, rounds, threads, torch_too);
     syn_dataset_free(d.train);
     syn_dataset_free(d.test);
     return rc;

@@ -530,7 +530,8 @@ int eval_compute(const char *cmd, const model_info *m, const syn_dataset *ds,
     syn_status st = (m->classify ? r->confusion && r->cm : r->targets && r->names_storage)
                         ? SYN_OK : SYN_ERR_OUT_OF_MEMORY;
     if (st == SYN_OK)
-        st = syn_workspace_create(m->net, n < EVAL_BATCH ? (n ? n : 1) : EVAL_BATCH, &ws);
+        st = syn_workspace_create_inference(m->net, n < EVAL_BATCH ? (n ? n : 1) : EVAL_BATCH,
+                                            &ws);
     if (st == SYN_OK)
         st = syn_workspace_set_threads(ws, (int)threads);
     if (st == SYN_OK)

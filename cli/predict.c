@@ -135,7 +135,7 @@ static int predict_all(const predict_options *o, const model_info *m, const syn_
     syn_workspace *ws = NULL;
     syn_status st = x && rows ? SYN_OK : SYN_ERR_OUT_OF_MEMORY;
     if (st == SYN_OK)
-        st = syn_workspace_create(m->net, cap, &ws);
+        st = syn_workspace_create_inference(m->net, cap, &ws);
     if (st == SYN_OK)
         st = syn_workspace_set_threads(ws, (int)o->threads);
     if (st == SYN_OK)

@@ -250,7 +250,7 @@ static int predict_rows(writer *w)
     float *x = malloc(batch * f * sizeof *x), *y = malloc(batch * t * sizeof *y);
     size_t *rows = malloc(batch * sizeof *rows);
     syn_workspace *ws = NULL;
-    int ok = x && y && rows && syn_workspace_create(w->m->net, batch, &ws) == SYN_OK &&
+    int ok = x && y && rows && syn_workspace_create_inference(w->m->net, batch, &ws) == SYN_OK &&
              syn_workspace_set_threads(ws, (int)w->in->threads) == SYN_OK;
     if (ok && w->m->classify) {
         w->pred_class = malloc(n * sizeof *w->pred_class);

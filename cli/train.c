@@ -566,12 +566,13 @@ static int check_network_memory(const train_options *o, const train_run *run,
         (one_arena - bare > SIZE_MAX / extra || !add_bytes(&need, extra * (one_arena - bare))))
         st = SYN_ERR_OVERFLOW;
     if (st == SYN_OK)
-        st = syn_net_memory_estimate(desc, SYN_OPTIM_SGD, eval_batch, &eval_ws);
+        st = syn_net_memory_estimate_inference(desc, eval_batch, &eval_ws);
     if (st == SYN_OK)
         st = syn_net_memory_estimate(desc, SYN_OPTIM_SGD, 0, &bare);
-    /* The validation workspace, and early stopping's copy of the network. */
+    /* The validation workspace (inference only), and early stopping's copy
+     * of the network. */
     if (st == SYN_OK &&
-        (!add_bytes(&need, eval_ws - bare) || (run->plan.stopping && !add_bytes(&need, bare))))
+        (!add_bytes(&need, eval_ws) || (run->plan.stopping && !add_bytes(&need, bare))))
         st = SYN_ERR_OVERFLOW;
     if (st == SYN_ERR_OVERFLOW)
         return cli_runtime_error("train", "the network is too large: its size overflows this "
@@ -989,7 +990,7 @@ static int create_trainer(const train_options *o, train_run *run)
     syn_status st = syn_trainer_create(run->net, &optim, &td, &run->trainer);
     size_t eval_batch = 1024;
     if (st == SYN_OK)
-        st = syn_workspace_create(run->net, eval_batch, &run->eval_ws);
+        st = syn_workspace_create_inference(run->net, eval_batch, &run->eval_ws);
     if (st == SYN_OK)
         st = syn_workspace_set_threads(run->eval_ws, (int)o->threads);
     return st == SYN_OK ? SYN_EXIT_OK

@@ -57,6 +57,7 @@ typedef enum syn_status {
     SYN_ERR_NOT_FOUND,        /* a named item (column, class) does not exist */
     SYN_ERR_DIVERGED,         /* NaN or Inf in the loss or the gradients */
     SYN_ERR_COMM,             /* another process failed, or stopped answering */
+    SYN_ERR_INFERENCE_ONLY,   /* training or gradients asked of an inference workspace */
     SYN_STATUS_COUNT_
 } syn_status;
 
@@ -486,6 +487,24 @@ syn_status syn_net_predict_fields(const syn_net *net, syn_workspace *ws,
  * many threads may run inference on one network, each with its own
  * workspace. The workspace fits any network of the same shape. */
 syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_workspace **out);
+/* A workspace for inference only (syn_forward,
+ * syn_loss_value, syn_evaluate, syn_net_predict_fields, on batches of up to
+ * max_batch samples), with the same outputs bit for bit as a workspace of
+ * syn_workspace_create: it has no gradients, no dL/dz buffers and no
+ * pre-activations, and holds the hidden layers' outputs for a block of
+ * rows only (about 16 MiB of them), running a larger batch through the
+ * layers a block at a time; the scaled input, the outputs and the output
+ * logits are kept for the whole batch. Only when every block gives the
+ * same bits as the whole batch (matrix products on the built-in kernels,
+ * above their small-product size; no small-network path) is a batch cut
+ * into blocks, else the block is the batch. syn_net_memory_estimate_inference
+ * gives its size. Training passes, backward passes and gradients are
+ * refused with SYN_ERR_INFERENCE_ONLY; syn_workspace_grads gives NULL and
+ * syn_workspace_activations NULL for every layer but the last. */
+syn_status syn_workspace_create_inference(const syn_net *net, size_t max_batch,
+                                          syn_workspace **out);
+/* Whether ws was made by syn_workspace_create_inference (0 for NULL). */
+int syn_workspace_is_inference(const syn_workspace *ws);
 void syn_workspace_free(syn_workspace *ws);
 size_t syn_workspace_max_batch(const syn_workspace *ws);
 /* Threads used by the kernels of passes run with this workspace (the
@@ -529,7 +548,8 @@ float *syn_workspace_grads(syn_workspace *ws, size_t *count);
 syn_status syn_workspace_layer_grads(syn_workspace *ws, const syn_net *net, size_t layer,
                                      float **d_weights, float **d_bias);
 /* Outputs (after activation) of layer `layer` in the last forward pass,
- * [batch x units]. NULL if out of range or no pass ran yet. */
+ * [batch x units]. NULL if out of range or no pass ran yet, and for every
+ * layer but the last in an inference workspace. */
 const float *syn_workspace_activations(const syn_workspace *ws, size_t layer);
 
 /* ------------------------------------------------------------------------ */
@@ -1193,6 +1213,12 @@ syn_status syn_trainer_restore(syn_trainer *tr, const syn_trainer_state *state,
  * size_t: no such network can be allocated). */
 syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind optim, size_t batch,
                                    size_t *bytes);
+/* Bytes that syn_workspace_create_inference allocates for a network of this
+ * description and max_batch (> 0) samples, computed the same way (its
+ * test compares it with what malloc hands out). Errors as
+ * syn_net_memory_estimate's; INVALID_ARGUMENT for max_batch 0. */
+syn_status syn_net_memory_estimate_inference(const syn_net_desc *desc, size_t max_batch,
+                                             size_t *bytes);
 
 /* Evaluation of net on dataset rows (all if rows is NULL). */
 typedef struct syn_eval {

@@ -26,6 +26,7 @@ const char *syn_strerror(syn_status status)
     case SYN_ERR_NOT_FOUND: return "not found";
     case SYN_ERR_DIVERGED: return "training diverged (NaN or Inf)";
     case SYN_ERR_COMM: return "another process failed or stopped answering";
+    case SYN_ERR_INFERENCE_ONLY: return "the workspace is for inference only";
     case SYN_STATUS_COUNT_: break;
     }
     return "unknown status";

@@ -78,7 +78,39 @@ struct syn_workspace {
     const size_t *last_rows; /* its sample ids (dataset rows), or NULL */
     syn_pool *pool;    /* runs the parallel loops of the passes (pool.h) */
     int owns_pool;     /* 0 when lent by a trainer */
+    /* Inference workspaces (syn_workspace_create_inference): no delta,
+     * grads, pre or small_acc; the hidden layers' act and saved blocks hold
+     * block_rows rows, and a pass runs in blocks of chunk_rows rows, the
+     * last one taking the rest when fewer than min_rows would be left
+     * (syn_chunk_plan). A training workspace: block_rows = chunk_rows =
+     * max_batch. */
+    int inference;
+    size_t block_rows, chunk_rows, min_rows;
 };
+
+/* Bytes of hidden-layer blocks an inference workspace aims at. */
+#define SYN_INFERENCE_BLOCK_BYTES ((size_t)16 << 20)
+
+/* How an inference workspace cuts a batch into blocks of rows without
+ * changing a bit (pass.c): fed one layer at a time, by pass.c from the
+ * built layers and by memory.c from their plans. */
+typedef struct syn_chunk_plan {
+    size_t per_row;  /* floats per row of the hidden blocks (outputs, saved) */
+    size_t min_rows; /* fewest rows a block may have */
+    int whole;       /* 1: no cut keeps the bits, the block is the batch */
+} syn_chunk_plan;
+
+/* Adds layer l of n_layers (kind, n_in inputs, `units` outputs, saved
+ * floats per row; for a convolution kg = the multiply-adds of one output
+ * element and pos its output positions). */
+void syn_chunk_plan_layer(syn_chunk_plan *c, syn_layer_kind kind, size_t l, size_t n_layers,
+                          size_t n_in, size_t units, size_t saved_per_row, size_t kg,
+                          size_t pos);
+/* The rows of the blocks (block, capped at max_batch) and of a cut
+ * (chunk, <= block) for passes of up to max_batch rows; small: the net
+ * may take the small-network path (never cut). 0 on overflow. */
+int syn_chunk_plan_rows(const syn_chunk_plan *c, int small, size_t max_batch, size_t *block,
+                        size_t *chunk);
 
 /* The trainer's one pool serves its workspace and its optimizer (the
  * objects' own pools are freed). The pool stays the caller's. */

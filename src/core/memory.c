@@ -34,6 +34,7 @@ typedef struct layout {
     size_t scratch;                    /* the largest layer's scratch at this batch */
     size_t pre_sum, n_pre; /* hidden layers keeping pre-activations (needs_z) */
     int small_ok;
+    syn_chunk_plan chunk;  /* how an inference workspace cuts a batch (pass.c) */
 } layout;
 
 static syn_status plan_layout(const syn_net_desc *desc, size_t batch, layout *o)
@@ -44,6 +45,7 @@ static syn_status plan_layout(const syn_net_desc *desc, size_t batch, layout *o)
         return SYN_ERR_INVALID_ARGUMENT;
     o->max_width = desc->n_inputs;
     o->small_ok = 1;
+    o->chunk.min_rows = 1;
     for (size_t l = 0; l < desc->n_layers; l++) {
         syn_layer_plan p;
         syn_status st = syn_layer_plan_of(desc, l, shape, &p, NULL);
@@ -73,6 +75,13 @@ static syn_status plan_layout(const syn_net_desc *desc, size_t batch, layout *o)
         syn_layer probe = {.kind = desc->layers[l].kind, .activation = desc->layers[l].activation};
         if (!syn_layer_ops_of(probe.kind)->small_ok(&probe))
             o->small_ok = 0;
+        size_t kg = 0, pos = 0; /* a convolution's product per output element */
+        if (desc->layers[l].kind == SYN_LAYER_CONV2D && p.out_shape[0] > 0) {
+            kg = p.w_size / p.out_shape[0];
+            pos = p.out_shape[1] * p.out_shape[2];
+        }
+        syn_chunk_plan_layer(&o->chunk, desc->layers[l].kind, l, desc->n_layers, n_in, p.units,
+                             p.saved_per_row, kg, pos);
         o->max_width = p.units > o->max_width ? p.units : o->max_width;
         n_in = p.units;
     }
@@ -151,6 +160,55 @@ syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind opti
         add_block(&t, 6 + 4, SYN_ALIGN);
         add_block(&t, o.n_pre, 2 * SYN_ALIGN); /* the kept pre-activation blocks */
     }
+    if (t.overflow)
+        return SYN_ERR_OVERFLOW;
+    *bytes = t.bytes;
+    return SYN_OK;
+}
+
+syn_status syn_net_memory_estimate_inference(const syn_net_desc *desc, size_t max_batch,
+                                             size_t *bytes)
+{
+    if (!desc || !bytes || !desc->layers || desc->n_inputs == 0 || desc->n_layers == 0 ||
+        max_batch == 0)
+        return SYN_ERR_INVALID_ARGUMENT;
+    layout o;
+    syn_status st = plan_layout(desc, max_batch, &o);
+    if (st != SYN_OK)
+        return st;
+    size_t block, chunk;
+    int small = o.small_ok && o.max_width <= SYN_SMALL_WIDTH;
+    if (!syn_chunk_plan_rows(&o.chunk, small, max_batch, &block, &chunk))
+        return SYN_ERR_OVERFLOW;
+    /* The scratch of a block's passes. */
+    if (block != max_batch && (st = plan_layout(desc, block, &o)) != SYN_OK)
+        return st;
+    /* pass.c: the input, the output layer's outputs and logits for the
+     * whole batch, the hidden layers' outputs for a block, no gradients,
+     * deltas or pre-activations. */
+    size_t hidden = o.units_sum - o.n_out, whole, part, floats;
+    int ok = syn_add_size(desc->n_inputs, o.n_out, &whole) &&
+             syn_add_size(whole, o.n_out, &whole) && syn_mul_size(whole, max_batch, &whole) &&
+             syn_mul_size(hidden, block, &part) && syn_add_size(whole, part, &floats);
+    if (!ok)
+        return SYN_ERR_OVERFLOW;
+    tally t = {0, 0};
+    add_block(&t, desc->n_layers, 5 * sizeof(size_t)); /* widths, pointers, saved, pre */
+    add_block(&t, floats, sizeof(float));
+    if (o.saved_blocks > 0) {
+        size_t saved;
+        if (!syn_mul_size(block, o.saved_per_row, &saved) ||
+            !syn_add_size(saved, o.saved_fixed, &saved))
+            return SYN_ERR_OVERFLOW;
+        add_block(&t, saved, sizeof(float));
+        add_block(&t, o.saved_blocks, SYN_ALIGN);
+    }
+    if (o.scratch > 0)
+        add_block(&t, o.scratch, sizeof(float));
+    if (small)
+        add_block(&t, desc->n_layers, sizeof(syn_small_bufs));
+    /* The n_layers + 2 row blocks: 16 floats of slack each, and rounding. */
+    add_block(&t, desc->n_layers + 2, 2 * SYN_ALIGN);
     if (t.overflow)
         return SYN_ERR_OVERFLOW;
     *bytes = t.bytes;

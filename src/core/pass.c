@@ -80,16 +80,111 @@ static int saved_floats(const syn_layer *layer, size_t max_batch, size_t *n)
            syn_add_size(*n, layer->saved_fixed, n);
 }
 
-syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_workspace **out)
+/* Layer l's part of an inference workspace's plan (syn_chunk_plan): the
+ * floats it holds per row, and what keeps a cut's bits those of the whole
+ * batch. Element-wise and per-sample kinds compute each row alone. A
+ * matrix product on the built-in tiles forms each element of C from its
+ * row of A and column of B alone (kernels/gemm_builtin_driver.h), but
+ * below SYN_GEMM_SMALL_MACS, or on OpenBLAS, the sums change with the
+ * shape: a dense layer's blocks need that many rows, a convolution's
+ * product for one sample must already be above it. */
+void syn_chunk_plan_layer(syn_chunk_plan *c, syn_layer_kind kind, size_t l, size_t n_layers,
+                          size_t n_in, size_t units, size_t saved_per_row, size_t kg,
+                          size_t pos)
+{
+    if (l + 1 < n_layers && !syn_add_size(c->per_row, units, &c->per_row))
+        c->whole = 1;
+    if (!syn_add_size(c->per_row, saved_per_row, &c->per_row))
+        c->whole = 1;
+    switch (kind) {
+    case SYN_LAYER_DENSE: {
+        double macs = (double)units * (double)n_in;
+        size_t rows = macs >= 4096.0 ? 1 : (size_t)(4096.0 / macs) + 1;
+        if (!syn_gemm_rows_stable(units, n_in, rows))
+            c->whole = 1;
+        if (rows > c->min_rows)
+            c->min_rows = rows;
+        break;
+    }
+    case SYN_LAYER_CONV2D:
+        if (!syn_gemm_rows_stable(1, kg, pos))
+            c->whole = 1;
+        break;
+    case SYN_LAYER_DROPOUT:
+    case SYN_LAYER_BATCHNORM:
+    case SYN_LAYER_LAYERNORM:
+    case SYN_LAYER_MAXPOOL2D:
+    case SYN_LAYER_AVGPOOL2D:
+    case SYN_LAYER_GLOBAL_AVGPOOL:
+    case SYN_LAYER_BATCHNORM2D:
+    case SYN_LAYER_DROPOUT2D:
+    case SYN_LAYER_FLATTEN: break; /* each row alone in inference */
+    case SYN_LAYER_COUNT_: c->whole = 1; break;
+    }
+}
+
+int syn_chunk_plan_rows(const syn_chunk_plan *c, int small, size_t max_batch, size_t *block,
+                        size_t *chunk)
+{
+    *block = *chunk = max_batch;
+    if (small || c->whole || c->per_row == 0)
+        return 1;
+    size_t rows = SYN_INFERENCE_BLOCK_BYTES / sizeof(float) / c->per_row;
+    size_t min_rows = c->min_rows > 0 ? c->min_rows : 1;
+    if (rows < min_rows)
+        rows = min_rows;
+    /* Whole chunks of the layers' 16-row cuts. */
+    size_t r16 = SYN_ROWS_PER_CHUNK, b;
+    if (!syn_add_size(rows, r16 - 1, &rows))
+        return 0;
+    rows -= rows % r16;
+    /* A cut leaves at least min_rows, or the last block takes them. */
+    if (!syn_add_size(rows, min_rows - 1, &b))
+        return 0;
+    if (b < max_batch) {
+        *block = b;
+        *chunk = rows;
+    }
+    return 1;
+}
+
+/* The inference workspace's plan from the built layers. */
+static int net_chunk_rows(const syn_net *net, size_t max_batch, size_t *block, size_t *chunk,
+                          size_t *min_rows)
+{
+    syn_chunk_plan c = {0, 1, 0};
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const syn_layer *y = &net->layers[l];
+        size_t kg = 0, pos = 0;
+        if (y->kind == SYN_LAYER_CONV2D) {
+            kg = y->in_shape[0] / y->groups * y->kernel[0] * y->kernel[1];
+            pos = y->out_shape[1] * y->out_shape[2];
+        }
+        syn_chunk_plan_layer(&c, y->kind, l, net->n_layers, y->n_in, y->units,
+                             y->saved_per_row, kg, pos);
+    }
+    int small = net->small_ok && net->max_width <= SYN_SMALL_WIDTH;
+    *min_rows = c.min_rows;
+    return syn_chunk_plan_rows(&c, small, max_batch, block, chunk);
+}
+
+/* Both kinds of workspace: a training one (every block for max_batch
+ * rows), or an inference one (no backward blocks; hidden layers' blocks
+ * for block_rows rows). */
+static syn_status workspace_create(const syn_net *net, size_t max_batch, int inference,
+                                   syn_workspace **out)
 {
     if (!out)
         return SYN_ERR_INVALID_ARGUMENT;
     *out = NULL;
     if (!net || max_batch == 0)
         return SYN_ERR_INVALID_ARGUMENT;
-    size_t probe;
+    size_t probe, block = max_batch, chunk = max_batch;
     if (!syn_mul_size(max_batch, net->max_width, &probe) ||
         !syn_mul_size(probe, sizeof(float), &probe))
+        return SYN_ERR_OVERFLOW;
+    size_t min_rows = 1;
+    if (inference && !net_chunk_rows(net, max_batch, &block, &chunk, &min_rows))
         return SYN_ERR_OVERFLOW;
     syn_workspace *ws = calloc(1, sizeof *ws);
     if (!ws)
@@ -97,6 +192,10 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
     ws->n_layers = net->n_layers;
     ws->n_params = net->n_params;
     ws->max_batch = max_batch;
+    ws->inference = inference;
+    ws->block_rows = block;
+    ws->chunk_rows = chunk;
+    ws->min_rows = min_rows;
     ws->widths = calloc(net->n_layers + 1, sizeof *ws->widths);
     ws->act = calloc(net->n_layers, sizeof *ws->act);
     ws->pre = calloc(net->n_layers, sizeof *ws->pre);
@@ -115,20 +214,23 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
     memcpy(ws->layout, net->layout, net->layout_len * sizeof *ws->layout);
     ws->widths[0] = net->n_inputs;
     for (size_t l = 0; l < net->n_layers; l++) {
+        /* The output layer's block holds the whole batch: the caller's. */
+        size_t rows = l + 1 == net->n_layers ? max_batch : block;
         size_t scratch;
         if (!syn_scratch_floats(net->layers[l].scratch_per_row, net->layers[l].scratch_rows,
-                                max_batch, &scratch))
+                                block, &scratch))
             st = SYN_ERR_OVERFLOW;
         else if (scratch > ws->scratch_size)
             ws->scratch_size = scratch;
         ws->widths[l + 1] = net->layers[l].units;
-        ws->act[l] = alloc_block(max_batch, net->layers[l].units);
+        ws->act[l] = alloc_block(rows, net->layers[l].units);
         if (!ws->act[l])
             st = SYN_ERR_OUT_OF_MEMORY;
-        if (syn_net_keeps_pre(net, l) && !(ws->pre[l] = alloc_block(max_batch, net->layers[l].units)))
+        if (!inference && syn_net_keeps_pre(net, l) &&
+            !(ws->pre[l] = alloc_block(max_batch, net->layers[l].units)))
             st = SYN_ERR_OUT_OF_MEMORY;
         size_t saved;
-        if (!saved_floats(&net->layers[l], max_batch, &saved)) {
+        if (!saved_floats(&net->layers[l], block, &saved)) {
             st = SYN_ERR_OVERFLOW;
         } else if (saved > 0) {
             ws->saved_size[l] = saved;
@@ -138,30 +240,36 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
     }
     ws->input = alloc_block(max_batch, net->n_inputs);
     ws->logits = alloc_block(max_batch, net->layers[net->n_layers - 1].units);
-    ws->delta[0] = alloc_block(max_batch, net->max_width);
-    ws->delta[1] = alloc_block(max_batch, net->max_width);
-    ws->grads = syn_alloc_floats(net->n_params);
+    if (!inference) {
+        ws->delta[0] = alloc_block(max_batch, net->max_width);
+        ws->delta[1] = alloc_block(max_batch, net->max_width);
+        ws->grads = syn_alloc_floats(net->n_params);
+        if (!ws->delta[0] || !ws->delta[1] || !ws->grads)
+            st = SYN_ERR_OUT_OF_MEMORY;
+    }
     if (st == SYN_OK && ws->scratch_size > 0 &&
         !(ws->scratch = syn_alloc_floats(ws->scratch_size)))
         st = SYN_ERR_OUT_OF_MEMORY;
-    if (!ws->input || !ws->logits || !ws->delta[0] || !ws->delta[1] || !ws->grads)
+    if (!ws->input || !ws->logits)
         st = SYN_ERR_OUT_OF_MEMORY;
     if (st == SYN_OK && net->small_ok && net->max_width <= SYN_SMALL_WIDTH) {
+        /* The small path's forward reads only `out`; its backward also
+         * the gradient rows, which an inference workspace lacks. */
         size_t rows = net->n_layers; /* one per bias */
         for (size_t l = 0; l < net->n_layers; l++)
             rows += net->layers[l].units;
         size_t n;
         if (!syn_mul_size(rows, SYN_SMALL_WIDTH, &n))
             st = SYN_ERR_OVERFLOW;
-        else if (!(ws->small_acc = syn_alloc_floats(n)) ||
+        else if ((!inference && !(ws->small_acc = syn_alloc_floats(n))) ||
                  !(ws->small_bufs = calloc(net->n_layers, sizeof *ws->small_bufs)))
             st = SYN_ERR_OUT_OF_MEMORY;
         for (size_t l = 0; st == SYN_OK && l < net->n_layers; l++) {
             const syn_layer *layer = &net->layers[l];
             ws->small_bufs[l] = (syn_small_bufs){
                 .out = ws->act[l],
-                .dw = ws->grads + layer->w_off,
-                .db = layer->has_bias ? ws->grads + layer->b_off : NULL,
+                .dw = inference ? NULL : ws->grads + layer->w_off,
+                .db = !inference && layer->has_bias ? ws->grads + layer->b_off : NULL,
             };
         }
     }
@@ -171,6 +279,22 @@ syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_worksp
     }
     *out = ws;
     return SYN_OK;
+}
+
+syn_status syn_workspace_create(const syn_net *net, size_t max_batch, syn_workspace **out)
+{
+    return workspace_create(net, max_batch, 0, out);
+}
+
+syn_status syn_workspace_create_inference(const syn_net *net, size_t max_batch,
+                                          syn_workspace **out)
+{
+    return workspace_create(net, max_batch, 1, out);
+}
+
+int syn_workspace_is_inference(const syn_workspace *ws)
+{
+    return ws ? ws->inference : 0;
 }
 
 size_t syn_workspace_max_batch(const syn_workspace *ws)
@@ -282,16 +406,21 @@ static const syn_small_net *small_desc(const syn_net *net, syn_workspace *ws,
 }
 #endif
 
-/* Layer l's view of the pass that ws holds (or is about to run). */
-static syn_layer_pass layer_pass(const syn_net *net, float *state_out, syn_workspace *ws,
-                                 size_t l, size_t batch)
+/* Layer l's view of the pass that ws holds (or is about to run), for its
+ * rows [start, start + batch): the input, output and logits blocks hold
+ * the whole batch, the hidden blocks only the rows of the cut (start > 0
+ * only in an inference workspace, forward_layers). */
+static syn_layer_pass layer_pass_rows(const syn_net *net, float *state_out, syn_workspace *ws,
+                                      size_t l, size_t start, size_t batch)
 {
+    int last = l + 1 == net->n_layers;
+    size_t out_at = last ? start * net->layers[l].units : 0;
     syn_layer_pass p = {
-        .in = l == 0 ? ws->input : ws->act[l - 1],
-        .out = ws->act[l],
+        .in = l == 0 ? ws->input + start * net->n_inputs : ws->act[l - 1],
+        .out = ws->act[l] + out_at,
         /* z before the activation: the output layer's logits, or a hidden
          * layer's pre-activations when its derivative needs them. */
-        .logits = l + 1 == net->n_layers ? ws->logits : ws->pre[l],
+        .logits = last ? ws->logits + out_at : ws->pre[l],
         .params = net->params,
         .state = net->state,
         .state_out = state_out,
@@ -300,11 +429,18 @@ static syn_layer_pass layer_pass(const syn_net *net, float *state_out, syn_works
         .train = ws->last_train,
         .seed = ws->last_seed,
         .step = ws->last_step,
-        .sample = ws->last_rows,
+        .sample = ws->last_rows ? ws->last_rows + start : NULL,
         .pool = ws->pool,
         .scratch = ws->scratch,
     };
     return p;
+}
+
+/* Layer l's view of a pass over all `batch` rows at once. */
+static syn_layer_pass layer_pass(const syn_net *net, float *state_out, syn_workspace *ws,
+                                 size_t l, size_t batch)
+{
+    return layer_pass_rows(net, state_out, ws, l, 0, batch);
 }
 
 /* How the next pass runs: inference (train 0), or training with dropout's
@@ -337,11 +473,27 @@ static void forward_layers(const syn_net *net, float *state_out, syn_workspace *
 #else
     (void)x;
 #endif
-    for (size_t l = 0; l < net->n_layers; l++) {
-        const syn_layer *layer = &net->layers[l];
-        syn_layer_pass p = layer_pass(net, state_out, ws, l, batch);
-        syn_layer_ops_of(layer->kind)->forward(layer, &p);
+    /* An inference workspace runs a large batch a cut of rows at a time
+     * (its hidden blocks hold block_rows rows); every cut gives each row
+     * the bits the whole batch would (syn_chunk_plan_layer). */
+    for (size_t start = 0; start < batch;) {
+        size_t n = batch - start;
+        if (n > ws->chunk_rows && n - ws->chunk_rows >= ws->min_rows)
+            n = ws->chunk_rows;
+        for (size_t l = 0; l < net->n_layers; l++) {
+            const syn_layer *layer = &net->layers[l];
+            syn_layer_pass p = layer_pass_rows(net, state_out, ws, l, start, n);
+            syn_layer_ops_of(layer->kind)->forward(layer, &p);
+        }
+        start += n;
     }
+}
+
+/* Training passes and gradients need the blocks an inference workspace
+ * does not have. */
+static syn_status check_trainable(const syn_workspace *ws)
+{
+    return ws->inference ? SYN_ERR_INFERENCE_ONLY : SYN_OK;
 }
 
 syn_status syn_forward(const syn_net *net, syn_workspace *ws, const float *x, size_t batch,
@@ -371,6 +523,8 @@ syn_status syn_forward_train_ids(syn_net *net, syn_workspace *ws, const float *x
                                  const size_t *ids)
 {
     syn_status st = check_pass(net, ws, x, batch);
+    if (st == SYN_OK)
+        st = check_trainable(ws);
     if (st != SYN_OK)
         return st;
     if (batch < net->min_train_batch)
@@ -436,6 +590,8 @@ syn_status syn_forward_rows_train(syn_net *net, syn_workspace *ws, const syn_dat
                                   const size_t *rows, size_t batch, uint64_t seed,
                                   uint64_t step, const float **out)
 {
+    if (ws && ws->inference)
+        return SYN_ERR_INFERENCE_ONLY;
     if (net && batch > 0 && batch < net->min_train_batch)
         return SYN_ERR_SHAPE;
     syn_status st = gather_input(net, ws, ds, rows, batch);
@@ -517,6 +673,8 @@ syn_status syn_backward(const syn_net *net, syn_workspace *ws, const float *targ
                         size_t batch)
 {
     syn_status st = check_pass(net, ws, targets, batch);
+    if (st == SYN_OK)
+        st = check_trainable(ws);
     if (st != SYN_OK)
         return st;
     if (ws->last_batch != batch)
@@ -530,6 +688,8 @@ syn_status syn_backward_from_output(const syn_net *net, syn_workspace *ws, const
                                     size_t batch)
 {
     syn_status st = check_pass(net, ws, d_out, batch);
+    if (st == SYN_OK)
+        st = check_trainable(ws);
     if (st != SYN_OK)
         return st;
     if (ws->last_batch != batch)
@@ -588,6 +748,8 @@ syn_status syn_backward_split(const syn_net *net, syn_workspace *ws, size_t batc
         return SYN_ERR_INVALID_ARGUMENT;
     if (batch > ws->max_batch || !syn_workspace_fits(ws, net))
         return SYN_ERR_SHAPE;
+    if (ws->inference)
+        return SYN_ERR_INFERENCE_ONLY;
     if (ws->last_batch != batch)
         return SYN_ERR_STATE;
     int cur = 0;
@@ -622,7 +784,7 @@ syn_status syn_backward_split(const syn_net *net, syn_workspace *ws, size_t batc
 float *syn_workspace_grads(syn_workspace *ws, size_t *count)
 {
     if (count)
-        *count = ws ? ws->n_params : 0;
+        *count = ws && !ws->inference ? ws->n_params : 0;
     return ws ? ws->grads : NULL;
 }
 
@@ -633,6 +795,8 @@ syn_status syn_workspace_layer_grads(syn_workspace *ws, const syn_net *net, size
         return SYN_ERR_INVALID_ARGUMENT;
     if (!syn_workspace_fits(ws, net))
         return SYN_ERR_SHAPE;
+    if (ws->inference)
+        return SYN_ERR_INFERENCE_ONLY;
     const syn_layer *l = &net->layers[layer];
     if (d_weights)
         *d_weights = l->w_off != (size_t)-1 ? ws->grads + l->w_off : NULL;
@@ -643,7 +807,8 @@ syn_status syn_workspace_layer_grads(syn_workspace *ws, const syn_net *net, size
 
 const float *syn_workspace_activations(const syn_workspace *ws, size_t layer)
 {
-    if (!ws || layer >= ws->n_layers || ws->last_batch == 0)
+    if (!ws || layer >= ws->n_layers || ws->last_batch == 0 ||
+        (ws->inference && layer + 1 < ws->n_layers))
         return NULL;
     return ws->act[layer];
 }
