@@ -54,3 +54,9 @@ endif()
 # The C header of issue 15's CNN against syn_forward, one image at a time on
 # one thread: bench_c_header_cnn [--rounds R] [--seconds S] [--cc CC]
 syn_add_bench(bench_c_header_cnn ${CMAKE_CURRENT_LIST_DIR}/c_header_cnn.c)
+
+# Issue 15 item 3: the CNN's two convolutions through synapse's conv layer
+# (im2col + GEMM) against direct AVX-512 kernels, forward, weight and input
+# gradient, one thread (docs/PERFORMANCE.md):
+# bench_conv_direct [--rounds R] [--round-ms MS] [--batches 64,256]
+syn_add_bench(bench_conv_direct ${CMAKE_CURRENT_LIST_DIR}/conv_direct.c)
