@@ -3,7 +3,7 @@
  * on the 32x13x13 map after max-pool 2; stride 1, no padding), is a direct
  * kernel faster than synapse's im2col + syn_gemm (src/layers/conv2d.c)?
  *
- *   bench_conv_direct [--rounds R] [--round-ms MS] [--batches 64,256]
+ *   bench_conv_direct [--rounds R] [--round-ms MS] [--batches 64,256] [--no-step]
  *
  * Single thread. Per layer and batch, three passes, each timed for synapse
  * and for the direct kernels below (rounds interleaved, the best round's
@@ -11,7 +11,10 @@
  *   forward      synapse: syn_forward on a net of that one conv layer
  *                (linear, so the output is the convolution plus bias);
  *   weight grad  synapse: syn_backward_from_output on that net (the first
- *                layer of a net gets no input gradient: dW and db alone);
+ *                layer of a net gets no input gradient: dW and db alone,
+ *                plus the public call's copy of dL/dy into the workspace);
+ *                and the conv layer's backward op without d_in, the same
+ *                work without that copy;
  *   input grad   synapse: the conv layer's backward with d_in (what
  *                core/pass.c calls for any layer but the first) minus the
  *                same call without it: the marginal cost of dL/dx, since
@@ -31,12 +34,14 @@
  * at 28x28, against 69% and 81% for vectors along one output row).
  *   forward      register tiles of 8 output channels x 3 vectors of 16
  *                positions (24 accumulators), the sum over (c, i, j);
- *   input grad   the same kernel on dL/dy padded by 2 on every side, with
- *                the flipped kernel and the channels swapped (a "full"
- *                correlation: dL/dx = conv(pad(dy), rot180(W)^T));
+ *   input grad   the same tiles (8 input channels x 3 vectors) over dL/dx's
+ *                own plane, reading dL/dy laid out on the input's width
+ *                with zeros around it, the kernel rotated by 180 degrees
+ *                and the channels swapped (a "full" correlation);
  *   weight grad  per (8 output channels, input channel c, kernel row i):
  *                24 vector accumulators (8 channels x 3 taps j) summed over
- *                the positions of 16 samples, then reduced across lanes;
+ *                the positions of 8 samples (their dL/dy stays in L1) and
+ *                added to per-lane sums, reduced across lanes at the end;
  *                dL/dy is first laid out on the input's width with zeros in
  *                the wrapped columns.
  * Buffers are allocated once, before timing, as a workspace would be. */
@@ -218,7 +223,7 @@ typedef struct direct {
     geom g;
     size_t batch;
     valid_conv fwd, bwd;
-    float *tmp;   /* [max(oc, c) x max ld] */
+    float *tmp;   /* [oc x fwd.ld]: one sample's outputs on the input's width */
     float *dyb;   /* [oc][bstride]: one sample's dy on the input's width, shifted */
     size_t bstride; /* (K - 1) (W + 1) zeros, then oh x W rows, then zeros */
     float *dyw;   /* [WG_SAMPLES][oc][round16(oh * w)]: dy on the input's width */
@@ -550,7 +555,12 @@ static int check(const char *what, const float *a, const float *ref, size_t n)
     return 1;
 }
 
-static int run_config(geom g, size_t batch, int rounds, double round_ms)
+/* Best ms per call of each pass (run_config). */
+typedef struct timings {
+    double fwd_syn, fwd_dir, w_syn_op, w_dir, wi_syn_op, i_dir;
+} timings;
+
+static int run_config(geom g, size_t batch, int rounds, double round_ms, timings *tm)
 {
     bench bn = {.g = g, .batch = batch};
     if (!synside_init(&bn.s, g, batch)) {
@@ -620,12 +630,15 @@ static int run_config(geom g, size_t batch, int rounds, double round_ms)
            best[P_FWD] / best[P_COUNT]);
     printf("  %-34s %10.3f %10.3f %16.2f\n", "weight grad (dW, db)", best[P_SYN_W],
            best[P_DIR_W], best[P_SYN_W] / best[P_DIR_W]);
+    printf("  %-34s %10.3f %10.3f %16.2f\n", "weight grad, synapse's op call",
+           best[P_SYN_W_ONLY_OP], best[P_DIR_W], best[P_SYN_W_ONLY_OP] / best[P_DIR_W]);
     printf("  %-34s %10.3f %10.3f %16.2f\n", "input grad (synapse: marginal)", syn_i,
            best[P_DIR_I], syn_i / best[P_DIR_I]);
     printf("  %-34s %10.3f %10.3f %16.2f\n", "backward dW, db, dL/dx", best[P_SYN_WI_OP], dir_b,
            best[P_SYN_WI_OP] / dir_b);
-    printf("  (synapse's backward op without dL/dx: %.3f ms)\n", best[P_SYN_W_ONLY_OP]);
     fflush(stdout);
+    *tm = (timings){best[P_FWD], best[P_COUNT], best[P_SYN_W_ONLY_OP], best[P_DIR_W],
+                    best[P_SYN_WI_OP], best[P_DIR_I]};
 
     direct_free(&bn.d);
     free(bn.x);
@@ -641,23 +654,77 @@ static int run_config(geom g, size_t batch, int rounds, double round_ms)
     return 1;
 }
 
+/* ms per training step (forward in training mode, backward; no update) of
+ * issue 15's CNN at `batch`, one thread, random images and labels. */
+static double cnn_step_ms(size_t batch, int rounds, double round_ms)
+{
+    static const syn_layer_desc cnn[] = {
+        {.kind = SYN_LAYER_CONV2D, .units = 32, .kernel = {3, 3}, .activation = SYN_ACT_RELU},
+        {.kind = SYN_LAYER_MAXPOOL2D, .kernel = {2, 2}},
+        {.kind = SYN_LAYER_CONV2D, .units = 64, .kernel = {3, 3}, .activation = SYN_ACT_RELU},
+        {.kind = SYN_LAYER_MAXPOOL2D, .kernel = {2, 2}},
+        {.units = 128, .activation = SYN_ACT_RELU},
+        {.kind = SYN_LAYER_DROPOUT, .rate = 0.3f},
+        {.units = 10, .activation = SYN_ACT_SOFTMAX},
+    };
+    syn_net_desc desc = {.n_inputs = 784, .n_layers = sizeof cnn / sizeof cnn[0], .layers = cnn,
+                         .loss = SYN_LOSS_CROSS_ENTROPY, .seed = 1, .input_shape = {1, 28, 28}};
+    syn_net *net = NULL;
+    syn_workspace *ws = NULL;
+    if (syn_net_create(&desc, &net) != SYN_OK || syn_workspace_create(net, batch, &ws) != SYN_OK ||
+        syn_workspace_set_threads(ws, 1) != SYN_OK) {
+        fprintf(stderr, "bench_conv_direct: cannot build the CNN\n");
+        return -1;
+    }
+    float *x = alloc_floats(batch * 784), *t = alloc_floats(batch * 10);
+    for (size_t i = 0; i < batch * 784; i++)
+        x[i] = uniform();
+    for (size_t r = 0; r < batch; r++)
+        t[r * 10 + r % 10] = 1.0f;
+    double best = 1e300;
+    uint64_t step = 0;
+    for (int r = 0; r <= rounds; r++) { /* round 0 warms up */
+        int calls = 0;
+        double t0 = now(), el;
+        do {
+            const float *out;
+            if (syn_forward_train(net, ws, x, batch, 1, step++, &out) != SYN_OK ||
+                syn_backward(net, ws, t, batch) != SYN_OK) {
+                fprintf(stderr, "bench_conv_direct: the CNN's step failed\n");
+                return -1;
+            }
+            calls++;
+        } while ((el = (now() - t0) * 1e3) < round_ms);
+        if (r > 0 && el / calls < best)
+            best = el / calls;
+    }
+    free(x);
+    free(t);
+    syn_workspace_free(ws);
+    syn_net_free(net);
+    return best;
+}
+
 int main(int argc, char **argv)
 {
     int rounds = 5;
     double round_ms = 40.0;
     size_t batches[8] = {64, 256}, n_batches = 2;
+    int step = 1;
     for (int a = 1; a < argc; a++) {
         if (!strcmp(argv[a], "--rounds") && a + 1 < argc) {
             rounds = atoi(argv[++a]);
         } else if (!strcmp(argv[a], "--round-ms") && a + 1 < argc) {
             round_ms = atof(argv[++a]);
+        } else if (!strcmp(argv[a], "--no-step")) {
+            step = 0;
         } else if (!strcmp(argv[a], "--batches") && a + 1 < argc) {
             n_batches = 0;
             for (char *t = strtok(argv[++a], ","); t && n_batches < 8; t = strtok(NULL, ","))
                 batches[n_batches++] = (size_t)strtoul(t, NULL, 10);
         } else {
             fprintf(stderr, "usage: bench_conv_direct [--rounds R] [--round-ms MS] "
-                    "[--batches 64,256]\n");
+                    "[--batches 64,256] [--no-step]\n");
             return 2;
         }
     }
@@ -675,9 +742,27 @@ int main(int argc, char **argv)
     /* bench/cnn.c's two convolutions: 1x28x28 -> 32x26x26, max-pool 2 ->
      * 32x13x13 -> 64x11x11. */
     geom layers[2] = {{1, 28, 28, 32, 26, 26}, {32, 13, 13, 64, 11, 11}};
+    timings tm[2][8];
     for (int l = 0; l < 2; l++)
         for (size_t bi = 0; bi < n_batches; bi++)
-            if (!run_config(layers[l], batches[bi], rounds, round_ms))
+            if (!run_config(layers[l], batches[bi], rounds, round_ms, &tm[l][bi]))
                 return 1;
+    if (!step)
+        return 0;
+    printf("\nthe whole CNN (bench/cnn.c's layers), syn_forward_train + syn_backward, one "
+           "thread;\nprojected: the same with the convolutions' passes replaced by the direct "
+           "kernels'\n(conv 1: forward and weight grad; conv 2: forward, weight and input "
+           "grad)\n");
+    for (size_t bi = 0; bi < n_batches; bi++) {
+        double ms = cnn_step_ms(batches[bi], rounds, round_ms);
+        if (ms < 0)
+            return 1;
+        const timings *a = &tm[0][bi], *b = &tm[1][bi];
+        double syn = a->fwd_syn + a->w_syn_op + b->fwd_syn + b->wi_syn_op;
+        double dir = a->fwd_dir + a->w_dir + b->fwd_dir + b->w_dir + b->i_dir;
+        printf("  batch %3zu: step %.2f ms, of which the convolutions' passes %.2f ms (%.0f%%); "
+               "projected %.2f ms (%.2fx the samples/s)\n", batches[bi], ms, syn,
+               100.0 * syn / ms, ms - syn + dir, ms / (ms - syn + dir));
+    }
     return 0;
 }
