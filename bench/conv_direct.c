@@ -3,7 +3,8 @@
  * on the 32x13x13 map after max-pool 2; stride 1, no padding), is a direct
  * kernel faster than synapse's im2col + syn_gemm (src/layers/conv2d.c)?
  *
- *   bench_conv_direct [--rounds R] [--round-ms MS] [--batches 64,256] [--no-step]
+ *   bench_conv_direct [--rounds R] [--round-ms MS] [--batches 64,256]
+ *                     [--no-step | --step-only]
  *
  * Single thread. Per layer and batch, three passes, each timed for synapse
  * and for the direct kernels below (rounds interleaved, the best round's
@@ -395,7 +396,7 @@ AVX512 static void wgrad_reduce(const float *part, float *dw, size_t n)
 }
 
 /* db[o]: the sum of dy over samples and positions, 16 lanes at a time. */
-AVX512 static void bias_grad(const direct *d, const float *dy, float *db)
+AVX512 static void direct_bias_grad(const direct *d, const float *dy, float *db)
 {
     const geom *g = &d->g;
     size_t pos = g->oh * g->ow;
@@ -431,7 +432,7 @@ static void direct_weight_grad(direct *d, const float *x, const float *dy, float
                     wgrad_tile(d, x + n0 * g->c * plane, ns, o0, c, i, d->part, n0 == 0);
     }
     wgrad_reduce(d->part, dw, g->oc * g->c * K * K);
-    bias_grad(d, dy, db);
+    direct_bias_grad(d, dy, db);
 }
 
 /* ---- synapse's side ------------------------------------------------------ */
@@ -467,6 +468,17 @@ static void synside_backward_op(synside *s, size_t batch, const float *dy, float
     syn_conv2d_ops.backward(s->layer, &p, dy, s->grads, d_in);
 }
 
+/* The same weight-gradient call on a copy of the layer record that says
+ * it has no bias: what synapse's bias sum costs (the difference). */
+static void synside_backward_op_nobias(synside *s, size_t batch, const float *dy)
+{
+    syn_layer nb = *s->layer;
+    nb.has_bias = 0;
+    syn_layer_pass p = {.in = s->ws->input, .params = s->net->params, .state = s->net->state,
+                        .batch = batch, .scratch = s->ws->scratch, .pool = NULL};
+    syn_conv2d_ops.backward(&nb, &p, dy, s->grads, NULL);
+}
+
 /* ---- the comparison ------------------------------------------------------ */
 
 static double max_rel(const float *a, const float *ref, size_t n)
@@ -497,7 +509,8 @@ typedef struct bench {
     const float *w, *b;
 } bench;
 
-enum { P_FWD, P_SYN_W, P_SYN_W_ONLY_OP, P_SYN_WI_OP, P_DIR_W, P_DIR_I, P_COUNT };
+enum { P_FWD, P_SYN_W, P_SYN_W_ONLY_OP, P_SYN_WI_OP, P_SYN_W_NOBIAS, P_DIR_W, P_DIR_I,
+       P_COUNT };
 
 static void run_pass(bench *bn, int which)
 {
@@ -511,6 +524,9 @@ static void run_pass(bench *bn, int which)
         break;
     case P_SYN_W_ONLY_OP:
         synside_backward_op(&bn->s, bn->batch, bn->dy, NULL);
+        break;
+    case P_SYN_W_NOBIAS:
+        synside_backward_op_nobias(&bn->s, bn->batch, bn->dy);
         break;
     case P_SYN_WI_OP:
         synside_backward_op(&bn->s, bn->batch, bn->dy, bn->s.d_in);
@@ -617,7 +633,8 @@ static int run_config(geom g, size_t batch, int rounds, double round_ms, timings
         return 0;
 
     /* Best round of each, rounds interleaved. */
-    int order[] = {P_FWD, P_COUNT, P_SYN_W, P_DIR_W, P_SYN_W_ONLY_OP, P_SYN_WI_OP, P_DIR_I};
+    int order[] = {P_FWD,       P_COUNT,     P_SYN_W,        P_DIR_W,
+                   P_SYN_W_ONLY_OP, P_SYN_WI_OP, P_SYN_W_NOBIAS, P_DIR_I};
     size_t n_order = sizeof order / sizeof order[0];
     double best[P_COUNT + 1];
     for (int k = 0; k <= P_COUNT; k++)
@@ -644,6 +661,8 @@ static int run_config(geom g, size_t batch, int rounds, double round_ms, timings
            best[P_DIR_I], syn_i / best[P_DIR_I]);
     printf("  %-34s %10.3f %10.3f %16.2f\n", "backward dW, db, dL/dx", best[P_SYN_WI_OP], dir_b,
            best[P_SYN_WI_OP] / dir_b);
+    printf("  (synapse's weight-grad op call without its bias sum: %.3f ms)\n",
+           best[P_SYN_W_NOBIAS]);
     fflush(stdout);
     *tm = (timings){best[P_FWD], best[P_COUNT], best[P_SYN_W_ONLY_OP], best[P_DIR_W],
                     best[P_SYN_WI_OP], best[P_DIR_I]};
@@ -726,13 +745,15 @@ int main(int argc, char **argv)
             round_ms = atof(argv[++a]);
         } else if (!strcmp(argv[a], "--no-step")) {
             step = 0;
+        } else if (!strcmp(argv[a], "--step-only")) { /* for a profiler */
+            step = 2;
         } else if (!strcmp(argv[a], "--batches") && a + 1 < argc) {
             n_batches = 0;
             for (char *t = strtok(argv[++a], ","); t && n_batches < 8; t = strtok(NULL, ","))
                 batches[n_batches++] = (size_t)strtoul(t, NULL, 10);
         } else {
             fprintf(stderr, "usage: bench_conv_direct [--rounds R] [--round-ms MS] "
-                    "[--batches 64,256] [--no-step]\n");
+                    "[--batches 64,256] [--no-step | --step-only]\n");
             return 2;
         }
     }
@@ -751,7 +772,7 @@ int main(int argc, char **argv)
      * 32x13x13 -> 64x11x11. */
     geom layers[2] = {{1, 28, 28, 32, 26, 26}, {32, 13, 13, 64, 11, 11}};
     timings tm[2][8];
-    for (int l = 0; l < 2; l++)
+    for (int l = 0; l < 2 && step < 2; l++)
         for (size_t bi = 0; bi < n_batches; bi++)
             if (!run_config(layers[l], batches[bi], rounds, round_ms, &tm[l][bi]))
                 return 1;
@@ -765,6 +786,10 @@ int main(int argc, char **argv)
         double ms = cnn_step_ms(batches[bi], rounds, round_ms);
         if (ms < 0)
             return 1;
+        if (step == 2) {
+            printf("  batch %3zu: step %.2f ms\n", batches[bi], ms);
+            continue;
+        }
         const timings *a = &tm[0][bi], *b = &tm[1][bi];
         double syn = a->fwd_syn + a->w_syn_op + b->fwd_syn + b->wi_syn_op;
         double dir = a->fwd_dir + a->w_dir + b->fwd_dir + b->w_dir + b->i_dir;
