@@ -4,7 +4,7 @@
  * kernel faster than synapse's im2col + syn_gemm (src/layers/conv2d.c)?
  *
  *   bench_conv_direct [--rounds R] [--round-ms MS] [--batches 64,256]
- *                     [--no-step | --step-only]
+ *                     [--no-step | --step-only | --check-only]
  *
  * Single thread. Per layer and batch, three passes, each timed for synapse
  * and for the direct kernels below (rounds interleaved, the best round's
@@ -24,7 +24,8 @@
  *                direct: weight grad + input grad.
  * Before timing, the direct kernels' outputs (y, dW, db, dL/dx) are checked
  * against synapse's: max |direct - synapse| / max |synapse| <= 1e-4 per
- * tensor, or the program exits 1.
+ * tensor, or the program exits 1 (--check-only: the checks alone, for
+ * CTest's bench_conv_direct_check).
  *
  * The direct kernels (AVX-512F intrinsics; exits 77 on a CPU without it)
  * compute a stride-1, unpadded 3x3 convolution on each sample's planes as
@@ -584,6 +585,7 @@ typedef struct timings {
     double fwd_syn, fwd_dir, w_syn_op, w_dir, wi_syn_op, i_dir;
 } timings;
 
+/* rounds 0: the checks alone. */
 static int run_config(geom g, size_t batch, int rounds, double round_ms, timings *tm)
 {
     bench bn = {.g = g, .batch = batch};
@@ -631,6 +633,20 @@ static int run_config(geom g, size_t batch, int rounds, double round_ms, timings
          check("dL/dx", bn.dx, bn.s.d_in, batch * n_in);
     if (!ok)
         return 0;
+    if (rounds == 0) {
+        direct_free(&bn.d);
+        free(bn.x);
+        free(bn.dy);
+        free(bn.y);
+        free(bn.dx);
+        free(bn.dw);
+        free(bn.db);
+        free(bn.s.grads);
+        free(bn.s.d_in);
+        syn_workspace_free(bn.s.ws);
+        syn_net_free(bn.s.net);
+        return 1;
+    }
 
     /* Best round of each, rounds interleaved. */
     int order[] = {P_FWD,       P_COUNT,     P_SYN_W,        P_DIR_W,
@@ -737,12 +753,14 @@ int main(int argc, char **argv)
     int rounds = 5;
     double round_ms = 40.0;
     size_t batches[8] = {64, 256}, n_batches = 2;
-    int step = 1;
+    int step = 1, check_only = 0;
     for (int a = 1; a < argc; a++) {
         if (!strcmp(argv[a], "--rounds") && a + 1 < argc) {
             rounds = atoi(argv[++a]);
         } else if (!strcmp(argv[a], "--round-ms") && a + 1 < argc) {
             round_ms = atof(argv[++a]);
+        } else if (!strcmp(argv[a], "--check-only")) { /* CTest: no timing */
+            check_only = 1;
         } else if (!strcmp(argv[a], "--no-step")) {
             step = 0;
         } else if (!strcmp(argv[a], "--step-only")) { /* for a profiler */
@@ -753,7 +771,7 @@ int main(int argc, char **argv)
                 batches[n_batches++] = (size_t)strtoul(t, NULL, 10);
         } else {
             fprintf(stderr, "usage: bench_conv_direct [--rounds R] [--round-ms MS] "
-                    "[--batches 64,256] [--no-step | --step-only]\n");
+                    "[--batches 64,256] [--no-step | --step-only | --check-only]\n");
             return 2;
         }
     }
@@ -774,9 +792,10 @@ int main(int argc, char **argv)
     timings tm[2][8];
     for (int l = 0; l < 2 && step < 2; l++)
         for (size_t bi = 0; bi < n_batches; bi++)
-            if (!run_config(layers[l], batches[bi], rounds, round_ms, &tm[l][bi]))
+            if (!run_config(layers[l], batches[bi], check_only ? 0 : rounds, round_ms,
+                            &tm[l][bi]))
                 return 1;
-    if (!step)
+    if (!step || check_only)
         return 0;
     printf("\nthe whole CNN (bench/cnn.c's layers), syn_forward_train + syn_backward, one "
            "thread;\nprojected: the same with the convolutions' passes replaced by the direct "
