@@ -22,6 +22,11 @@
  *                synapse shares one im2col between dW and dL/dx.
  *   backward     synapse: that backward with d_in (dW, db and dL/dx);
  *                direct: weight grad + input grad.
+ * Also synapse's weight-grad op on a copy of the layer record without a
+ * bias (what its bias sum costs), and then the whole CNN's training step
+ * (forward in training mode and backward, one thread) with a projection of
+ * it with the direct kernels' times in place of the convolutions' passes
+ * (--step-only: the step alone, e.g. under perf).
  * Before timing, the direct kernels' outputs (y, dW, db, dL/dx) are checked
  * against synapse's: max |direct - synapse| / max |synapse| <= 1e-4 per
  * tensor, or the program exits 1 (--check-only: the checks alone, for
