@@ -54,3 +54,13 @@ endif()
 # The C header of issue 15's CNN against syn_forward, one image at a time on
 # one thread: bench_c_header_cnn [--rounds R] [--seconds S] [--cc CC]
 syn_add_bench(bench_c_header_cnn ${CMAKE_CURRENT_LIST_DIR}/c_header_cnn.c)
+
+# Issue 15 item 3: the CNN's two convolutions through synapse's conv layer
+# (im2col + GEMM) against direct AVX-512 kernels, forward, weight and input
+# gradient, one thread (docs/PERFORMANCE.md):
+# bench_conv_direct [--rounds R] [--round-ms MS] [--batches 64,256]
+syn_add_bench(bench_conv_direct ${CMAKE_CURRENT_LIST_DIR}/conv_direct.c)
+# Its checks alone (direct kernels against synapse's conv layer, 1e-4):
+# keeps the comparison honest while conv2d.c changes.
+add_test(NAME bench_conv_direct_check COMMAND bench_conv_direct --check-only)
+set_tests_properties(bench_conv_direct_check PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
