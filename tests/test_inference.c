@@ -206,7 +206,18 @@ static void test_refusals(void)
     CHECK(strcmp(syn_strerror(SYN_ERR_INFERENCE_ONLY), "unknown status") != 0,
           "SYN_ERR_INFERENCE_ONLY has words");
     syn_net *net = make_dense(wide, WIDE_LAYERS, WIDE_IN, 6);
-    syn_workspace *inf = NULL;
+    syn_workspace *inf = (syn_workspace *)1;
+    CHECK(syn_workspace_create_inference(NULL, 16, &inf) == SYN_ERR_INVALID_ARGUMENT &&
+              inf == NULL,
+          "no network: refused, *out NULL");
+    CHECK(syn_workspace_create_inference(net, 0, &inf) == SYN_ERR_INVALID_ARGUMENT,
+          "max_batch 0 refused");
+    CHECK(syn_workspace_create_inference(net, 16, NULL) == SYN_ERR_INVALID_ARGUMENT,
+          "no out pointer refused");
+    CHECK(syn_workspace_create_inference(net, SIZE_MAX / 2, &inf) == SYN_ERR_OVERFLOW,
+          "a batch whose blocks overflow refused");
+    CHECK(!syn_workspace_is_inference(NULL), "NULL is no inference workspace");
+    inf = NULL;
     if (net)
         CHECK_OK(syn_workspace_create_inference(net, 16, &inf));
     float *x = random_inputs(16 * WIDE_IN, 3), y[16 * 10] = {0};
