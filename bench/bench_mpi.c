@@ -1,7 +1,7 @@
 /* bench_mpi.c - data-parallel training throughput, run by bench/mpi.sh:
  *
  *   mpirun -np 2 bench_mpi --hidden 256,128 --batch 512 --threads 1
- *   bench_mpi --hidden 256,128 --batch 512 --threads 2 [--shards]
+ *   bench_mpi --hidden 256,128 --batch 512 --threads 2 [--shards] [--bn]
  *
  * Trains a 784-H-10 ReLU/softmax net with Adam on 6144 random uint8
  * images (the shape of Fashion-MNIST: the work per step is that of real
@@ -11,7 +11,9 @@
  * rank included) and outside them (compute), the bytes all-reduced, and
  * the gradient all-reduce alone (after a barrier: no waiting in it).
  * Without mpirun it trains in one process: the plain float path, or with
- * --shards the one-process comm (the sharded path N ranks run). */
+ * --shards the one-process comm (the sharded path N ranks run). --bn puts
+ * a BatchNorm1d (ReLU after it) behind each hidden layer, which then has
+ * no bias and no activation of its own: 784-H-bn-H-bn-10. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +78,7 @@ static int count_batches(void *user, const syn_batch_report *r)
 int main(int argc, char **argv)
 {
     size_t h1 = 256, h2 = 128, batch = 512;
-    int threads = 1, shards = 0;
+    int threads = 1, shards = 0, bn = 0;
     double seconds = 5.0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--hidden") && i + 1 < argc)
@@ -89,6 +91,8 @@ int main(int argc, char **argv)
             seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--shards"))
             shards = 1;
+        else if (!strcmp(argv[i], "--bn"))
+            bn = 1;
     }
     int mpi = getenv("OMPI_COMM_WORLD_SIZE") != NULL;
     syn_mpi *m = NULL;
@@ -122,7 +126,13 @@ int main(int argc, char **argv)
     syn_layer_desc layers[3] = {{.units = h1, .activation = SYN_ACT_RELU},
                                 {.units = h2, .activation = SYN_ACT_RELU},
                                 {.units = 10, .activation = SYN_ACT_SOFTMAX}};
-    syn_net_desc nd = {.n_inputs = n_in, .n_layers = 3, .layers = layers,
+    syn_layer_desc bn_layers[5] = {
+        {.units = h1, .activation = SYN_ACT_LINEAR, .no_bias = 1},
+        {.kind = SYN_LAYER_BATCHNORM, .activation = SYN_ACT_RELU},
+        {.units = h2, .activation = SYN_ACT_LINEAR, .no_bias = 1},
+        {.kind = SYN_LAYER_BATCHNORM, .activation = SYN_ACT_RELU},
+        {.units = 10, .activation = SYN_ACT_SOFTMAX}};
+    syn_net_desc nd = {.n_inputs = n_in, .n_layers = bn ? 5 : 3, .layers = bn ? bn_layers : layers,
                        .loss = SYN_LOSS_CROSS_ENTROPY, .seed = 1};
     syn_net *net = NULL;
     syn_trainer *tr = NULL;
@@ -181,10 +191,10 @@ int main(int argc, char **argv)
         free(buf);
     }
     if (!comm || comm->rank == 0)
-        printf("{\"ranks\": %d, \"threads\": %d, \"sharded\": %d, \"params\": %zu, "
+        printf("{\"ranks\": %d, \"threads\": %d, \"sharded\": %d, \"bn\": %d, \"params\": %zu, "
                "\"samples_per_s\": %.1f, \"step_s\": %.6g, \"comm_s_per_step\": %.6g, "
                "\"compute_s_per_step\": %.6g, \"bytes_per_step\": %.0f, \"allreduce_s\": %.6g, \"allreduce_min_s\": %.6g}\n",
-               comm ? comm->size : 1, threads, comm != NULL, n_params,
+               comm ? comm->size : 1, threads, comm != NULL, bn, n_params,
                (double)samples / elapsed, elapsed / (double)steps, tm.seconds / (double)steps,
                (elapsed - tm.seconds) / (double)steps, tm.bytes / (double)steps, pure, pure_min);
     syn_trainer_free(tr);
