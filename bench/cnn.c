@@ -13,6 +13,10 @@
  *   bench_cnn --epochs E --seeds 1,2,3 [--batch 128]
  *       test accuracy per epoch (cosine schedule over E epochs) and wall
  *       time, both sides per seed.
+ *   bench_cnn --workspaces R [--threads N]
+ *       inference samples/s at batch 1000 through a training workspace and
+ *       an inference one (syn_workspace_create_inference), R interleaved
+ *       rounds, best of each, and whether their losses are the same bits.
  * Exits 77 when Fashion-MNIST (package dataset-fashion-mnist) or the
  * PyTorch peer is missing. */
 #include <math.h>
@@ -270,6 +274,38 @@ static int rates(const data *d, double seconds, int rounds, int threads, int tor
     return 0;
 }
 
+/* Inference at batch 1000 over the 10000 test images through a training
+ * workspace and through an inference one (its hidden layers in cuts of 128
+ * rows), interleaved, best of `rounds` each; the two must agree. */
+static int workspaces(const data *d, int rounds, int threads)
+{
+    syn_net *net = make_net(d, 1);
+    if (!net)
+        return 1;
+    syn_workspace *ws[2] = {NULL, NULL};
+    if (syn_workspace_create(net, 1000, &ws[0]) != SYN_OK ||
+        syn_workspace_create_inference(net, 1000, &ws[1]) != SYN_OK)
+        return 1;
+    double best[2] = {INFINITY, INFINITY};
+    syn_eval ev[2];
+    for (int k = 0; k < rounds; k++)
+        for (int w = 0; w < 2; w++) {
+            syn_workspace_set_threads(ws[w], threads);
+            double t0 = now();
+            if (syn_evaluate(net, ws[w], d->test, NULL, 0, &ev[w], NULL) != SYN_OK)
+                return 1;
+            best[w] = fmin(best[w], now() - t0);
+        }
+    printf("inference batch 1000 (best of %d): training workspace %.0f samples/s, inference "
+           "workspace %.0f samples/s: ratio %.2f; loss %s\n", rounds, 10000.0 / best[0],
+           10000.0 / best[1], best[0] / best[1],
+           memcmp(&ev[0].loss, &ev[1].loss, sizeof ev[0].loss) ? "DIFFERS" : "identical");
+    syn_workspace_free(ws[0]);
+    syn_workspace_free(ws[1]);
+    syn_net_free(net);
+    return 0;
+}
+
 /* Full training, test accuracy per epoch. */
 static int accuracy(const data *d, size_t epochs, const char *seeds, size_t batch, int threads,
                     int torch_too)
@@ -313,7 +349,7 @@ static int accuracy(const data *d, size_t epochs, const char *seeds, size_t batc
 int main(int argc, char **argv)
 {
     double seconds = 6;
-    int rounds = 2, threads = 2, torch_too = 1;
+    int rounds = 2, threads = 2, torch_too = 1, ws_rounds = 0;
     size_t epochs = 0, batch = 128;
     const char *seeds = "1,2,3";
     for (int i = 1; i < argc; i++) {
@@ -331,10 +367,12 @@ int main(int argc, char **argv)
             batch = (size_t)atol(argv[++i]);
         else if (!strcmp(argv[i], "--no-torch"))
             torch_too = 0;
+        else if (!strcmp(argv[i], "--workspaces") && i + 1 < argc)
+            ws_rounds = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: bench_cnn [--seconds S] [--rounds R] [--threads N] "
                             "[--no-torch] | --epochs E [--seeds 1,2,3] [--batch B] "
-                            "[--no-torch]\n");
+                            "[--no-torch] | --workspaces R [--threads N]\n");
             return 2;
         }
     }
@@ -345,8 +383,9 @@ int main(int argc, char **argv)
     data d = {NULL, NULL};
     if (!load(&d))
         return 1;
-    int rc = epochs > 0 ? accuracy(&d, epochs, seeds, batch, threads, torch_too)
-                        : rates(&d, seconds, rounds, threads, torch_too);
+    int rc = ws_rounds > 0 ? workspaces(&d, ws_rounds, threads)
+             : epochs > 0  ? accuracy(&d, epochs, seeds, batch, threads, torch_too)
+                           : rates(&d, seconds, rounds, threads, torch_too);
     syn_dataset_free(d.train);
     syn_dataset_free(d.test);
     return rc;

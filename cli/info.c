@@ -181,6 +181,13 @@ static void print_layers(const syn_net *net)
         printf("memory: %s to train with adam at batch 128 (parameters, gradients, moments, "
                "workspace)\n", t);
     }
+    size_t infer = 0;
+    if (descs && syn_net_memory_estimate_inference(&desc, 1024, &infer) == SYN_OK) {
+        char t[32];
+        cli_format_bytes(t, sizeof t, infer);
+        printf("memory: %s more to evaluate or predict at batch 1024 (inference workspace)\n",
+               t);
+    }
     free(descs);
 }
 

@@ -65,6 +65,11 @@ static const spec conv_specs[] = {
     {"dropout2d_last", {1, 5, 5}, 0, "Conv Flatten", 2,
      {{.kind = SYN_LAYER_CONV2D, .units = 2, .kernel = {2, 2}, .pad_same = 1}, /* pads 0, 1 */
       {.kind = SYN_LAYER_DROPOUT2D, .rate = 0.5f}}},
+    /* Strides across the width with padding and dilation: the C header's
+     * im2col copies the columns inside, [lo, hi), by formula. */
+    {"wide_strides", {2, 7, 11}, 0, "Conv Flatten", 1,
+     {{.kind = SYN_LAYER_CONV2D, .units = 3, .kernel = {2, 3}, .stride = {2, 3},
+       .padding = {1, 2}, .dilation = {1, 2}}}},
 };
 #define N_CONV_SPECS (sizeof conv_specs / sizeof conv_specs[0])
 

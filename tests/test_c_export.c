@@ -5,8 +5,9 @@
  * it on inputs from a file and compares its outputs, argmax and class names
  * with the library's.
  *
- * Tolerance: the header sums each dot product in float in eight partial
- * sums (input i into sum i % 8, added pairwise) and adds the bias last;
+ * Tolerance: the header sums each dot product in float in sixteen partial
+ * sums (input i into sum i % 16, folded to eight, added pairwise) and adds
+ * the bias last;
  * syn_forward may use a blocked or vectorized GEMM that sums in another
  * order. Reordering a float
  * sum of n terms moves it by at most about n * 2^-24 * sum|w_i x_i|; for

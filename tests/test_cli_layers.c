@@ -77,6 +77,8 @@ int main(void)
           "info: the rows (the trailing 2 is the output layer): %s", r.out);
     CHECK(strstr(r.out, "memory: ") && strstr(r.out, "to train with adam at batch 128"),
           "info: the memory line");
+    CHECK(strstr(r.out, "more to evaluate or predict at batch 1024 (inference workspace)"),
+          "info: the inference memory line");
     cli_result_free(&r);
     /* The same spec from a file, with comments and newlines: same model. */
     write_text("net.txt", "# two blocks\n16:tanh bn dropout:0.25\n8, ln:relu  # then out\n");

@@ -69,8 +69,9 @@ static void test_estimate(void)
     /* Two moment arenas of n_params floats, each rounded to 64 bytes. */
     CHECK(adam - sgd >= 2 * n_params * 4 && adam - sgd <= 2 * (n_params * 4 + 128),
           "Adam adds two moment arenas: %zu", adam - sgd);
-    /* Per row: input twice, 10 + 3 activations, 3 logits, 2 x 10 deltas, 3 targets. */
-    size_t per_row = 4 + 10 + 3 + 3 + 2 * 10 + 4 + 3;
+    /* Per row: input twice, 10 + 3 activations, 3 logits, deltas of 3 (the
+     * output layer's) and 10 (the hidden one's), 3 targets. */
+    size_t per_row = 4 + 10 + 3 + 3 + 3 + 10 + 4 + 3;
     CHECK(adam_batch - adam >= 64 * per_row * 4 + n_params * 4,
           "the workspace for 64 rows: %zu", adam_batch - adam);
     /* A real allocation of the same thing fits in the estimate. */

@@ -5,11 +5,14 @@
  *  - 1, 2, 3 and 4 ranks over shared memory (btl self,vader) and over TCP
  *    on loopback (btl self,tcp) save byte-identical models, identical to
  *    `synapse train --shards` on one process; rank 0 alone prints and
- *    writes (one epoch line per epoch, one log);
+ *    writes (one epoch line per epoch, one log); a net with batch norm at
+ *    1, 2 and 3 ranks saves the --shards model too;
  *  - kill -9 of rank 1 mid-run ends the job within 30 s, non-zero, with
  *    mpirun naming the rank and synapse naming the step; --resume from the
- *    last checkpoint with 3 ranks (and with --shards on one) ends with the
- *    model of an uninterrupted run, byte for byte;
+ *    last checkpoint with 3 ranks (and on one, with --shards and without:
+ *    the checkpoint records the sharding) ends with the model of an
+ *    uninterrupted run, byte for byte; a plain checkpoint is not resumed
+ *    under mpirun;
  *  - a rank that stops answering (SIGSTOP) ends the job after --rank-timeout
  *    with an error naming the operation, the rank and the step;
  *  - two ranks in two network namespaces joined by a veth pair (mpirun in

@@ -6,14 +6,19 @@
  *    syn_comm_single, on dense + dropout + layernorm nets, mean and sum
  *    reductions, batches of 12, 6, 3 and 2 shards that do not divide
  *    evenly, a last partial batch, class weights (the mean divides by the
- *    target weight); every rank ends with the same bits;
+ *    target weight); every rank ends with the same bits; the same with
+ *    batch norm (statistics over the global batch): BatchNorm1d alone,
+ *    twice with dropout and layer norm, with class weights, with the sum
+ *    reduction, and BatchNorm2d after a conv with 2-d dropout and pooling;
  *  - syn_shard_count's table;
  *  - the sharded step is the plain step's gradient to float rounding
- *    (one SGD step, parameters within 1e-6 relative), and the caller-array
- *    path (syn_trainer_step) matches the dataset path;
+ *    (one SGD step, parameters within 1e-6 relative; with batch norm the
+ *    running statistics too, which per-rank or per-shard statistics would
+ *    miss), and the caller-array path (syn_trainer_step) matches the
+ *    dataset path;
  *  - a non-finite loss on one rank's shard is DIVERGED on every rank;
  *    a failing comm surfaces as its status on every rank, and no rank
- *    waits on another; batch norm is refused (UNSUPPORTED). */
+ *    waits on another, also inside batch norm's collectives. */
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>

@@ -34,6 +34,8 @@ foreach(src ${SYN_TEST_SOURCES})
     set_tests_properties(${name} PROPERTIES LABELS long)
   endif()
 endforeach()
+# Three seeds of 15 epochs of a CNN: longer than the default 1200 s.
+set_tests_properties(test_fashion_cnn_long PROPERTIES TIMEOUT 7200)
 
 # The installed tree works from anywhere, through pkg-config and CMake. (Not
 # in sanitizer builds: a consumer would need the sanitizer runtime too.)

@@ -60,7 +60,9 @@ struct syn_workspace {
      * when its activation needs them for the derivative (the table's
      * needs_z), else NULL; the output layer's are `logits`. */
     float **pre;
-    float *delta[2];   /* ping-pong dL/dz buffers [max_batch x max_width] */
+    /* Ping-pong dL/dz buffers: delta[p] [max_batch x the widest layer l
+     * with (n_layers - 1 - l) % 2 == p], the output layer's in delta[0]. */
+    float *delta[2];
     float **saved;     /* saved[l]: what layer l keeps for backward (its plan), or NULL */
     size_t *saved_size; /* [n_layers] floats of each saved block */
     float *grads;      /* [n_params], the parameter layout */

@@ -33,6 +33,7 @@ typedef struct layout {
     size_t saved_blocks;               /* layers that keep a saved block */
     size_t scratch;                    /* the largest layer's scratch at this batch */
     size_t pre_sum, n_pre; /* hidden layers keeping pre-activations (needs_z) */
+    size_t delta_width[2]; /* the widest layer of each delta buffer (pass.c) */
     int small_ok;
     syn_chunk_plan chunk;  /* how an inference workspace cuts a batch (pass.c) */
 } layout;
@@ -83,6 +84,8 @@ static syn_status plan_layout(const syn_net_desc *desc, size_t batch, layout *o)
         syn_chunk_plan_layer(&o->chunk, desc->layers[l].kind, l, desc->n_layers, n_in, p.units,
                              p.saved_per_row, kg, pos);
         o->max_width = p.units > o->max_width ? p.units : o->max_width;
+        size_t *dw = &o->delta_width[(desc->n_layers - 1 - l) % 2];
+        *dw = p.units > *dw ? p.units : *dw;
         n_in = p.units;
     }
     o->n_out = n_in;
@@ -119,7 +122,7 @@ syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind opti
     add_block(&t, snapshot, sizeof(float)); /* the trainer's snapshot */
     if (batch > 0) {
         /* Workspace: gradients, scaled input, activations, logits, two
-         * delta buffers, and for nets of width <= 16 the small path's
+         * delta buffers (each as wide as its layers), and for nets of width <= 16 the small path's
          * gradient rows (whole vectors, no rounding); then the trainer's
          * batch targets (its features are gathered straight into the
          * workspace's input). */
@@ -127,8 +130,8 @@ syn_status syn_net_memory_estimate(const syn_net_desc *desc, syn_optim_kind opti
         int ok = syn_add_size(per_row, desc->n_inputs, &per_row) &&
                  syn_add_size(per_row, units_sum, &per_row) &&
                  syn_add_size(per_row, n_out, &per_row) &&
-                 syn_add_size(per_row, max_width, &per_row) &&
-                 syn_add_size(per_row, max_width, &per_row) &&
+                 syn_add_size(per_row, o.delta_width[0], &per_row) &&
+                 syn_add_size(per_row, o.delta_width[1], &per_row) &&
                  syn_add_size(per_row, n_out, &per_row) &&
                  syn_add_size(per_row, o.pre_sum, &per_row);
         size_t rows;

@@ -241,8 +241,15 @@ static syn_status workspace_create(const syn_net *net, size_t max_batch, int inf
     ws->input = alloc_block(max_batch, net->n_inputs);
     ws->logits = alloc_block(max_batch, net->layers[net->n_layers - 1].units);
     if (!inference) {
-        ws->delta[0] = alloc_block(max_batch, net->max_width);
-        ws->delta[1] = alloc_block(max_batch, net->max_width);
+        /* Backward leaves dL/dz of layer l in delta[(n_layers - 1 - l) % 2]
+         * (backpropagate): each buffer is as wide as its own layers. */
+        size_t width[2] = {0, 0};
+        for (size_t l = 0; l < net->n_layers; l++) {
+            size_t *w = &width[(net->n_layers - 1 - l) % 2];
+            *w = net->layers[l].units > *w ? net->layers[l].units : *w;
+        }
+        ws->delta[0] = alloc_block(max_batch, width[0]);
+        ws->delta[1] = alloc_block(max_batch, width[1]);
         ws->grads = syn_alloc_floats(net->n_params);
         if (!ws->delta[0] || !ws->delta[1] || !ws->grads)
             st = SYN_ERR_OUT_OF_MEMORY;

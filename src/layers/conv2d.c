@@ -486,7 +486,11 @@ static size_t conv_c_scratch(const syn_layer *l)
     return l->in_shape[0] / l->groups * l->kernel[0] * l->kernel[1] * c_padded_pos(l);
 }
 
-/* Output channels [o_lo, o_hi) of group g in blocks of `rows`. */
+/* Output channels [o_lo, o_hi) of group g in blocks of `rows`: one weight
+ * row pointer and one accumulator array of C_BLOCK floats per channel, the
+ * positions' loop innermost, so that gcc and clang both vectorize over the
+ * positions (with acc[rows][C_BLOCK] and a loop over the rows inside, clang
+ * vectorized over the rows instead, with gathers and scatters). */
 static void conv_c_block(const syn_layer *l, size_t index, const char *dst,
                          const syn_c_sink *sink, size_t rows, const char *o_lo, size_t o_hi)
 {
@@ -494,58 +498,92 @@ static void conv_c_block(const syn_layer *l, size_t index, const char *dst,
     size_t og = l->out_shape[0] / l->groups, kg = l->in_shape[0] / l->groups * l->kernel[0] *
                 l->kernel[1];
     size_t pos = l->out_shape[1] * l->out_shape[2], pp = c_padded_pos(l);
-    sink->text(sink->ctx, "        for (o = %s; o + %zu <= %zu; o += %zu)\n"
-               "            for (q0 = 0; q0 < %zu; q0 += %d) {\n"
-               "                float acc[%zu][%d] = {{0.0f}};\n"
-               "                const float *wr = %s_w%zu + (g * %zu + o) * %zu;\n"
-               "                size_t k, q;\n"
+    sink->text(sink->ctx, "        for (o = %s; o + %zu <= %zu; o += %zu) {\n"
+               "            const float *wr = %s_w%zu + (g * %zu + o) * %zu;\n"
+               "            for (q0 = 0; q0 < %zu; q0 += %d) {\n", o_lo, rows, o_hi, rows, p,
+               index, og, kg, pp, C_BLOCK);
+    for (size_t k = 0; k < rows; k++)
+        sink->text(sink->ctx, "                float a%zu[%d] = {0.0f};\n", k, C_BLOCK);
+    sink->text(sink->ctx, "                size_t q;\n"
                "                for (r = 0; r < %zu; r++) {\n"
-               "                    const float *cr = %s + r * %zu + q0;\n", o_lo, rows, o_hi,
-               rows, pp, C_BLOCK, rows, C_BLOCK, p, index, og, kg, kg, col, pp);
-    sink->text(sink->ctx, "                    for (k = 0; k < %zu; k++) {\n"
-               "                        const float wv = wr[k * %zu + r];\n"
-               "                        for (q = 0; q < %d; q++)\n"
-               "                            acc[k][q] += wv * cr[q];\n"
-               "                    }\n"
-               "                }\n", rows, kg, C_BLOCK);
-    sink->text(sink->ctx, "                for (k = 0; k < %zu; k++)\n"
-               "                    for (q = 0; q < %d && q0 + q < %zu; q++)\n"
-               "                        %s[(g * %zu + o + k) * %zu + q0 + q] = acc[k][q]",
-               rows, C_BLOCK, pos, dst, og, pos);
-    if (l->has_bias)
-        sink->text(sink->ctx, " + %s_b%zu[g * %zu + o + k]", p, index, og);
-    sink->text(sink->ctx, ";\n            }\n");
+               "                    const float *cr = %s + r * %zu + q0;\n", kg, col, pp);
+    for (size_t k = 0; k < rows; k++)
+        sink->text(sink->ctx, "                    const float v%zu = wr[%zu + r];\n", k, k * kg);
+    sink->text(sink->ctx, "                    for (q = 0; q < %d; q++) {\n", C_BLOCK);
+    for (size_t k = 0; k < rows; k++)
+        sink->text(sink->ctx, "                        a%zu[q] += v%zu * cr[q];\n", k, k);
+    sink->text(sink->ctx, "                    }\n                }\n");
+    /* The last block of positions is partial unless P is a multiple. */
+    const char *guard = pos % C_BLOCK ? " && q0 + q < " : "";
+    char limit[32] = "";
+    if (pos % C_BLOCK)
+        snprintf(limit, sizeof limit, "%zu", pos);
+    sink->text(sink->ctx, "                for (q = 0; q < %d%s%s; q++) {\n", C_BLOCK, guard,
+               limit);
+    for (size_t k = 0; k < rows; k++) {
+        sink->text(sink->ctx, "                    %s[(g * %zu + o + %zu) * %zu + q0 + q] = a%zu[q]",
+                   dst, og, k, pos, k);
+        if (l->has_bias)
+            sink->text(sink->ctx, " + %s_b%zu[g * %zu + o + %zu]", p, index, og, k);
+        sink->text(sink->ctx, ";\n");
+    }
+    sink->text(sink->ctx, "                }\n            }\n        }\n");
+}
+
+/* The im2col of one group, row r = (channel, tap): per output row, the
+ * columns whose input column falls inside, [lo, hi), are copied (a strided
+ * copy, contiguous at stride 1, which vectorizes), the others zeroed; a row
+ * of output whose input row is outside is all zeros; then the padding up
+ * to P'. The same values as testing every position, without the tests. */
+static void conv_c_im2col(const syn_layer *l, const char *src, const syn_c_sink *sink)
+{
+    const char *col = sink->scratch;
+    size_t cg = l->in_shape[0] / l->groups, taps = l->kernel[0] * l->kernel[1], kg = cg * taps;
+    size_t ih = l->in_shape[1], iw = l->in_shape[2], oh = l->out_shape[1], ow = l->out_shape[2];
+    size_t sw = l->stride[1], pos = oh * ow, pp = c_padded_pos(l);
+    sink->text(sink->ctx, "        for (r = 0; r < %zu; r++) {\n"
+               "            const size_t c = g * %zu + r / %zu, ti = r / %zu %% %zu, "
+               "tj = r %% %zu;\n", kg, cg, taps, l->kernel[1], l->kernel[0], l->kernel[1]);
+    /* Input column ix = ox * sw + off, off = tj * dw - pw; inside for
+     * ox in [lo, hi): lo = ceil(-off / sw) when off < 0, hi = ceil((W -
+     * off) / sw), both clamped to [0, OW]. */
+    sink->text(sink->ctx, "            const long off = (long)(tj * %zu) - %zu;\n"
+               "            const size_t lo0 = off < 0 ? (size_t)((-off + %zu) / %zu) : 0;\n"
+               "            const size_t lo = lo0 < %zu ? lo0 : %zu;\n"
+               "            const long hi0 = ((long)%zu - off + %zu) / %zu;\n"
+               "            const size_t hi = hi0 < (long)lo ? lo : hi0 > %zu ? %zu : "
+               "(size_t)hi0;\n", l->dilation[1], l->pad[1], sw - 1, sw, ow, ow, iw, sw - 1, sw,
+               ow, ow);
+    sink->text(sink->ctx, "            size_t oy, ox;\n"
+               "            for (oy = 0; oy < %zu; oy++) {\n"
+               "                const long iy = (long)(oy * %zu + ti * %zu) - %zu;\n"
+               "                float *cw = %s + r * %zu + oy * %zu;\n"
+               "                if (iy < 0 || iy >= %zu) {\n"
+               "                    for (ox = 0; ox < %zu; ox++)\n"
+               "                        cw[ox] = 0.0f;\n"
+               "                } else {\n", oh, l->stride[0], l->dilation[0], l->pad[0], col, pp,
+               ow, ih, ow);
+    sink->text(sink->ctx, "                    const float *sr = %s + (c * %zu + (size_t)iy) * %zu;\n"
+               "                    for (ox = 0; ox < lo; ox++)\n"
+               "                        cw[ox] = 0.0f;\n"
+               "                    for (ox = lo; ox < hi; ox++)\n"
+               "                        cw[ox] = sr[(long)(ox * %zu) + off];\n"
+               "                    for (ox = hi; ox < %zu; ox++)\n"
+               "                        cw[ox] = 0.0f;\n"
+               "                }\n            }\n", src, ih, iw, sw, ow);
+    if (pp > pos)
+        sink->text(sink->ctx, "            for (ox = %zu; ox < %zu; ox++)\n"
+                   "                %s[r * %zu + ox] = 0.0f;\n", pos, pp, col, pp);
+    sink->text(sink->ctx, "        }\n");
 }
 
 static void conv_c_body(const syn_layer *l, size_t index, const char *src, const char *dst,
                         const syn_c_sink *sink)
 {
-    const char *col = sink->scratch;
-    size_t cg = l->in_shape[0] / l->groups, og = l->out_shape[0] / l->groups;
-    size_t taps = l->kernel[0] * l->kernel[1], kg = cg * taps;
-    size_t pos = l->out_shape[1] * l->out_shape[2], pp = c_padded_pos(l);
+    size_t og = l->out_shape[0] / l->groups;
     sink->text(sink->ctx, "    for (size_t g = 0; g < %zu; g++) {\n"
-               "        size_t r, o, q0;\n"
-               "        for (r = 0; r < %zu; r++) {\n"
-               "            const size_t c = g * %zu + r / %zu, ti = r / %zu %% %zu, "
-               "tj = r %% %zu;\n", l->groups, kg, cg, taps, l->kernel[1], l->kernel[0],
-               l->kernel[1]);
-    sink->text(sink->ctx, "            size_t oy, ox;\n"
-               "            for (oy = 0; oy < %zu; oy++) {\n"
-               "                const long iy = (long)(oy * %zu + ti * %zu) - %zu;\n"
-               "                for (ox = 0; ox < %zu; ox++) {\n"
-               "                    const long ix = (long)(ox * %zu + tj * %zu) - %zu;\n",
-               l->out_shape[1], l->stride[0], l->dilation[0], l->pad[0], l->out_shape[2],
-               l->stride[1], l->dilation[1], l->pad[1]);
-    sink->text(sink->ctx, "                    %s[r * %zu + oy * %zu + ox] = iy >= 0 && iy < %zu "
-               "&& ix >= 0 && ix < %zu\n"
-               "                        ? %s[(c * %zu + (size_t)iy) * %zu + (size_t)ix] : 0.0f;\n"
-               "                }\n            }\n", col, pp, l->out_shape[2],
-               l->in_shape[1], l->in_shape[2], src, l->in_shape[1], l->in_shape[2]);
-    if (pp > pos)
-        sink->text(sink->ctx, "            for (oy = %zu; oy < %zu; oy++)\n"
-                   "                %s[r * %zu + oy] = 0.0f;\n", pos, pp, col, pp);
-    sink->text(sink->ctx, "        }\n");
+               "        size_t r, o, q0;\n", l->groups);
+    conv_c_im2col(l, src, sink);
     size_t full = og / C_ROWS * C_ROWS;
     if (full > 0)
         conv_c_block(l, index, dst, sink, C_ROWS, "0", og);
