@@ -56,7 +56,10 @@
  *                stays in L1), added to per-lane sums reduced at the end,
  *                dL/dy laid out on the input's width with zeros in the
  *                wrapped columns.
- * Buffers are allocated once, before timing, as a workspace would be. */
+ * They cover what the bench runs: 3x3, stride 1, no padding, no groups,
+ * output channels a multiple of 8 (the weight gradient's tiles; the other
+ * passes fall back to 1-channel tiles when a count is not). Buffers are
+ * allocated once, before timing, as a workspace would be. */
 #include <immintrin.h>
 #include <math.h>
 #include <stdio.h>
