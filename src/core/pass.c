@@ -881,6 +881,8 @@ syn_status syn_forward_parts_train(syn_net *net, syn_workspace *ws, const syn_da
     if (!net || !ws || !sync || (sync->n_parts > 0 && sync->cuts[0] != 0))
         return SYN_ERR_INVALID_ARGUMENT;
     size_t n = sync->n_parts, batch = n > 0 ? sync->cuts[n] : 0;
+    if (ws->inference)
+        return SYN_ERR_INFERENCE_ONLY;
     syn_status st = SYN_OK;
     if (batch > 0 && ds)
         st = gather_input(net, ws, ds, rows, batch);
@@ -921,6 +923,8 @@ syn_status syn_backward_parts(const syn_net *net, syn_workspace *ws, const syn_l
     size_t n = sync->n_parts, batch = n > 0 ? sync->cuts[n] : 0;
     if (!syn_workspace_fits(ws, net))
         return SYN_ERR_SHAPE;
+    if (ws->inference)
+        return SYN_ERR_INFERENCE_ONLY;
     if (ws->last_batch != batch)
         return SYN_ERR_STATE;
     int cur = 0;
