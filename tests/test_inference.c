@@ -15,6 +15,7 @@
 #include "synapse.h"
 #include "conv_nets.h"
 #include "core/internal.h"
+#include "kernels/gemm.h"
 
 /* A wide dense net: every row holds ~11k hidden floats, so a batch of 1000
  * is cut (blocks of ~368 rows), through layer and batch norm and the
@@ -58,6 +59,14 @@ static syn_net *make_dense(const syn_layer_desc *layers, size_t n_layers, size_t
     for (size_t i = 0; i < ns; i++)
         st[i] = (float)(0.1 + syn_rng_uniform(&rng));
     return net;
+}
+
+/* A build whose GEMM is OpenBLAS (-DSYN_GEMM_PREFER_BLAS=ON, or no
+ * built-in SIMD kernel) never cuts a batch: OpenBLAS picks its kernels by
+ * the shape, so a cut's rows would not be the whole batch's bits. */
+static int tiles_cut(void)
+{
+    return syn_gemm_rows_stable(1024, 1024, 1024);
 }
 
 static float *random_inputs(size_t n, uint64_t seed)
@@ -123,7 +132,8 @@ static void test_same_bits(void)
     if (cnn) {
         size_t cut = compare_forward("issue_cnn", cnn, 1000, cnn_batches,
                                      sizeof cnn_batches / sizeof cnn_batches[0]);
-        CHECK(cut == 128, "issue_cnn: cut of %zu rows, not 128", cut);
+        size_t want = tiles_cut() ? 128 : 1000;
+        CHECK(cut == want, "issue_cnn: cut of %zu rows, not %zu", cut, want);
     }
     syn_net_free(cnn);
 
@@ -132,7 +142,7 @@ static void test_same_bits(void)
     if (w) {
         size_t cut = compare_forward("wide", w, 1000, wide_batches,
                                      sizeof wide_batches / sizeof wide_batches[0]);
-        CHECK(cut > 1 && cut < 1000, "wide: cut of %zu rows", cut);
+        CHECK(tiles_cut() ? cut > 1 && cut < 1000 : cut == 1000, "wide: cut of %zu rows", cut);
     }
     syn_net_free(w);
 
@@ -336,7 +346,7 @@ static void test_memory_estimate(void)
             CHECK_OK(syn_net_memory_estimate(&desc, SYN_OPTIM_SGD, 0, &bare));
             printf("issue_cnn at 1000: inference workspace %zu bytes, training %zu\n", inf,
                    train - bare);
-            CHECK(inf < ((size_t)40 << 20) && inf * 8 < train - bare,
+            CHECK(!tiles_cut() || (inf < ((size_t)40 << 20) && inf * 8 < train - bare),
                   "issue_cnn at 1000: inference %zu, training %zu", inf, train - bare);
         }
     }
