@@ -40,6 +40,11 @@ static void same_options(const train_options *a, const train_options *b)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    /* The choice tables (--activation, --optimizer, --loss), as the
+     * command's main fills them before anything runs. Without them every
+     * stored choice word failed to decode, and a version-1 block's choice
+     * was written back as no word at all. */
+    train_names_init();
     train_ckpt_data d;
     if (!train_ckpt_decode(data, size, &d)) {
         if (d.error[0] == '\0')
