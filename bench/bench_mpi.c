@@ -100,6 +100,8 @@ int main(int argc, char **argv)
     timed tm = {0};
     const syn_comm *comm = NULL;
     if (mpi) {
+        if (syn_mpi_prepare() != SYN_OK)
+            return 1;
         MPI_Init(&argc, &argv);
         if (syn_mpi_create(MPI_COMM_WORLD, 600.0, &m) != SYN_OK)
             return 1;
