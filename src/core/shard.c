@@ -362,8 +362,9 @@ static void to_fixed(void *ctx, size_t lo, size_t hi)
     size_t b = block_of(sh, lo);
     for (size_t t = lo; t < hi; t += TILE) {
         size_t n = hi - t < TILE ? hi - t : TILE;
-        for (size_t i = 0; i < n; i++)
-            sum[i] = 0;
+        if (j->n_local == 0)
+            for (size_t i = 0; i < n; i++)
+                sum[i] = 0;
         sum[n] = bias; /* an odd last element's partner: 0 */
         for (size_t at = t; at < t + n;) {
             while (sh->block_start[b + 1] <= at)
@@ -372,6 +373,13 @@ static void to_fixed(void *ctx, size_t lo, size_t hi)
             for (size_t s = 0; s < j->n_local; s++) {
                 const float *g = sh->grads + s * sh->stride;
                 double k = ldexp(j->unit[s], sh->exps[b]);
+                if (s == 0) { /* the first shard sets the sums: no zeroing pass */
+                    for (size_t i = at; i < end; i++) {
+                        double r = (double)g[i] * k + ROUNDER;
+                        memcpy(&sum[i - t], &r, sizeof r);
+                    }
+                    continue;
+                }
                 for (size_t i = at; i < end; i++) {
                     double r = (double)g[i] * k + ROUNDER;
                     uint64_t u;
