@@ -50,7 +50,10 @@
  * shard's gradient is read once, takes the n offsets off at the end and
  * packs the lanes. The way back unpacks a tile, adds the offset and
  * subtracts 1.5*2^52 in double, exact.
- * The block maxima run a shard a thread. These loops are built for
+ * The block maxima are taken, on the one-pass path, as the backward pass
+ * finishes each shard's layer (syn_backward_split_each: its gradient is
+ * still in cache, and the pass over every shard's gradient afterwards is
+ * gone), in chunks of blocks on the pool; else a shard a thread. These loops are built for
  * AVX-512 and AVX2 beside the baseline (SYN_VECTOR_CLONES): integer adds
  * and maxima, and double operations that -std=c11 never contracts into
  * FMAs, so every build gives every rank the same integers. */
@@ -456,6 +459,63 @@ static int block_maxima(const syn_sharded *sh, const float *g, double unit, doub
     return worst >= 0x7f800000;
 }
 
+/* Blocks per chunk of a layer's maxima on the pool. */
+#define MAXIMA_CHUNK 64
+
+/* The maxima of shard `part`'s blocks [b_lo, b_hi) (one W or b) into its
+ * row of part_maxes, taken as syn_backward_split_each finishes them: a
+ * non-finite block stores +Inf (the flag; no finite maximum is). */
+typedef struct layer_maxima {
+    syn_sharded *sh;
+    float *const *g;
+    const double *unit;
+    syn_pool *pool;
+    size_t part, b_lo, b_hi;
+    size_t covered[SYN_SHARDS]; /* parameters done, a shard */
+} layer_maxima;
+
+SYN_VECTOR_CLONES
+static void block_maxima_chunk(void *ctx, size_t c)
+{
+    const layer_maxima *j = ctx;
+    const syn_sharded *sh = j->sh;
+    const float *g = j->g[j->part];
+    double *row = sh->part_maxes + j->part * sh->n_blocks;
+    size_t end = j->b_lo + (c + 1) * MAXIMA_CHUNK;
+    end = end < j->b_hi ? end : j->b_hi;
+    for (size_t b = j->b_lo + c * MAXIMA_CHUNK; b < end; b++) {
+        int32_t top = 0; /* as in block_maxima */
+        for (size_t i = sh->block_start[b]; i < sh->block_start[b + 1]; i++) {
+            int32_t u;
+            memcpy(&u, &g[i], sizeof u);
+            u &= 0x7fffffff;
+            top = u > top ? u : top;
+        }
+        float m;
+        memcpy(&m, &top, sizeof m);
+        row[b] = top < 0x7f800000 ? (double)m * j->unit[j->part] : INFINITY;
+    }
+}
+
+static void part_done(void *ctx, const syn_layer *layer, size_t part)
+{
+    layer_maxima *j = ctx;
+    /* A dense layer (syn_backward_split_each's only kind with parameters):
+     * W [units x n_in], then b [units] if it has one. */
+    size_t offs[2] = {layer->w_off, layer->has_bias ? layer->b_off : (size_t)-1};
+    size_t sizes[2] = {layer->units * layer->n_in, layer->units};
+    for (int k = 0; k < 2; k++) {
+        if (offs[k] == (size_t)-1 || sizes[k] == 0)
+            continue;
+        j->part = part;
+        j->b_lo = block_of(j->sh, offs[k]);
+        j->b_hi = block_of(j->sh, offs[k] + sizes[k] - 1) + 1;
+        size_t n = j->b_hi - j->b_lo;
+        syn_pool_run(j->pool, n / MAXIMA_CHUNK + (n % MAXIMA_CHUNK != 0), block_maxima_chunk, j);
+        j->covered[part] += sizes[k];
+    }
+}
+
 typedef struct maxima_job {
     const syn_sharded *sh;
     float *const *g;
@@ -629,10 +689,24 @@ static syn_status run_local(syn_sharded *sh, const syn_shard_batch *a, size_t fi
     }
     if (*bad)
         return SYN_OK; /* reported through the all-reduce, as every rank must */
-    st = syn_backward_split(net, ws, rows, cuts, n_local, into);
-    if (st == SYN_OK)
-        *bad |= shards_maxima(sh, ws->pool, into, job->unit, n_local);
-    return st;
+    /* Each shard's block maxima as the backward pass writes its layers. */
+    layer_maxima lm = {.sh = sh, .g = into, .unit = job->unit, .pool = ws->pool};
+    st = syn_backward_split_each(net, ws, rows, cuts, n_local, into, part_done, &lm);
+    if (st != SYN_OK)
+        return st;
+    for (size_t t = 0; t < n_local; t++) {
+        if (lm.covered[t] != sh->n_params) { /* not every block: all of them again */
+            *bad |= shards_maxima(sh, ws->pool, into, job->unit, n_local);
+            return SYN_OK;
+        }
+    }
+    for (size_t t = 0; t < n_local; t++)
+        for (size_t b = 0; b < sh->n_blocks; b++) {
+            double m = sh->part_maxes[t * sh->n_blocks + b];
+            *bad |= m == INFINITY;
+            sh->maxes[b] = m > sh->maxes[b] && m != INFINITY ? m : sh->maxes[b];
+        }
+    return SYN_OK;
 }
 
 /* syn_layer_sync's combine: the rank's shards' values go into their own
