@@ -1046,7 +1046,7 @@ syn_status syn_trainer_observe_loss(syn_trainer *tr, double loss, int *lowered);
  * [k*B/S, (k+1)*B/S); rank r of n owns shards [r*S/n, (r+1)*S/n). Each
  * shard's gradient is computed on its own and converted to exact fixed
  * point (one power-of-two scale per block of 256 parameters, chosen from
- * the largest magnitude over all shards so that no sum leaves 31 bits; two
+ * the largest magnitude over all shards so that no sum needs 32 bits; two
  * such sums travel in one int64, docs/ARCHITECTURE.md); integer sums
  * do not depend on their order, so the parameters after every step are
  * bit-identical for any number of ranks at the same global batch, one rank
