@@ -100,6 +100,8 @@ int main(int argc, char **argv)
     timed tm = {0};
     const syn_comm *comm = NULL;
     if (mpi) {
+        if (syn_mpi_prepare() != SYN_OK)
+            return 1;
         MPI_Init(&argc, &argv);
         if (syn_mpi_create(MPI_COMM_WORLD, 600.0, &m) != SYN_OK)
             return 1;
@@ -171,7 +173,8 @@ int main(int argc, char **argv)
      * waiting for a slower rank is in it: the median and the best of 21. */
     double pure = 0.0, pure_min = 0.0;
     if (comm) {
-        size_t n = n_params + 3 * SYN_SHARDS;
+        /* The trainer's: two 32-bit fixed-point lanes a word (shard.c). */
+        size_t n = n_params / 2 + n_params % 2 + 3 * SYN_SHARDS;
         int64_t *buf = calloc(n, sizeof *buf);
         double t[21];
         for (int i = 0; i < 21 && buf; i++) {

@@ -55,6 +55,8 @@ int cli_ranks_start(int shards, double timeout, const syn_comm **comm)
     *comm = NULL;
     if (launched_by_mpi()) {
 #ifdef SYN_HAVE_MPI
+        if (syn_mpi_prepare() != SYN_OK)
+            return cli_runtime_error("train", "setting OpenMPI's all-reduce algorithm failed");
         if (MPI_Init(NULL, NULL) != MPI_SUCCESS)
             return cli_runtime_error("train", "MPI_Init failed");
         ranks.started = 1;

@@ -1045,8 +1045,9 @@ syn_status syn_trainer_observe_loss(syn_trainer *tr, double loss, int *lowered);
  * micro-shards with fixed boundaries, shard k holding rows
  * [k*B/S, (k+1)*B/S); rank r of n owns shards [r*S/n, (r+1)*S/n). Each
  * shard's gradient is computed on its own and converted to exact fixed
- * point (one power-of-two scale per parameter block, chosen from the
- * largest magnitude over all shards so no sum can overflow); integer sums
+ * point (one power-of-two scale per block of 256 parameters, chosen from
+ * the largest magnitude over all shards so that no sum needs 32 bits; two
+ * such sums travel in one int64, docs/ARCHITECTURE.md); integer sums
  * do not depend on their order, so the parameters after every step are
  * bit-identical for any number of ranks at the same global batch, one rank
  * included. Without a comm (NULL) the trainer takes the plain path: one
@@ -1071,7 +1072,8 @@ typedef struct syn_comm {
     int rank, size;  /* this process, and how many there are (size >= 1) */
     void *ctx;       /* the implementation's, passed to every function */
     /* buf[0..n) <- the element-wise sum of every rank's buf (wrapping
-     * arithmetic never happens: the trainer keeps sums below 2^62). */
+     * arithmetic never happens: the trainer keeps every partial sum below
+     * 2^63 in magnitude, in any order). */
     syn_status (*sum_i64)(void *ctx, int64_t *buf, size_t n);
     /* buf[0..n) <- the element-wise maximum of every rank's buf. */
     syn_status (*max_f64)(void *ctx, double *buf, size_t n);
@@ -1096,8 +1098,9 @@ syn_comm syn_comm_single(void);
  * batch-norm layer a step). Errors: INVALID_ARGUMENT (size < 1, rank out of
  * range, a NULL function), OUT_OF_MEMORY. Memory per rank, on top of a
  * plain trainer's (syn_net_memory_estimate does not count it):
- * ceil(SYN_SHARDS / size) * 4 + 8 bytes per parameter (the shards' gradients
- * and the int64 sums), with batch norm (ceil(SYN_SHARDS / size) + 13) * 16
+ * ceil(SYN_SHARDS / size) * 4 + 4 bytes per parameter (the shards' gradients
+ * and the fixed-point sums), 8 * ceil(SYN_SHARDS / size) + 20 bytes per 256
+ * parameters (block maxima), with batch norm (ceil(SYN_SHARDS / size) + 13) * 16
  * bytes per channel of its widest layer; the workspace holds one shard's
  * rows, or all of the rank's shards' when it passes them at once (batch
  * norm always does). The trainer's workspace is replaced

@@ -240,6 +240,13 @@ int syn_net_rows_split_ok(const syn_net *net, size_t min_rows);
  * accepts, cuts[0] = 0 and cuts[n_parts] = batch. */
 syn_status syn_backward_split(const syn_net *net, syn_workspace *ws, size_t batch,
                               const size_t *cuts, size_t n_parts, float *const *grads);
+/* syn_backward_split calling done(ctx, layer, s) as soon as part s's
+ * gradient of a layer with parameters is in grads[s] (while it is still
+ * in cache: shard.c takes its block maxima there). */
+typedef void (*syn_part_done_fn)(void *ctx, const syn_layer *layer, size_t part);
+syn_status syn_backward_split_each(const syn_net *net, syn_workspace *ws, size_t batch,
+                                   const size_t *cuts, size_t n_parts, float *const *grads,
+                                   syn_part_done_fn done, void *ctx);
 
 /* A training pass over the parts sync describes (rows [cuts[k],
  * cuts[k + 1]) of the dataset's rows, or of x with dropout's ids), each

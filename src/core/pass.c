@@ -750,6 +750,13 @@ int syn_net_rows_split_ok(const syn_net *net, size_t min_rows)
 syn_status syn_backward_split(const syn_net *net, syn_workspace *ws, size_t batch,
                               const size_t *cuts, size_t n_parts, float *const *grads)
 {
+    return syn_backward_split_each(net, ws, batch, cuts, n_parts, grads, NULL, NULL);
+}
+
+syn_status syn_backward_split_each(const syn_net *net, syn_workspace *ws, size_t batch,
+                                   const size_t *cuts, size_t n_parts, float *const *grads,
+                                   syn_part_done_fn done, void *ctx)
+{
     if (!net || !ws || !cuts || !grads || batch == 0 || n_parts == 0 ||
         cuts[n_parts] != batch)
         return SYN_ERR_INVALID_ARGUMENT;
@@ -774,6 +781,8 @@ syn_status syn_backward_split(const syn_net *net, syn_workspace *ws, size_t batc
                 part.batch = cuts[s + 1] - lo;
                 part.in = p.in + lo * layer->n_in;
                 ops->backward(layer, &part, dz + lo * layer->units, grads[s], NULL);
+                if (done)
+                    done(ctx, layer, s);
             }
             if (d_prev)
                 syn_dense_input_grad(layer, &p, dz, d_prev);

@@ -12,12 +12,25 @@
  * per shard; each shard's gradient goes straight into its slot of a
  * buffer and stays in float, in the loss's sum units (times the
  * shard's mean divisor); one max all-reduce gives every parameter block's
- * largest magnitude over all shards (and any rank's failure); from it each
- * block gets a power-of-two scale 2^e with SYN_SHARDS * max * 2^e <= 2^50;
- * the shards are rounded to integers at that scale and summed, locally and
- * by one int64 all-reduce; the sum goes back to float divided by the
- * global divisor. Rounding to the grid happens once per shard element,
- * before any sum, so every rank count sees the same integers.
+ * (BLOCK_PARAMS = 256 parameters of one W or b) largest magnitude over all
+ * shards (and any rank's failure); from it each block gets a power-of-two
+ * scale 2^e with S * max * 2^e < 2^30 (S the batch's shards); the shards
+ * are rounded to integers at that scale and summed, locally and by one
+ * int64 all-reduce; the sum goes back to float divided by the global
+ * divisor. Rounding to the grid happens once per shard element, before
+ * any sum, so every rank count sees the same integers.
+ *
+ * Two lanes a word: every partial sum of an element stays within about
+ * 2^30, so elements 2i and 2i + 1 share the int64 word lo + hi * 2^32
+ * (lo, hi signed): adding words adds both lanes exactly, as integers
+ * (any sum of words is sum(lo) + sum(hi) * 2^32, below 2^63), and the
+ * lanes come back out: the low one is the word's low 32 bits read as a
+ * signed number (|sum(lo)| < 2^31), the high one (word - low) / 2^32. The
+ * all-reduce moves 4 bytes a parameter, not 8.
+ * Precision: the grid 2^-e is at most S * max * 2^-29, 1/64 of float's
+ * ulp at S * max, the size the same shards' float sum can reach and round
+ * to; small blocks keep max close to their elements (docs/ARCHITECTURE.md,
+ * "Several processes").
  *
  * The per-shard losses, divisors and correct counts travel in the same
  * all-reduce, one slot per shard (its owner's value plus zeros: exact),
@@ -30,13 +43,17 @@
  * happened locally (bn_finish).
  *
  * Speed: rounding to an integer is g * 2^e + 1.5*2^52, round-to-nearest-
- * even for |g * 2^e| < 2^51 (the bound keeps it <= 2^50), and the bits of
+ * even for |g * 2^e| < 2^51 (the bound keeps it below 2^30), and the bits of
  * that double are those of 1.5*2^52 plus the integer: the local sum adds
  * the bits as uint64 (exact, modulo 2^64, and it vectorizes, where int64
  * conversions do not before AVX-512) in tiles that stay in L1 while each
- * shard's gradient is read once, and takes the n offsets off at the end.
- * The way back adds the offset and subtracts 1.5*2^52 in double, exact.
- * The block maxima run a shard a thread. These loops are built for
+ * shard's gradient is read once, takes the n offsets off at the end and
+ * packs the lanes. The way back unpacks a tile, adds the offset and
+ * subtracts 1.5*2^52 in double, exact.
+ * The block maxima are taken, on the one-pass path, as the backward pass
+ * finishes each shard's layer (syn_backward_split_each: its gradient is
+ * still in cache, and the pass over every shard's gradient afterwards is
+ * gone), in chunks of blocks on the pool; else a shard a thread. These loops are built for
  * AVX-512 and AVX2 beside the baseline (SYN_VECTOR_CLONES): integer adds
  * and maxima, and double operations that -std=c11 never contracts into
  * FMAs, so every build gives every rank the same integers. */
@@ -47,11 +64,20 @@
 #include "data/dataset_internal.h"
 #include "core/internal.h"
 
+/* Parameters per exponent block: small enough that a block's elements
+ * share a magnitude (a block's largest sets its grid), large enough that
+ * the maxima all-reduce stays small (8 bytes per block: 1/128 of the sums'
+ * 4 bytes a parameter). */
+#define BLOCK_PARAMS 256
+/* A block's shards, all of them, add to at most 2^LANE_BITS at its scale,
+ * so a sum fits a 32-bit lane and two lanes one int64 word. */
+#define LANE_BITS 30
+
 struct syn_sharded {
     syn_comm comm;
     size_t n_params;
     size_t n_blocks;
-    size_t *block_start; /* [n_blocks + 1] parameter blocks (W, b per layer) */
+    size_t *block_start; /* [n_blocks + 1] parameter blocks (BLOCK_PARAMS of a W or b) */
     int *exps;           /* [n_blocks] this step's scale exponents */
     double *maxes;       /* [n_blocks + 2]: block maxima, failure status, non-finite */
     double *part_maxes;  /* [local_cap x n_blocks] each local shard's block maxima */
@@ -59,7 +85,9 @@ struct syn_sharded {
     size_t stride;       /* floats per shard gradient: n_params in whole 64-byte lines */
     float *grads;        /* [local_cap x stride] this step's shard gradients */
     double norm[SYN_SHARDS];
-    int64_t *acc;        /* [n_params + 3 * SYN_SHARDS] fixed point, then the slots */
+    size_t n_pairs;      /* int64 words of the fixed-point sums: ceil(n_params / 2) */
+    int64_t *acc;        /* [n_pairs + 3 * SYN_SHARDS] fixed point, two 32-bit lanes a
+                          * word (elements 2i, 2i + 1), then the slots */
     size_t *ids;         /* [ids_cap] sample ids 0.. of a caller's batch */
     size_t ids_cap;
     int split;           /* one pass over a rank's shards (syn_net_rows_split_ok) */
@@ -91,24 +119,41 @@ static int cmp_size(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The parameter blocks: every W and b of the layer table, in arena order. */
+/* The parameter blocks: every W and b of the layer table, in arena order,
+ * cut into blocks of BLOCK_PARAMS (the last of each shorter). */
 static syn_status make_blocks(syn_sharded *sh, const syn_net *net)
 {
     size_t n = 0;
-    sh->block_start = malloc((2 * net->n_layers + 1) * sizeof(size_t));
-    if (!sh->block_start)
+    size_t *layer_start = malloc((2 * net->n_layers + 1) * sizeof(size_t));
+    if (!layer_start)
         return SYN_ERR_OUT_OF_MEMORY;
     for (size_t l = 0; l < net->n_layers; l++) {
         if (net->layers[l].w_off != (size_t)-1)
-            sh->block_start[n++] = net->layers[l].w_off;
+            layer_start[n++] = net->layers[l].w_off;
         if (net->layers[l].b_off != (size_t)-1)
-            sh->block_start[n++] = net->layers[l].b_off;
+            layer_start[n++] = net->layers[l].b_off;
     }
-    qsort(sh->block_start, n, sizeof(size_t), cmp_size);
+    qsort(layer_start, n, sizeof(size_t), cmp_size);
     if (n == 0)
-        sh->block_start[n++] = 0; /* no parameters: one empty block */
-    sh->block_start[n] = net->n_params;
-    sh->n_blocks = n;
+        layer_start[n++] = 0; /* no parameters: one empty block */
+    layer_start[n] = net->n_params;
+    /* ceil(size / BLOCK_PARAMS) blocks a W or b, one at least. */
+    sh->block_start = malloc((n + net->n_params / BLOCK_PARAMS + 1) * sizeof(size_t));
+    if (!sh->block_start) {
+        free(layer_start);
+        return SYN_ERR_OUT_OF_MEMORY;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t at = layer_start[i];
+        do {
+            sh->block_start[k++] = at;
+            at += BLOCK_PARAMS;
+        } while (at < layer_start[i + 1]);
+    }
+    sh->block_start[k] = net->n_params;
+    sh->n_blocks = k;
+    free(layer_start);
     return SYN_OK;
 }
 
@@ -186,11 +231,12 @@ syn_status syn_sharded_create(const syn_net *net, const syn_comm *comm, syn_shar
     sh->n_params = net->n_params;
     sh->local_cap = (SYN_SHARDS + (size_t)comm->size - 1) / (size_t)comm->size;
     size_t n_grads, n_acc;
+    sh->n_pairs = net->n_params / 2 + net->n_params % 2;
     st = make_blocks(sh, net);
     sh->stride = net->n_params + (16 - net->n_params % 16) % 16;
     if (st == SYN_OK && (sh->stride < net->n_params ||
                          !syn_mul_size(sh->local_cap, sh->stride, &n_grads) ||
-                         !syn_add_size(net->n_params, 3 * SYN_SHARDS, &n_acc) ||
+                         !syn_add_size(sh->n_pairs, 3 * SYN_SHARDS, &n_acc) ||
                          !syn_mul_size(n_acc, sizeof(int64_t), &n_acc)))
         st = SYN_ERR_OVERFLOW;
     if (st == SYN_OK) {
@@ -270,13 +316,25 @@ typedef struct convert_job {
     double divisor;
 } convert_job;
 
-/* The block holding element i. */
+/* The block holding element i < n_params: the last b with start <= i. */
 static size_t block_of(const syn_sharded *sh, size_t i)
 {
-    size_t b = 0;
-    while (sh->block_start[b + 1] <= i)
-        b++;
-    return b;
+    size_t lo = 0, hi = sh->n_blocks; /* start[lo] <= i < start[hi] */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sh->block_start[mid] <= i)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* A 32-bit lane's two's-complement bits as the integer they hold. */
+static int64_t lane_value(uint64_t bits)
+{
+    uint64_t u = bits & UINT64_C(0xffffffff);
+    return u < UINT64_C(0x80000000) ? (int64_t)u : (int64_t)u - INT64_C(0x100000000);
 }
 
 #define ROUNDER 6755399441055744.0 /* 1.5 * 2^52 */
@@ -286,65 +344,92 @@ static size_t block_of(const syn_sharded *sh, size_t i)
  * AVX-512). */
 #define ROUNDER_BITS UINT64_C(0x4338000000000000)
 
-/* Elements summed at a time in to_fixed: their running sums stay in L1
- * while every shard's stream goes by once. */
+/* Elements summed at a time in to_fixed (even): their running sums stay
+ * in L1 while every shard's stream goes by once. */
 #define TILE 512
 
-/* acc[i] = sum over local shards of round(g * unit * 2^e): per element, so
- * the chunks (fixed by the pool) and tiles cannot change a value. */
+/* The words of elements [lo, hi) (lo even: the pool's ranges are whole
+ * multiples of an even size): element i's sum over local shards of
+ * round(g * unit * 2^e) in lane i % 2 of acc[i / 2], as a two's-
+ * complement 32-bit field (the high lane's value times 2^32 plus the low
+ * lane's, modulo 2^64). Per element, so the chunks (fixed by the pool) and
+ * tiles cannot change a value. */
 SYN_VECTOR_CLONES
 static void to_fixed(void *ctx, size_t lo, size_t hi)
 {
     const convert_job *j = ctx;
     const syn_sharded *sh = j->sh;
-    uint64_t sum[TILE];
-    for (size_t b = block_of(sh, lo); lo < hi; b++) {
-        size_t end = sh->block_start[b + 1] < hi ? sh->block_start[b + 1] : hi;
-        double scale[SYN_SHARDS];
-        for (size_t s = 0; s < j->n_local; s++)
-            scale[s] = ldexp(j->unit[s], sh->exps[b]);
-        for (size_t t = lo; t < end; t += TILE) {
-            size_t n = end - t < TILE ? end - t : TILE;
+    uint64_t sum[TILE + 1];
+    /* Each term is bits(ROUNDER) + its integer (mod 2^64). */
+    uint64_t bias = (uint64_t)j->n_local * ROUNDER_BITS;
+    size_t b = block_of(sh, lo);
+    for (size_t t = lo; t < hi; t += TILE) {
+        size_t n = hi - t < TILE ? hi - t : TILE;
+        if (j->n_local == 0)
             for (size_t i = 0; i < n; i++)
                 sum[i] = 0;
+        sum[n] = bias; /* an odd last element's partner: 0 */
+        for (size_t at = t; at < t + n;) {
+            while (sh->block_start[b + 1] <= at)
+                b++;
+            size_t end = sh->block_start[b + 1] < t + n ? sh->block_start[b + 1] : t + n;
             for (size_t s = 0; s < j->n_local; s++) {
-                const float *g = sh->grads + s * sh->stride + t;
-                double k = scale[s];
-                for (size_t i = 0; i < n; i++) {
+                const float *g = sh->grads + s * sh->stride;
+                double k = ldexp(j->unit[s], sh->exps[b]);
+                if (s == 0) { /* the first shard sets the sums: no zeroing pass */
+                    for (size_t i = at; i < end; i++) {
+                        double r = (double)g[i] * k + ROUNDER;
+                        memcpy(&sum[i - t], &r, sizeof r);
+                    }
+                    continue;
+                }
+                for (size_t i = at; i < end; i++) {
                     double r = (double)g[i] * k + ROUNDER;
                     uint64_t u;
                     memcpy(&u, &r, sizeof u);
-                    sum[i] += u;
+                    sum[i - t] += u;
                 }
             }
-            /* Each term was bits(ROUNDER) + its integer (mod 2^64). */
-            uint64_t bias = (uint64_t)j->n_local * ROUNDER_BITS;
-            for (size_t i = 0; i < n; i++) {
-                uint64_t v = sum[i] - bias;
-                memcpy(&sh->acc[t + i], &v, sizeof v);
-            }
+            at = end;
         }
-        lo = end;
+        uint64_t *out = (uint64_t *)sh->acc + t / 2;
+        for (size_t i = 0; i < (n + 1) / 2; i++)
+            out[i] = (sum[2 * i] - bias) + ((sum[2 * i + 1] - bias) << 32);
     }
 }
 
-/* out[i] = acc[i] * 2^-e / divisor, rounded once to float. */
+/* out[i] = acc[i] * 2^-e / divisor, rounded once to float, over elements
+ * [lo, hi), lo even. */
 SYN_VECTOR_CLONES
 static void from_fixed(void *ctx, size_t lo, size_t hi)
 {
     const convert_job *j = ctx;
     const syn_sharded *sh = j->sh;
-    for (size_t b = block_of(sh, lo); lo < hi; b++) {
-        size_t end = sh->block_start[b + 1] < hi ? sh->block_start[b + 1] : hi;
-        double unscale = ldexp(1.0, -sh->exps[b]); /* exact: a power of two */
-        for (size_t i = lo; i < end; i++) {
-            /* |acc| <= 2^50 (block_exponent): exact. */
-            uint64_t u = (uint64_t)sh->acc[i] + ROUNDER_BITS;
-            double v;
-            memcpy(&v, &u, sizeof v);
-            j->out[i] = (float)((v - ROUNDER) * unscale / j->divisor);
+    int64_t q[TILE + 1];
+    size_t b = block_of(sh, lo);
+    for (size_t t = lo; t < hi; t += TILE) {
+        size_t n = hi - t < TILE ? hi - t : TILE;
+        const uint64_t *in = (const uint64_t *)sh->acc + t / 2;
+        for (size_t i = 0; i < (n + 1) / 2; i++) {
+            /* |lane| <= 2^30 (block_exponent): the low lane is its own
+             * 32 bits, the high lane what is left above them. */
+            int64_t low = lane_value(in[i]);
+            q[2 * i] = low;
+            q[2 * i + 1] = lane_value((in[i] - (uint64_t)low) >> 32);
         }
-        lo = end;
+        for (size_t at = t; at < t + n;) {
+            while (sh->block_start[b + 1] <= at)
+                b++;
+            size_t end = sh->block_start[b + 1] < t + n ? sh->block_start[b + 1] : t + n;
+            double unscale = ldexp(1.0, -sh->exps[b]); /* exact: a power of two */
+            for (size_t i = at; i < end; i++) {
+                uint64_t u = (uint64_t)q[i - t] + ROUNDER_BITS; /* exact */
+                double v;
+                memcpy(&v, &u, sizeof v);
+                j->out[i] = (float)((v - ROUNDER) * unscale / j->divisor);
+            }
+            at = end;
+        }
     }
 }
 
@@ -372,6 +457,63 @@ static int block_maxima(const syn_sharded *sh, const float *g, double unit, doub
             maxes[b] = scaled;
     }
     return worst >= 0x7f800000;
+}
+
+/* Blocks per chunk of a layer's maxima on the pool. */
+#define MAXIMA_CHUNK 64
+
+/* The maxima of shard `part`'s blocks [b_lo, b_hi) (one W or b) into its
+ * row of part_maxes, taken as syn_backward_split_each finishes them: a
+ * non-finite block stores +Inf (the flag; no finite maximum is). */
+typedef struct layer_maxima {
+    syn_sharded *sh;
+    float *const *g;
+    const double *unit;
+    syn_pool *pool;
+    size_t part, b_lo, b_hi;
+    size_t covered[SYN_SHARDS]; /* parameters done, a shard */
+} layer_maxima;
+
+SYN_VECTOR_CLONES
+static void block_maxima_chunk(void *ctx, size_t c)
+{
+    const layer_maxima *j = ctx;
+    const syn_sharded *sh = j->sh;
+    const float *g = j->g[j->part];
+    double *row = sh->part_maxes + j->part * sh->n_blocks;
+    size_t end = j->b_lo + (c + 1) * MAXIMA_CHUNK;
+    end = end < j->b_hi ? end : j->b_hi;
+    for (size_t b = j->b_lo + c * MAXIMA_CHUNK; b < end; b++) {
+        int32_t top = 0; /* as in block_maxima */
+        for (size_t i = sh->block_start[b]; i < sh->block_start[b + 1]; i++) {
+            int32_t u;
+            memcpy(&u, &g[i], sizeof u);
+            u &= 0x7fffffff;
+            top = u > top ? u : top;
+        }
+        float m;
+        memcpy(&m, &top, sizeof m);
+        row[b] = top < 0x7f800000 ? (double)m * j->unit[j->part] : INFINITY;
+    }
+}
+
+static void part_done(void *ctx, const syn_layer *layer, size_t part)
+{
+    layer_maxima *j = ctx;
+    /* A dense layer (syn_backward_split_each's only kind with parameters):
+     * W [units x n_in], then b [units] if it has one. */
+    size_t offs[2] = {layer->w_off, layer->has_bias ? layer->b_off : (size_t)-1};
+    size_t sizes[2] = {layer->units * layer->n_in, layer->units};
+    for (int k = 0; k < 2; k++) {
+        if (offs[k] == (size_t)-1 || sizes[k] == 0)
+            continue;
+        j->part = part;
+        j->b_lo = block_of(j->sh, offs[k]);
+        j->b_hi = block_of(j->sh, offs[k] + sizes[k] - 1) + 1;
+        size_t n = j->b_hi - j->b_lo;
+        syn_pool_run(j->pool, n / MAXIMA_CHUNK + (n % MAXIMA_CHUNK != 0), block_maxima_chunk, j);
+        j->covered[part] += sizes[k];
+    }
 }
 
 typedef struct maxima_job {
@@ -409,14 +551,16 @@ static int shards_maxima(syn_sharded *sh, syn_pool *pool, float *const *g, const
 }
 
 /* The exponent e of a block whose shard magnitudes are at most m, so that
- * the sum of n_shards of them at 2^e stays within 2^50. */
+ * the sum of n_shards of them at 2^e stays within 2^LANE_BITS (to a
+ * rounding of each: m * 2^e < 2^30 / n_shards rounds to at most its
+ * ceiling, so a lane's sum is below 2^30 + n_shards). */
 static int block_exponent(double m, size_t n_shards)
 {
     if (!(m > 0.0))
         return 0;
     int x;
     frexp(m * (double)n_shards, &x); /* m * n_shards < 2^x */
-    return 50 - x;
+    return LANE_BITS - x;
 }
 
 static uint64_t double_bits(double v)
@@ -545,10 +689,24 @@ static syn_status run_local(syn_sharded *sh, const syn_shard_batch *a, size_t fi
     }
     if (*bad)
         return SYN_OK; /* reported through the all-reduce, as every rank must */
-    st = syn_backward_split(net, ws, rows, cuts, n_local, into);
-    if (st == SYN_OK)
-        *bad |= shards_maxima(sh, ws->pool, into, job->unit, n_local);
-    return st;
+    /* Each shard's block maxima as the backward pass writes its layers. */
+    layer_maxima lm = {.sh = sh, .g = into, .unit = job->unit, .pool = ws->pool};
+    st = syn_backward_split_each(net, ws, rows, cuts, n_local, into, part_done, &lm);
+    if (st != SYN_OK)
+        return st;
+    for (size_t t = 0; t < n_local; t++) {
+        if (lm.covered[t] != sh->n_params) { /* not every block: all of them again */
+            *bad |= shards_maxima(sh, ws->pool, into, job->unit, n_local);
+            return SYN_OK;
+        }
+    }
+    for (size_t t = 0; t < n_local; t++)
+        for (size_t b = 0; b < sh->n_blocks; b++) {
+            double m = sh->part_maxes[t * sh->n_blocks + b];
+            *bad |= m == INFINITY;
+            sh->maxes[b] = m > sh->maxes[b] && m != INFINITY ? m : sh->maxes[b];
+        }
+    return SYN_OK;
 }
 
 /* syn_layer_sync's combine: the rank's shards' values go into their own
@@ -667,7 +825,7 @@ syn_status syn_sharded_batch(syn_sharded *sh, syn_shard_batch *a, double *loss,
         a->ids = sh->ids;
     }
     size_t slots = 3 * SYN_SHARDS;
-    int64_t *slot = sh->acc + sh->n_params;
+    int64_t *slot = sh->acc + sh->n_pairs;
     memset(slot, 0, slots * sizeof *slot);
     memset(sh->maxes, 0, (sh->n_blocks + 2) * sizeof *sh->maxes);
     int bad = 0;
@@ -723,7 +881,7 @@ syn_status syn_sharded_batch(syn_sharded *sh, syn_shard_batch *a, double *loss,
         sh->exps[b] = block_exponent(sh->maxes[b], n_shards);
     syn_pool_run_ranges(sh->n_params > 16384 ? a->ws->pool : NULL, sh->n_params, 16384,
                         to_fixed, &job);
-    cst = c->sum_i64(c->ctx, sh->acc, sh->n_params + slots);
+    cst = c->sum_i64(c->ctx, sh->acc, sh->n_pairs + slots);
     if (cst != SYN_OK)
         return cst;
     /* The batch's loss and divisor, in shard order. */

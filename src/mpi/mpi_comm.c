@@ -160,6 +160,14 @@ static syn_status mpi_barrier(void *ctx)
     return wait_for(m, &req, "barrier");
 }
 
+syn_status syn_mpi_prepare(void)
+{
+    /* setenv's third argument 0: a choice in the environment stands. */
+    return setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "3", 0) == 0
+               ? SYN_OK
+               : SYN_ERR_OUT_OF_MEMORY;
+}
+
 syn_status syn_mpi_create(MPI_Comm comm, double timeout_seconds, syn_mpi **out)
 {
     if (!out)
