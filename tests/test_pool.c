@@ -248,7 +248,7 @@ static double slow_worker_attempt(void)
     /* 0.4 s of runs; over the second half most run alone. Tries of 2
      * threads fall among them (a try lasts up to a window, 16 runs, when the
      * worker never shows up, and the pause between tries doubles from
-     * 50 ms); a pool that never adapts has no run alone. */
+     * 10 ms); a pool that never adapts has no run alone. */
     int alone = 0, late = 0;
     double start = now();
     for (double t = 0; t < 0.4; t = now() - start) {

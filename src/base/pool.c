@@ -38,7 +38,7 @@
  * that the OS descheduled shows up as a speedup below 1, a worker that
  * never arrives in time as one near 1: below 1.02 the pool runs on one
  * thread, and tries one more again after a pause that doubles
- * while tries fail and halves when one passes (50 ms to 1 s). A try ends as
+ * while tries fail and halves when one passes (10 ms to 1 s). A try ends as
  * soon as it has lost 1 ms, so a failed one costs about that, at most
  * ~0.1% of a loaded second, and a freed core is found within a second. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
@@ -83,7 +83,12 @@
 /* A gap between runs longer than this (the caller doing other things)
  * starts a new window. */
 #define POOL_WINDOW_GAP_NS 5000000u
-#define POOL_PROBE_BASE_NS 50000000u
+/* The first pause before one more thread is tried again: short, because a
+ * brief blip of load (another process busy for a few ms every 200 ms, as a
+ * browser or a monitor is) drops one window to one thread, and with a 50 ms
+ * pause such blips cost ~10% of a quiet machine's speed (measured with
+ * bench_busy); sustained load doubles it to POOL_PROBE_MAX_NS within 7 tries. */
+#define POOL_PROBE_BASE_NS 10000000u
 #define POOL_PROBE_MAX_NS 1000000000u
 /* One more thread must be this much faster to be kept; one fewer is kept
  * unless it is this much slower. */
