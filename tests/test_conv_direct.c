@@ -2,7 +2,9 @@
  * conv_direct.h) against its im2col + GEMM path, on random 3x3 stride-1
  * layers: odd sizes, channel counts that are and are not multiples of 8,
  * 16 and 64 (both weight-gradient forms), padding 0, 1, 2 and 'same',
- * with and without bias, batches of 1 and 37 (several sample blocks).
+ * with and without bias, batches of 1 and 37 (several sample blocks);
+ * input channels that leave many outside whole blocks of 8 take GEMM's
+ * input gradient on the direct path's blocks (conv2d.c's conv_gemm_dx).
  * Forward, weight, bias and input gradients agree to a tight relative
  * tolerance (max |direct - gemm| / max |gemm| per tensor); the direct
  * path's results are the same bits on 1, 2 and 3 threads; each pass runs
@@ -123,6 +125,9 @@ static void run_config(const config *cf, syn_pool *pools[3])
     }
     const syn_layer *l = &net->layers[0];
     CHECK(l->conv_direct, "%s takes the direct path", name);
+    int gemm_dx = !(8 * (cf->c % 8) < 3 * (cf->c / 8 * 8)); /* conv2d.c's rule */
+    CHECK(l->conv_gemm_dx == gemm_dx, "%s: input gradient on %s", name,
+          gemm_dx ? "GEMM" : "the direct kernels");
     size_t b = cf->batch, n_out = l->units, n_p = net->n_params;
     float *x = malloc(b * n_in * sizeof(float)), *dy = malloc(b * n_out * sizeof(float));
     for (size_t i = 0; i < b * n_in; i++)

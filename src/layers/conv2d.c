@@ -16,13 +16,15 @@
  * Direct (kernels/conv_direct.h), on a CPU with AVX-512F for a 3x3 kernel
  * at stride 1, dilation 1, one group, any padding, with or without bias:
  * every pass (forward, weight, bias and input gradient) on the direct
- * kernels, in batch blocks of scratch_rows samples whose per-sample blocks
- * sit after a fixed block (packed weights, weight-gradient accumulators)
- * in the workspace's scratch. Samples run on the pool, each writing its own
- * rows; weight-gradient tasks each own a set of dW elements, summed over
- * the samples in batch order; the bias gradient splits by channel. Measured
- * in bench/conv_direct.c, compared with the GEMM path in
- * tests/test_conv_direct.c.
+ * kernels, except the input gradient of a layer with many input channels
+ * outside whole blocks of 8 (direct_dx_faster; l->conv_gemm_dx), which is
+ * GEMM's on the same blocks. The batch runs in blocks of scratch_rows
+ * samples whose per-sample blocks sit after a fixed block (packed weights,
+ * weight-gradient accumulators) in the workspace's scratch. Samples run on
+ * the pool, each writing its own rows; weight-gradient tasks each own a set
+ * of dW elements, summed over the samples in batch order; the bias
+ * gradient splits by channel. Measured in bench/conv_direct.c, compared
+ * with the GEMM path in tests/test_conv_direct.c.
  *
  * Otherwise through syn_gemm, on blocks of G samples (G fixed by the
  * shape, so that a block is about BLOCK_COLS output positions): im2col
@@ -127,6 +129,16 @@ static int direct_geometry(const geometry *g, const size_t in[3], syn_conv_direc
                                  g->pad[1]);
 }
 
+/* Whether the direct input gradient beats GEMM's for c input channels:
+ * its channels past the last block of 8 run 1-channel tiles, about 2.4
+ * times a blocked channel's cost, where GEMM's is about 1.4 times (one
+ * thread, 32 output channels on 14x14, 'same'; c = 1, 3, 4, 12, 13, 23 went
+ * 0.39-0.98x, c = 8, 9, 16, 17, 20, 24 1.09-1.45x). */
+static int direct_dx_faster(size_t c)
+{
+    return 8 * (c % 8) < 3 * (c / 8 * 8);
+}
+
 /* The same from a built layer (conv_setup decided it). */
 static void direct_of(const syn_layer *l, syn_conv_direct *dg)
 {
@@ -163,7 +175,11 @@ static syn_status conv_plan(const syn_layer_desc *d, const size_t in[3], int is_
     p->scratch_rows = pos >= BLOCK_COLS ? 1 : BLOCK_COLS / pos;
     syn_conv_direct dg;
     if (direct_geometry(&g, in, &dg)) {
+        /* A GEMM input gradient runs on the direct path's blocks. */
+        size_t gemm = p->scratch_per_row;
         p->scratch_per_row = dg.per_sample;
+        if (!direct_dx_faster(g.c) && gemm > dg.per_sample)
+            p->scratch_per_row = gemm;
         p->scratch_rows = dg.per_sample * DIRECT_BLOCK <= DIRECT_BLOCK_FLOATS
                               ? DIRECT_BLOCK
                               : DIRECT_BLOCK_FLOATS / dg.per_sample > 0
@@ -189,6 +205,7 @@ static void conv_setup(syn_layer *l, const syn_layer_desc *d)
     l->pad_same = d->pad_same != 0;
     syn_conv_direct dg;
     l->conv_direct = direct_geometry(&g, l->in_shape, &dg);
+    l->conv_gemm_dx = l->conv_direct && !direct_dx_faster(g.c);
 }
 
 static void conv_init(const syn_layer *l, float *params, float *state, syn_init init,
@@ -428,6 +445,22 @@ static void direct_forward(const syn_layer *l, const syn_layer_pass *p)
     syn_layer_bias_activate(l, NULL, p->out, p->logits, p->batch, p->pool);
 }
 
+/* The block's input gradient through im2col + GEMM's second half (the
+ * layer's conv_gemm_dx): dY gathered channel-major, dcol = W^T dY, col2im,
+ * in the block's per-sample scratch (sized for it by conv_plan). */
+static void direct_block_gemm_dx(const direct_job *d)
+{
+    const syn_layer *l = d->l;
+    const syn_layer_pass *p = d->p;
+    size_t pos = l->out_shape[1] * l->out_shape[2], oc = l->out_shape[0];
+    size_t kg = l->in_shape[0] * l->kernel[0] * l->kernel[1], cols = d->n * pos;
+    conv_job job = {l, p, d->x, d->work, d->work + kg * cols, d->dz, d->d_in, d->n};
+    run_rows(p, job.n * oc, pos, gather_rows, &job);
+    syn_gemm(1, 0, kg, cols, oc, p->params + l->w_off, kg, job.y, cols, 0.0f, job.col, cols,
+             p->pool);
+    run_rows(p, job.n * l->in_shape[0], l->in_shape[1] * l->in_shape[2], col2im_planes, &job);
+}
+
 typedef struct direct_bias_job {
     const syn_conv_direct *g;
     const float *dz;
@@ -445,7 +478,7 @@ static void direct_backward(const syn_layer *l, const syn_layer_pass *p, const f
                             float *grads, float *d_in)
 {
     direct_job j = direct_block(l, p, 0);
-    if (d_in)
+    if (d_in && !l->conv_gemm_dx)
         syn_conv_direct_pack_input_grad(&j.g, p->params + l->w_off, j.fixed);
     syn_conv_direct_wgrad_start(&j.g, j.fixed);
     size_t tasks = syn_conv_direct_wgrad_tasks(&j.g);
@@ -456,7 +489,9 @@ static void direct_backward(const syn_layer *l, const syn_layer_pass *p, const f
         size_t elems = j.n * (l->n_in + l->units);
         direct_run(&j, j.n, elems, direct_prepare_samples);
         direct_run(&j, tasks, elems, direct_wgrad_tasks);
-        if (d_in)
+        if (d_in && l->conv_gemm_dx)
+            direct_block_gemm_dx(&j);
+        else if (d_in)
             direct_run(&j, j.n, elems, direct_input_grad_samples);
     }
     syn_conv_direct_wgrad_finish(&j.g, j.fixed, grads + l->w_off);
