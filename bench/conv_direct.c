@@ -56,6 +56,12 @@
  *                stays in L1), added to per-lane sums reduced at the end,
  *                dL/dy laid out on the input's width with zeros in the
  *                wrapped columns.
+ * Since issue 15's follow-up these kernels are also the library's
+ * (src/kernels/conv_direct_avx512.c, conv2d's path on AVX-512F for these
+ * shapes), so on such a CPU "synapse" below is that path, the checks
+ * compare the two copies and the timings are those of the same kernels run
+ * through the layer (its pack, copies and scratch); the GEMM path's times
+ * are this program's output at commit d2e7e4a (before the move).
  * They cover what the bench runs: 3x3, stride 1, no padding, no groups,
  * output channels a multiple of 8 (the weight gradient's tiles; the other
  * passes fall back to 1-channel tiles when a count is not). Buffers are

@@ -28,7 +28,8 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
     "#include <immintrin.h>
      int main(void) { __m256 x = _mm256_set1_ps(1.0f);
        x = _mm256_fmadd_ps(x, x, x); return (int)_mm256_cvtss_f32(x); }")
-  syn_kernel_isa(AVX512 "-mavx512f -mavx2 -mfma" "gemm_builtin_avx512.c;small_avx512.c"
+  syn_kernel_isa(AVX512 "-mavx512f -mavx2 -mfma"
+    "gemm_builtin_avx512.c;small_avx512.c;conv_direct_avx512.c;maxpool2x2_avx512.c"
     "#include <immintrin.h>
      int main(void) { __m512 x = _mm512_set1_ps(1.0f);
        x = _mm512_fmadd_ps(x, x, x); return (int)_mm512_reduce_add_ps(x); }")

@@ -151,8 +151,9 @@ syn_status syn_layer_plan_of(const syn_net_desc *desc, size_t l, const size_t in
 syn_status syn_input_shape_of(const syn_net_desc *desc, size_t shape[3], syn_error *err);
 
 /* The floats of the scratch a layer with that plan (scratch_per_row,
- * scratch_rows) uses for passes of up to max_batch rows; 0 on overflow. */
-int syn_scratch_floats(size_t per_row, size_t rows, size_t max_batch, size_t *n);
+ * scratch_rows, scratch_fixed) uses for passes of up to max_batch rows; 0
+ * on overflow. */
+int syn_scratch_floats(size_t per_row, size_t rows, size_t fixed, size_t max_batch, size_t *n);
 
 /* The first layer of net whose kind is not in the `ok` bit set
  * (1u << SYN_LAYER_DENSE, ...), or n_layers: what a writer that knows only

@@ -54,7 +54,8 @@ static syn_status plan_layout(const syn_net_desc *desc, size_t batch, layout *o)
             return st;
         memcpy(shape, p.out_shape, sizeof shape);
         size_t scratch;
-        if (!syn_scratch_floats(p.scratch_per_row, p.scratch_rows, batch, &scratch))
+        if (!syn_scratch_floats(p.scratch_per_row, p.scratch_rows, p.scratch_fixed, batch,
+                                &scratch))
             return SYN_ERR_OVERFLOW;
         if (scratch > o->scratch)
             o->scratch = scratch;

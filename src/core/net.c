@@ -54,9 +54,10 @@ syn_status syn_input_shape_of(const syn_net_desc *desc, size_t shape[3], syn_err
     return SYN_OK;
 }
 
-int syn_scratch_floats(size_t per_row, size_t rows, size_t max_batch, size_t *n)
+int syn_scratch_floats(size_t per_row, size_t rows, size_t fixed, size_t max_batch, size_t *n)
 {
-    return syn_mul_size(per_row, rows < max_batch ? rows : max_batch, n);
+    return syn_mul_size(per_row, rows < max_batch ? rows : max_batch, n) &&
+           syn_add_size(*n, fixed, n);
 }
 
 syn_status syn_net_desc_check(const syn_net_desc *desc, syn_error *err)
@@ -113,6 +114,7 @@ static syn_status build_layers(syn_net *net, const syn_net_desc *desc)
         memcpy(shape, plan.out_shape, sizeof shape);
         layer->scratch_per_row = plan.scratch_per_row;
         layer->scratch_rows = plan.scratch_rows;
+        layer->scratch_fixed = plan.scratch_fixed;
         layer->kind = ld->kind;
         layer->n_in = n_in;
         layer->units = plan.units;
@@ -159,7 +161,7 @@ int syn_net_keeps_pre(const syn_net *net, size_t l)
 }
 
 /* Values per layer in net->layout, after the three of the net. */
-#define LAYOUT_PER_LAYER 8
+#define LAYOUT_PER_LAYER 9
 
 /* The net's layout: what a workspace made for it sized its blocks from
  * (widths, saved and scratch blocks, kept pre-activations) and where its
@@ -186,6 +188,7 @@ static syn_status build_layout(syn_net *net)
         e[5] = (size_t)syn_net_keeps_pre(net, l);
         e[6] = layer->w_off;
         e[7] = layer->b_off;
+        e[8] = layer->scratch_fixed;
     }
     net->layout = v;
     net->layout_len = n;

@@ -218,7 +218,7 @@ static syn_status workspace_create(const syn_net *net, size_t max_batch, int inf
         size_t rows = l + 1 == net->n_layers ? max_batch : block;
         size_t scratch;
         if (!syn_scratch_floats(net->layers[l].scratch_per_row, net->layers[l].scratch_rows,
-                                block, &scratch))
+                                net->layers[l].scratch_fixed, block, &scratch))
             st = SYN_ERR_OVERFLOW;
         else if (scratch > ws->scratch_size)
             ws->scratch_size = scratch;

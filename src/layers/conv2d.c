@@ -10,10 +10,27 @@
  * smaller half before: ATen's _conv_forward pads (total / 2, total -
  * total / 2), so H_out = H.
  *
- * Through syn_gemm, on blocks of G samples (G fixed by the shape, so that
- * a block is about BLOCK_COLS output positions): im2col writes the block's
- * inputs as col [K x G*P] (K = C kh kw rows ordered (c, i, j), P = H_out
- * W_out), a group's rows being contiguous; then per group
+ * Two paths, chosen when the net is built (conv_setup: l->conv_direct) from
+ * the shape and the CPU alone:
+ *
+ * Direct (kernels/conv_direct.h), on a CPU with AVX-512F for a 3x3 kernel
+ * at stride 1, dilation 1, one group, any padding, with or without bias:
+ * every pass (forward, weight, bias and input gradient) on the direct
+ * kernels, except the input gradient of a layer with many input channels
+ * outside whole blocks of 8 (direct_dx_faster; l->conv_gemm_dx), which is
+ * GEMM's on the same blocks. The batch runs in blocks of scratch_rows
+ * samples whose per-sample blocks sit after a fixed block (packed weights,
+ * weight-gradient accumulators) in the workspace's scratch. Samples run on
+ * the pool, each writing its own rows; weight-gradient tasks each own a set
+ * of dW elements, summed over the samples in batch order; the bias
+ * gradient splits by channel. Measured in bench/conv_direct.c, compared
+ * with the GEMM path in tests/test_conv_direct.c.
+ *
+ * Otherwise through syn_gemm, on blocks of G samples (G fixed by the
+ * shape, so that a block is about BLOCK_COLS output positions): im2col
+ * writes the block's inputs as col [K x G*P] (K = C kh kw rows ordered
+ * (c, i, j), P = H_out W_out), a group's rows being contiguous; then per
+ * group
  *   forward      Y[oc x G*P]    = W_g[oc x K_g] * col_g            (NN)
  *   weight grad  dW_g          += dY_g[oc x G*P] * col_g^T         (NT)
  *   input grad   dcol_g[K_g x G*P] = W_g^T * dY_g                  (TN)
@@ -27,6 +44,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "kernels/conv_direct.h"
 #include "kernels/gemm.h"
 #include "layers/layer.h"
 
@@ -92,6 +110,42 @@ static syn_status conv_geometry(const syn_layer_desc *d, const size_t in[3], geo
     return SYN_OK;
 }
 
+/* Samples per block of the direct path: their scratch blocks side by side
+ * (a multiple of SYN_CONV_DIRECT_GROUP, which the lane weight gradient's
+ * sums are grouped by), fewer when a sample's block is large. */
+#define DIRECT_BLOCK 16
+#define DIRECT_BLOCK_FLOATS ((size_t)1 << 22)
+
+/* Whether the direct kernels run a layer of this geometry on this CPU
+ * (3x3, stride 1, dilation 1, one group, any padding), and their sizes. */
+static int direct_geometry(const geometry *g, const size_t in[3], syn_conv_direct *dg)
+{
+    if (g->groups != 1 || !syn_conv_direct_available())
+        return 0;
+    for (int a = 0; a < 2; a++)
+        if (g->k[a] != SYN_CONV_DIRECT_K || g->s[a] != 1 || g->d[a] != 1)
+            return 0;
+    return syn_conv_direct_setup(dg, g->c, g->oc, in[1], in[2], g->out[0], g->out[1], g->pad[0],
+                                 g->pad[1]);
+}
+
+/* Whether the direct input gradient beats GEMM's for c input channels:
+ * its channels past the last block of 8 run 1-channel tiles, about 2.4
+ * times a blocked channel's cost, where GEMM's is about 1.4 times (one
+ * thread, 32 output channels on 14x14, 'same'; c = 1, 3, 4, 12, 13, 23 went
+ * 0.39-0.98x, c = 8, 9, 16, 17, 20, 24 1.09-1.45x). */
+static int direct_dx_faster(size_t c)
+{
+    return 8 * (c % 8) < 3 * (c / 8 * 8);
+}
+
+/* The same from a built layer (conv_setup decided it). */
+static void direct_of(const syn_layer *l, syn_conv_direct *dg)
+{
+    syn_conv_direct_setup(dg, l->in_shape[0], l->out_shape[0], l->in_shape[1], l->in_shape[2],
+                          l->out_shape[1], l->out_shape[2], l->pad[0], l->pad[1]);
+}
+
 static syn_status conv_plan(const syn_layer_desc *d, const size_t in[3], int is_last,
                             syn_layer_plan *p, char *why, size_t why_size)
 {
@@ -119,6 +173,20 @@ static syn_status conv_plan(const syn_layer_desc *d, const size_t in[3], int is_
     p->w_size = w;
     p->b_size = d->no_bias ? 0 : g.oc;
     p->scratch_rows = pos >= BLOCK_COLS ? 1 : BLOCK_COLS / pos;
+    syn_conv_direct dg;
+    if (direct_geometry(&g, in, &dg)) {
+        /* A GEMM input gradient runs on the direct path's blocks. */
+        size_t gemm = p->scratch_per_row;
+        p->scratch_per_row = dg.per_sample;
+        if (!direct_dx_faster(g.c) && gemm > dg.per_sample)
+            p->scratch_per_row = gemm;
+        p->scratch_rows = dg.per_sample * DIRECT_BLOCK <= DIRECT_BLOCK_FLOATS
+                              ? DIRECT_BLOCK
+                              : DIRECT_BLOCK_FLOATS / dg.per_sample > 0
+                                    ? DIRECT_BLOCK_FLOATS / dg.per_sample
+                                    : 1;
+        p->scratch_fixed = dg.fixed;
+    }
     return SYN_OK;
 }
 
@@ -135,6 +203,9 @@ static void conv_setup(syn_layer *l, const syn_layer_desc *d)
     }
     l->groups = g.groups;
     l->pad_same = d->pad_same != 0;
+    syn_conv_direct dg;
+    l->conv_direct = direct_geometry(&g, l->in_shape, &dg);
+    l->conv_gemm_dx = l->conv_direct && !direct_dx_faster(g.c);
 }
 
 static void conv_init(const syn_layer *l, float *params, float *state, syn_init init,
@@ -293,8 +364,152 @@ static void block_im2col(conv_job *job)
     run_rows(job->p, k_rows, job->n * pos, im2col_rows, job);
 }
 
+/* ---- the direct path (kernels/conv_direct.h) ------------------------------
+ * The scratch holds the fixed block (packed weights, weight-gradient
+ * accumulators), then one block per sample of a batch block of
+ * scratch_rows samples. Samples run on the pool (each writes its own
+ * output rows), weight-gradient tasks too (each owns its dW elements and
+ * sums them over the samples in order), the bias by output channel: the
+ * same bits for any thread count, and the forward pass of a sample never
+ * depends on the others (an inference workspace's cut batches). */
+typedef struct direct_job {
+    const syn_layer *l;
+    const syn_layer_pass *p;
+    syn_conv_direct g;
+    const float *x;  /* the block's input */
+    const float *dz; /* backward: the block's dL/dz */
+    float *y;        /* forward: the block's output */
+    float *d_in;     /* backward: the block's dL/dx */
+    float *fixed, *work; /* the scratch's fixed block; the first sample's */
+    size_t n;        /* samples in the block */
+} direct_job;
+
+static void direct_forward_samples(void *ctx, size_t lo, size_t hi)
+{
+    const direct_job *j = ctx;
+    const float *bias = j->l->has_bias ? j->p->params + j->l->b_off : NULL;
+    for (size_t s = lo; s < hi; s++)
+        syn_conv_direct_forward(&j->g, j->fixed, bias, j->x + s * j->l->n_in,
+                                j->y + s * j->l->units, j->work + s * j->g.per_sample);
+}
+
+static void direct_prepare_samples(void *ctx, size_t lo, size_t hi)
+{
+    const direct_job *j = ctx;
+    for (size_t s = lo; s < hi; s++)
+        syn_conv_direct_wgrad_prepare(&j->g, j->x + s * j->l->n_in, j->dz + s * j->l->units,
+                                      j->work + s * j->g.per_sample);
+}
+
+static void direct_wgrad_tasks(void *ctx, size_t lo, size_t hi)
+{
+    const direct_job *j = ctx;
+    syn_conv_direct_wgrad_run(&j->g, lo, hi, j->x, j->work, j->n, j->fixed);
+}
+
+static void direct_input_grad_samples(void *ctx, size_t lo, size_t hi)
+{
+    const direct_job *j = ctx;
+    for (size_t s = lo; s < hi; s++)
+        syn_conv_direct_input_grad(&j->g, j->fixed, j->dz + s * j->l->units,
+                                   j->d_in + s * j->l->n_in, j->work + s * j->g.per_sample);
+}
+
+/* A loop over a block's n samples (or tasks), on the pool when the
+ * block's data is worth threads; one item per chunk. */
+static void direct_run(const direct_job *j, size_t n, size_t elems, syn_pool_range_fn fn)
+{
+    syn_pool *pool = syn_layer_pool_for(j->p->pool, elems);
+    size_t threads = syn_pool_max_threads(pool), per = n / (2 * threads);
+    syn_pool_run_ranges(pool, n, per > 0 ? per : 1, fn, (void *)j);
+}
+
+static direct_job direct_block(const syn_layer *l, const syn_layer_pass *p, size_t b0)
+{
+    direct_job j = {.l = l, .p = p, .fixed = p->scratch, .x = p->in + b0 * l->n_in,
+                    .n = p->batch - b0 < l->scratch_rows ? p->batch - b0 : l->scratch_rows};
+    direct_of(l, &j.g);
+    j.work = p->scratch + j.g.fixed;
+    return j;
+}
+
+static void direct_forward(const syn_layer *l, const syn_layer_pass *p)
+{
+    direct_job j = direct_block(l, p, 0);
+    syn_conv_direct_pack_forward(&j.g, p->params + l->w_off, j.fixed);
+    for (size_t b0 = 0; b0 < p->batch; b0 += l->scratch_rows) {
+        j = direct_block(l, p, b0);
+        j.y = p->out + b0 * l->units;
+        direct_run(&j, j.n, j.n * (l->n_in + l->units), direct_forward_samples);
+    }
+    syn_layer_bias_activate(l, NULL, p->out, p->logits, p->batch, p->pool);
+}
+
+/* The block's input gradient through im2col + GEMM's second half (the
+ * layer's conv_gemm_dx): dY gathered channel-major, dcol = W^T dY, col2im,
+ * in the block's per-sample scratch (sized for it by conv_plan). */
+static void direct_block_gemm_dx(const direct_job *d)
+{
+    const syn_layer *l = d->l;
+    const syn_layer_pass *p = d->p;
+    size_t pos = l->out_shape[1] * l->out_shape[2], oc = l->out_shape[0];
+    size_t kg = l->in_shape[0] * l->kernel[0] * l->kernel[1], cols = d->n * pos;
+    conv_job job = {l, p, d->x, d->work, d->work + kg * cols, d->dz, d->d_in, d->n};
+    run_rows(p, job.n * oc, pos, gather_rows, &job);
+    syn_gemm(1, 0, kg, cols, oc, p->params + l->w_off, kg, job.y, cols, 0.0f, job.col, cols,
+             p->pool);
+    run_rows(p, job.n * l->in_shape[0], l->in_shape[1] * l->in_shape[2], col2im_planes, &job);
+}
+
+typedef struct direct_bias_job {
+    const syn_conv_direct *g;
+    const float *dz;
+    float *db;
+    size_t batch;
+} direct_bias_job;
+
+static void direct_bias_channels(void *ctx, size_t lo, size_t hi)
+{
+    const direct_bias_job *j = ctx;
+    syn_conv_direct_bias_grad(j->g, j->dz, j->batch, lo, hi, j->db);
+}
+
+static void direct_backward(const syn_layer *l, const syn_layer_pass *p, const float *dz,
+                            float *grads, float *d_in)
+{
+    direct_job j = direct_block(l, p, 0);
+    if (d_in && !l->conv_gemm_dx)
+        syn_conv_direct_pack_input_grad(&j.g, p->params + l->w_off, j.fixed);
+    syn_conv_direct_wgrad_start(&j.g, j.fixed);
+    size_t tasks = syn_conv_direct_wgrad_tasks(&j.g);
+    for (size_t b0 = 0; b0 < p->batch; b0 += l->scratch_rows) {
+        j = direct_block(l, p, b0);
+        j.dz = dz + b0 * l->units;
+        j.d_in = d_in ? d_in + b0 * l->n_in : NULL;
+        size_t elems = j.n * (l->n_in + l->units);
+        direct_run(&j, j.n, elems, direct_prepare_samples);
+        direct_run(&j, tasks, elems, direct_wgrad_tasks);
+        if (d_in && l->conv_gemm_dx)
+            direct_block_gemm_dx(&j);
+        else if (d_in)
+            direct_run(&j, j.n, elems, direct_input_grad_samples);
+    }
+    syn_conv_direct_wgrad_finish(&j.g, j.fixed, grads + l->w_off);
+    if (l->has_bias) {
+        direct_bias_job bj = {&j.g, dz, grads + l->b_off, p->batch};
+        syn_pool_run_ranges(syn_layer_pool_for(p->pool, p->batch * l->units), l->out_shape[0],
+                            1, direct_bias_channels, &bj);
+    }
+}
+
+/* ---- im2col + GEMM ------------------------------------------------------- */
+
 static void conv_forward(const syn_layer *l, const syn_layer_pass *p)
 {
+    if (l->conv_direct) {
+        direct_forward(l, p);
+        return;
+    }
     const float *w = p->params + l->w_off;
     size_t pos = l->out_shape[1] * l->out_shape[2], oc = l->out_shape[0];
     size_t og = oc / l->groups, kg = l->in_shape[0] / l->groups * l->kernel[0] * l->kernel[1];
@@ -338,6 +553,10 @@ static void bias_grad(void *ctx, size_t lo, size_t hi)
 static void conv_backward(const syn_layer *l, const syn_layer_pass *p, const float *dz,
                           float *grads, float *d_in)
 {
+    if (l->conv_direct) {
+        direct_backward(l, p, dz, grads, d_in);
+        return;
+    }
     const float *w = p->params + l->w_off;
     float *dw = grads + l->w_off;
     size_t pos = l->out_shape[1] * l->out_shape[2], oc = l->out_shape[0];

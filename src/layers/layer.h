@@ -45,6 +45,9 @@ typedef struct syn_layer {
     int pad_same;             /* conv: padding='same' (pad[] is its before part) */
     size_t channels, spatial; /* norms: statistics per channel over `spatial` floats */
     size_t scratch_per_row, scratch_rows; /* from the plan: the shared scratch block */
+    size_t scratch_fixed;
+    int conv_direct;          /* conv: the direct kernels (kernels/conv_direct.h) run it */
+    int conv_gemm_dx;         /* and its input gradient is im2col + GEMM's (conv2d.c) */
 } syn_layer;
 
 /* What a kind needs, from its description and input width: the sizes the
@@ -61,8 +64,8 @@ typedef struct syn_layer_plan {
                             * input's shape for a kind that keeps_shape */
     /* Workspace floats a pass uses only while the layer runs (im2col): the
      * workspace's one scratch block holds the largest layer's
-     * scratch_per_row * min(max_batch, scratch_rows). */
-    size_t scratch_per_row, scratch_rows;
+     * scratch_per_row * min(max_batch, scratch_rows) + scratch_fixed. */
+    size_t scratch_per_row, scratch_rows, scratch_fixed;
 } syn_layer_plan;
 
 /* A batch split into parts whose rows several passes compute (the shards

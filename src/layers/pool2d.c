@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "kernels/maxpool2x2.h"
 #include "layers/layer.h"
 
 /* Planes per chunk: at least this many floats of output. */
@@ -138,11 +139,18 @@ static inline float max_step(float m, size_t *at, float v, size_t i)
 /* The common window, 2x2 at stride 2 without padding (every window inside
  * the input), for planes [lo, hi): window_max's order (row 0 then row 1,
  * left to right) without its per-window range arithmetic, which profiles
- * of bench_cnn showed costing as much as the convolutions' GEMMs. */
+ * of bench_cnn showed costing as much as the convolutions' GEMMs. With
+ * AVX-512F, kernels/maxpool2x2.h's vectors pick the same elements (after
+ * the direct convolution kernels this loop was 31% of the issue CNN's
+ * one-thread step at batch 256). */
 static void max_planes_2x2(const syn_layer *l, const float *in, float *out, const float *dz,
                            float *d_in, size_t lo, size_t hi)
 {
     size_t iw = l->in_shape[2], oh_n = l->out_shape[1], ow_n = l->out_shape[2];
+    if (syn_maxpool2x2_available()) {
+        syn_maxpool2x2_planes(in, out, dz, d_in, lo, hi, l->in_shape[1], iw, oh_n, ow_n);
+        return;
+    }
     size_t plane = l->in_shape[1] * iw;
     for (size_t pl = lo; pl < hi; pl++) {
         const float *x = in + pl * plane;
