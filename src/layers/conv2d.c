@@ -364,6 +364,21 @@ static void block_im2col(conv_job *job)
     run_rows(job->p, k_rows, job->n * pos, im2col_rows, job);
 }
 
+/* The block's input gradient from dY gathered channel-major in job->y:
+ * dcol_g = W_g^T dY_g into job->col, then col2im into job->d_in. */
+static void block_input_grad(conv_job *job)
+{
+    const syn_layer *l = job->l;
+    const syn_layer_pass *p = job->p;
+    size_t pos = l->out_shape[1] * l->out_shape[2], og = l->out_shape[0] / l->groups;
+    size_t kg = l->in_shape[0] / l->groups * l->kernel[0] * l->kernel[1], cols = job->n * pos;
+    const float *w = p->params + l->w_off;
+    for (size_t gi = 0; gi < l->groups; gi++)
+        syn_gemm(1, 0, kg, cols, og, w + gi * og * kg, kg, job->y + gi * og * cols, cols, 0.0f,
+                 job->col + gi * kg * cols, cols, p->pool);
+    run_rows(p, job->n * l->in_shape[0], l->in_shape[1] * l->in_shape[2], col2im_planes, job);
+}
+
 /* ---- the direct path (kernels/conv_direct.h) ------------------------------
  * The scratch holds the fixed block (packed weights, weight-gradient
  * accumulators), then one block per sample of a batch block of
@@ -456,9 +471,7 @@ static void direct_block_gemm_dx(const direct_job *d)
     size_t kg = l->in_shape[0] * l->kernel[0] * l->kernel[1], cols = d->n * pos;
     conv_job job = {l, p, d->x, d->work, d->work + kg * cols, d->dz, d->d_in, d->n};
     run_rows(p, job.n * oc, pos, gather_rows, &job);
-    syn_gemm(1, 0, kg, cols, oc, p->params + l->w_off, kg, job.y, cols, 0.0f, job.col, cols,
-             p->pool);
-    run_rows(p, job.n * l->in_shape[0], l->in_shape[1] * l->in_shape[2], col2im_planes, &job);
+    block_input_grad(&job);
 }
 
 typedef struct direct_bias_job {
@@ -557,7 +570,6 @@ static void conv_backward(const syn_layer *l, const syn_layer_pass *p, const flo
         direct_backward(l, p, dz, grads, d_in);
         return;
     }
-    const float *w = p->params + l->w_off;
     float *dw = grads + l->w_off;
     size_t pos = l->out_shape[1] * l->out_shape[2], oc = l->out_shape[0];
     size_t og = oc / l->groups, kg = l->in_shape[0] / l->groups * l->kernel[0] * l->kernel[1];
@@ -572,14 +584,9 @@ static void conv_backward(const syn_layer *l, const syn_layer_pass *p, const flo
         for (size_t gi = 0; gi < l->groups; gi++)
             syn_gemm(0, 1, og, kg, cols, job.y + gi * og * cols, cols, job.col + gi * kg * cols,
                      cols, beta, dw + gi * og * kg, kg, p->pool);
-        if (!d_in)
-            continue;
         /* dcol over col: the weight gradient has read it. */
-        for (size_t gi = 0; gi < l->groups; gi++)
-            syn_gemm(1, 0, kg, cols, og, w + gi * og * kg, kg, job.y + gi * og * cols, cols,
-                     0.0f, job.col + gi * kg * cols, cols, p->pool);
-        size_t plane = l->in_shape[1] * l->in_shape[2];
-        run_rows(p, job.n * l->in_shape[0], plane, col2im_planes, &job);
+        if (d_in)
+            block_input_grad(&job);
     }
     if (l->has_bias) {
         bias_job bj = {l, dz, grads + l->b_off, p->batch};
