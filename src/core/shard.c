@@ -433,6 +433,19 @@ static void from_fixed(void *ctx, size_t lo, size_t hi)
     }
 }
 
+/* The largest bits of |g| in block b (see block_maxima). */
+static inline int32_t block_top(const syn_sharded *sh, const float *g, size_t b)
+{
+    int32_t top = 0;
+    for (size_t i = sh->block_start[b]; i < sh->block_start[b + 1]; i++) {
+        int32_t u;
+        memcpy(&u, &g[i], sizeof u);
+        u &= 0x7fffffff;
+        top = u > top ? u : top;
+    }
+    return top;
+}
+
 /* Largest |g| per block into maxes (times unit); nonzero if any g is not
  * finite. On the bits, to vectorize without -ffast-math: |g| orders as its
  * bits without the sign (a signed int32 maximum, which gcc vectorizes even
@@ -442,13 +455,7 @@ static int block_maxima(const syn_sharded *sh, const float *g, double unit, doub
 {
     int32_t worst = 0;
     for (size_t b = 0; b < sh->n_blocks; b++) {
-        int32_t top = 0;
-        for (size_t i = sh->block_start[b]; i < sh->block_start[b + 1]; i++) {
-            int32_t u;
-            memcpy(&u, &g[i], sizeof u);
-            u &= 0x7fffffff;
-            top = u > top ? u : top;
-        }
+        int32_t top = block_top(sh, g, b);
         worst = top > worst ? top : worst;
         float m;
         memcpy(&m, &top, sizeof m);
@@ -484,13 +491,7 @@ static void block_maxima_chunk(void *ctx, size_t c)
     size_t end = j->b_lo + (c + 1) * MAXIMA_CHUNK;
     end = end < j->b_hi ? end : j->b_hi;
     for (size_t b = j->b_lo + c * MAXIMA_CHUNK; b < end; b++) {
-        int32_t top = 0; /* as in block_maxima */
-        for (size_t i = sh->block_start[b]; i < sh->block_start[b + 1]; i++) {
-            int32_t u;
-            memcpy(&u, &g[i], sizeof u);
-            u &= 0x7fffffff;
-            top = u > top ? u : top;
-        }
+        int32_t top = block_top(sh, g, b);
         float m;
         memcpy(&m, &top, sizeof m);
         row[b] = top < 0x7f800000 ? (double)m * j->unit[j->part] : INFINITY;
