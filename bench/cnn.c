@@ -10,9 +10,10 @@
  *       rounds interleaved (synapse, PyTorch, synapse, ...), the best
  *       round of each; prints the ratios (--no-torch: synapse's figures
  *       alone).
- *   bench_cnn --epochs E --seeds 1,2,3 [--batch 128]
+ *   bench_cnn --epochs E --seeds 1,2,3 [--batch 128] [--init auto|torch]
  *       test accuracy per epoch (cosine schedule over E epochs) and wall
- *       time, both sides per seed.
+ *       time, both sides per seed; --init torch draws synapse's weights
+ *       and biases as PyTorch's defaults do (SYN_INIT_TORCH).
  *   bench_cnn --workspaces R [--threads N]
  *       inference samples/s at batch 1000 through a training workspace and
  *       an inference one (syn_workspace_create_inference), R interleaved
@@ -73,13 +74,13 @@ static int load(data *d)
 
 /* The net, its inputs standardized by the mean and deviation of every
  * training pixel (one pair for all, as transforms.Normalize does). */
-static syn_net *make_net(const data *d, uint64_t seed)
+static syn_net *make_net(const data *d, uint64_t seed, syn_init init)
 {
     size_t shape[3];
     syn_dataset_shape(d->train, shape);
     syn_net_desc desc = {.n_inputs = 784, .n_layers = sizeof cnn_layers / sizeof cnn_layers[0],
-                         .layers = cnn_layers, .loss = SYN_LOSS_CROSS_ENTROPY, .seed = seed,
-                         .input_shape = {shape[0], shape[1], shape[2]}};
+                         .layers = cnn_layers, .loss = SYN_LOSS_CROSS_ENTROPY, .init = init,
+                         .seed = seed, .input_shape = {shape[0], shape[1], shape[2]}};
     syn_net *net = NULL;
     if (syn_net_create(&desc, &net) != SYN_OK)
         return NULL;
@@ -144,7 +145,7 @@ static double evaluate(const data *d, syn_net *net, int threads, double *seconds
  * so that each side's peak is its own). */
 static int synapse_rates(const data *d, size_t batch, double seconds, int threads)
 {
-    syn_net *net = make_net(d, 1);
+    syn_net *net = make_net(d, 1, SYN_INIT_AUTO);
     syn_trainer *tr = net ? make_trainer(net, batch, 0, threads, 1) : NULL;
     if (!tr)
         return 1;
@@ -279,7 +280,7 @@ static int rates(const data *d, double seconds, int rounds, int threads, int tor
  * rows), interleaved, best of `rounds` each; the two must agree. */
 static int workspaces(const data *d, int rounds, int threads)
 {
-    syn_net *net = make_net(d, 1);
+    syn_net *net = make_net(d, 1, SYN_INIT_AUTO);
     if (!net)
         return 1;
     syn_workspace *ws[2] = {NULL, NULL};
@@ -308,13 +309,13 @@ static int workspaces(const data *d, int rounds, int threads)
 
 /* Full training, test accuracy per epoch. */
 static int accuracy(const data *d, size_t epochs, const char *seeds, size_t batch, int threads,
-                    int torch_too)
+                    syn_init init, int torch_too)
 {
     char list[128];
     snprintf(list, sizeof list, "%s", seeds);
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
         uint64_t seed = strtoull(tok, NULL, 10);
-        syn_net *net = make_net(d, seed);
+        syn_net *net = make_net(d, seed, init);
         syn_trainer *tr = net ? make_trainer(net, batch, epochs, threads, seed) : NULL;
         if (!tr)
             return 1;
@@ -352,6 +353,7 @@ int main(int argc, char **argv)
     int rounds = 2, threads = 2, torch_too = 1, ws_rounds = 0;
     size_t epochs = 0, batch = 128;
     const char *seeds = "1,2,3";
+    syn_init init = SYN_INIT_AUTO;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
             seconds = atof(argv[++i]);
@@ -365,6 +367,10 @@ int main(int argc, char **argv)
             seeds = argv[++i];
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
             batch = (size_t)atol(argv[++i]);
+        else if (!strcmp(argv[i], "--init") && i + 1 < argc && !strcmp(argv[i + 1], "torch"))
+            init = SYN_INIT_TORCH, i++;
+        else if (!strcmp(argv[i], "--init") && i + 1 < argc && !strcmp(argv[i + 1], "auto"))
+            init = SYN_INIT_AUTO, i++;
         else if (!strcmp(argv[i], "--no-torch"))
             torch_too = 0;
         else if (!strcmp(argv[i], "--workspaces") && i + 1 < argc)
@@ -372,7 +378,8 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr, "usage: bench_cnn [--seconds S] [--rounds R] [--threads N] "
                             "[--no-torch] | --epochs E [--seeds 1,2,3] [--batch B] "
-                            "[--no-torch] | --workspaces R [--threads N]\n");
+                            "[--init auto|torch] [--no-torch] | --workspaces R "
+                            "[--threads N]\n");
             return 2;
         }
     }
@@ -384,7 +391,7 @@ int main(int argc, char **argv)
     if (!load(&d))
         return 1;
     int rc = ws_rounds > 0 ? workspaces(&d, ws_rounds, threads)
-             : epochs > 0  ? accuracy(&d, epochs, seeds, batch, threads, torch_too)
+             : epochs > 0  ? accuracy(&d, epochs, seeds, batch, threads, init, torch_too)
                            : rates(&d, seconds, rounds, threads, torch_too);
     syn_dataset_free(d.train);
     syn_dataset_free(d.test);

@@ -152,6 +152,11 @@ static void train_usage(FILE *to)
 "  --warmup N            first N epochs: the rate rises linearly from --lr/3 to\n"
 "                        --lr, then the schedule starts (LinearLR, SequentialLR)\n"
 "  --gamma X             step and exponential schedules' factor\n"
+"  --weight-init auto|torch|he|xavier|uniform\n"
+"                        how weights start: auto (default) He normal before\n"
+"                        relu-like activations, else Xavier uniform, biases 0;\n"
+"                        torch as nn.Linear/nn.Conv2d do, U(+-1/sqrt(fan_in))\n"
+"                        weights and biases; uniform U[-1, 1) (the notebook)\n"
 "  --seed N              seeds weights, shuffling and the split (default 1)\n"
 "  --early-stop P        stop when the monitored loss (validation, else training)\n"
 "                        has not improved by --tol for P epochs (default %d\n"
@@ -368,12 +373,13 @@ static int load_init_model(int argc, char **argv, const train_options *o, train_
 {
     train_options given;
     memset(&given, 0, sizeof given);
-    given.activation = given.loss = given.scale = INT_MIN;
+    given.activation = given.loss = given.scale = given.weight_init = INT_MIN;
     parse_train(argc, argv, &given);
     if (given.hidden || given.layers || given.activation != INT_MIN || given.loss != INT_MIN ||
-        given.scale != INT_MIN)
-        return cli_usage_error("train", "--init takes the layers, loss and scaling from %s: "
-                               "drop --hidden, --layers, --activation, --loss and --scale",
+        given.scale != INT_MIN || given.weight_init != INT_MIN)
+        return cli_usage_error("train", "--init takes the layers, weights, loss and scaling "
+                               "from %s: drop --hidden, --layers, --activation, --loss, "
+                               "--scale and --weight-init",
                                o->init);
     syn_error err = {{0}};
     syn_status st = syn_net_load(o->init, &run->net, NULL, &err);
@@ -740,7 +746,7 @@ static int build_net(const train_options *o, train_run *run)
     rc = output_layer(o, run, &layers[n_hidden], &loss);
     syn_net_desc desc = {.n_inputs = syn_dataset_n_features(run->data),
                          .n_layers = n_hidden + 1, .layers = layers, .loss = loss,
-                         .reduction = SYN_REDUCTION_MEAN, .init = SYN_INIT_AUTO,
+                         .reduction = SYN_REDUCTION_MEAN, .init = (syn_init)o->weight_init,
                          .seed = (uint64_t)o->seed};
     /* The data's shape (IDX images, --input-shape) is the network's. */
     size_t shape[3];

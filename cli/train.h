@@ -23,6 +23,7 @@ typedef struct train_options {
     long max_categories;
     int strict;        /* --test-data: an unseen category is an error */
     int task, header, scale, activation, loss, optimizer, schedule;
+    int weight_init;   /* --weight-init, a syn_init */
     int quiet;         /* 1 --quiet: only errors and the test result; 2 --silent */
     double val_split, lr, weight_decay;
     /* Optimizer settings (syn_optim_desc); < 0: the optimizer's default. */
@@ -111,7 +112,7 @@ typedef struct train_run {
 
 extern const char *train_activation_names[], *train_optimizer_names[], *train_loss_names[];
 extern const char *const train_schedule_names[], *const train_scale_names[],
-    *const train_task_names[];
+    *const train_task_names[], *const train_init_names[];
 /* Fills train_activation_names, train_optimizer_names and train_loss_names
  * from the library (main.c calls it first). */
 void train_names_init(void);

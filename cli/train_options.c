@@ -38,6 +38,10 @@ const char *const train_schedule_names[] = {"constant", "step", "cosine", "expon
                                             "onecycle", "plateau", NULL};
 const char *const train_scale_names[] = {"none", "minmax", "standard", NULL};
 const char *const train_task_names[] = {"auto", "classify", "regress", NULL};
+/* Indexed by syn_init. */
+const char *const train_init_names[] = {"auto", "uniform", "xavier", "he", "torch", NULL};
+_Static_assert(sizeof train_init_names / sizeof train_init_names[0] == SYN_INIT_COUNT_ + 1,
+               "one --weight-init name per syn_init");
 
 #define AT(member) offsetof(train_options, member)
 /* name, kind, member, min, max, choices, flag value, default, string default,
@@ -124,6 +128,9 @@ const train_option_row train_option_rows[] = {
     ROW("--warmup", CLI_LONG, warmup, 1, 1e7, NULL, 0, 0, NULL, OPT_MATCH, "none"),
     /* -1: step 0.1, exponential to 1/100 of the rate over the run. */
     ROW("--gamma", CLI_DOUBLE, gamma, 1e-6, 1e3, NULL, 0, -1, NULL, OPT_MATCH, "the default"),
+    /* How the weights start; a resume takes them from the checkpoint. */
+    ROW("--weight-init", CLI_CHOICE, weight_init, 0, 0, train_init_names, 0, SYN_INIT_AUTO, NULL,
+        OPT_MATCH, NULL),
     ROW("--seed", CLI_LONG, seed, 0, 9.2e18, NULL, 0, 1, NULL, OPT_MATCH, NULL),
     /* 0: no early stopping. */
     ROW("--early-stop", CLI_LONG, early_stop, 1, 1e7, NULL, 0, 0, NULL, OPT_MATCH,

@@ -162,6 +162,10 @@ typedef enum syn_init {
     SYN_INIT_UNIFORM,        /* the notebook's 2*U[0,1) - 1, i.e. U[-1, 1) */
     SYN_INIT_XAVIER_UNIFORM, /* U(-a, a), a = sqrt(6 / (n_in + units)) */
     SYN_INIT_HE_NORMAL,      /* N(0, 2 / n_in), Kaiming normal, fan-in mode */
+    /* PyTorch's default for nn.Linear and nn.Conv2d (reset_parameters):
+     * kaiming_uniform_(a = sqrt(5)) weights, i.e. U(-b, b) with
+     * b = 1 / sqrt(fan_in), and biases U(-b, b) too. */
+    SYN_INIT_TORCH,
     SYN_INIT_COUNT_
 } syn_init;
 
@@ -284,7 +288,8 @@ syn_status syn_net_clone(const syn_net *net, syn_net **out);
 void syn_net_free(syn_net *net);
 /* Copies every parameter of src into dst; both must have the same shape. */
 syn_status syn_net_copy_params(syn_net *dst, const syn_net *src);
-/* Re-draws all weights with `init` from `seed`; biases back to zero. */
+/* Re-draws all weights with `init` from `seed`; biases back to zero, or
+ * drawn as the weights are with SYN_INIT_TORCH. */
 syn_status syn_net_init_weights(syn_net *net, syn_init init, uint64_t seed);
 
 size_t syn_net_n_inputs(const syn_net *net);

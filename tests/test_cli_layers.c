@@ -2,6 +2,7 @@
  * or in a file), its errors naming the token, and `synapse info`'s layer
  * table; a model with batch norm and dropout is saved, predicts and
  * exports. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,41 @@ int main(void)
                  "--layers and --hidden both describe the hidden layers");
     expect_error("train --data d.csv --layers @missing.txt --epochs 1 --out x.syn",
                  "--layers: cannot open 'missing.txt'");
+
+    /* --weight-init: torch draws the biases U(-1/sqrt(fan_in), ..), auto
+     * leaves them at zero; a step of lr 1e-12 barely moves either. */
+    for (int torch = 0; torch < 2; torch++) {
+        char args[300];
+        snprintf(args, sizeof args,
+                 "train --data d.csv --hidden 16 --epochs 1 --lr 1e-12 --out w%d.syn --quiet%s",
+                 torch, torch ? " --weight-init torch" : "");
+        r = run(args);
+        CHECK(r.code == 0, "%s: %s", args, r.err);
+        cli_result_free(&r);
+        char name[16];
+        snprintf(name, sizeof name, "w%d.syn", torch);
+        syn_net *wn = NULL;
+        CHECK_OK(syn_net_load(cli_path(dir, name), &wn, NULL, NULL));
+        float *w = NULL, *b = NULL;
+        double bmax = 0, wmax = 0;
+        if (wn && syn_net_layer_params(wn, 0, &w, &b) == SYN_OK)
+            for (int i = 0; i < 16; i++) {
+                bmax = fabs(b[i]) > bmax ? fabs(b[i]) : bmax;
+                for (int j = 0; j < 3; j++)
+                    wmax = fabs(w[i * 3 + j]) > wmax ? fabs(w[i * 3 + j]) : wmax;
+            }
+        if (torch)
+            CHECK(bmax > 0.1 && bmax < 0.578 && wmax < 0.578,
+                  "--weight-init torch: biases up to %g, weights up to %g, want within 1/sqrt(3)",
+                  bmax, wmax);
+        else
+            CHECK(bmax < 1e-6, "--weight-init auto: biases up to %g, want 0", bmax);
+        syn_net_free(wn);
+    }
+    expect_error("train --data d.csv --weight-init kaiming --epochs 1 --out x.syn",
+                 "--weight-init");
+    expect_error("train --data d.csv --init w0.syn --weight-init he --epochs 1 --out x.syn",
+                 "drop --hidden, --layers, --activation, --loss, --scale and --weight-init");
 
     /* Both exports write every kind (test_c_export and test_onnx check
      * their outputs against syn_forward). */

@@ -35,6 +35,59 @@ int main(void)
         CHECK(w[i] == want_w[i], "weight %d: %a, want %a", i, (double)w[i], (double)want_w[i]);
     syn_net_free(net);
 
+    /* SYN_INIT_TORCH, PyTorch's nn.Linear / nn.Conv2d default: weights and
+     * biases U(-b, b), b = 1/sqrt(fan_in) (fan_in 200 for the dense layer,
+     * 4 channels / 2 groups x 3x3 = 18 for the conv), variance b^2 / 3;
+     * every other scheme keeps biases at zero. */
+    for (int scheme = 0; scheme < 2; scheme++) {
+        syn_layer_desc kinds[] = {
+            {.kind = SYN_LAYER_CONV2D, .units = 64, .kernel = {3, 3}, .groups = 2,
+             .activation = SYN_ACT_RELU},
+            {.kind = SYN_LAYER_FLATTEN},
+            {.units = 300, .activation = SYN_ACT_RELU},
+            {.units = 10, .activation = SYN_ACT_SOFTMAX}};
+        syn_net_desc td = {.n_inputs = 4 * 12 * 12, .n_layers = 4, .layers = kinds,
+                           .loss = SYN_LOSS_CROSS_ENTROPY,
+                           .init = scheme ? SYN_INIT_TORCH : SYN_INIT_AUTO, .seed = 3,
+                           .input_shape = {4, 12, 12}};
+        syn_net *tn = NULL;
+        CHECK_OK(syn_net_create(&td, &tn));
+        if (!tn)
+            continue;
+        const size_t n_in[3] = {18, 64 * 10 * 10, 300}, n_out[3] = {64, 300, 10};
+        const size_t li[3] = {0, 2, 3};
+        for (int k = 0; k < 3; k++) {
+            size_t w_off = 0, b_off = 0;
+            CHECK_OK(syn_net_layer_offsets(tn, li[k], &w_off, &b_off));
+            const float *p = syn_net_params(tn, NULL);
+            double b = 1.0 / sqrt((double)n_in[k]), wsq = 0, bmax = 0;
+            int inside = 1;
+            for (size_t i = 0; i < n_in[k] * n_out[k]; i++) {
+                double v = p[w_off + i];
+                inside &= fabs(v) < b;
+                wsq += v * v;
+            }
+            for (size_t i = 0; i < n_out[k]; i++) {
+                double v = p[b_off + i];
+                inside &= fabs(v) < b;
+                bmax = fmax(bmax, fabs(v));
+            }
+            double var = wsq / (double)(n_in[k] * n_out[k]);
+            if (scheme) {
+                CHECK(inside, "torch init: layer %zu's weights and biases within 1/sqrt(%zu)",
+                      li[k], n_in[k]);
+                CHECK(fabs(var / (b * b / 3) - 1) < 0.1,
+                      "torch init: layer %zu's weight variance %g, want %g", li[k], var,
+                      b * b / 3);
+                CHECK(bmax > b / 4, "torch init: layer %zu's biases are drawn (max %g)", li[k],
+                      bmax);
+            } else {
+                CHECK(bmax == 0, "auto init: layer %zu's biases are zero", li[k]);
+            }
+        }
+        syn_net_free(tn);
+    }
+
     /* Uniforms stay in [0, 1), bounded draws below their bound, normals
      * have mean ~0 and variance ~1. */
     syn_rng_seed(&rng, 5);

@@ -217,7 +217,7 @@ static void conv_init(const syn_layer *l, float *params, float *state, syn_init 
     syn_layer_init_weights(params + l->w_off, oc * fan_in, fan_in, oc * taps, init,
                            l->activation, rng);
     if (l->has_bias)
-        memset(params + l->b_off, 0, oc * sizeof(float));
+        syn_layer_init_bias(params + l->b_off, oc, fan_in, init, rng);
 }
 
 /* A pass over one block of samples [b0, b0 + n). */

@@ -56,6 +56,7 @@ void syn_layer_init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, s
     syn_init kind = resolve_init(init, act);
     double xavier = sqrt(6.0 / (double)(fan_in + fan_out));
     double he_std = sqrt(2.0 / (double)fan_in);
+    double torch_bound = 1.0 / sqrt((double)fan_in);
     for (size_t i = 0; i < n; i++) {
         double u = 0.0;
         switch (kind) {
@@ -63,10 +64,24 @@ void syn_layer_init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, s
         case SYN_INIT_XAVIER_UNIFORM: u = xavier * (2.0 * syn_rng_uniform(rng) - 1.0); break;
         case SYN_INIT_AUTO: /* resolved above */
         case SYN_INIT_HE_NORMAL: u = he_std * syn_rng_normal(rng); break;
+        case SYN_INIT_TORCH: u = torch_bound * (2.0 * syn_rng_uniform(rng) - 1.0); break;
         case SYN_INIT_COUNT_: break;
         }
         w[i] = (float)u;
     }
+}
+
+/* torch.nn.Linear and Conv2d's reset_parameters: bias U(-b, b),
+ * b = 1 / sqrt(fan_in); every other scheme starts biases at zero. */
+void syn_layer_init_bias(float *b, size_t n, size_t fan_in, syn_init init, syn_rng *rng)
+{
+    if (init != SYN_INIT_TORCH) {
+        memset(b, 0, n * sizeof(float));
+        return;
+    }
+    double bound = 1.0 / sqrt((double)fan_in);
+    for (size_t i = 0; i < n; i++)
+        b[i] = (float)(bound * (2.0 * syn_rng_uniform(rng) - 1.0));
 }
 
 static void dense_init(const syn_layer *l, float *params, float *state, syn_init init,
@@ -76,7 +91,7 @@ static void dense_init(const syn_layer *l, float *params, float *state, syn_init
     syn_layer_init_weights(params + l->w_off, l->n_in * l->units, l->n_in, l->units, init,
                            l->activation, rng);
     if (l->has_bias)
-        memset(params + l->b_off, 0, l->units * sizeof(float));
+        syn_layer_init_bias(params + l->b_off, l->units, l->n_in, init, rng);
 }
 
 static void dense_forward(const syn_layer *l, const syn_layer_pass *p)

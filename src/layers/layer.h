@@ -196,11 +196,14 @@ extern const syn_layer_ops syn_conv2d_ops, syn_maxpool2d_ops, syn_avgpool2d_ops,
 void syn_dense_input_grad(const syn_layer *l, const syn_layer_pass *p, const float *dz,
                           float *d_in);
 
-/* Weights drawn as dense.c draws them (init resolved from the activation:
- * He normal before ReLU, else Xavier uniform) for fan_in inputs and fan_out
- * outputs per weight (PyTorch's _calculate_fan_in_and_fan_out). */
+/* Weights drawn as dense.c draws them (SYN_INIT_AUTO resolved from the
+ * activation: He normal before ReLU, else Xavier uniform) for fan_in inputs
+ * and fan_out outputs per weight (PyTorch's _calculate_fan_in_and_fan_out). */
 void syn_layer_init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, syn_init init,
                             syn_activation act, syn_rng *rng);
+/* n biases of a layer with fan_in inputs per output: zero, or with
+ * SYN_INIT_TORCH drawn from U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
+void syn_layer_init_bias(float *b, size_t n, size_t fan_in, syn_init init, syn_rng *rng);
 
 /* The output length of a window of k taps dilated by dil (0 or 1: none)
  * at stride s over n inputs with pad_total padding in all (PyTorch's
