@@ -50,6 +50,12 @@ static syn_init resolve_init(syn_init init, syn_activation act)
     return syn_act_info_of(act)->he_init ? SYN_INIT_HE_NORMAL : SYN_INIT_XAVIER_UNIFORM;
 }
 
+/* U(-bound, bound): bound * (2 U[0,1) - 1). */
+static double uniform_within(syn_rng *rng, double bound)
+{
+    return bound * (2.0 * syn_rng_uniform(rng) - 1.0);
+}
+
 void syn_layer_init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, syn_init init,
                             syn_activation act, syn_rng *rng)
 {
@@ -60,11 +66,11 @@ void syn_layer_init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, s
     for (size_t i = 0; i < n; i++) {
         double u = 0.0;
         switch (kind) {
-        case SYN_INIT_UNIFORM: u = 2.0 * syn_rng_uniform(rng) - 1.0; break;
-        case SYN_INIT_XAVIER_UNIFORM: u = xavier * (2.0 * syn_rng_uniform(rng) - 1.0); break;
+        case SYN_INIT_UNIFORM: u = uniform_within(rng, 1.0); break;
+        case SYN_INIT_XAVIER_UNIFORM: u = uniform_within(rng, xavier); break;
         case SYN_INIT_AUTO: /* resolved above */
         case SYN_INIT_HE_NORMAL: u = he_std * syn_rng_normal(rng); break;
-        case SYN_INIT_TORCH: u = torch_bound * (2.0 * syn_rng_uniform(rng) - 1.0); break;
+        case SYN_INIT_TORCH: u = uniform_within(rng, torch_bound); break;
         case SYN_INIT_COUNT_: break;
         }
         w[i] = (float)u;
@@ -81,7 +87,7 @@ void syn_layer_init_bias(float *b, size_t n, size_t fan_in, syn_init init, syn_r
     }
     double bound = 1.0 / sqrt((double)fan_in);
     for (size_t i = 0; i < n; i++)
-        b[i] = (float)(bound * (2.0 * syn_rng_uniform(rng) - 1.0));
+        b[i] = (float)uniform_within(rng, bound);
 }
 
 static void dense_init(const syn_layer *l, float *params, float *state, syn_init init,
