@@ -19,24 +19,14 @@
  *
  * S (default 1) is the time of one measurement, R (default 3) the rounds;
  * --rows keeps only the rows whose name contains WORD ("eval", "b512"). */
-#define _GNU_SOURCE /* prctl */
-#include <errno.h>
-#include <signal.h>
-#include <stdio.h>
+#include "load.h" /* first: it defines _GNU_SOURCE */
+
 #include <stdlib.h>
-#include <string.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 #include "synapse.h"
 
 #define DATA_DIR "/usr/share/datasets/fashion-mnist"
-#define MAX_BUSY 8
 #define MAX_ROUNDS 15
 #define N_SETTINGS 3
 
@@ -58,52 +48,6 @@ static const row rows[] = {
 #define N_ROWS (sizeof rows / sizeof rows[0])
 
 /* ---------------------------------------------------------------- the load */
-
-static pid_t busy_pids[MAX_BUSY];
-static volatile sig_atomic_t n_busy;
-
-static void stop_load(void)
-{
-    for (int i = 0; i < n_busy; i++)
-        kill(busy_pids[i], SIGKILL);
-    for (int i = 0; i < n_busy; i++)
-        waitpid(busy_pids[i], NULL, 0);
-    n_busy = 0;
-}
-
-static void on_signal(int sig)
-{
-    /* Async-signal-safe: kill and _exit only. */
-    for (int i = 0; i < n_busy; i++)
-        kill(busy_pids[i], SIGKILL);
-    _exit(128 + sig);
-}
-
-/* Starts n processes that spin, each ending itself after `bound` seconds
- * even if this process dies without killing it (and with it, on Linux). */
-static int start_load(int n, unsigned bound)
-{
-    for (int i = 0; i < n; i++) {
-        pid_t pid = fork();
-        if (pid < 0) {
-            fprintf(stderr, "bench_busy: fork: %s\n", strerror(errno));
-            stop_load();
-            return 0;
-        }
-        if (pid == 0) {
-#ifdef __linux__
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
-            signal(SIGALRM, SIG_DFL);
-            alarm(bound);
-            volatile unsigned long spin = 0;
-            for (;;)
-                spin++;
-        }
-        busy_pids[n_busy++] = pid;
-    }
-    return 1;
-}
 
 /* ---------------------------------------------------------------- the rows */
 
@@ -244,9 +188,7 @@ int main(int argc, char **argv)
                         "[--loads 0,1,2 (each <= %d)] [--rows WORD]\n", MAX_ROUNDS, MAX_BUSY);
         return 2;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_signal);
+    load_signals();
     syn_error err = {{0}};
     syn_dataset *train = NULL, *test = NULL;
     syn_status st = syn_dataset_load_idx(DATA_DIR "/train-images-idx3-ubyte.gz",

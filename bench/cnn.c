@@ -4,12 +4,15 @@
  *   dense 128 relu, dropout 0.3, dense 10 softmax; Adam 1e-3, inputs
  *   standardized by the training pixels' mean and deviation.
  *
- *   bench_cnn [--seconds S] [--rounds R] [--threads N] [--no-torch]
+ *   bench_cnn [--seconds S] [--rounds R] [--threads N] [--busy B] [--no-torch]
  *       training samples/s at batch 64 and 256, inference samples/s at
  *       batch 1000 and peak RSS, each side in its own child process,
  *       rounds interleaved (synapse, PyTorch, synapse, ...), the best
  *       round of each; prints the ratios (--no-torch: synapse's figures
- *       alone).
+ *       alone). --busy B: under B processes that spin (bench/load.h),
+ *       started before the first round and killed after the last.
+ *       --threads 0: synapse at its default thread count (adapting to
+ *       load), PyTorch on 2.
  *   bench_cnn --epochs E --seeds 1,2,3 [--batch 128] [--init auto|torch]
  *       test accuracy per epoch (cosine schedule over E epochs) and wall
  *       time, both sides per seed; --init torch draws synapse's weights
@@ -20,6 +23,8 @@
  *       rounds, best of each, and whether their losses are the same bits.
  * Exits 77 when Fashion-MNIST (package dataset-fashion-mnist) or the
  * PyTorch peer is missing. */
+#include "load.h" /* first: it defines _GNU_SOURCE */
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,9 +230,12 @@ static int rates(const data *d, double seconds, int rounds, int threads, int tor
     char peer[512], sec[32], thr[16], bs[16];
     snprintf(peer, sizeof peer, "%s/torch_cnn.py", SYN_BENCH_DIR);
     snprintf(sec, sizeof sec, "%g", seconds);
-    snprintf(thr, sizeof thr, "%d", threads);
-    printf("synapse vs PyTorch %s (threads %d, %g s a round, best of %d rounds)\n",
-           "conv32-pool-conv64-pool-128-dropout-10", threads, seconds, rounds);
+    /* --threads 0: synapse's default (up to all CPUs, adapting to load)
+     * against PyTorch tuned on 2. */
+    snprintf(thr, sizeof thr, "%d", threads > 0 ? threads : 2);
+    printf("synapse vs PyTorch %s (threads %d%s, %g s a round, best of %d rounds)\n",
+           "conv32-pool-conv64-pool-128-dropout-10", threads,
+           threads > 0 ? "" : ": synapse's default, PyTorch on 2", seconds, rounds);
     double infer_s = 0, infer_t = 0, rss_s = 0, rss_t = 0;
     for (size_t b = 0; b < 2; b++) {
         snprintf(bs, sizeof bs, "%zu", batches[b]);
@@ -350,7 +358,7 @@ static int accuracy(const data *d, size_t epochs, const char *seeds, size_t batc
 int main(int argc, char **argv)
 {
     double seconds = 6;
-    int rounds = 2, threads = 2, torch_too = 1, ws_rounds = 0;
+    int rounds = 2, threads = 2, torch_too = 1, ws_rounds = 0, busy = 0;
     size_t epochs = 0, batch = 128;
     const char *seeds = "1,2,3";
     syn_init init = SYN_INIT_AUTO;
@@ -371,13 +379,16 @@ int main(int argc, char **argv)
             init = SYN_INIT_TORCH, i++;
         else if (!strcmp(argv[i], "--init") && i + 1 < argc && !strcmp(argv[i + 1], "auto"))
             init = SYN_INIT_AUTO, i++;
+        else if (!strcmp(argv[i], "--busy") && i + 1 < argc && atoi(argv[i + 1]) >= 0 &&
+                 atoi(argv[i + 1]) <= MAX_BUSY)
+            busy = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-torch"))
             torch_too = 0;
         else if (!strcmp(argv[i], "--workspaces") && i + 1 < argc)
             ws_rounds = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: bench_cnn [--seconds S] [--rounds R] [--threads N] "
-                            "[--no-torch] | --epochs E [--seeds 1,2,3] [--batch B] "
+                            "[--busy 0-8] [--no-torch] | --epochs E [--seeds 1,2,3] [--batch B] "
                             "[--init auto|torch] [--no-torch] | --workspaces R "
                             "[--threads N]\n");
             return 2;
@@ -390,9 +401,16 @@ int main(int argc, char **argv)
     data d = {NULL, NULL};
     if (!load(&d))
         return 1;
+    if (busy > 0) {
+        load_signals();
+        if (!start_load(busy, 3600))
+            return 1;
+        printf("under %d busy process%s\n", busy, busy > 1 ? "es" : "");
+    }
     int rc = ws_rounds > 0 ? workspaces(&d, ws_rounds, threads)
              : epochs > 0  ? accuracy(&d, epochs, seeds, batch, threads, init, torch_too)
                            : rates(&d, seconds, rounds, threads, torch_too);
+    stop_load();
     syn_dataset_free(d.train);
     syn_dataset_free(d.test);
     return rc;

@@ -24,7 +24,7 @@ function(syn_kernel_isa name flags source test_code) # source: a list of files
 endfunction()
 
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
-  syn_kernel_isa(AVX2 "-mavx2 -mfma" gemm_builtin_avx2.c
+  syn_kernel_isa(AVX2 "-mavx2 -mfma" "gemm_builtin_avx2.c;conv_direct_avx2.c;maxpool2x2_avx2.c"
     "#include <immintrin.h>
      int main(void) { __m256 x = _mm256_set1_ps(1.0f);
        x = _mm256_fmadd_ps(x, x, x); return (int)_mm256_cvtss_f32(x); }")

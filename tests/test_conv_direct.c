@@ -10,8 +10,10 @@
  * path's results are the same bits on 1, 2 and 3 threads; each pass runs
  * in exactly the scratch the plan asked for (scratch_per_row *
  * min(batch, scratch_rows) + scratch_fixed, allocated to the float, so a
- * sanitizer build sees any overrun). Exits 77 (skipped) on a CPU or a
- * compiler without AVX-512F, where the layer never takes the path. */
+ * sanitizer build sees any overrun). The layer runs the best kernel set
+ * the CPU has (AVX-512F, else AVX2 + FMA); on a CPU with both, the AVX2 set
+ * gives the AVX-512 set's bits. Exits 77 (skipped) on a CPU or a compiler
+ * with neither, where the layer never takes the path. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -98,6 +100,7 @@ static int same_bits(const result *a, const result *b, size_t n_out, size_t n_pa
 }
 
 static double worst = 0.0; /* the largest relative difference seen */
+static int sets_compared = 0; /* layers run on a second kernel set too */
 
 static void run_config(const config *cf, syn_pool *pools[3])
 {
@@ -151,10 +154,25 @@ static void run_config(const config *cf, syn_pool *pools[3])
     size_t scratch;
     CHECK(syn_scratch_floats(l->scratch_per_row, l->scratch_rows, l->scratch_fixed, b,
                              &scratch), "%s: scratch size", name);
+    /* Each kernel set this CPU runs; the others give the best one's bits. */
+    result other;
+    result_alloc(&other, b * n_out, n_p, b * n_in);
+    for (int isa = SYN_CONV_DIRECT_AVX2; isa <= SYN_CONV_DIRECT_AVX512; isa++) {
+        if (isa == l->conv_direct || !syn_conv_direct_runs(isa))
+            continue;
+        syn_layer other_layer = *l;
+        other_layer.conv_direct = isa;
+        run_path(&other_layer, net, x, dy, b, scratch, pools[1], &other);
+        sets_compared++;
+    }
     for (int t = 0; t < 3; t++) {
         result_alloc(&dir[t], b * n_out, n_p, b * n_in);
         run_path(l, net, x, dy, b, scratch, pools[t], &dir[t]);
     }
+    if (syn_conv_direct_runs(SYN_CONV_DIRECT_AVX2) && l->conv_direct != SYN_CONV_DIRECT_AVX2)
+        CHECK(same_bits(&dir[0], &other, b * n_out, n_p, b * n_in),
+              "%s: the AVX2 kernels give the AVX-512 kernels' bits", name);
+    result_free(&other);
     double ey = max_rel(dir[0].y, ref.y, b * n_out);
     double ew = max_rel(dir[0].grads + l->w_off, ref.grads + l->w_off, l->out_shape[0] *
                         cf->c * 9);
@@ -220,9 +238,12 @@ static void test_not_direct(void)
 int main(void)
 {
     if (!syn_conv_direct_available()) {
-        printf("skipped: the direct convolution kernels need AVX-512F (compiler and CPU)\n");
+        printf("skipped: the direct convolution kernels need AVX-512F or AVX2 + FMA "
+               "(compiler and CPU)\n");
         return 77;
     }
+    printf("kernel set: %s\n", syn_conv_direct_best() == SYN_CONV_DIRECT_AVX512 ? "AVX-512F"
+                                                                              : "AVX2 + FMA");
     syn_pool *pools[3] = {NULL, syn_pool_create(2), syn_pool_create(3)};
     /* Fixed cases first (the CNN's two layers, channel-vector and lane
      * weight gradients, remainders), then random ones. */
@@ -250,6 +271,7 @@ int main(void)
     }
     test_not_direct();
     printf("largest relative difference, direct against im2col + GEMM: %.2e\n", worst);
+    printf("layers also run on the AVX2 set and compared bit for bit: %d\n", sets_compared);
     syn_pool_free(pools[1]);
     syn_pool_free(pools[2]);
     return check_finish();

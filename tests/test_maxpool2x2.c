@@ -1,5 +1,5 @@
-/* test_maxpool2x2.c - the AVX-512 2x2 stride-2 max pooling kernel
- * (kernels/maxpool2x2.h) against the scalar rule of layers/pool2d.c (a
+/* test_maxpool2x2.c - the 2x2 stride-2 max pooling kernel the CPU runs
+ * (kernels/maxpool2x2.h: AVX-512F, else AVX2) against the scalar rule of layers/pool2d.c (a
  * window's first largest value, its last NaN; backward: dz + 0 at that
  * element of a zeroed plane), bit for bit: forward values (NaN payloads
  * and the sign of zero included) and whole input-gradient planes, on
@@ -75,7 +75,7 @@ static void reference(const float *x, float *out, const float *dz, float *dx, si
 int main(void)
 {
     if (!syn_maxpool2x2_available()) {
-        printf("skipped: the 2x2 max-pool kernel needs AVX-512F (compiler and CPU)\n");
+        printf("skipped: the 2x2 max-pool kernel needs AVX-512F or AVX2 (compiler and CPU)\n");
         return 77;
     }
     const size_t sizes[][2] = {{2, 2}, {3, 3}, {2, 33}, {5, 32}, {26, 26}, {13, 13},

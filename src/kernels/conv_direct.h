@@ -1,7 +1,15 @@
-/* conv_direct.h - direct 3x3 convolution kernels (conv_direct_avx512.c),
- * the conv2d layer's fast path for stride 1, dilation 1, one group, on a
- * CPU with AVX-512F (layers/conv2d.c picks them; im2col + syn_gemm runs
- * every other case). Measured against im2col + GEMM in bench/conv_direct.c.
+/* conv_direct.h - direct 3x3 convolution kernels, the conv2d layer's fast
+ * path for stride 1, dilation 1, one group, on a CPU with AVX-512F
+ * (conv_direct_avx512.c) or AVX2 and FMA (conv_direct_avx2.c); conv_direct.c
+ * holds what is plain C (packing, task counts) and calls the set g->isa
+ * names. layers/conv2d.c picks them; im2col + syn_gemm runs every other
+ * case. Measured against im2col + GEMM in bench/conv_direct.c.
+ *
+ * Both sets compute every output, gradient and lane sum with the same
+ * operations in the same order (the AVX2 set runs each 16-float vector of
+ * the AVX-512 one as two halves, and reduces 16 lanes in the tree GCC's
+ * _mm512_reduce_add_ps uses), so they give the same bits: a CPU's vector
+ * width does not change a convolution's result.
  *
  * Each sample's input is seen as flat planes on a width wp: the input
  * itself when there is no padding, else a copy with zero borders (padded
@@ -47,8 +55,12 @@
 #define SYN_CONV_DIRECT_OCV 64
 #define SYN_CONV_DIRECT_TAPS 6
 
+/* The kernel sets; 0: none (the layer runs im2col + GEMM). */
+enum { SYN_CONV_DIRECT_NONE = 0, SYN_CONV_DIRECT_AVX2 = 1, SYN_CONV_DIRECT_AVX512 = 2 };
+
 /* A layer's shapes and the blocks' layout, from syn_conv_direct_setup. */
 typedef struct syn_conv_direct {
+    int isa;               /* the kernel set that runs: setup picks the best */
     size_t c, oc, ih, iw, oh, ow, ph, pw; /* ph, pw: padding before (top, left) */
     size_t hp, wp, plane;  /* the (padded) plane: oh + 2 x ow + 2 */
     int padded;            /* a padded copy of the input is made */
@@ -70,10 +82,16 @@ static inline size_t syn_conv_direct_round16(size_t n)
     return (n + 15) / 16 * 16;
 }
 
+/* The best kernel set this CPU runs (and the compiler built), or
+ * SYN_CONV_DIRECT_NONE; whether it runs set isa. */
+int syn_conv_direct_best(void);
+int syn_conv_direct_runs(int isa);
+
 /* Fills g for input [c x ih x iw], output [oc x oh x ow] of a 3x3 stride-1
- * convolution padded ph, pw before; 0 when a size overflows (or the shape
- * is not one: oh + 2 < ph + ih). Plain C, in the header so that the layer
- * (compiled without AVX-512) can size its scratch. */
+ * convolution padded ph, pw before, with g->isa = syn_conv_direct_best();
+ * 0 when a size overflows (or the shape is not one: oh + 2 < ph + ih). The
+ * sizes do not depend on the kernel set. Plain C, in the header so that the
+ * layer (compiled without wide vectors) can size its scratch. */
 static inline int syn_conv_direct_setup(syn_conv_direct *g, size_t c, size_t oc, size_t ih,
                                         size_t iw, size_t oh, size_t ow, size_t ph, size_t pw)
 {
@@ -81,6 +99,7 @@ static inline int syn_conv_direct_setup(syn_conv_direct *g, size_t c, size_t oc,
     if (c == 0 || oc == 0 || oh == 0 || ow == 0 || c > big || oc > big || oh > big ||
         ow > big || ph > big || pw > big || ih > big || iw > big)
         return 0;
+    g->isa = syn_conv_direct_best();
     g->c = c;
     g->oc = oc;
     g->ih = ih;
@@ -123,8 +142,33 @@ static inline int syn_conv_direct_setup(syn_conv_direct *g, size_t c, size_t oc,
     return 1;
 }
 
-/* Nonzero if the kernels were compiled in and the CPU has AVX-512F. */
+/* Nonzero if a kernel set was compiled in and the CPU runs it. */
 int syn_conv_direct_available(void);
+
+/* Where the fixed block's parts sit: the forward packed weights, the input
+ * gradient's, the weight gradient's accumulators. */
+static inline float *syn_conv_direct_packed_forward(const syn_conv_direct *g, float *fixed)
+{
+    (void)g;
+    return fixed;
+}
+
+static inline float *syn_conv_direct_packed_input_grad(const syn_conv_direct *g, float *fixed)
+{
+    return fixed + syn_conv_direct_round16(g->w_size);
+}
+
+static inline float *syn_conv_direct_accumulators(const syn_conv_direct *g, float *fixed)
+{
+    return fixed + 2 * syn_conv_direct_round16(g->w_size);
+}
+
+/* Channel-vector weight-gradient tasks: tiles of SYN_CONV_DIRECT_TAPS taps
+ * per block of SYN_CONV_DIRECT_OCV output channels. */
+static inline size_t syn_conv_direct_ocv_tiles(const syn_conv_direct *g)
+{
+    return (g->r_n + SYN_CONV_DIRECT_TAPS - 1) / SYN_CONV_DIRECT_TAPS;
+}
 
 /* Packs W [oc x c x 3 x 3] into the fixed block: for the forward tiles
  * (pack_forward) or, rotated and transposed, for the input gradient's
@@ -160,5 +204,25 @@ void syn_conv_direct_wgrad_finish(const syn_conv_direct *g, const float *fixed, 
  * samples, then the positions, in 16 lanes, then across them. */
 void syn_conv_direct_bias_grad(const syn_conv_direct *g, const float *dy, size_t batch,
                                size_t lo, size_t hi, float *db);
+
+/* The kernel sets behind the calls above (conv_direct.c dispatches on
+ * g->isa); each does what its namesake does. */
+#define SYN_CONV_DIRECT_DECLARE(isa)                                                            \
+    void syn_conv_direct_##isa##_forward(const syn_conv_direct *g, const float *fixed,          \
+                                         const float *b, const float *x, float *y,             \
+                                         float *work);                                          \
+    void syn_conv_direct_##isa##_input_grad(const syn_conv_direct *g, const float *fixed,       \
+                                            const float *dy, float *dx, float *work);           \
+    void syn_conv_direct_##isa##_wgrad_prepare(const syn_conv_direct *g, const float *x,        \
+                                               const float *dy, float *work);                   \
+    void syn_conv_direct_##isa##_wgrad_run(const syn_conv_direct *g, size_t lo, size_t hi,      \
+                                           const float *x, const float *work, size_t n,         \
+                                           float *fixed);                                       \
+    void syn_conv_direct_##isa##_wgrad_finish(const syn_conv_direct *g, const float *fixed,     \
+                                              float *dw);                                       \
+    void syn_conv_direct_##isa##_bias_grad(const syn_conv_direct *g, const float *dy,           \
+                                           size_t batch, size_t lo, size_t hi, float *db);
+SYN_CONV_DIRECT_DECLARE(avx512)
+SYN_CONV_DIRECT_DECLARE(avx2)
 
 #endif

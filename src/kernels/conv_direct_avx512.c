@@ -1,8 +1,7 @@
 /* conv_direct_avx512.c - the direct 3x3 convolution kernels (see
- * conv_direct.h), in AVX-512F intrinsics, from bench/conv_direct.c where
+ * conv_direct.h) in AVX-512F intrinsics, from bench/conv_direct.c where
  * they were measured. Built with -mavx512f when the compiler has it;
- * otherwise syn_conv_direct_available() is 0 and the conv2d layer runs
- * im2col + syn_gemm for every shape. */
+ * otherwise conv_direct.c never calls them. */
 #include "kernels/conv_direct.h"
 
 #include <string.h>
@@ -13,64 +12,10 @@
 #define K SYN_CONV_DIRECT_K
 #define INLINE static inline __attribute__((always_inline))
 
-int syn_conv_direct_available(void)
-{
-    return __builtin_cpu_supports("avx512f");
-}
-
 /* The first min(left, 16) lanes. */
 static inline __mmask16 lanes(size_t left)
 {
     return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
-}
-
-/* Where the packed weights and the accumulators sit in the fixed block. */
-static float *packed_forward(const syn_conv_direct *g, float *fixed)
-{
-    (void)g;
-    return fixed;
-}
-
-static float *packed_input_grad(const syn_conv_direct *g, float *fixed)
-{
-    return fixed + syn_conv_direct_round16(g->w_size);
-}
-
-static float *accumulators(const syn_conv_direct *g, float *fixed)
-{
-    return fixed + 2 * syn_conv_direct_round16(g->w_size);
-}
-
-/* Packed index of weight (o, r) of n_out channels of r_n taps: blocks of 8
- * channels as [block][r][8], the channels past the last whole block as
- * [o][r]. */
-static size_t pack_index(size_t o, size_t r, size_t n_out, size_t r_n)
-{
-    size_t full = n_out / 8 * 8;
-    if (o < full)
-        return o / 8 * 8 * r_n + r * 8 + o % 8;
-    return o * r_n + r;
-}
-
-void syn_conv_direct_pack_forward(const syn_conv_direct *g, const float *w, float *fixed)
-{
-    float *wp = packed_forward(g, fixed);
-    for (size_t o = 0; o < g->oc; o++)
-        for (size_t r = 0; r < g->r_n; r++)
-            wp[pack_index(o, r, g->oc, g->r_n)] = w[o * g->r_n + r];
-}
-
-/* Output channel c of the input gradient, tap r = (o, i, j) of the rotated
- * kernel: W[o][c][2 - i][2 - j]. */
-void syn_conv_direct_pack_input_grad(const syn_conv_direct *g, const float *w, float *fixed)
-{
-    float *wp = packed_input_grad(g, fixed);
-    size_t taps = K * K, r_b = g->oc * taps;
-    for (size_t c = 0; c < g->c; c++)
-        for (size_t o = 0; o < g->oc; o++)
-            for (size_t t = 0; t < taps; t++)
-                wp[pack_index(c, o * taps + (taps - 1 - t), g->c, r_b)] =
-                    w[(o * g->c + c) * taps + t];
 }
 
 /* One register tile: for o < ocb and the nv vectors of positions
@@ -199,13 +144,13 @@ static const float *input_plane(const syn_conv_direct *g, const float *x, float 
     return work;
 }
 
-void syn_conv_direct_forward(const syn_conv_direct *g, const float *fixed, const float *b,
-                             const float *x, float *y, float *work)
+void syn_conv_direct_avx512_forward(const syn_conv_direct *g, const float *fixed,
+                                    const float *b, const float *x, float *y, float *work)
 {
     const float *src = input_plane(g, x, work);
     float *tmp = work + g->xp_size;
-    correlate(src, g->c, g->plane, g->wp, packed_forward(g, (float *)fixed), g->oc, g->fwd_qn,
-              tmp, g->fwd_ld);
+    correlate(src, g->c, g->plane, g->wp, syn_conv_direct_packed_forward(g, (float *)fixed),
+              g->oc, g->fwd_qn, tmp, g->fwd_ld);
     for (size_t o = 0; o < g->oc; o++)
         copy_rows(y + o * g->pos, g->ow, tmp + o * g->fwd_ld, g->wp, g->oh, g->ow,
                   b ? b[o] : 0.0f);
@@ -217,14 +162,14 @@ void syn_conv_direct_forward(const syn_conv_direct *g, const float *fixed, const
  * land on zeros and each p is a correlation with the rotated kernel at
  * shifts o bstride + i wp + j. Only the positions of the input (rows ph..,
  * columns pw..) are computed. */
-void syn_conv_direct_input_grad(const syn_conv_direct *g, const float *fixed, const float *dy,
-                                float *dx, float *work)
+void syn_conv_direct_avx512_input_grad(const syn_conv_direct *g, const float *fixed,
+                                       const float *dy, float *dx, float *work)
 {
     float *dyb = work + g->xp_size, *dxp = dyb + g->oc * g->bstride;
     size_t lead = (K - 1) * (g->wp + 1);
     for (size_t o = 0; o < g->oc; o++)
         lay_out(dyb + o * g->bstride, g->bstride, lead, dy + o * g->pos, g->oh, g->ow, g->wp);
-    const float *wp = packed_input_grad(g, (float *)fixed);
+    const float *wp = syn_conv_direct_packed_input_grad(g, (float *)fixed);
     if (!g->padded) {
         correlate(dyb, g->oc, g->bstride, g->wp, wp, g->c, g->plane, dx, g->plane);
         return;
@@ -239,16 +184,11 @@ void syn_conv_direct_input_grad(const syn_conv_direct *g, const float *fixed, co
 
 /* ---- weight gradient ----------------------------------------------------- */
 
-void syn_conv_direct_wgrad_start(const syn_conv_direct *g, float *fixed)
-{
-    memset(accumulators(g, fixed), 0, g->acc_size * sizeof(float));
-}
-
 /* The sample's padded input (at work), and dy after it: transposed to
  * [position][oc] (channel vectors), or laid out on width wp with zeros in
  * the wrapped columns and up to wld (lanes). */
-void syn_conv_direct_wgrad_prepare(const syn_conv_direct *g, const float *x, const float *dy,
-                                   float *work)
+void syn_conv_direct_avx512_wgrad_prepare(const syn_conv_direct *g, const float *x,
+                                          const float *dy, float *work)
 {
     input_plane(g, x, work);
     float *d = work + g->xp_size;
@@ -260,26 +200,6 @@ void syn_conv_direct_wgrad_prepare(const syn_conv_direct *g, const float *x, con
         for (size_t o = 0; o < g->oc; o++)
             lay_out(d + o * g->wld, g->wld, 0, dy + o * g->pos, g->oh, g->ow, g->wp);
     }
-}
-
-/* Lane tasks: (block of 8 output channels, or one past the last block;
- * input channel). Channel-vector tasks: (block of 64 output channels, tile
- * of SYN_CONV_DIRECT_TAPS taps). */
-static size_t lane_oblocks(const syn_conv_direct *g)
-{
-    return g->oc / 8 + g->oc % 8;
-}
-
-static size_t ocv_tiles(const syn_conv_direct *g)
-{
-    return (g->r_n + SYN_CONV_DIRECT_TAPS - 1) / SYN_CONV_DIRECT_TAPS;
-}
-
-size_t syn_conv_direct_wgrad_tasks(const syn_conv_direct *g)
-{
-    if (g->ocv)
-        return g->oc / SYN_CONV_DIRECT_OCV * ocv_tiles(g);
-    return lane_oblocks(g) * g->c;
 }
 
 /* ocb x 3 accumulators: dW for output channels [o0, o0 + ocb), input
@@ -401,7 +321,7 @@ _Static_assert(SYN_CONV_DIRECT_TAPS == 6, "ocv_tile_any instantiates 1..6 taps")
 static void ocv_run(const syn_conv_direct *g, size_t lo, size_t hi, const float *x,
                     const float *work, size_t n, float *acc_mem)
 {
-    size_t tiles = ocv_tiles(g);
+    size_t tiles = syn_conv_direct_ocv_tiles(g);
     for (size_t s = 0; s < n; s++) {
         const float *w = work + s * g->per_sample;
         const float *xn = g->padded ? w : x + s * g->c * g->ih * g->iw;
@@ -413,18 +333,19 @@ static void ocv_run(const syn_conv_direct *g, size_t lo, size_t hi, const float 
     }
 }
 
-void syn_conv_direct_wgrad_run(const syn_conv_direct *g, size_t lo, size_t hi, const float *x,
-                               const float *work, size_t n, float *fixed)
+void syn_conv_direct_avx512_wgrad_run(const syn_conv_direct *g, size_t lo, size_t hi,
+                                      const float *x, const float *work, size_t n, float *fixed)
 {
     if (g->ocv)
-        ocv_run(g, lo, hi, x, work, n, accumulators(g, fixed));
+        ocv_run(g, lo, hi, x, work, n, syn_conv_direct_accumulators(g, fixed));
     else
-        lane_run(g, lo, hi, x, work, n, accumulators(g, fixed));
+        lane_run(g, lo, hi, x, work, n, syn_conv_direct_accumulators(g, fixed));
 }
 
-void syn_conv_direct_wgrad_finish(const syn_conv_direct *g, const float *fixed, float *dw)
+void syn_conv_direct_avx512_wgrad_finish(const syn_conv_direct *g, const float *fixed,
+                                         float *dw)
 {
-    const float *acc = accumulators(g, (float *)fixed);
+    const float *acc = syn_conv_direct_accumulators(g, (float *)fixed);
     if (g->ocv) {
         for (size_t o = 0; o < g->oc; o++)
             for (size_t r = 0; r < g->r_n; r++)
@@ -435,8 +356,8 @@ void syn_conv_direct_wgrad_finish(const syn_conv_direct *g, const float *fixed, 
     }
 }
 
-void syn_conv_direct_bias_grad(const syn_conv_direct *g, const float *dy, size_t batch,
-                               size_t lo, size_t hi, float *db)
+void syn_conv_direct_avx512_bias_grad(const syn_conv_direct *g, const float *dy,
+                                      size_t batch, size_t lo, size_t hi, float *db)
 {
     for (size_t o = lo; o < hi; o++) {
         __m512 s = _mm512_setzero_ps();
@@ -447,69 +368,6 @@ void syn_conv_direct_bias_grad(const syn_conv_direct *g, const float *dy, size_t
         }
         db[o] = _mm512_reduce_add_ps(s);
     }
-}
-
-#else /* no AVX-512 in the compiler: the layer never calls these */
-
-int syn_conv_direct_available(void)
-{
-    return 0;
-}
-
-void syn_conv_direct_pack_forward(const syn_conv_direct *g, const float *w, float *fixed)
-{
-    (void)g, (void)w, (void)fixed;
-}
-
-void syn_conv_direct_pack_input_grad(const syn_conv_direct *g, const float *w, float *fixed)
-{
-    (void)g, (void)w, (void)fixed;
-}
-
-void syn_conv_direct_forward(const syn_conv_direct *g, const float *fixed, const float *b,
-                             const float *x, float *y, float *work)
-{
-    (void)g, (void)fixed, (void)b, (void)x, (void)y, (void)work;
-}
-
-void syn_conv_direct_input_grad(const syn_conv_direct *g, const float *fixed, const float *dy,
-                                float *dx, float *work)
-{
-    (void)g, (void)fixed, (void)dy, (void)dx, (void)work;
-}
-
-void syn_conv_direct_wgrad_start(const syn_conv_direct *g, float *fixed)
-{
-    (void)g, (void)fixed;
-}
-
-void syn_conv_direct_wgrad_prepare(const syn_conv_direct *g, const float *x, const float *dy,
-                                   float *work)
-{
-    (void)g, (void)x, (void)dy, (void)work;
-}
-
-size_t syn_conv_direct_wgrad_tasks(const syn_conv_direct *g)
-{
-    (void)g;
-    return 0;
-}
-
-void syn_conv_direct_wgrad_run(const syn_conv_direct *g, size_t lo, size_t hi, const float *x,
-                               const float *work, size_t n, float *fixed)
-{
-    (void)g, (void)lo, (void)hi, (void)x, (void)work, (void)n, (void)fixed;
-}
-
-void syn_conv_direct_wgrad_finish(const syn_conv_direct *g, const float *fixed, float *dw)
-{
-    (void)g, (void)fixed, (void)dw;
-}
-
-void syn_conv_direct_bias_grad(const syn_conv_direct *g, const float *dy, size_t batch,
-                               size_t lo, size_t hi, float *db)
-{
-    (void)g, (void)dy, (void)batch, (void)lo, (void)hi, (void)db;
 }
 
 #endif

@@ -1,9 +1,10 @@
 /* maxpool2x2.h - 2x2 stride-2 unpadded max pooling over whole planes in
- * AVX-512F (maxpool2x2_avx512.c), the max-pool layer's path for its most
- * common window (layers/pool2d.c keeps the scalar loop for other CPUs).
+ * AVX-512F (maxpool2x2_avx512.c) or AVX2 (maxpool2x2_avx2.c), the max-pool
+ * layer's path for its most common window (layers/pool2d.c keeps the
+ * scalar loop for other CPUs); maxpool2x2.c calls the best the CPU runs.
  *
- * 16 outputs of a row at a time: the two input rows' 32 floats are split
- * into even and odd columns by permutes, and each window's maximum is
+ * 16 outputs of a row at a time (AVX2: 8): the two input rows' floats are
+ * split into even and odd columns by permutes, and each window's maximum is
  * found in pool2d.c's order (row 0 then row 1, left to right; a value
  * replaces the running maximum when it is larger or NaN: ATen's first
  * largest, last NaN) with compare masks and blends, so the output is the
@@ -17,7 +18,7 @@
 
 #include <stddef.h>
 
-/* Nonzero if the kernel was compiled in and the CPU has AVX-512F. */
+/* Nonzero if a kernel was compiled in that the CPU runs. */
 int syn_maxpool2x2_available(void);
 
 /* Planes [lo, hi) of in [planes x ih x iw] pooled into out [planes x oh x
@@ -25,5 +26,13 @@ int syn_maxpool2x2_available(void);
  * x iw] from dz [planes x oh x ow] and in. */
 void syn_maxpool2x2_planes(const float *in, float *out, const float *dz, float *d_in,
                            size_t lo, size_t hi, size_t ih, size_t iw, size_t oh, size_t ow);
+
+/* The kernels behind syn_maxpool2x2_planes, by instruction set. */
+void syn_maxpool2x2_avx512_planes(const float *in, float *out, const float *dz, float *d_in,
+                                  size_t lo, size_t hi, size_t ih, size_t iw, size_t oh,
+                                  size_t ow);
+void syn_maxpool2x2_avx2_planes(const float *in, float *out, const float *dz, float *d_in,
+                                size_t lo, size_t hi, size_t ih, size_t iw, size_t oh,
+                                size_t ow);
 
 #endif

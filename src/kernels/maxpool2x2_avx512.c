@@ -1,17 +1,11 @@
 /* maxpool2x2_avx512.c - 2x2 stride-2 max pooling in AVX-512F intrinsics
  * (see maxpool2x2.h). Built with -mavx512f when the compiler has it;
- * otherwise syn_maxpool2x2_available() is 0 and pool2d.c runs its scalar
- * loop. */
+ * otherwise maxpool2x2.c never calls it. */
 #include "kernels/maxpool2x2.h"
 
 #ifdef SYN_HAVE_AVX512
 #include <immintrin.h>
 #include <string.h>
-
-int syn_maxpool2x2_available(void)
-{
-    return __builtin_cpu_supports("avx512f");
-}
 
 static inline __mmask16 lanes(size_t n)
 {
@@ -89,8 +83,9 @@ static void row_backward(const float *r0, const float *r1, const float *dz, floa
     }
 }
 
-void syn_maxpool2x2_planes(const float *in, float *out, const float *dz, float *d_in,
-                           size_t lo, size_t hi, size_t ih, size_t iw, size_t oh, size_t ow)
+void syn_maxpool2x2_avx512_planes(const float *in, float *out, const float *dz, float *d_in,
+                                  size_t lo, size_t hi, size_t ih, size_t iw, size_t oh,
+                                  size_t ow)
 {
     size_t plane = ih * iw;
     for (size_t pl = lo; pl < hi; pl++) {
@@ -109,20 +104,6 @@ void syn_maxpool2x2_planes(const float *in, float *out, const float *dz, float *
         if (d_in && 2 * oh < ih) /* the rows no window covers */
             memset(d_in + pl * plane + 2 * oh * iw, 0, (ih - 2 * oh) * iw * sizeof(float));
     }
-}
-
-#else /* no AVX-512 in the compiler: pool2d.c never calls the kernel */
-
-int syn_maxpool2x2_available(void)
-{
-    return 0;
-}
-
-void syn_maxpool2x2_planes(const float *in, float *out, const float *dz, float *d_in,
-                           size_t lo, size_t hi, size_t ih, size_t iw, size_t oh, size_t ow)
-{
-    (void)in, (void)out, (void)dz, (void)d_in, (void)lo, (void)hi, (void)ih, (void)iw;
-    (void)oh, (void)ow;
 }
 
 #endif

@@ -13,8 +13,10 @@
  * Two paths, chosen when the net is built (conv_setup: l->conv_direct) from
  * the shape and the CPU alone:
  *
- * Direct (kernels/conv_direct.h), on a CPU with AVX-512F for a 3x3 kernel
- * at stride 1, dilation 1, one group, any padding, with or without bias:
+ * Direct (kernels/conv_direct.h), on a CPU with AVX-512F or AVX2 + FMA
+ * (l->conv_direct names the kernel set; both give the same bits) for a 3x3
+ * kernel at stride 1, dilation 1, one group, any padding, with or without
+ * bias:
  * every pass (forward, weight, bias and input gradient) on the direct
  * kernels, except the input gradient of a layer with many input channels
  * outside whole blocks of 8 (direct_dx_faster; l->conv_gemm_dx), which is
@@ -116,17 +118,20 @@ static syn_status conv_geometry(const syn_layer_desc *d, const size_t in[3], geo
 #define DIRECT_BLOCK 16
 #define DIRECT_BLOCK_FLOATS ((size_t)1 << 22)
 
-/* Whether the direct kernels run a layer of this geometry on this CPU
- * (3x3, stride 1, dilation 1, one group, any padding), and their sizes. */
+/* The direct kernel set that runs a layer of this geometry on this CPU
+ * (3x3, stride 1, dilation 1, one group, any padding; the best set the CPU
+ * has), with their sizes; SYN_CONV_DIRECT_NONE (0) if none does. */
 static int direct_geometry(const geometry *g, const size_t in[3], syn_conv_direct *dg)
 {
     if (g->groups != 1 || !syn_conv_direct_available())
-        return 0;
+        return SYN_CONV_DIRECT_NONE;
     for (int a = 0; a < 2; a++)
         if (g->k[a] != SYN_CONV_DIRECT_K || g->s[a] != 1 || g->d[a] != 1)
-            return 0;
-    return syn_conv_direct_setup(dg, g->c, g->oc, in[1], in[2], g->out[0], g->out[1], g->pad[0],
-                                 g->pad[1]);
+            return SYN_CONV_DIRECT_NONE;
+    if (!syn_conv_direct_setup(dg, g->c, g->oc, in[1], in[2], g->out[0], g->out[1], g->pad[0],
+                               g->pad[1]))
+        return SYN_CONV_DIRECT_NONE;
+    return dg->isa;
 }
 
 /* Whether the direct input gradient beats GEMM's for c input channels:
@@ -139,11 +144,12 @@ static int direct_dx_faster(size_t c)
     return 8 * (c % 8) < 3 * (c / 8 * 8);
 }
 
-/* The same from a built layer (conv_setup decided it). */
+/* The same from a built layer (conv_setup decided it, and the set). */
 static void direct_of(const syn_layer *l, syn_conv_direct *dg)
 {
     syn_conv_direct_setup(dg, l->in_shape[0], l->out_shape[0], l->in_shape[1], l->in_shape[2],
                           l->out_shape[1], l->out_shape[2], l->pad[0], l->pad[1]);
+    dg->isa = l->conv_direct;
 }
 
 static syn_status conv_plan(const syn_layer_desc *d, const size_t in[3], int is_last,

@@ -46,7 +46,7 @@ typedef struct syn_layer {
     size_t channels, spatial; /* norms: statistics per channel over `spatial` floats */
     size_t scratch_per_row, scratch_rows; /* from the plan: the shared scratch block */
     size_t scratch_fixed;
-    int conv_direct;          /* conv: the direct kernels (kernels/conv_direct.h) run it */
+    int conv_direct;          /* conv: the direct kernel set that runs it (conv_direct.h) */
     int conv_gemm_dx;         /* and its input gradient is im2col + GEMM's (conv2d.c) */
 } syn_layer;
 
